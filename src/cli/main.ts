@@ -1,0 +1,53 @@
+/**
+ * The command-line program: a thin layer over the library. Each command lives in its own
+ * file under src/cli/ and registers itself on the commander program; `main(argv)` is
+ * exported so tests drive the CLI without spawning a process.
+ */
+import { Command, CommanderError } from 'commander';
+import { isVxiError } from '../errors.js';
+import { COMMANDS } from './commands.js';
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command();
+  program
+    .name('vxlan-inspect')
+    .description('Make a VXLAN overlay visible: decode, capture, provision, correlate, and show it.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
+  for (const register of COMMANDS) register(program, io);
+  return program;
+}
+
+/** Runs the CLI and resolves to the process exit code. Never throws for a user's mistake. */
+export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version exit 0; usage errors exit 2 (commander already printed the message)
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (isVxiError(err)) {
+      io.stderr.write(`vxlan-inspect: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const e = err as { code?: string; message?: string };
+    if (e && e.code === 'EPIPE') return 0;
+    io.stderr.write(`vxlan-inspect: unexpected error: ${e?.message ?? String(err)}\n`);
+    if (process.env.VXI_DEBUG) io.stderr.write(`${(err as Error).stack ?? ''}\n`);
+    return 1;
+  }
+}

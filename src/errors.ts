@@ -1,0 +1,56 @@
+/**
+ * Errors with a stable `code`, so callers (the CLI, the web server, tests) match on the code
+ * and not on message text. Each says what failed and, where it can, what to do.
+ */
+export type ErrorCode =
+  | 'VXI_USAGE'
+  | 'VXI_CAPTURE_FORMAT'
+  | 'VXI_IO'
+  | 'VXI_INVENTORY'
+  | 'VXI_SSH'
+  | 'VXI_HOSTKEY'
+  | 'VXI_REMOTE_COMMAND'
+  | 'VXI_CAPTURE'
+  | 'VXI_LAB'
+  | 'VXI_PREREQ'
+  | 'VXI_WEB';
+
+export class VxiError extends Error {
+  readonly code: ErrorCode;
+  /** Process exit code the CLI uses for this error (1 failure, 2 usage/prerequisite). */
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; exitCode?: number } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = options.exitCode ?? 1;
+  }
+}
+
+/** A user's mistake on the command line or in a request: exit 2. */
+export class UsageError extends VxiError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('VXI_USAGE', message, { ...options, exitCode: 2 });
+  }
+}
+
+/** Damaged capture input; `offset` is the byte offset in the file/stream where the fault is. */
+export class CaptureFormatError extends VxiError {
+  readonly offset: number;
+  constructor(message: string, offset: number, options: { cause?: unknown } = {}) {
+    super('VXI_CAPTURE_FORMAT', `${message} (at byte offset ${offset})`, options);
+    this.offset = offset;
+  }
+}
+
+/** A tool the command needs is missing (ip, sshd, tcpdump) or we are not root: exit 2. */
+export class PrerequisiteError extends VxiError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('VXI_PREREQ', message, { ...options, exitCode: 2 });
+  }
+}
+
+export function isVxiError(err: unknown): err is VxiError {
+  return err instanceof VxiError;
+}

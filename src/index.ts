@@ -1,0 +1,3 @@
+/** vxlan-inspect's public API. Everything a user may import is re-exported here. */
+export * from './errors.js';
+export * from './decode/types.js';
