@@ -1,0 +1,109 @@
+/**
+ * The JSON form of a decoded packet (`decode --json`, the web API). Addresses become text
+ * here: MACs lower case with colons, IPv6 in RFC 5952 form. `truncated`, `error` and
+ * `warnings` appear only when they apply.
+ */
+import type { DecodedPacket, Layer } from '../types.js';
+import { formatAddressBytes, formatHexBytes, formatIPv4, formatIPv6, formatMac } from './addr.js';
+import { formatEpoch, isInvalidTimestamp } from './time.js';
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export function layerToJson(layer: Layer): JsonObject {
+  const base = { offset: layer.offset, length: layer.length, depth: layer.depth };
+  switch (layer.type) {
+    case 'eth':
+      return { type: 'eth', src: formatMac(layer.src), dst: formatMac(layer.dst), ethertype: layer.ethertype, ...base };
+    case 'vlan':
+      return { type: 'vlan', tpid: layer.tpid, vid: layer.vid, pcp: layer.pcp, dei: layer.dei, ethertype: layer.ethertype, ...base };
+    case 'sll': {
+      const o: JsonObject = { type: 'sll', version: layer.version, packetType: layer.packetType, arphrdType: layer.arphrdType, addr: formatHexBytes(layer.addr), protocol: layer.protocol, ...base };
+      if (layer.ifindex !== undefined) o.ifindex = layer.ifindex;
+      return o;
+    }
+    case 'loopback':
+      return { type: 'loopback', family: layer.family, ...base };
+    case 'arp':
+      return {
+        type: 'arp', op: layer.op, htype: layer.htype, ptype: layer.ptype, hlen: layer.hlen, plen: layer.plen,
+        sha: formatAddressBytes(layer.sha), spa: formatAddressBytes(layer.spa), tha: formatAddressBytes(layer.tha), tpa: formatAddressBytes(layer.tpa),
+        ...base,
+      };
+    case 'ipv4':
+      return {
+        type: 'ipv4', src: formatIPv4(layer.src), dst: formatIPv4(layer.dst), proto: layer.proto, ttl: layer.ttl,
+        totalLength: layer.totalLength, id: layer.id, flags: layer.flags, fragOffset: layer.fragOffset, tos: layer.tos,
+        ihl: layer.ihl, checksum: layer.checksum, ...base,
+      };
+    case 'ipv6': {
+      const o: JsonObject = {
+        type: 'ipv6', src: formatIPv6(layer.src), dst: formatIPv6(layer.dst), nextHeader: layer.nextHeader, proto: layer.proto,
+        hopLimit: layer.hopLimit, payloadLength: layer.payloadLength, trafficClass: layer.trafficClass, flowLabel: layer.flowLabel,
+        extHeaders: layer.extHeaders, ...base,
+      };
+      if (layer.fragment) o.fragment = { ...layer.fragment };
+      if (layer.jumboLength !== undefined) o.jumboLength = layer.jumboLength;
+      return o;
+    }
+    case 'udp':
+      return { type: 'udp', srcPort: layer.srcPort, dstPort: layer.dstPort, udpLength: layer.udpLength, checksum: layer.checksum, ...base };
+    case 'tcp':
+      return {
+        type: 'tcp', srcPort: layer.srcPort, dstPort: layer.dstPort, seq: layer.seq, ack: layer.ack, flags: layer.flags,
+        window: layer.window, optionsLength: layer.optionsLength, payloadLength: layer.payloadLength, ...base,
+      };
+    case 'icmp': {
+      const o: JsonObject = { type: 'icmp', icmpType: layer.icmpType, code: layer.code, ...base };
+      if (layer.id !== undefined) o.id = layer.id;
+      if (layer.seq !== undefined) o.seq = layer.seq;
+      return o;
+    }
+    case 'icmpv6': {
+      const o: JsonObject = { type: 'icmpv6', icmpType: layer.icmpType, code: layer.code, ...base };
+      if (layer.id !== undefined) o.id = layer.id;
+      if (layer.seq !== undefined) o.seq = layer.seq;
+      if (layer.target) o.target = formatIPv6(layer.target);
+      if (layer.lladdr !== undefined) o.lladdr = formatMac(layer.lladdr);
+      return o;
+    }
+    case 'vxlan': {
+      const o: JsonObject = { type: 'vxlan', flags: layer.flags, vni: layer.vni, reserved1: layer.reserved1, reserved2: layer.reserved2, ...base };
+      if (layer.gbp) o.gbp = { ...layer.gbp };
+      return o;
+    }
+    case 'geneve':
+      return {
+        type: 'geneve', vni: layer.vni, protocolType: layer.protocolType, optionsLength: layer.optionsLength,
+        oam: layer.oam, critical: layer.critical, version: layer.version,
+        options: layer.options.map((o) => ({ class: o.optClass, type: o.optType, length: o.length })), ...base,
+      };
+    case 'vxlan-gpe':
+      return { type: 'vxlan-gpe', flags: layer.flags, vni: layer.vni, nextProtocol: layer.nextProtocol, ...base };
+  }
+}
+
+function packetBody(p: DecodedPacket): JsonObject {
+  const o: JsonObject = { caplen: p.raw.caplen, len: p.raw.len, layers: p.layers.map(layerToJson) };
+  if (p.raw.interfaceId !== undefined) o.interface = p.raw.interfaceId;
+  if (p.raw.interfaceName !== undefined) o.interfaceName = p.raw.interfaceName;
+  if (p.raw.linkType !== 1) o.linkType = p.raw.linkType;
+  if (isInvalidTimestamp(p.raw)) o.tsInvalid = true;
+  if (p.truncated) o.truncated = true;
+  if (p.error) o.error = { ...p.error };
+  if (p.warnings) o.warnings = [...p.warnings];
+  return o;
+}
+
+/** The JSON object of a packet; `ts` is a number here (exact text: packetToJsonLine). */
+export function packetToJson(p: DecodedPacket): JsonObject {
+  return { n: p.n, ts: Number(formatEpoch(p.raw)), ...packetBody(p) };
+}
+
+/**
+ * One NDJSON line. The timestamp is written as exact decimal text (JSON numbers allow it),
+ * so nanosecond captures keep all nine digits.
+ */
+export function packetToJsonLine(p: DecodedPacket): string {
+  return `{"n":${p.n},"ts":${formatEpoch(p.raw)},${JSON.stringify(packetBody(p)).slice(1)}`;
+}

@@ -1,0 +1,38 @@
+/** Timestamps as text, exact to the source's precision (no floating-point rounding). */
+import type { RawPacket } from '../types.js';
+
+type Ts = Pick<RawPacket, 'tsSec' | 'tsNsec' | 'tsDigits'>;
+
+/** True when the sub-second field is out of range (a broken file: tcpdump says "invalid"). */
+export function isInvalidTimestamp(p: Ts): boolean {
+  return p.tsNsec < 0 || p.tsNsec >= 1_000_000_000;
+}
+
+/** The sub-second digits, at the source's precision. */
+function fraction(p: Ts): string {
+  const digits = Math.min(9, Math.max(0, p.tsDigits));
+  if (digits === 0) return '';
+  const scaled = Math.floor(p.tsNsec / 10 ** (9 - digits));
+  return scaled.toString().padStart(digits, '0');
+}
+
+/** Seconds since the epoch with the source's sub-second digits: "1700000000.000051". */
+export function formatEpoch(p: Ts): string {
+  const frac = fraction(p);
+  return frac ? `${p.tsSec}.${frac}` : `${p.tsSec}`;
+}
+
+/** Time of day in UTC, as tcpdump prints it with TZ=UTC: "13:46:40.000051". */
+export function formatTimeOfDay(p: Ts): string {
+  const s = ((p.tsSec % 86400) + 86400) % 86400;
+  const hh = Math.floor(s / 3600).toString().padStart(2, '0');
+  const mm = Math.floor((s % 3600) / 60).toString().padStart(2, '0');
+  const ss = (s % 60).toString().padStart(2, '0');
+  const frac = fraction(p);
+  return `${hh}:${mm}:${ss}${frac ? `.${frac}` : ''}`;
+}
+
+/** Seconds as a floating-point number (for charts and time windows; not exact beyond µs). */
+export function tsSeconds(p: Ts): number {
+  return p.tsSec + p.tsNsec / 1e9;
+}
