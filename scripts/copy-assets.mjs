@@ -13,9 +13,9 @@ if (existsSync(join(root, 'src', 'web', 'public'))) {
 }
 const require = createRequire(import.meta.url);
 try {
-  const chartDir = dirname(require.resolve('chart.js/package.json'));
+  const chartDist = dirname(require.resolve('chart.js')); // .../chart.js/dist/chart.cjs
   mkdirSync(join(out, 'vendor'), { recursive: true });
-  cpSync(join(chartDir, 'dist', 'chart.umd.js'), join(out, 'vendor', 'chart.umd.js'));
+  cpSync(join(chartDist, 'chart.umd.js'), join(out, 'vendor', 'chart.umd.js'));
 } catch (err) {
   console.error(`copy-assets: chart.js not found (${err.message}); run npm install`);
   process.exit(1);

@@ -19,6 +19,13 @@ export interface LayerInput {
   depth: number;
 }
 
+/**
+ * `wireEnd` inside a first IP fragment: the rest of the payload is in later fragments, so
+ * running short there is neither the snaplen's doing nor malformed — it is reported as
+ * truncated, as tcpdump does (`[|vxlan]`).
+ */
+export const END_IN_LATER_FRAGMENTS = Number.MAX_SAFE_INTEGER;
+
 export type DispatchTable = 'link' | 'ethertype' | 'ipproto' | 'udp';
 
 export interface NextProtocol {
@@ -41,8 +48,6 @@ export interface LayerOk {
   capEnd?: number;
   wireEnd?: number;
   warning?: string;
-  /** Decode one more layer, then stop: an IP fragment's transport header is decoded, not what it carries. */
-  stop?: boolean;
 }
 
 export interface LayerFail {
@@ -70,7 +75,8 @@ export function need(input: LayerInput, at: number, n: number, what: string): La
   const end = at + n;
   if (end <= input.capEnd) return undefined;
   if (end <= input.wireEnd) {
-    return { ok: false, kind: 'truncated', offset: at, message: `${what} cut short by the capture length (${n} bytes needed, ${Math.max(0, input.capEnd - at)} captured)` };
+    const where = input.wireEnd === END_IN_LATER_FRAGMENTS ? 'by the end of this IP fragment or the capture length' : 'by the capture length';
+    return { ok: false, kind: 'truncated', offset: at, message: `${what} cut short ${where} (${n} bytes needed, ${Math.max(0, input.capEnd - at)} captured)` };
   }
   return { ok: false, kind: 'malformed', offset: at, message: `${what} runs past the end of the frame (${n} bytes needed, ${Math.max(0, input.wireEnd - at)} on the wire)` };
 }

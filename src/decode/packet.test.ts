@@ -156,10 +156,14 @@ describe('lengths and padding', () => {
     expect(p.error).toBeUndefined();
   });
 
-  it('a first IPv4 fragment decodes its transport header only; a later fragment none', () => {
+  it('a first IPv4 fragment decodes as far as it goes (truncated, not malformed); a later fragment has no transport header', () => {
     const payload = f.udp(53394, 4789, f.concat(f.vxlanHeader(10), arpWhoHas));
     const first = f.ethernet('52:54:00:00:01:74', '52:54:00:00:01:56', 0x0800, f.ipv4({ src: '10.3.1.156', dst: '10.3.1.174', proto: 17, flags: 1 }, payload.subarray(0, 48)));
-    expect(decodePacket(raw(first), 1).layers.map((l) => l.type)).toEqual(['eth', 'ipv4', 'udp']);
+    const pf = decodePacket(raw(first), 1);
+    expect(pf.layers.map((l) => l.type)).toEqual(['eth', 'ipv4', 'udp', 'vxlan', 'eth']);
+    expect(pf.truncated).toBe(true);
+    expect(pf.error).toBeUndefined();
+    expect(pf.warnings).toBeUndefined();
     const later = f.ethernet('52:54:00:00:01:74', '52:54:00:00:01:56', 0x0800, f.ipv4({ src: '10.3.1.156', dst: '10.3.1.174', proto: 17, flags: 0, fragOffset: 48 }, payload.subarray(48)));
     const p = decodePacket(raw(later), 2);
     expect(p.layers.map((l) => l.type)).toEqual(['eth', 'ipv4']);

@@ -45,7 +45,6 @@ export function decodePacket(raw: RawPacket, n: number, options: DecodeOptions =
     return packet;
   }
   let steps = 0;
-  let lastOne = false;
   while (decoder) {
     if (++steps > maxLayers) {
       packet.error = { layer: decoder.name, offset: input.offset, message: `more than ${maxLayers} layers in one frame` };
@@ -62,8 +61,7 @@ export function decodePacket(raw: RawPacket, n: number, options: DecodeOptions =
     input.offset = out.nextOffset;
     if (out.capEnd !== undefined) input.capEnd = out.capEnd;
     if (out.wireEnd !== undefined) input.wireEnd = out.wireEnd;
-    if (!out.next || lastOne) break;
-    if (out.stop) lastOne = true;
+    if (!out.next) break;
     const next = out.next;
     let found = registry.lookup(next.table, next.key);
     if (!found && next.altKey !== undefined) found = registry.lookup(next.table, next.altKey);

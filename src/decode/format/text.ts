@@ -33,6 +33,7 @@ function segment(layers: Layer[]): string {
   let dst = '';
   let v6 = false;
   let l3 = false;
+  let suffix = '';
   for (let i = 0; i < layers.length; i++) {
     const l = layers[i] as Layer;
     switch (l.type) {
@@ -67,15 +68,15 @@ function segment(layers: Layer[]): string {
         dst = l.type === 'ipv4' ? formatIPv4(l.dst) : formatIPv6(l.dst);
         const next = layers[i + 1];
         const frag = l.type === 'ipv4' ? (l.flags & 1) !== 0 || l.fragOffset !== 0 : l.fragment !== undefined;
-        const fragText = l.type === 'ipv4'
-          ? ` (frag id ${l.id} offset ${l.fragOffset}${l.flags & 1 ? '+' : ''})`
-          : l.fragment ? ` (frag id ${l.fragment.id} offset ${l.fragment.offset}${l.fragment.more ? '+' : ''})` : '';
+        if (frag) {
+          suffix = l.type === 'ipv4'
+            ? `(frag id ${l.id} offset ${l.fragOffset}${l.flags & 1 ? '+' : ''})`
+            : `(frag id ${l.fragment?.id} offset ${l.fragment?.offset}${l.fragment?.more ? '+' : ''})`;
+        }
         if (!next || (next.type !== 'udp' && next.type !== 'tcp')) {
           const proto = IP_PROTO_NAMES[l.proto] ?? `ip-proto-${l.proto}`;
-          if (!next) parts.push(`${src} > ${dst} ${proto}${frag ? fragText : ''}`);
-          else parts.push(`${src} > ${dst}`);
+          parts.push(next ? `${src} > ${dst}` : `${src} > ${dst} ${proto}`);
         }
-        if (frag && next) parts.push(fragText.trim());
         break;
       }
       case 'udp': {
@@ -117,6 +118,7 @@ function segment(layers: Layer[]): string {
         break;
     }
   }
+  if (suffix) parts.push(suffix);
   return parts.join(' ');
 }
 

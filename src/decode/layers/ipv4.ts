@@ -12,11 +12,11 @@
  *
  * The total length bounds what follows (Ethernet padding is trimmed). A total length of 0
  * is a GSO/TSO or BIG TCP super-frame as captured on the sending host: the frame's own
- * length is used instead. Only a first fragment has a transport header, and what a
- * fragment carries is not decoded further.
+ * length is used instead. Only a first fragment has a transport header; what it carries is
+ * decoded as far as the fragment goes (as tshark and tcpdump do), later fragments not at all.
  */
 import type { Ipv4Layer } from '../types.js';
-import { malformed, need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { END_IN_LATER_FRAGMENTS, malformed, need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
 
 export const IPV4_MIN_HEADER = 20;
 
@@ -73,9 +73,9 @@ export const ipv4: LayerDecoder = {
       wireEnd: end,
     };
     if (warning) result.warning = warning;
-    if (layer.fragOffset !== 0) return result; // later fragment: payload is not a header
+    if (layer.fragOffset !== 0) return result; // later fragment: its payload starts mid-stream, no header
     result.next = { table: 'ipproto', key: layer.proto };
-    if (isFragment) result.stop = true; // first fragment: its transport header only
+    if (isFragment) result.wireEnd = END_IN_LATER_FRAGMENTS; // first fragment: decode as far as it goes
     return result;
   },
 };

@@ -12,7 +12,7 @@
  * GSO/BIG TCP super-frame seen on the sending host.
  */
 import type { Ipv6Layer } from '../types.js';
-import { malformed, need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { END_IN_LATER_FRAGMENTS, malformed, need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
 
 export const IPV6_HEADER_LENGTH = 40;
 /** More extension headers than this is a loop or an attack. */
@@ -115,7 +115,7 @@ export const ipv6: LayerDecoder = {
     if (next === 59) return result; // no next header
     if (layer.fragment && layer.fragment.offset !== 0) return result;
     result.next = { table: 'ipproto', key: next };
-    if (layer.fragment && layer.fragment.more) result.stop = true;
+    if (layer.fragment && layer.fragment.more) result.wireEnd = END_IN_LATER_FRAGMENTS;
     return result;
   },
 };

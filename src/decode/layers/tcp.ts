@@ -6,7 +6,7 @@
  *  window (2) | checksum (2) | urgent pointer (2) | options (data offset * 4 - 20)
  */
 import type { TcpLayer } from '../types.js';
-import { malformed, need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { END_IN_LATER_FRAGMENTS, malformed, need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
 
 export const TCP_MIN_HEADER = 20;
 
@@ -47,7 +47,7 @@ export const tcp: LayerDecoder = {
       checksum: view.getUint16(offset + 16),
       urgent: view.getUint16(offset + 18),
       optionsLength: dataOffset - TCP_MIN_HEADER,
-      payloadLength: Math.max(0, input.wireEnd - offset - dataOffset),
+      payloadLength: Math.max(0, (input.wireEnd === END_IN_LATER_FRAGMENTS ? input.capEnd : input.wireEnd) - offset - dataOffset),
     };
     return { ok: true, layer, nextOffset: offset + dataOffset };
   },

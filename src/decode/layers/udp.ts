@@ -8,7 +8,7 @@
  * comes from the registry's UDP port table: the destination port first, then the source.
  */
 import type { UdpLayer } from '../types.js';
-import { malformed, need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { END_IN_LATER_FRAGMENTS, malformed, need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
 
 export const UDP_HEADER_LENGTH = 8;
 
@@ -36,9 +36,9 @@ export const udp: LayerDecoder = {
       // GSO/BIG TCP super-frame: the length cannot be expressed in 16 bits; the IP end is used.
     } else if (udpLength < UDP_HEADER_LENGTH) {
       return malformed(offset + 4, `UDP length ${udpLength} is below the 8-byte header`);
-    } else if (udpLength > available) {
+    } else if (udpLength > available && input.wireEnd !== END_IN_LATER_FRAGMENTS) {
       warning = `UDP length ${udpLength} exceeds the ${available} bytes of IP payload`;
-    } else {
+    } else if (udpLength <= available) {
       end = offset + udpLength;
     }
     const result: LayerOutcome = {
