@@ -104,7 +104,8 @@ describe('three outcomes kept apart', () => {
     expect(p.truncated).toBe(true);
     expect(p.error).toBeUndefined();
     expect(p.layers.map((l) => l.type)).toEqual(['eth', 'ipv4', 'udp', 'vxlan']);
-    expect(JSON.parse(packetToJsonLine(p)).truncated).toBe(true);
+    expect(JSON.parse(packetToJsonLine(p))).toMatchObject({ truncated: true, truncatedLayer: 'eth' });
+    expect(packetToText(p)).toMatch(/ \[\|eth\]$/);
   });
 
   it('a frame that is itself too short is malformed, naming the layer and offset', () => {
@@ -255,5 +256,26 @@ describe('link types', () => {
     const p = decodePacket(raw(sll2, { linkType: 276 }), 1);
     expect(p.layers.map((l) => l.type)).toEqual(['sll', 'ipv4', 'udp', 'vxlan', 'eth', 'arp']);
     expect(p.layers[0]).toMatchObject({ version: 2, ifindex: 3, packetType: 4, protocol: 0x0800 });
+  });
+});
+
+describe('JSON text fast path', () => {
+  it('writes exactly what JSON.stringify of packetToJson writes, for every fixture packet', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { decodeCapture } = await import('./decode-capture.js');
+    const dirs = [join(import.meta.dirname, '..', '..', 'fixtures', 'synth'), join(import.meta.dirname, '..', '..', 'fixtures', 'public', 'tcpdump')];
+    let checked = 0;
+    for (const dir of dirs) {
+      for (const name of readdirSync(dir).filter((n) => /\.pcap(ng)?$/.test(n))) {
+        await decodeCapture(join(dir, name), (p) => {
+          const viaObject = packetToJson(p);
+          const viaText = JSON.parse(packetToJsonLine(p));
+          expect(viaText).toEqual(viaObject);
+          checked++;
+        });
+      }
+    }
+    expect(checked).toBeGreaterThan(2500);
   });
 });

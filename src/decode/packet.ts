@@ -52,7 +52,10 @@ export function decodePacket(raw: RawPacket, n: number, options: DecodeOptions =
     }
     const out = decoder.decode(input);
     if (!out.ok) {
-      if (out.kind === 'truncated') packet.truncated = true;
+      if (out.kind === 'truncated') {
+        packet.truncated = true;
+        packet.truncatedLayer = decoder.name;
+      }
       else packet.error = { layer: decoder.name, offset: out.offset, message: out.message };
       break;
     }

@@ -245,6 +245,8 @@ export interface DecodedPacket {
   payloadLength: number;
   /** The capture's snaplen cut the frame inside a header: not an error. */
   truncated?: boolean;
+  /** The layer whose header was cut (tcpdump's `[|ipv4]`). */
+  truncatedLayer?: string;
   /** The bytes contradict the protocol: decoding stopped here, layers so far are kept. */
   error?: DecodeError;
   /** Things worth saying that did not stop decoding. */

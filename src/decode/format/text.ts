@@ -136,7 +136,7 @@ export function summarizeLayers(layers: Layer[]): string {
 export function packetToText(p: DecodedPacket): string {
   let line = `${p.n} ${formatTimeOfDay(p.raw)}${isInvalidTimestamp(p.raw) ? ' (invalid timestamp)' : ''} ${summarizeLayers(p.layers) || `link type ${p.raw.linkType}`}`;
   line += ` (${p.raw.len} bytes${p.raw.caplen < p.raw.len ? `, ${p.raw.caplen} captured` : ''})`;
-  if (p.truncated) line += ' [truncated]';
+  if (p.truncated) line += ` [|${p.truncatedLayer ?? 'truncated'}]`;
   if (p.error) line += ` [malformed ${p.error.layer} at byte ${p.error.offset}: ${p.error.message}]`;
   if (p.warnings) for (const w of p.warnings) line += ` [${w}]`;
   return line;

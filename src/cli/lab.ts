@@ -1,0 +1,187 @@
+/**
+ * `vxlan-inspect lab up|down|status|traffic|exec|record`: the namespace lab from the command
+ * line. Every subcommand takes --prefix (default vxi-) and, where files are involved, --dir
+ * (default .lab/<prefix without its trailing dash> in the working directory, e.g. .lab/vxi).
+ */
+import { spawn } from 'node:child_process';
+import { rmdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import {
+  LabError,
+  assertLabPrerequisites,
+  labDown,
+  labRecord,
+  labStatus,
+  labTraffic,
+  labUp,
+  netnsExec,
+  type LabHandle,
+  type LabStatus,
+  type TrafficSummary,
+} from '../lab/index.js';
+import { commandLine } from '../lab/run.js';
+import { DEFAULT_PREFIX, GUESTS, LAB_ROLES, OVERLAY, checkPrefix, defaultLabDir, isLabRole, netnsName } from '../lab/topology.js';
+import type { CliIo } from './main.js';
+
+interface CommonOpts {
+  prefix: string;
+  dir?: string;
+}
+
+function resolveCommon(o: CommonOpts): { prefix: string; dir: string } {
+  const prefix = checkPrefix(o.prefix);
+  return { prefix, dir: o.dir ?? defaultLabDir(prefix) };
+}
+
+function parseDuration(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 600) throw new UsageError(`--duration must be a number of seconds between 0 and 600, got '${v}'`);
+  return n;
+}
+
+/** ` --prefix P` when P is not the default, for printed command lines. */
+function prefixFlag(prefix: string): string {
+  return prefix === DEFAULT_PREFIX ? '' : ` --prefix ${prefix}`;
+}
+
+export function describeUp(h: LabHandle, provisioned: boolean): string {
+  const pad = (s: string): string => s.padEnd(h.prefix.length + 9);
+  const fe = h.frontendNetns;
+  const lines = [
+    `lab '${h.prefix}' is up${provisioned ? `, provisioned: ${OVERLAY.vxlanIf} (VNI ${OVERLAY.vni}, UDP ${OVERLAY.port}) in ${OVERLAY.bridge} on both nodes, vm1 pings vm2 across it` : ', not provisioned (no overlay yet)'}`,
+    `  ${pad(netnsName(h.prefix, 'lan'))}bridge 'lan': the underlay switch`,
+    `  ${pad(fe)}eth1 10.3.1.250/24`,
+    ...h.nodes.map((n) => `  ${pad(n.netns)}eth1 ${n.host}/24, sshd on ${n.host}:${n.sshPort}${provisioned ? `, ${OVERLAY.bridge} ${n.bridgeAddress}` : ''}`),
+    ...h.guests.map((g) => `  ${pad(g.netns)}eth0 ${g.address} on ${GUESTS.find((x) => x.name === g.name)?.node ?? '?'} (MTU ${OVERLAY.mtu})`),
+    `inventory: ${h.inventoryPath}`,
+    'lab addresses exist only inside the lab namespaces: run what talks to them there, e.g.',
+  ];
+  if (!provisioned) {
+    lines.push(
+      `  ip netns exec ${fe} npx vxlan-inspect provision kvm1 kvm2 --inventory ${h.inventoryPath}`,
+      `  then plug the guests into the bridges: vxlan-inspect lab exec${prefixFlag(h.prefix)} kvm1 -- ip link set vm1 master ${OVERLAY.bridge} (and kvm2 vm2)`,
+    );
+  }
+  lines.push(
+    `  ip netns exec ${fe} npx vxlan-inspect check kvm1 kvm2 --inventory ${h.inventoryPath}`,
+    `  ip netns exec ${fe} npx vxlan-inspect capture kvm1 --inventory ${h.inventoryPath}`,
+    `  ip netns exec ${fe} ssh -i ${h.dir}/id_ed25519 -o UserKnownHostsFile=${h.dir}/known_hosts root@${h.nodes[0]?.host ?? '10.3.1.156'}`,
+    `  vxlan-inspect lab exec${prefixFlag(h.prefix)} vm1 -- ping -c 3 10.220.220.6`,
+    `  vxlan-inspect lab traffic${prefixFlag(h.prefix)}`,
+    `  vxlan-inspect lab down${prefixFlag(h.prefix)}${h.dir === defaultLabDir(h.prefix) ? '' : ` --dir ${h.dir}`}`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export function describeStatus(s: LabStatus): string {
+  const yes = (b: boolean): string => (b ? 'yes' : 'no');
+  const lines = [`lab '${s.prefix}': ${s.up ? 'up' : s.namespaces.some((n) => n.exists) ? 'partly there' : 'not there'}${s.up ? (s.provisioned ? ', provisioned' : ', not provisioned') : ''}`];
+  for (const n of s.namespaces) lines.push(`  ${n.netns.padEnd(s.prefix.length + 9)}${n.exists ? `exists, ${n.pids.length} process(es)${n.pids.length ? ` [${n.pids.join(' ')}]` : ''}` : 'missing'}`);
+  for (const n of s.nodes) {
+    lines.push(
+      `  ${n.name}: sshd ${n.sshd.running ? `running (pid ${n.sshd.pid})` : 'not running'}, listening on :22 ${yes(n.sshd.listening)}; ` +
+        `${OVERLAY.bridge} ${yes(n.overlay.bridge)}, ${OVERLAY.vxlanIf} ${yes(n.overlay.vxlan)}, guest in bridge ${yes(n.overlay.guestAttached)}`,
+    );
+  }
+  for (const r of s.reachability) lines.push(`  ${r.ok ? 'reachable  ' : 'unreachable'} ${r.from} → ${r.to} (${r.address}, ${r.path})`);
+  lines.push(`  inventory: ${s.inventoryPath ?? 'none'}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function describeTraffic(t: TrafficSummary): string {
+  const lines = [`lab traffic '${t.prefix}': ${t.steps.length} steps in ${(t.elapsedMs / 1000).toFixed(1)} s${t.fillerPings ? ` (+${t.fillerPings} filler pings vm1 → vm2)` : ''}`];
+  const w = Math.max(...t.steps.map((s) => s.name.length));
+  for (const s of t.steps) {
+    lines.push(`  ${s.ok ? 'ok  ' : 'FAIL'} ${`${s.from} → ${s.to}`.padEnd(27)} ${(s.overlay ? 'overlay' : 'local').padEnd(8)}${s.name.padEnd(w + 2)}${s.detail}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerLab(program: Command, io: CliIo): void {
+  const lab = program.command('lab').description('the class topology (frontend, kvm1, kvm2, two guests, VXLAN) in network namespaces on this machine; needs root');
+  const withPrefix = (c: Command): Command => c.option('--prefix <prefix>', 'namespace name prefix', DEFAULT_PREFIX);
+  const withDir = (c: Command): Command => c.option('--dir <dir>', 'where keys, sshd configs, pid files and inventory.yaml live (default .lab/<prefix> in the working directory)');
+
+  withDir(withPrefix(lab.command('up')))
+    .description('build the lab: namespaces, underlay, guests, two sshd, DIR/inventory.yaml')
+    .option('--provisioned', 'also build the overlay (vxlan_bridge + vxlan10 on both nodes) and check vm1 → vm2')
+    .action(async (o: CommonOpts & { provisioned?: boolean }) => {
+      const { prefix, dir } = resolveCommon(o);
+      const h = await labUp({ prefix, dir, provisioned: o.provisioned === true });
+      io.stdout.write(describeUp(h, o.provisioned === true));
+    });
+
+  withDir(withPrefix(lab.command('down')))
+    .description('remove every namespace, process and file of the lab (safe to run twice)')
+    .action(async (o: CommonOpts) => {
+      const { prefix, dir } = resolveCommon(o);
+      await assertLabPrerequisites('namespaces');
+      await labDown({ prefix, dir });
+      if (o.dir === undefined) {
+        try {
+          rmdirSync(path.dirname(dir)); // the default .lab, when no other lab uses it
+        } catch {
+          /* other labs' directories, or already gone */
+        }
+      }
+      io.stdout.write(`lab '${prefix}' is down: no ${prefix}* namespace, no lab process, ${dir} cleaned\n`);
+    });
+
+  withDir(withPrefix(lab.command('status')))
+    .description('what exists and what answers a ping')
+    .option('--json', 'print the status as JSON')
+    .action(async (o: CommonOpts & { json?: boolean }) => {
+      const { prefix, dir } = resolveCommon(o);
+      await assertLabPrerequisites('namespaces');
+      const s = await labStatus({ prefix, dir });
+      io.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : describeStatus(s));
+    });
+
+  withPrefix(lab.command('traffic'))
+    .description('the classroom mix between vm1 and vm2: ARP, pings (1400 and fragmented 3000 bytes), TCP, UDP, IPv6 ND, guest → local bridge')
+    .option('--duration <seconds>', 'keep pinging vm1 → vm2 until this many seconds have passed', parseDuration, 5)
+    .option('--json', 'print the summary as JSON')
+    .action(async (o: { prefix: string; duration: number; json?: boolean }) => {
+      const prefix = checkPrefix(o.prefix);
+      await assertLabPrerequisites();
+      const t = await labTraffic({ prefix, durationSec: o.duration });
+      io.stdout.write(o.json ? `${JSON.stringify(t, null, 2)}\n` : describeTraffic(t));
+      if (!t.ok) throw new LabError(`lab traffic: ${t.steps.filter((s) => !s.ok).map((s) => s.name).join(', ')} failed`);
+    });
+
+  withPrefix(lab.command('exec'))
+    .description(`run a command inside a lab namespace (${LAB_ROLES.join(', ')}); put it after --`)
+    .argument('<node>', LAB_ROLES.join('|'))
+    .argument('<command...>', 'the command and its arguments, after --')
+    .action(async (node: string, command: string[], o: { prefix: string }) => {
+      const prefix = checkPrefix(o.prefix);
+      if (!isLabRole(node)) throw new UsageError(`unknown lab node '${node}': use one of ${LAB_ROLES.join(', ')}`);
+      await assertLabPrerequisites('namespaces');
+      const argv = netnsExec(netnsName(prefix, node), command);
+      io.stderr.write(`+ ${commandLine(argv)}\n`);
+      const interactive = io.stdout === process.stdout && io.stderr === process.stderr;
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const child = spawn(argv[0] ?? 'ip', argv.slice(1), { stdio: interactive ? 'inherit' : ['inherit', 'pipe', 'pipe'] });
+        child.stdout?.on('data', (b: Buffer) => io.stdout.write(b));
+        child.stderr?.on('data', (b: Buffer) => io.stderr.write(b));
+        child.on('error', reject);
+        child.on('close', (c) => resolve(c));
+      });
+      if (code !== 0) throw new LabError(`\`${commandLine(argv)}\` exited with ${code ?? 'a signal'}`);
+    });
+
+  withPrefix(lab.command('record'))
+    .description('capture eth1 and vxlan_bridge on kvm1 and kvm2 with tcpdump while `lab traffic` runs')
+    .requiredOption('--out <dir>', 'directory for kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap, kvm2-eth1.pcap, kvm2-vxlan_bridge.pcap')
+    .option('--duration <seconds>', 'traffic duration', parseDuration, 3)
+    .action(async (o: { prefix: string; out: string; duration: number }) => {
+      const prefix = checkPrefix(o.prefix);
+      await assertLabPrerequisites();
+      const r = await labRecord({ prefix, outDir: o.out, durationSec: o.duration });
+      io.stdout.write(describeTraffic(r.traffic));
+      for (const f of r.files) io.stdout.write(`wrote ${f.path}: ${f.bytes} bytes, ${f.packets ?? '?'} packets (tcpdump on ${f.node} ${f.iface})\n`);
+      if (!r.traffic.ok) throw new LabError('lab record: some traffic steps failed (see above); the recording is incomplete');
+    });
+}

@@ -1,0 +1,73 @@
+/** `vxlan-inspect stats FILE`: totals, per VNI, per VTEP pair, MACs behind VTEPs, top flows, overhead. */
+import type { Command } from 'commander';
+import { decodeCapture } from '../decode/decode-capture.js';
+import { StatsCollector, type CaptureStats } from '../stats/stats.js';
+import type { CliIo } from './main.js';
+import { collectPorts } from './options.js';
+import { reportDamage } from './damage.js';
+
+interface StatsFlags {
+  vxlanPort?: number[];
+  json?: boolean;
+  top?: number;
+}
+
+function pad(s: string | number, n: number): string {
+  return String(s).padEnd(n);
+}
+function num(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function statsToText(file: string, s: CaptureStats, format: string): string {
+  const lines: string[] = [];
+  lines.push(`${pad('capture', 16)}${file} (${format}, link type ${Object.keys(s.linkTypes).join(', ') || 'none'})`);
+  lines.push(`${pad('packets', 16)}${num(s.packets)} (${num(s.bytes)} bytes on the wire, ${num(s.capturedBytes)} captured, ${s.durationSec.toFixed(3)} s)`);
+  const ports = Object.entries(s.vxlan.ports).map(([p, c]) => `${p}${c !== s.vxlan.packets ? ` (${num(c)})` : ''}`).join(', ');
+  lines.push(`${pad('VXLAN', 16)}${num(s.vxlan.packets)} packets, ${num(s.vxlan.bytes)} bytes${ports ? `, UDP port ${ports}` : ''}`);
+  for (const [vni, c] of Object.entries(s.vxlan.byVni)) lines.push(`  ${pad(`VNI ${vni}`, 14)}${pad(`${num(c.packets)} packets`, 18)}${num(c.bytes)} bytes`);
+  if (s.geneve.packets) {
+    lines.push(`${pad('GENEVE', 16)}${num(s.geneve.packets)} packets`);
+    for (const [vni, c] of Object.entries(s.geneve.byVni)) lines.push(`  ${pad(`VNI ${vni}`, 14)}${pad(`${num(c.packets)} packets`, 18)}${num(c.bytes)} bytes`);
+  }
+  if (s.vxlanGpe.packets) lines.push(`${pad('VXLAN-GPE', 16)}${num(s.vxlanGpe.packets)} packets`);
+  if (s.vtepPairs.length) {
+    lines.push('VTEP pairs (outer source > destination)');
+    for (const p of s.vtepPairs) lines.push(`  ${pad(`${p.src} > ${p.dst}`, 34)}${pad(`vni ${p.vni}`, 12)}${pad(`${num(p.packets)} packets`, 18)}${num(p.bytes)} bytes`);
+  }
+  const vteps = Object.entries(s.macsBehindVtep);
+  if (vteps.length) {
+    lines.push('inner MACs behind each VTEP (learned from encapsulated source MACs)');
+    for (const [vtep, macs] of vteps) lines.push(`  ${pad(vtep, 18)}${macs.join(' ')}`);
+  }
+  if (s.topFlows.length) {
+    lines.push('top flows (innermost level, by bytes)');
+    for (const f of s.topFlows) lines.push(`  ${pad(f.vni === null ? '' : `vni ${f.vni}`, 10)}${pad(f.flow, 58)}${pad(`${num(f.packets)} pkts`, 14)}${num(f.bytes)} bytes`);
+  }
+  lines.push(`${pad('overhead', 16)}${num(s.overhead.bytes)} of ${num(s.overhead.tunnelledBytes)} tunnelled bytes are encapsulation (${s.overhead.percent.toFixed(2)} %)`);
+  lines.push(`${pad('malformed', 16)}${num(s.malformed)}   truncated by snaplen ${num(s.truncated)}   with warnings ${num(s.withWarnings)}`);
+  return lines.join('\n') + '\n';
+}
+
+export async function runStats(file: string, flags: StatsFlags, io: CliIo): Promise<number> {
+  const collector = new StatsCollector();
+  const summary = await decodeCapture(file, (p) => collector.add(p), { vxlanPorts: flags.vxlanPort ?? [] });
+  const s = collector.result(flags.top ?? 10);
+  if (flags.json) io.stdout.write(JSON.stringify(s) + '\n');
+  else io.stdout.write(statsToText(file === '-' ? 'standard input' : file, s, summary.format ?? 'unknown format'));
+  return reportDamage(file, summary, io);
+}
+
+export function register(program: Command, io: CliIo): void {
+  program
+    .command('stats')
+    .description('totals, per VNI, per VTEP pair, inner MACs behind each VTEP, top flows, encapsulation overhead')
+    .argument('<file>', 'pcap or pcapng file ("-" for standard input)')
+    .option('--vxlan-port <port>', 'also decode this UDP port as VXLAN (repeatable)', collectPorts)
+    .option('--top <n>', 'how many flows to list', (v) => Math.max(1, Number.parseInt(v, 10) || 10))
+    .option('--json', 'one JSON object')
+    .addHelpText('after', '\nExample:\n  vxlan-inspect stats fixtures/lab/kvm1-eth1.pcap --json\n')
+    .action(async (file: string, flags: StatsFlags) => {
+      process.exitCode = await runStats(file, flags, io);
+    });
+}

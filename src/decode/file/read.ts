@@ -1,0 +1,161 @@
+/**
+ * Reading a whole capture from a file path ('-' = stdin), a Node stream or any async iterable
+ * of byte chunks, through CaptureParser. Damaged input does not throw: the summary's `error`
+ * says where it is. I/O failures throw VxiError VXI_IO.
+ */
+import { open } from 'node:fs/promises';
+import { VxiError, type CaptureFormatError } from '../../errors.js';
+import type { RawPacket } from '../types.js';
+import { CaptureParser } from './parser.js';
+import type { ReadSummary } from './types.js';
+
+export type CaptureSource = string | NodeJS.ReadableStream | AsyncIterable<Uint8Array>;
+
+export interface ReadOptions {
+  /** Aborting stops the read: the promise rejects with the signal's reason (a stream source is destroyed). */
+  signal?: AbortSignal;
+}
+
+/** Bytes per read from a file: each read gets a fresh buffer, so packet views stay valid. */
+const FILE_CHUNK = 256 * 1024;
+
+function describe(source: CaptureSource): string {
+  if (source === '-') return 'standard input';
+  return typeof source === 'string' ? `capture file ${JSON.stringify(source)}` : 'the capture stream';
+}
+
+function ioError(source: CaptureSource, action: string, err: unknown): VxiError {
+  const reason = err instanceof Error ? err.message : String(err);
+  return new VxiError('VXI_IO', `cannot ${action} ${describe(source)}: ${reason}`, { cause: err });
+}
+
+async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw ioError(path, 'open', err);
+  }
+  try {
+    for (;;) {
+      const b = Buffer.allocUnsafeSlow(FILE_CHUNK);
+      let n: number;
+      try {
+        n = (await fh.read(b, 0, FILE_CHUNK, null)).bytesRead;
+      } catch (err) {
+        throw ioError(path, 'read', err);
+      }
+      if (n === 0) return;
+      yield b.subarray(0, n);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+async function* streamChunks(source: CaptureSource, stream: AsyncIterable<unknown>): AsyncGenerator<Uint8Array> {
+  const it = stream[Symbol.asyncIterator]();
+  for (;;) {
+    let r: IteratorResult<unknown>;
+    try {
+      r = await it.next();
+    } catch (err) {
+      throw ioError(source, 'read', err);
+    }
+    if (r.done) return;
+    const c = r.value;
+    if (!(c instanceof Uint8Array)) {
+      await it.return?.();
+      throw new VxiError('VXI_IO', `${describe(source)} delivers ${typeof c} chunks, not bytes: do not set an encoding on it`);
+    }
+    yield c;
+  }
+}
+
+/** The source as a sequence of byte chunks. */
+export function chunksOf(source: CaptureSource): AsyncGenerator<Uint8Array> {
+  if (source === '-') return streamChunks(source, process.stdin);
+  if (typeof source === 'string') return fileChunks(source);
+  return streamChunks(source, source as AsyncIterable<unknown>);
+}
+
+function destroyOnAbort(source: CaptureSource, signal: AbortSignal | undefined): () => void {
+  if (signal === undefined) return () => {};
+  const stream = source === '-' ? process.stdin : source;
+  const onAbort = (): void => {
+    const d = (stream as { destroy?: (e?: unknown) => void }).destroy;
+    if (typeof stream !== 'string' && typeof d === 'function') d.call(stream, signal.reason);
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
+}
+
+function summary(parser: CaptureParser): ReadSummary {
+  const s: ReadSummary = {
+    format: parser.format,
+    packets: parser.packetCount,
+    bytesRead: parser.bytesIn,
+    interfaces: parser.interfaces,
+    warnings: parser.warnings,
+  };
+  if (parser.error !== undefined) s.error = parser.error;
+  return s;
+}
+
+/**
+ * Reads a capture, calling onPacket for each packet in order; onPacket returning false stops early.
+ * Resolves with a summary (its `error` set when the input is damaged).
+ */
+export async function readCapture(
+  source: CaptureSource,
+  onPacket: (p: RawPacket) => void | boolean,
+  opts: ReadOptions = {},
+): Promise<ReadSummary> {
+  const { signal } = opts;
+  signal?.throwIfAborted();
+  const parser = new CaptureParser();
+  const release = destroyOnAbort(source, signal);
+  let stopped = false;
+  try {
+    reading: for await (const chunk of chunksOf(source)) {
+      signal?.throwIfAborted();
+      parser.push(chunk);
+      for (let p = parser.next(); p !== undefined; p = parser.next()) {
+        if (onPacket(p) === false) {
+          stopped = true;
+          break reading;
+        }
+      }
+      if (parser.error !== undefined) break;
+    }
+    signal?.throwIfAborted();
+    if (!stopped && parser.error === undefined) {
+      parser.end();
+      for (let p = parser.next(); p !== undefined; p = parser.next()) if (onPacket(p) === false) break;
+    }
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    throw err;
+  } finally {
+    release();
+  }
+  return summary(parser);
+}
+
+/** Every packet of a capture; throws the CaptureFormatError (after the good packets) if it is damaged. */
+export async function* packets(source: CaptureSource): AsyncGenerator<RawPacket, void, undefined> {
+  const parser = new CaptureParser();
+  let error: CaptureFormatError | undefined;
+  for await (const chunk of chunksOf(source)) {
+    parser.push(chunk);
+    for (let p = parser.next(); p !== undefined; p = parser.next()) yield p;
+    error = parser.error;
+    if (error !== undefined) break;
+  }
+  if (error === undefined) {
+    parser.end();
+    for (let p = parser.next(); p !== undefined; p = parser.next()) yield p;
+    error = parser.error;
+  }
+  if (error !== undefined) throw error;
+}
