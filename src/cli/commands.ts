@@ -1,10 +1,21 @@
-/** The list of commands. Each file under src/cli/ exports one `register` function. */
+/**
+ * The list of commands. Each file under src/cli/ exports one register function; it is
+ * imported only when its command runs (or for --help), so `decode` does not pay for loading
+ * the web server or the SSH library.
+ */
 import type { Command } from 'commander';
 import type { CliIo } from './main.js';
-import { register as registerDecode } from './decode.js';
-import { register as registerStats } from './stats.js';
-import { registerLab } from './lab.js';
 
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
-export const COMMANDS: RegisterCommand[] = [registerDecode, registerStats, registerLab];
+export interface CommandEntry {
+  /** The command's name on the command line. */
+  name: string;
+  load: () => Promise<RegisterCommand>;
+}
+
+export const COMMANDS: CommandEntry[] = [
+  { name: 'decode', load: async () => (await import('./decode.js')).register },
+  { name: 'stats', load: async () => (await import('./stats.js')).register },
+  { name: 'lab', load: async () => (await import('./lab.js')).registerLab },
+];

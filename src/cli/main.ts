@@ -12,7 +12,14 @@ export interface CliIo {
   stderr: NodeJS.WritableStream;
 }
 
-export function buildProgram(io: CliIo): Command {
+/** The commands to register: only the one named on the command line, or all (help, unknown). */
+function selectCommands(argv: string[]): typeof COMMANDS {
+  const first = argv.find((a) => !a.startsWith('-'));
+  const hit = COMMANDS.find((c) => c.name === first);
+  return hit && first !== 'help' ? [hit] : COMMANDS;
+}
+
+export async function buildProgram(io: CliIo, argv: string[] = []): Promise<Command> {
   const program = new Command();
   program
     .name('vxlan-inspect')
@@ -24,14 +31,14 @@ export function buildProgram(io: CliIo): Command {
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     });
-  for (const register of COMMANDS) register(program, io);
+  for (const entry of selectCommands(argv)) (await entry.load())(program, io);
   return program;
 }
 
 /** Runs the CLI and resolves to the process exit code. Never throws for a user's mistake. */
 export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  const program = buildProgram(io);
   try {
+    const program = await buildProgram(io, argv);
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {

@@ -10,8 +10,13 @@ import { formatEpoch, isInvalidTimestamp } from './time.js';
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
+/**
+ * Every layer says where it is (offset, header length) and, inside a tunnel, its depth.
+ * Fields that are almost always zero (reserved bits, TOS, fragment offset) appear only when
+ * they are not; checksums are left out (they are in the bytes).
+ */
 export function layerToJson(layer: Layer): JsonObject {
-  const base = { offset: layer.offset, length: layer.length, depth: layer.depth };
+  const base: JsonObject = layer.depth ? { offset: layer.offset, length: layer.length, depth: layer.depth } : { offset: layer.offset, length: layer.length };
   switch (layer.type) {
     case 'eth':
       return { type: 'eth', src: formatMac(layer.src), dst: formatMac(layer.dst), ethertype: layer.ethertype, ...base };
@@ -24,18 +29,19 @@ export function layerToJson(layer: Layer): JsonObject {
     }
     case 'loopback':
       return { type: 'loopback', family: layer.family, ...base };
-    case 'arp':
-      return {
-        type: 'arp', op: layer.op, htype: layer.htype, ptype: layer.ptype, hlen: layer.hlen, plen: layer.plen,
-        sha: formatAddressBytes(layer.sha), spa: formatAddressBytes(layer.spa), tha: formatAddressBytes(layer.tha), tpa: formatAddressBytes(layer.tpa),
-        ...base,
-      };
-    case 'ipv4':
-      return {
-        type: 'ipv4', src: formatIPv4(layer.src), dst: formatIPv4(layer.dst), proto: layer.proto, ttl: layer.ttl,
-        totalLength: layer.totalLength, id: layer.id, flags: layer.flags, fragOffset: layer.fragOffset, tos: layer.tos,
-        ihl: layer.ihl, checksum: layer.checksum, ...base,
-      };
+    case 'arp': {
+      const o: JsonObject = { type: 'arp', op: layer.op };
+      if (layer.htype !== 1 || layer.ptype !== 0x0800 || layer.hlen !== 6 || layer.plen !== 4) {
+        Object.assign(o, { htype: layer.htype, ptype: layer.ptype, hlen: layer.hlen, plen: layer.plen });
+      }
+      return { ...o, sha: formatAddressBytes(layer.sha), spa: formatAddressBytes(layer.spa), tha: formatAddressBytes(layer.tha), tpa: formatAddressBytes(layer.tpa), ...base };
+    }
+    case 'ipv4': {
+      const o: JsonObject = { type: 'ipv4', src: formatIPv4(layer.src), dst: formatIPv4(layer.dst), proto: layer.proto, ttl: layer.ttl, totalLength: layer.totalLength, id: layer.id, flags: layer.flags };
+      if (layer.fragOffset) o.fragOffset = layer.fragOffset;
+      if (layer.tos) o.tos = layer.tos;
+      return { ...o, ...base };
+    }
     case 'ipv6': {
       const o: JsonObject = {
         type: 'ipv6', src: formatIPv6(layer.src), dst: formatIPv6(layer.dst), nextHeader: layer.nextHeader, proto: layer.proto,
@@ -47,7 +53,7 @@ export function layerToJson(layer: Layer): JsonObject {
       return o;
     }
     case 'udp':
-      return { type: 'udp', srcPort: layer.srcPort, dstPort: layer.dstPort, udpLength: layer.udpLength, checksum: layer.checksum, ...base };
+      return { type: 'udp', srcPort: layer.srcPort, dstPort: layer.dstPort, udpLength: layer.udpLength, ...base };
     case 'tcp':
       return {
         type: 'tcp', srcPort: layer.srcPort, dstPort: layer.dstPort, seq: layer.seq, ack: layer.ack, flags: layer.flags,
@@ -68,9 +74,11 @@ export function layerToJson(layer: Layer): JsonObject {
       return o;
     }
     case 'vxlan': {
-      const o: JsonObject = { type: 'vxlan', flags: layer.flags, vni: layer.vni, reserved1: layer.reserved1, reserved2: layer.reserved2, ...base };
+      const o: JsonObject = { type: 'vxlan', flags: layer.flags, vni: layer.vni };
       if (layer.gbp) o.gbp = { ...layer.gbp };
-      return o;
+      else if (layer.reserved1) o.reserved1 = layer.reserved1;
+      if (layer.reserved2) o.reserved2 = layer.reserved2;
+      return { ...o, ...base };
     }
     case 'geneve':
       return {
@@ -112,24 +120,26 @@ function str(s: string): string {
  * A test checks that both give identical JSON for every layer of every fixture.
  */
 export function layerToJsonText(l: Layer): string {
-  const base = `"offset":${l.offset},"length":${l.length},"depth":${l.depth}`;
+  const base = l.depth ? `"offset":${l.offset},"length":${l.length},"depth":${l.depth}}` : `"offset":${l.offset},"length":${l.length}}`;
   switch (l.type) {
     case 'eth':
-      return `{"type":"eth","src":"${formatMac(l.src)}","dst":"${formatMac(l.dst)}","ethertype":${l.ethertype},${base}}`;
+      return `{"type":"eth","src":"${formatMac(l.src)}","dst":"${formatMac(l.dst)}","ethertype":${l.ethertype},${base}`;
     case 'ipv4':
-      return `{"type":"ipv4","src":"${formatIPv4(l.src)}","dst":"${formatIPv4(l.dst)}","proto":${l.proto},"ttl":${l.ttl},"totalLength":${l.totalLength},"id":${l.id},"flags":${l.flags},"fragOffset":${l.fragOffset},"tos":${l.tos},"ihl":${l.ihl},"checksum":${l.checksum},${base}}`;
+      return `{"type":"ipv4","src":"${formatIPv4(l.src)}","dst":"${formatIPv4(l.dst)}","proto":${l.proto},"ttl":${l.ttl},"totalLength":${l.totalLength},"id":${l.id},"flags":${l.flags},${l.fragOffset ? `"fragOffset":${l.fragOffset},` : ''}${l.tos ? `"tos":${l.tos},` : ''}${base}`;
     case 'udp':
-      return `{"type":"udp","srcPort":${l.srcPort},"dstPort":${l.dstPort},"udpLength":${l.udpLength},"checksum":${l.checksum},${base}}`;
+      return `{"type":"udp","srcPort":${l.srcPort},"dstPort":${l.dstPort},"udpLength":${l.udpLength},${base}`;
     case 'vxlan':
-      return l.gbp
+      return l.gbp || l.reserved1 || l.reserved2
         ? JSON.stringify(layerToJson(l))
-        : `{"type":"vxlan","flags":${l.flags},"vni":${l.vni},"reserved1":${l.reserved1},"reserved2":${l.reserved2},${base}}`;
+        : `{"type":"vxlan","flags":${l.flags},"vni":${l.vni},${base}`;
     case 'tcp':
-      return `{"type":"tcp","srcPort":${l.srcPort},"dstPort":${l.dstPort},"seq":${l.seq},"ack":${l.ack},"flags":${l.flags},"window":${l.window},"optionsLength":${l.optionsLength},"payloadLength":${l.payloadLength},${base}}`;
+      return `{"type":"tcp","srcPort":${l.srcPort},"dstPort":${l.dstPort},"seq":${l.seq},"ack":${l.ack},"flags":${l.flags},"window":${l.window},"optionsLength":${l.optionsLength},"payloadLength":${l.payloadLength},${base}`;
     case 'icmp':
-      return `{"type":"icmp","icmpType":${l.icmpType},"code":${l.code},${base}${l.id !== undefined ? `,"id":${l.id}` : ''}${l.seq !== undefined ? `,"seq":${l.seq}` : ''}}`;
+      return `{"type":"icmp","icmpType":${l.icmpType},"code":${l.code},${l.id !== undefined ? `"id":${l.id},` : ''}${l.seq !== undefined ? `"seq":${l.seq},` : ''}${base}`;
     case 'arp':
-      return `{"type":"arp","op":${l.op},"htype":${l.htype},"ptype":${l.ptype},"hlen":${l.hlen},"plen":${l.plen},"sha":"${formatAddressBytes(l.sha)}","spa":"${formatAddressBytes(l.spa)}","tha":"${formatAddressBytes(l.tha)}","tpa":"${formatAddressBytes(l.tpa)}",${base}}`;
+      return l.htype !== 1 || l.ptype !== 0x0800 || l.hlen !== 6 || l.plen !== 4
+        ? JSON.stringify(layerToJson(l))
+        : `{"type":"arp","op":${l.op},"sha":"${formatAddressBytes(l.sha)}","spa":"${formatAddressBytes(l.spa)}","tha":"${formatAddressBytes(l.tha)}","tpa":"${formatAddressBytes(l.tpa)}",${base}`;
     default:
       return JSON.stringify(layerToJson(l));
   }
