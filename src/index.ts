@@ -1,5 +1,8 @@
 /** vxlan-inspect's public API. Everything a user may import is re-exported here. */
 export * from './errors.js';
-export * from './decode/types.js';
-export * from './decode/file/index.js';
+export * from './decode/index.js';
+export * from './stats/stats.js';
 export * from './lab/index.js';
+export * from './correlate/index.js';
+export * from './remote/index.js';
+export * from './provision/index.js';

@@ -17,5 +17,9 @@ export interface CommandEntry {
 export const COMMANDS: CommandEntry[] = [
   { name: 'decode', load: async () => (await import('./decode.js')).register },
   { name: 'stats', load: async () => (await import('./stats.js')).register },
+  { name: 'correlate', load: async () => (await import('./correlate.js')).registerCorrelate },
   { name: 'lab', load: async () => (await import('./lab.js')).registerLab },
+  { name: 'provision', load: async () => (await import('./provision.js')).registerProvision },
+  { name: 'check', load: async () => (await import('./check.js')).registerCheck },
+  { name: 'teardown', load: async () => (await import('./teardown.js')).registerTeardown },
 ];

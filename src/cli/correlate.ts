@@ -1,0 +1,146 @@
+/**
+ * `vxlan-inspect correlate UNDERLAY OVERLAY`: matches the inner frames of the underlay's VXLAN
+ * packets (eth1) with the frames of a bridge capture (vxlan_bridge) and says what went through
+ * the tunnel, what stayed on the node, and what was lost.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import { correlateFiles, readSessionOffsets, type CorrelationReport, type Unmatched } from '../correlate/index.js';
+import type { CliIo } from './main.js';
+import { collectPorts } from './options.js';
+
+interface CorrelateFlags {
+  json?: boolean;
+  matches?: boolean;
+  window?: number;
+  vxlanPort?: number[];
+  session?: string;
+  clockOffset?: number;
+  list?: number;
+}
+
+const SHOWN_UNMATCHED = 10;
+
+function parseWindowMs(value: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new UsageError(`--window must be a number of milliseconds, not ${JSON.stringify(value)}`);
+  const ms = Number(value);
+  if (ms > 3_600_000) throw new UsageError(`--window ${ms} ms is more than an hour: give it in milliseconds (e.g. --window 1000)`);
+  return ms;
+}
+
+function parseOffsetUs(value: string): number {
+  if (!/^[-+]?\d+(\.\d+)?$/.test(value)) throw new UsageError(`--clock-offset must be a number of microseconds, not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+function parseList(value: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`--list must be a whole number, not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+const num = (n: number): string => n.toLocaleString('en-US');
+const pad = (s: string | number, n: number): string => String(s).padEnd(n);
+const lpad = (s: string | number, n: number): string => String(s).padStart(n);
+
+function us(v: number): string {
+  return v >= 10_000 ? `${(v / 1000).toFixed(1)} ms` : `${Math.round(v)} µs`;
+}
+
+function listLines(title: string, list: Unmatched[], total: number, shown: number): string[] {
+  if (total === 0 || shown === 0) return [];
+  const lines = [`${title} (first ${Math.min(shown, list.length)} of ${num(total)})`];
+  for (const u of list.slice(0, shown)) lines.push(`  ${pad(`#${u.n}`, 9)}${pad(u.vni === undefined ? '' : `VNI ${u.vni}`, 11)}${u.reason}`);
+  return lines;
+}
+
+export function correlationToText(underlay: string, overlay: string, r: CorrelationReport, shown = SHOWN_UNMATCHED): string {
+  const L: string[] = [];
+  L.push(`${pad('underlay', 10)}${underlay}: ${num(r.underlayPackets)} packets, ${num(r.underlayVxlan)} VXLAN`);
+  L.push(`${pad('overlay', 10)}${overlay}: ${num(r.overlayPackets)} frames`);
+  L.push(`${pad('', 10)}window ±${r.windowUs / 1000} ms, overlay clock offset ${r.overlayClockOffsetUs >= 0 ? '+' : ''}${r.overlayClockOffsetUs} µs`);
+  L.push('');
+  L.push(`${pad('matched', 16)}${lpad(num(r.matched), 10)}   encapsulated ${num(r.encap)}, decapsulated ${num(r.decap)}`);
+  L.push(`${pad('underlay only', 16)}${lpad(num(r.underlayOnly), 10)}   VXLAN packets whose inner frame is not on the bridge`);
+  L.push(`${pad('overlay only', 16)}${lpad(num(r.overlayOnly), 10)}   bridge frames not seen on the underlay`);
+  L.push(`${pad('flooded', 16)}${lpad(num(r.floodedFrames), 10)}   bridge frames sent to several VTEPs (BUM, head-end replication)`);
+  if (r.latencyUs.count > 0) {
+    L.push(`${pad('latency', 16)}p50 ${us(r.latencyUs.p50)}   p99 ${us(r.latencyUs.p99)}   max ${us(r.latencyUs.max)}   (time between the two sightings)`);
+  }
+  if (r.snaplenCut) L.push(`${pad('snaplen', 16)}${lpad(num(r.snaplenCut), 10)}   matches compared over the shorter captured length`);
+  if (r.checksumDiffers) L.push(`${pad('checksums', 16)}${lpad(num(r.checksumDiffers), 10)}   matches that differ only in the TCP/UDP checksum (offload)`);
+  const vnis = Object.entries(r.byVni);
+  if (vnis.length) {
+    L.push('');
+    L.push(`${pad('per VNI', 12)}${lpad('packets', 10)}${lpad('bytes', 14)}${lpad('matched', 10)}${lpad('underlay only', 15)}`);
+    for (const [vni, v] of vnis) L.push(`  ${pad(vni, 10)}${lpad(num(v.packets), 10)}${lpad(num(v.bytes), 14)}${lpad(num(v.matched), 10)}${lpad(num(v.underlayOnly), 15)}`);
+  }
+  if (r.byVtepPair.length) {
+    L.push('');
+    L.push(`${pad('per VTEP pair', 36)}${lpad('VNI', 9)}${lpad('packets', 10)}${lpad('bytes', 14)}${lpad('matched', 10)}`);
+    for (const p of r.byVtepPair) L.push(`  ${pad(`${p.src} > ${p.dst}`, 34)}${lpad(p.vni, 9)}${lpad(num(p.packets), 10)}${lpad(num(p.bytes), 14)}${lpad(num(p.matched), 10)}`);
+  }
+  for (const [title, counts] of [['underlay only, by reason', r.reasons.underlay], ['overlay only, by reason', r.reasons.overlay]] as const) {
+    const rows = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+    if (!rows.length) continue;
+    L.push('');
+    L.push(title);
+    for (const [code, n] of rows) L.push(`  ${pad(code, 20)}${lpad(num(n), 10)}`);
+  }
+  const u = listLines('unmatched on the underlay', r.unmatchedUnderlay, r.underlayOnly, shown);
+  const o = listLines('unmatched on the bridge', r.unmatchedOverlay, r.overlayOnly, shown);
+  if (u.length) L.push('', ...u);
+  if (o.length) L.push('', ...o);
+  return L.join('\n') + '\n';
+}
+
+/** The JSON the command prints: the report, without the list of matches unless asked. */
+export function correlationToJson(r: CorrelationReport, withMatches: boolean): string {
+  const { matches, ...rest } = r;
+  return JSON.stringify(withMatches ? { ...rest, matches } : rest) + '\n';
+}
+
+export async function runCorrelate(underlay: string, overlay: string, flags: CorrelateFlags, io: CliIo): Promise<number> {
+  let offsetUs = flags.clockOffset ?? 0;
+  const ports = [...(flags.vxlanPort ?? [])];
+  let sessionFile = flags.session;
+  if (sessionFile === undefined) {
+    const beside = path.join(path.dirname(underlay), 'session.json');
+    if (underlay !== '-' && existsSync(beside)) sessionFile = beside;
+  }
+  if (sessionFile !== undefined && flags.clockOffset === undefined) {
+    const s = await readSessionOffsets(sessionFile, underlay, overlay);
+    offsetUs = s.overlayClockOffsetUs;
+    for (const p of s.vxlanPorts) if (!ports.includes(p)) ports.push(p);
+  }
+  if (underlay === '-' && overlay === '-') throw new UsageError('only one of the two captures can be read from standard input');
+  const report = await correlateFiles(underlay, overlay, {
+    windowUs: (flags.window ?? 1000) * 1000,
+    vxlanPorts: ports,
+    overlayClockOffsetUs: offsetUs,
+  });
+  if (flags.json) io.stdout.write(correlationToJson(report, flags.matches ?? false));
+  else io.stdout.write(correlationToText(underlay, overlay, report, flags.list ?? SHOWN_UNMATCHED));
+  for (const e of report.inputErrors ?? []) io.stderr.write(`vxlan-inspect: ${e.message}; the packets before it were correlated\n`);
+  return report.inputErrors?.length ? 1 : 0;
+}
+
+export function registerCorrelate(program: Command, io: CliIo): void {
+  program
+    .command('correlate')
+    .description('match the inner frames of the underlay\'s VXLAN packets with the frames seen on the bridge: encapsulated, decapsulated, flooded, lost')
+    .argument('<underlay>', 'capture of the underlay interface (eth1), pcap or pcapng')
+    .argument('<overlay>', 'capture of the bridge (vxlan_bridge), same node or another one')
+    .option('--json', 'one JSON object (counts, latency, per VNI, per VTEP pair, unmatched with reasons)')
+    .option('--matches', 'with --json: include the list of matches (first 10,000)')
+    .option('--window <ms>', 'largest time between the two sightings of a frame, in ms (default 1000)', parseWindowMs)
+    .option('--vxlan-port <port>', 'also decode this UDP port as VXLAN (repeatable; 4789 and 8472 always are)', collectPorts)
+    .option('--session <file>', 'session.json giving each node\'s clock offset (default: the one beside the underlay capture, if any)')
+    .option('--clock-offset <us>', 'µs to add to the overlay\'s timestamps (instead of session.json)', parseOffsetUs)
+    .option('--list <n>', `unmatched frames to list per side in the text output (default ${SHOWN_UNMATCHED})`, parseList)
+    .addHelpText('after', '\nExamples:\n  vxlan-inspect correlate fixtures/lab/kvm1-eth1.pcap fixtures/lab/kvm1-vxlan_bridge.pcap\n  vxlan-inspect correlate kvm1-eth1.pcap kvm2-vxlan_bridge.pcap --session session.json --json\n')
+    .action(async (underlay: string, overlay: string, flags: CorrelateFlags) => {
+      process.exitCode = await runCorrelate(underlay, overlay, flags, io);
+    });
+}

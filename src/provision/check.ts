@@ -1,0 +1,254 @@
+/**
+ * `check`: diagnostics of the overlay with a pass/warn/fail verdict and a one-line reason each.
+ *
+ * The verdicts on a node's state are pure (`evaluateNode`, `evaluateConsistency`), so they are
+ * tested on recorded state; the live parts (pings run ON the node, the optional probe capture)
+ * come from `runChecks`.
+ */
+import { isVxiError } from '../errors.js';
+import type { SessionPool, RemoteSession } from '../remote/connection.js';
+import { overlayMembers, resolveNode, vxlanInterfaceName, type Inventory, type NodeConfig } from '../remote/inventory.js';
+import { readMemberAddress, resolveMembers, type MemberAddress } from './gather.js';
+import { VXLAN_OVERHEAD_IPV4 } from './plan.js';
+import { probeOverlay } from './probe.js';
+import { findLink, floodDestinations, readNodeState, underlayAddressOf, type LinkState, type NodeState } from './state.js';
+
+export type CheckStatus = 'pass' | 'warn' | 'fail';
+
+export interface CheckResult {
+  /** Node name, or `"overlay"` for checks across nodes. */
+  node: string;
+  name: string;
+  status: CheckStatus;
+  detail: string;
+}
+
+export interface CheckReport {
+  ok: boolean;
+  checks: CheckResult[];
+}
+
+export interface NodeObservation {
+  node: NodeConfig;
+  /** Present when the node was reachable and its state was read. */
+  state?: NodeState;
+  /** Why not, when it was not. */
+  error?: string;
+  /** Which step failed: the SSH connection (default) or reading the state over it. */
+  failedAt?: 'ssh' | 'state';
+}
+
+/** The VXLAN device the checks look at: `vxlan<VNI>`, else a VXLAN port of the bridge, else any VXLAN device. */
+export function effectiveVxlan(node: NodeConfig, state: NodeState): LinkState | undefined {
+  const named = findLink(state, vxlanInterfaceName(node.overlay));
+  if (named?.vxlan) return named;
+  const vx = state.links.filter((l) => l.vxlan);
+  return vx.find((l) => l.master === node.overlay.bridge) ?? vx[0];
+}
+
+/** Verdicts on one node's state. `members` gives every overlay member's underlay address. */
+export function evaluateNode(obs: NodeObservation, members: readonly MemberAddress[], group?: string): CheckResult[] {
+  const { node } = obs;
+  const out: CheckResult[] = [];
+  const r = (name: string, status: CheckStatus, detail: string): void => {
+    out.push({ node: node.name, name, status, detail });
+  };
+  const o = node.overlay;
+  if (!obs.state) {
+    if (obs.failedAt === 'state') {
+      r('ssh', 'pass', `connected as ${node.user}@${node.host}:${node.sshPort}${node.jump ? ` via ${node.jump.name}` : ''}`);
+      r('state', 'fail', obs.error ?? 'cannot read the interfaces');
+    } else r('ssh', 'fail', obs.error ?? `${node.host}: not reachable`);
+    return out;
+  }
+  const st = obs.state;
+  r('ssh', 'pass', `connected as ${node.user}@${node.host}:${node.sshPort}${node.jump ? ` via ${node.jump.name}` : ''}`);
+
+  const ul = findLink(st, o.underlay);
+  const own = underlayAddressOf(node, st);
+  if (!ul) r('underlay', 'fail', `${o.underlay} does not exist (interfaces: ${st.links.map((l) => l.name).join(', ')})`);
+  else if (!ul.up) r('underlay', 'fail', `${o.underlay} is down`);
+  else if (own.source === 'host' && !(st.addrs[o.underlay]?.length)) r('underlay', 'fail', `${o.underlay} has no IPv4 address`);
+  else r('underlay', 'pass', `${o.underlay} up, ${(st.addrs[o.underlay] ?? []).join(' ') || own.address}, mtu ${ul.mtu}`);
+
+  const br = findLink(st, o.bridge);
+  if (!br) r('bridge', 'fail', `${o.bridge} does not exist (run provision ${node.name})`);
+  else if (br.kind !== 'bridge') r('bridge', 'fail', `${o.bridge} is a ${br.kind ?? 'plain'} interface, not a bridge`);
+  else if (!br.up) r('bridge', 'fail', `${o.bridge} is down (ip link set dev ${o.bridge} up)`);
+  else r('bridge', 'pass', `${o.bridge} is up`);
+
+  if (br && node.bridgeAddress) {
+    const have = st.addrs[o.bridge] ?? [];
+    if (have.includes(node.bridgeAddress)) r('bridge-address', 'pass', `${o.bridge} has ${node.bridgeAddress}`);
+    else r('bridge-address', 'fail', `${o.bridge} lacks ${node.bridgeAddress} (has ${have.join(', ') || 'no IPv4 address'})`);
+  }
+
+  const want = vxlanInterfaceName(o);
+  const vx = effectiveVxlan(node, st);
+  if (!vx?.vxlan) {
+    r('vxlan', 'fail', `${want} does not exist and no other VXLAN interface is there (run provision ${node.name})`);
+    return out;
+  }
+  const v = vx.vxlan;
+  if (vx.name !== want) r('vxlan', 'fail', `${want} does not exist; ${vx.name} (VNI ${v.id}) is ${vx.master ? `on ${vx.master}` : 'there'} instead`);
+  else if (!vx.up) r('vxlan', 'fail', `${vx.name} is down (ip link set dev ${vx.name} up)`);
+  else if (vx.master !== o.bridge) r('vxlan', 'fail', `${vx.name} is not a port of ${o.bridge} (master: ${vx.master ?? 'none'})`);
+  else r('vxlan', 'pass', `${vx.name} is up, a port of ${o.bridge}`);
+
+  if (v.id === o.vni) r('vni', 'pass', `${vx.name} has VNI ${v.id}`);
+  else r('vni', 'fail', `${vx.name} has VNI ${v.id}, the inventory says ${o.vni}`);
+
+  if (v.port === o.port) r('port', 'pass', `${vx.name} uses UDP ${v.port}`);
+  else {
+    const hint = v.port === 8472 ? ' (the kernel\'s old default: created without dstport)' : '';
+    r('port', 'fail', `${vx.name} uses UDP ${v.port}${hint}, the inventory says ${o.port}`);
+  }
+
+  if (!v.local) r('local-address', 'warn', `${vx.name} has no local address; the kernel picks the source by route (want ${own.address})`);
+  else if (v.local === own.address) r('local-address', 'pass', `${vx.name} local ${v.local} = ${o.underlay}'s address`);
+  else r('local-address', 'fail', `${vx.name} local ${v.local}, but ${node.name}'s underlay address is ${own.address}`);
+
+  if (!v.dev) r('underlay-dev', 'warn', `${vx.name} is not bound to a device (want dev ${o.underlay})`);
+  else if (v.dev === o.underlay) r('underlay-dev', 'pass', `${vx.name} is bound to ${v.dev}`);
+  else r('underlay-dev', 'fail', `${vx.name} is bound to ${v.dev}, the inventory says ${o.underlay}`);
+
+  const g = group ?? o.group;
+  if (g) {
+    if (v.group === g) r('flood', 'pass', `${vx.name} floods to multicast group ${g}`);
+    else r('flood', 'fail', `${vx.name} group is ${v.group ?? 'unset'}, want ${g}`);
+  } else {
+    const have = vx.name === want ? floodDestinations(st.fdb) : [];
+    const peers = members.filter((m) => m.name !== node.name && m.address !== own.address);
+    const missing = peers.filter((p) => !have.includes(p.address));
+    if (peers.length === 0) r('flood', 'warn', 'no other overlay member in the inventory');
+    else if (missing.length > 0) {
+      r('flood', 'fail', `no flood entry for ${missing.map((p) => `${p.name} (${p.address})`).join(', ')}: bridge fdb append 00:00:00:00:00:00 dev ${vx.name} dst ${missing[0]?.address ?? ''}`);
+    } else r('flood', 'pass', `flood entries to ${peers.map((p) => `${p.name} (${p.address})`).join(', ')}`);
+  }
+
+  if (ul) {
+    const budget = vx.mtu + VXLAN_OVERHEAD_IPV4;
+    if (budget <= ul.mtu) {
+      const note = vx.mtu !== o.mtu ? ` (the inventory says ${o.mtu})` : '';
+      r('mtu', vx.mtu !== o.mtu ? 'warn' : 'pass', `${vx.name} mtu ${vx.mtu} + ${VXLAN_OVERHEAD_IPV4} ≤ ${o.underlay} mtu ${ul.mtu}${note}`);
+    } else if (vx.mtu === 1500 && ul.mtu === 1500) {
+      r('mtu', 'warn', `1500 in 1500: ${vx.name} mtu 1500 + ${VXLAN_OVERHEAD_IPV4} > ${o.underlay} mtu 1500; full-size frames will not cross (set mtu 1450)`);
+    } else {
+      r('mtu', 'fail', `${vx.name} mtu ${vx.mtu} + ${VXLAN_OVERHEAD_IPV4} > ${o.underlay} mtu ${ul.mtu}: full-size frames will not cross; lower the overlay mtu to ${ul.mtu - VXLAN_OVERHEAD_IPV4} or raise ${o.underlay}'s`);
+    }
+  }
+
+  const fw = st.firewall;
+  if (!fw.running) r('firewall', 'pass', `${fw.reason}: nothing there filters udp/${o.port}`);
+  else {
+    const uzone = (m: 'runtime' | 'permanent'): string => fw[m].underlayZone ?? fw.defaultZone;
+    if (!fw.runtime.portOpen) r('firewall', 'fail', `udp/${o.port} is not open in firewalld zone ${uzone('runtime')} of ${o.underlay}: firewall-cmd --zone=${uzone('runtime')} --add-port=${o.port}/udp`);
+    else if (!fw.permanent.portOpen) r('firewall', 'warn', `udp/${o.port} is open now but not in the permanent configuration (lost at reload/reboot)`);
+    else r('firewall', 'pass', `udp/${o.port} open in zone ${uzone('runtime')} (runtime and permanent)`);
+  }
+  return out;
+}
+
+/** Same VNI and port on every node. */
+export function evaluateConsistency(obs: readonly NodeObservation[]): CheckResult[] {
+  const seen: string[] = [];
+  const pairs = new Set<string>();
+  for (const o of obs) {
+    if (!o.state) continue;
+    const vx = effectiveVxlan(o.node, o.state);
+    if (!vx?.vxlan) continue;
+    seen.push(`${o.node.name} VNI ${vx.vxlan.id}/UDP ${vx.vxlan.port}`);
+    pairs.add(`${vx.vxlan.id}/${vx.vxlan.port}`);
+  }
+  if (seen.length < 2) return [];
+  if (pairs.size === 1) return [{ node: 'overlay', name: 'same-vni-port', status: 'pass', detail: `same VNI and port on every node: ${seen.join(', ')}` }];
+  return [{ node: 'overlay', name: 'same-vni-port', status: 'fail', detail: `VNI/port differ between nodes: ${seen.join(', ')}` }];
+}
+
+export interface CheckOptions {
+  probe?: boolean;
+  group?: string;
+}
+
+/** Pings from the node; true when one of `tries` single pings is answered, or the error text. */
+async function ping(session: RemoteSession, address: string, tries: number): Promise<true | string> {
+  let last = '';
+  for (let i = 0; i < tries; i++) {
+    try {
+      const r = await session.run(['ping', '-c', '1', '-W', '1', address], { timeoutMs: 10_000 });
+      if (r.code === 0) return true;
+      last = r.code === 1 ? 'no reply' : r.stderr.trim().split('\n')[0] ?? `ping exited ${r.code ?? '?'}`;
+    } catch (err) {
+      return errorText(err);
+    }
+  }
+  return last;
+}
+
+function errorText(err: unknown): string {
+  return isVxiError(err) ? err.message : `unexpected: ${(err as Error).message}`;
+}
+
+/** Connects to the named nodes, reads their state, evaluates, pings peers from each node, probes on request. */
+export async function runChecks(pool: SessionPool, inv: Inventory, names: readonly string[], opts: CheckOptions = {}): Promise<CheckReport> {
+  const nodes = resolveMembers(inv, names);
+  const obs: NodeObservation[] = [];
+  const sessions = new Map<string, RemoteSession>();
+  for (const node of nodes) {
+    let s: RemoteSession;
+    try {
+      s = await pool.get(node);
+    } catch (err) {
+      obs.push({ node, error: errorText(err), failedAt: 'ssh' });
+      continue;
+    }
+    sessions.set(node.name, s);
+    try {
+      obs.push({ node, state: await readNodeState(s, node) });
+    } catch (err) {
+      obs.push({ node, error: errorText(err), failedAt: 'state' });
+    }
+  }
+  const members: MemberAddress[] = [];
+  for (const name of overlayMembers(inv)) {
+    const o = obs.find((x) => x.node.name === name);
+    if (o?.state) members.push({ name, ...underlayAddressOf(o.node, o.state) });
+    else if (o) members.push({ name, ...underlayAddressOf(o.node) });
+    else members.push(await readMemberAddress(pool, resolveNode(inv, name)));
+  }
+  const checks: CheckResult[] = [];
+  for (const o of obs) {
+    checks.push(...evaluateNode(o, members, opts.group));
+    const s = sessions.get(o.node.name);
+    if (!s || !o.state) continue;
+    for (const m of members) {
+      if (m.name === o.node.name) continue;
+      const up = await ping(s, m.address, 1);
+      checks.push({
+        node: o.node.name,
+        name: 'peer-underlay',
+        status: up === true ? 'pass' : 'fail',
+        detail: up === true ? `${m.name} (${m.address}) answers on the underlay` : `${m.name} (${m.address}) does not answer ping on the underlay (${up})`,
+      });
+      const peerBridge = inv.nodes[m.name]?.bridgeAddress?.split('/')[0];
+      if (!peerBridge) continue;
+      const over = await ping(s, peerBridge, 2);
+      checks.push({
+        node: o.node.name,
+        name: 'peer-overlay',
+        status: over === true ? 'pass' : 'fail',
+        detail: over === true ? `${m.name}'s bridge ${peerBridge} answers through the overlay` : `${m.name}'s bridge ${peerBridge} does not answer through the overlay (${over})`,
+      });
+      if (opts.probe) {
+        try {
+          const p = await probeOverlay(s, o.node, peerBridge);
+          checks.push({ node: o.node.name, name: 'probe', status: p.ok ? 'pass' : 'fail', detail: p.detail });
+        } catch (err) {
+          checks.push({ node: o.node.name, name: 'probe', status: 'fail', detail: errorText(err) });
+        }
+      }
+    }
+  }
+  checks.push(...evaluateConsistency(obs));
+  return { ok: checks.every((c) => c.status !== 'fail'), checks };
+}
