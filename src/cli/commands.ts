@@ -22,4 +22,5 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'provision', load: async () => (await import('./provision.js')).registerProvision },
   { name: 'check', load: async () => (await import('./check.js')).registerCheck },
   { name: 'teardown', load: async () => (await import('./teardown.js')).registerTeardown },
+  { name: 'capture', load: async () => (await import('./capture.js')).registerCapture },
 ];
