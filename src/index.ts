@@ -6,4 +6,5 @@ export * from './lab/index.js';
 export * from './correlate/index.js';
 export * from './remote/index.js';
 export * from './provision/index.js';
+export * from './web/index.js';
 export * from './capture/index.js';

@@ -1,0 +1,157 @@
+/**
+ * Which captures make a session, and how they pair up: for each node, the underlay interface
+ * (eth1) and the bridge (vxlan_bridge). A capture folder pairs files by name,
+ * `<node>-<interface>.pcap` (what `lab record` writes), or says it in `session.json`:
+ *
+ *   { "nodes": [ { "name": "kvm1", "underlay": "kvm1-eth1.pcap", "overlay": "kvm1-vxlan_bridge.pcap",
+ *                  "clockOffsetUs": 0 } ],
+ *     "vxlanPorts": [4789] }
+ *
+ * `clockOffsetUs` is how far that node's clock is ahead of the reference clock: it is
+ * subtracted from the node's timestamps so two nodes line up on one time axis.
+ * `overlayClockOffsetUs` (normally absent: one node, one clock) is added to the node's bridge
+ * capture to line it up with its underlay capture. The correlation library reads the same file
+ * (src/correlate/session.ts).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError, VxiError } from '../errors.js';
+
+export type Role = 'underlay' | 'overlay' | 'unknown';
+
+export interface CaptureFileSpec {
+  path: string;
+  /** File name shown on the page. */
+  name: string;
+  node: string;
+  role: Role;
+  /** Interface name from the file name, when it follows `<node>-<interface>.pcap`. */
+  iface?: string;
+}
+
+export interface NodeSpec {
+  name: string;
+  clockOffsetUs: number;
+  /** Extra offset of the overlay capture against the underlay one (normally 0: same clock). */
+  overlayClockOffsetUs: number;
+}
+
+export interface SessionSpec {
+  /** Folder the session was read from (nothing outside it is served), when it came from one. */
+  dir?: string;
+  files: CaptureFileSpec[];
+  nodes: NodeSpec[];
+  vxlanPorts: number[];
+}
+
+const CAPTURE_EXT = /\.(pcap|pcapng|cap|dmp)$/i;
+
+/** Underlay or bridge, from an interface name: bridges and VXLAN devices are the overlay side. */
+export function roleOfInterface(iface: string): Role {
+  const s = iface.toLowerCase();
+  if (/bridge|^br|^virbr|^vxlan|^tap|^vnet|^veth/.test(s)) return 'overlay';
+  if (/^(eth|en|em|bond|ens|enp|eno|wl|underlay)/.test(s)) return 'underlay';
+  return 'unknown';
+}
+
+/** `kvm1-vxlan_bridge.pcap` → node kvm1, interface vxlan_bridge. */
+export function splitCaptureName(file: string): { node: string; iface?: string } {
+  const base = path.basename(file).replace(CAPTURE_EXT, '');
+  const dash = base.indexOf('-');
+  if (dash <= 0 || dash === base.length - 1) return { node: base };
+  return { node: base.slice(0, dash), iface: base.slice(dash + 1) };
+}
+
+export function specForFile(filePath: string, displayName = path.basename(filePath)): CaptureFileSpec {
+  const { node, iface } = splitCaptureName(displayName);
+  const spec: CaptureFileSpec = { path: filePath, name: displayName, node: iface ? node : displayName.replace(CAPTURE_EXT, ''), role: iface ? roleOfInterface(iface) : 'unknown' };
+  if (iface) spec.iface = iface;
+  return spec;
+}
+
+interface SessionJson {
+  nodes?: { name?: unknown; underlay?: unknown; overlay?: unknown; clockOffsetUs?: unknown; overlayClockOffsetUs?: unknown }[];
+  vxlanPorts?: unknown;
+}
+
+function num(v: unknown, what: string, file: string): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new UsageError(`${file}: ${what} must be a number of microseconds, not ${JSON.stringify(v)}`);
+  return v;
+}
+
+function readSessionJson(dir: string, file: string): SessionSpec {
+  let json: SessionJson;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8')) as SessionJson;
+  } catch (err) {
+    throw new UsageError(`${file} is not valid JSON (${(err as Error).message}): fix it or remove it to pair captures by file name`);
+  }
+  const files: CaptureFileSpec[] = [];
+  const nodes: NodeSpec[] = [];
+  for (const [i, n] of (Array.isArray(json.nodes) ? json.nodes : []).entries()) {
+    if (typeof n.name !== 'string' || !n.name) throw new UsageError(`${file}: nodes[${i}] needs a "name"`);
+    for (const role of ['underlay', 'overlay'] as const) {
+      const f = n[role];
+      if (f === undefined) continue;
+      if (typeof f !== 'string') throw new UsageError(`${file}: nodes[${i}].${role} must be a file name`);
+      const p = path.resolve(dir, f);
+      if (path.relative(dir, p).startsWith('..') || path.isAbsolute(path.relative(dir, p))) {
+        throw new UsageError(`${file}: nodes[${i}].${role} ${JSON.stringify(f)} is outside the capture folder ${dir}`);
+      }
+      files.push({ path: p, name: path.basename(p), node: n.name, role });
+    }
+    nodes.push({ name: n.name, clockOffsetUs: num(n.clockOffsetUs, 'clockOffsetUs', file), overlayClockOffsetUs: num(n.overlayClockOffsetUs, 'overlayClockOffsetUs', file) });
+  }
+  const ports = Array.isArray(json.vxlanPorts) ? json.vxlanPorts.filter((p): p is number => typeof p === 'number' && p > 0 && p < 65536) : [];
+  return { dir, files, nodes, vxlanPorts: ports };
+}
+
+function nodesOf(files: CaptureFileSpec[]): NodeSpec[] {
+  const names = [...new Set(files.map((f) => f.node))];
+  return names.map((name) => ({ name, clockOffsetUs: 0, overlayClockOffsetUs: 0 }));
+}
+
+/** A folder: its session.json, or its capture files paired by name. */
+export function sessionFromDir(dir: string): SessionSpec {
+  const abs = path.resolve(dir);
+  let entries: string[];
+  try {
+    entries = readdirSync(abs);
+  } catch (err) {
+    throw new VxiError('VXI_IO', `cannot read capture folder ${abs}: ${(err as Error).message}`, { cause: err });
+  }
+  if (entries.includes('session.json')) return readSessionJson(abs, path.join(abs, 'session.json'));
+  const files = entries.filter((e) => CAPTURE_EXT.test(e) && statSync(path.join(abs, e)).isFile()).sort().map((e) => specForFile(path.join(abs, e)));
+  return { dir: abs, files, nodes: nodesOf(files), vxlanPorts: [] };
+}
+
+/** Command-line arguments: folders and files (each file may be anywhere; only those files are served). */
+export function sessionFromArgs(args: readonly string[]): SessionSpec {
+  if (args.length === 1 && statSafe(args[0] as string)?.isDirectory()) return sessionFromDir(args[0] as string);
+  const files: CaptureFileSpec[] = [];
+  const nodes: NodeSpec[] = [];
+  const ports: number[] = [];
+  for (const a of args) {
+    const st = statSafe(a);
+    if (!st) throw new UsageError(`no such capture file or folder: ${a}`);
+    if (st.isDirectory()) {
+      const s = sessionFromDir(a);
+      files.push(...s.files);
+      nodes.push(...s.nodes);
+      ports.push(...s.vxlanPorts);
+    } else {
+      files.push(specForFile(path.resolve(a)));
+    }
+  }
+  for (const n of nodesOf(files)) if (!nodes.some((x) => x.name === n.name)) nodes.push(n);
+  return { files, nodes, vxlanPorts: [...new Set(ports)] };
+}
+
+function statSafe(p: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
+  }
+}
