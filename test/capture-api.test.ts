@@ -17,6 +17,7 @@ import { startCapture, type CapturedPacket, type CaptureStreamError, type Captur
 import { CaptureParser } from '../src/decode/file/parser.js';
 import { SessionPool } from '../src/remote/connection.js';
 import { parseInventory, type Inventory } from '../src/remote/inventory.js';
+import { freePort, waitForPort } from './helpers/net.js';
 
 const SSHD = '/usr/sbin/sshd';
 const canRun = existsSync(SSHD) && process.getuid?.() === 0;
@@ -26,29 +27,7 @@ let port = 0;
 let sshd: ChildProcess | undefined;
 let inventory: Inventory;
 
-function freePort(kind: 'tcp'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error(`no ${kind} port`))));
-    });
-  });
-}
 
-async function waitForPort(p: number, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = connect(p, '127.0.0.1');
-      c.once('connect', () => (c.destroy(), resolve(true)));
-      c.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`sshd did not listen on ${p}`);
-}
 
 /** Sends `n` UDP datagrams to 127.0.0.1:port, 20 ms apart. */
 async function sendUdp(udpPort: number, n: number): Promise<void> {
@@ -105,7 +84,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'vxi-capture-api-'));
   for (const k of ['host', 'client']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vxi-test', '-f', path.join(dir, k)]);
   copyFileSync(path.join(dir, 'client.pub'), path.join(dir, 'authorized_keys'));
-  port = await freePort('tcp');
+  port = await freePort();
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   writeFileSync(
     path.join(dir, 'sshd_config'),
@@ -130,7 +109,7 @@ afterAll(() => {
 
 describe.skipIf(!canRun)(`startCapture against sshd and tcpdump on 127.0.0.1${canRun ? '' : ' (skipped: needs root and /usr/sbin/sshd)'}`, () => {
   it('streams packets and stats while it runs, stops by PID on stop(), and never records itself', async () => {
-    const udpPort = await freePort('tcp');
+    const udpPort = await freePort();
     const pool = new SessionPool({ agent: false });
     const out = path.join(dir, 'run1');
     const h = await startCapture({ inventory, nodes: ['local'], ifaces: ['lo'], outDir: out, pool, filter: `udp port ${udpPort} or tcp port ${port}`, statsIntervalMs: 200 });
@@ -176,7 +155,7 @@ describe.skipIf(!canRun)(`startCapture against sshd and tcpdump on 127.0.0.1${ca
   });
 
   it('reports a lost connection as a stream error naming node and interface, and keeps a valid file', async () => {
-    const udpPort = await freePort('tcp');
+    const udpPort = await freePort();
     const out = path.join(dir, 'run2');
     const before = new Set(sessionChildren(sshd?.pid ?? -1));
     const h = await startCapture({ inventory, nodes: ['local'], ifaces: ['lo'], outDir: out, filter: `udp port ${udpPort}`, connectTimeoutMs: 5000 });
@@ -210,7 +189,7 @@ describe.skipIf(!canRun)(`startCapture against sshd and tcpdump on 127.0.0.1${ca
   it('names node and interface when it cannot connect: refused, unknown host key, authentication failed', async () => {
     const inv = (extra: string, knownHosts = 'known_hosts', identity = 'client'): Inventory =>
       parseInventory(`defaults: { identityFile: ${dir}/${identity}, knownHosts: ${dir}/${knownHosts} }\noverlay: { underlay: lo, bridge: lo }\nnodes:\n  local: { host: 127.0.0.1, ${extra} }\n`, 'test', dir);
-    const closed = await freePort('tcp');
+    const closed = await freePort();
     const pool = (): SessionPool => new SessionPool({ agent: false, timeoutMs: 5000 });
     const out = path.join(dir, 'noconnect');
     await expect(startCapture({ inventory: inv(`port: ${closed}`), nodes: ['local'], outDir: out, pool: pool() })).rejects.toThrow(

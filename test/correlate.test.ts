@@ -5,12 +5,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PcapWriter } from '../src/decode/file/index.js';
-import { main } from '../src/cli/main.js';
 import { correlateFiles, type Match } from '../src/correlate/index.js';
 import { arpWhoHas, BR1_MAC, BR2_MAC, encap, GUEST1_MAC, KVM1, KVM2, ping } from '../src/correlate/synth.js';
+import { runCli as run } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vxi-correlate-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,21 +23,7 @@ function writePcap(name: string, packets: [Uint8Array, number][], opts: { nanose
   return file;
 }
 
-function sink(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } });
-  return { stream, text: () => chunks.join('') };
-}
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = sink();
-  const err = sink();
-  const prev = process.exitCode;
-  process.exitCode = undefined;
-  const code = await main(args, { stdout: out.stream, stderr: err.stream });
-  process.exitCode = prev;
-  return { code, stdout: out.text(), stderr: err.text() };
-}
 
 // kvm1: a ping out and its reply in, a broadcast ARP, a guest ↔ bridge ping that stays local,
 // and a VNI 20 packet for a bridge that was not captured.

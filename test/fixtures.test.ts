@@ -8,27 +8,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fixtureFiles } from '../src/synth/fixtures.js';
-import { main } from '../src/cli/main.js';
-import { Writable } from 'node:stream';
+import { runCli as run } from './helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const DIR = join(ROOT, 'fixtures', 'synth');
 
-function sink(): { stream: Writable; text: () => string } {
-  const chunks: string[] = [];
-  const stream = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } });
-  return { stream, text: () => chunks.join('') };
-}
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = sink();
-  const err = sink();
-  const prev = process.exitCode;
-  process.exitCode = undefined;
-  const code = await main(args, { stdout: out.stream, stderr: err.stream });
-  process.exitCode = prev;
-  return { code, stdout: out.text(), stderr: err.text() };
-}
 
 function have(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;

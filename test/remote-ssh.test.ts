@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteSession, SessionPool } from '../src/remote/connection.js';
 import { parseInventory, resolveNode, type NodeConfig } from '../src/remote/inventory.js';
+import { freePort, waitForPort } from './helpers/net.js';
 
 const SSHD = '/usr/sbin/sshd';
 const canRun = existsSync(SSHD) && process.getuid?.() === 0;
@@ -28,29 +29,7 @@ function keygen(file: string): void {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vxi-test', '-f', file]);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
-async function waitForPort(p: number, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = connect(p, '127.0.0.1');
-      c.once('connect', () => (c.destroy(), resolve(true)));
-      c.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`sshd did not listen on ${p}`);
-}
 
 /** A node on the test sshd; `extra` is YAML merged into the node entry. */
 function node(extra = '', knownHosts = 'known_hosts'): NodeConfig {

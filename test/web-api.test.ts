@@ -253,7 +253,7 @@ describe('uploads', () => {
   test('an uploaded underlay capture joins its node', async () => {
     // kvm3: a node of its own, its underlay only
     const file = new PcapWriter().file([{ tsSec: 1_764_140_000, tsNsec: 0, data: readFileSync(path.join(dir, 'kvm2-eth1.pcap')).subarray(40, 40 + 92) }]);
-    const r = await fetch(`${base}/api/captures?name=kvm3-eth1.pcap`, { method: 'POST', headers: { 'X-VXI-Token': server.token, 'Content-Type': 'application/octet-stream' }, body: file });
+    const r = await fetch(`${base}/api/captures?name=kvm3-eth1.pcap`, { method: 'POST', headers: { 'X-VXI-Token': server.token, 'Content-Type': 'application/octet-stream' }, body: Buffer.from(file) });
     expect(r.status).toBe(201);
     const j = await r.json();
     expect(j.node).toBe('kvm3');
