@@ -123,3 +123,10 @@ describe('validators', () => {
     expect(bpfFilterProblem('x'.repeat(5000))).toMatch(/4096/);
   });
 });
+
+describe('zsh equals expansion', () => {
+  it('quotes a word that starts with "=" (zsh would expand =ls to /usr/bin/ls)', () => {
+    expect(shellQuote('=ls')).toBe("'=ls'");
+    expect(shellQuote('a=b')).toBe('a=b');
+  });
+});

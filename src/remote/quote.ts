@@ -7,8 +7,11 @@
  */
 import { UsageError } from '../errors.js';
 
-/** Characters that never need quoting in a POSIX shell word. */
-const SAFE_WORD = /^[A-Za-z0-9_\-.,:/@%+=]+$/;
+/**
+ * Characters that never need quoting in a POSIX shell word. A leading "=" is quoted too:
+ * zsh expands `=cmd` to the command's path.
+ */
+const SAFE_WORD = /^[A-Za-z0-9_\-.,:/@%+][A-Za-z0-9_\-.,:/@%+=]*$/;
 
 /**
  * Quotes one argument for a POSIX shell (sh, dash, bash, zsh in sh mode): the result parses
