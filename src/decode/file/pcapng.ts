@@ -28,6 +28,12 @@ const EPB = 6;
 
 const OPT_ENDOFOPT = 0;
 const IF_NAME = 2;
+/**
+ * Bytes of an if_name kept (Linux names are at most 15, Windows' \Device\NPF_{GUID} 50): every
+ * IDB's name stays in memory for the whole read, so a hostile file of 65,536 IDBs with 64 KiB
+ * names would otherwise hold 4 GiB.
+ */
+const MAX_IF_NAME = 256;
 const IF_TSRESOL = 9;
 const IF_FCSLEN = 13;
 const IF_TSOFFSET = 14;
@@ -150,7 +156,10 @@ export class PcapngDecoder implements RecordDecoder {
         this.warn(() => `interface description block at byte offset ${at}: option ${code} runs past the end of the block; ignoring the rest of its options`);
         break;
       }
-      if (code === IF_NAME) info.name = utf8.decode(buf.subarray(v, v + olen)).replace(/\0+$/, '');
+      if (code === IF_NAME) {
+        info.name = utf8.decode(buf.subarray(v, v + Math.min(olen, MAX_IF_NAME))).replace(/\0+$/, '');
+        if (olen > MAX_IF_NAME) this.warn(() => `interface description block at byte offset ${at}: if_name of ${olen} bytes cut to its first ${MAX_IF_NAME}`);
+      }
       else if (code === IF_TSRESOL && olen >= 1) tsresol = buf[v] ?? 6;
       else if (code === IF_FCSLEN && olen >= 1) info.fcsBytes = buf[v] ?? 0;
       else if (code === IF_TSOFFSET && olen >= 8) tsoffset = Number(dv.getBigInt64(v, le));

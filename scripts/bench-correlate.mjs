@@ -1,0 +1,149 @@
+// `correlate` at scale: generates a matching pair of captures (kvm1's eth1 with VXLAN, and its
+// vxlan_bridge) of N packets per side, then times `node dist/cli/bin.js correlate` on them:
+// wall-clock seconds, user+system CPU seconds and peak RSS (GNU time), once untimed to warm
+// the page cache, then --runs times (the best run is kept). Default sizes 0.1M, 1M, 5M.
+//
+// The traffic is the class's (src/synth/scenario.ts, made larger): vm1 (10.220.220.5) pings
+// vm2 (.6) across the overlay at --rate frames/s of capture time (default 20,000), echo requests
+// leave kvm1 encapsulated 18 µs after the bridge sees them, replies arrive 13 µs before; 2 frames
+// in 100 of each side have no counterpart (a ping that stays on the node, a reply lost after the
+// underlay), so the unmatched paths run too. Every frame has its own bytes (sequence, payload). The correlator keeps one
+// window (1 s) of frames: memory depends on the rate, not on the length of the capture.
+//
+// Usage: npm run build && node scripts/bench-correlate.mjs [--sizes 100000,1000000,5000000]
+//        [--rate 20000] [--runs 1] [--heap MB] [--keep] [--json]
+// --heap MB runs correlate with node --max-old-space-size=MB: when it still finishes, the live
+// heap stayed under MB whatever the capture length (RSS alone includes garbage not yet collected).
+import { createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpus, totalmem } from 'node:os';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const sizes = (opt('--sizes') ?? '100000,1000000,5000000').split(',').map(Number);
+const rate = Number(opt('--rate') ?? 20_000);
+const runs = Math.max(1, Number(opt('--runs') ?? 1));
+const keep = args.includes('--keep');
+const json = args.includes('--json');
+const heapMb = opt('--heap') === undefined ? undefined : Number(opt('--heap'));
+const { PcapWriter } = await import(join(root, 'dist', 'decode', 'file', 'index.js'));
+const f = await import(join(root, 'dist', 'synth', 'frames.js'));
+const { CLASS } = await import(join(root, 'dist', 'synth', 'scenario.js'));
+const dir = join('/tmp', `vxi-bench-correlate-${process.pid}`);
+const log = (s) => process.stderr.write(`${s}\n`);
+
+const START = 1_764_140_000;
+const PAYLOAD = 56;
+
+/** The two files for n frames per side (counting the lost and local ones on their own side). */
+async function generate(n) {
+  mkdirSync(dir, { recursive: true });
+  const under = join(dir, `eth1-${n}.pcap`);
+  const over = join(dir, `vxlan_bridge-${n}.pcap`);
+  const { vm1, vm2, kvm1, kvm2 } = CLASS;
+  // templates: the frames are rewritten in place (sequence number, payload), lengths never change
+  const req = f.ethernet(vm2.mac, vm1.mac, 0x0800, f.ipv4({ src: vm1.ip, dst: vm2.ip, proto: 1 }, f.icmpEcho(8, 0x1c2b, 0, new Uint8Array(PAYLOAD))));
+  const rep = f.ethernet(vm1.mac, vm2.mac, 0x0800, f.ipv4({ src: vm2.ip, dst: vm1.ip, proto: 1 }, f.icmpEcho(0, 0x1c2b, 0, new Uint8Array(PAYLOAD))));
+  const local = f.ethernet(kvm1.bridgeMac, vm1.mac, 0x0800, f.ipv4({ src: vm1.ip, dst: kvm1.bridge, proto: 1 }, f.icmpEcho(8, 0x2d3c, 0, new Uint8Array(PAYLOAD))));
+  const encap = (inner, from) => {
+    const [a, b] = from === 'kvm1' ? [kvm1, kvm2] : [kvm2, kvm1];
+    return f.vxlanPacket(inner, { outerSrcMac: a.mac, outerDstMac: b.mac, outerSrc: a.underlay, outerDst: b.underlay, srcPort: 49152, dstPort: 4789, vni: CLASS.vni });
+  };
+  const w = new PcapWriter();
+  const uOut = createWriteStream(under);
+  const oOut = createWriteStream(over);
+  uOut.write(w.header());
+  oOut.write(w.header());
+  let uBatch = [];
+  let oBatch = [];
+  const flush = async (force) => {
+    if (uBatch.length >= 4096 || force) {
+      if (!uOut.write(Buffer.concat(uBatch))) await new Promise((r) => uOut.once('drain', r));
+      uBatch = [];
+    }
+    if (oBatch.length >= 4096 || force) {
+      if (!oOut.write(Buffer.concat(oBatch))) await new Promise((r) => oOut.once('drain', r));
+      oBatch = [];
+    }
+  };
+  const ts = (us) => ({ tsSec: START + Math.floor(us / 1e6), tsNsec: Math.round(us % 1e6) * 1000 });
+  const stamp = (frame, i) => {
+    // ICMP sequence (bytes 40-41) and the first payload bytes make every frame unique
+    frame[40] = (i >>> 8) & 0xff;
+    frame[41] = i & 0xff;
+    new DataView(frame.buffer, frame.byteOffset).setUint32(42, i);
+    return frame;
+  };
+  const interval = 1e6 / rate;
+  for (let i = 0; i < n; i++) {
+    const t = 1000 + i * interval;
+    const kind = i % 100 === 50 ? 'local' : i % 100 === 99 ? 'lost' : i % 2 === 0 ? 'req' : 'rep';
+    if (kind === 'local') {
+      oBatch.push(w.record({ ...ts(t), data: stamp(local, i) }));
+      uBatch.push(w.record({ ...ts(t + 5), data: encap(stamp(req, i + 0x40000000), 'kvm1') })); // keeps the sides the same length
+    } else if (kind === 'lost') {
+      uBatch.push(w.record({ ...ts(t), data: encap(stamp(rep, i), 'kvm2') }));
+      oBatch.push(w.record({ ...ts(t + 5), data: stamp(local, i + 0x40000000) }));
+    } else if (kind === 'req') {
+      const inner = stamp(req, i);
+      oBatch.push(w.record({ ...ts(t), data: inner }));
+      uBatch.push(w.record({ ...ts(t + 18), data: encap(inner, 'kvm1') }));
+    } else {
+      const inner = stamp(rep, i);
+      uBatch.push(w.record({ ...ts(t), data: encap(inner, 'kvm2') }));
+      oBatch.push(w.record({ ...ts(t + 13), data: inner }));
+    }
+    await flush(false);
+  }
+  await flush(true);
+  await Promise.all([new Promise((r) => uOut.end(r)), new Promise((r) => oOut.end(r))]);
+  return { under, over };
+}
+
+function once(u, o) {
+  const node = heapMb === undefined ? [process.execPath] : [process.execPath, `--max-old-space-size=${heapMb}`];
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...node, join(root, 'dist', 'cli', 'bin.js'), 'correlate', '--json', u, o], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`correlate failed (exit ${r.status}): ${r.stderr.slice(-500)}`);
+  const [secs, user, sys, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
+  const report = JSON.parse(r.stdout);
+  return { secs, cpu: user + sys, mb: kb / 1024, matched: report.matched, underlayOnly: report.underlayOnly, overlayOnly: report.overlayOnly };
+}
+
+const rows = [];
+try {
+  for (const n of sizes) {
+    const g0 = performance.now();
+    const { under, over } = await generate(n);
+    const mbOnDisk = (statSync(under).size + statSync(over).size) / 2 ** 20;
+    log(`generated 2 × ${n.toLocaleString('en-US')} packets (${mbOnDisk.toFixed(0)} MiB) in ${((performance.now() - g0) / 1000).toFixed(1)} s`);
+    once(under, over); // warm the page cache
+    let best;
+    for (let k = 0; k < runs; k++) {
+      const r = once(under, over);
+      if (!best || r.secs < best.secs) best = r;
+    }
+    const row = { packetsPerSide: n, fileMiB: Math.round(mbOnDisk), ...best, kpps: Math.round((2 * n) / best.secs / 1000) };
+    rows.push(row);
+    log(`  correlate: ${best.secs} s wall, ${best.cpu.toFixed(2)} s CPU, ${best.mb.toFixed(0)} MiB peak RSS, ${row.kpps}k packets/s; matched ${best.matched}, underlay only ${best.underlayOnly}, overlay only ${best.overlayOnly}`);
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+  }
+} finally {
+  if (!keep) rmSync(dir, { recursive: true, force: true });
+}
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`;
+if (json) process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), machine, rate, rows }, null, 2)}\n`);
+else {
+  const first = rows[0];
+  const lines = [
+    '| packets per side | files | wall time | CPU time | time per packet vs 0.1M | peak RSS | matched | underlay only | overlay only |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.packetsPerSide.toLocaleString('en-US')} | ${r.fileMiB} MiB | ${r.secs.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${((r.cpu / r.packetsPerSide) / (first.cpu / first.packetsPerSide)).toFixed(2)}× | ${r.mb.toFixed(0)} MiB | ${r.matched.toLocaleString('en-US')} | ${r.underlayOnly.toLocaleString('en-US')} | ${r.overlayOnly.toLocaleString('en-US')} |`),
+    '',
+    `\`node${heapMb === undefined ? '' : ` --max-old-space-size=${heapMb}`} dist/cli/bin.js correlate --json eth1.pcap vxlan_bridge.pcap\`, ${rate.toLocaleString('en-US')} frames/s of capture time, best of ${runs} after a warm-up run; ${machine}; ${new Date().toISOString().slice(0, 10)}.`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
