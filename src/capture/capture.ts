@@ -203,7 +203,7 @@ export async function startCapture(opts: CaptureOptions): Promise<CaptureHandle>
   } catch (err) {
     throw new VxiError('VXI_IO', `cannot create the capture folder ${outDir}: ${(err as Error).message}`, { cause: err });
   }
-  const ownPool = opts.pool ? undefined : new SessionPool({ acceptNew: Boolean(opts.acceptNew), timeoutMs: opts.connectTimeoutMs ?? 10_000 });
+  const ownPool = opts.pool ? undefined : new SessionPool({ acceptNew: Boolean(opts.acceptNew), timeoutMs: opts.connectTimeoutMs ?? 10_000, keepaliveMs: opts.keepaliveMs ?? 5_000 });
   const pool = opts.pool ?? (ownPool as SessionPool);
   const handle = new CaptureHandle(outDir, opts, ports, ownPool);
   const runs: NodeRun[] = [];

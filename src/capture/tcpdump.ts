@@ -130,7 +130,7 @@ export interface StreamWhere {
  */
 export function tcpdumpFailure(w: StreamWhere, stderr: string, exit: { code: number | null; signal: string | null }, filter: string): VxiError {
   const where = `${w.node} ${w.iface}`;
-  const said = meaningful(stderr) || (exit.signal ? `killed by SIG${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`);
+  const said = meaningful(stderr) || (exit.signal ? `killed by ${exit.signal.replace(/^(SIG)?/, 'SIG')}` : `exit code ${exit.code ?? 'unknown'}`);
   if (exit.code === 127 && /not found/.test(stderr)) {
     return new VxiError('VXI_PREREQ', `${where}: ${w.program} is not installed (or not on the PATH of ${w.user}): ${said}; install it there (apt install tcpdump / dnf install tcpdump) or name it with --tcpdump PATH`, { exitCode: 2 });
   }

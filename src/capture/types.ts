@@ -26,6 +26,8 @@ export interface CaptureOptions {
   acceptNew?: boolean;
   /** SSH connect timeout per hop, ms (default 10 s). */
   connectTimeoutMs?: number;
+  /** SSH keepalive interval (default 5 s; 3 missed = the connection is declared lost). */
+  keepaliveMs?: number;
   /** Use these connections (the caller closes them); default a pool of our own, closed at the end. */
   pool?: SessionPool;
   /** tcpdump program name or path on the nodes (default `tcpdump`). */

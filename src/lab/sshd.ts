@@ -38,6 +38,10 @@ export function sshdConfig(node: NodeFiles, listen: string, authorizedKeys: stri
     'StrictModes no',
     'PrintMotd no',
     'X11Forwarding no',
+    // A client that vanished (its link went down) is dropped after 15 s, so its commands
+    // (a remote tcpdump) do not outlive it for the kernel's TCP timeout.
+    'ClientAliveInterval 5',
+    'ClientAliveCountMax 3',
     'AcceptEnv LANG LC_*',
     'Subsystem sftp internal-sftp',
     '',

@@ -297,7 +297,7 @@ export class RemoteSession extends EventEmitter {
   async runChecked(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     const r = await this.run(argv, opts);
     if (r.code !== 0) {
-      const why = r.stderr.trim() || r.stdout.trim() || (r.signal ? `killed by SIG${r.signal}` : `exit code ${r.code ?? 'unknown'}`);
+      const why = r.stderr.trim() || r.stdout.trim() || (r.signal ? `killed by ${r.signal.replace(/^(SIG)?/, 'SIG')}` : `exit code ${r.code ?? 'unknown'}`);
       throw new VxiError('VXI_REMOTE_COMMAND', `${this.label}: \`${argv.join(' ')}\` failed (exit ${r.code ?? r.signal ?? '?'}): ${why.split('\n').slice(0, 3).join(' / ')}`);
     }
     return r;
