@@ -267,3 +267,31 @@ describe('Correlator: streaming and memory', () => {
     expect(() => c.addOverlay(decoded(ping(1), 1, T0))).toThrow(/already called/);
   });
 });
+
+describe('bounded whatever the timestamps', () => {
+  it('60,000 identical frames per side at one instant: bounded state, linear time, all matched or flooded/duplicate', async () => {
+    const { Correlator, MAX_IN_FLIGHT } = await import('./correlator.js');
+    const { decodePacket } = await import('../decode/packet.js');
+    const f = await import('../synth/frames.js');
+    const inner = f.ethernet('ff:ff:ff:ff:ff:ff', '36:0f:4a:00:00:05', 0x0806, f.arpRequest('36:0f:4a:00:00:05', '10.220.220.5', '10.220.220.6'));
+    const outer = f.vxlanPacket(inner);
+    const raw = (data: Uint8Array) => ({ tsSec: 1_764_140_000, tsNsec: 0, tsDigits: 6, caplen: data.length, len: data.length, linkType: 1, fileOffset: 0, data });
+    const pu = decodePacket(raw(outer), 1);
+    const po = decodePacket(raw(inner), 1);
+    const c = new Correlator();
+    const t0 = Date.now();
+    let maxHeld = 0;
+    for (let i = 0; i < 60_000; i++) {
+      c.addOverlay(po);
+      c.addUnderlay(pu);
+      if (i % 10_000 === 0) {
+        const s = c.sizes();
+        maxHeld = Math.max(maxHeld, s.queuedUnderlay + s.pendingUnderlay, s.queuedOverlay + s.liveOverlay);
+      }
+    }
+    const r = c.finish();
+    expect(maxHeld).toBeLessThanOrEqual(3 * MAX_IN_FLIGHT + 2);
+    expect(r.matched + r.underlayOnly).toBe(60_000);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+  });
+});

@@ -87,6 +87,14 @@ function inc<K>(m: Map<K, number>, k: K, by = 1): void {
   m.set(k, (m.get(k) ?? 0) + by);
 }
 
+/** Frames per side held at once at most (about 100 MB of frames at the worst): see pump(). */
+export const MAX_IN_FLIGHT = 50_000;
+/**
+ * Identical frames in flight compared with each new one at most (the most recent first): a
+ * burst of 100,000 identical ARP requests stays linear, not quadratic.
+ */
+export const MAX_SAME_KEY = 16;
+
 export class Correlator {
   private readonly windowUs: number;
   private readonly maxSkewUs: number;
@@ -220,15 +228,19 @@ export class Correlator {
   // ---- merging the two sides by time ----
 
   private pump(final: boolean): void {
+    // A count bound besides the time bound: with a broken clock (every timestamp equal) or a
+    // very high rate, nothing would ever leave the window. Past MAX_IN_FLIGHT frames per side the
+    // oldest decides early with what it has seen so far: memory stays bounded whatever the input.
+    const full = (q: { size: number }): boolean => q.size > MAX_IN_FLIGHT;
     for (;;) {
       const u = this.inU.peek();
       const o = this.inO.peek();
       if (u && o) {
         if (u.tsUs <= o.tsUs) this.processU(this.inU.shift() as UnderlayFrame);
         else this.processO(this.inO.shift() as OverlayFrame);
-      } else if (u && (final || (this.inU.last() as UnderlayFrame).tsUs - u.tsUs > this.maxSkewUs)) {
+      } else if (u && (final || full(this.inU) || (this.inU.last() as UnderlayFrame).tsUs - u.tsUs > this.maxSkewUs)) {
         this.processU(this.inU.shift() as UnderlayFrame);
-      } else if (o && (final || (this.inO.last() as OverlayFrame).tsUs - o.tsUs > this.maxSkewUs)) {
+      } else if (o && (final || full(this.inO) || (this.inO.last() as OverlayFrame).tsUs - o.tsUs > this.maxSkewUs)) {
         this.processO(this.inO.shift() as OverlayFrame);
       } else return;
     }
@@ -241,7 +253,7 @@ export class Correlator {
     this.oTrailing.clear();
     const e: UnderlayEntry = { f, cands: undefined };
     const bucket = this.oIndex.get(f.key);
-    if (bucket) for (const o of bucket) this.consider(e, o);
+    if (bucket) for (let i = bucket.length - 1, k = 0; i >= 0 && k < MAX_SAME_KEY; i--, k++) this.consider(e, bucket[i] as OverlayEntry);
     addToBucket(this.uIndex, f.key, e);
     this.pendingU.push(e);
   }
@@ -253,7 +265,7 @@ export class Correlator {
     this.uTrailing.clear();
     const o: OverlayEntry = { f, claims: undefined };
     const bucket = this.uIndex.get(f.key);
-    if (bucket) for (const u of bucket) this.consider(u, o);
+    if (bucket) for (let i = bucket.length - 1, k = 0; i >= 0 && k < MAX_SAME_KEY; i--, k++) this.consider(bucket[i] as UnderlayEntry, o);
     addToBucket(this.oIndex, f.key, o);
     this.liveO.push(o);
   }
@@ -279,8 +291,8 @@ export class Correlator {
   private advance(now: number): void {
     if (now > this.now) this.now = now;
     const w = this.windowUs;
-    for (let e = this.pendingU.peek(); e && e.f.tsUs + w < this.now; e = this.pendingU.peek()) this.finalizeU(this.pendingU.shift() as UnderlayEntry);
-    for (let o = this.liveO.peek(); o && o.f.tsUs + 2 * w < this.now; o = this.liveO.peek()) this.finalizeO(this.liveO.shift() as OverlayEntry);
+    for (let e = this.pendingU.peek(); e && (e.f.tsUs + w < this.now || this.pendingU.size > MAX_IN_FLIGHT); e = this.pendingU.peek()) this.finalizeU(this.pendingU.shift() as UnderlayEntry);
+    for (let o = this.liveO.peek(); o && (o.f.tsUs + 2 * w < this.now || this.liveO.size > 2 * MAX_IN_FLIGHT); o = this.liveO.peek()) this.finalizeO(this.liveO.shift() as OverlayEntry);
   }
 
   private finalizeU(e: UnderlayEntry): void {
