@@ -76,8 +76,8 @@ test('usage errors exit 2 with what to do', async () => {
     t = io();
     expect(await main(['serve', '--port', '99999'], t.io)).toBe(2);
     t = io();
-    expect(await main(['demo', '--live'], t.io)).toBe(2);
-    expect(t.err()).toMatch(/demo --live is not available yet/);
+    expect(await main(['demo', '--live', '--prefix', 'bad prefix'], t.io)).toBe(2);
+    expect(t.err()).toMatch(/bad lab prefix/);
   } finally {
     rmSync(empty, { recursive: true, force: true });
   }

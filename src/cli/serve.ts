@@ -1,6 +1,20 @@
-/** `vxlan-inspect serve [DIR|FILE…]`: the web view of a capture folder or of files. */
+/**
+ * `vxlan-inspect serve [DIR|FILE…] [--inventory F] [--netns NS]`: the web view of a capture folder
+ * or of files, with live capture of the inventory's nodes from the page.
+ *
+ * Live capture runs tcpdump over SSH from this process, except where that would send packets to
+ * the wrong place: with `--netns NS`, or an inventory written by `lab up` (its lab.json says the
+ * prefix) while this process is not inside the lab's frontend namespace, the capture CLI runs
+ * inside that namespace instead (see src/web/live.ts).
+ */
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { UsageError, isVxiError } from '../errors.js';
+import { readLabState } from '../lab/up.js';
+import { netnsName } from '../lab/topology.js';
+import { BUILTIN_SOURCE, loadInventory } from '../remote/inventory.js';
+import { inProcessCaptureStarter, netnsCaptureStarter } from '../web/live.js';
 import { sessionFromArgs, type SessionSpec } from '../web/session.js';
 import { startServer, type RunningServer, type ServeOptions } from '../web/server.js';
 import type { CliIo } from './main.js';
@@ -10,11 +24,76 @@ export interface ServeFlags {
   port?: number;
   host?: string;
   vxlanPort?: number[];
+  /** Inventory for live capture (default ./vxlan-inspect.yaml, else the built-in class lab). */
+  inventory?: string;
+  /** Run live captures inside this network namespace. */
+  netns?: string;
+  acceptNew?: boolean;
+  /** No live capture. */
+  live?: boolean;
+}
+
+/** How live capture is set up: the starter and the line that says so. */
+export interface LiveSetup {
+  startCapture: NonNullable<ServeOptions['startCapture']>;
+  liveNodes: string[];
+  note: string;
+}
+
+/** Whether this process runs inside the named network namespace (same namespace inode). */
+export function insideNetns(name: string): boolean {
+  try {
+    const self = statSync('/proc/self/ns/net');
+    const named = statSync(path.join('/run/netns', name));
+    return self.ino === named.ino && self.dev === named.dev;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The live-capture starter for `serve`: the inventory's nodes, captured into a new folder under
+ * `outRoot` (the served folder, else a temporary one). Undefined, with the reason in `note`, when
+ * the default inventory cannot be read; an explicit --inventory that cannot be read is an error.
+ */
+export async function liveSetup(flags: ServeFlags, outRoot: string | undefined): Promise<LiveSetup | { note: string }> {
+  let inventory;
+  try {
+    inventory = await loadInventory(flags.inventory);
+  } catch (err) {
+    if (flags.inventory !== undefined || !isVxiError(err)) throw err;
+    return { note: `live capture off: ${err.message}` };
+  }
+  const liveNodes = Object.keys(inventory.nodes);
+  const where = outRoot ? `new folders under ${outRoot}` : 'a temporary folder';
+  let netns = flags.netns;
+  if (netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(netns)) throw new UsageError(`--netns must be a namespace name (letters, digits, "_", ".", "-"), not ${JSON.stringify(netns)}`);
+  if (netns === undefined && inventory.source !== BUILTIN_SOURCE) {
+    // an inventory `lab up` wrote: its addresses exist only inside the lab's namespaces
+    const lab = readLabState(path.dirname(inventory.source));
+    if (lab) {
+      const frontend = netnsName(lab.prefix, 'frontend');
+      if (!insideNetns(frontend)) netns = frontend;
+    }
+  }
+  if (netns !== undefined) {
+    if (inventory.source === BUILTIN_SOURCE) throw new UsageError('--netns needs --inventory FILE (the capture run inside the namespace reads it)');
+    return {
+      startCapture: netnsCaptureStarter(netns, inventory.source, outRoot ? { outRoot } : {}),
+      liveNodes,
+      note: `live capture: ${liveNodes.join(', ')} of ${inventory.source}, run inside namespace ${netns}, into ${where}`,
+    };
+  }
+  return {
+    startCapture: inProcessCaptureStarter({ inventory, acceptNew: Boolean(flags.acceptNew), ...(outRoot ? { outRoot } : {}) }),
+    liveNodes,
+    note: `live capture: ${liveNodes.join(', ')} of ${inventory.source}, over SSH from here, into ${where}`,
+  };
 }
 
 const parseServePort = parseIntInRange('--port', 0, 65535);
 
-function describe(server: RunningServer, where: string): string {
+export function describe(server: RunningServer, where: string, notes: string[] = []): string {
   const lines: string[] = [];
   const nodes = server.store.nodes();
   lines.push(`serving ${server.store.captures().length} capture(s)${where ? ` of ${where}` : ''}${nodes.length ? ` — ${nodes.length} node(s)` : ''}`);
@@ -27,6 +106,7 @@ function describe(server: RunningServer, where: string): string {
     lines.push(`  ${n.name}: ${side('underlay', u)}, ${side('bridge', o)}${corr}`);
   }
   for (const p of server.store.problems) lines.push(`  skipped ${p}`);
+  lines.push(...notes);
   lines.push(`open ${server.openUrl}`);
   lines.push(`token (uploads and live capture need it; header X-VXI-Token): ${server.token}`);
   if (server.host !== '127.0.0.1' && server.host !== 'localhost' && server.host !== '::1') {
@@ -37,9 +117,9 @@ function describe(server: RunningServer, where: string): string {
 }
 
 /** Serves until `signal` aborts (or SIGINT/SIGTERM when none is given). */
-export async function runServer(session: SessionSpec | undefined, opts: ServeOptions, where: string, io: CliIo, signal?: AbortSignal): Promise<number> {
+export async function runServer(session: SessionSpec | undefined, opts: ServeOptions, where: string, io: CliIo, signal?: AbortSignal, notes: string[] = []): Promise<number> {
   const server = await startServer(session, opts);
-  io.stdout.write(describe(server, where));
+  io.stdout.write(describe(server, where, notes));
   await new Promise<void>((resolve) => {
     if (signal) {
       if (signal.aborted) resolve();
@@ -71,7 +151,18 @@ export async function runServe(paths: string[], flags: ServeFlags, io: CliIo, si
   if (session && session.files.length === 0) {
     throw new UsageError(`no capture files (.pcap, .pcapng) in ${paths.join(' ')}: name them <node>-<interface>.pcap (e.g. kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap) or list them in session.json`);
   }
-  return runServer(session, serveOptions(flags), paths.join(' '), io, signal);
+  const opts = serveOptions(flags);
+  const notes: string[] = [];
+  if (flags.live !== false) {
+    const dirs = paths.filter((p) => existsSync(p) && statSync(p).isDirectory());
+    const live = await liveSetup(flags, paths.length === 1 && dirs.length === 1 ? path.resolve(dirs[0] as string) : undefined);
+    if ('startCapture' in live) {
+      opts.startCapture = live.startCapture;
+      opts.liveNodes = live.liveNodes;
+    }
+    notes.push(live.note);
+  }
+  return runServer(session, opts, paths.join(' '), io, signal, notes);
 }
 
 export function registerServe(program: Command, io: CliIo): void {
@@ -82,7 +173,11 @@ export function registerServe(program: Command, io: CliIo): void {
     .option('--port <n>', 'TCP port (0: any free port)', parseServePort, 8080)
     .option('--host <addr>', 'address to listen on (default 127.0.0.1: this machine only)', '127.0.0.1')
     .option('--vxlan-port <port>', 'also decode this UDP port as VXLAN (repeatable)', collectPorts)
-    .addHelpText('after', '\nExamples:\n  vxlan-inspect serve captures/           # kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap, …\n  vxlan-inspect serve eth1.pcap vxlan_bridge.pcap --port 9000\n')
+    .option('--inventory <file>', 'nodes the page can capture live (default: ./vxlan-inspect.yaml, else the built-in class lab)')
+    .option('--netns <name>', 'run live captures inside this network namespace (automatic for an inventory written by `lab up`)')
+    .option('--accept-new', 'live capture: trust and record the host key of a node seen for the first time')
+    .option('--no-live', 'no live capture from the page')
+    .addHelpText('after', '\nExamples:\n  vxlan-inspect serve captures/           # kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap, …\n  vxlan-inspect serve eth1.pcap vxlan_bridge.pcap --port 9000\n  vxlan-inspect serve --inventory lab/inventory.yaml   # Live: capture kvm1/kvm2 from the page\n')
     .action(async (paths: string[], flags: ServeFlags) => {
       process.exitCode = await runServe(paths, flags, io);
     });

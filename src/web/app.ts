@@ -16,6 +16,7 @@
  *   GET  /api/events                           server-sent events: `update` when a capture is added or grows (live)
  *   POST /api/captures?name=FILE               upload a capture (raw body; token)
  *   POST /api/captures/live                    start a live capture (token; needs deps.startCapture)
+ *   POST /api/captures/live/:id/stop           stop it (token); its files stay served
  *   GET  /, /app.js, /style.css, /vendor/chart.umd.js   the page (works offline)
  */
 import { createReadStream, createWriteStream, existsSync, rmSync } from 'node:fs';
@@ -43,6 +44,20 @@ export interface LiveCaptureRequest {
 export interface LiveCaptureHandle {
   id: string;
   stop(): Promise<void>;
+  /** What the page lists about it (GET /api/session `liveCaptures`). */
+  status?(): LiveCaptureStatus;
+}
+
+export interface LiveCaptureStatus {
+  id: string;
+  node: string;
+  interfaces: string[];
+  running: boolean;
+  startedAt: string;
+  /** Folder of its files (OUT/<node>-<iface>.pcap, session.json at the end). */
+  outDir?: string;
+  /** One line per problem, naming node and interface. */
+  errors: string[];
 }
 
 /**
@@ -61,6 +76,8 @@ export interface AppDeps {
   /** Largest upload, bytes (default 64 MiB). */
   uploadLimitBytes?: number;
   startCapture?: StartCapture;
+  /** Inventory nodes the page offers for live capture. */
+  liveNodes?: string[];
   /** Where index.html, app.js and style.css are (default: ./public next to this module). */
   publicDir?: string;
   /** A line shown on the page (e.g. "synthetic sample: fixtures/lab not found"). */
@@ -126,6 +143,13 @@ export function createApp(deps: AppDeps): express.Express {
     for (const r of listeners) r.write(msg);
   };
   const live = new Map<string, LiveCaptureHandle>();
+  /** Starts a live capture the server will stop when it closes (the route, and `app.locals.startLive`). */
+  const startLive = async (req: LiveCaptureRequest): Promise<LiveCaptureHandle> => {
+    if (!deps.startCapture) throw new HttpError(501, 'live capture is not available: start the server with an inventory');
+    const handle = await deps.startCapture(req, store, emit);
+    live.set(handle.id, handle);
+    return handle;
+  };
   // a capture added (upload, live) or grown (live): every open page hears of it
   const unsubscribe = store.onChange((c) => emit('update', store.summary(c)));
 
@@ -157,6 +181,8 @@ export function createApp(deps: AppDeps): express.Express {
       captures: store.captures().map((c) => store.summary(c)),
       problems: store.problems,
       live: deps.startCapture !== undefined,
+      liveNodes: deps.startCapture ? (deps.liveNodes ?? []) : [],
+      liveCaptures: [...live.values()].flatMap((h) => (h.status ? [h.status()] : [])),
       uploadLimitBytes: uploadLimit,
       filterHelp: FILTER_HELP,
       banner: deps.banner ?? null,
@@ -279,13 +305,20 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.post('/api/captures/live', requireToken(token), express.json({ limit: '16kb' }), wrap(async (req, res) => {
     if (!deps.startCapture) {
-      throw new HttpError(501, 'live capture is not available in this version yet: record with `vxlan-inspect lab record` or tcpdump, then upload the files or run `vxlan-inspect serve DIR`');
+      throw new HttpError(501, 'live capture is not available on this server: start it with `vxlan-inspect serve --inventory FILE` (or `demo --live` for the namespace lab), or record with `vxlan-inspect capture` and serve the folder');
     }
     const body = (req.body ?? {}) as Partial<LiveCaptureRequest>;
     if (typeof body.node !== 'string' || !body.node) throw new HttpError(400, 'live capture needs {"node": "<inventory node name>"}');
-    const handle = await deps.startCapture({ node: body.node, ...(Array.isArray(body.interfaces) ? { interfaces: body.interfaces.map(String) } : {}), ...(typeof body.durationSec === 'number' ? { durationSec: body.durationSec } : {}) }, store, emit);
-    live.set(handle.id, handle);
-    res.status(202).json({ id: handle.id });
+    if (body.durationSec !== undefined && (typeof body.durationSec !== 'number' || !(body.durationSec > 0))) throw new HttpError(400, 'durationSec must be a number of seconds above 0');
+    const handle = await startLive({ node: body.node, ...(Array.isArray(body.interfaces) ? { interfaces: body.interfaces.map(String) } : {}), ...(typeof body.durationSec === 'number' ? { durationSec: body.durationSec } : {}) });
+    res.status(202).json({ id: handle.id, status: handle.status?.() ?? null });
+  }));
+
+  app.post('/api/captures/live/:id/stop', requireToken(token), wrap(async (req, res) => {
+    const handle = live.get(str(req.params.id));
+    if (!handle) throw new HttpError(404, `no live capture ${JSON.stringify(req.params.id)} (GET /api/session lists them under liveCaptures)`);
+    await handle.stop();
+    res.json({ id: handle.id, status: handle.status?.() ?? null });
   }));
 
   app.post('/api/captures', requireToken(token), wrap(async (req, res) => {
@@ -367,6 +400,7 @@ export function createApp(deps: AppDeps): express.Express {
     else res.status(500).json({ error: `internal error: ${(err as Error)?.message ?? String(err)}` });
   });
 
+  app.locals.startLive = startLive;
   app.locals.closeLive = async (): Promise<void> => {
     unsubscribe();
     for (const h of live.values()) await h.stop().catch(() => undefined);

@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { VxiError } from '../errors.js';
-import { createApp, type AppDeps } from './app.js';
+import { createApp, type AppDeps, type LiveCaptureHandle, type LiveCaptureRequest } from './app.js';
 import { newToken } from './security.js';
 import type { SessionSpec } from './session.js';
 import { CaptureStore, type StoreOptions } from './store.js';
@@ -18,6 +18,8 @@ export interface ServeOptions extends StoreOptions {
   token?: string;
   uploadLimitBytes?: number;
   startCapture?: AppDeps['startCapture'];
+  /** Inventory nodes the page offers for live capture. */
+  liveNodes?: string[];
   banner?: string;
 }
 
@@ -29,6 +31,8 @@ export interface RunningServer {
   host: string;
   port: number;
   store: CaptureStore;
+  /** Starts a live capture as POST /api/captures/live does (pages hear of it); stopped by close(). */
+  startLive(req: LiveCaptureRequest): Promise<LiveCaptureHandle>;
   close(): Promise<void>;
 }
 
@@ -45,6 +49,7 @@ export async function startServer(session: SessionSpec | undefined, opts: ServeO
   const deps: AppDeps = { store, token, allowedHosts };
   if (opts.uploadLimitBytes !== undefined) deps.uploadLimitBytes = opts.uploadLimitBytes;
   if (opts.startCapture) deps.startCapture = opts.startCapture;
+  if (opts.liveNodes) deps.liveNodes = opts.liveNodes;
   if (opts.banner) deps.banner = opts.banner;
   const app = createApp(deps);
   const server: Server = await new Promise((resolve, reject) => {
@@ -67,6 +72,7 @@ export async function startServer(session: SessionSpec | undefined, opts: ServeO
     host,
     port,
     store,
+    startLive: (req) => (app.locals.startLive as (r: LiveCaptureRequest) => Promise<LiveCaptureHandle>)(req),
     close: async () => {
       await (app.locals.closeLive as () => Promise<void>)();
       server.closeAllConnections();

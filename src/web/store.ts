@@ -81,7 +81,7 @@ export class CaptureStore {
   private uploadDir: string | undefined;
   private topologyCache: Topology | undefined;
   private readonly running = new Map<string, Promise<NodeAnalysis>>();
-  private readonly followers = new Map<string, NodeJS.Timeout>();
+  private readonly followers = new Map<string, { timer: NodeJS.Timeout; poll: () => Promise<void> }>();
   private readonly listeners = new Set<(c: StoredCapture) => void>();
   /** Bytes of the uploads kept so far. */
   uploadedBytes = 0;
@@ -124,33 +124,45 @@ export class CaptureStore {
     await follower.poll();
     const c = this.file(spec, follower.index, false);
     c.live = true;
-    let busy = false;
-    const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      const before = c.index.count;
-      follower
-        .poll()
-        .then((added) => {
+    let running: Promise<void> | undefined;
+    const poll = (): Promise<void> => {
+      // one read at a time: a poll asked for while one runs waits for it, then reads again
+      const next: Promise<void> = (running ?? Promise.resolve()).then(async () => {
+        const before = c.index.count;
+        try {
+          const added = await follower.poll();
           if (added > 0) this.grown(c, before);
-        })
-        .catch((err: unknown) => {
+        } catch (err) {
           this.problems.push(`${c.name}: live capture stopped: ${(err as Error).message}`);
           this.unfollow(c.id);
-        })
-        .finally(() => {
-          busy = false;
-        });
+        }
+      });
+      const tracked: Promise<void> = next.finally(() => {
+        if (running === tracked) running = undefined;
+      });
+      running = tracked;
+      return next;
+    };
+    const timer = setInterval(() => {
+      if (!running) void poll();
     }, intervalMs);
     timer.unref();
-    this.followers.set(c.id, timer);
+    this.followers.set(c.id, { timer, poll });
     return c;
+  }
+
+  /** Reads what a followed capture got since the last poll, then stops following it (its writer is done). */
+  async settle(id: string): Promise<void> {
+    const f = this.followers.get(id);
+    if (!f) return;
+    await f.poll();
+    this.unfollow(id);
   }
 
   /** Stops following a live capture (what was indexed stays). */
   unfollow(id: string): void {
     const t = this.followers.get(id);
-    if (t) clearInterval(t);
+    if (t) clearInterval(t.timer);
     this.followers.delete(id);
     const c = this.byId.get(id);
     if (c) c.live = false;

@@ -29,6 +29,7 @@ const state = {
   lists: { underlay: { offset: 0, filter: '', total: 0, rows: [] }, overlay: { offset: 0, filter: '', total: 0, rows: [] } },
   selected: null, // { side, n }
   linked: null, // { side, n }
+  live: new Map(), // id → { id, node, interfaces, running, errors, stats: { iface: live-stats } }
 };
 window.vxi = state; // for the browser tests and the curious
 
@@ -101,7 +102,12 @@ async function loadSession(keepNode = true) {
   banner.hidden = !state.session.banner;
   banner.textContent = state.session.banner ?? '';
   if (state.session.problems.length) showMessage(`Some files could not be read: ${state.session.problems.join('; ')}`);
+  for (const c of state.session.liveCaptures ?? []) {
+    const known = state.live.get(c.id);
+    state.live.set(c.id, { stats: {}, ...known, ...c, errors: c.errors });
+  }
   renderNodeTabs();
+  renderLive();
 }
 
 function renderNodeTabs() {
@@ -722,12 +728,20 @@ async function openPacket(node, side, n) {
 
 // ---------- uploads ----------
 
-function needToken() {
+function needToken(what = 'Uploading') {
   if (state.token) return false;
   $('#token-box').hidden = false;
   $('#token-input').focus();
-  showMessage('Uploading needs the token printed by `vxlan-inspect serve` when it started: paste it above (or open the URL it printed, which carries it).');
+  showMessage(`${what} needs the token printed by \`vxlan-inspect serve\` when it started: paste it above (or open the URL it printed, which carries it).`);
   return true;
+}
+
+/** A refused token is forgotten, and the box to paste it shows again. */
+function tokenRefused(err) {
+  if (!/token/.test(err.message)) return;
+  sessionStorage.removeItem('vxi-token');
+  state.token = null;
+  $('#token-box').hidden = false;
 }
 
 async function upload(files) {
@@ -746,11 +760,7 @@ async function upload(files) {
       state.node = r.node;
     } catch (err) {
       showMessage(`Upload failed — ${err.message}`);
-      if (/token/.test(err.message)) {
-        sessionStorage.removeItem('vxi-token');
-        state.token = null;
-        $('#token-box').hidden = false;
-      }
+      tokenRefused(err);
       return;
     }
   }
@@ -758,6 +768,101 @@ async function upload(files) {
   renderNodeTabs();
   await renderView();
   showMessage(`Loaded ${done.join('; ')}`, 'ok');
+}
+
+// ---------- live capture ----------
+
+/** The Live panel: start a capture on a node of the inventory, see each one's progress, stop it. */
+function buildLivePanel() {
+  if ($('#live-panel')) return;
+  const nodes = state.session?.liveNodes ?? [];
+  const panel = el('section', { id: 'live-panel', class: 'token-box', 'aria-label': 'Live capture', hidden: true },
+    el('form', { id: 'live-form', onsubmit: (e) => { e.preventDefault(); void startLive(); } },
+      el('strong', {}, 'Live capture '),
+      el('label', {}, 'node ', el('select', { id: 'live-node' }, ...nodes.map((n) => el('option', { value: n }, n)))),
+      ' ',
+      el('label', {}, 'for ', el('input', { id: 'live-duration', type: 'number', min: '1', step: '1', placeholder: 'until stopped', style: 'width:9em' }), ' s'),
+      ' ',
+      el('button', { type: 'submit', id: 'live-start' }, 'Start'),
+      el('span', { class: 'hint' }, ' tcpdump on the node\'s underlay and bridge; the charts and lists fill in as packets arrive')),
+    el('ul', { id: 'live-list', style: 'margin:.4em 0 0;padding-left:1.2em' }));
+  $('#token-box').after(panel);
+  const toggle = el('button', { type: 'button', id: 'live-toggle', 'aria-pressed': 'false', onclick: () => {
+    panel.hidden = !panel.hidden;
+    toggle.setAttribute('aria-pressed', panel.hidden ? 'false' : 'true');
+  } }, 'Live');
+  $('.tools').prepend(toggle);
+}
+
+function renderLive() {
+  if (!state.session?.live) return;
+  buildLivePanel();
+  const list = $('#live-list');
+  const items = [...state.live.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  if (items.some((c) => c.running)) {
+    $('#live-panel').hidden = false;
+    $('#live-toggle').setAttribute('aria-pressed', 'true');
+  }
+  list.replaceChildren(...items.map((c) => {
+    const streams = (c.interfaces ?? []).map((i) => {
+      const s = c.stats?.[i];
+      return s ? `${i} ${fmtNum(s.packets)} packets${s.vxlanPackets ? ` (${fmtNum(s.vxlanPackets)} VXLAN)` : ''}${c.running && s.packetsPerSec ? `, ${s.packetsPerSec}/s` : ''}` : `${i} waiting`;
+    });
+    return el('li', { 'data-live': c.id },
+      el('strong', {}, c.node), ' ',
+      c.running ? el('span', { class: 'live' }, '● live') : el('span', { class: 'hint' }, c.ok === false || c.errors?.length ? 'ended with errors' : 'stopped'),
+      ` — ${streams.join(' · ')} `,
+      c.running ? el('button', { type: 'button', class: 'live-stop', onclick: () => stopLive(c.id) }, 'Stop') : null,
+      ...(c.errors ?? []).map((e) => el('div', { class: 'message error', style: 'padding:.2em .5em;margin-top:.2em' }, e)));
+  }));
+}
+
+async function startLive() {
+  if (needToken('Live capture')) return;
+  const node = $('#live-node').value;
+  const dur = Number($('#live-duration').value);
+  const body = { node };
+  if ($('#live-duration').value !== '' && dur > 0) body.durationSec = dur;
+  const button = $('#live-start');
+  button.disabled = true;
+  showMessage(`Starting the capture on ${node}…`, 'ok');
+  try {
+    const r = await api('/api/captures/live', { method: 'POST', headers: { 'X-VXI-Token': state.token, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    if (r.status) state.live.set(r.id, { stats: {}, ...state.live.get(r.id), ...r.status });
+    showMessage(`Capturing on ${node}: the charts and lists fill in as packets arrive.`, 'ok');
+    if (!state.node || !currentNode()) state.node = node;
+    await loadSession(true);
+    await renderView();
+  } catch (err) {
+    showMessage(`Live capture on ${node} failed — ${err.message}`);
+    tokenRefused(err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function stopLive(id) {
+  if (needToken('Stopping a live capture')) return;
+  try {
+    const r = await api(`/api/captures/live/${encodeURIComponent(id)}/stop`, { method: 'POST', headers: { 'X-VXI-Token': state.token } });
+    if (r.status) state.live.set(id, { stats: {}, ...state.live.get(id), ...r.status });
+    renderLive();
+    scheduleRefresh();
+  } catch (err) {
+    showMessage(`Stopping failed — ${err.message}`);
+    tokenRefused(err);
+  }
+}
+
+function onLiveEvent(kind, data) {
+  const c = state.live.get(data.id) ?? { id: data.id, node: data.node, interfaces: [], running: true, errors: [], stats: {} };
+  if (kind === 'live-start') Object.assign(c, { interfaces: data.interfaces.map((i) => i.iface), running: true });
+  else if (kind === 'live-stats') c.stats = { ...c.stats, [data.iface]: data };
+  else if (kind === 'live-error') c.errors = [...(c.errors ?? []).filter((e) => e !== data.message), data.message];
+  else if (kind === 'live-end') Object.assign(c, { running: false, ok: data.ok, errors: data.errors });
+  state.live.set(data.id, c);
+  renderLive();
+  if (kind === 'live-end') scheduleRefresh();
 }
 
 // ---------- live updates ----------
@@ -820,6 +925,7 @@ async function start() {
   if (window.EventSource) {
     const es = new EventSource('/api/events');
     es.addEventListener('update', scheduleRefresh);
+    for (const kind of ['live-start', 'live-stats', 'live-error', 'live-end']) es.addEventListener(kind, (e) => onLiveEvent(kind, JSON.parse(e.data)));
     es.onerror = () => es.close();
   }
   document.body.dataset.ready = '1';
