@@ -1,9 +1,11 @@
 /** `vxlan-inspect decode FILE`: one line per packet (or NDJSON with --json). */
 import type { Command } from 'commander';
 import { decodeCapture } from '../decode/decode-capture.js';
-import { packetToJsonLine } from '../decode/format/json.js';
-import { packetToText } from '../decode/format/text.js';
-import type { DecodedPacket } from '../decode/types.js';
+import type { ReadSummary } from '../decode/file/index.js';
+import { decodeInParallel } from '../decode/parallel/pool.js';
+import { workersFor } from '../decode/parallel/policy.js';
+import { DECODE_WORKER, hasVni, lineWriter, type DecodeLinesResult, type DecodeLinesTask } from '../decode/parallel/decode-lines.js';
+import { ByteWriter } from '../decode/format/bytes.js';
 import type { CliIo } from './main.js';
 import { LineWriter } from './output.js';
 import { collectPorts, parseCount, parseVni } from './options.js';
@@ -16,22 +18,22 @@ interface DecodeFlags {
   json?: boolean;
 }
 
-function hasVni(p: DecodedPacket, vni: number): boolean {
-  for (const l of p.layers) if ((l.type === 'vxlan' || l.type === 'geneve' || l.type === 'vxlan-gpe') && l.vni === vni) return true;
-  return false;
-}
+/** Bytes of output collected before they are handed to stdout. */
+const FLUSH_AT = 1024 * 1024;
 
-export async function runDecode(file: string, flags: DecodeFlags, io: CliIo): Promise<number> {
-  const out = new LineWriter(io.stdout);
-  const format = flags.json ? packetToJsonLine : packetToText;
+/** One thread: decode and format each packet as it is read. */
+async function decodeHere(file: string, flags: DecodeFlags, out: LineWriter): Promise<ReadSummary> {
+  const writeLine = lineWriter(flags.json ? 'json' : 'text');
+  const w = new ByteWriter(FLUSH_AT + 64 * 1024);
   let printed = 0;
   let wait: Promise<void> | undefined;
   const summary = await decodeCapture(
     file,
     (p) => {
       if (flags.vni !== undefined && !hasVni(p, flags.vni)) return true;
-      const w = out.line(format(p));
-      if (w) wait = w;
+      writeLine(w, p);
+      w.byte(0x0a);
+      if (w.pos >= FLUSH_AT) wait = out.bytes(w.take()) ?? wait;
       printed++;
       return flags.count === undefined || printed < flags.count;
     },
@@ -39,13 +41,46 @@ export async function runDecode(file: string, flags: DecodeFlags, io: CliIo): Pr
       vxlanPorts: flags.vxlanPort ?? [],
       // Back-pressure: when stdout is full, reading waits (memory stays bounded behind a slow pipe).
       afterChunk: () => {
-        const w = wait;
+        const pending = wait;
         wait = undefined;
-        return w;
+        return pending;
       },
     },
   );
-  wait = out.flush();
+  out.bytes(w.take());
+  return summary;
+}
+
+/** Worker threads decode and format batches; their lines are written here in input order. */
+async function decodeOnWorkers(file: string, flags: DecodeFlags, out: LineWriter, workers: number): Promise<ReadSummary> {
+  const count = flags.count;
+  const task: DecodeLinesTask = { format: flags.json ? 'json' : 'text', vxlanPorts: flags.vxlanPort ?? [], lineEnds: count !== undefined };
+  if (flags.vni !== undefined) task.vni = flags.vni;
+  let printed = 0;
+  return decodeInParallel<DecodeLinesResult>(file, {
+    worker: DECODE_WORKER,
+    workerData: task,
+    workers,
+    onResult: (r, giveBack) => {
+      let bytes = r.output;
+      let more = true;
+      if (count !== undefined && printed + r.lines >= count) {
+        const keep = count - printed;
+        bytes = keep === 0 ? bytes.subarray(0, 0) : bytes.subarray(0, r.lineEnds?.[keep - 1] ?? bytes.length);
+        more = false;
+      }
+      printed += r.lines;
+      const w = out.bytes(bytes, () => giveBack(r.output.buffer as ArrayBuffer));
+      return w ? w.then(() => more) : more;
+    },
+  });
+}
+
+export async function runDecode(file: string, flags: DecodeFlags, io: CliIo): Promise<number> {
+  const out = new LineWriter(io.stdout);
+  const workers = workersFor(file, DECODE_WORKER);
+  const summary = workers > 0 ? await decodeOnWorkers(file, flags, out, workers) : await decodeHere(file, flags, out);
+  const wait = out.flush();
   if (wait) await wait;
   return reportDamage(file, summary, io);
 }

@@ -1,7 +1,7 @@
 /** `vxlan-inspect stats FILE`: totals, per VNI, per VTEP pair, MACs behind VTEPs, top flows, overhead. */
 import type { Command } from 'commander';
-import { decodeCapture } from '../decode/decode-capture.js';
-import { StatsCollector, type CaptureStats } from '../stats/stats.js';
+import type { CaptureStats } from '../stats/stats.js';
+import { collectStats } from '../stats/parallel.js';
 import type { CliIo } from './main.js';
 import { collectPorts } from './options.js';
 import { reportDamage } from './damage.js';
@@ -50,8 +50,7 @@ export function statsToText(file: string, s: CaptureStats, format: string): stri
 }
 
 export async function runStats(file: string, flags: StatsFlags, io: CliIo): Promise<number> {
-  const collector = new StatsCollector();
-  const summary = await decodeCapture(file, (p) => collector.add(p), { vxlanPorts: flags.vxlanPort ?? [] });
+  const { collector, summary } = await collectStats(file, { vxlanPorts: flags.vxlanPort ?? [] });
   const s = collector.result(flags.top ?? 10);
   if (flags.json) io.stdout.write(JSON.stringify(s) + '\n');
   else io.stdout.write(statsToText(file === '-' ? 'standard input' : file, s, summary.format ?? 'unknown format'));

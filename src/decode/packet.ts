@@ -22,6 +22,12 @@ export interface DecodeOptions {
 export const DEFAULT_MAX_TUNNEL_DEPTH = 8;
 export const DEFAULT_MAX_LAYERS = 64;
 
+/**
+ * The walk's cursor, one for all packets: decoding is synchronous and decoders read it only
+ * while they run (none keeps it), so one object serves every call.
+ */
+const reusedInput: LayerInput = { data: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)), offset: 0, capEnd: 0, wireEnd: 0, depth: 0 };
+
 export function decodePacket(raw: RawPacket, n: number, options: DecodeOptions = {}): DecodedPacket {
   const registry = options.registry ?? defaultRegistry();
   const maxDepth = options.maxTunnelDepth ?? DEFAULT_MAX_TUNNEL_DEPTH;
@@ -30,14 +36,13 @@ export function decodePacket(raw: RawPacket, n: number, options: DecodeOptions =
   const layers: Layer[] = [];
   const packet: DecodedPacket = { n, raw, layers, payloadOffset: 0, payloadLength: data.length };
 
-  const input: LayerInput = {
-    data,
-    view: new DataView(data.buffer, data.byteOffset, data.byteLength),
-    offset: 0,
-    capEnd: data.length,
-    wireEnd: Math.max(raw.len, data.length),
-    depth: 0,
-  };
+  const input = reusedInput;
+  input.data = data;
+  input.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  input.offset = 0;
+  input.capEnd = data.length;
+  input.wireEnd = Math.max(raw.len, data.length);
+  input.depth = 0;
 
   let decoder: LayerDecoder | undefined = registry.lookup('link', raw.linkType);
   if (!decoder) {

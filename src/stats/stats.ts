@@ -72,7 +72,24 @@ function ipDstText(l: Layer): string {
 
 /** Layer type → bit, to count "packets containing protocol X" without a Set per packet. */
 const LAYER_TYPES = ['eth', 'vlan', 'sll', 'loopback', 'arp', 'ipv4', 'ipv6', 'udp', 'tcp', 'icmp', 'icmpv6', 'vxlan', 'geneve', 'vxlan-gpe'] as const;
-const LAYER_BIT: Record<string, number> = Object.fromEntries(LAYER_TYPES.map((t, i) => [t, 1 << i]));
+function layerBit(type: Layer['type']): number {
+  switch (type) {
+    case 'eth': return 1 << 0;
+    case 'vlan': return 1 << 1;
+    case 'sll': return 1 << 2;
+    case 'loopback': return 1 << 3;
+    case 'arp': return 1 << 4;
+    case 'ipv4': return 1 << 5;
+    case 'ipv6': return 1 << 6;
+    case 'udp': return 1 << 7;
+    case 'tcp': return 1 << 8;
+    case 'icmp': return 1 << 9;
+    case 'icmpv6': return 1 << 10;
+    case 'vxlan': return 1 << 11;
+    case 'geneve': return 1 << 12;
+    case 'vxlan-gpe': return 1 << 13;
+  }
+}
 
 /** A flow as numbers while counting; its text is made only for the top N. */
 interface FlowEntry {
@@ -83,9 +100,16 @@ interface FlowEntry {
   proto: number;
   vni: number; // -1 when not tunnelled
   text: string; // for kind 2 only
+  /** Protocol name for the label (kinds 0 and 1), from the flow's first packet. */
+  protoName: string;
   packets: number;
   bytes: number;
-  label: () => string;
+}
+
+function flowLabel(f: FlowEntry): string {
+  if (f.kind === 2) return f.text;
+  if (f.kind === 0) return `${formatIPv4(f.a)}:${f.ports >>> 16} > ${formatIPv4(f.b)}:${f.ports & 0xffff} ${f.protoName}`;
+  return `${formatIPv4(f.a)} > ${formatIPv4(f.b)} ${f.protoName}`;
 }
 
 function flowHash(a: number, b: number, ports: number, proto: number, vni: number): number {
@@ -95,6 +119,45 @@ function flowHash(a: number, b: number, ports: number, proto: number, vni: numbe
   h = Math.imul(h ^ (proto | (vni << 8)), 0x165667b1);
   return (h ^ (h >>> 15)) | 0;
 }
+
+/** An outer address as a key: IPv4 as its number, IPv6 as text. */
+type VtepKey = number | string;
+
+/**
+ * What a collector counted, as plain data (it crosses threads): a worker counts one batch,
+ * the reading thread merges the batches in input order (StatsCollector.merge). Every list is
+ * in order of first appearance, so the merged result is exactly what one collector over the
+ * whole input gives — including which flows and MACs the caps keep.
+ */
+export interface StatsPartial {
+  packets: number;
+  bytes: number;
+  capturedBytes: number;
+  firstTs: number | null;
+  lastTs: number | null;
+  linkTypes: [number, number][];
+  protocolCounts: number[];
+  vxlanPackets: number;
+  vxlanBytes: number;
+  /** [vni, packets, bytes] */
+  vxlanByVni: [number, number, number][];
+  vxlanPorts: [number, number][];
+  genevePackets: number;
+  geneveByVni: [number, number, number][];
+  gpePackets: number;
+  vtepPairs: { srcKey: VtepKey; dstKey: VtepKey; pair: VtepPairStats }[];
+  macs: [VtepKey, number[]][];
+  flows: FlowEntry[];
+  flowsDropped: number;
+  overheadBytes: number;
+  tunnelledBytes: number;
+  malformed: number;
+  truncated: number;
+  withWarnings: number;
+}
+
+/** Slots of the small caches in front of the VTEP-pair and MAC maps (most packets repeat a recent pair). */
+const CACHE_SLOTS = 256;
 
 export class StatsCollector {
   private packets = 0;
@@ -112,16 +175,24 @@ export class StatsCollector {
   private readonly genevByVni = new Map<number, CountBytes>();
   private gpePackets = 0;
   /** Keyed by outer source, then destination, then VNI (IPv4 as numbers, IPv6 as text). */
-  private readonly vtepPairs = new Map<number | string, Map<number | string, Map<number, VtepPairStats>>>();
-  private readonly macs = new Map<number | string, Set<number>>();
+  private readonly vtepPairs = new Map<VtepKey, Map<VtepKey, Map<number, VtepPairStats>>>();
+  private readonly macs = new Map<VtepKey, Set<number>>();
+  /** Flows by hash (a bucket per hash value), and in order of first appearance. */
   private readonly flows = new Map<number, FlowEntry[]>();
-  private flowCount = 0;
+  private readonly flowOrder: FlowEntry[] = [];
   private flowsDropped = 0;
   private overheadBytes = 0;
   private tunnelledBytes = 0;
   private malformed = 0;
   private truncated = 0;
   private withWarnings = 0;
+  // Caches: the last VNI counter, and direct-mapped slots for VTEP pairs and (VTEP, MAC) seen.
+  private lastVni = -1;
+  private lastVniCount: CountBytes | undefined;
+  private readonly pairCache = new Array<VtepPairStats | undefined>(CACHE_SLOTS).fill(undefined);
+  private readonly pairCacheKeys = new Array<VtepKey>(CACHE_SLOTS * 2).fill(-1);
+  private readonly macCacheVtep = new Array<VtepKey>(CACHE_SLOTS).fill(-1);
+  private readonly macCacheMac = new Array<number>(CACHE_SLOTS).fill(-1);
 
   add(p: DecodedPacket): void {
     const raw = p.raw;
@@ -145,7 +216,7 @@ export class StatsCollector {
     let udpSrc = 0;
     for (let i = 0; i < layers.length; i++) {
       const l = layers[i] as Layer;
-      seen |= LAYER_BIT[l.type] as number;
+      seen |= layerBit(l.type);
       if (tunnel) continue;
       if (l.type === 'ipv4' || l.type === 'ipv6') outerIp = l;
       else if (l.type === 'udp') {
@@ -167,37 +238,67 @@ export class StatsCollector {
     if (tunnel.type === 'vxlan') {
       this.vxlanPackets++;
       this.vxlanBytes += raw.len;
-      bump(this.vxlanByVni, vni, raw.len);
+      let c = this.lastVniCount;
+      if (vni !== this.lastVni || c === undefined) {
+        c = counter(this.vxlanByVni, vni);
+        this.lastVni = vni;
+        this.lastVniCount = c;
+      }
+      c.packets++;
+      c.bytes += raw.len;
       const port = udpDst === 4789 || udpDst === 8472 ? udpDst : udpSrc === 4789 || udpSrc === 8472 ? udpSrc : udpDst;
       this.vxlanPorts.set(port, (this.vxlanPorts.get(port) ?? 0) + 1);
     } else if (tunnel.type === 'geneve') {
       this.genevePackets++;
-      bump(this.genevByVni, vni, raw.len);
+      const c = counter(this.genevByVni, vni);
+      c.packets++;
+      c.bytes += raw.len;
     } else {
       this.gpePackets++;
     }
     if (outerIp) {
       const src = outerIp.type === 'ipv4' ? outerIp.src : formatIPv6(outerIp.src);
       const dst = outerIp.type === 'ipv4' ? outerIp.dst : formatIPv6(outerIp.dst);
-      let byDst = this.vtepPairs.get(src);
-      if (!byDst) this.vtepPairs.set(src, (byDst = new Map()));
-      let byVni = byDst.get(dst);
-      if (!byVni) byDst.set(dst, (byVni = new Map()));
-      let pair = byVni.get(vni);
-      if (!pair) {
-        pair = { src: ipText(outerIp), dst: ipDstText(outerIp), vni, packets: 0, bytes: 0 };
-        byVni.set(vni, pair);
-      }
+      const pair = this.pair(src, dst, vni, outerIp);
       pair.packets++;
       pair.bytes += raw.len;
       const inner = layers[tunnelIndex + 1];
-      if (inner && inner.type === 'eth') {
-        let set = this.macs.get(src);
-        if (!set) this.macs.set(src, (set = new Set()));
-        if (set.size < MAX_MACS_PER_VTEP) set.add(inner.src);
-      }
+      if (inner && inner.type === 'eth') this.addMac(src, inner.src);
     }
     this.addFlow(layers, tunnelIndex + 1, tunnel.depth + 1, vni, raw.len);
+  }
+
+  /** The counter of a VTEP pair and VNI (created on first sight). */
+  private pair(src: VtepKey, dst: VtepKey, vni: number, outerIp: Ipv4Layer | Ipv6Layer | undefined): VtepPairStats {
+    const slot = typeof src === 'number' && typeof dst === 'number' ? (Math.imul(src ^ Math.imul(dst, 0x9e3779b1), 0x85ebca6b) ^ vni) >>> 24 : 0;
+    const cached = this.pairCache[slot];
+    if (cached !== undefined && cached.vni === vni && this.pairCacheKeys[slot * 2] === src && this.pairCacheKeys[slot * 2 + 1] === dst) return cached;
+    let byDst = this.vtepPairs.get(src);
+    if (!byDst) this.vtepPairs.set(src, (byDst = new Map()));
+    let byVni = byDst.get(dst);
+    if (!byVni) byDst.set(dst, (byVni = new Map()));
+    let pair = byVni.get(vni);
+    if (!pair) {
+      pair = outerIp ? { src: ipText(outerIp), dst: ipDstText(outerIp), vni, packets: 0, bytes: 0 } : { src: vtepText(src), dst: vtepText(dst), vni, packets: 0, bytes: 0 };
+      byVni.set(vni, pair);
+    }
+    this.pairCache[slot] = pair;
+    this.pairCacheKeys[slot * 2] = src;
+    this.pairCacheKeys[slot * 2 + 1] = dst;
+    return pair;
+  }
+
+  /** Remembers an inner source MAC behind a VTEP (up to MAX_MACS_PER_VTEP each). */
+  private addMac(vtep: VtepKey, mac: number): void {
+    const slot = (mac ^ (mac / 0x1000000)) & (CACHE_SLOTS - 1);
+    if (this.macCacheMac[slot] === mac && this.macCacheVtep[slot] === vtep) return; // already in the set
+    let set = this.macs.get(vtep);
+    if (!set) this.macs.set(vtep, (set = new Set()));
+    if (set.size < MAX_MACS_PER_VTEP) set.add(mac);
+    if (set.has(mac)) {
+      this.macCacheMac[slot] = mac;
+      this.macCacheVtep[slot] = vtep;
+    }
   }
 
   /** The flow of the innermost level (inner IP + transport, or inner MACs + ethertype). */
@@ -239,32 +340,117 @@ export class StatsCollector {
     } else {
       return;
     }
-    const textHash = kind === 2 ? stringHash(text) : 0;
-    const h = flowHash(a, b, ports ^ textHash, proto | (kind << 8), vni);
-    let bucket = this.flows.get(h);
-    if (bucket) {
-      for (const f of bucket) {
-        if (f.kind === kind && f.a === a && f.b === b && f.ports === ports && f.proto === proto && f.vni === vni && f.text === text) {
-          f.packets++;
-          f.bytes += bytes;
-          return;
-        }
-      }
-    }
-    if (this.flowCount >= MAX_TRACKED_FLOWS) {
-      this.flowsDropped++;
+    const f = this.findFlow(kind, a, b, ports, proto, vni, text);
+    if (f) {
+      f.packets++;
+      f.bytes += bytes;
       return;
     }
     const protoName = kind === 0 ? (proto === 6 ? 'TCP' : 'UDP') : other ? other.type.toUpperCase() : `proto ${proto}`;
-    const entry: FlowEntry = {
-      kind, a, b, ports, proto, vni, text, packets: 1, bytes,
-      label: () => kind === 2 ? text
-        : kind === 0 ? `${formatIPv4(a)}:${ports >>> 16} > ${formatIPv4(b)}:${ports & 0xffff} ${protoName}`
-        : `${formatIPv4(a)} > ${formatIPv4(b)} ${protoName}`,
+    this.newFlow({ kind, a, b, ports, proto, vni, text, protoName, packets: 1, bytes });
+  }
+
+  private findFlow(kind: number, a: number, b: number, ports: number, proto: number, vni: number, text: string): FlowEntry | undefined {
+    const bucket = this.flows.get(flowKey(kind, a, b, ports, proto, vni, text));
+    if (bucket) {
+      for (const f of bucket) {
+        if (f.kind === kind && f.a === a && f.b === b && f.ports === ports && f.proto === proto && f.vni === vni && f.text === text) return f;
+      }
+    }
+    return undefined;
+  }
+
+  /** Tracks a flow not seen before, or counts its packets as dropped once MAX_TRACKED_FLOWS are tracked. */
+  private newFlow(f: FlowEntry): void {
+    if (this.flowOrder.length >= MAX_TRACKED_FLOWS) {
+      this.flowsDropped += f.packets;
+      return;
+    }
+    const h = flowKey(f.kind, f.a, f.b, f.ports, f.proto, f.vni, f.text);
+    const bucket = this.flows.get(h);
+    if (bucket) bucket.push(f);
+    else this.flows.set(h, [f]);
+    this.flowOrder.push(f);
+  }
+
+  /** Everything counted so far, as plain data (see StatsPartial). */
+  partial(): StatsPartial {
+    const vtepPairs: StatsPartial['vtepPairs'] = [];
+    for (const [srcKey, byDst] of this.vtepPairs) for (const [dstKey, byVni] of byDst) for (const pair of byVni.values()) vtepPairs.push({ srcKey, dstKey, pair });
+    const byVni = (m: Map<number, CountBytes>): [number, number, number][] => [...m].map(([k, c]) => [k, c.packets, c.bytes]);
+    return {
+      packets: this.packets,
+      bytes: this.bytes,
+      capturedBytes: this.capturedBytes,
+      firstTs: this.firstTs,
+      lastTs: this.lastTs,
+      linkTypes: [...this.linkTypes],
+      protocolCounts: [...this.protocolCounts],
+      vxlanPackets: this.vxlanPackets,
+      vxlanBytes: this.vxlanBytes,
+      vxlanByVni: byVni(this.vxlanByVni),
+      vxlanPorts: [...this.vxlanPorts],
+      genevePackets: this.genevePackets,
+      geneveByVni: byVni(this.genevByVni),
+      gpePackets: this.gpePackets,
+      vtepPairs,
+      macs: [...this.macs].map(([k, set]) => [k, [...set]]),
+      flows: this.flowOrder,
+      flowsDropped: this.flowsDropped,
+      overheadBytes: this.overheadBytes,
+      tunnelledBytes: this.tunnelledBytes,
+      malformed: this.malformed,
+      truncated: this.truncated,
+      withWarnings: this.withWarnings,
     };
-    if (!bucket) this.flows.set(h, (bucket = []));
-    bucket.push(entry);
-    this.flowCount++;
+  }
+
+  /**
+   * Adds what another collector counted over the input that follows this one's (batches must
+   * be merged in input order): the result is the same as one collector adding every packet.
+   */
+  merge(s: StatsPartial): void {
+    this.packets += s.packets;
+    this.bytes += s.bytes;
+    this.capturedBytes += s.capturedBytes;
+    if (s.firstTs !== null && (this.firstTs === null || s.firstTs < this.firstTs)) this.firstTs = s.firstTs;
+    if (s.lastTs !== null && (this.lastTs === null || s.lastTs > this.lastTs)) this.lastTs = s.lastTs;
+    for (const [k, v] of s.linkTypes) this.linkTypes.set(k, (this.linkTypes.get(k) ?? 0) + v);
+    s.protocolCounts.forEach((c, i) => (this.protocolCounts[i] = (this.protocolCounts[i] as number) + c));
+    this.vxlanPackets += s.vxlanPackets;
+    this.vxlanBytes += s.vxlanBytes;
+    for (const [vni, packets, bytes] of s.vxlanByVni) {
+      const c = counter(this.vxlanByVni, vni);
+      c.packets += packets;
+      c.bytes += bytes;
+    }
+    for (const [k, v] of s.vxlanPorts) this.vxlanPorts.set(k, (this.vxlanPorts.get(k) ?? 0) + v);
+    this.genevePackets += s.genevePackets;
+    for (const [vni, packets, bytes] of s.geneveByVni) {
+      const c = counter(this.genevByVni, vni);
+      c.packets += packets;
+      c.bytes += bytes;
+    }
+    this.gpePackets += s.gpePackets;
+    for (const { srcKey, dstKey, pair } of s.vtepPairs) {
+      const mine = this.pair(srcKey, dstKey, pair.vni, undefined);
+      mine.packets += pair.packets;
+      mine.bytes += pair.bytes;
+    }
+    for (const [vtep, macs] of s.macs) for (const mac of macs) this.addMac(vtep, mac);
+    for (const f of s.flows) {
+      const mine = this.findFlow(f.kind, f.a, f.b, f.ports, f.proto, f.vni, f.text);
+      if (mine) {
+        mine.packets += f.packets;
+        mine.bytes += f.bytes;
+      } else this.newFlow({ ...f });
+    }
+    this.flowsDropped += s.flowsDropped;
+    this.overheadBytes += s.overheadBytes;
+    this.tunnelledBytes += s.tunnelledBytes;
+    this.malformed += s.malformed;
+    this.truncated += s.truncated;
+    this.withWarnings += s.withWarnings;
   }
 
   result(topN = 10): CaptureStats {
@@ -274,15 +460,12 @@ export class StatsCollector {
       return o;
     };
     const macsBehindVtep: Record<string, string[]> = {};
-    const vtepText = (k: number | string) => (typeof k === 'number' ? formatIPv4(k) : k);
     for (const [vtep, set] of [...this.macs].map(([k, v]) => [vtepText(k), v] as const).sort((x, y) => x[0].localeCompare(y[0]))) {
       macsBehindVtep[vtep] = [...set].sort((x, y) => x - y).map(formatMac);
     }
     const pairs: VtepPairStats[] = [];
     for (const byDst of this.vtepPairs.values()) for (const byVni of byDst.values()) for (const pair of byVni.values()) pairs.push({ ...pair });
-    const flows: FlowEntry[] = [];
-    for (const bucket of this.flows.values()) flows.push(...bucket);
-    flows.sort((x, y) => y.bytes - x.bytes || y.packets - x.packets);
+    const flows = [...this.flowOrder].sort((x, y) => y.bytes - x.bytes || y.packets - x.packets);
     const protocols: Record<string, number> = {};
     LAYER_TYPES.map((t, i) => [t, this.protocolCounts[i] as number] as const)
       .filter(([, c]) => c > 0)
@@ -307,7 +490,7 @@ export class StatsCollector {
       vxlanGpe: { packets: this.gpePackets },
       vtepPairs: pairs.sort((x, y) => y.packets - x.packets),
       macsBehindVtep,
-      topFlows: flows.slice(0, topN).map((f) => ({ flow: f.label(), vni: f.vni < 0 ? null : f.vni, packets: f.packets, bytes: f.bytes })),
+      topFlows: flows.slice(0, topN).map((f) => ({ flow: flowLabel(f), vni: f.vni < 0 ? null : f.vni, packets: f.packets, bytes: f.bytes })),
       flowsDropped: this.flowsDropped,
       overhead: {
         bytes: this.overheadBytes,
@@ -321,15 +504,22 @@ export class StatsCollector {
   }
 }
 
+function vtepText(k: VtepKey): string {
+  return typeof k === 'number' ? formatIPv4(k) : k;
+}
+
+function flowKey(kind: number, a: number, b: number, ports: number, proto: number, vni: number, text: string): number {
+  return flowHash(a, b, ports ^ (kind === 2 ? stringHash(text) : 0), proto | (kind << 8), vni);
+}
+
+function counter(m: Map<number, CountBytes>, key: number): CountBytes {
+  let c = m.get(key);
+  if (!c) m.set(key, (c = { packets: 0, bytes: 0 }));
+  return c;
+}
+
 function stringHash(s: string): number {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return h | 0;
-}
-
-function bump(m: Map<number, CountBytes>, key: number, bytes: number): void {
-  let c = m.get(key);
-  if (!c) m.set(key, (c = { packets: 0, bytes: 0 }));
-  c.packets++;
-  c.bytes += bytes;
 }

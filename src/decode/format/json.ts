@@ -5,7 +5,8 @@
  */
 import type { DecodedPacket, Layer } from '../types.js';
 import { formatAddressBytes, formatHexBytes, formatIPv4, formatIPv6, formatMac } from './addr.js';
-import { formatEpoch, isInvalidTimestamp } from './time.js';
+import { formatEpoch, isInvalidTimestamp, writeEpoch } from './time.js';
+import { ByteWriter } from './bytes.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -109,59 +110,158 @@ export function packetToJson(p: DecodedPacket): JsonObject {
   return { n: p.n, ts: Number(formatEpoch(p.raw)), ...packetBody(p) };
 }
 
-/** A string value in JSON; the texts we make (addresses, names) never need escaping, messages might. */
-function str(s: string): string {
-  return JSON.stringify(s);
+/** The end of every layer object: where it is, and its depth inside a tunnel. Starts with the comma. */
+function writeBase(w: ByteWriter, l: Layer): void {
+  w.field(',"offset":', l.offset);
+  w.field(',"length":', l.length);
+  if (l.depth) w.field(',"depth":', l.depth);
+  w.byte(0x7d); // }
+}
+
+/** An ARP address (what formatAddressBytes gives), straight to bytes. */
+function writeAddressBytes(w: ByteWriter, bytes: Uint8Array): void {
+  if (bytes.length === 4) {
+    w.num(bytes[0] as number);
+    for (let i = 1; i < 4; i++) {
+      w.byte(0x2e);
+      w.num(bytes[i] as number);
+    }
+  } else if (bytes.length === 6) {
+    const hi = ((bytes[0] as number) << 8) | (bytes[1] as number);
+    const lo = (((bytes[2] as number) << 24) | ((bytes[3] as number) << 16) | ((bytes[4] as number) << 8) | (bytes[5] as number)) >>> 0;
+    w.mac(hi * 0x100000000 + lo);
+  } else w.ascii(formatAddressBytes(bytes));
 }
 
 /**
- * The same object as layerToJson, written straight to text: `decode --json` prints a
+ * The same object as layerToJson, written straight to bytes: `decode --json` prints a
  * million of these, and building objects only to stringify them costs twice the time.
  * A test checks that both give identical JSON for every layer of every fixture.
  */
-export function layerToJsonText(l: Layer): string {
-  const base = l.depth ? `"offset":${l.offset},"length":${l.length},"depth":${l.depth}}` : `"offset":${l.offset},"length":${l.length}}`;
+export function writeLayerJson(w: ByteWriter, l: Layer): void {
   switch (l.type) {
     case 'eth':
-      return `{"type":"eth","src":"${formatMac(l.src)}","dst":"${formatMac(l.dst)}","ethertype":${l.ethertype},${base}`;
+      w.ascii('{"type":"eth","src":"');
+      w.mac(l.src);
+      w.ascii('","dst":"');
+      w.mac(l.dst);
+      w.field('","ethertype":', l.ethertype);
+      return writeBase(w, l);
     case 'ipv4':
-      return `{"type":"ipv4","src":"${formatIPv4(l.src)}","dst":"${formatIPv4(l.dst)}","proto":${l.proto},"ttl":${l.ttl},"totalLength":${l.totalLength},"id":${l.id},"flags":${l.flags},${l.fragOffset ? `"fragOffset":${l.fragOffset},` : ''}${l.tos ? `"tos":${l.tos},` : ''}${base}`;
+      w.ascii('{"type":"ipv4","src":"');
+      w.ipv4(l.src);
+      w.ascii('","dst":"');
+      w.ipv4(l.dst);
+      w.field('","proto":', l.proto);
+      w.field(',"ttl":', l.ttl);
+      w.field(',"totalLength":', l.totalLength);
+      w.field(',"id":', l.id);
+      w.field(',"flags":', l.flags);
+      if (l.fragOffset) w.field(',"fragOffset":', l.fragOffset);
+      if (l.tos) w.field(',"tos":', l.tos);
+      return writeBase(w, l);
     case 'udp':
-      return `{"type":"udp","srcPort":${l.srcPort},"dstPort":${l.dstPort},"udpLength":${l.udpLength},${base}`;
+      w.field('{"type":"udp","srcPort":', l.srcPort);
+      w.field(',"dstPort":', l.dstPort);
+      w.field(',"udpLength":', l.udpLength);
+      return writeBase(w, l);
     case 'vxlan':
-      return l.gbp || l.reserved1 || l.reserved2
-        ? JSON.stringify(layerToJson(l))
-        : `{"type":"vxlan","flags":${l.flags},"vni":${l.vni},${base}`;
+      if (l.gbp || l.reserved1 || l.reserved2) break;
+      w.field('{"type":"vxlan","flags":', l.flags);
+      w.field(',"vni":', l.vni);
+      return writeBase(w, l);
     case 'tcp':
-      return `{"type":"tcp","srcPort":${l.srcPort},"dstPort":${l.dstPort},"seq":${l.seq},"ack":${l.ack},"flags":${l.flags},"window":${l.window},"optionsLength":${l.optionsLength},"payloadLength":${l.payloadLength},${base}`;
+      w.field('{"type":"tcp","srcPort":', l.srcPort);
+      w.field(',"dstPort":', l.dstPort);
+      w.field(',"seq":', l.seq);
+      w.field(',"ack":', l.ack);
+      w.field(',"flags":', l.flags);
+      w.field(',"window":', l.window);
+      w.field(',"optionsLength":', l.optionsLength);
+      w.field(',"payloadLength":', l.payloadLength);
+      return writeBase(w, l);
     case 'icmp':
-      return `{"type":"icmp","icmpType":${l.icmpType},"code":${l.code},${l.id !== undefined ? `"id":${l.id},` : ''}${l.seq !== undefined ? `"seq":${l.seq},` : ''}${base}`;
+      w.field('{"type":"icmp","icmpType":', l.icmpType);
+      w.field(',"code":', l.code);
+      if (l.id !== undefined) w.field(',"id":', l.id);
+      if (l.seq !== undefined) w.field(',"seq":', l.seq);
+      return writeBase(w, l);
     case 'arp':
-      return l.htype !== 1 || l.ptype !== 0x0800 || l.hlen !== 6 || l.plen !== 4
-        ? JSON.stringify(layerToJson(l))
-        : `{"type":"arp","op":${l.op},"sha":"${formatAddressBytes(l.sha)}","spa":"${formatAddressBytes(l.spa)}","tha":"${formatAddressBytes(l.tha)}","tpa":"${formatAddressBytes(l.tpa)}",${base}`;
+      if (l.htype !== 1 || l.ptype !== 0x0800 || l.hlen !== 6 || l.plen !== 4) break;
+      w.field('{"type":"arp","op":', l.op);
+      w.ascii(',"sha":"');
+      writeAddressBytes(w, l.sha);
+      w.ascii('","spa":"');
+      writeAddressBytes(w, l.spa);
+      w.ascii('","tha":"');
+      writeAddressBytes(w, l.tha);
+      w.ascii('","tpa":"');
+      writeAddressBytes(w, l.tpa);
+      w.byte(0x22);
+      return writeBase(w, l);
     default:
-      return JSON.stringify(layerToJson(l));
+      break;
   }
+  w.text(JSON.stringify(layerToJson(l)));
 }
 
 /**
- * One NDJSON line. The timestamp is written as exact decimal text (JSON numbers allow it),
- * so nanosecond captures keep all nine digits.
+ * One NDJSON line (without the newline). The timestamp is written as exact decimal text
+ * (JSON numbers allow it), so nanosecond captures keep all nine digits.
  */
-export function packetToJsonLine(p: DecodedPacket): string {
+export function writePacketJson(w: ByteWriter, p: DecodedPacket): void {
   const raw = p.raw;
-  let s = `{"n":${p.n},"ts":${formatEpoch(raw)},"caplen":${raw.caplen},"len":${raw.len},"layers":[`;
+  w.field('{"n":', p.n);
+  w.ascii(',"ts":');
+  writeEpoch(w, raw);
+  w.field(',"caplen":', raw.caplen);
+  w.field(',"len":', raw.len);
+  w.ascii(',"layers":[');
   const layers = p.layers;
-  for (let i = 0; i < layers.length; i++) s += (i ? ',' : '') + layerToJsonText(layers[i] as Layer);
-  s += ']';
-  if (raw.interfaceId !== undefined) s += `,"interface":${raw.interfaceId}`;
-  if (raw.interfaceName !== undefined) s += `,"interfaceName":${str(raw.interfaceName)}`;
-  if (raw.linkType !== 1) s += `,"linkType":${raw.linkType}`;
-  if (isInvalidTimestamp(raw)) s += ',"tsInvalid":true';
-  if (p.truncated) s += ',"truncated":true';
-  if (p.truncatedLayer) s += `,"truncatedLayer":${str(p.truncatedLayer)}`;
-  if (p.error) s += `,"error":${JSON.stringify(p.error)}`;
-  if (p.warnings) s += `,"warnings":${JSON.stringify(p.warnings)}`;
-  return s + '}';
+  for (let i = 0; i < layers.length; i++) {
+    if (i) w.byte(0x2c);
+    writeLayerJson(w, layers[i] as Layer);
+  }
+  w.byte(0x5d); // ]
+  if (raw.interfaceId !== undefined) {
+    w.field(',"interface":', raw.interfaceId);
+  }
+  if (raw.interfaceName !== undefined) {
+    w.ascii(',"interfaceName":');
+    w.text(JSON.stringify(raw.interfaceName));
+  }
+  if (raw.linkType !== 1) {
+    w.field(',"linkType":', raw.linkType);
+  }
+  if (isInvalidTimestamp(raw)) w.ascii(',"tsInvalid":true');
+  if (p.truncated) w.ascii(',"truncated":true');
+  if (p.truncatedLayer) {
+    w.ascii(',"truncatedLayer":');
+    w.text(JSON.stringify(p.truncatedLayer));
+  }
+  if (p.error) {
+    w.ascii(',"error":');
+    w.text(JSON.stringify(p.error));
+  }
+  if (p.warnings) {
+    w.ascii(',"warnings":');
+    w.text(JSON.stringify(p.warnings));
+  }
+  w.byte(0x7d);
+}
+
+const scratch = new ByteWriter(4096);
+
+/** One layer's JSON as text (see writeLayerJson). */
+export function layerToJsonText(l: Layer): string {
+  scratch.reset();
+  writeLayerJson(scratch, l);
+  return scratch.textFrom(0);
+}
+
+/** One NDJSON line as text (see writePacketJson). */
+export function packetToJsonLine(p: DecodedPacket): string {
+  scratch.reset();
+  writePacketJson(scratch, p);
+  return scratch.textFrom(0);
 }

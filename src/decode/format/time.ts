@@ -1,5 +1,6 @@
 /** Timestamps as text, exact to the source's precision (no floating-point rounding). */
 import type { RawPacket } from '../types.js';
+import type { ByteWriter } from './bytes.js';
 
 type Ts = Pick<RawPacket, 'tsSec' | 'tsNsec' | 'tsDigits'>;
 
@@ -35,4 +36,31 @@ export function formatTimeOfDay(p: Ts): string {
 /** Seconds as a floating-point number (for charts and time windows; not exact beyond µs). */
 export function tsSeconds(p: Ts): number {
   return p.tsSec + p.tsNsec / 1e9;
+}
+
+/** True when the fast digit-by-digit writers below give exactly the text of the functions above. */
+function plain(p: Ts): boolean {
+  return p.tsNsec >= 0 && p.tsNsec < 1_000_000_000 && Number.isInteger(p.tsNsec) && p.tsDigits >= 1 && p.tsDigits <= 9 && Number.isInteger(p.tsDigits)
+    && p.tsSec >= 0 && p.tsSec <= 0xffffffff && Number.isInteger(p.tsSec);
+}
+
+/** formatEpoch, written to bytes. */
+export function writeEpoch(w: ByteWriter, p: Ts): void {
+  if (!plain(p)) return w.ascii(formatEpoch(p));
+  w.digits(p.tsSec, 1);
+  w.byte(0x2e);
+  w.digits(Math.floor(p.tsNsec / 10 ** (9 - p.tsDigits)), p.tsDigits);
+}
+
+/** formatTimeOfDay, written to bytes. */
+export function writeTimeOfDay(w: ByteWriter, p: Ts): void {
+  if (!plain(p)) return w.ascii(formatTimeOfDay(p));
+  const s = p.tsSec % 86400;
+  w.digits(Math.floor(s / 3600), 2);
+  w.byte(0x3a);
+  w.digits(Math.floor((s % 3600) / 60), 2);
+  w.byte(0x3a);
+  w.digits(s % 60, 2);
+  w.byte(0x2e);
+  w.digits(Math.floor(p.tsNsec / 10 ** (9 - p.tsDigits)), p.tsDigits);
 }

@@ -9,6 +9,7 @@
  */
 import type { ArpLayer } from '../types.js';
 import { need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { decoded } from './outcome.js';
 
 export const arp: LayerDecoder = {
   name: 'arp',
@@ -42,6 +43,6 @@ export const arp: LayerDecoder = {
       tha: take(hlen),
       tpa: take(plen),
     };
-    return { ok: true, layer, nextOffset: offset + length };
+    return decoded(layer, offset + length);
   },
 };

@@ -10,6 +10,7 @@
  */
 import type { EthLayer } from '../types.js';
 import { need, readMac, type LayerDecoder, type LayerOutcome, type LayerInput } from '../layer.js';
+import { decoded, nextProtocol } from './outcome.js';
 
 export const ETH_HEADER_LENGTH = 14;
 
@@ -32,8 +33,8 @@ export const ethernet: LayerDecoder = {
     if (layer.ethertype < 0x0600) {
       // 802.3 length field: the frame ends there (the rest is padding).
       const end = Math.min(input.wireEnd, nextOffset + layer.ethertype);
-      return { ok: true, layer, nextOffset, capEnd: Math.min(input.capEnd, end), wireEnd: end };
+      return decoded(layer, nextOffset, undefined, Math.min(input.capEnd, end), end);
     }
-    return { ok: true, layer, nextOffset, next: { table: 'ethertype', key: layer.ethertype } };
+    return decoded(layer, nextOffset, nextProtocol('ethertype', layer.ethertype));
   },
 };

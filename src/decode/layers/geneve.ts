@@ -10,6 +10,7 @@
  */
 import type { GeneveLayer } from '../types.js';
 import { malformed, need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { decoded, nextProtocol } from './outcome.js';
 
 export const GENEVE_PORT = 6081;
 export const GENEVE_BASE_LENGTH = 8;
@@ -51,8 +52,8 @@ export const geneve: LayerDecoder = {
       at += length;
     }
     const next = layer.protocolType === TRANSPARENT_ETHERNET
-      ? { table: 'link' as const, key: 1, tunnel: true }
-      : { table: 'ethertype' as const, key: layer.protocolType, tunnel: true };
-    return { ok: true, layer, nextOffset: end, next };
+      ? nextProtocol('link', 1, undefined, true)
+      : nextProtocol('ethertype', layer.protocolType, undefined, true);
+    return decoded(layer, end, next);
   },
 };

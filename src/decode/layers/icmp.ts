@@ -8,6 +8,7 @@
  */
 import type { IcmpLayer } from '../types.js';
 import { need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { decoded } from './outcome.js';
 
 const ECHO_TYPES = new Set([0, 8, 13, 14, 42, 43]);
 
@@ -33,6 +34,6 @@ export const icmp: LayerDecoder = {
         layer.seq = layer.icmpType >= 42 ? view.getUint8(offset + 6) : view.getUint16(offset + 6);
       }
     }
-    return { ok: true, layer, nextOffset: offset + layer.length };
+    return decoded(layer, offset + layer.length);
   },
 };

@@ -9,6 +9,7 @@
  */
 import type { Icmpv6Layer } from '../types.js';
 import { need, readMac, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { decoded } from './outcome.js';
 
 /** Bounds the option walk of one message. */
 const MAX_ND_OPTIONS = 32;
@@ -47,6 +48,6 @@ export const icmpv6: LayerDecoder = {
     } else if ((t === 133 || t === 134) && offset + 8 <= capEnd) {
       layer.length = 8;
     }
-    return { ok: true, layer, nextOffset: offset + layer.length };
+    return decoded(layer, offset + layer.length);
   },
 };

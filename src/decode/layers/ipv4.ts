@@ -17,6 +17,7 @@
  */
 import type { Ipv4Layer } from '../types.js';
 import { END_IN_LATER_FRAGMENTS, malformed, need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { decoded, nextProtocol } from './outcome.js';
 
 export const IPV4_MIN_HEADER = 20;
 
@@ -65,16 +66,9 @@ export const ipv4: LayerDecoder = {
       end = offset + totalLength;
     }
     const isFragment = (layer.flags & 0x1) !== 0 || layer.fragOffset !== 0;
-    const result: LayerOutcome = {
-      ok: true,
-      layer,
-      nextOffset: offset + ihl,
-      capEnd: Math.min(input.capEnd, end),
-      wireEnd: end,
-    };
-    if (warning) result.warning = warning;
+    const result = decoded(layer, offset + ihl, undefined, Math.min(input.capEnd, end), end, warning);
     if (layer.fragOffset !== 0) return result; // later fragment: its payload starts mid-stream, no header
-    result.next = { table: 'ipproto', key: layer.proto };
+    result.next = nextProtocol('ipproto', layer.proto);
     if (isFragment) result.wireEnd = END_IN_LATER_FRAGMENTS; // first fragment: decode as far as it goes
     return result;
   },

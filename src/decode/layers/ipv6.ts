@@ -13,6 +13,7 @@
  */
 import type { Ipv6Layer } from '../types.js';
 import { END_IN_LATER_FRAGMENTS, malformed, need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { decoded, nextProtocol } from './outcome.js';
 
 export const IPV6_HEADER_LENGTH = 40;
 /** More extension headers than this is a loop or an attack. */
@@ -110,11 +111,10 @@ export const ipv6: LayerDecoder = {
       end = offset + IPV6_HEADER_LENGTH + declared;
     }
     if (at > end) return malformed(offset + 4, `IPv6 extension headers (${at - offset - IPV6_HEADER_LENGTH} bytes) exceed the payload length ${declared ?? 0}`);
-    const result: LayerOutcome = { ok: true, layer, nextOffset: at, capEnd: Math.min(input.capEnd, end), wireEnd: end };
-    if (warning) result.warning = warning;
+    const result = decoded(layer, at, undefined, Math.min(input.capEnd, end), end, warning);
     if (next === 59) return result; // no next header
     if (layer.fragment && layer.fragment.offset !== 0) return result;
-    result.next = { table: 'ipproto', key: next };
+    result.next = nextProtocol('ipproto', next);
     if (layer.fragment && layer.fragment.more) result.wireEnd = END_IN_LATER_FRAGMENTS;
     return result;
   },

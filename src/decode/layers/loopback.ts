@@ -7,6 +7,7 @@
  */
 import type { LoopbackLayer } from '../types.js';
 import { need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { decoded, nextProtocol } from './outcome.js';
 
 const AF_INET6 = new Set([24, 28, 30, 10]);
 
@@ -28,8 +29,8 @@ function loopbackDecoder(bigEndianOnly: boolean): LayerDecoder {
       if (!bigEndianOnly && family > 0xffff) family = view.getUint32(offset, true);
       const layer: LoopbackLayer = { type: 'loopback', offset, length: 4, depth: input.depth, family };
       const ethertype = familyToEthertype(family);
-      if (ethertype === undefined) return { ok: true, layer, nextOffset: offset + 4 };
-      return { ok: true, layer, nextOffset: offset + 4, next: { table: 'ethertype', key: ethertype } };
+      if (ethertype === undefined) return decoded(layer, offset + 4);
+      return decoded(layer, offset + 4, nextProtocol('ethertype', ethertype));
     },
   };
 }
@@ -44,8 +45,8 @@ export const rawIp: LayerDecoder = {
     const short = need(input, input.offset, 1, 'raw IP packet');
     if (short) return short;
     const version = input.view.getUint8(input.offset) >>> 4;
-    if (version === 4) return { ok: true, nextOffset: input.offset, next: { table: 'ethertype', key: 0x0800 } };
-    if (version === 6) return { ok: true, nextOffset: input.offset, next: { table: 'ethertype', key: 0x86dd } };
+    if (version === 4) return decoded(undefined, input.offset, nextProtocol('ethertype', 0x0800));
+    if (version === 6) return decoded(undefined, input.offset, nextProtocol('ethertype', 0x86dd));
     return { ok: false, kind: 'malformed', offset: input.offset, message: `raw IP packet with IP version ${version}` };
   },
 };
@@ -55,7 +56,7 @@ export function rawFixed(ethertype: number): LayerDecoder {
   return {
     name: 'raw',
     decode(input: LayerInput): LayerOutcome {
-      return { ok: true, nextOffset: input.offset, next: { table: 'ethertype', key: ethertype } };
+      return decoded(undefined, input.offset, nextProtocol('ethertype', ethertype));
     },
   };
 }

@@ -11,6 +11,7 @@
  */
 import type { SllLayer } from '../types.js';
 import { need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { decoded, nextProtocol } from './outcome.js';
 
 function addrView(data: Uint8Array, at: number, len: number): Uint8Array {
   return data.subarray(at, at + Math.min(8, len));
@@ -33,7 +34,7 @@ export const sll: LayerDecoder = {
       addr: addrView(data, offset + 6, view.getUint16(offset + 4)),
       protocol: view.getUint16(offset + 14),
     };
-    return { ok: true, layer, nextOffset: offset + 16, next: { table: 'ethertype', key: layer.protocol } };
+    return decoded(layer, offset + 16, nextProtocol('ethertype', layer.protocol));
   },
 };
 
@@ -55,6 +56,6 @@ export const sll2: LayerDecoder = {
       packetType: view.getUint8(offset + 10),
       addr: addrView(data, offset + 12, view.getUint8(offset + 11)),
     };
-    return { ok: true, layer, nextOffset: offset + 20, next: { table: 'ethertype', key: layer.protocol } };
+    return decoded(layer, offset + 20, nextProtocol('ethertype', layer.protocol));
   },
 };

@@ -7,6 +7,7 @@
  */
 import type { TcpLayer } from '../types.js';
 import { END_IN_LATER_FRAGMENTS, malformed, need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { decoded } from './outcome.js';
 
 export const TCP_MIN_HEADER = 20;
 
@@ -49,6 +50,6 @@ export const tcp: LayerDecoder = {
       optionsLength: dataOffset - TCP_MIN_HEADER,
       payloadLength: Math.max(0, (input.wireEnd === END_IN_LATER_FRAGMENTS ? input.capEnd : input.wireEnd) - offset - dataOffset),
     };
-    return { ok: true, layer, nextOffset: offset + dataOffset };
+    return decoded(layer, offset + dataOffset);
   },
 };

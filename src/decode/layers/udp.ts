@@ -9,6 +9,7 @@
  */
 import type { UdpLayer } from '../types.js';
 import { END_IN_LATER_FRAGMENTS, malformed, need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { decoded, nextProtocol } from './outcome.js';
 
 export const UDP_HEADER_LENGTH = 8;
 
@@ -41,15 +42,6 @@ export const udp: LayerDecoder = {
     } else if (udpLength <= available) {
       end = offset + udpLength;
     }
-    const result: LayerOutcome = {
-      ok: true,
-      layer,
-      nextOffset: offset + UDP_HEADER_LENGTH,
-      capEnd: Math.min(input.capEnd, end),
-      wireEnd: end,
-      next: { table: 'udp', key: layer.dstPort, altKey: layer.srcPort },
-    };
-    if (warning) result.warning = warning;
-    return result;
+    return decoded(layer, offset + UDP_HEADER_LENGTH, nextProtocol('udp', layer.dstPort, layer.srcPort), Math.min(input.capEnd, end), end, warning);
   },
 };

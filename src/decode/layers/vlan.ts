@@ -11,6 +11,7 @@
  */
 import type { VlanLayer } from '../types.js';
 import { need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { decoded, nextProtocol } from './outcome.js';
 
 export const VLAN_TAG_LENGTH = 4;
 export const VLAN_TPIDS = [0x8100, 0x88a8, 0x9100, 0x9200] as const;
@@ -34,7 +35,7 @@ export function vlanDecoder(tpid: number): LayerDecoder {
         vid: tci & 0x0fff,
         ethertype: view.getUint16(offset + 2),
       };
-      return { ok: true, layer, nextOffset: offset + VLAN_TAG_LENGTH, next: { table: 'ethertype', key: layer.ethertype } };
+      return decoded(layer, offset + VLAN_TAG_LENGTH, nextProtocol('ethertype', layer.ethertype));
     },
   };
 }

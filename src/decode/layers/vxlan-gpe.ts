@@ -8,13 +8,14 @@
  */
 import type { VxlanGpeLayer } from '../types.js';
 import { need, type LayerDecoder, type LayerInput, type LayerOutcome, type NextProtocol } from '../layer.js';
+import { decoded, nextProtocol } from './outcome.js';
 
 export const VXLAN_GPE_PORT = 4790;
 
 const NEXT: Record<number, NextProtocol> = {
-  1: { table: 'ethertype', key: 0x0800, tunnel: true },
-  2: { table: 'ethertype', key: 0x86dd, tunnel: true },
-  3: { table: 'link', key: 1, tunnel: true },
+  1: nextProtocol('ethertype', 0x0800, undefined, true),
+  2: nextProtocol('ethertype', 0x86dd, undefined, true),
+  3: nextProtocol('link', 1, undefined, true),
 };
 
 export const vxlanGpe: LayerDecoder = {
@@ -33,7 +34,7 @@ export const vxlanGpe: LayerDecoder = {
       vni: view.getUint32(offset + 4) >>> 8,
     };
     const next = NEXT[layer.nextProtocol];
-    if (!next) return { ok: true, layer, nextOffset: offset + 8 };
-    return { ok: true, layer, nextOffset: offset + 8, next };
+    if (!next) return decoded(layer, offset + 8);
+    return decoded(layer, offset + 8, next);
   },
 };

@@ -14,11 +14,14 @@
  */
 import type { VxlanLayer } from '../types.js';
 import { need, type LayerDecoder, type LayerInput, type LayerOutcome } from '../layer.js';
+import { decoded, nextProtocol } from './outcome.js';
 
 export const VXLAN_HEADER_LENGTH = 8;
 export const VXLAN_FLAG_I = 0x08;
 export const VXLAN_FLAG_G = 0x80;
 export const VXLAN_PORTS = [4789, 8472] as const;
+/** What follows: an Ethernet frame, one tunnel deeper. */
+const INNER_ETHERNET = nextProtocol('link', 1, undefined, true);
 
 export const vxlan: LayerDecoder = {
   name: 'vxlan',
@@ -38,22 +41,16 @@ export const vxlan: LayerDecoder = {
       vni: word2 >>> 8,
       reserved2: word2 & 0xff,
     };
-    const warnings: string[] = [];
-    if ((flags & VXLAN_FLAG_I) === 0) warnings.push(`VXLAN I flag clear (flags 0x${hex2(flags)}): the VNI is not marked valid`);
+    let warning: string | undefined;
+    if ((flags & VXLAN_FLAG_I) === 0) warning = `VXLAN I flag clear (flags 0x${hex2(flags)}): the VNI is not marked valid`;
     if (flags & VXLAN_FLAG_G) {
       const b1 = view.getUint8(offset + 1);
       layer.gbp = { groupId: view.getUint16(offset + 2), dontLearn: (b1 & 0x40) !== 0, applied: (b1 & 0x08) !== 0 };
     } else if (flags & ~VXLAN_FLAG_I & 0xff) {
-      warnings.push(`VXLAN reserved flag bits set (flags 0x${hex2(flags)})`);
+      const reserved = `VXLAN reserved flag bits set (flags 0x${hex2(flags)})`;
+      warning = warning === undefined ? reserved : `${warning}; ${reserved}`;
     }
-    const result: LayerOutcome = {
-      ok: true,
-      layer,
-      nextOffset: offset + VXLAN_HEADER_LENGTH,
-      next: { table: 'link', key: 1, tunnel: true },
-    };
-    if (warnings.length) result.warning = warnings.join('; ');
-    return result;
+    return decoded(layer, offset + VXLAN_HEADER_LENGTH, INNER_ETHERNET, undefined, undefined, warning);
   },
 };
 
