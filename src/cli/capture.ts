@@ -65,6 +65,7 @@ export function registerCapture(program: Command, io: CliIo): void {
     program
       .command('capture')
       .description('tcpdump over SSH on the underlay and the bridge of each node at once, written to OUT/<node>-<iface>.pcap as it arrives, with live stats')
+      .addHelpText('after', '\nExamples:\n  vxlan-inspect capture kvm1 --duration 10s\n  vxlan-inspect capture kvm1 kvm2 --count 100 --filter "udp port 4789" --out captures/\n  ip netns exec vxi-frontend vxlan-inspect capture kvm1 --inventory .lab/vxi/inventory.yaml   # in the lab\n')
       .argument('<nodes...>', 'node names from the inventory (e.g. kvm1 kvm2)')
       .option('--iface <name>', 'interface to capture (repeatable; default: the inventory\'s underlay and bridge)', collect)
       .option('--out <dir>', 'folder for the pcap files and session.json (default: ./capture-YYYYmmdd-HHMMSS)')

@@ -21,6 +21,7 @@ export function registerCheck(program: Command, io: CliIo): void {
     program
       .command('check')
       .description('diagnose the overlay on each node: interfaces, VNI/port, flood entries, MTU, firewall, peers; exit 1 when a check fails')
+      .addHelpText('after', '\nExamples:\n  vxlan-inspect check kvm1 kvm2\n  vxlan-inspect check kvm1 kvm2 --json --probe\n')
       .argument('<nodes...>', 'node names from the inventory')
       .option('--json', 'print {"ok":…,"checks":[{node,name,status,detail}]}')
       .option('--probe', 'also capture briefly on the underlay while pinging a peer through the overlay, and check the VNI on the wire')

@@ -203,6 +203,7 @@ export function registerDemo(program: Command, io: CliIo): void {
   program
     .command('demo')
     .description('web view of the bundled lab recording (kvm1 and kvm2, eth1 and vxlan_bridge): the quick start')
+    .addHelpText('after', '\nExamples:\n  vxlan-inspect demo                 # the bundled recording on http://127.0.0.1:8080\n  sudo vxlan-inspect demo --live     # the whole class live: lab up, traffic, capture kvm1 and kvm2, serve\n')
     .option('--port <n>', 'TCP port (0: any free port)', parseIntInRange('--port', 0, 65535), 8080)
     .option('--host <addr>', 'address to listen on (default 127.0.0.1: this machine only)', '127.0.0.1')
     .option('--vxlan-port <port>', 'also decode this UDP port as VXLAN (repeatable)', collectPorts)

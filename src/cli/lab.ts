@@ -101,6 +101,7 @@ export function describeTraffic(t: TrafficSummary): string {
 
 export function registerLab(program: Command, io: CliIo): void {
   const lab = program.command('lab').description('the class topology (frontend, kvm1, kvm2, two guests, VXLAN) in network namespaces on this machine; needs root');
+  lab.addHelpText('after', '\nExamples:\n  sudo vxlan-inspect lab up --provisioned\n  sudo vxlan-inspect lab traffic --duration 10\n  sudo vxlan-inspect lab exec vm1 -- ping -c 3 10.220.220.6\n  sudo vxlan-inspect lab down\n');
   const withPrefix = (c: Command): Command => c.option('--prefix <prefix>', 'namespace name prefix', DEFAULT_PREFIX);
   const withDir = (c: Command): Command => c.option('--dir <dir>', 'where keys, sshd configs, pid files and inventory.yaml live (default .lab/<prefix> in the working directory)');
 

@@ -71,6 +71,7 @@ export function registerProvision(program: Command, io: CliIo): void {
     program
       .command('provision')
       .description('create the bridge, the VXLAN interface, flood entries and firewalld rules the inventory describes; only what differs is applied')
+      .addHelpText('after', '\nExamples:\n  vxlan-inspect provision kvm1 kvm2 --dry-run\n  vxlan-inspect provision kvm1 kvm2 --inventory vxlan-inspect.yaml\n')
       .argument('<nodes...>', 'node names from the inventory (e.g. kvm1 kvm2)')
       .option('--dry-run', 'print the exact commands per node and change nothing')
       .option('--multicast <group>', 'use multicast group mode (group GROUP dev UNDERLAY) instead of unicast flood entries'),

@@ -9,6 +9,7 @@ export function registerTeardown(program: Command, io: CliIo): void {
     program
       .command('teardown')
       .description('remove what provision made on each node, nothing else')
+      .addHelpText('after', '\nExample:\n  vxlan-inspect teardown kvm1 kvm2\n')
       .argument('<nodes...>', 'node names from the inventory')
       .option('--dry-run', 'print the exact commands per node and change nothing'),
   ).action(async (nodes: string[], flags: RemoteFlags & { dryRun?: boolean }) => {
