@@ -6,6 +6,7 @@
  */
 import type { Rng } from './rng.js';
 import type { CaptureStructure, CaptureUnit, LengthField } from './structure.js';
+import { concatBytes } from '../decode/file/writer.js';
 
 /** A seed file with its structure (computed once). */
 export interface Seed {
@@ -48,18 +49,6 @@ function writeField(b: Uint8Array, f: LengthField, v: number): void {
   if (f.size === 1) dv.setUint8(f.offset, v);
   else if (f.size === 2) dv.setUint16(f.offset, v, f.littleEndian);
   else dv.setUint32(f.offset, v, f.littleEndian);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** Units after the file header (records and blocks), the ones worth splicing. */
@@ -120,18 +109,18 @@ function applyOne(rng: Rng, b: Uint8Array, seed: Seed, others: readonly Seed[], 
       const what = rng.below(4);
       if (what === 0) {
         ops.push(`duplicate unit at ${u.offset} (${u.length} bytes)`);
-        return concat([b.subarray(0, u.offset + u.length), b.subarray(u.offset, u.offset + u.length), b.subarray(u.offset + u.length)]);
+        return concatBytes([b.subarray(0, u.offset + u.length), b.subarray(u.offset, u.offset + u.length), b.subarray(u.offset + u.length)]);
       }
       if (what === 1) {
         ops.push(`drop unit at ${u.offset} (${u.length} bytes)`);
-        return concat([b.subarray(0, u.offset), b.subarray(u.offset + u.length)]);
+        return concatBytes([b.subarray(0, u.offset), b.subarray(u.offset + u.length)]);
       }
       if (what === 2) {
         const v = rng.pick(units);
         if (v === u) return b;
         const [x, y] = u.offset < v.offset ? [u, v] : [v, u];
         ops.push(`swap units at ${x.offset} and ${y.offset}`);
-        return concat([b.subarray(0, x.offset), b.subarray(y.offset, y.offset + y.length), b.subarray(x.offset + x.length, y.offset), b.subarray(x.offset, x.offset + x.length), b.subarray(y.offset + y.length)]);
+        return concatBytes([b.subarray(0, x.offset), b.subarray(y.offset, y.offset + y.length), b.subarray(x.offset + x.length, y.offset), b.subarray(x.offset, x.offset + x.length), b.subarray(y.offset + y.length)]);
       }
       // a unit from another seed (its own byte order, link type and interface numbering)
       const other = others.length > 0 ? rng.pick(others) : seed;
@@ -139,7 +128,7 @@ function applyOne(rng: Rng, b: Uint8Array, seed: Seed, others: readonly Seed[], 
       if (ou.length === 0) return b;
       const w = rng.pick(ou);
       ops.push(`insert unit ${w.offset}+${w.length} of ${other.name} at ${u.offset}`);
-      return concat([b.subarray(0, u.offset), other.bytes.subarray(w.offset, w.offset + w.length), b.subarray(u.offset)]);
+      return concatBytes([b.subarray(0, u.offset), other.bytes.subarray(w.offset, w.offset + w.length), b.subarray(u.offset)]);
     }
     case 'insert': {
       const at = rng.below(len + 1);
@@ -147,7 +136,7 @@ function applyOne(rng: Rng, b: Uint8Array, seed: Seed, others: readonly Seed[], 
       const ins = new Uint8Array(n);
       for (let i = 0; i < n; i++) ins[i] = rng.below(256);
       ops.push(`insert ${n} random byte(s) at ${at}`);
-      return concat([b.subarray(0, at), ins, b.subarray(at)]);
+      return concatBytes([b.subarray(0, at), ins, b.subarray(at)]);
     }
     case 'zero': {
       if (len === 0) return b;

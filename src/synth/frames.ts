@@ -4,6 +4,8 @@
  * are filled in, nothing is random unless asked.
  */
 
+import { concatBytes } from '../decode/file/writer.js';
+
 export function mac(text: string): Uint8Array {
   return Uint8Array.from(text.split(':').map((h) => parseInt(h, 16)));
 }
@@ -27,13 +29,7 @@ export function ipv6Addr(text: string): Uint8Array {
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function u16(v: number): number[] {
