@@ -77,7 +77,7 @@ describe('the tcpdump command line', () => {
     const argv = tcpdumpArgv({ iface: 'eth1', filter: combineFilters('not tcp port 22', "udp port 4789; touch /tmp/pwned-x $(id) `id` 'q'") });
     const cmd = buildCommand({ name: 'kvm1', host: 'h', user: 'u', sudo: true }, argv, { sudo: true, reportPid: true });
     expect(cmd).toBe(
-      `sudo -n -- sh -c 'echo VXI_PID=$$ >&2; exec "$@"' sh tcpdump -U -n -w - -i eth1 -- '(not tcp port 22) and (udp port 4789; touch /tmp/pwned-x $(id) \`id\` '\\''q'\\'')'`,
+      `sh -c 'echo VXI_PID=$$ >&2; exec "$@"' sh sudo -n -- tcpdump -U -n -w - -i eth1 -- '(not tcp port 22) and (udp port 4789; touch /tmp/pwned-x $(id) \`id\` '\\''q'\\'')'`,
     );
     // the local shell parses it back to the same argv
     const back = spawnSync('sh', ['-c', `printf '%s\\n' ${cmd.slice(cmd.indexOf('tcpdump'))}`], { encoding: 'utf8' });

@@ -47,8 +47,10 @@ export interface ProbeOutcome {
 /** Captures a few packets on the underlay while pinging `target` (a peer's bridge address) through the overlay. */
 export async function probeOverlay(session: RemoteSession, node: NodeConfig, target: string): Promise<ProbeOutcome> {
   const { underlay, port, vni } = node.overlay;
+  // tcpdump itself under sudo (a NOPASSWD rule for tcpdump matches; one for `timeout` would be one
+  // for anything): it ends after 6 packets, or is stopped by its PID below
   const proc = await session.spawn(
-    ['timeout', '10', 'tcpdump', '-c', '6', '-n', '-U', '-s', '128', '-w', '-', '-i', underlay, `udp port ${port}`],
+    ['tcpdump', '-c', '6', '-n', '-U', '-s', '128', '-w', '-', '-i', underlay, `udp port ${port}`],
     { sudo: true, reportPid: true },
   );
   const chunks: Buffer[] = [];
@@ -69,6 +71,8 @@ export async function probeOverlay(session: RemoteSession, node: NodeConfig, tar
     });
   });
   if (!(await listening)) {
+    const pid = await Promise.race([proc.pid, new Promise<undefined>((r) => setTimeout(() => r(undefined), 1000))]);
+    if (pid) await session.kill(pid, 'TERM').catch(() => undefined); // sudo passes TERM on to tcpdump; KILL would end only sudo
     proc.close();
     return { ok: false, detail: `tcpdump on ${underlay} did not start: ${firstLine(err) || 'no output'}` };
   }

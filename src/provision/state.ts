@@ -190,6 +190,10 @@ async function mustRun(r: CommandRunner, argv: string[], what: string, opts: Run
 
 /** firewalld's state as provision needs it. Not running / not installed is a state, not an error. */
 export async function readFirewallState(r: CommandRunner, node: NodeConfig): Promise<FirewallState> {
+  // Look without sudo first: sudo matches no rule for a program that is not there, so
+  // `sudo -n firewall-cmd` on a host without firewalld says "a password is required".
+  const present = await r.run(['sh', '-c', 'command -v firewall-cmd || test -x /usr/sbin/firewall-cmd || test -x /usr/bin/firewall-cmd']);
+  if (present.code !== 0) return { running: false, reason: 'firewalld is not installed' };
   let st: RunResult;
   try {
     st = await r.run(['firewall-cmd', '--state'], { sudo: true });
@@ -226,7 +230,7 @@ export async function readNodeState(r: CommandRunner, node: NodeConfig): Promise
   const links = parseIpLink(await mustRun(r, ['ip', '-j', '-d', 'link', 'show'], node.name));
   const addrs = parseIpAddr(await mustRun(r, ['ip', '-j', 'addr', 'show'], node.name));
   const vx = vxlanInterfaceName(node.overlay);
-  const fdb = links.some((l) => l.name === vx) ? parseFdb(await mustRun(r, ['bridge', '-j', 'fdb', 'show', 'dev', vx], node.name)) : [];
+  const fdb = links.some((l) => l.name === vx) ? parseFdb(await mustRun(r, ['bridge', '-j', 'fdb', 'show', 'dev', vx], node.name, { sudo: true })) : [];
   const firewall = await readFirewallState(r, node);
   return { links, addrs, fdb, firewall };
 }

@@ -49,9 +49,10 @@ export const PID_MARKER = 'VXI_PID=';
 
 /** The exact string sent in the SSH exec request. */
 export function buildCommand(target: ExecTarget, argv: readonly string[], opts: { sudo?: boolean; reportPid?: boolean } = {}): string {
-  let cmd = shellJoin(argv);
+  // sudo runs the program itself, so a NOPASSWD rule for that program matches; the PID shell
+  // (reportPid) wraps sudo, not the other way round (`sudo sh -c …` would need a rule for sh).
+  let cmd = opts.sudo && target.sudo ? `sudo -n -- ${shellJoin(argv)}` : shellJoin(argv);
   if (opts.reportPid) cmd = `sh -c ${shellQuote(`echo ${PID_MARKER}$$ >&2; exec "$@"`)} sh ${cmd}`;
-  if (opts.sudo && target.sudo) cmd = `sudo -n -- ${cmd}`;
   return cmd;
 }
 
@@ -195,18 +196,24 @@ export async function spawnOn(client: Client, target: ExecTarget, argv: readonly
         return;
       }
       head = Buffer.concat([head, d]);
-      const nl = head.indexOf(10);
-      if (nl < 0 && head.length < 64) return;
-      seen = true;
-      const line = head.subarray(0, nl < 0 ? head.length : nl).toString('latin1');
-      if (line.startsWith(PID_MARKER)) {
-        const n = Number(line.slice(PID_MARKER.length));
-        resolvePid(Number.isInteger(n) && n > 0 ? n : undefined);
-        const rest = head.subarray(nl + 1);
-        if (rest.length > 0) stderr.write(rest);
-      } else {
+      // Lines before the marker pass through: sshd writes "Could not chdir to home directory …"
+      // on every channel of a user without a home, before the shell starts.
+      for (let nl = head.indexOf(10); nl >= 0 && !seen; nl = head.indexOf(10)) {
+        const line = head.subarray(0, nl).toString('latin1');
+        if (line.startsWith(PID_MARKER)) {
+          seen = true;
+          const n = Number(line.slice(PID_MARKER.length));
+          resolvePid(Number.isInteger(n) && n > 0 ? n : undefined);
+        } else stderr.write(head.subarray(0, nl + 1));
+        head = head.subarray(nl + 1);
+      }
+      if (!seen && head.length >= 4096) {
+        seen = true;
         resolvePid(undefined);
+      }
+      if (seen && head.length > 0) {
         stderr.write(head);
+        head = Buffer.alloc(0);
       }
     });
   } else {
