@@ -5,7 +5,8 @@
 // tshark, twenty times slower, once);
 // the best wall-clock run is kept, with its user+system CPU seconds and peak RSS (GNU time).
 // Other work on the machine inflates wall-clock time; CPU seconds are the steadier figure.
-// Usage: node scripts/bench.mjs [--packets N] [--runs R] [--file existing.pcap] [--keep]
+// Usage: node scripts/bench.mjs [--packets N] [--runs R] [--file existing.pcap] [--keep] [--only stats,tcpdump]
+// (--only: the commands whose label contains one of the words; tcpdump is the yardstick, keep it.)
 import { createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
@@ -19,6 +20,8 @@ const count = Number(opt('--packets') || 0) || 1_000_000;
 const runs = Math.max(1, Number(opt('--runs') || 0) || 5);
 const given = opt('--file');
 const keep = args.includes('--keep') || given !== undefined;
+const only = opt('--only')?.split(',').filter(Boolean);
+const wanted = (label) => only === undefined || only.some((w) => label.includes(w));
 const { PcapWriter, readCapture } = await import(join(root, 'dist', 'decode', 'file', 'index.js'));
 const { classScenario } = await import(join(root, 'dist', 'synth', 'scenario.js'));
 const frames = await import(join(root, 'dist', 'synth', 'frames.js'));
@@ -63,6 +66,7 @@ function once(label, argv) {
 
 /** One warm-up run, then the best of `runs` (by wall clock); peak RSS is the largest seen. */
 function time(label, argv, times = runs) {
+  if (!wanted(label)) return undefined;
   once(label, argv);
   let best;
   let mb = 0;
@@ -94,12 +98,13 @@ rows.push(time('vxlan-inspect decode', ['node', bin, 'decode', file]));
 if (have('tcpdump')) rows.push(time('tcpdump -nn -r', ['tcpdump', '-nn', '-r', file]));
 // tshark takes ~20x longer than the rest: one timed run after the warm-up.
 if (have('tshark')) rows.push(time('tshark -T fields -e vxlan.vni', ['tshark', '-n', '-r', file, '-T', 'fields', '-e', 'vxlan.vni'], 1));
-const tcpdump = rows.find((r) => r.label.startsWith('tcpdump'));
+const timed = rows.filter((r) => r !== undefined);
+const tcpdump = timed.find((r) => r.label.startsWith('tcpdump'));
 const ratio = (base, x) => `${(base / x).toFixed(2)}x ${base >= x ? 'faster' : 'slower'}`;
 console.log('');
 console.log(`| command | seconds | packets/s | CPU s (user+sys) | peak RSS (MB) | vs tcpdump (wall) | vs tcpdump (CPU) |`);
 console.log(`|---|---:|---:|---:|---:|---:|---:|`);
-for (const r of rows) {
+for (const r of timed) {
   const self = r === tcpdump;
   console.log(`| \`${r.label}\` | ${r.secs.toFixed(2)} | ${Math.round(packets / r.secs).toLocaleString('en-US')} | ${r.cpu.toFixed(2)} | ${r.mb.toFixed(0)} | ${self || !tcpdump ? '—' : ratio(tcpdump.secs, r.secs)} | ${self || !tcpdump ? '—' : ratio(tcpdump.cpu, r.cpu)} |`);
 }

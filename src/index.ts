@@ -2,6 +2,7 @@
 export * from './errors.js';
 export * from './decode/index.js';
 export * from './stats/stats.js';
+export { collectStats, type CollectStatsOptions } from './stats/parallel.js';
 export * from './lab/index.js';
 export * from './correlate/index.js';
 export * from './remote/index.js';

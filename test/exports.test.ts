@@ -14,7 +14,7 @@ const PROMISED = [
   'packetToJson', 'packetToJsonLine', 'layerToJson', 'packetToText', 'summarizeLayers',
   'formatMac', 'formatIPv4', 'formatIPv6', 'formatEpoch', 'TUNNEL_TYPES',
   // analysis
-  'StatsCollector', 'Correlator', 'correlateFiles', 'TopologyBuilder', 'Diagnostics',
+  'StatsCollector', 'collectStats', 'decodeInParallel', 'Correlator', 'correlateFiles', 'TopologyBuilder', 'Diagnostics',
   // remote work
   'loadInventory', 'resolveNode', 'RemoteSession', 'SessionPool', 'provision', 'teardown', 'runChecks',
   'startCapture',

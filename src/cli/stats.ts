@@ -18,6 +18,22 @@ function pad(s: string | number, n: number): string {
 function num(n: number): string {
   return n.toLocaleString('en-US');
 }
+/** A column as wide as its longest entry plus two spaces, and never narrower than `least`. */
+function width(entries: readonly string[], least: number): number {
+  let w = least;
+  for (const e of entries) w = Math.max(w, e.length + 2);
+  return w;
+}
+
+/** Protocol names as people write them (the library's flow labels say "ICMPV6"). */
+const PROTOCOL_NAMES: Record<string, string> = { ICMPV6: 'ICMPv6', ARP: 'ARP', ICMP: 'ICMP', TCP: 'TCP', UDP: 'UDP' };
+
+/** A flow label for printing: its last word, the protocol, spelled as in PROTOCOL_NAMES. */
+export function flowText(flow: string): string {
+  const cut = flow.lastIndexOf(' ');
+  const name = PROTOCOL_NAMES[flow.slice(cut + 1)];
+  return name === undefined ? flow : flow.slice(0, cut + 1) + name;
+}
 
 export function statsToText(file: string, s: CaptureStats, format: string): string {
   const lines: string[] = [];
@@ -31,18 +47,28 @@ export function statsToText(file: string, s: CaptureStats, format: string): stri
     for (const [vni, c] of Object.entries(s.geneve.byVni)) lines.push(`  ${pad(`VNI ${vni}`, 14)}${pad(`${num(c.packets)} packets`, 18)}${num(c.bytes)} bytes`);
   }
   if (s.vxlanGpe.packets) lines.push(`${pad('VXLAN-GPE', 16)}${num(s.vxlanGpe.packets)} packets`);
+  // Columns fit the longest entry (IPv6 addresses are long), at least the widths IPv4 needs.
   if (s.vtepPairs.length) {
     lines.push('VTEP pairs (outer source > destination)');
-    for (const p of s.vtepPairs) lines.push(`  ${pad(`${p.src} > ${p.dst}`, 34)}${pad(`vni ${p.vni}`, 12)}${pad(`${num(p.packets)} packets`, 18)}${num(p.bytes)} bytes`);
+    const pairs = s.vtepPairs.map((p) => `${p.src} > ${p.dst}`);
+    const w = width(pairs, 34);
+    const vniW = width(s.vtepPairs.map((p) => `vni ${p.vni}`), 12);
+    s.vtepPairs.forEach((p, i) => lines.push(`  ${pad(pairs[i] as string, w)}${pad(`vni ${p.vni}`, vniW)}${pad(`${num(p.packets)} packets`, 18)}${num(p.bytes)} bytes`));
   }
   const vteps = Object.entries(s.macsBehindVtep);
   if (vteps.length) {
     lines.push('inner MACs behind each VTEP (learned from encapsulated source MACs)');
-    for (const [vtep, macs] of vteps) lines.push(`  ${pad(vtep, 18)}${macs.join(' ')}`);
+    const w = width(vteps.map(([vtep]) => vtep), 18);
+    for (const [vtep, macs] of vteps) lines.push(`  ${pad(vtep, w)}${macs.join(' ')}`);
   }
   if (s.topFlows.length) {
     lines.push('top flows (innermost level, by bytes)');
-    for (const f of s.topFlows) lines.push(`  ${pad(f.vni === null ? '' : `vni ${f.vni}`, 10)}${pad(f.flow, 58)}${pad(`${num(f.packets)} pkts`, 14)}${num(f.bytes)} bytes`);
+    const vnis = s.topFlows.map((f) => (f.vni === null ? '' : `vni ${f.vni}`));
+    const flows = s.topFlows.map((f) => flowText(f.flow));
+    const vniW = width(vnis, 10);
+    const w = width(flows, 58);
+    const pkts = width(s.topFlows.map((f) => `${num(f.packets)} pkts`), 14);
+    s.topFlows.forEach((f, i) => lines.push(`  ${pad(vnis[i] as string, vniW)}${pad(flows[i] as string, w)}${pad(`${num(f.packets)} pkts`, pkts)}${num(f.bytes)} bytes`));
   }
   lines.push(`${pad('overhead', 16)}${num(s.overhead.bytes)} of ${num(s.overhead.tunnelledBytes)} tunnelled bytes are encapsulation (${s.overhead.percent.toFixed(2)} %)`);
   lines.push(`${pad('malformed', 16)}${num(s.malformed)}   truncated by snaplen ${num(s.truncated)}   with warnings ${num(s.withWarnings)}`);

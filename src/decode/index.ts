@@ -9,3 +9,5 @@ export { formatEpoch, formatTimeOfDay, isInvalidTimestamp, tsSeconds } from './f
 export { layerToJson, packetToJson, packetToJsonLine, type JsonObject, type JsonValue } from './format/json.js';
 export { packetToText, summarizeLayers, tcpFlags } from './format/text.js';
 export * from './file/index.js';
+export { decodeInParallel, type ParallelOptions, type BatchResult } from './parallel/pool.js';
+export { workersFor, PARALLEL_MIN_BYTES } from './parallel/policy.js';

@@ -30,26 +30,48 @@ export const LINKTYPE = {
   LINUX_SLL2: 276,
 } as const;
 
+/** Keys below this are also kept in a plain array per table: the lookup of every layer of every packet is an index. */
+const DIRECT_KEYS = 0x10000;
+
 export class DecoderRegistry {
   private readonly tables: Record<DispatchTable, Map<number, LayerDecoder>>;
+  // The same entries (keys below DIRECT_KEYS) as arrays, grown to the largest key registered.
+  private readonly link: (LayerDecoder | undefined)[] = [];
+  private readonly ethertype: (LayerDecoder | undefined)[] = [];
+  private readonly ipproto: (LayerDecoder | undefined)[] = [];
+  private readonly udp: (LayerDecoder | undefined)[] = [];
 
   constructor(tables?: Record<DispatchTable, Map<number, LayerDecoder>>) {
     this.tables = tables ?? { link: new Map(), ethertype: new Map(), ipproto: new Map(), udp: new Map() };
+    for (const table of ['link', 'ethertype', 'ipproto', 'udp'] as const) for (const [key, d] of this.tables[table]) this.setDirect(table, key, d);
   }
 
   /** Adds or replaces the decoder for `key` in `table`. */
   register(table: DispatchTable, key: number, decoder: LayerDecoder): this {
     this.tables[table].set(key, decoder);
+    this.setDirect(table, key, decoder);
     return this;
   }
 
   unregister(table: DispatchTable, key: number): this {
     this.tables[table].delete(key);
+    this.setDirect(table, key, undefined);
     return this;
   }
 
   lookup(table: DispatchTable, key: number): LayerDecoder | undefined {
+    if (key >= 0 && key < DIRECT_KEYS && Number.isInteger(key)) {
+      const direct = table === 'udp' ? this.udp : table === 'ethertype' ? this.ethertype : table === 'ipproto' ? this.ipproto : this.link;
+      return key < direct.length ? direct[key] : undefined;
+    }
     return this.tables[table].get(key);
+  }
+
+  private setDirect(table: DispatchTable, key: number, decoder: LayerDecoder | undefined): void {
+    if (!(key >= 0 && key < DIRECT_KEYS && Number.isInteger(key))) return;
+    const direct = this[table];
+    while (direct.length <= key) direct.push(undefined);
+    direct[key] = decoder;
   }
 
   /** Ports (or other keys) currently mapped to a decoder of this name, e.g. `keysOf('udp', 'vxlan')`. */

@@ -1,17 +1,9 @@
 /** Worker thread for `stats`: counts each batch with a fresh collector and sends its partial counts back. */
 import { workerData } from 'node:worker_threads';
-import { decodePacket, type DecodeOptions } from '../decode/packet.js';
-import { createRegistry } from '../decode/registry.js';
-import { forEachPacket } from '../decode/parallel/batch.js';
 import { serveBatches } from '../decode/parallel/worker-loop.js';
-import { StatsCollector, type StatsPartial } from './stats.js';
-import type { StatsTask } from './parallel.js';
+import type { StatsPartial } from './stats.js';
+import { batchCounter, type StatsTask } from './count-batch.js';
 
-const task = workerData as StatsTask;
-const options: DecodeOptions = { registry: createRegistry({ vxlanPorts: task.vxlanPorts }) };
+const count = batchCounter(workerData as StatsTask);
 
-serveBatches<{ stats: StatsPartial }>((batch) => {
-  const collector = new StatsCollector();
-  forEachPacket(batch, (raw, n) => collector.add(decodePacket(raw, n, options)));
-  return { result: { stats: collector.partial() } };
-});
+serveBatches<{ stats: StatsPartial }>((batch) => ({ result: { stats: count(batch) } }));

@@ -3,7 +3,7 @@
  * MACs seen behind each VTEP, top inner flows, encapsulation overhead, malformed count.
  * One pass, memory bounded by the number of distinct VNIs/VTEPs/flows (capped).
  */
-import type { DecodedPacket, GeneveLayer, Ipv4Layer, Ipv6Layer, Layer, VxlanGpeLayer, VxlanLayer } from '../decode/types.js';
+import type { DecodedPacket, GeneveLayer, Ipv4Layer, Ipv6Layer, Layer, UdpLayer, VxlanGpeLayer, VxlanLayer } from '../decode/types.js';
 import { formatIPv4, formatIPv6, formatMac } from '../decode/format/addr.js';
 
 /** Distinct flows tracked at most; beyond, new flows are counted in `flowsDropped`. */
@@ -93,7 +93,7 @@ function layerBit(type: Layer['type']): number {
 
 /** A flow as numbers while counting; its text is made only for the top N. */
 interface FlowEntry {
-  kind: number; // 0 IPv4 with ports, 1 IPv4 without, 2 other (text key)
+  kind: number; // 0 IPv4 with ports, 1 IPv4 without, 2 other (text key), 3 MACs only (a, b: MACs; ports: what follows, see ethFlowCode)
   a: number;
   b: number;
   ports: number;
@@ -108,6 +108,7 @@ interface FlowEntry {
 
 function flowLabel(f: FlowEntry): string {
   if (f.kind === 2) return f.text;
+  if (f.kind === 3) return `${formatMac(f.a)} > ${formatMac(f.b)} ${f.protoName}`;
   if (f.kind === 0) return `${formatIPv4(f.a)}:${f.ports >>> 16} > ${formatIPv4(f.b)}:${f.ports & 0xffff} ${f.protoName}`;
   return `${formatIPv4(f.a)} > ${formatIPv4(f.b)} ${f.protoName}`;
 }
@@ -156,6 +157,36 @@ export interface StatsPartial {
   withWarnings: number;
 }
 
+/**
+ * Counts by a number key, where most packets repeat the last key (one link type, one VXLAN
+ * port): those are added up before the map is touched. The output's order does not depend on
+ * the map's (results are objects with integer keys, which list in ascending order).
+ */
+class Tally {
+  private readonly map = new Map<number, number>();
+  private lastKey = 0;
+  private pending = 0;
+
+  add(key: number, n = 1): void {
+    if (key !== this.lastKey) {
+      this.flush();
+      this.lastKey = key;
+    }
+    this.pending += n;
+  }
+
+  entries(): [number, number][] {
+    this.flush();
+    return [...this.map];
+  }
+
+  private flush(): void {
+    if (this.pending === 0) return;
+    this.map.set(this.lastKey, (this.map.get(this.lastKey) ?? 0) + this.pending);
+    this.pending = 0;
+  }
+}
+
 /** Slots of the small caches in front of the VTEP-pair and MAC maps (most packets repeat a recent pair). */
 const CACHE_SLOTS = 256;
 
@@ -165,12 +196,12 @@ export class StatsCollector {
   private capturedBytes = 0;
   private firstTs: number | null = null;
   private lastTs: number | null = null;
-  private readonly linkTypes = new Map<number, number>();
+  private readonly linkTypes = new Tally();
   private readonly protocolCounts = new Array<number>(LAYER_TYPES.length).fill(0);
   private vxlanPackets = 0;
   private vxlanBytes = 0;
   private readonly vxlanByVni = new Map<number, CountBytes>();
-  private readonly vxlanPorts = new Map<number, number>();
+  private readonly vxlanPorts = new Tally();
   private genevePackets = 0;
   private readonly genevByVni = new Map<number, CountBytes>();
   private gpePackets = 0;
@@ -202,7 +233,7 @@ export class StatsCollector {
     const ts = raw.tsSec + raw.tsNsec / 1e9;
     if (this.firstTs === null || ts < this.firstTs) this.firstTs = ts;
     if (this.lastTs === null || ts > this.lastTs) this.lastTs = ts;
-    this.linkTypes.set(raw.linkType, (this.linkTypes.get(raw.linkType) ?? 0) + 1);
+    this.linkTypes.add(raw.linkType);
     if (p.error) this.malformed++;
     if (p.truncated) this.truncated++;
     if (p.warnings) this.withWarnings++;
@@ -214,16 +245,18 @@ export class StatsCollector {
     let tunnelIndex = -1;
     let udpDst = 0;
     let udpSrc = 0;
+    // Each layer type has its own object shape: its `type` is read once (such reads are slow).
     for (let i = 0; i < layers.length; i++) {
       const l = layers[i] as Layer;
-      seen |= layerBit(l.type);
+      const type = l.type;
+      seen |= layerBit(type);
       if (tunnel) continue;
-      if (l.type === 'ipv4' || l.type === 'ipv6') outerIp = l;
-      else if (l.type === 'udp') {
-        udpDst = l.dstPort;
-        udpSrc = l.srcPort;
-      } else if (l.type === 'vxlan' || l.type === 'geneve' || l.type === 'vxlan-gpe') {
-        tunnel = l;
+      if (type === 'ipv4' || type === 'ipv6') outerIp = l as Ipv4Layer | Ipv6Layer;
+      else if (type === 'udp') {
+        udpDst = (l as UdpLayer).dstPort;
+        udpSrc = (l as UdpLayer).srcPort;
+      } else if (type === 'vxlan' || type === 'geneve' || type === 'vxlan-gpe') {
+        tunnel = l as VxlanLayer | GeneveLayer | VxlanGpeLayer;
         tunnelIndex = i;
       }
     }
@@ -247,7 +280,7 @@ export class StatsCollector {
       c.packets++;
       c.bytes += raw.len;
       const port = udpDst === 4789 || udpDst === 8472 ? udpDst : udpSrc === 4789 || udpSrc === 8472 ? udpSrc : udpDst;
-      this.vxlanPorts.set(port, (this.vxlanPorts.get(port) ?? 0) + 1);
+      this.vxlanPorts.add(port);
     } else if (tunnel.type === 'geneve') {
       this.genevePackets++;
       const c = counter(this.genevByVni, vni);
@@ -310,10 +343,11 @@ export class StatsCollector {
     for (let i = from; i < layers.length; i++) {
       const l = layers[i] as Layer;
       if (l.depth !== depth) break;
-      if (l.type === 'ipv4' || l.type === 'ipv6') ip ??= l;
-      else if (l.type === 'udp' || l.type === 'tcp') transport ??= l;
-      else if (l.type === 'eth') eth ??= l;
-      else if (l.type === 'icmp' || l.type === 'icmpv6' || l.type === 'arp') other ??= l;
+      const type = l.type;
+      if (type === 'ipv4' || type === 'ipv6') ip ??= l;
+      else if (type === 'udp' || type === 'tcp') transport ??= l;
+      else if (type === 'eth') eth ??= l;
+      else if (type === 'icmp' || type === 'icmpv6' || type === 'arp') other ??= l;
     }
     let kind: number;
     let a = 0;
@@ -333,10 +367,12 @@ export class StatsCollector {
       kind = 2;
       text = transport && (transport.type === 'udp' || transport.type === 'tcp')
         ? `${ipText(ip)}:${transport.srcPort} > ${ipDstText(ip)}:${transport.dstPort} ${transport.type.toUpperCase()}`
-        : `${ipText(ip)} > ${ipDstText(ip)} ${other ? other.type.toUpperCase() : `proto ${ip.proto}`}`;
+        : `${ipText(ip)} > ${ipDstText(ip)} ${other ? protocolLabel(other.type) : `proto ${ip.proto}`}`;
     } else if (eth && eth.type === 'eth') {
-      kind = 2;
-      text = `${formatMac(eth.src)} > ${formatMac(eth.dst)} ${other ? other.type.toUpperCase() : `0x${eth.ethertype.toString(16).padStart(4, '0')}`}`;
+      kind = 3;
+      a = eth.src;
+      b = eth.dst;
+      ports = other ? 0x10000 + layerBit(other.type) : eth.ethertype;
     } else {
       return;
     }
@@ -346,7 +382,9 @@ export class StatsCollector {
       f.bytes += bytes;
       return;
     }
-    const protoName = kind === 0 ? (proto === 6 ? 'TCP' : 'UDP') : other ? other.type.toUpperCase() : `proto ${proto}`;
+    const protoName = kind === 0
+      ? (proto === 6 ? 'TCP' : 'UDP')
+      : other ? protocolLabel(other.type) : kind === 3 ? `0x${ports.toString(16).padStart(4, '0')}` : `proto ${proto}`;
     this.newFlow({ kind, a, b, ports, proto, vni, text, protoName, packets: 1, bytes });
   }
 
@@ -384,12 +422,12 @@ export class StatsCollector {
       capturedBytes: this.capturedBytes,
       firstTs: this.firstTs,
       lastTs: this.lastTs,
-      linkTypes: [...this.linkTypes],
+      linkTypes: this.linkTypes.entries(),
       protocolCounts: [...this.protocolCounts],
       vxlanPackets: this.vxlanPackets,
       vxlanBytes: this.vxlanBytes,
       vxlanByVni: byVni(this.vxlanByVni),
-      vxlanPorts: [...this.vxlanPorts],
+      vxlanPorts: this.vxlanPorts.entries(),
       genevePackets: this.genevePackets,
       geneveByVni: byVni(this.genevByVni),
       gpePackets: this.gpePackets,
@@ -415,7 +453,7 @@ export class StatsCollector {
     this.capturedBytes += s.capturedBytes;
     if (s.firstTs !== null && (this.firstTs === null || s.firstTs < this.firstTs)) this.firstTs = s.firstTs;
     if (s.lastTs !== null && (this.lastTs === null || s.lastTs > this.lastTs)) this.lastTs = s.lastTs;
-    for (const [k, v] of s.linkTypes) this.linkTypes.set(k, (this.linkTypes.get(k) ?? 0) + v);
+    for (const [k, v] of s.linkTypes) this.linkTypes.add(k, v);
     s.protocolCounts.forEach((c, i) => (this.protocolCounts[i] = (this.protocolCounts[i] as number) + c));
     this.vxlanPackets += s.vxlanPackets;
     this.vxlanBytes += s.vxlanBytes;
@@ -424,7 +462,7 @@ export class StatsCollector {
       c.packets += packets;
       c.bytes += bytes;
     }
-    for (const [k, v] of s.vxlanPorts) this.vxlanPorts.set(k, (this.vxlanPorts.get(k) ?? 0) + v);
+    for (const [k, v] of s.vxlanPorts) this.vxlanPorts.add(k, v);
     this.genevePackets += s.genevePackets;
     for (const [vni, packets, bytes] of s.geneveByVni) {
       const c = counter(this.genevByVni, vni);
@@ -478,13 +516,13 @@ export class StatsCollector {
       firstTs: this.firstTs,
       lastTs: this.lastTs,
       durationSec: this.firstTs === null || this.lastTs === null ? 0 : this.lastTs - this.firstTs,
-      linkTypes: Object.fromEntries([...this.linkTypes].map(([k, v]) => [String(k), v])),
+      linkTypes: Object.fromEntries(this.linkTypes.entries().map(([k, v]) => [String(k), v])),
       protocols,
       vxlan: {
         packets: this.vxlanPackets,
         bytes: this.vxlanBytes,
         byVni: byVni(this.vxlanByVni),
-        ports: Object.fromEntries([...this.vxlanPorts].map(([k, v]) => [String(k), v])),
+        ports: Object.fromEntries(this.vxlanPorts.entries().map(([k, v]) => [String(k), v])),
       },
       geneve: { packets: this.genevePackets, byVni: byVni(this.genevByVni) },
       vxlanGpe: { packets: this.gpePackets },
@@ -509,6 +547,8 @@ function vtepText(k: VtepKey): string {
 }
 
 function flowKey(kind: number, a: number, b: number, ports: number, proto: number, vni: number, text: string): number {
+  // MACs are 48-bit: their top 16 bits are folded in.
+  if (kind === 3) return flowHash(a ^ Math.floor(a / 0x100000000), b ^ Math.imul(Math.floor(b / 0x100000000), 0x9e3779b1), ports, proto | (kind << 8), vni);
   return flowHash(a, b, ports ^ (kind === 2 ? stringHash(text) : 0), proto | (kind << 8), vni);
 }
 
@@ -522,4 +562,9 @@ function stringHash(s: string): number {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return h | 0;
+}
+
+/** A protocol's name as people write it in a flow label: TCP, UDP, ICMP, ICMPv6, ARP. */
+function protocolLabel(type: string): string {
+  return type === 'icmpv6' ? 'ICMPv6' : type.toUpperCase();
 }

@@ -140,6 +140,26 @@ describe.skipIf(!built)('decode and stats on worker threads', () => {
     }
   }, 180_000);
 
+  it('stats --json on every fixture, in batches of 3 packets (some counted on the reading thread), gives the one-thread result', () => {
+    const files: string[] = [];
+    const walk = (d: string): void => {
+      for (const name of readdirSync(d)) {
+        const p = join(d, name);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (/\.(pcap|pcapng|cap)$/.test(name)) files.push(p);
+      }
+    };
+    walk(join(ROOT, 'fixtures'));
+    expect(files.length).toBeGreaterThan(20);
+    for (const file of files) {
+      const one = cli(['stats', '--json', file], 0);
+      const two = spawnSync(process.execPath, [BIN, 'stats', '--json', file], { env: { ...process.env, VXI_THREADS: '3', VXI_PARALLEL_MIN_BYTES: '0', VXI_BATCH_PACKETS: '3' }, encoding: 'utf8' });
+      expect(two.stdout, file).toBe(one.stdout);
+      expect(two.stderr, file).toBe(one.stderr);
+      expect(two.status, file).toBe(one.code);
+    }
+  }, 180_000);
+
   it('a slow reader holds the workers back: memory stays bounded, nothing is lost', async () => {
     const child = spawn(process.execPath, [BIN, 'decode', '--json', big], { env: { ...process.env, VXI_THREADS: '2', VXI_PARALLEL_MIN_BYTES: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
     const rssKb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);

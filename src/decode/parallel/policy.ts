@@ -6,6 +6,7 @@
  * Environment overrides (for tests and benchmarks):
  *   VXI_THREADS=N             worker threads to use (0 = decode on the calling thread)
  *   VXI_PARALLEL_MIN_BYTES=B  smallest file decoded in parallel
+ *   VXI_BATCH_PACKETS=N       packets per batch at most (small batches exercise the merging)
  */
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -36,4 +37,10 @@ export function workersFor(source: CaptureSource, workerScript: URL): number {
     return 0; // the reader reports a missing or unreadable file with its usual message
   }
   return wanted;
+}
+
+/** Packets per batch the environment asks for (VXI_BATCH_PACKETS), if any. */
+export function batchPacketsFromEnv(): number | undefined {
+  const n = envInt('VXI_BATCH_PACKETS');
+  return n === undefined || n < 1 ? undefined : n;
 }

@@ -1,9 +1,10 @@
 /**
  * Decoding on worker threads, results in input order.
  *
- * The calling thread reads the source and finds the records (CaptureParser does ~10M
- * records/s), copies them into batches (batch.ts) and hands the batches round-robin to the
- * workers, which decode and turn each batch into a small result: output bytes for `decode`,
+ * The calling thread reads the source into shared chunks (shared-chunks.ts), finds the
+ * records (CaptureParser does ~10M records/s) and hands each chunk with a table of its
+ * records (batch.ts) round-robin to the workers, without copying the packets. The workers
+ * decode and turn each batch into a small result: output bytes for `decode`,
  * partial counts for `stats`. Results come back in any order and are passed on in batch
  * order, so output is exactly what one thread would write.
  *
@@ -13,14 +14,15 @@
  */
 import { Worker } from 'node:worker_threads';
 import { CaptureParser } from '../file/parser.js';
-import { chunksOf, type CaptureSource } from '../file/read.js';
+import type { CaptureSource } from '../file/read.js';
 import type { ReadSummary } from '../file/types.js';
 import { BatchBuilder, type PacketBatch } from './batch.js';
+import { SharedChunkPool, sharedChunksOf } from './shared-chunks.js';
+import { batchPacketsFromEnv } from './policy.js';
 
-/** What every worker sends back for a batch: its number, and the input buffers for reuse. */
+/** What every worker sends back for a batch: its number, and its packet table for reuse. */
 export interface BatchResult {
   seq: number;
-  bytes: ArrayBuffer;
   meta: Float64Array;
 }
 
@@ -39,16 +41,22 @@ export interface ParallelOptions<R extends BatchResult> {
    * once nothing refers to it any more.
    */
   onResult: (result: R, giveBack: (buffer: ArrayBuffer) => void) => boolean | void | Promise<boolean | void>;
-  /** Packets per batch at most (default 4096). */
+  /** Packets per batch at most (default 8192; a batch never spans two input chunks of 1 MiB). */
   batchPackets?: number;
-  /** Bytes per batch at most (default 2 MiB; a larger single packet gets a batch of its own). */
-  batchBytes?: number;
-  /** Batches read but not yet consumed, at most (default 2 per worker, plus one). */
+  /** Batches read but not yet consumed, at most (default 2 per worker, plus one; plus two with `local`). */
   inFlight?: number;
+  /**
+   * The workers' task, run on this thread (the result must be what a worker would send): when
+   * given, this thread also takes a batch whenever every worker already has
+   * LOCAL_WHEN_QUEUED batches waiting, instead of idling between reads.
+   */
+  local?: (batch: PacketBatch) => R;
 }
 
-export const DEFAULT_BATCH_PACKETS = 4096;
-export const DEFAULT_BATCH_BYTES = 2 * 1024 * 1024;
+/** Batches queued at a worker before the calling thread takes the next one itself. */
+export const LOCAL_WHEN_QUEUED = 2;
+
+export const DEFAULT_BATCH_PACKETS = 8192;
 /**
  * A worker's young generation, in MB: decoding makes short-lived objects only, and a small
  * nursery keeps each thread's resident memory low (peak RSS of `decode --json` on two
@@ -64,10 +72,24 @@ const WORKER_YOUNG_GENERATION_MB = 4;
  */
 export async function decodeInParallel<R extends BatchResult>(source: CaptureSource, options: ParallelOptions<R>): Promise<ReadSummary> {
   const workerCount = Math.max(1, options.workers);
-  const limit = Math.max(2, options.inFlight ?? workerCount * 2 + 1);
-  const spare = { bytes: [] as ArrayBuffer[], meta: [] as Float64Array[] };
-  const builder = new BatchBuilder(options.batchPackets ?? DEFAULT_BATCH_PACKETS, options.batchBytes ?? DEFAULT_BATCH_BYTES, spare);
+  // Batches done here wait for the workers' earlier ones: a few more may be in flight.
+  const limit = Math.max(2, options.inFlight ?? workerCount * 2 + 1 + (options.local !== undefined ? 2 : 0));
+  const spareMeta: Float64Array[] = [];
+  const builder = new BatchBuilder(options.batchPackets ?? batchPacketsFromEnv() ?? DEFAULT_BATCH_PACKETS, spareMeta);
   const parser = new CaptureParser();
+  // A chunk is read by the parser (one reference while it is current) and by the workers (one per batch in flight).
+  const chunkPool = new SharedChunkPool();
+  const chunkRefs = new Map<SharedArrayBuffer, number>();
+  const chunkOfBatch = new Map<number, SharedArrayBuffer>();
+  const unref = (chunk: SharedArrayBuffer | undefined): void => {
+    if (chunk === undefined) return;
+    const refs = (chunkRefs.get(chunk) ?? 1) - 1;
+    if (refs > 0) chunkRefs.set(chunk, refs);
+    else {
+      chunkRefs.delete(chunk);
+      chunkPool.release(chunk);
+    }
+  };
 
   let failure: unknown;
   let stopped = false;
@@ -95,12 +117,12 @@ export async function decodeInParallel<R extends BatchResult>(source: CaptureSou
     try {
       for (let r = ready.get(consumed); r !== undefined && failure === undefined; r = ready.get(consumed)) {
         ready.delete(consumed);
-        spare.bytes.push(r.bytes);
-        spare.meta.push(r.meta);
+        spareMeta.push(r.meta);
+        const worker = ownerOf.get(r.seq);
+        ownerOf.delete(r.seq);
         if (!stopped) {
-          const worker = workers[r.seq % workerCount] as Worker;
           const giveBack = (buffer: ArrayBuffer): void => {
-            if (!closing) worker.postMessage({ recycle: buffer } satisfies ToWorker, [buffer]);
+            if (!closing && worker !== undefined) worker.postMessage({ recycle: buffer } satisfies ToWorker, [buffer]);
           };
           let verdict = options.onResult(r, giveBack);
           if (verdict instanceof Promise) verdict = await verdict;
@@ -116,9 +138,17 @@ export async function decodeInParallel<R extends BatchResult>(source: CaptureSou
     }
   };
 
+  /** The worker each batch went to (none: done on this thread), and how many each has queued. */
+  const ownerOf = new Map<number, Worker>();
+  const queued = new Map<Worker, number>();
   const workers = Array.from({ length: workerCount }, () => {
     const w = new Worker(options.worker, { workerData: options.workerData, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+    queued.set(w, 0);
     w.on('message', (r: R) => {
+      queued.set(w, (queued.get(w) ?? 1) - 1);
+      // The worker is done reading the batch's chunk.
+      unref(chunkOfBatch.get(r.seq));
+      chunkOfBatch.delete(r.seq);
       ready.set(r.seq, r);
       void consume();
     });
@@ -136,9 +166,27 @@ export async function decodeInParallel<R extends BatchResult>(source: CaptureSou
     if (batch === undefined) return;
     await waitUntil(() => sent - consumed < limit || stopped);
     if (failure !== undefined || stopped) return;
-    const transfer: ArrayBuffer[] = [batch.bytes];
-    if (batch.meta.buffer !== batch.bytes) transfer.push(batch.meta.buffer as ArrayBuffer);
-    (workers[batch.seq % workerCount] as Worker).postMessage(batch, transfer);
+    const worker = workers[batch.seq % workerCount] as Worker;
+    if (options.local !== undefined && workers.every((w) => (queued.get(w) ?? 0) >= LOCAL_WHEN_QUEUED)) {
+      sent++;
+      try {
+        ready.set(batch.seq, options.local(batch));
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      void consume();
+      return;
+    }
+    const transfer: ArrayBuffer[] = [batch.meta.buffer as ArrayBuffer];
+    if (batch.extra !== undefined) transfer.push(batch.extra);
+    if (batch.chunk !== undefined) {
+      chunkRefs.set(batch.chunk, (chunkRefs.get(batch.chunk) ?? 1) + 1);
+      chunkOfBatch.set(batch.seq, batch.chunk);
+    }
+    ownerOf.set(batch.seq, worker);
+    queued.set(worker, (queued.get(worker) ?? 0) + 1);
+    worker.postMessage(batch, transfer);
     sent++;
   };
   const drain = async (): Promise<void> => {
@@ -150,13 +198,19 @@ export async function decodeInParallel<R extends BatchResult>(source: CaptureSou
     }
   };
 
-  const chunks = chunksOf(source);
+  const chunks = sharedChunksOf(source, chunkPool);
   try {
     for await (const chunk of chunks) {
+      const shared = chunk.buffer as SharedArrayBuffer;
+      builder.setChunk(shared);
       parser.push(chunk);
       await drain();
+      // The parser is done with this chunk (a record running on is copied): the batch goes now.
+      if (!stopped && failure === undefined) await send(builder.take());
+      unref(shared);
       if (stopped || failure !== undefined || parser.error !== undefined) break;
     }
+    builder.setChunk(undefined);
     if (!stopped && failure === undefined && parser.error === undefined) {
       parser.end();
       await drain();

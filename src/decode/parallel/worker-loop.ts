@@ -1,7 +1,8 @@
 /**
  * The worker side of pool.ts: receive batches, answer each with a result that carries the
- * batch's buffers back (they are reused for later batches). Output buffers the reading thread
- * is done with come back too (`recycle`): the next batch writes into one of them.
+ * batch's packet table back (it is reused for later batches); the answer also tells the
+ * reading thread that the batch's shared chunk is no longer read here. Output buffers the
+ * reading thread is done with come back too (`recycle`): the next batch writes into one of them.
  */
 import { parentPort } from 'node:worker_threads';
 import type { PacketBatch } from './batch.js';
@@ -26,9 +27,8 @@ export function serveBatches<T extends object>(handle: (batch: PacketBatch, spar
     }
     const batch = message;
     const { result, transfer = [] } = handle(batch, spares.pop());
-    const reply: BatchResult & T = { ...result, seq: batch.seq, bytes: batch.bytes, meta: batch.meta };
-    transfer.push(batch.bytes);
-    if (batch.meta.buffer !== batch.bytes) transfer.push(batch.meta.buffer as ArrayBuffer);
+    const reply: BatchResult & T = { ...result, seq: batch.seq, meta: batch.meta };
+    transfer.push(batch.meta.buffer as ArrayBuffer);
     port.postMessage(reply, transfer);
   });
 }
