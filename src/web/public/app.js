@@ -474,13 +474,17 @@ async function selectPacket(side, n) {
   const capture = node?.[side];
   if (!capture) return;
   state.selected = { side, n };
+  // Last selection wins: with two quick arrow presses two requests are in flight, and the
+  // answer for the older one must not overwrite the newer one's detail.
+  const seq = (state.selectSeq = (state.selectSeq ?? 0) + 1);
   let d;
   try {
     d = await api(`/api/captures/${capture.id}/packets/${n}`);
   } catch (err) {
-    showMessage(err.message);
+    if (seq === state.selectSeq) showMessage(err.message);
     return;
   }
+  if (seq !== state.selectSeq) return;
   const other = side === 'underlay' ? 'overlay' : 'underlay';
   state.linked = d.match ? { side: other, n: d.match.n } : null;
   writeLocation();
@@ -494,6 +498,7 @@ async function selectPacket(side, n) {
   }
   else $('#detail-match').replaceChildren(el('p', { class: 'hint' }, side === 'overlay' ? 'No underlay packet carried this frame.' : 'No bridge frame matches this packet.'));
   if (d.match) await revealInList(other, d.match.n);
+  if (seq !== state.selectSeq) return;
   markRows();
 }
 
