@@ -223,7 +223,7 @@ export async function runChecks(pool: SessionPool, inv: Inventory, names: readon
     if (!s || !o.state) continue;
     for (const m of members) {
       if (m.name === o.node.name) continue;
-      const up = await ping(s, m.address, 2);
+      const up = await ping(s, m.address, 1);
       checks.push({
         node: o.node.name,
         name: 'peer-underlay',
@@ -232,7 +232,7 @@ export async function runChecks(pool: SessionPool, inv: Inventory, names: readon
       });
       const peerBridge = inv.nodes[m.name]?.bridgeAddress?.split('/')[0];
       if (!peerBridge) continue;
-      const over = await ping(s, peerBridge, 4);
+      const over = await ping(s, peerBridge, 2);
       checks.push({
         node: o.node.name,
         name: 'peer-overlay',

@@ -140,10 +140,25 @@ describe('planTeardown', () => {
     const base = recordedState('provisioned');
     const foreign = withLink(base, 'vxlan_bridge', (l) => delete l.alias);
     const p = planTeardown({ node: kvm1, state: foreign });
-    expect(p.commands.map((c) => c.argv.join(' '))).toEqual(['ip link del dev vxlan10']);
+    // a bridge it did not create keeps its MAC when the VXLAN port leaves (see the next test)
+    expect(p.commands.map((c) => c.argv.join(' '))).toEqual(['ip link set dev vxlan_bridge address 02:76:78:dc:dc:c9', 'ip link del dev vxlan10']);
     expect(p.notes).toContain('vxlan_bridge was not created by vxlan-inspect: left in place');
     const guest = withLink(base, 'vm1', (l) => (l.master = 'vxlan_bridge'));
     expect(planTeardown({ node: kvm1, state: guest }).notes).toContain('vxlan_bridge still has ports (vm1): left in place');
+  });
+  it('keeps a bridge it did not create on its MAC when the VXLAN port comes and goes, so peers\' ARP caches stay right', () => {
+    const base = recordedState('provisioned');
+    // a bridge made by hand (or by the lab) has no set address: Linux gives it its lowest port MAC
+    const handMade = withLink(base, 'vxlan_bridge', (l) => {
+      delete l.alias;
+      l.address = '52:4b:e5:b3:03:a9';
+    });
+    const detached = withLink(handMade, 'vxlan10', (l) => delete l.master);
+    expect(argvs(input(detached))).toEqual(['ip link set dev vxlan_bridge address 52:4b:e5:b3:03:a9', 'ip link set dev vxlan10 master vxlan_bridge']);
+    // the bridge provision created has its fixed MAC already: nothing to pin
+    expect(argvs(input(withLink(base, 'vxlan10', (l) => delete l.master)))).toEqual(['ip link set dev vxlan10 master vxlan_bridge']);
+    // attached and pinned: the second run changes nothing
+    expect(argvs(input(handMade))).toEqual([]);
   });
   it('has nothing to do on a bare node', () => {
     const p = planTeardown({ node: kvm1, state: recordedState('bare') });

@@ -4,7 +4,7 @@
  * recorded state, and shown to be empty on a node that is already right (idempotence).
  */
 import { vxlanInterfaceName, type NodeConfig } from '../remote/inventory.js';
-import { FLOOD_MAC, findLink, floodDestinations, type NodeState, type VxlanInfo } from './state.js';
+import { FLOOD_MAC, findLink, floodDestinations, type LinkState, type NodeState, type VxlanInfo } from './state.js';
 
 /** Alias set on the interfaces provision creates; teardown deletes a bridge only when it carries it. */
 export const CREATED_BY = 'vxlan-inspect';
@@ -48,6 +48,20 @@ export function bridgeMac(bridgeAddress: string): string {
   const octets = (bridgeAddress.split('/')[0] ?? '').split('.').map(Number);
   const hex = octets.slice(1).map((n) => n.toString(16).padStart(2, '0'));
   return ['02', '76', '78', ...hex].join(':');
+}
+
+/**
+ * Keeps a bridge provision did not create on the MAC it has now. Such a bridge usually has no
+ * set address, so Linux gives it the lowest MAC of its ports: adding or removing the VXLAN port
+ * would change it, and the peers' ARP caches would point at a MAC nobody answers to any more
+ * (the overlay looks dead for up to a minute). Setting the address to its current value fixes it.
+ */
+function pinBridgeMac(bridge: LinkState | undefined, vx: string, doing: string): PlannedCommand | undefined {
+  if (!bridge || bridge.kind !== 'bridge' || bridge.alias === CREATED_BY || !bridge.address) return undefined;
+  return {
+    argv: ['ip', 'link', 'set', 'dev', bridge.name, 'address', bridge.address],
+    why: `keep ${bridge.name} on its MAC ${bridge.address} while ${doing} ${vx} (a bridge without a set address takes its lowest port's MAC, and the peers' ARP caches would go stale)`,
+  };
 }
 
 function desiredVxlan(input: ProvisionInput): VxlanInfo {
@@ -141,7 +155,11 @@ export function planProvision(input: ProvisionInput): Plan {
   // the kernel sets a new VXLAN's mtu to the underlay's minus 50
   const mtuNow = link ? link.mtu : underlay ? underlay.mtu - VXLAN_OVERHEAD_IPV4 : 0;
   if (mtuNow !== o.mtu) add(['ip', 'link', 'set', 'dev', vx, 'mtu', String(o.mtu)], `${vx} mtu is ${mtuNow}, inventory says ${o.mtu}`);
-  if (!link || link.master !== br) add(['ip', 'link', 'set', 'dev', vx, 'master', br], `${vx} is not a port of ${br}`);
+  if (!link || link.master !== br) {
+    const pin = pinBridgeMac(bridge, vx, 'adding');
+    if (pin) add(pin.argv, pin.why);
+    add(['ip', 'link', 'set', 'dev', vx, 'master', br], `${vx} is not a port of ${br}`);
+  }
   if (!link || !link.up) add(['ip', 'link', 'set', 'dev', vx, 'up'], `${vx} is down`);
 
   // flood entries (head-end replication), or multicast
@@ -194,9 +212,12 @@ export function planTeardown(input: TeardownInput): Plan {
   const vx = vxlanInterfaceName(o);
   const plan: Plan = { node: node.name, commands: [], notes: [], blockers: [] };
   const link = findLink(state, vx);
-  if (link?.vxlan) plan.commands.push({ argv: ['ip', 'link', 'del', 'dev', vx], why: `remove ${vx} (VNI ${link.vxlan.id}) and its flood entries` });
-  else if (link) plan.notes.push(`${vx} is a ${link.kind ?? 'plain'} interface, not VXLAN: left in place`);
   const bridge = findLink(state, o.bridge);
+  if (link?.vxlan) {
+    const pin = link.master === o.bridge ? pinBridgeMac(bridge, vx, 'removing') : undefined;
+    if (pin) plan.commands.push(pin);
+    plan.commands.push({ argv: ['ip', 'link', 'del', 'dev', vx], why: `remove ${vx} (VNI ${link.vxlan.id}) and its flood entries` });
+  } else if (link) plan.notes.push(`${vx} is a ${link.kind ?? 'plain'} interface, not VXLAN: left in place`);
   let bridgeRemoved = false;
   if (bridge) {
     const others = state.links.filter((l) => l.master === o.bridge && l.name !== vx).map((l) => l.name);

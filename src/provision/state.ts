@@ -28,6 +28,8 @@ export interface LinkState {
   up: boolean;
   operstate: string;
   mtu: number;
+  /** The link-layer address (`address`), lower case. */
+  address?: string;
   master?: string;
   alias?: string;
   vxlan?: VxlanInfo;
@@ -103,6 +105,8 @@ export function parseIpLink(text: string): LinkState[] {
     if (!name) continue;
     const flags = Array.isArray(raw.flags) ? raw.flags.filter((f): f is string => typeof f === 'string') : [];
     const link: LinkState = { name, up: flags.includes('UP'), operstate: str(raw.operstate) ?? 'UNKNOWN', mtu: num(raw.mtu) ?? 0 };
+    const address = str(raw.address);
+    if (address) link.address = address.toLowerCase();
     const master = str(raw.master);
     if (master) link.master = master;
     const alias = str(raw.ifalias);
