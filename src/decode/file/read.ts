@@ -29,24 +29,44 @@ function ioError(source: CaptureSource, action: string, err: unknown): VxiError 
   return new VxiError('VXI_IO', `cannot ${action} ${describe(source)}: ${reason}`, { cause: err });
 }
 
-async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
+/** Where a file's chunks are read into, and given back when one was never handed out. */
+export interface ChunkBuffers {
+  /** A buffer to read the next chunk into (its whole length is filled at most). */
+  take(): Uint8Array;
+  /** A buffer that `take` gave and the reader did not yield (end of file, error, early stop). */
+  release(buffer: Uint8Array): void;
+}
+
+/** Fresh buffers, never reused: packet views handed out stay valid. */
+const FRESH_BUFFERS: ChunkBuffers = {
+  take: () => Buffer.allocUnsafeSlow(FILE_CHUNK),
+  release: () => undefined,
+};
+
+/**
+ * A file's bytes, chunk by chunk, with one read ahead: the next read is in flight while the
+ * caller decodes the current chunk, so the disk (or page-cache copy) and the decoding overlap.
+ * Two chunks in memory at most. Open and read failures throw VxiError VXI_IO naming the path.
+ */
+export async function* readFileAhead(path: string, buffers: ChunkBuffers = FRESH_BUFFERS): AsyncGenerator<Uint8Array> {
   let fh;
   try {
     fh = await open(path, 'r');
   } catch (err) {
     throw ioError(path, 'open', err);
   }
+  const file = fh;
   const readNext = async (): Promise<Uint8Array> => {
-    const b = Buffer.allocUnsafeSlow(FILE_CHUNK);
+    const b = buffers.take();
     try {
-      const n = (await fh.read(b, 0, FILE_CHUNK, null)).bytesRead;
+      const n = (await file.read(b, 0, b.length, null)).bytesRead;
+      if (n === 0) buffers.release(b);
       return b.subarray(0, n);
     } catch (err) {
+      buffers.release(b);
       throw ioError(path, 'read', err);
     }
   };
-  // Read-ahead: the next read is in flight while the caller decodes the current chunk, so
-  // the disk (or page cache copy) and the decoding overlap. Two chunks in memory at most.
   let next: Promise<Uint8Array> | undefined = readNext();
   try {
     for (;;) {
@@ -59,8 +79,11 @@ async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
       yield chunk;
     }
   } finally {
-    if (next) await next.catch(() => undefined);
-    await fh.close();
+    if (next) {
+      const last = await next.catch(() => undefined);
+      if (last !== undefined && last.length > 0) buffers.release(last);
+    }
+    await file.close();
   }
 }
 
@@ -86,7 +109,7 @@ async function* streamChunks(source: CaptureSource, stream: AsyncIterable<unknow
 /** The source as a sequence of byte chunks. */
 export function chunksOf(source: CaptureSource): AsyncGenerator<Uint8Array> {
   if (source === '-') return streamChunks(source, process.stdin);
-  if (typeof source === 'string') return fileChunks(source);
+  if (typeof source === 'string') return readFileAhead(source);
   return streamChunks(source, source as AsyncIterable<unknown>);
 }
 

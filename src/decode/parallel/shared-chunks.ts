@@ -4,9 +4,7 @@
  * pool the caller refills (`release`) once nothing reads a chunk any more, so a long file
  * needs only as many chunks as are in flight.
  */
-import { open, type FileHandle } from 'node:fs/promises';
-import { VxiError } from '../../errors.js';
-import { chunksOf, type CaptureSource } from '../file/read.js';
+import { chunksOf, readFileAhead, type CaptureSource } from '../file/read.js';
 
 /** Bytes per chunk (1 MiB): as many as a file read takes at once. */
 export const SHARED_CHUNK_BYTES = 1024 * 1024;
@@ -28,49 +26,12 @@ export class SharedChunkPool {
   }
 }
 
-function ioError(path: string, action: string, err: unknown): VxiError {
-  const reason = err instanceof Error ? err.message : String(err);
-  return new VxiError('VXI_IO', `cannot ${action} capture file ${JSON.stringify(path)}: ${reason}`, { cause: err });
-}
-
-async function* fileSharedChunks(path: string, pool: SharedChunkPool): AsyncGenerator<Uint8Array> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    throw ioError(path, 'open', err);
-  }
-  const readNext = async (): Promise<Uint8Array> => {
-    const sab = pool.take();
-    const view = new Uint8Array(sab, 0, pool.chunkBytes);
-    try {
-      const n = (await fh.read(view, 0, view.length, null)).bytesRead;
-      if (n === 0) pool.release(sab);
-      return view.subarray(0, n);
-    } catch (err) {
-      pool.release(sab);
-      throw ioError(path, 'read', err);
-    }
-  };
-  // One read ahead: the next chunk is read while the current one is parsed.
-  let next: Promise<Uint8Array> | undefined = readNext();
-  try {
-    for (;;) {
-      const chunk: Uint8Array = await next;
-      if (chunk.length === 0) {
-        next = undefined;
-        return;
-      }
-      next = readNext();
-      yield chunk;
-    }
-  } finally {
-    if (next) {
-      const last = await next.catch(() => undefined);
-      if (last !== undefined && last.length > 0) pool.release(last.buffer as SharedArrayBuffer);
-    }
-    await fh.close();
-  }
+/** Reads a file straight into the pool's shared chunks. */
+function fileSharedChunks(path: string, pool: SharedChunkPool): AsyncGenerator<Uint8Array> {
+  return readFileAhead(path, {
+    take: () => new Uint8Array(pool.take(), 0, pool.chunkBytes),
+    release: (view) => pool.release(view.buffer as SharedArrayBuffer),
+  });
 }
 
 async function* copiedSharedChunks(source: CaptureSource, pool: SharedChunkPool): AsyncGenerator<Uint8Array> {
