@@ -252,13 +252,6 @@ export function writePacketJson(w: ByteWriter, p: DecodedPacket): void {
 
 const scratch = new ByteWriter(4096);
 
-/** One layer's JSON as text (see writeLayerJson). */
-export function layerToJsonText(l: Layer): string {
-  scratch.reset();
-  writeLayerJson(scratch, l);
-  return scratch.textFrom(0);
-}
-
 /** One NDJSON line as text (see writePacketJson). */
 export function packetToJsonLine(p: DecodedPacket): string {
   scratch.reset();
