@@ -13,11 +13,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaptureParser } from '../src/decode/file/parser.js';
 import { decodePacket } from '../src/decode/packet.js';
 import type { DecodedPacket } from '../src/decode/types.js';
 import { labDown, labPreflight, labTraffic, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
 import { canRunNetns, uniquePrefix } from './helpers/netns.js';
+import { wholePcapRecords } from './helpers/pcap.js';
 
 const can = canRunNetns();
 const suite = can.ok ? describe : describe.skip;
@@ -83,16 +83,9 @@ function processesIn(netns: string): { pid: number; comm: string }[] {
   });
 }
 
-/** Every record of a file, read to the end by our parser: a damaged or cut file fails here. */
+/** Every record of a file, read to the end and decoded: a damaged or cut file fails here. */
 function readCapture(file: string): DecodedPacket[] {
-  const p = new CaptureParser();
-  p.push(readFileSync(file));
-  p.end();
-  const out: DecodedPacket[] = [];
-  for (let r = p.next(); r; r = p.next()) out.push(decodePacket(r, out.length + 1));
-  expect(p.error?.message, file).toBeUndefined();
-  expect(p.format).toBe('pcap');
-  return out;
+  return wholePcapRecords(file).map((r, i) => decodePacket(r, i + 1));
 }
 
 /** An interface's MAC as a 48-bit number (read with `ip -n NS`: a local netlink query, no packet sent). */

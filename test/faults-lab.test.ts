@@ -17,9 +17,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaptureParser } from '../src/decode/file/parser.js';
 import { labDown, labPreflight, labTraffic, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
 import { canRunNetns, uniquePrefix } from './helpers/netns.js';
+import { wholePcapCount } from './helpers/pcap.js';
 
 const can = canRunNetns();
 const preflight = can.ok ? await labPreflight() : can.reason;
@@ -147,17 +147,6 @@ function localProcessesWith(marker: string): string[] {
     .map((a) => a.join(' '));
 }
 
-/** Reads a capture to the end: a damaged or cut file fails here. Returns the packet count. */
-function validPcap(file: string): number {
-  const p = new CaptureParser();
-  p.push(readFileSync(file));
-  p.end();
-  let n = 0;
-  while (p.next()) n++;
-  expect(p.error?.message, file).toBeUndefined();
-  expect(p.format, file).toBe('pcap');
-  return n;
-}
 
 interface JsonStream {
   iface: string;
@@ -271,7 +260,7 @@ suite(`faults against the lab${preflight ? ` (skipped: ${preflight})` : ''}`, { 
       ['eth1', 'failed'],
       ['vxlan_bridge', 'stopped'],
     ]);
-    for (const i of ifs) expect(validPcap(path.join(out, i.file))).toBe(i.packets);
+    for (const i of ifs) expect(wholePcapCount(path.join(out, i.file))).toBe(i.packets);
     expect(ifs[0]?.packets).toBeGreaterThan(0);
     expectNoOrphans(out);
   });
@@ -298,7 +287,7 @@ suite(`faults against the lab${preflight ? ` (skipped: ${preflight})` : ''}`, { 
         expect(r.stderr).toContain(s.error);
         // the file is exactly its whole records: the partial write was cut off
         expect(statSync(file).size).toBe(s.fileBytes);
-        expect(validPcap(file)).toBe(s.packets);
+        expect(wholePcapCount(file)).toBe(s.packets);
       }
       // the faster stream may fill the disk before the other's first record: that file is a header alone, still valid
       expect(streams.reduce((a, s) => a + s.packets, 0)).toBeGreaterThan(0);
@@ -385,7 +374,7 @@ suite(`faults against the lab${preflight ? ` (skipped: ${preflight})` : ''}`, { 
     expect(session.reason).toBe('error');
     for (const i of session.nodes[0]?.interfaces ?? []) {
       expect(i.end).toBe('connection-lost');
-      expect(validPcap(path.join(out, i.file))).toBe(i.packets);
+      expect(wholePcapCount(path.join(out, i.file))).toBe(i.packets);
     }
     expect(localProcessesWith(out)).toEqual([]);
     // on the node, sshd only learns the session is gone once the link is back (its retransmission

@@ -15,12 +15,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaptureParser } from '../src/decode/file/parser.js';
 import { labDown, labTraffic, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
 import { startBackground, type Background } from '../src/lab/run.js';
 import { netnsCaptureStarter } from '../src/web/live.js';
 import { startServer, type RunningServer } from '../src/web/server.js';
 import { canRunNetns, uniquePrefix } from './helpers/netns.js';
+import { wholePcapCount } from './helpers/pcap.js';
 
 const can = canRunNetns();
 const suite = can.ok ? describe : describe.skip;
@@ -129,17 +129,6 @@ async function until<T>(what: string, get: () => Promise<T> | T, ok: (v: T) => b
   }
 }
 
-/** Every record of a file read by our parser to the end: a damaged or cut file fails here. */
-function pcapRecords(file: string): number {
-  const p = new CaptureParser();
-  p.push(readFileSync(file));
-  p.end();
-  let n = 0;
-  while (p.next()) n++;
-  expect(p.error?.message, file).toBeUndefined();
-  expect(p.format, file).toBe('pcap');
-  return n;
-}
 
 suite('live capture from the web view, through the lab frontend namespace', () => {
   const prefix = uniquePrefix();
@@ -249,7 +238,7 @@ suite('live capture from the web view, through the lab frontend namespace', () =
       // whole records only; the store read every one of them before it stopped following
       const after = (await (await fetch(`${server!.url}api/session`)).json()) as { captures: { name: string; packets: number; live: boolean }[] };
       for (const f of files) {
-        const n = pcapRecords(f);
+        const n = wholePcapCount(f);
         expect(n).toBeGreaterThan(0);
         expect(after.captures.find((c) => c.name === path.basename(f))).toMatchObject({ packets: n, live: false });
       }
@@ -302,7 +291,7 @@ suite('live capture from the web view, through the lab frontend namespace', () =
       expect(k2?.underlay?.live).toBe(false);
       expect(k2?.analysis?.matched).toBeGreaterThan(0);
       expect(session.liveCaptures.find((x) => x.id === start.id)).toMatchObject({ running: false, errors: [] });
-      expect(pcapRecords(path.join(outDir, 'kvm2-eth1.pcap'))).toBe(k2!.underlay!.packets);
+      expect(wholePcapCount(path.join(outDir, 'kvm2-eth1.pcap'))).toBe(k2!.underlay!.packets);
       expect(JSON.parse(readFileSync(path.join(outDir, 'session.json'), 'utf8'))).toMatchObject({ reason: 'duration' });
     } finally {
       c.child.kill('SIGINT');

@@ -5,26 +5,18 @@
  * Every capture — the malformed ones included — ends cleanly through the CLI.
  */
 import { describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { decodeCapture } from '../src/decode/decode-capture.js';
 import type { DecodedPacket, Layer } from '../src/decode/types.js';
 import { formatIPv4, formatIPv6, formatMac } from '../src/decode/format/addr.js';
 import { isInvalidTimestamp } from '../src/decode/format/time.js';
+import { captureFilesUnder } from './helpers/pcap.js';
 
 const ROOT = join(import.meta.dirname, '..', 'fixtures', 'public');
 const BIN = join(import.meta.dirname, '..', 'dist', 'cli', 'bin.js');
 
-function captures(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...captures(p));
-    else if (/\.(pcap|pcapng)$/.test(name)) out.push(p);
-  }
-  return out.sort();
-}
 
 type Row = Record<string, string>;
 function readTsv(path: string): Row[] {
@@ -79,7 +71,7 @@ const PREFIX_FIELDS = ['eth.src', 'eth.dst', 'vlan.id', 'ieee8021ad.id', 'ip.src
 /** Tunnel fields must agree exactly. */
 const EXACT_FIELDS = ['vxlan.vni', 'geneve.vni'];
 
-const files = existsSync(ROOT) ? captures(ROOT) : [];
+const files = existsSync(ROOT) ? captureFilesUnder(ROOT) : [];
 /** Frames compared field by field, and tunnel layers among them, over the whole corpus. */
 const tally = { frames: 0, tunnels: 0 };
 

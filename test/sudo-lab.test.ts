@@ -20,9 +20,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaptureParser } from '../src/decode/file/parser.js';
 import { labDown, labPreflight, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
 import { canRunNetns, uniquePrefix } from './helpers/netns.js';
+import { wholePcapCount } from './helpers/pcap.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
@@ -101,16 +101,6 @@ async function settledLeftIn(netns: string): Promise<string[]> {
   return alive();
 }
 
-function packetsIn(file: string): number {
-  const p = new CaptureParser();
-  p.push(readFileSync(file));
-  p.end();
-  let n = 0;
-  while (p.next()) n++;
-  expect(p.error?.message, file).toBeUndefined();
-  expect(p.format).toBe('pcap');
-  return n;
-}
 
 /**
  * Both streams were stopped on request and tcpdump printed its counters on the way out (it got
@@ -124,7 +114,7 @@ function expectCleanStop(out: string): void {
   for (const i of ifaces) {
     expect(i.end).toBe('stopped');
     expect(i.captured, `${i.iface}: tcpdump's own count`).toBe(i.packets);
-    expect(packetsIn(path.join(out, `kvm1-${i.iface}.pcap`))).toBe(i.packets);
+    expect(wholePcapCount(path.join(out, `kvm1-${i.iface}.pcap`))).toBe(i.packets);
   }
   expect(ifaces[0]?.packets, 'packets on eth1').toBeGreaterThan(0);
 }

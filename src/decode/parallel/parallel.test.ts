@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,6 +18,7 @@ import { packetToText } from '../format/text.js';
 import * as f from '../../synth/frames.js';
 import { classScenario } from '../../synth/scenario.js';
 import { edgeFrames } from '../../synth/fixtures.js';
+import { captureFilesUnder } from '../../../test/helpers/pcap.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const DIST = join(ROOT, 'dist');
@@ -109,15 +110,7 @@ describe.skipIf(!built)('decode and stats on worker threads', () => {
   it('every fixture, in batches of 7 packets over 3 workers, gives the one-thread lines', async () => {
     const pool = (await import(pathToFileURL(join(DIST, 'decode', 'parallel', 'pool.js')).href)) as typeof import('./pool.js');
     const lines = (await import(pathToFileURL(join(DIST, 'decode', 'parallel', 'decode-lines.js')).href)) as typeof import('./decode-lines.js');
-    const files: string[] = [];
-    const walk = (d: string): void => {
-      for (const name of readdirSync(d)) {
-        const p = join(d, name);
-        if (statSync(p).isDirectory()) walk(p);
-        else if (/\.(pcap|pcapng|cap)$/.test(name)) files.push(p);
-      }
-    };
-    walk(join(ROOT, 'fixtures'));
+    const files = captureFilesUnder(join(ROOT, 'fixtures'));
     expect(files.length).toBeGreaterThan(20);
     const check = async (file: string, format: 'text' | 'json'): Promise<void> => {
       const expected: string[] = [];
@@ -141,15 +134,7 @@ describe.skipIf(!built)('decode and stats on worker threads', () => {
   }, 180_000);
 
   it('stats --json on every fixture, in batches of 3 packets (some counted on the reading thread), gives the one-thread result', () => {
-    const files: string[] = [];
-    const walk = (d: string): void => {
-      for (const name of readdirSync(d)) {
-        const p = join(d, name);
-        if (statSync(p).isDirectory()) walk(p);
-        else if (/\.(pcap|pcapng|cap)$/.test(name)) files.push(p);
-      }
-    };
-    walk(join(ROOT, 'fixtures'));
+    const files = captureFilesUnder(join(ROOT, 'fixtures'));
     expect(files.length).toBeGreaterThan(20);
     for (const file of files) {
       const one = cli(['stats', '--json', file], 0);
