@@ -12,10 +12,11 @@
 // Needs `npm run build` first.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machineLine, replaceDocSection } from './doc-figures.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -27,6 +28,10 @@ const BIN = join(root, 'dist', 'cli', 'bin.js');
 const log = (s) => {
   if (!asJson) process.stderr.write(`${s}\n`);
 };
+function replaceSection(name, text) {
+  const problem = replaceDocSection(join(root, 'docs', 'load.md'), name, text);
+  if (problem) fail(problem);
+}
 function fail(msg) {
   process.stderr.write(`bench-capture: ${msg}\n`);
   process.exitCode = 1;
@@ -103,23 +108,7 @@ async function iperf(sec) {
   return { bitsPerSec: j.end.sum_received.bits_per_second, retransmits: j.end.sum_sent.retransmits ?? null, bytes: j.end.sum_received.bytes };
 }
 
-function machine() {
-  const cpu = cpus();
-  const os = existsSync('/etc/os-release') ? /^PRETTY_NAME="?([^"\n]+)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] : process.platform;
-  const tcpdump = spawnSync('tcpdump', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0];
-  return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${os}, Linux ${release()}, Node ${process.versions.node}, ${tcpdump}`;
-}
 
-function replaceSection(name, text) {
-  const file = join(root, 'docs', 'load.md');
-  const open = `<!-- ${name} -->`;
-  const close = `<!-- /${name} -->`;
-  const doc = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const a = doc.indexOf(open);
-  const b = doc.indexOf(close);
-  if (a < 0 || b < a) fail(`docs/load.md has no ${open} … ${close} section`);
-  writeFileSync(file, `${doc.slice(0, a + open.length)}\n${text}\n${doc.slice(b)}`);
-}
 
 const mb = (n) => (n / 1e6).toFixed(1);
 let result;
@@ -176,7 +165,7 @@ try {
     const grab = (re) => Number(re.exec(e)?.[1] ?? NaN);
     baseline.push({ stream: `kvm1 ${l.iface} (tcpdump -w /dev/null on the node)`, captured: grab(/^(\d+) packets? captured$/m), receivedByFilter: grab(/^(\d+) packets? received by filter$/m), droppedByKernel: grab(/^(\d+) packets? dropped by kernel$/m) });
   }
-  result = { baseline, iperfDuringBaseline: duringLocal, date: new Date().toISOString(), machine: machine(), loadAvg: loadavg()[0], durationSec: duration, captureExit: Math.max(whole.exit ?? 1, short.exit ?? 1), iperfAlone: alone, iperfDuring: whole.iperf, iperfDuringSnaplen: short.iperf, streams: [...whole.streams, ...short.streams] };
+  result = { baseline, iperfDuringBaseline: duringLocal, date: new Date().toISOString(), machine: machineLine({ withTcpdump: true }), loadAvg: loadavg()[0], durationSec: duration, captureExit: Math.max(whole.exit ?? 1, short.exit ?? 1), iperfAlone: alone, iperfDuring: whole.iperf, iperfDuringSnaplen: short.iperf, streams: [...whole.streams, ...short.streams] };
 } finally {
   await labDown({ prefix, dir: join(work, 'lab') }).catch((e) => process.stderr.write(`bench-capture: lab down failed: ${e.message}\n`));
   rmSync(work, { recursive: true, force: true });

@@ -17,11 +17,12 @@
 // --write-doc puts the table, with machine and date, into docs/load.md (between its
 // <!-- load-web --> markers). --max-p99-ms makes it exit 1 when p99 is above MS or any request
 // failed (the vitest test uses this). Needs `npm run build` first.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machineLine, replaceDocSection } from './doc-figures.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -49,6 +50,10 @@ if (!existsSync(BIN)) fail(`${BIN} is missing: run \`npm run build\` first`);
 const log = (s) => {
   if (!asJson) process.stderr.write(`${s}\n`);
 };
+function replaceSection(name, text) {
+  const problem = replaceDocSection(join(root, 'docs', 'load.md'), name, text);
+  if (problem) fail(problem);
+}
 function fail(msg) {
   process.stderr.write(`load-web: ${msg}\n`);
   process.exit(1);
@@ -186,7 +191,7 @@ const row = {
   /** The process's lifetime peak (indexing included). */
   vmHwmMiB: after.hwmMiB,
   loadAvgBefore: loadBefore,
-  machine: machine(),
+  machine: machineLine(),
 };
 
 // ---- 4. the report ----
@@ -224,23 +229,7 @@ await new Promise((r) => {
 
 // ---------------------------------------------------------------------------------------------
 
-function machine() {
-  const cpu = cpus();
-  const os = existsSync('/etc/os-release') ? /^PRETTY_NAME="?([^"\n]+)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] : process.platform;
-  return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${os}, Linux ${release()}, Node ${process.versions.node}`;
-}
 
-/** Replaces the text between `<!-- NAME -->` and `<!-- /NAME -->` in docs/load.md. */
-function replaceSection(name, text) {
-  const file = join(root, 'docs', 'load.md');
-  const open = `<!-- ${name} -->`;
-  const close = `<!-- /${name} -->`;
-  const doc = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const a = doc.indexOf(open);
-  const b = doc.indexOf(close);
-  if (a < 0 || b < a) fail(`docs/load.md has no ${open} … ${close} section`);
-  writeFileSync(file, `${doc.slice(0, a + open.length)}\n${text}\n${doc.slice(b)}`);
-}
 
 function luaScript(p) {
   // wrk's Lua: each connection asks for random pages; done() prints one JSON line
