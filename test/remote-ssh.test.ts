@@ -2,7 +2,7 @@
  * The SSH layer against a real OpenSSH sshd on 127.0.0.1 (a high port, its own temp dir,
  * generated host and client keys). Nothing here leaves the loopback interface.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,15 @@ let hostLine = '';
 let otherHostLine = '';
 let hostFp = '';
 let sshdLog = '';
+
+/** OpenSSH's client with StrictHostKeyChecking=accept-new against the test sshd, on `knownHosts`. */
+function spawnSyncSsh(knownHosts: string): { status: number | null; stderr: string } {
+  const r = spawnSync('ssh', [
+    '-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${knownHosts}`,
+    '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'HashKnownHosts=no', '-o', 'IdentitiesOnly=yes', '-i', join(dir, 'client'), '-p', String(port), 'root@127.0.0.1', 'true',
+  ], { encoding: 'utf8', timeout: 20_000 });
+  return { status: r.status, stderr: r.stderr };
+}
 
 function keygen(file: string): void {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vxi-test', '-f', file]);
@@ -164,6 +173,56 @@ describe.skipIf(!canRun)(`SSH layer against a real sshd${skipReason ? ` (skipped
     const err = RemoteSession.connect(node('', 'changed_known_hosts'), { agent: false, acceptNew: true });
     await expect(err).rejects.toMatchObject({ code: 'VXI_HOSTKEY', message: expect.stringMatching(/REMOTE HOST IDENTIFICATION HAS CHANGED.*ssh-keygen -f .* -R/) });
     expect(readFileSync(join(dir, 'changed_known_hosts'), 'utf8')).toBe(otherHostLine);
+  });
+
+  it('decides every host-key case as OpenSSH does (accept-new), a key of another type included', async () => {
+    execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', join(dir, 'ecdsa')]);
+    const ecdsa = readFileSync(join(dir, 'ecdsa.pub'), 'utf8').split(' ');
+    const ecdsaLine = `[127.0.0.1]:${port} ${ecdsa[0]} ${ecdsa[1]}\n`;
+    const cases: { name: string; text: string; accepted: boolean }[] = [
+      { name: 'other-type', text: ecdsaLine, accepted: false }, // the issue's man-in-the-middle case
+      { name: 'changed', text: otherHostLine, accepted: false },
+      { name: 'empty', text: '', accepted: true },
+      { name: 'both-types', text: ecdsaLine + hostLine, accepted: true },
+      { name: 'other-host', text: ecdsaLine.replace('[127.0.0.1]', '[127.0.0.2]'), accepted: true },
+    ];
+    for (const c of cases) {
+      // OpenSSH's own client, on its own copy of the same file, is the reference
+      const ref = join(dir, `kh-openssh-${c.name}`);
+      writeFileSync(ref, c.text);
+      const ssh = spawnSyncSsh(ref);
+      expect(ssh.status === 0, `OpenSSH on ${c.name}: ${ssh.stderr}`).toBe(c.accepted);
+      const ours = join(dir, `kh-ours-${c.name}`);
+      writeFileSync(ours, c.text);
+      const attempt = RemoteSession.connect(node('', `kh-ours-${c.name}`), { agent: false, acceptNew: true });
+      if (c.accepted) {
+        await (await attempt).close();
+        expect(readFileSync(ours, 'utf8'), c.name).toBe(readFileSync(ref, 'utf8').replace(/^\|1\|.*\n/m, hostLine));
+      } else {
+        await expect(attempt, c.name).rejects.toMatchObject({ code: 'VXI_HOSTKEY', exitCode: 2, message: expect.stringContaining('REMOTE HOST IDENTIFICATION HAS CHANGED') });
+        expect(readFileSync(ours, 'utf8'), `${c.name}: nothing appended`).toBe(c.text);
+        expect(readFileSync(ref, 'utf8')).toBe(c.text);
+      }
+    }
+    // without --accept-new, the other-type case is not "unknown … run again with --accept-new"
+    const err: unknown = await RemoteSession.connect(node('', 'kh-ours-other-type'), { agent: false }).then(
+      async (s) => s.close(),
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/records only a ecdsa-sha2-nistp256 key for it/);
+    expect((err as Error).message).not.toMatch(/--accept-new/);
+  });
+
+  it('a knownHosts or identityFile that is a directory is named as such (exit 2)', async () => {
+    mkdirSync(join(dir, 'kh-dir'), { recursive: true });
+    await expect(RemoteSession.connect(node('', 'kh-dir'), { agent: false })).rejects.toMatchObject({
+      code: 'VXI_HOSTKEY',
+      exitCode: 2,
+      message: expect.stringMatching(/known_hosts .*kh-dir: it is a directory/),
+    });
+    const n = node(`identityFile: ${dir}/kh-dir`);
+    await expect(RemoteSession.connect(n, { agent: false })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/identity file .*kh-dir: it is a directory/) });
   });
 
   it('accepts a hashed known_hosts entry (ssh-keygen -H)', async () => {

@@ -58,17 +58,22 @@ function hostkeyError(h: Hop, v: Exclude<HostKeyVerdict, { status: 'known' }>, n
       'VXI_HOSTKEY',
       `${hopLabel(h)}: host key not in ${h.knownHosts} — ${v.keyType} fingerprint ${v.fingerprint}; ` +
         `check it on the node (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then run again with --accept-new to trust it, or add it yourself: ${keyscan}`,
+      { exitCode: 2 },
     );
   }
   if (v.status === 'revoked') {
-    return new VxiError('VXI_HOSTKEY', `${hopLabel(h)}: the host key ${v.fingerprint} is marked @revoked in ${h.knownHosts} (line ${v.line}); refusing to connect`);
+    return new VxiError('VXI_HOSTKEY', `${hopLabel(h)}: the host key ${v.fingerprint} is marked @revoked in ${h.knownHosts} (line ${v.line}); refusing to connect`, { exitCode: 2 });
   }
+  const recorded = v.recordedTypes.includes(v.keyType)
+    ? `which is not the key recorded in ${h.knownHosts} (line ${v.lines.join(', ')})`
+    : `but ${h.knownHosts} records only a ${v.recordedTypes.join(' / ')} key for it (line ${v.lines.join(', ')}): a known host offering a key of another type`;
   return new VxiError(
     'VXI_HOSTKEY',
     `WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! ${hopLabel(h)} presented ${v.keyType} key ${v.fingerprint}, ` +
-      `which is not the key recorded in ${h.knownHosts} (line ${v.lines.join(', ')}). Someone could be eavesdropping on you right now ` +
+      `${recorded}. Someone could be eavesdropping on you right now ` +
       `(man-in-the-middle attack), or the host key was just changed (node reinstalled). Refusing to connect. ` +
       `If you know why it changed: ssh-keygen -f ${h.knownHosts} -R '${name}', then connect again.`,
+    { exitCode: 2 },
   );
 }
 
@@ -102,8 +107,11 @@ async function loadIdentity(h: Hop): Promise<Buffer | undefined> {
   let key: Buffer;
   try {
     key = await readFile(h.identityFile);
-  } catch {
-    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    const why = code === 'EISDIR' ? 'it is a directory, not a private key file' : (err as Error).message;
+    throw new VxiError('VXI_SSH', `${hopLabel(h)}: cannot read the identity file ${h.identityFile}: ${why}; set identityFile in the inventory to a private key (e.g. ~/.ssh/id_ed25519)`, { exitCode: 2, cause: err });
   }
   const parsed = utils.parseKey(key);
   if (parsed instanceof Error) {

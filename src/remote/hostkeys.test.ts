@@ -79,8 +79,13 @@ describe('known_hosts', () => {
     expect(verifyHostKey(entries, '10.3.1.156', k('ed1').blob)).toEqual({ status: 'known', line: 2 });
     expect(verifyHostKey(entries, '10.3.1.174', k('ed1').blob)).toMatchObject({ status: 'unknown', fingerprint: k('ed1').fp });
     expect(verifyHostKey(entries, '10.3.1.156', k('ed2').blob)).toMatchObject({ status: 'changed', lines: [2], fingerprint: k('ed2').fp });
-    // another key type than the known one: OpenSSH treats it as new, not as changed
-    expect(verifyHostKey(entries, '10.3.1.156', k('rsa').blob)).toMatchObject({ status: 'unknown', keyType: 'ssh-rsa' });
+    // another key type than the one on record: a known host's identity changed (OpenSSH 9.2 refuses
+    // it with "REMOTE HOST IDENTIFICATION HAS CHANGED", even with StrictHostKeyChecking=accept-new)
+    expect(verifyHostKey(entries, '10.3.1.156', k('rsa').blob)).toMatchObject({ status: 'changed', keyType: 'ssh-rsa', lines: [2], recordedTypes: ['ssh-ed25519'] });
+    // both types on record: either key is known
+    const both = parseKnownHosts(`${entryLine('10.3.1.156', 'ed1')}\n${entryLine('10.3.1.156', 'rsa')}\n`);
+    expect(verifyHostKey(both, '10.3.1.156', k('rsa').blob)).toEqual({ status: 'known', line: 2 });
+    expect(verifyHostKey(both, '10.3.1.156', k('ed2').blob)).toMatchObject({ status: 'changed', lines: [1], recordedTypes: ['ssh-ed25519'] });
     expect(verifyHostKey(entries, '10.3.1.156', k('ec').blob)).toMatchObject({ status: 'revoked', line: 4 });
   });
 

@@ -11,6 +11,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { VxiError } from '../errors.js';
 
 export interface KnownHostEntry {
   marker?: 'revoked' | 'cert-authority';
@@ -96,13 +97,15 @@ export function fingerprint(blob: Buffer): string {
 export type HostKeyVerdict =
   | { status: 'known'; line: number }
   | { status: 'unknown'; fingerprint: string; keyType: string }
-  | { status: 'changed'; fingerprint: string; keyType: string; lines: number[] }
+  | { status: 'changed'; fingerprint: string; keyType: string; lines: number[]; recordedTypes: string[] }
   | { status: 'revoked'; fingerprint: string; keyType: string; line: number };
 
 /**
- * Compares the key the server presented with the entries for `name`. A key of another type than
- * those known for the host is "unknown" (OpenSSH asks in that case too); a different key of a
- * known type is "changed".
+ * Compares the key the server presented with the entries for `name`, as OpenSSH's
+ * `check_host_key` does. A host with any key on record is a known host: a different key of a
+ * recorded type, or a key of a type not on record while another type is, is "changed" (OpenSSH:
+ * "REMOTE HOST IDENTIFICATION HAS CHANGED", refused even with `StrictHostKeyChecking=accept-new`).
+ * Only a host with no key on record at all is "unknown".
  */
 export function verifyHostKey(entries: readonly KnownHostEntry[], name: string, blob: Buffer): HostKeyVerdict {
   const keyType = keyTypeOfBlob(blob);
@@ -110,10 +113,14 @@ export function verifyHostKey(entries: readonly KnownHostEntry[], name: string, 
   const mine = entries.filter((e) => e.marker !== 'cert-authority' && patternsMatch(e.patterns, name));
   const revoked = entries.find((e) => e.marker === 'revoked' && e.key.equals(blob));
   if (revoked) return { status: 'revoked', fingerprint: fp, keyType, line: revoked.line };
-  const exact = mine.find((e) => e.marker === undefined && e.key.equals(blob));
+  const recorded = mine.filter((e) => e.marker === undefined);
+  const exact = recorded.find((e) => e.key.equals(blob));
   if (exact) return { status: 'known', line: exact.line };
-  const sameType = mine.filter((e) => e.marker === undefined && e.keyType === keyType);
-  if (sameType.length > 0) return { status: 'changed', fingerprint: fp, keyType, lines: sameType.map((e) => e.line) };
+  const sameType = recorded.filter((e) => e.keyType === keyType);
+  const offending = sameType.length > 0 ? sameType : recorded;
+  if (offending.length > 0) {
+    return { status: 'changed', fingerprint: fp, keyType, lines: offending.map((e) => e.line), recordedTypes: [...new Set(offending.map((e) => e.keyType))] };
+  }
   return { status: 'unknown', fingerprint: fp, keyType };
 }
 
@@ -129,12 +136,16 @@ export function preferredHostKeyAlgorithms(entries: readonly KnownHostEntry[], n
 }
 
 export async function readKnownHosts(path: string): Promise<KnownHostEntry[]> {
+  let text: string;
   try {
-    return parseKnownHosts(await readFile(path, 'utf8'));
+    text = await readFile(path, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    const why = code === 'EISDIR' ? 'it is a directory, not a known_hosts file' : (err as Error).message;
+    throw new VxiError('VXI_HOSTKEY', `cannot read known_hosts ${path}: ${why}; set knownHosts in the inventory to a file (e.g. ~/.ssh/known_hosts)`, { exitCode: 2, cause: err });
   }
+  return parseKnownHosts(text);
 }
 
 /** A known_hosts line for `name` (plain, or hashed like `HashKnownHosts yes`). */
