@@ -41,7 +41,11 @@ describe('capture: usage errors (exit 2, nothing sent)', () => {
     [['local', '--iface', 'averyveryverylongname'], /Linux allows at most 15/],
     [['local', '--tcpdump', 'tcpdump; id'], /--tcpdump must be a program name or path/],
     [['local', 'local'], /node local is named twice/],
-    [['kvm9'], /node "kvm9" is not in the inventory/],
+    [['kvm9'], /no node "kvm9" in the inventory/],
+    // Object.prototype members are not nodes: once they reached 127.0.0.1:22 with no host (issue 16)
+    [['constructor', '--iface', 'lo'], /no node "constructor" in the inventory/],
+    [['__proto__', '--iface', 'lo'], /no node "__proto__" in the inventory/],
+    [['toString'], /no node "toString" in the inventory/],
   ])('%j', async (args, message) => {
     const r = await cli(args);
     expect(r.code).toBe(2);

@@ -179,7 +179,12 @@ suite('live capture from the web view, through the lab frontend namespace', () =
     expect((await post('/api/captures/live/live1/stop', {})).status).toBe(401);
     const bad = await post('/api/captures/live', { 'X-VXI-Token': token }, { node: 'kvm9' });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: string }).error).toMatch(/node "kvm9" is not in the inventory/);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/no node "kvm9" in the inventory/);
+    for (const node of ['constructor', '__proto__', 'toString']) {
+      const proto = await post('/api/captures/live', { 'X-VXI-Token': token }, { node });
+      expect(proto.status, node).toBe(400);
+      expect(((await proto.json()) as { error: string }).error).toContain(`no node "${node}" in the inventory`);
+    }
     expect(existsSync(outRoot) ? readdirSync(outRoot) : []).toEqual([]);
     const s = (await (await fetch(`${server!.url}api/session`)).json()) as { live: boolean; liveNodes: string[]; liveCaptures: unknown[] };
     expect(s).toMatchObject({ live: true, liveNodes: ['kvm1', 'kvm2'], liveCaptures: [] });

@@ -56,7 +56,7 @@ describe('provision / check / teardown command lines', () => {
   });
 
   it('exit 2 for unknown nodes, non-members, bad options, missing nodes', async () => {
-    expect(await run(['check', 'kvm9', '--inventory', good])).toMatchObject({ code: 2, stderr: expect.stringMatching(/node "kvm9" is not in the inventory .*\(nodes: kvm1, frontend\)/) });
+    expect(await run(['check', 'kvm9', '--inventory', good])).toMatchObject({ code: 2, stderr: expect.stringMatching(/no node "kvm9" in the inventory .*\(nodes: kvm1, frontend\)/) });
     expect(await run(['provision', 'frontend', '--inventory', good])).toMatchObject({ code: 2, stderr: expect.stringMatching(/node frontend has no bridgeAddress/) });
     expect(await run(['provision', 'kvm1', '--multicast', '10.1.1.1', '--inventory', good])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--multicast "10\.1\.1\.1" is not a multicast address/) });
     expect(await run(['teardown', 'kvm1', '--connect-timeout', 'soon', '--inventory', good])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--connect-timeout must be a number/) });

@@ -103,6 +103,49 @@ describe('inventory', () => {
       process.chdir(cwd);
     }
     await expect(loadInventory(join(dir, 'nope.yaml'))).rejects.toMatchObject({ code: 'VXI_INVENTORY', exitCode: 2 });
-    expect(() => resolveNode(inv, 'kvm9')).toThrow(/node "kvm9" is not in the inventory .*nodes: n1/);
+    expect(() => resolveNode(inv, 'kvm9')).toThrow(/no node "kvm9" in the inventory .*nodes: n1/);
+  });
+});
+
+describe('hostile inventories and node names (adversarial review, issue 16)', () => {
+  it('a node name that is an Object.prototype member is "no node", never a host-less node', async () => {
+    const inv = await loadInventory(undefined);
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__']) {
+      expect(() => resolveNode(inv, name), name).toThrow(new RegExp(`no node "${name.replace(/[_$]/g, '\\$&')}" in the inventory`));
+      try {
+        resolveNode(inv, name);
+      } catch (err) {
+        expect(err).toMatchObject({ code: 'VXI_INVENTORY', exitCode: 2 });
+      }
+    }
+  });
+
+  it('the same names are ordinary nodes when the file defines them', () => {
+    const inv = parseInventory('nodes:\n  constructor: { host: 10.0.0.1 }\n  __proto__: { host: 10.0.0.2 }\n', 'f.yaml', '/');
+    expect(resolveNode(inv, 'constructor').host).toBe('10.0.0.1');
+    expect(resolveNode(inv, '__proto__').host).toBe('10.0.0.2');
+    expect(Object.keys(inv.nodes)).toEqual(['constructor', '__proto__']);
+    expect(() => resolveNode(inv, 'toString')).toThrow(/no node "toString"/);
+    // a jump naming an Object member is a host name, not a node
+    const j = parseInventory('nodes:\n  a: { host: 10.0.0.1, jump: toString }\n', 'f.yaml', '/');
+    expect(resolveNode(j, 'a').jump).toMatchObject({ name: 'toString', host: 'toString' });
+  });
+
+  it('a YAML alias bomb is an invalid inventory (exit 2), not an unexpected error', () => {
+    const rows = ['a: &a [x,x,x,x,x,x,x,x,x,x]'];
+    for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e']] as const) rows.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(',')}]`);
+    const err = invalid(`${rows.join('\n')}\nnodes: { n1: { host: 10.0.0.1 } }\n`);
+    expect(err.message).toMatch(/invalid inventory .*YAML.*alias/i);
+  });
+
+  it('--inventory /dev/zero (or any huge file) is refused after 1 MiB, not read whole', async () => {
+    await expect(loadInventory('/dev/zero')).rejects.toMatchObject({ code: 'VXI_INVENTORY', exitCode: 2, message: expect.stringMatching(/\/dev\/zero: larger than 1024 KiB/) });
+    const big = join(dir, 'big.yaml');
+    writeFileSync(big, `# ${'x'.repeat(1024 * 1024)}\nnodes: { n1: { host: 10.0.0.1 } }\n`);
+    await expect(loadInventory(big)).rejects.toMatchObject({ code: 'VXI_INVENTORY', exitCode: 2 });
+  });
+
+  it('an inventory that is a directory names it', async () => {
+    await expect(loadInventory(dir)).rejects.toMatchObject({ code: 'VXI_INVENTORY', exitCode: 2, message: expect.stringContaining(dir) });
   });
 });

@@ -20,7 +20,7 @@
  *   host) are only reachable.
  * - `~` in paths is the local home directory; relative paths are relative to the inventory file.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -205,7 +205,13 @@ export function parseInventory(text: string, source: string, baseDir: string = p
     const at = pos ? `line ${pos.line}, column ${pos.col}: ` : '';
     throw invError(source, '', `not valid YAML: ${at}${(e?.message ?? 'parse error').split('\n')[0] ?? ''}`);
   }
-  const root: unknown = doc.toJS();
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // yaml refuses documents whose aliases expand without bound ("billion laughs")
+    throw invError(source, '', `not a usable YAML document: ${(err as Error).message}`);
+  }
   if (!isMap(root)) throw invError(source, '', 'the file must be a map with keys defaults, overlay, nodes');
   for (const k of Object.keys(root)) {
     if (!['defaults', 'overlay', 'nodes'].includes(k)) throw invError(source, k, 'unknown key (known: defaults, overlay, nodes)');
@@ -220,7 +226,9 @@ export function parseInventory(text: string, source: string, baseDir: string = p
   if (!isMap(root.nodes) || Object.keys(root.nodes).length === 0) {
     throw invError(source, 'nodes', 'must be a map with at least one node (e.g. kvm1: { host: 10.3.1.156 })');
   }
-  const nodes: Record<string, NodeEntry> = {};
+  // Null prototype: a node name such as "constructor" or "__proto__" is an ordinary key, and a
+  // name that is not in the file never finds Object.prototype's members.
+  const nodes: Record<string, NodeEntry> = Object.create(null) as Record<string, NodeEntry>;
   for (const [name, rawNode] of Object.entries(root.nodes)) {
     const path = `nodes.${name}`;
     if (!NODE_NAME.test(name)) throw invError(source, path, 'a node name may contain letters, digits, "_", "." and "-"');
@@ -264,9 +272,10 @@ export function parseInventory(text: string, source: string, baseDir: string = p
       }
     }
     if (host === undefined) throw invError(source, `${path}.host`, 'is missing (the address to reach the node over SSH)');
-    nodes[name] = { host, ssh: ssh as Partial<SshDefaults>, overlay: ov as Partial<OverlayConfig> };
-    if (bridgeAddress !== undefined) nodes[name].bridgeAddress = bridgeAddress;
-    if (underlayAddress !== undefined) nodes[name].underlayAddress = underlayAddress;
+    const entry: NodeEntry = { host, ssh: ssh as Partial<SshDefaults>, overlay: ov as Partial<OverlayConfig> };
+    if (bridgeAddress !== undefined) entry.bridgeAddress = bridgeAddress;
+    if (underlayAddress !== undefined) entry.underlayAddress = underlayAddress;
+    nodes[name] = entry;
   }
   const inv: Inventory = { source, defaults, overlay, nodes };
   // Resolve every node once so that bad jumps (unknown, cycles) are reported at load time.
@@ -289,13 +298,37 @@ export async function loadInventory(path?: string): Promise<Inventory> {
   const file = path ?? resolve(process.cwd(), DEFAULT_INVENTORY_FILE);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readInventoryText(file);
   } catch (err) {
+    if (err instanceof VxiError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (path === undefined && code === 'ENOENT') return parseInventory(BUILTIN_INVENTORY_YAML, BUILTIN_SOURCE, process.cwd());
     throw new VxiError('VXI_INVENTORY', `cannot read inventory ${file}: ${(err as Error).message}`, { exitCode: 2, cause: err });
   }
   return parseInventory(text, file, dirname(resolve(file)));
+}
+
+/** An inventory is a few kilobytes; more than this is not one (`--inventory /dev/zero`). */
+export const MAX_INVENTORY_BYTES = 1024 * 1024;
+
+/** Reads at most MAX_INVENTORY_BYTES + 1 bytes, so a device or a huge file is refused, not slurped. */
+async function readInventoryText(file: string): Promise<string> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(MAX_INVENTORY_BYTES + 1);
+    let got = 0;
+    while (got < buf.length) {
+      const { bytesRead } = await fh.read(buf, got, buf.length - got, null);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got > MAX_INVENTORY_BYTES) {
+      throw new VxiError('VXI_INVENTORY', `invalid inventory ${file}: larger than ${MAX_INVENTORY_BYTES / 1024} KiB, so not an inventory (a YAML file of nodes)`, { exitCode: 2 });
+    }
+    return buf.subarray(0, got).toString('utf8');
+  } finally {
+    await fh.close();
+  }
 }
 
 function parseJumpSpec(inv: Inventory, spec: string, base: SshDefaults): JumpConfig {
@@ -317,7 +350,7 @@ function parseJumpSpec(inv: Inventory, spec: string, base: SshDefaults): JumpCon
 }
 
 function resolveJump(inv: Inventory, spec: string, from: SshDefaults, seen: string[]): JumpConfig {
-  if (inv.nodes[spec] === undefined) return parseJumpSpec(inv, spec, from);
+  if (nodeEntry(inv, spec) === undefined) return parseJumpSpec(inv, spec, from);
   if (seen.includes(spec)) {
     throw invError(inv.source, `nodes.${seen[0] ?? spec}.jump`, `jump hosts form a loop: ${[...seen, spec].join(' -> ')}`);
   }
@@ -334,12 +367,17 @@ function resolveJump(inv: Inventory, spec: string, from: SshDefaults, seen: stri
   return j;
 }
 
+/** The inventory's own entry for `name`; never a member inherited from Object.prototype. */
+export function nodeEntry(inv: Inventory, name: string): NodeEntry | undefined {
+  return Object.hasOwn(inv.nodes, name) ? inv.nodes[name] : undefined;
+}
+
 function resolveNodeInner(inv: Inventory, name: string, seen: string[]): NodeConfig {
-  const entry = inv.nodes[name];
+  const entry = nodeEntry(inv, name);
   if (!entry) {
     throw new VxiError(
       'VXI_INVENTORY',
-      `node "${name}" is not in the inventory ${inv.source} (nodes: ${Object.keys(inv.nodes).join(', ')})`,
+      `no node "${name}" in the inventory ${inv.source} (nodes: ${Object.keys(inv.nodes).join(', ')})`,
       { exitCode: 2 },
     );
   }
