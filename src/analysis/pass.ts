@@ -1,0 +1,224 @@
+/**
+ * The one pass over a node's captures: the files are read once, their packets routed to a
+ * side (underlay or bridge) by file or by interface, merged by time across files, decoded
+ * once, and handed to every listener (correlator, statistics, topology, diagnostics, the web
+ * view's index) — Wireshark's taps, in the style of `epan/tap.c`. No listener re-reads a file.
+ *
+ * Two ways to drive it:
+ *  - `runPass(pass)`: files that are complete, read to the end in bounded memory;
+ *  - `pass.push(path, chunk)` / `pass.drain()`: files that are still growing (live capture);
+ *    what has arrived is delivered at once, the correlator's own merge lines the sides up.
+ */
+import { CaptureParser } from '../decode/file/parser.js';
+import { readFileAhead } from '../decode/file/read.js';
+import type { CaptureFormatError } from '../errors.js';
+import { decodePacket } from '../decode/packet.js';
+import { createRegistry, type DecoderRegistry } from '../decode/registry.js';
+import type { DecodedPacket, RawPacket } from '../decode/types.js';
+import { LINKTYPE_SLL2, type PacketSelector, type Side, type SideSource } from './sides.js';
+
+export interface PassPacket {
+  side: Side;
+  /** 1-based number of the packet among its side's packets. */
+  n: number;
+  /** 1-based number of the record in its file (differs from n when a file holds both sides). */
+  frame: number;
+  /** Time in µs on the node's underlay clock (the bridge side's offset added). */
+  tsUs: number;
+  p: DecodedPacket;
+}
+
+export type PassListener = (x: PassPacket) => void;
+
+export interface PassOptions {
+  registry?: DecoderRegistry;
+  /** Extra UDP ports decoded as VXLAN (when no registry is given). */
+  vxlanPorts?: number[];
+  /** Added to the bridge side's timestamps to line them up with the underlay's. */
+  overlayClockOffsetUs?: number;
+}
+
+/** What one file gave: its parser (format, interfaces, warnings, damage) and its counts. */
+export interface FileFeedState {
+  path: string;
+  parser: CaptureParser;
+  /** Records read. */
+  records: number;
+  /** Records that belong to no side (another interface of an `any` or multi-interface capture). */
+  otherInterfaces: number;
+  ended: boolean;
+}
+
+interface Route {
+  side: Side;
+  select: PacketSelector;
+}
+
+/** The SLL2 interface index of a cooked record, or -1. */
+export function sll2Ifindex(raw: RawPacket): number {
+  if (raw.linkType !== LINKTYPE_SLL2 || raw.data.length < 8) return -1;
+  const d = raw.data;
+  return (((d[4] as number) << 24) | ((d[5] as number) << 16) | ((d[6] as number) << 8) | (d[7] as number)) >>> 0;
+}
+
+function selects(select: PacketSelector, raw: RawPacket): boolean {
+  switch (select.kind) {
+    case 'all':
+      return true;
+    case 'interfaces':
+      return raw.interfaceId !== undefined && select.ids.includes(raw.interfaceId);
+    case 'ifindex':
+      return select.ifindexes.includes(sll2Ifindex(raw));
+  }
+}
+
+class FileFeed implements FileFeedState {
+  readonly parser = new CaptureParser();
+  records = 0;
+  otherInterfaces = 0;
+  ended = false;
+  /** The next record that belongs to a side, and which. */
+  head: { raw: RawPacket; side: Side; frame: number } | undefined;
+
+  constructor(
+    readonly path: string,
+    readonly routes: Route[],
+  ) {}
+
+  /** Parses until a record of some side is at the head, or more bytes are needed. */
+  fill(): void {
+    while (this.head === undefined) {
+      const raw = this.parser.next();
+      if (raw === undefined) return;
+      this.records += 1;
+      const route = this.routes.length === 1 && this.routes[0]?.select.kind === 'all' ? this.routes[0] : this.routes.find((r) => selects(r.select, raw));
+      if (route) this.head = { raw, side: route.side, frame: this.records };
+      else this.otherInterfaces += 1;
+    }
+  }
+
+  get error(): CaptureFormatError | undefined {
+    return this.parser.error;
+  }
+
+  /** No record will come any more (the input ended, or is damaged). */
+  get exhausted(): boolean {
+    return this.head === undefined && (this.ended || this.parser.error !== undefined);
+  }
+}
+
+export class NodePass {
+  readonly feeds: FileFeed[] = [];
+  private readonly registry: DecoderRegistry;
+  private readonly offsetUs: number;
+  private readonly listeners: PassListener[] = [];
+  private readonly count = { underlay: 0, overlay: 0 };
+
+  constructor(sides: { underlay?: SideSource; overlay?: SideSource }, opts: PassOptions = {}) {
+    this.registry = opts.registry ?? createRegistry({ vxlanPorts: opts.vxlanPorts ?? [] });
+    this.offsetUs = opts.overlayClockOffsetUs ?? 0;
+    for (const side of ['underlay', 'overlay'] as const) {
+      const s = sides[side];
+      if (!s) continue;
+      let feed = this.feeds.find((f) => f.path === s.path);
+      if (!feed) this.feeds.push((feed = new FileFeed(s.path, [])));
+      feed.routes.push({ side, select: s.select });
+    }
+  }
+
+  /** Adds a listener; every packet delivered from now on reaches it. */
+  listen(l: PassListener): this {
+    this.listeners.push(l);
+    return this;
+  }
+
+  /** Packets delivered so far on each side. */
+  delivered(side: Side): number {
+    return this.count[side];
+  }
+
+  feed(path: string): FileFeedState | undefined {
+    return this.feeds.find((f) => f.path === path);
+  }
+
+  /** Bytes of a file that is being read or followed. The parser keeps views into `chunk`. */
+  push(path: string, chunk: Uint8Array): void {
+    const f = this.feeds.find((x) => x.path === path);
+    if (!f) throw new Error(`NodePass: ${path} is not one of this node's files`);
+    f.parser.push(chunk);
+  }
+
+  /** A file is complete. */
+  end(path: string): void {
+    const f = this.feeds.find((x) => x.path === path);
+    if (!f || f.ended) return;
+    f.parser.end();
+    f.ended = true;
+  }
+
+  /**
+   * Delivers packets in time order across files. `waitForAll`: stop as soon as a file that
+   * may still give records has none parsed (a complete read); otherwise deliver everything
+   * parsed so far (live: files grow at their own pace). Returns the number delivered.
+   */
+  drain(waitForAll: boolean): number {
+    let delivered = 0;
+    for (;;) {
+      let best: FileFeed | undefined;
+      let bestTs = Infinity;
+      for (const f of this.feeds) {
+        f.fill();
+        if (f.head === undefined) {
+          if (waitForAll && !f.exhausted) return delivered;
+          continue;
+        }
+        const ts = this.tsOf(f.head.raw, f.head.side);
+        if (best === undefined || ts < bestTs) {
+          best = f;
+          bestTs = ts;
+        }
+      }
+      if (!best || !best.head) return delivered;
+      const { raw, side, frame } = best.head;
+      best.head = undefined;
+      const n = ++this.count[side];
+      const x: PassPacket = { side, n, frame, tsUs: bestTs, p: decodePacket(raw, n, { registry: this.registry }) };
+      for (const l of this.listeners) l(x);
+      delivered += 1;
+    }
+  }
+
+  /** A feed that needs bytes before the next packet can be chosen (complete read). */
+  starving(): FileFeed | undefined {
+    for (const f of this.feeds) {
+      f.fill();
+      if (f.head === undefined && !f.exhausted) return f;
+    }
+    return undefined;
+  }
+
+  private tsOf(raw: RawPacket, side: Side): number {
+    return raw.tsSec * 1e6 + raw.tsNsec / 1e3 + (side === 'overlay' ? this.offsetUs : 0);
+  }
+}
+
+/** Reads every file of the pass to its end (bounded memory: one read-ahead per file), delivering as it goes. */
+export async function runPass(pass: NodePass, signal?: AbortSignal): Promise<void> {
+  const readers = new Map<FileFeed, AsyncGenerator<Uint8Array>>();
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      pass.drain(true);
+      const f = pass.starving();
+      if (!f) break;
+      let it = readers.get(f);
+      if (!it) readers.set(f, (it = readFileAhead(f.path)));
+      const r = await it.next();
+      if (r.done) pass.end(f.path);
+      else pass.push(f.path, r.value);
+    }
+    pass.drain(false);
+  } finally {
+    await Promise.all([...readers.values()].map((it) => it.return(undefined)));
+  }
+}
