@@ -24,6 +24,12 @@ export interface RawPacket {
   interfaceId?: number;
   /** pcapng `if_name` option, when present. */
   interfaceName?: string;
+  /**
+   * pcapng: how many interfaces the packet's section had declared when it was read. More than
+   * one and the text output names each packet's interface (as `dumpcap -i eth1 -i vxlan_bridge`
+   * files need); undefined for classic pcap.
+   */
+  interfaceCount?: number;
   /** Byte offset of the record (pcap record header or pcapng block) in the input. */
   fileOffset: number;
   /** The captured bytes. A view that stays valid: readers never reuse memory they handed out. */

@@ -52,11 +52,47 @@ export interface CaptureStats {
   macsBehindVtep: Record<string, string[]>;
   topFlows: FlowStats[];
   flowsDropped: number;
-  /** Encapsulation overhead: outer headers up to and including the tunnel header, over tunnelled packets. */
+  /**
+   * Encapsulation overhead: outer headers up to and including the tunnel header, over tunnelled
+   * packets, with the outer link layer counted as an Ethernet header (see encapsulationOverhead).
+   * `tunnelledBytes` are those packets' lengths counted the same way.
+   */
   overhead: { bytes: number; tunnelledBytes: number; percent: number };
   malformed: number;
   truncated: number;
   withWarnings: number;
+}
+
+/** The outer link layer as the overhead counts it: an Ethernet header, whatever the capture's link type. */
+export const UNDERLAY_LINK_BYTES = 14;
+
+/**
+ * What to add to a packet's captured length (and to the bytes before its inner frame) so that
+ * they count as on an Ethernet underlay: the overhead is what the tunnel adds on the wire,
+ * 50 bytes per VXLAN packet over IPv4 (Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8), 70 over IPv6,
+ * whether the capture is Ethernet, Linux cooked (`tcpdump -i any`: SLL 16 or SLL2 20 bytes in
+ * place of the Ethernet header), raw IP (none) or BSD loopback (4). An Ethernet capture counts
+ * what it has (with any 802.1Q tags, which are on that wire); a cooked header's VLAN tags too.
+ */
+export function linkAdjustment(p: DecodedPacket): number {
+  if (p.raw.linkType === 1) return 0; // Ethernet: counted as captured
+  const first = p.layers[0];
+  if (first === undefined) return 0;
+  switch (first.type) {
+    case 'sll':
+    case 'loopback':
+      return UNDERLAY_LINK_BYTES - first.length;
+    case 'ipv4':
+    case 'ipv6':
+      return UNDERLAY_LINK_BYTES; // raw IP: no link header captured
+    default:
+      return 0;
+  }
+}
+
+/** Encapsulation overhead of one tunnelled packet: every byte before the inner frame of `tunnel`, the link layer counted as Ethernet. */
+export function encapsulationOverhead(p: DecodedPacket, tunnel: Layer): number {
+  return tunnel.offset + tunnel.length + linkAdjustment(p);
 }
 
 function ipText(l: Layer): string {
@@ -266,8 +302,9 @@ export class StatsCollector {
       return;
     }
     const vni = tunnel.vni;
-    this.overheadBytes += tunnel.offset + tunnel.length;
-    this.tunnelledBytes += raw.len;
+    const link = linkAdjustment(p);
+    this.overheadBytes += tunnel.offset + tunnel.length + link;
+    this.tunnelledBytes += raw.len + link;
     if (tunnel.type === 'vxlan') {
       this.vxlanPackets++;
       this.vxlanBytes += raw.len;

@@ -73,12 +73,24 @@ export function fixtureFiles(): FixtureFile[] {
     ...sc.overlay.map((fr) => ({ ...withLen(fr), interfaceId: 1 })),
   ].sort((a, b) => a.tsSec - b.tsSec || a.tsNsec - b.tsNsec);
   const ngBytes = f.concat(ng.header(), ...merged.map((p) => ng.record(p)));
+  // `tcpdump -i any -w … udp port 4789` on kvm1 (Linux cooked v2): the underlay's VXLAN packets,
+  // all on eth1 (ifindex 3: lo 1, eth0 2, eth1 3 as on the class's VMs), Out when kvm1 is the
+  // outer source, In when it receives; the same frames as class-kvm1-eth1.pcap otherwise.
+  const eth1Index = 3;
+  const any = pcap(
+    sc.underlay.map((fr) => {
+      const outgoing = Buffer.from(fr.data.subarray(26, 30)).equals(f.ipv4Addr(CLASS.kvm1.underlay)); // the outer IPv4 source (bytes 26-29)
+      return { tsSec: fr.tsSec, tsNsec: fr.tsNsec, data: f.sll2FromEthernet(fr.data, eth1Index, outgoing ? f.PACKET_OUTGOING : f.PACKET_HOST) };
+    }),
+    { linkType: 276 },
+  );
   const edges = edgeFrames();
   const damaged = eth1.subarray(0, eth1.length - 20);
   return [
     { name: 'class-kvm1-eth1.pcap', about: "kvm1's underlay: ARP and 4 pings vm1 → vm2 in VXLAN VNI 10 (UDP 4789), µs pcap", bytes: eth1, exitCode: 0 },
     { name: 'class-kvm1-vxlan_bridge.pcap', about: "kvm1's vxlan_bridge at the same moments: the same inner frames, plus 2 local pings vm1 → 10.220.220.201", bytes: bridge, exitCode: 0 },
     { name: 'class-kvm1.pcapng', about: 'both of the above in one pcapng: interface 0 eth1 (if_tsresol 9, ns), interface 1 vxlan_bridge (µs)', bytes: ngBytes, exitCode: 0 },
+    { name: 'class-kvm1-any.pcap', about: "kvm1's underlay as `tcpdump -i any udp port 4789` writes it: Linux cooked v2 (link type 276), eth1 = ifindex 3, Out from kvm1 and In to it; the frames of class-kvm1-eth1.pcap with the 14-byte Ethernet header replaced by the 20-byte SLL2 header", bytes: any, exitCode: 0 },
     { name: 'class-kvm1-eth1-ns-be.pcap', about: 'the underlay file as a big-endian, nanosecond pcap (magic a1b23c4d)', bytes: pcap(sc.underlay.map(withLen), { nanosecond: true, bigEndian: true }), exitCode: 0 },
     { name: 'edge-cases.pcap', about: `${edges.length} frames, one decoder path each: ${edges.map((e, i) => `${i + 1}) ${e.about}`).join('; ')}`, bytes: pcap(edges.map((e) => e.frame)), exitCode: 0 },
     { name: 'damaged-last-record.pcap', about: 'class-kvm1-eth1.pcap with its last 20 bytes cut: every packet before is read, then an error with the offset', bytes: damaged, exitCode: 1 },

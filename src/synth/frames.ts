@@ -148,3 +148,19 @@ export function vxlanPacket(inner: Uint8Array, o: VxlanFrameOptions = {}): Uint8
     ),
   );
 }
+
+/** Linux packet types (<linux/if_packet.h>): received for this host, sent by it. */
+export const PACKET_HOST = 0;
+export const PACKET_OUTGOING = 4;
+
+/**
+ * An Ethernet frame as `tcpdump -i any` records it (LINKTYPE_LINUX_SLL2, 276): the 14-byte
+ * Ethernet header replaced by the 20-byte cooked header
+ *   protocol (the EtherType) | reserved 0 (2) | interface index (4) | ARPHRD_ETHER 1 (2) |
+ *   packet type (1) | address length 6 (1) | the source MAC, padded to 8
+ * (the kernel's sockaddr_ll: the address is the sender's, in both directions).
+ */
+export function sll2FromEthernet(frame: Uint8Array, ifindex: number, packetType: number): Uint8Array {
+  const header = Uint8Array.from([frame[12] as number, frame[13] as number, 0, 0, ...u32(ifindex), ...u16(1), packetType, 6, ...frame.subarray(6, 12), 0, 0]);
+  return concat(header, frame.subarray(14));
+}

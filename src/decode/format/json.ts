@@ -7,6 +7,7 @@ import type { DecodedPacket, Layer } from '../types.js';
 import { formatAddressBytes, formatHexBytes, formatIPv4, formatIPv6, formatMac } from './addr.js';
 import { formatEpoch, isInvalidTimestamp, writeEpoch } from './time.js';
 import { ByteWriter } from './bytes.js';
+import { cookedHeader, sllDirection } from './iface.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -96,6 +97,12 @@ function packetBody(p: DecodedPacket): JsonObject {
   const o: JsonObject = { caplen: p.raw.caplen, len: p.raw.len, layers: p.layers.map(layerToJson) };
   if (p.raw.interfaceId !== undefined) o.interface = p.raw.interfaceId;
   if (p.raw.interfaceName !== undefined) o.interfaceName = p.raw.interfaceName;
+  const sll = cookedHeader(p);
+  if (sll !== undefined) {
+    const direction = sllDirection(sll.packetType);
+    if (direction !== undefined) o.direction = direction;
+    if (sll.ifindex !== undefined) o.ifindex = sll.ifindex;
+  }
   if (p.raw.linkType !== 1) o.linkType = p.raw.linkType;
   if (isInvalidTimestamp(p.raw)) o.tsInvalid = true;
   if (p.truncated) o.truncated = true;
@@ -229,6 +236,16 @@ export function writePacketJson(w: ByteWriter, p: DecodedPacket): void {
   if (raw.interfaceName !== undefined) {
     w.ascii(',"interfaceName":');
     w.text(JSON.stringify(raw.interfaceName));
+  }
+  const sll = cookedHeader(p);
+  if (sll !== undefined) {
+    const direction = sllDirection(sll.packetType);
+    if (direction !== undefined) {
+      w.ascii(',"direction":"');
+      w.ascii(direction);
+      w.byte(0x22);
+    }
+    if (sll.ifindex !== undefined) w.field(',"ifindex":', sll.ifindex);
   }
   if (raw.linkType !== 1) {
     w.field(',"linkType":', raw.linkType);

@@ -2,8 +2,12 @@
  * One line per packet, tcpdump-like: the outer summary, then one " | " segment per tunnel
  * level, e.g.
  *   1 13:46:40.000051 10.3.1.156:53394 > 10.3.1.174:4789 VXLAN vni 10 | 36:0f:… > ff:ff:… ARP who-has 10.220.220.6 tell 10.220.220.5
+ * After the time, where the packet was captured when the file says more than one place
+ * (see iface.ts), as `tcpdump -i any` prints it:
+ *   3 13:46:40.000069 eth1 Out 10.3.1.156:53394 > 10.3.1.174:4789 VXLAN vni 10 | …
  */
 import type { DecodedPacket, Layer } from '../types.js';
+import { cookedHeader, namesInterface, printableName, sllDirection } from './iface.js';
 import { formatAddressBytes, formatIPv6 } from './addr.js';
 import { isInvalidTimestamp, writeTimeOfDay } from './time.js';
 import { ByteWriter } from './bytes.js';
@@ -233,14 +237,53 @@ export function summarizeLayers(layers: Layer[]): string {
   return scratch.textFrom(0);
 }
 
+export interface TextOptions {
+  /**
+   * Names of the interface indexes of SLL2 records (e.g. what `capture` recorded in
+   * session.json): `eth1 In` instead of `ifindex 3 In`.
+   */
+  ifNames?: ReadonlyMap<number, string>;
+}
+
+/**
+ * Where the packet was captured, each part followed by a space: the interface (a pcapng
+ * section with several, or SLL2's index), then SLL/SLL2's direction. Nothing for a pcap with
+ * one link, the usual case: there it costs two comparisons.
+ */
+function writeWhere(w: ByteWriter, p: DecodedPacket, ifNames: ReadonlyMap<number, string> | undefined): void {
+  const raw = p.raw;
+  const sll = cookedHeader(p);
+  if (sll !== undefined && sll.ifindex !== undefined) {
+    const name = ifNames?.get(sll.ifindex);
+    if (name) w.text(printableName(name));
+    else {
+      w.ascii('ifindex ');
+      w.num(sll.ifindex);
+    }
+    w.byte(0x20);
+  } else if (namesInterface(raw)) {
+    if (raw.interfaceName) w.text(printableName(raw.interfaceName));
+    else {
+      w.ascii('if');
+      w.num(raw.interfaceId as number);
+    }
+    w.byte(0x20);
+  }
+  if (sll !== undefined) {
+    w.ascii(sllDirection(sll.packetType) ?? '?');
+    w.byte(0x20);
+  }
+}
+
 /** One text line (without the newline), written to bytes. */
-export function writePacketText(w: ByteWriter, p: DecodedPacket): void {
+export function writePacketText(w: ByteWriter, p: DecodedPacket, options?: TextOptions): void {
   const raw = p.raw;
   w.num(p.n);
   w.byte(0x20);
   writeTimeOfDay(w, raw);
   if (isInvalidTimestamp(raw)) w.ascii(' (invalid timestamp)');
   w.byte(0x20);
+  writeWhere(w, p, options?.ifNames);
   const at = w.pos;
   writeSummary(w, p.layers);
   if (w.pos === at) {
@@ -265,8 +308,13 @@ export function writePacketText(w: ByteWriter, p: DecodedPacket): void {
   if (p.warnings) for (const warning of p.warnings) w.text(` [${warning}]`);
 }
 
-export function packetToText(p: DecodedPacket): string {
+/** A line writer with its options bound, for callers that take `(w, p)` (decode's lineWriter). */
+export function textLineWriter(options: TextOptions): (w: ByteWriter, p: DecodedPacket) => void {
+  return (w, p) => writePacketText(w, p, options);
+}
+
+export function packetToText(p: DecodedPacket, options?: TextOptions): string {
   scratch.reset();
-  writePacketText(scratch, p);
+  writePacketText(scratch, p, options);
   return scratch.textFrom(0);
 }
