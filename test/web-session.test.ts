@@ -72,7 +72,9 @@ test('files that are not captures are skipped and reported, the rest is served',
   writeFileSync(path.join(dir, 'notes.txt'), 'not a capture, not even named like one');
   const store = await CaptureStore.open(sessionFromArgs([dir]));
   expect(store.captures().map((c) => c.name)).toEqual(['kvm2-eth1.pcap']);
-  expect(store.problems).toEqual([expect.stringMatching(/^kvm2-vxlan_bridge\.pcap: not a pcap or pcapng capture: unknown magic 0x6f6f7073/)]);
+  // what a non-capture file holds is never echoed (a symlink could point at /etc/shadow: issue 16 #12)
+  expect(store.problems).toEqual([expect.stringMatching(/^kvm2-vxlan_bridge\.pcap: not a pcap or pcapng capture file \(what it holds is not shown/)]);
+  expect(store.problems.join('\n')).not.toContain('0x6f6f7073');
   expect(store.diagnostics().some((d) => d.severity === 'error' && /could not be read/.test(d.title))).toBe(true);
   store.close();
 });

@@ -8,6 +8,7 @@
  * inside that namespace instead (see src/web/live.ts).
  */
 import { existsSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError, isVxiError } from '../errors.js';
@@ -93,6 +94,14 @@ export async function liveSetup(flags: ServeFlags, outRoot: string | undefined):
 
 const parseServePort = parseIntInRange('--port', 0, 65535);
 
+/** Whether an address to listen on reaches only this machine: localhost, 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z). */
+export function isLoopback(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return isIP(v4) === 4 && v4.split('.')[0] === '127';
+}
+
 export function describe(server: RunningServer, where: string, notes: string[] = []): string {
   const lines: string[] = [];
   const nodes = server.store.nodes();
@@ -109,7 +118,7 @@ export function describe(server: RunningServer, where: string, notes: string[] =
   lines.push(...notes);
   lines.push(`open ${server.openUrl}`);
   lines.push(`token (uploads and live capture need it; header X-VXI-Token): ${server.token}`);
-  if (server.host !== '127.0.0.1' && server.host !== 'localhost' && server.host !== '::1') {
+  if (!isLoopback(server.host)) {
     lines.push(`warning: listening on ${server.host}: anyone who can reach this address can read the captures (uploads still need the token)`);
   }
   lines.push('press Ctrl-C to stop');

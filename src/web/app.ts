@@ -11,24 +11,30 @@
  *   GET  /api/captures/:id/packets/:n          one packet (layers, hex) and its match on the other side
  *   GET  /api/captures/:id/position/:n?filter= the row of packet n in the filtered list
  *   GET  /api/captures/:id/file                the capture as loaded (download)
- *   GET  /api/captures/:id/inner.pcap          decapsulated frames (download)
+ *   GET  /api/captures/:id/inner.pcap          decapsulated frames (download; trailers X-VXI-Skipped, X-VXI-Timestamps-Normalised)
  *   GET  /api/captures/:id/packets.ndjson      every packet decoded, one JSON object a line (download)
  *   GET  /api/events                           server-sent events: `update` when a capture is added or grows (live)
  *   POST /api/captures?name=FILE               upload a capture (raw body; token)
  *   POST /api/captures/live                    start a live capture (token; needs deps.startCapture)
  *   POST /api/captures/live/:id/stop           stop it (token); its files stay served
  *   GET  /, /app.js, /style.css, /vendor/chart.umd.js   the page (works offline)
+ *
+ * Every /api route refuses requests a browser marks as from another site (security.ts); the
+ * filter= of the packet routes is bounded (filter.ts); uploads share one quota, reserved
+ * before their first byte.
  */
 import { createReadStream, createWriteStream, existsSync, rmSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { CaptureFormatError, isVxiError } from '../errors.js';
+import { TooManyPacketsError } from './capture-index.js';
 import { FILTER_HELP } from './filter.js';
-import { writeInnerPcap, writePacketsNdjson } from './downloads.js';
+import { writeInnerPcap, writePacketsNdjson, type Sink } from './downloads.js';
 import { MAX_PAGE, packetDetail, packetPage, positionOf } from './packets.js';
-import { TOKEN_HEADER, hostCheck, requireToken, securityHeaders } from './security.js';
+import { TOKEN_HEADER, hostCheck, requireToken, sameSiteOnly, securityHeaders } from './security.js';
 import { computeSeries, overlayGroup, underlayGroup, type SeriesSide } from './series.js';
 import type { NodeAnalysis } from './analysis.js';
 import type { CaptureStore, StoredCapture } from './store.js';
@@ -73,8 +79,10 @@ export interface AppDeps {
   token: string;
   /** Host names (besides IP literals and localhost) the Host header may carry. */
   allowedHosts?: string[];
-  /** Largest upload, bytes (default 64 MiB). */
+  /** Largest upload, bytes (default 64 MiB); all uploads together: 8 times that. */
   uploadLimitBytes?: number;
+  /** Most packets an upload may hold (its index is kept in memory); default one per 64 bytes of uploadLimitBytes. */
+  uploadPacketLimit?: number;
   startCapture?: StartCapture;
   /** Inventory nodes the page offers for live capture. */
   liveNodes?: string[];
@@ -124,6 +132,69 @@ function safeFileName(name: string): string {
   return base && base !== '.' && base !== '..' ? base : 'upload.pcap';
 }
 
+/**
+ * Writes a request body to `dest`; `check` sees each chunk and returns an error to stop (the
+ * rest of the body is drained, not kept).
+ */
+function receive(req: Request, dest: string, check: (chunk: Buffer) => Error | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const out = createWriteStream(dest);
+    let failed = false;
+    const fail = (e: Error): void => {
+      if (failed) return;
+      failed = true;
+      req.unpipe(out);
+      out.destroy();
+      req.resume();
+      reject(e);
+    };
+    req.on('data', (chunk: Buffer) => {
+      const e = check(chunk);
+      if (e) fail(e);
+    });
+    req.on('error', (e) => fail(e));
+    req.on('close', () => {
+      if (!req.complete) fail(new HttpError(400, 'upload interrupted: the connection closed before the whole file came'));
+    });
+    out.on('error', (e) => fail(e));
+    out.on('finish', () => {
+      if (!failed) resolve();
+    });
+    req.pipe(out);
+  });
+}
+
+/** Trailers of the inner-only pcap download: frames left out, timestamps carried into the seconds. */
+export const INNER_TRAILERS = { skipped: 'X-VXI-Skipped', normalised: 'X-VXI-Timestamps-Normalised' } as const;
+
+/** A response as a download's sink: waiting for drain ends when the client goes away. */
+function responseSink<T extends string | Uint8Array>(res: Response): Sink<T> {
+  let closed = false;
+  res.once('close', () => {
+    closed = true;
+  });
+  return {
+    write: (data) => res.write(data),
+    waitDrain: () => new Promise<void>((resolve) => {
+      if (closed || res.destroyed) {
+        closed = true;
+        resolve();
+        return;
+      }
+      const done = (): void => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    }),
+    get closed() {
+      return closed || res.destroyed;
+    },
+  };
+}
+
 /** The analysis without its diagnostics (served on their own). */
 function withoutDiagnostics(a: NodeAnalysis | undefined): Omit<NodeAnalysis, 'diagnostics'> | null {
   if (!a) return null;
@@ -135,6 +206,7 @@ function withoutDiagnostics(a: NodeAnalysis | undefined): Omit<NodeAnalysis, 'di
 export function createApp(deps: AppDeps): express.Express {
   const { store, token } = deps;
   const uploadLimit = deps.uploadLimitBytes ?? DEFAULT_UPLOAD_LIMIT;
+  const uploadPacketLimit = deps.uploadPacketLimit ?? Math.max(1, Math.floor(uploadLimit / 64));
   const publicDir = deps.publicDir ?? path.join(path.dirname(fileURLToPath(import.meta.url)), 'public');
   const vendorChart = existsSync(path.join(publicDir, 'vendor', 'chart.umd.js')) ? path.join(publicDir, 'vendor', 'chart.umd.js') : chartJsPath();
   const listeners = new Set<Response>();
@@ -158,6 +230,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false);
   app.use(hostCheck(deps.allowedHosts ?? []));
   app.use(securityHeaders);
+  app.use('/api', sameSiteOnly);
 
   const capture = (req: Request): StoredCapture => {
     const c = store.capture(str(req.params.id));
@@ -266,20 +339,25 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ n, position: positionOf(c, n, str(req.query.filter), store.generation) });
   }));
 
-  app.get('/api/captures/:id/file', wrap((req, res) => {
+  app.get('/api/captures/:id/file', wrap(async (req, res) => {
     const c = capture(req);
     res.attachment(c.name.endsWith('.pcap') || c.name.endsWith('.pcapng') ? c.name : `${c.name}.pcap`);
     res.type('application/vnd.tcpdump.pcap');
-    createReadStream(c.path).on('error', () => res.destroy()).pipe(res);
+    // pipeline closes the file when the client goes away (pipe would leave it open)
+    await pipeline(createReadStream(c.path), res).catch(() => res.destroy());
   }));
 
   app.get('/api/captures/:id/inner.pcap', wrap(async (req, res) => {
     const c = capture(req);
     res.attachment(`${c.name.replace(/\.(pcapng|pcap|cap)$/i, '')}-inner.pcap`);
     res.type('application/vnd.tcpdump.pcap');
-    await writeInnerPcap(c.path, store.registry, {
-      write: (b) => res.write(b),
-      waitDrain: () => new Promise((resolve) => res.once('drain', resolve)),
+    // what could not be written is said at the end (the status is sent with the first bytes)
+    res.set('Trailer', `${INNER_TRAILERS.skipped}, ${INNER_TRAILERS.normalised}`);
+    const r = await writeInnerPcap(c.path, store.registry, responseSink<Uint8Array>(res));
+    if (r.closed) return;
+    res.addTrailers({
+      [INNER_TRAILERS.skipped]: r.skipped ? `${r.skipped} frame(s) left out: their timestamp is after 2106 and does not fit a pcap record` : '0',
+      [INNER_TRAILERS.normalised]: String(r.normalised),
     });
     res.end();
   }));
@@ -288,11 +366,9 @@ export function createApp(deps: AppDeps): express.Express {
     const c = capture(req);
     res.attachment(`${c.name.replace(/\.(pcapng|pcap|cap)$/i, '')}.ndjson`);
     res.type('application/x-ndjson');
-    await writePacketsNdjson(c.path, store.registry, {
-      write: (line) => res.write(line),
-      waitDrain: () => new Promise((resolve) => res.once('drain', resolve)),
-    });
-    res.end();
+    const sink = responseSink<string>(res);
+    await writePacketsNdjson(c.path, store.registry, sink);
+    if (!sink.closed) res.end();
   }));
 
   app.get('/api/events', (req, res) => {
@@ -330,44 +406,34 @@ export function createApp(deps: AppDeps): express.Express {
       throw new HttpError(413, `${name} is ${(declared / 1024 / 1024).toFixed(1)} MB: uploads are limited to ${limitText}. Serve large captures from disk instead: vxlan-inspect serve FILE…`);
     }
     const totalLimit = uploadLimit * 8;
-    if (store.uploadedBytes + (Number.isFinite(declared) ? declared : 0) > totalLimit) {
+    // the quota is taken before the first byte is accepted: uploads side by side share it
+    const reserved = Number.isFinite(declared) && declared >= 0 ? declared : uploadLimit;
+    if (!store.reserveUpload(reserved, totalLimit)) {
       req.resume();
-      throw new HttpError(413, `uploads so far fill the ${Math.round(totalLimit / 1024 / 1024)} MB this server keeps for them: restart it, or serve the captures from disk (vxlan-inspect serve DIR)`);
+      throw new HttpError(413, `uploads so far (and those being received) fill the ${Math.round(totalLimit / 1024 / 1024)} MB this server keeps for them: wait for them, restart it, or serve the captures from disk (vxlan-inspect serve DIR)`);
     }
     const dest = store.uploadPath();
     let size = 0;
     try {
-      await new Promise<void>((resolve, reject) => {
-        const out = createWriteStream(dest);
-        let failed = false;
-        const fail = (e: Error): void => {
-          if (failed) return;
-          failed = true;
-          req.unpipe(out);
-          out.destroy();
-          req.resume();
-          reject(e);
-        };
-        req.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > uploadLimit) fail(new HttpError(413, `${name} is larger than the ${limitText} upload limit. Serve large captures from disk instead: vxlan-inspect serve FILE…`));
-        });
-        req.on('error', (e) => fail(e));
-        out.on('error', (e) => fail(e));
-        out.on('finish', () => {
-          if (!failed) resolve();
-        });
-        req.pipe(out);
+      await receive(req, dest, (chunk) => {
+        size += chunk.length;
+        // a declared length is the most the HTTP parser delivers; without one, the reservation is the upload limit
+        return size > reserved ? new HttpError(413, `${name} is larger than the ${limitText} upload limit. Serve large captures from disk instead: vxlan-inspect serve FILE…`) : undefined;
       });
       if (size === 0) throw new HttpError(400, `${name} is empty: choose a .pcap or .pcapng file`);
-      const c = await store.addUpload(dest, name);
+      const c = await store.addUpload(dest, name, uploadPacketLimit);
       res.status(201).json({ capture: store.summary(c), node: c.node });
     } catch (err) {
       rmSync(dest, { force: true });
       if (err instanceof CaptureFormatError) {
         throw new HttpError(400, `${name} is not a capture file we can read: ${err.message}. Upload a .pcap or .pcapng file (tcpdump -w, Wireshark "Save As").`);
       }
+      if (err instanceof TooManyPacketsError) {
+        throw new HttpError(413, `${name} has more than ${err.maxPackets} packets: uploads are indexed up to that many. Serve large captures from disk instead: vxlan-inspect serve FILE…`);
+      }
       throw err;
+    } finally {
+      store.releaseUpload(reserved);
     }
   }));
 

@@ -11,7 +11,7 @@ import { MAX_BLOCK, type CaptureFormat, type CaptureInterface } from '../decode/
 import { decodePacket } from '../decode/packet.js';
 import type { DecoderRegistry } from '../decode/registry.js';
 import type { DecodedPacket, Layer, RawPacket } from '../decode/types.js';
-import { VxiError } from '../errors.js';
+import { CaptureFormatError, VxiError } from '../errors.js';
 import { Column } from './columns.js';
 
 /** Innermost protocol codes kept in the index (for the protocol filter). */
@@ -93,6 +93,25 @@ export interface IndexOptions {
   /** Called with each decoded packet during the pass (topology, diagnostics): do not keep it. */
   onPacket?: (p: DecodedPacket) => void;
   signal?: AbortSignal;
+  /** Most packets to index: more is a TooManyPacketsError (an upload's index stays bounded). */
+  maxPackets?: number;
+}
+
+/** A capture with more packets than IndexOptions.maxPackets. */
+export class TooManyPacketsError extends VxiError {
+  constructor(readonly maxPackets: number) {
+    super('VXI_WEB', `more than ${maxPackets} packets`, { exitCode: 2 });
+  }
+}
+
+/**
+ * A file that is not a capture at all (no pcap or pcapng header). Its message says what the
+ * first bytes are, for the one who sent it (an upload); a page shows only that it is not a capture.
+ */
+export class NotACaptureError extends CaptureFormatError {
+  constructor(cause: CaptureFormatError) {
+    super(cause.message, 0, { cause });
+  }
 }
 
 const CHUNK = 1024 * 1024;
@@ -267,6 +286,7 @@ export class IndexBuilder {
   }
 
   private add(raw: RawPacket): void {
+    if (this.opts.maxPackets !== undefined && this.n >= this.opts.maxPackets) throw new TooManyPacketsError(this.opts.maxPackets);
     const n = ++this.n;
     if (this.firstOffset < 0) {
       this.firstOffset = raw.fileOffset;
@@ -385,7 +405,7 @@ export async function buildCaptureIndex(path: string, opts: IndexOptions = {}): 
     await fh.close();
   }
   const error = builder.parser.error;
-  if (error && builder.count === 0 && error.offset === 0) throw error;
+  if (error && builder.count === 0 && error.offset === 0) throw builder.parser.format === undefined ? new NotACaptureError(error) : error;
   return builder.index(path, size, true);
 }
 
@@ -483,8 +503,45 @@ async function prefixFor(index: CaptureIndex, offset: number, fh: import('node:f
   return Buffer.concat(parts);
 }
 
-/** Re-reads the records at 0-based positions `positions` (ascending) from disk. */
-export async function readRecords(index: CaptureIndex, positions: readonly number[]): Promise<Map<number, RawPacket>> {
+/**
+ * Records further apart than this are read one by one, each by the length its own header gives:
+ * what lies between them (blocks the parser skipped) or after the last one (a damaged tail) is
+ * never read to serve a packet.
+ */
+const RUN_GAP = 64 * 1024;
+
+/** Whether the capture's multi-byte fields are little-endian, from the bytes put in front of a record. */
+function littleEndian(format: CaptureFormat | undefined, prefix: Uint8Array): boolean | undefined {
+  if (prefix.length < 12) return undefined;
+  const b = Buffer.from(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  const magic = format === 'pcapng' ? b.readUInt32LE(8) : b.readUInt32LE(0);
+  if (magic === 0x1a2b3c4d || magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) return true;
+  if (magic === 0x4d3c2b1a || magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) return false;
+  return undefined;
+}
+
+/** Bytes of the record at `start` by its own header (pcap: 16 + caplen; pcapng: the block length), at most MAX_BLOCK. */
+async function recordSpan(index: CaptureIndex, prefix: Uint8Array, start: number, fh: import('node:fs/promises').FileHandle, stats: ReadStats): Promise<number> {
+  const le = littleEndian(index.format, prefix);
+  const hdr = Buffer.alloc(16);
+  const got = (await fh.read(hdr, 0, 16, start)).bytesRead;
+  stats.bytesRead += got;
+  if (le === undefined || got < 16) return MAX_BLOCK;
+  const n = index.format === 'pcapng' ? (le ? hdr.readUInt32LE(4) : hdr.readUInt32BE(4)) : 16 + (le ? hdr.readUInt32LE(8) : hdr.readUInt32BE(8));
+  return Math.min(Math.max(n, 16), MAX_BLOCK);
+}
+
+/** What re-reading cost (for tests and diagnostics). */
+export interface ReadStats {
+  bytesRead: number;
+}
+
+/**
+ * Re-reads the records at 0-based positions `positions` from disk. Neighbouring records are read
+ * in one go; every read is bounded by what the index knows of the records (their offsets, and
+ * each record's own length), never by the size of the file.
+ */
+export async function readRecords(index: CaptureIndex, positions: readonly number[], stats: ReadStats = { bytesRead: 0 }): Promise<Map<number, RawPacket>> {
   const out = new Map<number, RawPacket>();
   const sorted = [...new Set(positions)].filter((i) => i >= 0 && i < index.count).sort((a, b) => a - b);
   if (sorted.length === 0) return out;
@@ -494,20 +551,25 @@ export async function readRecords(index: CaptureIndex, positions: readonly numbe
   } catch (err) {
     throw ioError(index.path, 'open', err);
   }
+  const nextOffset = (k: number): number => (k + 1 < index.count ? (index.offsets[k + 1] as number) : index.fileSize);
   try {
     let i = 0;
     while (i < sorted.length) {
       let j = i;
-      while (j + 1 < sorted.length && (sorted[j + 1] as number) === (sorted[j] as number) + 1) j++;
+      while (j + 1 < sorted.length && (sorted[j + 1] as number) === (sorted[j] as number) + 1 && nextOffset(sorted[j] as number) - (index.offsets[sorted[j] as number] as number) <= RUN_GAP) j++;
       const a = sorted[i] as number;
       const b = sorted[j] as number;
       const start = index.offsets[a] as number;
-      // the last record ends where the file does, or at the largest block we read (damaged tails can be long)
-      const end = b + 1 < index.count ? (index.offsets[b + 1] as number) : Math.min(index.fileSize, start + MAX_BLOCK);
-      const bytes = Buffer.allocUnsafeSlow(end - start);
+      const lastStart = index.offsets[b] as number;
+      const prefix = await prefixFor(index, start, fh);
+      let end = nextOffset(b);
+      // a record followed by much (the damaged tail of the file, skipped blocks): only the record itself
+      if (end - lastStart > RUN_GAP) end = Math.min(end, lastStart + (await recordSpan(index, prefix, lastStart, fh, stats)));
+      const bytes = Buffer.allocUnsafeSlow(Math.max(0, end - start));
       const got = (await fh.read(bytes, 0, bytes.length, start)).bytesRead;
+      stats.bytesRead += got;
       const parser = new CaptureParser();
-      parser.push(await prefixFor(index, start, fh));
+      parser.push(prefix);
       parser.push(bytes.subarray(0, got));
       parser.end();
       for (let k = a; k <= b; k++) {

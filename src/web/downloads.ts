@@ -28,24 +28,34 @@ export function innerFrame(p: DecodedPacket): Uint8Array | undefined {
   return undefined;
 }
 
-export interface InnerSink {
+/** Where a download goes: a response, which its client may close at any time. */
+export interface Sink<T> {
   /** Returns false when the consumer wants us to wait for `drain`. */
-  write(bytes: Uint8Array): boolean;
+  write(data: T): boolean;
+  /** Resolves on drain, or when the consumer went away (then `closed` is true). */
   waitDrain(): Promise<void>;
+  /** The consumer went away: nothing more is written, the file is closed. */
+  readonly closed: boolean;
 }
 
-export interface TextSink {
-  write(text: string): boolean;
-  waitDrain(): Promise<void>;
+export type InnerSink = Sink<Uint8Array>;
+export type TextSink = Sink<string>;
+
+/** Writes, waiting for drain when asked; false when the consumer went away. */
+async function put<T>(sink: Sink<T>, data: T): Promise<boolean> {
+  if (sink.closed) return false;
+  if (!sink.write(data)) await sink.waitDrain();
+  return !sink.closed;
 }
 
-/** Every packet of `path`, decoded, as `decode --json` prints it (one object a line). */
+/** Every packet of `path`, decoded, as `decode --json` prints it (one object a line); stops when the sink closes. */
 export async function writePacketsNdjson(path: string, registry: DecoderRegistry, sink: TextSink): Promise<number> {
   let n = 0;
   try {
     for await (const raw of packets(path)) {
       n++;
-      if (!sink.write(`${packetToJsonLine(decodePacket(raw, n, { registry }))}\n`)) await sink.waitDrain();
+      // leaving the loop closes the file
+      if (!(await put(sink, `${packetToJsonLine(decodePacket(raw, n, { registry }))}\n`))) break;
     }
   } catch (err) {
     if (!(err instanceof Error && 'offset' in err)) throw err;
@@ -53,24 +63,61 @@ export async function writePacketsNdjson(path: string, registry: DecoderRegistry
   return n;
 }
 
-/** Streams the inner-only pcap of `path` to `sink`; resolves with the number of frames written. */
-export async function writeInnerPcap(path: string, registry: DecoderRegistry, sink: InnerSink): Promise<number> {
+const NS_PER_S = 1_000_000_000;
+const U32_MAX = 0xffffffff;
+
+/**
+ * A timestamp as a pcap record holds it: a sub-second part of a second or more (a µs field of
+ * 10⁶ or more in a damaged file) is carried into the seconds. Undefined when the seconds then
+ * do not fit 32 bits (after 2106).
+ */
+export function pcapTimestamp(tsSec: number, tsNsec: number): { tsSec: number; tsNsec: number; carried: boolean } | undefined {
+  const carry = Math.floor(tsNsec / NS_PER_S);
+  const sec = tsSec + carry;
+  if (!Number.isSafeInteger(sec) || sec < 0 || sec > U32_MAX || tsNsec < 0) return undefined;
+  return { tsSec: sec, tsNsec: tsNsec - carry * NS_PER_S, carried: carry !== 0 };
+}
+
+/** What an inner-only pcap holds, and what it could not. */
+export interface InnerPcapResult {
+  /** Frames written. */
+  written: number;
+  /** Frames whose sub-second timestamp field was a second or more, carried into the seconds. */
+  normalised: number;
+  /** Frames left out: their timestamp does not fit a pcap record. */
+  skipped: number;
+  /** The consumer went away before the end. */
+  closed: boolean;
+}
+
+/** Streams the inner-only pcap of `path` to `sink`; stops when the sink closes. */
+export async function writeInnerPcap(path: string, registry: DecoderRegistry, sink: InnerSink): Promise<InnerPcapResult> {
   const w = new PcapWriter({ nanosecond: true });
-  if (!sink.write(w.header())) await sink.waitDrain();
+  const result: InnerPcapResult = { written: 0, normalised: 0, skipped: 0, closed: false };
+  if (!(await put(sink, w.header()))) return { ...result, closed: true };
   let n = 0;
-  let written = 0;
   try {
     for await (const raw of packets(path)) {
       n++;
       const inner = innerFrame(decodePacket(raw, n, { registry }));
       if (!inner) continue;
+      const ts = pcapTimestamp(raw.tsSec, raw.tsNsec);
+      if (!ts) {
+        result.skipped++;
+        continue;
+      }
+      if (ts.carried) result.normalised++;
       const extra = Math.max(0, raw.len - raw.caplen);
-      if (!sink.write(w.record({ tsSec: raw.tsSec, tsNsec: raw.tsNsec, data: inner, len: inner.length + extra }))) await sink.waitDrain();
-      written++;
+      const record = w.record({ tsSec: ts.tsSec, tsNsec: ts.tsNsec, data: inner, len: Math.min(U32_MAX, inner.length + extra) });
+      result.written++;
+      if (!(await put(sink, record))) {
+        result.closed = true;
+        break;
+      }
     }
   } catch (err) {
     // a damaged tail: the frames before it are written (the index said so already)
     if (!(err instanceof Error && 'offset' in err)) throw err;
   }
-  return written;
+  return result;
 }

@@ -10,6 +10,10 @@
  *   flood                   broadcast / multicast inner destination MAC
  *
  * A bare MAC, IPv4 address, protocol name or number (a VNI) is accepted too.
+ *
+ * A filter is bounded (MAX_FILTER_LENGTH characters, MAX_FILTER_TERMS terms) and its terms are
+ * deduplicated, so one pass over the index costs at most a few comparisons per packet whatever
+ * the query: the filter runs on every request of a page, without the token.
  */
 import { parseIPv4, parseMac } from '../decode/format/addr.js';
 import { UsageError } from '../errors.js';
@@ -27,9 +31,31 @@ const PROTOS = new Set<string>([...Object.keys(PROTO), 'vxlan']);
 
 export const FILTER_HELP = 'filter terms: vni=10, mac=aa:bb:cc:dd:ee:ff, ip=10.220.220.201, proto=icmp|arp|tcp|udp|icmpv6|ip|vxlan|other, matched, unmatched, flood';
 
+/** Longest filter text accepted, characters. */
+export const MAX_FILTER_LENGTH = 1024;
+/** Most terms in one filter (before identical ones are merged). */
+export const MAX_FILTER_TERMS = 32;
+
+function termKey(t: Term): string {
+  switch (t.kind) {
+    case 'vni': return `vni:${t.vni}`;
+    case 'mac': return `mac:${t.mac}`;
+    case 'ip': return `ip:${t.ip}`;
+    case 'proto': return `proto:${t.proto}`;
+    case 'matched': return `matched:${t.matched}`;
+    case 'flood': return 'flood';
+  }
+}
+
+/** The terms of a filter, identical ones merged; a UsageError says what is wrong (or too long). */
 export function parseFilter(text: string): Term[] {
+  if (text.length > MAX_FILTER_LENGTH) {
+    throw new UsageError(`filter is ${text.length} characters long: at most ${MAX_FILTER_LENGTH} are accepted (${FILTER_HELP})`);
+  }
   const terms: Term[] = [];
+  const seen = new Set<string>();
   const words = text.trim().split(/[\s,&]+/).filter((w) => w && w.toLowerCase() !== 'and');
+  let count = 0;
   for (let i = 0; i < words.length; i++) {
     let word = (words[i] as string).toLowerCase();
     let key: string | undefined;
@@ -49,6 +75,10 @@ export function parseFilter(text: string): Term[] {
     word = value;
     const term = parseTerm(key, value);
     if (!term) throw new UsageError(`cannot understand filter ${JSON.stringify(key ? `${key}=${value}` : word)}: ${FILTER_HELP}`);
+    if (++count > MAX_FILTER_TERMS) throw new UsageError(`filter has more than ${MAX_FILTER_TERMS} terms: combine fewer (${FILTER_HELP})`);
+    const k = termKey(term);
+    if (seen.has(k)) continue;
+    seen.add(k);
     terms.push(term);
   }
   return terms;
@@ -82,41 +112,61 @@ function parseTerm(key: string | undefined, value: string): Term | undefined {
   return undefined;
 }
 
-function termHolds(index: CaptureIndex, i: number, t: Term): boolean {
+type Test = (i: number) => boolean;
+
+/** One term as a test over the index's columns, built once per filter (not per packet). */
+function compileTerm(index: CaptureIndex, t: Term): Test {
   switch (t.kind) {
-    case 'vni':
-      return index.vni[i] === t.vni;
-    case 'mac':
-      return index.macSrc[i] === t.mac || index.macDst[i] === t.mac;
-    case 'ip':
-      return index.outerSrc[i] === t.ip || index.outerDst[i] === t.ip || index.innerSrc[i] === t.ip || index.innerDst[i] === t.ip;
-    case 'proto':
-      if (t.proto === 'vxlan') return ((index.flags[i] as number) & FLAG.tunnel) !== 0;
-      return index.proto[i] === PROTO[t.proto];
-    case 'matched':
-      return ((index.match[i] as number) !== 0) === t.matched;
-    case 'flood':
-      return isGroupMac(index.macDst[i] as number);
+    case 'vni': {
+      const { vni } = index;
+      return (i) => vni[i] === t.vni;
+    }
+    case 'mac': {
+      const { macSrc, macDst } = index;
+      return (i) => macSrc[i] === t.mac || macDst[i] === t.mac;
+    }
+    case 'ip': {
+      const { outerSrc, outerDst, innerSrc, innerDst } = index;
+      return (i) => outerSrc[i] === t.ip || outerDst[i] === t.ip || innerSrc[i] === t.ip || innerDst[i] === t.ip;
+    }
+    case 'proto': {
+      if (t.proto === 'vxlan') {
+        const { flags } = index;
+        return (i) => ((flags[i] as number) & FLAG.tunnel) !== 0;
+      }
+      const { proto } = index;
+      const code = PROTO[t.proto];
+      return (i) => proto[i] === code;
+    }
+    case 'matched': {
+      const { match } = index;
+      return (i) => ((match[i] as number) !== 0) === t.matched;
+    }
+    case 'flood': {
+      const { macDst } = index;
+      return (i) => isGroupMac(macDst[i] as number);
+    }
   }
 }
 
-/** 0-based positions of the packets that pass every term. */
+/** 0-based positions of the packets that pass every term: one pass, at most one test per distinct term. */
 export function filterIndex(index: CaptureIndex, terms: readonly Term[]): Uint32Array {
   if (terms.length === 0) {
     const all = new Uint32Array(index.count);
     for (let i = 0; i < index.count; i++) all[i] = i;
     return all;
   }
+  const keys = new Set<string>();
+  const tests: Test[] = [];
+  for (const t of terms) {
+    const k = termKey(t);
+    if (keys.has(k)) continue;
+    keys.add(k);
+    tests.push(compileTerm(index, t));
+  }
   const out: number[] = [];
   for (let i = 0; i < index.count; i++) {
-    let ok = true;
-    for (const t of terms) {
-      if (!termHolds(index, i, t)) {
-        ok = false;
-        break;
-      }
-    }
-    if (ok) out.push(i);
+    if (tests.every((test) => test(i))) out.push(i);
   }
   return Uint32Array.from(out);
 }

@@ -4,6 +4,11 @@
  * - Every request: the Host header must name this server — an IP literal or `localhost` (or a
  *   name given with allowedHosts) on the port the request came in on. A DNS-rebinding page
  *   reaches us under its own domain name, so it is refused here, before any route.
+ * - Every API request, reading ones too: not from another site. A browser says where a request
+ *   comes from (`Sec-Fetch-Site`, and `Origin` on CORS and state-changing requests): another
+ *   site, or an Origin that is not this server, is refused, so a page elsewhere cannot make a
+ *   visitor's browser load captures or run filters here, even blind (`mode: 'no-cors'`).
+ *   Requests without those headers (curl, scripts) and the page's own requests pass.
  * - State-changing requests (POST, PUT, PATCH, DELETE): the token printed at start-up in the
  *   `X-VXI-Token` header, and, when the browser sends one, an Origin (or Referer) that is this
  *   server. A cross-site form or fetch cannot set the header, and cannot fake the Origin.
@@ -62,6 +67,27 @@ function originOf(url: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Why a request comes from another site by what the browser says (Sec-Fetch-Site, Origin), or undefined. */
+function fromAnotherSite(req: Request): string | undefined {
+  const site = req.get('sec-fetch-site');
+  // same-site is another origin too (e.g. another port of this host): only the page itself, or no browser context
+  if (site === 'cross-site' || site === 'same-site') return `${site} request`;
+  const origin = req.get('origin');
+  if (origin === undefined) return undefined;
+  if (origin === 'null' || originOf(origin) !== originOf(`http://${req.headers.host ?? ''}`)) return `request from another site (${origin})`;
+  return undefined;
+}
+
+/** For every API route: refuses what a browser says comes from another site (403). */
+export function sameSiteOnly(req: Request, res: Response, next: NextFunction): void {
+  const why = fromAnotherSite(req);
+  if (why) {
+    sendError(res, 403, `${why} refused: open the page served at http://${req.headers.host ?? ''}/ (or use curl)`);
+    return;
+  }
+  next();
 }
 
 /** For routes that change state: token, and same-origin when the browser says where it comes from. */

@@ -13,7 +13,7 @@
  * capture to line it up with its underlay capture. The correlation library reads the same file
  * (src/correlate/session.ts).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, VxiError } from '../errors.js';
 
@@ -42,6 +42,8 @@ export interface SessionSpec {
   files: CaptureFileSpec[];
   nodes: NodeSpec[];
   vxlanPorts: number[];
+  /** Files of the folder left out, each with why (a dangling symlink, a symlink out of the folder). */
+  skipped?: string[];
 }
 
 const CAPTURE_EXT = /\.(pcap|pcapng|cap|dmp)$/i;
@@ -69,42 +71,87 @@ export function specForFile(filePath: string, displayName = path.basename(filePa
   return spec;
 }
 
-interface SessionJson {
-  nodes?: { name?: unknown; underlay?: unknown; overlay?: unknown; clockOffsetUs?: unknown; overlayClockOffsetUs?: unknown }[];
-  vxlanPorts?: unknown;
-}
-
 function num(v: unknown, what: string, file: string): number {
   if (v === undefined) return 0;
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new UsageError(`${file}: ${what} must be a number of microseconds, not ${JSON.stringify(v)}`);
   return v;
 }
 
-function readSessionJson(dir: string, file: string): SessionSpec {
-  let json: SessionJson;
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Whether `p` is `dir` or inside it (`..kvm1.pcap` is a name inside it; `../x` is not). */
+export function isInside(dir: string, p: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}
+
+/**
+ * Why a file of the folder `realDir` (its real path) is not served, or undefined when it is:
+ * a symlink is followed only to a file inside the folder.
+ */
+function refusal(realDir: string, p: string): string | undefined {
+  let st;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8')) as SessionJson;
+    st = lstatSync(p);
+  } catch (err) {
+    return `cannot read it: ${(err as Error).message}`;
+  }
+  if (!st.isSymbolicLink()) return undefined;
+  let real: string;
+  try {
+    real = realpathSync(p);
+  } catch {
+    return 'is a symlink to nothing (its target does not exist)';
+  }
+  if (!isInside(realDir, real)) return 'is a symlink to a file outside the capture folder: not served';
+  return undefined;
+}
+
+function realDirOf(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return dir;
+  }
+}
+
+function readSessionJson(dir: string, file: string): SessionSpec {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new UsageError(`${file} is not valid JSON (${(err as Error).message}): fix it or remove it to pair captures by file name`);
   }
+  if (!isObject(json)) throw new UsageError(`${file} must be a JSON object such as {"nodes": [{"name": "kvm1", "underlay": "kvm1-eth1.pcap"}]}, not ${JSON.stringify(json)}: fix it or remove it to pair captures by file name`);
+  if (json.nodes !== undefined && !Array.isArray(json.nodes)) throw new UsageError(`${file}: "nodes" must be a list of {"name", "underlay", "overlay"} objects`);
+  const realDir = realDirOf(dir);
   const files: CaptureFileSpec[] = [];
   const nodes: NodeSpec[] = [];
-  for (const [i, n] of (Array.isArray(json.nodes) ? json.nodes : []).entries()) {
+  const skipped: string[] = [];
+  for (const [i, n] of ((json.nodes ?? []) as unknown[]).entries()) {
+    if (!isObject(n)) throw new UsageError(`${file}: nodes[${i}] must be an object such as {"name": "kvm1", "underlay": "kvm1-eth1.pcap"}, not ${JSON.stringify(n)}`);
     if (typeof n.name !== 'string' || !n.name) throw new UsageError(`${file}: nodes[${i}] needs a "name"`);
     for (const role of ['underlay', 'overlay'] as const) {
       const f = n[role];
       if (f === undefined) continue;
       if (typeof f !== 'string') throw new UsageError(`${file}: nodes[${i}].${role} must be a file name`);
       const p = path.resolve(dir, f);
-      if (path.relative(dir, p).startsWith('..') || path.isAbsolute(path.relative(dir, p))) {
+      if (!isInside(dir, p)) {
         throw new UsageError(`${file}: nodes[${i}].${role} ${JSON.stringify(f)} is outside the capture folder ${dir}`);
+      }
+      const why = refusal(realDir, p);
+      if (why && why.startsWith('is a symlink')) {
+        skipped.push(`${path.basename(p)}: ${why}`);
+        continue;
       }
       files.push({ path: p, name: path.basename(p), node: n.name, role });
     }
     nodes.push({ name: n.name, clockOffsetUs: num(n.clockOffsetUs, 'clockOffsetUs', file), overlayClockOffsetUs: num(n.overlayClockOffsetUs, 'overlayClockOffsetUs', file) });
   }
   const ports = Array.isArray(json.vxlanPorts) ? json.vxlanPorts.filter((p): p is number => typeof p === 'number' && p > 0 && p < 65536) : [];
-  return { dir, files, nodes, vxlanPorts: ports };
+  return { dir, files, nodes, vxlanPorts: ports, ...(skipped.length ? { skipped } : {}) };
 }
 
 function nodesOf(files: CaptureFileSpec[]): NodeSpec[] {
@@ -122,8 +169,19 @@ export function sessionFromDir(dir: string): SessionSpec {
     throw new VxiError('VXI_IO', `cannot read capture folder ${abs}: ${(err as Error).message}`, { cause: err });
   }
   if (entries.includes('session.json')) return readSessionJson(abs, path.join(abs, 'session.json'));
-  const files = entries.filter((e) => CAPTURE_EXT.test(e) && statSync(path.join(abs, e)).isFile()).sort().map((e) => specForFile(path.join(abs, e)));
-  return { dir: abs, files, nodes: nodesOf(files), vxlanPorts: [] };
+  const realDir = realDirOf(abs);
+  const files: CaptureFileSpec[] = [];
+  const skipped: string[] = [];
+  for (const e of entries.filter((x) => CAPTURE_EXT.test(x)).sort()) {
+    const p = path.join(abs, e);
+    const why = refusal(realDir, p);
+    if (why) {
+      skipped.push(`${e}: ${why}`);
+      continue;
+    }
+    if (statSafe(p)?.isFile()) files.push(specForFile(p));
+  }
+  return { dir: abs, files, nodes: nodesOf(files), vxlanPorts: [], ...(skipped.length ? { skipped } : {}) };
 }
 
 /** Command-line arguments: folders and files (each file may be anywhere; only those files are served). */
@@ -132,6 +190,7 @@ export function sessionFromArgs(args: readonly string[]): SessionSpec {
   const files: CaptureFileSpec[] = [];
   const nodes: NodeSpec[] = [];
   const ports: number[] = [];
+  const skipped: string[] = [];
   for (const a of args) {
     const st = statSafe(a);
     if (!st) throw new UsageError(`no such capture file or folder: ${a}`);
@@ -140,12 +199,13 @@ export function sessionFromArgs(args: readonly string[]): SessionSpec {
       files.push(...s.files);
       nodes.push(...s.nodes);
       ports.push(...s.vxlanPorts);
+      skipped.push(...(s.skipped ?? []));
     } else {
       files.push(specForFile(path.resolve(a)));
     }
   }
   for (const n of nodesOf(files)) if (!nodes.some((x) => x.name === n.name)) nodes.push(n);
-  return { files, nodes, vxlanPorts: [...new Set(ports)] };
+  return { files, nodes, vxlanPorts: [...new Set(ports)], ...(skipped.length ? { skipped } : {}) };
 }
 
 function statSafe(p: string): ReturnType<typeof statSync> | undefined {

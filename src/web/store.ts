@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRegistry, type DecoderRegistry } from '../decode/registry.js';
 import { isVxiError } from '../errors.js';
-import { CaptureFollower, FLAG, buildCaptureIndex, type CaptureIndex } from './capture-index.js';
+import { CaptureFollower, FLAG, NotACaptureError, buildCaptureIndex, type CaptureIndex } from './capture-index.js';
 import { analyzeNode, diagnoseNode, type Diagnostic, type NodeAnalysis } from './analysis.js';
 import { topologyFromIndexes, type Topology } from './topology.js';
 import type { CaptureFileSpec, Role, SessionSpec } from './session.js';
@@ -85,6 +85,8 @@ export class CaptureStore {
   private readonly listeners = new Set<(c: StoredCapture) => void>();
   /** Bytes of the uploads kept so far. */
   uploadedBytes = 0;
+  /** Bytes set aside for uploads being received (see reserveUpload). */
+  private reservedBytes = 0;
 
   private constructor(spec: SessionSpec | undefined, opts: StoreOptions) {
     this.vxlanPorts = [...new Set([...(spec?.vxlanPorts ?? []), ...(opts.vxlanPorts ?? [])])];
@@ -97,11 +99,14 @@ export class CaptureStore {
   /** Indexes every file of the session (a file that is not a capture is reported, not fatal). */
   static async open(spec: SessionSpec | undefined, opts: StoreOptions = {}): Promise<CaptureStore> {
     const store = new CaptureStore(spec, opts);
+    store.problems.push(...(spec?.skipped ?? []));
     for (const f of spec?.files ?? []) {
       try {
         await store.add(f, false);
       } catch (err) {
-        store.problems.push(`${f.name}: ${isVxiError(err) ? err.message : (err as Error).message}`);
+        // the page is open to anyone who reaches it: nothing of a file that is not a capture is shown
+        const reason = err instanceof NotACaptureError ? 'not a pcap or pcapng capture file (what it holds is not shown here; `vxlan-inspect decode FILE` says)' : isVxiError(err) ? err.message : (err as Error).message;
+        store.problems.push(`${f.name}: ${reason}`);
       }
     }
     await store.analyzeAll();
@@ -109,8 +114,8 @@ export class CaptureStore {
   }
 
   /** Indexes a file and files it under its node; the node's correlation is recomputed. */
-  async add(spec: CaptureFileSpec, uploaded: boolean): Promise<StoredCapture> {
-    const index = await buildCaptureIndex(spec.path, { registry: this.registry });
+  async add(spec: CaptureFileSpec, uploaded: boolean, maxPackets?: number): Promise<StoredCapture> {
+    const index = await buildCaptureIndex(spec.path, { registry: this.registry, ...(maxPackets !== undefined ? { maxPackets } : {}) });
     return this.file(spec, index, uploaded);
   }
 
@@ -222,9 +227,24 @@ export class CaptureStore {
     return c;
   }
 
-  /** A file written to the upload folder (see uploadPath), under the name the user gave it. */
-  async addUpload(tempPath: string, originalName: string): Promise<StoredCapture> {
-    const c = await this.add(specForFile(tempPath, originalName), true);
+  /**
+   * Sets aside `bytes` of the `limit` all uploads share, before the first byte of an upload is
+   * accepted, so uploads running side by side cannot together pass it. False when they do not
+   * fit; each true is followed by one releaseUpload(bytes) once the upload is kept or dropped.
+   */
+  reserveUpload(bytes: number, limit: number): boolean {
+    if (this.uploadedBytes + this.reservedBytes + bytes > limit) return false;
+    this.reservedBytes += bytes;
+    return true;
+  }
+
+  releaseUpload(bytes: number): void {
+    this.reservedBytes = Math.max(0, this.reservedBytes - bytes);
+  }
+
+  /** A file written to the upload folder (see uploadPath), under the name the user gave it; at most `maxPackets` are indexed. */
+  async addUpload(tempPath: string, originalName: string, maxPackets?: number): Promise<StoredCapture> {
+    const c = await this.add(specForFile(tempPath, originalName), true, maxPackets);
     this.uploadedBytes += c.index.fileSize;
     await this.analyze(c.node);
     return c;
