@@ -8,7 +8,7 @@
  * Root only; skipped with the reason where namespaces cannot be made.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -28,17 +28,6 @@ const BIN = path.join(ROOT, 'dist/cli/bin.js');
 
 function namespaces(): string[] {
   return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
-}
-
-/** Builds dist/ when the capture sources are newer than it (CI's `npm test` builds first anyway). */
-function ensureBuilt(): void {
-  const built = existsSync(path.join(ROOT, 'dist/cli/capture.js')) ? statSync(path.join(ROOT, 'dist/cli/capture.js')).mtimeMs : 0;
-  const dist = (f: string): number => (existsSync(f) ? statSync(f).mtimeMs : 0);
-  const sources = [...readdirSync(path.join(ROOT, 'src/capture')).map((f) => path.join(ROOT, 'src/capture', f)), path.join(ROOT, 'src/cli/capture.ts')];
-  const stale = sources.some((s) => s.endsWith('.ts') && !s.endsWith('.test.ts') && statSync(s).mtimeMs > Math.min(built, dist(path.join(ROOT, 'dist/capture/capture.js'))));
-  if (!stale) return;
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8', timeout: 110_000 });
-  if (!existsSync(path.join(ROOT, 'dist/cli/capture.js'))) throw new Error('npx tsc -p tsconfig.build.json did not produce dist/cli/capture.js');
 }
 
 interface CliRun {
@@ -130,7 +119,6 @@ suite('capture against the lab', () => {
   let traffic: Promise<void> = Promise.resolve();
 
   beforeAll(async () => {
-    ensureBuilt();
     work = mkdtempSync(path.join(tmpdir(), 'vxi-capture-test-'));
     expect(await labPreflight()).toBeNull();
     h = await labUp({ prefix, dir: path.join(work, 'lab'), provisioned: true });

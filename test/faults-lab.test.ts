@@ -47,23 +47,6 @@ function inNs(ns: string, argv: string[]): string {
   return r.stdout;
 }
 
-/** Builds dist/ when it is missing or older than the sources the faults go through. */
-function ensureBuilt(): void {
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) return Math.max(m, newest(p));
-      return e.name.endsWith('.ts') && !e.name.endsWith('.test.ts') ? Math.max(m, statSync(p).mtimeMs) : m;
-    }, 0);
-  const src = Math.max(...['src/capture', 'src/provision', 'src/remote', 'src/cli'].map((d) => newest(path.join(ROOT, d))));
-  // tsc -b rewrites only changed outputs, but always its build info
-  const info = path.join(ROOT, 'dist/.tsbuildinfo');
-  const built = existsSync(BIN) && existsSync(info) ? statSync(info).mtimeMs : 0;
-  if (built >= src) return;
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8', timeout: 110_000 });
-  if (!existsSync(BIN)) throw new Error('npx tsc -p tsconfig.build.json did not produce dist/cli/bin.js');
-}
-
 interface CliRun {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -225,7 +208,6 @@ suite(`faults against the lab${preflight ? ` (skipped: ${preflight})` : ''}`, { 
   }
 
   beforeAll(async () => {
-    ensureBuilt();
     work = mkdtempSync(path.join(tmpdir(), 'vxi-faults-'));
     h = await labUp({ prefix, dir: path.join(work, 'lab'), provisioned: true });
     traffic = (async () => {

@@ -69,21 +69,6 @@ const j = async (r) => { const t = await r.text(); if (!r.ok) throw new Error(r.
   }
 })().catch((e) => { console.error(e.message); process.exit(1); });`;
 
-/** Builds dist/ when a source is newer than its output (the starter runs dist/cli/bin.js). */
-function ensureBuilt(): void {
-  const pairs = [
-    ['src/cli/capture.ts', 'dist/cli/capture.js'],
-    ['src/capture/capture.ts', 'dist/capture/capture.js'],
-    ['src/cli/demo.ts', 'dist/cli/demo.js'],
-    ['src/web/live.ts', 'dist/web/live.js'],
-  ];
-  const mtime = (f: string): number => (existsSync(path.join(ROOT, f)) ? statSync(path.join(ROOT, f)).mtimeMs : 0);
-  if (pairs.every(([src, out]) => mtime(out as string) >= mtime(src as string))) return;
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8', timeout: 110_000 });
-  spawnSync(process.execPath, ['scripts/copy-assets.mjs'], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
-  if (!existsSync(path.join(ROOT, 'dist/cli/bin.js'))) throw new Error('npx tsc -p tsconfig.build.json did not produce dist/cli/bin.js');
-}
-
 interface SseEvent {
   event: string;
   data: Record<string, unknown>;
@@ -141,7 +126,6 @@ suite('live capture from the web view, through the lab frontend namespace', () =
   let steady: Background | undefined;
 
   beforeAll(async () => {
-    ensureBuilt();
     lab = await labUp({ prefix, dir: path.join(tmp, 'lab'), provisioned: true });
     const h = lab;
     server = await startServer(undefined, {

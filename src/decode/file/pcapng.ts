@@ -45,6 +45,14 @@ interface Iface {
 
 const utf8 = new TextDecoder('utf-8');
 
+/**
+ * One text for a block whose trailing length disagrees with its leading one, whether the block was
+ * whole in the buffer or skipped across chunks (the message must not depend on chunk boundaries).
+ */
+function trailingLengthError(type: number, len: number, trailing: number, at: number): CaptureFormatError {
+  return new CaptureFormatError(`pcapng block of type 0x${type.toString(16)} has total length ${len} but its trailing length says ${trailing}`, at);
+}
+
 export class PcapngDecoder implements RecordDecoder {
   packet: RawPacket | undefined = undefined;
   need = 0;
@@ -53,9 +61,10 @@ export class PcapngDecoder implements RecordDecoder {
   private le = true;
   private section = -1;
   private ifaces: Iface[] = [];
-  /** Set after a SKIP: the trailing length still to check, and the skipped block's offset. */
+  /** Set after a SKIP: the trailing length still to check, the skipped block's offset and type. */
   private trailer = -1;
   private trailerBlock = 0;
+  private trailerType = 0;
 
   constructor(private readonly warn: Warn) {}
 
@@ -85,12 +94,11 @@ export class PcapngDecoder implements RecordDecoder {
       this.skipLength = len;
       this.trailer = len;
       this.trailerBlock = at;
+      this.trailerType = type;
       return SKIP;
     }
     const trailing = dv.getUint32(pos + len - 4, le);
-    if (trailing !== len) {
-      throw new CaptureFormatError(`pcapng block of type 0x${type.toString(16)} has total length ${len} but its trailing length says ${trailing}`, at);
-    }
+    if (trailing !== len) throw trailingLengthError(type, len, trailing, at);
     this.packet = undefined;
     switch (type) {
       case EPB: this.packet = this.packetBlock(buf, dv, pos, len, at, 28, dv.getUint32(pos + 8, le), 'enhanced'); break;
@@ -108,9 +116,7 @@ export class PcapngDecoder implements RecordDecoder {
       return NEED_MORE;
     }
     const trailing = dv.getUint32(pos, this.le);
-    if (trailing !== this.trailer) {
-      throw new CaptureFormatError(`pcapng block has total length ${this.trailer} but its trailing length says ${trailing}`, this.trailerBlock);
-    }
+    if (trailing !== this.trailer) throw trailingLengthError(this.trailerType, this.trailer, trailing, this.trailerBlock);
     this.trailer = -1;
     this.packet = undefined;
     return 4;
