@@ -4,7 +4,7 @@
  * own random prefix and is torn down in afterAll, whatever happened.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -296,14 +296,18 @@ suite('lab: failures', () => {
   });
 
   it('cleans up everything when up fails halfway, and leaves what is not its own', async () => {
+    // a lab folder of ours (lab.json) in which a folder sits where sshd's config goes: the
+    // network is built, then kvm1's sshd setup fails (a folder not ours is refused before anything)
     const dir = path.join(work, 'halfway');
-    mkdirSync(dir);
-    writeFileSync(path.join(dir, 'kvm1'), 'not a directory\n'); // sshd setup for kvm1 fails after the network is built
+    mkdirSync(path.join(dir, 'kvm1', 'sshd_config'), { recursive: true, mode: 0o755 });
+    chmodSync(dir, 0o755);
+    writeFileSync(path.join(dir, 'lab.json'), JSON.stringify({ prefix, provisioned: true, createdAt: new Date().toISOString() }));
+    writeFileSync(path.join(dir, 'kvm1', 'sshd_config', 'mine'), 'not lab up\'s\n');
     const err = await labUp({ prefix, dir, provisioned: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LabError);
-    expect((err as Error).message).toMatch(/^lab up failed: .*kvm1.*; everything lab up had made is removed$/);
+    expect((err as Error).message).toMatch(/kvm1\/sshd_config is a folder where vxlan-inspect writes a file: remove it and run again/);
     expect(namespacesWith(prefix)).toEqual([]);
-    expect(readFileSync(path.join(dir, 'kvm1'), 'utf8')).toBe('not a directory\n');
+    expect(readFileSync(path.join(dir, 'kvm1', 'sshd_config', 'mine'), 'utf8')).toBe('not lab up\'s\n');
     expect(existsSync(path.join(dir, 'id_ed25519'))).toBe(false);
   });
 

@@ -2,22 +2,33 @@
  * Teardown: stop every process inside the lab's namespaces (sshd, tcpdump, anything a person
  * started with `lab exec`), delete the namespaces (their veths, bridges and VXLAN devices go
  * with them), then remove the files `lab up` wrote. Safe to run twice, and on a half-built lab.
+ * Files are removed (and pid files read) only in a folder that is ours (safedir.ownedDir): in
+ * one another user can change, DIR/kvm1 could be a link to /etc/ssh.
  */
 import { rmdirSync, rmSync } from 'node:fs';
-import { allLabPaths, labFiles } from './files.js';
+import { allLabPaths, labFiles, type LabFiles } from './files.js';
 import { existingLabNamespaces } from './build.js';
 import { killAndWait, netnsPids } from './processes.js';
 import { run, sleep } from './run.js';
 import { stopSshd } from './sshd.js';
 import { DEFAULT_PREFIX, NODES, checkPrefix } from './topology.js';
 import { LabError } from './errors.js';
+import { isOwnSubdir, ownedDir } from './safedir.js';
 
 export async function labDown(opts: { prefix?: string; dir?: string }): Promise<void> {
   const prefix = checkPrefix(opts.prefix ?? DEFAULT_PREFIX);
-  const files = opts.dir === undefined ? null : labFiles(opts.dir);
   const problems: string[] = [];
+  let files: LabFiles | null = null;
+  let folderProblem: string | null = null;
+  if (opts.dir !== undefined) {
+    const own = ownedDir(opts.dir);
+    if (own !== null && 'problem' in own) folderProblem = `${own.problem}: it is not a lab folder of ours, so its files were left alone`;
+    else if (own !== null) files = labFiles(own.real);
+  }
+  // a DIR/kvm1 that is a link or not ours is left alone too: no pid read from it, nothing removed in it
+  const nodes = files === null ? [] : NODES.map((n) => n.name).filter((n) => files !== null && isOwnSubdir(files.node(n).dir));
 
-  if (files) for (const n of NODES) await stopSshd(files.node(n.name));
+  if (files) for (const n of nodes) await stopSshd(files.node(n));
 
   const namespaces = await existingLabNamespaces(prefix);
   // guests and nodes first, the switch last: order does not matter to the kernel, only to a reader of `ip netns`
@@ -37,7 +48,7 @@ export async function labDown(opts: { prefix?: string; dir?: string }): Promise<
   }
 
   if (files) {
-    const { files: paths, dirs } = allLabPaths(files, NODES.map((n) => n.name));
+    const { files: paths, dirs } = allLabPaths(files, nodes);
     for (const p of paths) {
       try {
         rmSync(p, { force: true });
@@ -53,5 +64,9 @@ export async function labDown(opts: { prefix?: string; dir?: string }): Promise<
       }
     }
   }
-  if (problems.length > 0) throw new LabError(`could not delete namespace(s) ${problems.join('; ')}: run \`ip netns pids NAME\` to see what still runs there`);
+  const why = [
+    ...(problems.length > 0 ? [`could not delete namespace(s) ${problems.join('; ')}: run \`ip netns pids NAME\` to see what still runs there`] : []),
+    ...(folderProblem !== null ? [folderProblem] : []),
+  ];
+  if (why.length > 0) throw new LabError(why.join('; '));
 }

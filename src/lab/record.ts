@@ -3,9 +3,10 @@
  * as the class does) while `lab traffic` runs; each tcpdump is stopped by its pid with
  * SIGINT so it flushes and closes its file.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { LabError } from './errors.js';
+import { prepareDir, replaceFile } from './safedir.js';
 import { netnsExec, run, sleep, startBackground, type Background } from './run.js';
 import { labTraffic, type TrafficSummary } from './traffic.js';
 import { DEFAULT_PREFIX, NODES, OVERLAY, checkPrefix, netnsName, type NodeName } from './topology.js';
@@ -46,8 +47,10 @@ export async function labRecord(opts: RecordOptions): Promise<RecordResult> {
       throw new LabError(`lab record: ${ns} has no ${OVERLAY.bridge}: it records a provisioned lab (\`vxlan-inspect lab up --provisioned --prefix ${prefix}\`)`);
     }
   }
-  const outDir = path.resolve(opts.outDir);
-  mkdirSync(outDir, { recursive: true });
+  // tcpdump -w opens its file by name as root, following links: the folder must be one no one
+  // else can change, and each file is made here first (a link in its place removed, not followed)
+  const outDir = prepareDir(opts.outDir, { what: 'recording folder', option: '--out', owner: 'trusted' });
+  for (const n of NODES) for (const iface of RECORD_INTERFACES) replaceFile(path.join(outDir, recordFileName(n.name, iface)), '', 0o644);
 
   const captures: { node: NodeName; iface: string; path: string; proc: Background }[] = [];
   let traffic: TrafficSummary;

@@ -3,12 +3,14 @@
  * that allows root by key only, started inside the node's namespace and stopped by the pid
  * in its PidFile.
  */
-import { mkdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { LabError } from './errors.js';
 import type { LabFiles, NodeFiles } from './files.js';
 import { SSHD_PATH } from './preflight.js';
 import { mustRun, netnsExec, sleep } from './run.js';
 import { isAlive, killAndWait } from './processes.js';
+import { ensureSubdir, removeEntry, replaceFile } from './safedir.js';
 
 /** Quotes a value for sshd_config (double quotes; paths with `"` or newlines are refused). */
 function confValue(v: string): string {
@@ -16,10 +18,23 @@ function confValue(v: string): string {
   return /\s/.test(v) ? `"${v}"` : v;
 }
 
-export async function makeKey(file: string, comment: string): Promise<void> {
-  rmSync(file, { force: true });
-  rmSync(`${file}.pub`, { force: true });
-  await mustRun(`generating the ssh key ${file}`, ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+/**
+ * Makes an ed25519 key pair at `file` and `file.pub` and returns the public key line.
+ * ssh-keygen would follow a link at `file`, so it writes into a fresh private folder beside
+ * it (mkdtemp, mode 0700) and the keys are copied out with replaceFile.
+ */
+export async function makeKey(file: string, comment: string): Promise<string> {
+  const tmp = mkdtempSync(path.join(path.dirname(file), '.keygen-'));
+  try {
+    const made = path.join(tmp, 'key');
+    await mustRun(`generating the ssh key ${file}`, ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', made]);
+    const pub = readFileSync(`${made}.pub`, 'utf8');
+    replaceFile(file, readFileSync(made), 0o600);
+    replaceFile(`${file}.pub`, pub, 0o644);
+    return pub;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 export function sshdConfig(node: NodeFiles, listen: string, authorizedKeys: string): string {
@@ -50,10 +65,10 @@ export function sshdConfig(node: NodeFiles, listen: string, authorizedKeys: stri
 
 /** Generates the node's host key and config and returns its known_hosts line. */
 export async function prepareNodeSshd(files: LabFiles, node: NodeFiles, nodeName: string, host: string): Promise<string> {
-  mkdirSync(node.dir, { recursive: true });
-  await makeKey(node.hostKey, `vxlan-inspect-lab-${nodeName}`);
-  writeFileSync(node.sshdConfig, sshdConfig(node, host, files.authorizedKeys), { mode: 0o644 });
-  const [type, key] = readFileSync(node.hostPub, 'utf8').trim().split(/\s+/);
+  ensureSubdir(node.dir);
+  const pub = await makeKey(node.hostKey, `vxlan-inspect-lab-${nodeName}`);
+  replaceFile(node.sshdConfig, sshdConfig(node, host, files.authorizedKeys), 0o644);
+  const [type, key] = pub.trim().split(/\s+/);
   if (!type || !key) throw new LabError(`unexpected host key file ${node.hostPub}`);
   return `${host} ${type} ${key}`;
 }
@@ -71,7 +86,9 @@ export function readPid(pidFile: string): number | null {
 export async function startSshd(netns: string, node: NodeFiles): Promise<number> {
   // privilege separation directory Debian's sshd insists on; /run is shared by all namespaces
   if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755, recursive: true });
-  rmSync(node.pidFile, { force: true });
+  // sshd opens both by name, as root, following links: they are made here (the folder is ours)
+  removeEntry(node.pidFile);
+  replaceFile(node.log, '', 0o600);
   await mustRun(
     `starting sshd in ${netns}`,
     netnsExec(netns, [SSHD_PATH, '-f', node.sshdConfig, '-E', node.log]),

@@ -3,7 +3,7 @@
  * provisioned) the overlay with vm1 ↔ vm2 checked. On any failure everything made so far is
  * removed before the error is thrown.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { VxiError } from '../errors.js';
 import { LabError } from './errors.js';
 import { buildGuests, buildUnderlay, createNamespaces, existingLabNamespaces, pingOk, provisionOverlay } from './build.js';
@@ -11,13 +11,17 @@ import { labDown } from './down.js';
 import { labFiles } from './files.js';
 import { renderInventory } from './inventory.js';
 import { assertLabPrerequisites } from './preflight.js';
+import { prepareDir, replaceFile } from './safedir.js';
 import { makeKey, prepareNodeSshd, startSshd } from './sshd.js';
 import { DEFAULT_PREFIX, GUESTS, NODES, addressOnly, checkPrefix, guestSpec, netnsName, type GuestName, type NodeName } from './topology.js';
 
 export interface LabOptions {
   /** Namespace name prefix; default 'vxi-'. */
   prefix?: string;
-  /** Where keys, sshd configs, inventory.yaml and pid files live. */
+  /**
+   * Where keys, sshd configs, inventory.yaml and pid files live. Created by `lab up`; an existing
+   * folder must be ours, writable by no one else, and empty or a lab (it has lab.json).
+   */
   dir: string;
   /** Build the overlay (vxlan_bridge, vxlan10, flood entries) on both nodes. */
   provisioned?: boolean;
@@ -73,24 +77,23 @@ export function readLabState(dir: string): LabState | null {
 export async function labUp(opts: LabOptions): Promise<LabHandle> {
   await assertLabPrerequisites();
   const prefix = checkPrefix(opts.prefix ?? DEFAULT_PREFIX);
-  const files = labFiles(opts.dir);
   const existing = await existingLabNamespaces(prefix);
   if (existing.length > 0) {
     throw new LabError(
       `a lab with prefix '${prefix}' already exists (${existing.join(', ')}): run \`vxlan-inspect lab down --prefix ${prefix}\` first, or pick another --prefix`,
     );
   }
+  // outside the try: a folder that is refused is not ours to clean up
+  const files = labFiles(prepareDir(opts.dir, { what: 'lab folder', option: '--dir', marker: 'lab.json', owner: 'self' }));
   try {
-    mkdirSync(files.dir, { recursive: true });
     await createNamespaces(prefix);
     await buildUnderlay(prefix);
     await buildGuests(prefix);
 
-    await makeKey(files.clientKey, 'vxlan-inspect-lab-client');
-    writeFileSync(files.authorizedKeys, readFileSync(files.clientPub, 'utf8'), { mode: 0o600 });
+    replaceFile(files.authorizedKeys, await makeKey(files.clientKey, 'vxlan-inspect-lab-client'), 0o600);
     const knownHosts: string[] = [];
     for (const n of NODES) knownHosts.push(await prepareNodeSshd(files, files.node(n.name), n.name, n.host));
-    writeFileSync(files.knownHosts, `${knownHosts.join('\n')}\n`, { mode: 0o644 });
+    replaceFile(files.knownHosts, `${knownHosts.join('\n')}\n`, 0o644);
     for (const n of NODES) await startSshd(netnsName(prefix, n.name), files.node(n.name));
 
     const frontend = netnsName(prefix, 'frontend');
@@ -110,9 +113,9 @@ export async function labUp(opts: LabOptions): Promise<LabHandle> {
       }
     }
 
-    writeFileSync(files.inventory, renderInventory({ identityFile: files.clientKey, knownHosts: files.knownHosts }));
+    replaceFile(files.inventory, renderInventory({ identityFile: files.clientKey, knownHosts: files.knownHosts }), 0o644);
     const state: LabState = { prefix, provisioned: opts.provisioned === true, createdAt: new Date().toISOString() };
-    writeFileSync(files.state, `${JSON.stringify(state, null, 2)}\n`);
+    replaceFile(files.state, `${JSON.stringify(state, null, 2)}\n`, 0o644);
     return labHandle(prefix, files.dir);
   } catch (err) {
     const what = err instanceof LabError ? err.message : `lab up failed: ${(err as Error).message}`;
