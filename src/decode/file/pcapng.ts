@@ -214,6 +214,7 @@ export class PcapngDecoder implements RecordDecoder {
       linkType: info.linkType,
       interfaceId: id,
       interfaceName: info.name,
+      interfaceCount: this.ifaces.length,
       fileOffset: at,
       data: buf.subarray(start, start + caplen),
     };
@@ -238,6 +239,7 @@ export class PcapngDecoder implements RecordDecoder {
       linkType: info.linkType,
       interfaceId: 0,
       interfaceName: info.name,
+      interfaceCount: this.ifaces.length,
       fileOffset: at,
       data: buf.subarray(start, start + caplen),
     };

@@ -12,7 +12,7 @@ import type { RawPacket } from '../types.js';
  * Per packet in `meta`: tsSec, tsNsec, tsDigits, caplen, len, linkType, interfaceId (-1: none),
  * fileOffset, where its bytes start (>= 0: in `chunk`; -1 - start: in `extra`), bytes of data.
  */
-export const META_FIELDS = 10;
+export const META_FIELDS = 11;
 
 export interface PacketBatch {
   /** 0-based batch number: results are put back in this order. */
@@ -91,6 +91,7 @@ export class BatchBuilder {
     m[at + 7] = raw.fileOffset;
     m[at + 8] = where;
     m[at + 9] = data.length;
+    m[at + 10] = raw.interfaceCount ?? -1;
     if (raw.interfaceName !== undefined) (this.names ??= [])[this.count] = raw.interfaceName;
     this.count++;
     return true;
@@ -143,6 +144,8 @@ export function forEachPacket(batch: PacketBatch, fn: (raw: RawPacket, n: number
     raw.linkType = meta[at + 5] as number;
     raw.interfaceId = ifId < 0 ? undefined : ifId;
     raw.interfaceName = names?.[i];
+    const ifCount = meta[at + 10] as number;
+    raw.interfaceCount = ifCount < 0 ? undefined : ifCount;
     raw.fileOffset = meta[at + 7] as number;
     raw.data = where >= 0 ? new Uint8Array(chunk as SharedArrayBuffer, where, length) : new Uint8Array(extra as ArrayBuffer, -1 - where, length);
     fn(raw, batch.firstN + i);
