@@ -16,54 +16,84 @@ interface DecodeFlags {
   vni?: number;
   vxlanPort?: number[];
   json?: boolean;
+  lineBuffered?: boolean;
 }
 
 /** Bytes of output collected before they are handed to stdout. */
 const FLUSH_AT = 1024 * 1024;
 
+/** Exit code after Ctrl-C (128 + SIGINT), as a shell reports a program it interrupted. */
+export const INTERRUPTED_EXIT = 130;
+
+/** How a decode ended: the read summary, or interrupted (Ctrl-C) after writing what was decoded. */
+type DecodeEnd = ReadSummary | 'interrupted';
+
+interface DecodeRun {
+  flags: DecodeFlags;
+  out: LineWriter;
+  /** Each packet's line goes out at once (a terminal, or -l), not in blocks of FLUSH_AT. */
+  lineBuffered: boolean;
+  /** Aborted by Ctrl-C. */
+  interrupt: AbortSignal;
+}
+
 /** One thread: decode and format each packet as it is read. */
-async function decodeHere(file: string, flags: DecodeFlags, out: LineWriter): Promise<ReadSummary> {
+async function decodeHere(file: string, run: DecodeRun): Promise<DecodeEnd> {
+  const { flags, out, lineBuffered, interrupt } = run;
   const writeLine = lineWriter(flags.json ? 'json' : 'text');
-  const w = new ByteWriter(FLUSH_AT + 64 * 1024);
+  // line by line: a small buffer per line (take() hands it over), not a megabyte
+  const w = new ByteWriter(lineBuffered ? 512 : FLUSH_AT + 64 * 1024);
+  const flushAt = lineBuffered ? 1 : FLUSH_AT;
   let printed = 0;
   let wait: Promise<void> | undefined;
-  const summary = await decodeCapture(
-    file,
-    (p) => {
-      if (flags.vni !== undefined && !hasVni(p, flags.vni)) return true;
-      writeLine(w, p);
-      w.byte(0x0a);
-      if (w.pos >= FLUSH_AT) wait = out.bytes(w.take()) ?? wait;
-      printed++;
-      return flags.count === undefined || printed < flags.count;
-    },
-    {
-      vxlanPorts: flags.vxlanPort ?? [],
-      // Back-pressure: when stdout is full, reading waits (memory stays bounded behind a slow pipe).
-      afterChunk: () => {
-        const pending = wait;
-        wait = undefined;
-        return pending;
+  let summary: ReadSummary;
+  try {
+    summary = await decodeCapture(
+      file,
+      (p) => {
+        if (flags.vni !== undefined && !hasVni(p, flags.vni)) return true;
+        writeLine(w, p);
+        w.byte(0x0a);
+        if (w.pos >= flushAt) wait = out.bytes(w.take()) ?? wait;
+        printed++;
+        return flags.count === undefined || printed < flags.count;
       },
-    },
-  );
+      {
+        vxlanPorts: flags.vxlanPort ?? [],
+        signal: interrupt,
+        // Back-pressure: when stdout is full, reading waits (memory stays bounded behind a slow pipe).
+        afterChunk: () => {
+          const pending = wait;
+          wait = undefined;
+          return pending;
+        },
+      },
+    );
+  } catch (err) {
+    if (!interrupt.aborted) throw err;
+    // Ctrl-C: the lines of every packet decoded so far still go out
+    out.bytes(w.take());
+    return 'interrupted';
+  }
   out.bytes(w.take());
   return summary;
 }
 
 /** Worker threads decode and format batches; their lines are written here in input order. */
-async function decodeOnWorkers(file: string, flags: DecodeFlags, out: LineWriter, workers: number): Promise<ReadSummary> {
+async function decodeOnWorkers(file: string, run: DecodeRun, workers: number): Promise<DecodeEnd> {
+  const { flags, out, interrupt } = run;
   const count = flags.count;
   const task: DecodeLinesTask = { format: flags.json ? 'json' : 'text', vxlanPorts: flags.vxlanPort ?? [], lineEnds: count !== undefined };
   if (flags.vni !== undefined) task.vni = flags.vni;
   let printed = 0;
-  return decodeInParallel<DecodeLinesResult>(file, {
+  const summary = await decodeInParallel<DecodeLinesResult>(file, {
     worker: DECODE_WORKER,
     workerData: task,
     workers,
+    // each batch's lines go out as soon as they are decoded (in order): nothing waits for more
     onResult: (r, giveBack) => {
       let bytes = r.output;
-      let more = true;
+      let more = !interrupt.aborted;
       if (count !== undefined && printed + r.lines >= count) {
         const keep = count - printed;
         bytes = keep === 0 ? bytes.subarray(0, 0) : bytes.subarray(0, r.lineEnds?.[keep - 1] ?? bytes.length);
@@ -74,15 +104,28 @@ async function decodeOnWorkers(file: string, flags: DecodeFlags, out: LineWriter
       return w ? w.then(() => more) : more;
     },
   });
+  return interrupt.aborted ? 'interrupted' : summary;
 }
 
 export async function runDecode(file: string, flags: DecodeFlags, io: CliIo): Promise<number> {
   const out = new LineWriter(io.stdout);
-  const workers = workersFor(file, DECODE_WORKER);
-  const summary = workers > 0 ? await decodeOnWorkers(file, flags, out, workers) : await decodeHere(file, flags, out);
-  const wait = out.flush();
-  if (wait) await wait;
-  return reportDamage(file, summary, io);
+  const lineBuffered = flags.lineBuffered === true || (io.stdout as { isTTY?: boolean }).isTTY === true;
+  // Ctrl-C: stop reading, write the lines of what was decoded, exit 130; a second Ctrl-C does not wait
+  const interrupter = new AbortController();
+  const onInterrupt = (): void => {
+    if (interrupter.signal.aborted) process.exit(INTERRUPTED_EXIT);
+    interrupter.abort(new Error('interrupted (Ctrl-C)'));
+  };
+  process.on('SIGINT', onInterrupt);
+  try {
+    const run: DecodeRun = { flags, out, lineBuffered, interrupt: interrupter.signal };
+    const workers = workersFor(file, DECODE_WORKER);
+    const end = workers > 0 ? await decodeOnWorkers(file, run, workers) : await decodeHere(file, run);
+    await out.flush();
+    return end === 'interrupted' ? INTERRUPTED_EXIT : reportDamage(file, end, io);
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
 }
 
 export function register(program: Command, io: CliIo): void {
@@ -94,7 +137,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--vni <n>', 'only packets carried in this VXLAN/GENEVE VNI', parseVni)
     .option('--vxlan-port <port>', 'also decode this UDP port as VXLAN (repeatable; 4789 and 8472 always are)', collectPorts)
     .option('--json', 'NDJSON: one JSON object per packet')
-    .addHelpText('after', '\nExample:\n  vxlan-inspect decode fixtures/lab/kvm1-eth1.pcap --vni 10 -c 5\n')
+    .option('-l, --line-buffered', 'write each packet\'s line at once (as tcpdump -l; always on a terminal), e.g. for `decode - -l | grep`')
+    .addHelpText('after', '\nExamples:\n  vxlan-inspect decode fixtures/lab/kvm1-eth1.pcap --vni 10 -c 5\n  ssh kvm1 tcpdump -U -w - -i eth1 | vxlan-inspect decode - -l\n')
     .action(async (file: string, flags: DecodeFlags) => {
       process.exitCode = await runDecode(file, flags, io);
     });

@@ -6,11 +6,12 @@ import type { DecodedPacket } from './types.js';
 import { decodePacket, type DecodeOptions } from './packet.js';
 import { createRegistry } from './registry.js';
 import { CaptureParser, type CaptureSource, type ReadSummary } from './file/index.js';
-import { chunksOf } from './file/read.js';
+import { chunksOf, destroyOnAbort } from './file/read.js';
 
 export interface DecodeCaptureOptions extends DecodeOptions {
   /** Extra UDP ports decoded as VXLAN (besides 4789 and 8472). Ignored when `registry` is given. */
   vxlanPorts?: readonly number[];
+  /** Aborting stops decoding (also while waiting for input from a stream): rejects with the signal's reason. */
   signal?: AbortSignal;
   /**
    * Called after each chunk of input (up to 256 KiB) has been decoded. When it returns a
@@ -46,6 +47,8 @@ export async function decodeCapture(
     return true;
   };
   const chunks = chunksOf(source);
+  // Aborting ends a read that waits for input (a pipe where nothing comes): a Ctrl-C is not held up by it
+  const release = destroyOnAbort(source, signal);
   try {
     for await (const chunk of chunks) {
       signal?.throwIfAborted();
@@ -62,7 +65,11 @@ export async function decodeCapture(
       parser.end();
       drain();
     }
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    throw err;
   } finally {
+    release();
     await chunks.return(undefined);
   }
   const summary: ReadSummary = {

@@ -113,7 +113,12 @@ export function chunksOf(source: CaptureSource): AsyncGenerator<Uint8Array> {
   return streamChunks(source, source as AsyncIterable<unknown>);
 }
 
-function destroyOnAbort(source: CaptureSource, signal: AbortSignal | undefined): () => void {
+/**
+ * Makes aborting `signal` end a read that waits for input: a stream source (standard input
+ * too) is destroyed with the signal's reason, so its pending read rejects at once. Returns
+ * how to stop listening.
+ */
+export function destroyOnAbort(source: CaptureSource, signal: AbortSignal | undefined): () => void {
   if (signal === undefined) return () => {};
   const stream = source === '-' ? process.stdin : source;
   const onAbort = (): void => {
