@@ -170,7 +170,8 @@ export class CaptureHandle extends EventEmitter<CaptureEvents> {
       writeSessionJson(this.outDir, sessionJson(summary, this.vxlanPorts));
     } catch (err) {
       summary.ok = false;
-      summary.errors.push(`cannot write ${summary.sessionFile}: ${(err as Error).message}`);
+      summary.sessionError = (err as Error).message;
+      summary.errors.push(`cannot write ${summary.sessionFile}: ${summary.sessionError}`);
     }
     if (this.ownPool) await this.ownPool.closeAll();
     this.emit('end', summary);

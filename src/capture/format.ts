@@ -65,7 +65,7 @@ export function summaryText(s: CaptureRunSummary): string {
       lines.push(`  ${st.iface}: ${st.packets} packets, ${formatBytes(st.bytes)}${vx} -> ${st.file ?? '(no file)'}; ${counters}${st.end === 'stopped' || st.end === 'count' ? '' : ` [${st.end}]`}`);
     }
   }
-  lines.push(`session: ${s.sessionFile}`);
+  lines.push(s.sessionError === undefined ? `session: ${s.sessionFile}` : `session: not written (${s.sessionFile}: ${s.sessionError})`);
   lines.push(`capture ${s.ok ? 'done' : 'FAILED'}: ${s.nodes.reduce((a, n) => a + n.streams.length, 0)} stream(s), ${formatDuration(s.durationSec)}, stopped by ${REASON_TEXT[s.reason]}`);
   return `${lines.join('\n')}\n`;
 }

@@ -3,7 +3,7 @@
  * shape the web view and `correlate` read (`nodes[].underlay`, `nodes[].overlay`, `clockOffsetUs`,
  * `overlayClockOffsetUs`, `vxlanPorts`), with everything else alongside.
  */
-import { writeFileSync, renameSync } from 'node:fs';
+import { closeSync, constants, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { CaptureRunSummary, NodeSummary } from './types.js';
@@ -116,11 +116,29 @@ export function sessionJson(s: CaptureRunSummary, vxlanPorts: number[]): Session
   };
 }
 
-/** Written to a temporary name and renamed: a reader never sees half a file. */
+/**
+ * Written to a temporary name and renamed: a reader never sees half a file. The temporary file
+ * is created new (a file or symlink already there under its name is removed first, never
+ * written through), and removed again when writing or renaming fails (a full disk): nothing
+ * is left behind but the error, which names the file.
+ */
 export function writeSessionJson(dir: string, json: SessionJson): string {
   const file = path.join(dir, SESSION_FILE);
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(json, null, 2)}\n`);
-  renameSync(tmp, file);
+  rmSync(tmp, { force: true });
+  let created = false;
+  try {
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    created = true;
+    try {
+      writeFileSync(fd, `${JSON.stringify(json, null, 2)}\n`);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    if (created) rmSync(tmp, { force: true });
+    throw err;
+  }
   return file;
 }

@@ -120,7 +120,9 @@ export class CaptureStream {
   /** Starts tcpdump; resolves once it listens, rejects with a clear error when it cannot. */
   async start(): Promise<void> {
     this.startedAt = new Date();
-    const proc = await this.session.spawn(this.argv, { sudo: true, reportPid: true });
+    // watchdog: tcpdump on an idle interface would outlive a lost connection (or a kill -9 of
+    // this process) until its next packet; it goes when its channel does
+    const proc = await this.session.spawn(this.argv, { sudo: true, reportPid: true, watchdog: true });
     this.proc = proc;
     void proc.pid.then((pid) => (this.remotePid = pid ?? null));
     proc.stdout.on('data', (d: Buffer) => {

@@ -112,7 +112,10 @@ export type StopReason = 'duration' | 'count' | 'stopped' | 'error';
 export interface CaptureRunSummary {
   ok: boolean;
   outDir: string;
+  /** Where session.json is (or would have been: see sessionError). */
   sessionFile: string;
+  /** Why session.json could not be written (a full disk); absent when it was. */
+  sessionError?: string;
   startedAt: string;
   stoppedAt: string;
   durationSec: number;

@@ -9,7 +9,7 @@ import { VxiError } from '../errors.js';
 import { shellJoin, shellQuote } from './quote.js';
 
 export interface RunResult {
-  /** Exit status; null when the remote process died from a signal or the channel closed without one. */
+  /** Exit status; null when the remote process died from a signal (`signal` says which). */
   code: number | null;
   signal: string | null;
   stdout: string;
@@ -34,6 +34,15 @@ export interface SpawnOptions {
    * removed from `stderr`. Use it to stop a long-running program by its own PID.
    */
   reportPid?: boolean;
+  /**
+   * Stop the program when its channel goes away (the connection dropped, this process was
+   * killed): a watchdog beside it waits for end of file on the channel's stdin, which sshd
+   * closes when the channel or the connection ends, then sends it TERM (KILL 2 s later if it
+   * is still there). Without it, a program that writes nothing (tcpdump on an idle interface)
+   * would run on until its next write fails. The program keeps its PID (`reportPid`) and its
+   * exit status; the caller must not end the channel's stdin.
+   */
+  watchdog?: boolean;
 }
 
 /** Who and where, for messages: `kvm1 (10.3.1.156)`. */
@@ -47,12 +56,33 @@ export interface ExecTarget {
 
 export const PID_MARKER = 'VXI_PID=';
 
+/**
+ * The watchdog (SpawnOptions.watchdog), run by the wrapper shell before it becomes the program
+ * (`exec "$@"`, so `$$` is the program's PID): a subshell with the channel's stdin (saved on
+ * fd 3: a background job's own stdin is /dev/null) and its output on /dev/null (sshd closes
+ * the channel once the program's stdout and stderr are closed, the watchdog must not hold
+ * them). At end of file it signals `$$` only while `$$` is still its parent (read from
+ * /proc/self/stat): once the program has ended the watchdog is re-parented, and a PID used
+ * again by another process is never signalled. Fixed text: no value of ours or the user's is
+ * in it (the program's argv comes as "$@").
+ */
+function watchdogScript(kill: string): string {
+  const stillOurs = 'read -r _ _ _ p _ </proc/self/stat || exit 0; [ "$p" = "$$" ] || exit 0';
+  return `exec 3<&0; (while read -r _; do :; done; for s in TERM KILL; do ${stillOurs}; ${kill} -s $s $$; sleep 2; done) <&3 >/dev/null 2>&1 & exec "$@" 3<&-`;
+}
+
 /** The exact string sent in the SSH exec request. */
-export function buildCommand(target: ExecTarget, argv: readonly string[], opts: { sudo?: boolean; reportPid?: boolean } = {}): string {
+export function buildCommand(target: ExecTarget, argv: readonly string[], opts: { sudo?: boolean; reportPid?: boolean; watchdog?: boolean } = {}): string {
   // sudo runs the program itself, so a NOPASSWD rule for that program matches; the PID shell
   // (reportPid) wraps sudo, not the other way round (`sudo sh -c …` would need a rule for sh).
-  let cmd = opts.sudo && target.sudo ? `sudo -n -- ${shellJoin(argv)}` : shellJoin(argv);
-  if (opts.reportPid) cmd = `sh -c ${shellQuote(`echo ${PID_MARKER}$$ >&2; exec "$@"`)} sh ${cmd}`;
+  const usedSudo = Boolean(opts.sudo && target.sudo);
+  let cmd = usedSudo ? `sudo -n -- ${shellJoin(argv)}` : shellJoin(argv);
+  if (opts.reportPid || opts.watchdog) {
+    const pid = opts.reportPid ? `echo ${PID_MARKER}$$ >&2; ` : '';
+    // the program runs as root through sudo: so does the watchdog's kill (a NOPASSWD rule for kill, as stop() needs)
+    const run = opts.watchdog ? watchdogScript(usedSudo ? 'sudo -n -- kill' : 'kill') : 'exec "$@"';
+    cmd = `sh -c ${shellQuote(`${pid}${run}`)} sh ${cmd}`;
+  }
   return cmd;
 }
 
@@ -93,13 +123,24 @@ export function firstLine(s: string): string {
   return s.trim().split('\n')[0]?.trim() ?? '';
 }
 
+/** A command's channel closed without an exit status: sshd there was stopped, or the connection was lost. */
+function connectionLost(target: ExecTarget, argv: readonly string[]): VxiError {
+  return new VxiError(
+    'VXI_SSH',
+    `${who(target)}: the SSH connection closed while \`${argv.join(' ')}\` was running (no exit status came back: sshd on ${target.name} stopped, or the connection to ${target.host} was lost); whether it took effect is unknown: check the node, then run again`,
+  );
+}
+
 function execChannel(client: Client, cmd: string): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
     client.exec(cmd, (err, ch) => (err ? reject(err) : resolve(ch)));
   });
 }
 
-/** Runs one command and collects its output. Rejects only for transport problems and timeouts. */
+/**
+ * Runs one command and collects its output. Rejects only for transport problems (the
+ * connection lost while the command runs, too) and timeouts.
+ */
 export async function runOn(client: Client, target: ExecTarget, argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const cmd = buildCommand(target, argv, opts);
   const usedSudo = Boolean(opts.sudo && target.sudo);
@@ -145,11 +186,14 @@ export async function runOn(client: Client, target: ExecTarget, argv: readonly s
     }, timeoutMs);
     ch.on('data', take(out));
     ch.stderr.on('data', take(err));
+    let exited = false;
     ch.on('exit', (c: number | null, s?: string) => {
+      exited = true;
       code = typeof c === 'number' ? c : null;
       signal = s ?? null;
     });
-    ch.on('close', () => finish());
+    // sshd always sends the exit status before closing the channel: none means the connection went
+    ch.on('close', () => (exited ? finish() : finish(connectionLost(target, argv))));
     ch.on('error', (e: Error) => finish(new VxiError('VXI_SSH', `${who(target)}: ${argv[0] ?? 'command'}: ${e.message}`, { cause: e })));
     if (opts.stdin !== undefined) ch.end(opts.stdin);
     else ch.end();
