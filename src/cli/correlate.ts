@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../errors.js';
+import { UsageError, VxiError, isVxiError } from '../errors.js';
 import { correlateFiles, readSessionOffsets, type CorrelationReport, type Unmatched } from '../correlate/index.js';
 import type { CliIo } from './main.js';
 import { collectPorts } from './options.js';
@@ -55,11 +55,19 @@ function listLines(title: string, list: Unmatched[], total: number, shown: numbe
   return lines;
 }
 
-export function correlationToText(underlay: string, overlay: string, r: CorrelationReport, shown = SHOWN_UNMATCHED): string {
+/** The session.json a run took clock offsets (and VXLAN ports) from, and whether it was found or named. */
+export interface SessionUsed {
+  file: string;
+  /** Found beside the underlay capture, not named with --session. */
+  beside: boolean;
+}
+
+export function correlationToText(underlay: string, overlay: string, r: CorrelationReport, shown = SHOWN_UNMATCHED, session?: SessionUsed): string {
   const L: string[] = [];
   L.push(`${pad('underlay', 10)}${underlay}: ${num(r.underlayPackets)} packets, ${num(r.underlayVxlan)} VXLAN`);
   L.push(`${pad('overlay', 10)}${overlay}: ${num(r.overlayPackets)} frames`);
-  L.push(`${pad('', 10)}window ±${r.windowUs / 1000} ms, overlay clock offset ${r.overlayClockOffsetUs >= 0 ? '+' : ''}${r.overlayClockOffsetUs} µs`);
+  if (session) L.push(`${pad('session', 10)}${session.file}${session.beside ? ' (beside the underlay capture; --session FILE or --clock-offset US to choose otherwise)' : ''}`);
+  L.push(`${pad('', 10)}window ±${r.windowUs / 1000} ms, overlay clock offset ${r.overlayClockOffsetUs >= 0 ? '+' : ''}${r.overlayClockOffsetUs} µs${session ? ' (from the session file)' : ''}`);
   L.push('');
   L.push(`${pad('matched', 16)}${lpad(num(r.matched), 10)}   encapsulated ${num(r.encap)}, decapsulated ${num(r.decap)}`);
   L.push(`${pad('underlay only', 16)}${lpad(num(r.underlayOnly), 10)}   VXLAN packets whose inner frame is not on the bridge`);
@@ -95,22 +103,28 @@ export function correlationToText(underlay: string, overlay: string, r: Correlat
   return L.join('\n') + '\n';
 }
 
-/** The JSON the command prints: the report, without the list of matches unless asked. */
-export function correlationToJson(r: CorrelationReport, withMatches: boolean): string {
+/** The JSON the command prints: the report (with `sessionFile` when one was read), without the list of matches unless asked. */
+export function correlationToJson(r: CorrelationReport, withMatches: boolean, session?: SessionUsed): string {
   const { matches, ...rest } = r;
-  return JSON.stringify(withMatches ? { ...rest, matches } : rest) + '\n';
+  const head = session ? { sessionFile: session.file } : {};
+  return JSON.stringify(withMatches ? { ...head, ...rest, matches } : { ...head, ...rest }) + '\n';
 }
 
 export async function runCorrelate(underlay: string, overlay: string, flags: CorrelateFlags, io: CliIo): Promise<number> {
   let offsetUs = flags.clockOffset ?? 0;
   const ports = [...(flags.vxlanPort ?? [])];
-  let sessionFile = flags.session;
-  if (sessionFile === undefined) {
+  let session: SessionUsed | undefined = flags.session === undefined ? undefined : { file: flags.session, beside: false };
+  if (session === undefined) {
     const beside = path.join(path.dirname(underlay), 'session.json');
-    if (underlay !== '-' && existsSync(beside)) sessionFile = beside;
+    if (underlay !== '-' && existsSync(beside)) session = { file: beside, beside: true };
   }
-  if (sessionFile !== undefined && flags.clockOffset === undefined) {
-    const s = await readSessionOffsets(sessionFile, underlay, overlay);
+  if (flags.clockOffset !== undefined) session = undefined; // --clock-offset wins: no session file is read
+  if (session !== undefined) {
+    const s = await readSessionOffsets(session.file, underlay, overlay).catch((err: unknown) => {
+      // one the user did not name: say where it came from and how to do without it
+      if (session?.beside && isVxiError(err)) throw new VxiError(err.code, `${err.message} (the session.json beside the underlay capture: name another with --session FILE, or give --clock-offset 0 to read none)`, { exitCode: err.exitCode, cause: err });
+      throw err;
+    });
     offsetUs = s.overlayClockOffsetUs;
     for (const p of s.vxlanPorts) if (!ports.includes(p)) ports.push(p);
   }
@@ -120,8 +134,8 @@ export async function runCorrelate(underlay: string, overlay: string, flags: Cor
     vxlanPorts: ports,
     overlayClockOffsetUs: offsetUs,
   });
-  if (flags.json) io.stdout.write(correlationToJson(report, flags.matches ?? false));
-  else io.stdout.write(correlationToText(underlay, overlay, report, flags.list ?? SHOWN_UNMATCHED));
+  if (flags.json) io.stdout.write(correlationToJson(report, flags.matches ?? false, session));
+  else io.stdout.write(correlationToText(underlay, overlay, report, flags.list ?? SHOWN_UNMATCHED, session));
   for (const e of report.inputErrors ?? []) io.stderr.write(`vxlan-inspect: ${e.message}; the packets before it were correlated\n`);
   return report.inputErrors?.length ? 1 : 0;
 }

@@ -44,6 +44,21 @@ function findNode(nodes: NodeJson[], file: string, role: 'underlay' | 'overlay')
   return prefix === undefined ? undefined : nodes.find((n) => n.name === prefix);
 }
 
+/** What a session file must look like to be read: an object, its `nodes` (if any) a list of objects. */
+function sessionShape(json: unknown, file: string): { nodes: NodeJson[]; vxlanPorts: unknown } {
+  const what = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : JSON.stringify(v));
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new UsageError(`${file} is not a session file: it must hold a JSON object with a "nodes" list (as capture writes it), not ${what(json)}`);
+  }
+  const { nodes, vxlanPorts } = json as { nodes?: unknown; vxlanPorts?: unknown };
+  if (nodes === undefined) return { nodes: [], vxlanPorts };
+  if (!Array.isArray(nodes)) throw new UsageError(`${file}: "nodes" must be a list of nodes, not ${what(nodes)}`);
+  nodes.forEach((n: unknown, i) => {
+    if (typeof n !== 'object' || n === null || Array.isArray(n)) throw new UsageError(`${file}: nodes[${i}] must be an object (name, underlay, overlay, clockOffsetUs), not ${what(n)}`);
+  });
+  return { nodes: nodes as NodeJson[], vxlanPorts };
+}
+
 export async function readSessionOffsets(sessionFile: string, underlayFile: string, overlayFile: string): Promise<SessionOffsets> {
   let text: string;
   try {
@@ -51,19 +66,19 @@ export async function readSessionOffsets(sessionFile: string, underlayFile: stri
   } catch (err) {
     throw new VxiError('VXI_IO', `cannot read session file ${sessionFile}: ${(err as Error).message}`, { cause: err, exitCode: 2 });
   }
-  let json: { nodes?: unknown; vxlanPorts?: unknown };
+  let parsed: unknown;
   try {
-    json = JSON.parse(text) as typeof json;
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new UsageError(`${sessionFile} is not valid JSON (${(err as Error).message})`);
   }
-  const nodes = (Array.isArray(json.nodes) ? json.nodes : []) as NodeJson[];
+  const { nodes, vxlanPorts } = sessionShape(parsed, sessionFile);
   const un = findNode(nodes, underlayFile, 'underlay');
   const on = findNode(nodes, overlayFile, 'overlay');
   const cu = num(un?.clockOffsetUs, 'clockOffsetUs', sessionFile);
   const co = num(on?.clockOffsetUs, 'clockOffsetUs', sessionFile);
   const extra = num(on?.overlayClockOffsetUs, 'overlayClockOffsetUs', sessionFile);
-  const ports = Array.isArray(json.vxlanPorts) ? json.vxlanPorts.filter((p): p is number => Number.isInteger(p) && p > 0 && p < 65536) : [];
+  const ports = Array.isArray(vxlanPorts) ? vxlanPorts.filter((p): p is number => Number.isInteger(p) && p > 0 && p < 65536) : [];
   const out: SessionOffsets = { overlayClockOffsetUs: cu - co + extra, vxlanPorts: ports };
   if (typeof un?.name === 'string') out.underlayNode = un.name;
   if (typeof on?.name === 'string') out.overlayNode = on.name;
