@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { rmdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { parseDuration } from '../capture/duration.js';
 import { UsageError } from '../errors.js';
 import {
   LabError,
@@ -35,10 +36,14 @@ function resolveCommon(o: CommonOpts): { prefix: string; dir: string } {
   return { prefix, dir: o.dir ?? defaultLabDir(prefix) };
 }
 
-function parseDuration(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || n > 600) throw new UsageError(`--duration must be a number of seconds between 0 and 600, got '${v}'`);
-  return n;
+/** The lab plays traffic for at most 10 minutes. */
+const MAX_LAB_DURATION_SEC = 600;
+
+/** --duration as `capture` and `demo` read it (10s, 500ms, 2m; a plain number is seconds), at most 10 minutes. */
+function labDuration(v: string): number {
+  const sec = parseDuration(v, '--duration');
+  if (sec > MAX_LAB_DURATION_SEC) throw new UsageError(`--duration must be at most 10m (${MAX_LAB_DURATION_SEC} s) for the lab, not ${JSON.stringify(v)}`);
+  return sec;
 }
 
 /** ` --prefix P` when P is not the default, for printed command lines. */
@@ -101,7 +106,7 @@ export function describeTraffic(t: TrafficSummary): string {
 
 export function registerLab(program: Command, io: CliIo): void {
   const lab = program.command('lab').description('the class topology (frontend, kvm1, kvm2, two guests, VXLAN) in network namespaces on this machine; needs root');
-  lab.addHelpText('after', '\nExamples:\n  sudo vxlan-inspect lab up --provisioned\n  sudo vxlan-inspect lab traffic --duration 10\n  sudo vxlan-inspect lab exec vm1 -- ping -c 3 10.220.220.6\n  sudo vxlan-inspect lab down\n');
+  lab.addHelpText('after', '\nExamples:\n  sudo vxlan-inspect lab up --provisioned\n  sudo vxlan-inspect lab traffic --duration 10s\n  sudo vxlan-inspect lab exec vm1 -- ping -c 3 10.220.220.6\n  sudo vxlan-inspect lab down\n');
   const withPrefix = (c: Command): Command => c.option('--prefix <prefix>', 'namespace name prefix', DEFAULT_PREFIX);
   const withDir = (c: Command): Command => c.option('--dir <dir>', 'where keys, sshd configs, pid files and inventory.yaml live (default .lab/<prefix> in the working directory)');
 
@@ -142,7 +147,7 @@ export function registerLab(program: Command, io: CliIo): void {
 
   withPrefix(lab.command('traffic'))
     .description('the classroom mix between vm1 and vm2: ARP, pings (1400 and fragmented 3000 bytes), TCP, UDP, IPv6 ND, guest → local bridge')
-    .option('--duration <seconds>', 'keep pinging vm1 → vm2 until this many seconds have passed', parseDuration, 5)
+    .option('--duration <time>', 'keep pinging vm1 → vm2 until this much time has passed: 10s, 500ms, 2m (a plain number is seconds; at most 10m)', labDuration, 5)
     .option('--json', 'print the summary as JSON')
     .action(async (o: { prefix: string; duration: number; json?: boolean }) => {
       const prefix = checkPrefix(o.prefix);
@@ -176,7 +181,7 @@ export function registerLab(program: Command, io: CliIo): void {
   withPrefix(lab.command('record'))
     .description('capture eth1 and vxlan_bridge on kvm1 and kvm2 with tcpdump while `lab traffic` runs')
     .requiredOption('--out <dir>', 'directory for kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap, kvm2-eth1.pcap, kvm2-vxlan_bridge.pcap')
-    .option('--duration <seconds>', 'traffic duration', parseDuration, 3)
+    .option('--duration <time>', 'traffic duration: 10s, 500ms, 2m (a plain number is seconds; at most 10m)', labDuration, 3)
     .action(async (o: { prefix: string; out: string; duration: number }) => {
       const prefix = checkPrefix(o.prefix);
       await assertLabPrerequisites();

@@ -7,7 +7,7 @@ import { ipv4, udp, vxlanHeader, concat, ethernet } from '../synth/frames.js';
 const T0 = 1_700_000_000_000_000;
 
 describe('Diagnostics', () => {
-  it('finds fragments, big frames, non-standard ports, the I flag clear and flooding', () => {
+  it('finds fragments, big frames, non-standard ports, the I flag clear and broadcast/multicast volume', () => {
     const d = new Diagnostics();
     // underlay: a normal packet, one on 8472, one with the I flag clear, one first fragment
     d.add(decoded(encap(ping(1)), 1, T0), 'underlay');
@@ -29,7 +29,10 @@ describe('Diagnostics', () => {
     expect(byCode['i-flag-clear']).toMatchObject({ count: 1, packets: [3] });
     expect(byCode['too-big-for-overlay']).toMatchObject({ severity: 'error', side: 'overlay', count: 1, packets: [1] });
     expect(byCode['gso-overlay']).toMatchObject({ severity: 'info', count: 1, packets: [2] });
-    expect(byCode['flooding']).toMatchObject({ count: 2, packets: [3, 4], title: "flooding: 2 broadcast/multicast frame(s), 40% of the bridge's frames" });
+    expect(byCode['broadcast-multicast']).toMatchObject({ severity: 'info', count: 2, packets: [3, 4], title: "2 broadcast/multicast frame(s) on the bridge, 40% of its frames" });
+    // "flooded" means one thing: one bridge frame sent to several VTEPs (head-end replication)
+    expect(byCode['flooding']).toBeUndefined();
+    for (const x of d.result()) expect(`${x.title} ${x.detail}`).not.toMatch(/flooding/i);
     expect(d.result()[0]?.severity).toBe('error');
   });
 
@@ -46,5 +49,34 @@ describe('Diagnostics', () => {
     expect(byCode['unmatched-underlay:vni-not-on-bridge']).toMatchObject({ severity: 'warning', count: 1, packets: [3], detail: expect.stringContaining('VNI 20') });
     expect(byCode['unmatched-overlay:local']).toMatchObject({ severity: 'info', count: 1, packets: [2] });
     expect(byCode['flooded']).toMatchObject({ count: 1, packets: [1, 1] });
+  });
+
+  it("makes the VXLAN device's own IPv6 information, not a warning, and says it is normal", async () => {
+    const dev = await import('../../test/helpers/vxlan-device.js');
+    const out = ping(1);
+    const r = correlatePackets(
+      [decoded(encap(out), 1, T0 + 30), decoded(encap(dev.mldReport()), 2, T0 + 100), decoded(encap(dev.routerSolicitation()), 3, T0 + 200), decoded(encap(dev.multicastEcho()), 4, T0 + 300)],
+      [decoded(out, 1, T0)],
+    );
+    const d = new Diagnostics();
+    d.addCorrelation(r);
+    const byCode = Object.fromEntries(d.result().map((x) => [x.code, x]));
+    const own = byCode['unmatched-underlay:from-vxlan-device'];
+    expect(own).toMatchObject({ severity: 'info', side: 'underlay', count: 2, packets: [2, 3] });
+    expect(own?.title).toBe('2 packet(s) sent by the VXLAN device itself (IPv6 MLD reports, router solicitations, DAD): normal');
+    expect(own?.detail).toMatch(/never cross the bridge/);
+    // a guest's multicast that left without crossing the bridge stays a warning
+    expect(byCode['unmatched-underlay:left-without-bridge']).toMatchObject({ severity: 'warning', count: 1, packets: [4] });
+  });
+
+  it('names the head-end replication "flooded" and nothing else', () => {
+    const arp = arpWhoHas('10.220.220.203');
+    const r = correlatePackets([decoded(encap(arp), 1, T0 + 10), decoded(encap(arp, { outerDst: '10.3.1.175' }), 2, T0 + 11)], [decoded(arp, 1, T0)]);
+    const d = new Diagnostics();
+    d.add(decoded(arp, 1, T0), 'overlay');
+    d.addCorrelation(r);
+    const byCode = Object.fromEntries(d.result().map((x) => [x.code, x]));
+    expect(byCode['flooded']?.title).toBe('1 bridge frame(s) flooded to several VTEPs');
+    expect(byCode['broadcast-multicast']?.title).not.toMatch(/flood/i);
   });
 });

@@ -1,8 +1,13 @@
 /**
  * What is worth telling about a pair of captures: fragmented outer packets, frames too big for
- * the overlay MTU, VXLAN on a non-standard port, the I flag clear, flooding volume, and the
- * unmatched frames of a correlation with their likely reasons. Streaming: add each packet,
- * then `result()`. Each diagnostic lists the first MAX_PACKETS packet numbers.
+ * the overlay MTU, VXLAN on a non-standard port, the I flag clear, the share of broadcast and
+ * multicast frames on the bridge, and the unmatched frames of a correlation with their likely
+ * reasons. Streaming: add each packet, then `result()`. Each diagnostic lists the first
+ * MAX_PACKETS packet numbers.
+ *
+ * Words keep one meaning: *flooded* is a bridge frame sent to several VTEPs (head-end
+ * replication, the correlator's `flood`); the share of broadcast/multicast frames is not called
+ * flooding.
  */
 import type { DecodedPacket } from '../decode/types.js';
 import { isGroupMac, outerVxlan } from './frame.js';
@@ -121,13 +126,13 @@ export class Diagnostics {
     if (this.overlayBum > 0) {
       const pct = Math.round((this.overlayBum / this.overlayFrames) * 1000) / 10;
       out.push({
-        code: 'flooding',
+        code: 'broadcast-multicast',
         severity: pct > 30 && this.overlayFrames >= 100 ? 'warning' : 'info',
         side: 'overlay',
         count: this.overlayBum,
         packets: [...this.bumPackets],
-        title: `flooding: ${this.overlayBum} broadcast/multicast frame(s), ${pct}% of the bridge's frames`,
-        detail: 'ARP requests, IPv6 neighbour discovery and multicast go to every remote VTEP (head-end replication). A high share on a quiet network is normal (discovery); on a busy one it points at a forwarding table that does not learn.',
+        title: `${this.overlayBum} broadcast/multicast frame(s) on the bridge, ${pct}% of its frames`,
+        detail: 'ARP requests, IPv6 neighbour discovery and multicast: each one that leaves the node is sent to every remote VTEP in the forwarding table (one underlay copy per VTEP). A high share on a quiet network is normal (discovery); on a busy one, look for ARP or neighbour discovery that gets no answer, or a chatty multicast sender.',
       });
     }
     if (this.report) out.push(...correlationDiagnostics(this.report));
@@ -146,6 +151,18 @@ function byCode(list: Unmatched[]): Map<string, Unmatched[]> {
   return m;
 }
 
+/** Reasons that are normal in a healthy lab: information, not a warning. */
+const NORMAL: ReadonlySet<string> = new Set(['overlay:local', 'overlay:bum-not-flooded', 'underlay:from-vxlan-device']);
+
+/** Titles and explanations for reasons that need more than their code. */
+const EXPLAINED: Record<string, { title: (count: number) => string; detail: string }> = {
+  'underlay:from-vxlan-device': {
+    title: (c) => `${c} packet(s) sent by the VXLAN device itself (IPv6 MLD reports, router solicitations, DAD): normal`,
+    detail:
+      "The kernel's VXLAN interface (e.g. vxlan10) is a network interface with IPv6 on: when it comes up it checks its link-local address (duplicate address detection), asks for routers and reports the multicast groups it listens to, from its own MAC, straight into the tunnel. These frames never cross the bridge, so the bridge capture cannot have them: nothing is lost. To silence them: sysctl -w net.ipv6.conf.vxlan10.disable_ipv6=1.",
+  },
+};
+
 /** One diagnostic per reason for unmatched frames, plus floods and snaplen notes. */
 export function correlationDiagnostics(r: CorrelationReport): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -156,15 +173,16 @@ export function correlationDiagnostics(r: CorrelationReport): Diagnostic[] {
   for (const [side, counts, examples, what] of sides) {
     for (const [code, count] of Object.entries(counts)) {
       const ex = examples.get(code) ?? [];
-      const local = side === 'overlay' && (code === 'local' || code === 'bum-not-flooded');
+      const explained = EXPLAINED[`${side}:${code}`];
+      const reason = ex[0] ? `Likely reason (first one, #${ex[0].n}): ${ex[0].reason}.` : 'Beyond the listed frames.';
       out.push({
         code: `unmatched-${side}:${code}`,
-        severity: local || code.startsWith('before') || code.startsWith('after') ? 'info' : 'warning',
+        severity: NORMAL.has(`${side}:${code}`) || code.startsWith('before') || code.startsWith('after') ? 'info' : 'warning',
         side,
         count,
         packets: ex.map((u) => u.n),
-        title: `${count} ${what}: ${code.replace(/-/g, ' ')}`,
-        detail: ex[0] ? `Likely reason (first one, #${ex[0].n}): ${ex[0].reason}.` : 'Beyond the listed frames.',
+        title: explained ? explained.title(count) : `${count} ${what}: ${code.replace(/-/g, ' ')}`,
+        detail: explained ? explained.detail : reason,
       });
     }
   }

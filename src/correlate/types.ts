@@ -62,6 +62,7 @@ export type UnderlayReasonCode =
   | 'after-overlay'
   | 'no-overlay'
   | 'vni-not-on-bridge'
+  | 'from-vxlan-device'
   | 'left-without-bridge'
   | 'not-delivered'
   | 'no-match';
