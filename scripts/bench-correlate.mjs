@@ -10,11 +10,18 @@
 // underlay), so the unmatched paths run too. Every frame has its own bytes (sequence, payload). The correlator keeps one
 // window (1 s) of frames: memory depends on the rate, not on the length of the capture.
 //
+// Then the storm rows (--storm N per side, default 400,000; 0 skips them): N frames 10 µs apart on
+// both sides (100,000 frames/s, so the count caps bound the window, not the 1 s of time), as
+// distinct frames (the pings above) and as N copies of one frame — a broadcast ARP request
+// (eth1 18 µs after the bridge, like the requests above) and a VXLAN packet with nothing after
+// its header against empty bridge records. Identical frames must cost what distinct ones do,
+// in time and in memory. The page cache is warmed by reading the files once.
+//
 // Usage: npm run build && node scripts/bench-correlate.mjs [--sizes 100000,1000000,5000000]
-//        [--rate 20000] [--runs 1] [--heap MB] [--keep] [--json]
+//        [--rate 20000] [--storm 400000] [--runs 1] [--heap MB] [--keep] [--json]
 // --heap MB runs correlate with node --max-old-space-size=MB: when it still finishes, the live
 // heap stayed under MB whatever the capture length (RSS alone includes garbage not yet collected).
-import { createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +30,8 @@ import { cpus, totalmem } from 'node:os';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-const sizes = (opt('--sizes') ?? '100000,1000000,5000000').split(',').map(Number);
+const sizes = (opt('--sizes') ?? '100000,1000000,5000000').split(',').filter(Boolean).map(Number);
+const storm = Number(opt('--storm') ?? 400_000);
 const rate = Number(opt('--rate') ?? 20_000);
 const runs = Math.max(1, Number(opt('--runs') ?? 1));
 const keep = args.includes('--keep');
@@ -39,7 +47,7 @@ const START = 1_764_140_000;
 const PAYLOAD = 56;
 
 /** The two files for n frames per side (counting the lost and local ones on their own side). */
-async function generate(n) {
+async function generate(n, frameRate = rate) {
   mkdirSync(dir, { recursive: true });
   const under = join(dir, `eth1-${n}.pcap`);
   const over = join(dir, `vxlan_bridge-${n}.pcap`);
@@ -77,7 +85,7 @@ async function generate(n) {
     new DataView(frame.buffer, frame.byteOffset).setUint32(42, i);
     return frame;
   };
-  const interval = 1e6 / rate;
+  const interval = 1e6 / frameRate;
   for (let i = 0; i < n; i++) {
     const t = 1000 + i * interval;
     const kind = i % 100 === 50 ? 'local' : i % 100 === 99 ? 'lost' : i % 2 === 0 ? 'req' : 'rep';
@@ -103,6 +111,32 @@ async function generate(n) {
   return { under, over };
 }
 
+/** n copies of one frame on each side, 10 µs apart: the bridge's at t, eth1's (in VXLAN) at t + lagUs. */
+async function generateIdentical(n, name, inner, outer, lagUs) {
+  mkdirSync(dir, { recursive: true });
+  const under = join(dir, `eth1-${name}-${n}.pcap`);
+  const over = join(dir, `vxlan_bridge-${name}-${n}.pcap`);
+  const w = new PcapWriter();
+  const uOut = createWriteStream(under);
+  const oOut = createWriteStream(over);
+  uOut.write(w.header());
+  oOut.write(w.header());
+  const ts = (us) => ({ tsSec: START + Math.floor(us / 1e6), tsNsec: Math.round(us % 1e6) * 1000 });
+  for (let i = 0; i < n; i += 4096) {
+    const uBatch = [];
+    const oBatch = [];
+    for (let k = i; k < Math.min(n, i + 4096); k++) {
+      const t = 1000 + k * 10;
+      oBatch.push(w.record({ ...ts(t), data: inner }));
+      uBatch.push(w.record({ ...ts(t + lagUs), data: outer }));
+    }
+    if (!uOut.write(Buffer.concat(uBatch))) await new Promise((r) => uOut.once('drain', r));
+    if (!oOut.write(Buffer.concat(oBatch))) await new Promise((r) => oOut.once('drain', r));
+  }
+  await Promise.all([new Promise((r) => uOut.end(r)), new Promise((r) => oOut.end(r))]);
+  return { under, over };
+}
+
 function once(u, o) {
   const node = heapMb === undefined ? [process.execPath] : [process.execPath, `--max-old-space-size=${heapMb}`];
   const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...node, join(root, 'dist', 'cli', 'bin.js'), 'correlate', '--json', u, o], { encoding: 'utf8', maxBuffer: 1 << 28 });
@@ -113,6 +147,7 @@ function once(u, o) {
 }
 
 const rows = [];
+const stormRows = [];
 try {
   for (const n of sizes) {
     const g0 = performance.now();
@@ -130,20 +165,54 @@ try {
     log(`  correlate: ${best.secs} s wall, ${best.cpu.toFixed(2)} s CPU, ${best.mb.toFixed(0)} MiB peak RSS, ${row.kpps}k packets/s; matched ${best.matched}, underlay only ${best.underlayOnly}, overlay only ${best.overlayOnly}`);
     if (!keep) rmSync(dir, { recursive: true, force: true });
   }
+  if (storm > 0) {
+    const { vm1, kvm1, kvm2 } = CLASS;
+    const arp = f.ethernet('ff:ff:ff:ff:ff:ff', vm1.mac, 0x0806, f.arpRequest(vm1.mac, vm1.ip, '10.220.220.99'));
+    const inVxlan = (inner) => f.vxlanPacket(inner, { outerSrcMac: kvm1.mac, outerDstMac: kvm2.mac, outerSrc: kvm1.underlay, outerDst: kvm2.underlay, srcPort: 49152, dstPort: 4789, vni: CLASS.vni });
+    const empty = new Uint8Array(0);
+    const cases = [
+      ['distinct frames (the pings above)', () => generate(storm, 100_000)],
+      ['one ARP request, identical copies', () => generateIdentical(storm, 'arp', arp, inVxlan(arp), 18)],
+      ['identical zero-length frames (VXLAN header only; empty bridge records)', () => generateIdentical(storm, 'empty', empty, inVxlan(empty), 18)],
+    ];
+    for (const [input, make] of cases) {
+      const { under, over } = await make();
+      readFileSync(under);
+      readFileSync(over); // warm the page cache
+      let best;
+      for (let k = 0; k < runs; k++) {
+        const r = once(under, over);
+        if (!best || r.secs < best.secs) best = r;
+      }
+      stormRows.push({ input, packetsPerSide: storm, ...best });
+      log(`  ${input}: ${best.secs} s wall, ${best.cpu.toFixed(2)} s CPU, ${best.mb.toFixed(0)} MiB peak RSS; matched ${best.matched}, underlay only ${best.underlayOnly}, overlay only ${best.overlayOnly}`);
+      if (!keep) rmSync(dir, { recursive: true, force: true });
+    }
+  }
 } finally {
   if (!keep) rmSync(dir, { recursive: true, force: true });
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`;
-if (json) process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), machine, rate, rows }, null, 2)}\n`);
+if (json) process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), machine, rate, rows, stormRows }, null, 2)}\n`);
 else {
   const first = rows[0];
-  const lines = [
+  const lines = rows.length === 0 ? [] : [
     '| packets per side | files | wall time | CPU time | time per packet vs 0.1M | peak RSS | matched | underlay only | overlay only |',
     '|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.packetsPerSide.toLocaleString('en-US')} | ${r.fileMiB} MiB | ${r.secs.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${((r.cpu / r.packetsPerSide) / (first.cpu / first.packetsPerSide)).toFixed(2)}× | ${r.mb.toFixed(0)} MiB | ${r.matched.toLocaleString('en-US')} | ${r.underlayOnly.toLocaleString('en-US')} | ${r.overlayOnly.toLocaleString('en-US')} |`),
     '',
     `\`node${heapMb === undefined ? '' : ` --max-old-space-size=${heapMb}`} dist/cli/bin.js correlate --json eth1.pcap vxlan_bridge.pcap\`, ${rate.toLocaleString('en-US')} frames/s of capture time, best of ${runs} after a warm-up run; ${machine}; ${new Date().toISOString().slice(0, 10)}.`,
   ];
+  if (stormRows.length > 0) {
+    lines.push(
+      ...(lines.length ? [''] : []),
+      `| ${storm.toLocaleString('en-US')} frames per side, 10 µs apart | wall time | CPU time | peak RSS | matched | underlay only | overlay only |`,
+      '|---|---|---|---|---|---|---|',
+      ...stormRows.map((r) => `| ${r.input} | ${r.secs.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${r.mb.toFixed(0)} MiB | ${r.matched.toLocaleString('en-US')} | ${r.underlayOnly.toLocaleString('en-US')} | ${r.overlayOnly.toLocaleString('en-US')} |`),
+      '',
+      `Storm rows: best of ${runs}, page cache warmed by reading the files; ${machine}; ${new Date().toISOString().slice(0, 10)}.`,
+    );
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -1,4 +1,4 @@
-/** A FIFO over an array with a moving head: O(1) push and shift, compacted as it drains. */
+/** A FIFO over an array with a moving head: O(1) push, shift and indexed read, compacted as it drains. */
 export class Fifo<T> {
   private items: T[] = [];
   private head = 0;
@@ -15,9 +15,15 @@ export class Fifo<T> {
     return this.head < this.items.length ? this.items[this.items.length - 1] : undefined;
   }
 
+  /** The i-th item from the head (0 is the head), or undefined. */
+  at(i: number): T | undefined {
+    return i >= 0 && i < this.items.length - this.head ? this.items[this.head + i] : undefined;
+  }
+
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
     const item = this.items[this.head];
+    (this.items as (T | undefined)[])[this.head] = undefined; // the array lets go of it now, not at the next compaction
     this.head += 1;
     if (this.head === this.items.length) {
       this.items = [];
@@ -32,22 +38,4 @@ export class Fifo<T> {
   get size(): number {
     return this.items.length - this.head;
   }
-}
-
-/** Removes `item` from the bucket under `key` (usually its first element), dropping empty buckets. */
-export function removeFromBucket<T>(index: Map<number, T[]>, key: number, item: T): void {
-  const bucket = index.get(key);
-  if (!bucket) return;
-  if (bucket[0] === item) bucket.shift();
-  else {
-    const at = bucket.indexOf(item);
-    if (at >= 0) bucket.splice(at, 1);
-  }
-  if (bucket.length === 0) index.delete(key);
-}
-
-export function addToBucket<T>(index: Map<number, T[]>, key: number, item: T): void {
-  const bucket = index.get(key);
-  if (bucket) bucket.push(item);
-  else index.set(key, [item]);
 }

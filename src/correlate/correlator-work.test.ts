@@ -1,0 +1,111 @@
+/**
+ * Identical frames (a broadcast storm, retransmissions, keepalives) cost what distinct ones do:
+ * the work the correlator reports (byte comparisons, index steps) grows linearly with the
+ * number of packets, and the frames it holds stay under its caps, whatever the timestamps.
+ * No wall-clock time is asserted: the counters are the measure.
+ */
+import { describe, expect, it } from 'vitest';
+import { Correlator, MAX_IN_FLIGHT, MAX_SAME_KEY } from './correlator.js';
+import { arpWhoHas, decoded, encap, KVM2, KVM3, ping } from './synth.js';
+import type { DecodedPacket } from '../decode/types.js';
+import type { CorrelationReport } from './types.js';
+
+const T0 = 1_700_000_000_000_000; // µs
+
+/** The same decoded packet as packet `n` at `tsUs` (decoding once keeps 400k packets cheap). */
+function at(p: DecodedPacket, n: number, tsUs: number): DecodedPacket {
+  const sec = Math.floor(tsUs / 1e6);
+  return { ...p, n, raw: { ...p.raw, tsSec: sec, tsNsec: Math.round((tsUs - sec * 1e6) * 1000) } };
+}
+
+interface Run {
+  report: CorrelationReport;
+  work: ReturnType<Correlator['work']>;
+  /** Matches whose underlay and bridge packet numbers differ (copies paired out of order). */
+  crossed: number;
+}
+
+/**
+ * N bridge frames `bridge(i)` at T0 + i·gapUs and, for each, its underlay copies (`underlay(i)`,
+ * one per VTEP) lagUs later; fed as a capture pair would be, in time order per side.
+ */
+function run(n: number, gapUs: number, lagUs: number, bridge: (i: number) => DecodedPacket, underlay: (i: number) => DecodedPacket[]): Run {
+  let crossed = 0;
+  let copies = 1;
+  // in order: bridge copy k goes with underlay packets (k - 1)·copies + 1 … k·copies
+  const inOrder = (u: number, o: number): boolean => Math.floor((u - 1) / copies) === o - 1;
+  const c = new Correlator({ maxListed: 100, onMatch: (m) => void (inOrder(m.underlay.n, m.overlay.n) || crossed++) });
+  let un = 0;
+  for (let i = 0; i < n; i++) {
+    const t = T0 + i * gapUs;
+    c.addOverlay(at(bridge(i), i + 1, t));
+    const us = underlay(i);
+    copies = us.length;
+    for (const u of us) c.addUnderlay(at(u, ++un, t + lagUs));
+  }
+  const report = c.finish();
+  return { report, work: c.work(), crossed };
+}
+
+function expectLinearAndBounded(r: Run, packets: number): void {
+  expect(r.work.comparisons).toBeLessThanOrEqual(4 * packets);
+  expect(r.work.steps).toBeLessThanOrEqual(8 * packets);
+  expect(r.work.peakUnderlay).toBeLessThanOrEqual(MAX_IN_FLIGHT);
+  expect(r.work.peakOverlay).toBeLessThanOrEqual(2 * MAX_IN_FLIGHT);
+}
+
+const arp = arpWhoHas();
+const arpO = decoded(arp, 1, T0);
+const arpU = decoded(encap(arp), 1, T0);
+const arpU3 = decoded(encap(arp, { outerDst: KVM3 }), 1, T0);
+
+describe('identical frames: linear work, bounded memory', () => {
+  it.each([20_000, 200_000])('%i copies of one ARP request 10 µs apart on both sides (eth1 18 µs after the bridge): all matched, in order', (n) => {
+    const r = run(n, 10, 18, () => arpO, () => [arpU]);
+    expect(r.report).toMatchObject({ matched: n, underlayOnly: 0, overlayOnly: 0, floodedFrames: 0 });
+    expect(r.crossed).toBe(0);
+    expectLinearAndBounded(r, n);
+    if (n > 2 * MAX_IN_FLIGHT) expect(r.work.peakOverlay).toBe(2 * MAX_IN_FLIGHT); // the cap, not the 2 s of frames, bounded it
+  }, 60_000);
+
+  it.each([20_000, 200_000])('%i copies at exactly the same instant on both sides still match, and pair in order', (n) => {
+    const r = run(n, 0, 0, () => arpO, () => [arpU]);
+    expect(r.report).toMatchObject({ matched: n, underlayOnly: 0, overlayOnly: 0 });
+    expect(r.crossed).toBe(0);
+    expectLinearAndBounded(r, n);
+  }, 60_000);
+
+  it('200,000 identical zero-length frames (nothing after the VXLAN header; empty bridge records) cost nothing to compare', () => {
+    const empty = new Uint8Array(0);
+    const o = decoded(empty, 1, T0);
+    const u = decoded(encap(empty), 1, T0);
+    const n = 200_000;
+    const r = run(n, 10, 18, () => o, () => [u]);
+    expect(r.report).toMatchObject({ matched: 0, underlayOnly: n, overlayOnly: n, reasons: { underlay: { 'not-captured': n } } });
+    expectLinearAndBounded(r, n);
+  }, 60_000);
+
+  it('a flooded storm (each bridge copy sent to two VTEPs) is one flooded frame per copy', () => {
+    const n = 20_000;
+    const r = run(n, 10, 18, () => arpO, () => [arpU, arpU3]);
+    expect(r.report).toMatchObject({ matched: 2 * n, underlayOnly: 0, overlayOnly: 0, floodedFrames: n });
+    expect(r.crossed).toBe(0);
+    expectLinearAndBounded(r, 3 * n);
+  });
+
+  it('distinct frames that share one key (same length and first bytes) still find their twin among the most recent', () => {
+    const n = 20_000;
+    const base = ping(1, { size: 200 });
+    const frames = Array.from({ length: 64 }, (_, k) => {
+      const f = base.slice();
+      f[150] = k; // past the hashed prefix: the same key, other bytes
+      return { o: decoded(f, 1, T0), u: decoded(encap(f), 1, T0) };
+    });
+    const r = run(n, 10, 18, (i) => (frames[i % 64] as { o: DecodedPacket }).o, (i) => [(frames[i % 64] as { u: DecodedPacket }).u]);
+    expect(r.report).toMatchObject({ matched: n, underlayOnly: 0, overlayOnly: 0 });
+    expect(r.crossed).toBe(0);
+    // each frame is compared with a bounded number of others of its key, never with all of them
+    expect(r.work.comparisons).toBeLessThanOrEqual((4 * MAX_SAME_KEY + 2) * n);
+    expect(r.work.steps).toBeLessThanOrEqual(8 * MAX_SAME_KEY * n);
+  });
+});
