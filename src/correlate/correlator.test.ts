@@ -295,3 +295,57 @@ describe('bounded whatever the timestamps', () => {
     expect(Date.now() - t0).toBeLessThan(30_000);
   });
 });
+
+describe("the VXLAN device's own traffic and the local VTEP's MACs (issue 11, teaching wording)", () => {
+  it("calls the VXLAN device's own MLD reports, router solicitations and DAD leaving the local VTEP what they are", async () => {
+    const dev = await import('../../test/helpers/vxlan-device.js');
+    const out = ping(40);
+    const mld = dev.mldReport({ src: '::' });
+    const rs = dev.routerSolicitation();
+    const dad = dev.neighbourSolicitation();
+    const guest = dev.multicastEcho(); // a guest's multicast that the bridge capture missed: not the device's
+    const r = correlatePackets(
+      side([[encap(out), T0 + 30], [encap(mld), T0 + 100], [encap(rs), T0 + 200], [encap(dad), T0 + 300], [encap(guest), T0 + 400]]),
+      side([[out, T0]]),
+    );
+    expect(r).toMatchObject({ matched: 1, underlayOnly: 4, localVtep: KVM1 });
+    expect(r.reasons.underlay).toEqual({ 'from-vxlan-device': 3, 'left-without-bridge': 1 });
+    expect(r.unmatchedUnderlay.map((u) => [u.n, u.code])).toEqual([[2, 'from-vxlan-device'], [3, 'from-vxlan-device'], [4, 'from-vxlan-device'], [5, 'left-without-bridge']]);
+    expect(r.unmatchedUnderlay[0]?.reason).toContain('MLD report');
+    expect(r.unmatchedUnderlay[1]?.reason).toContain('router solicitation');
+    expect(r.unmatchedUnderlay[2]?.reason).toContain('duplicate address detection');
+    for (const u of r.unmatchedUnderlay.slice(0, 3)) expect(u.reason).toContain('normal');
+  });
+
+  it('keeps the count and the list in step when the device speaks after the bridge capture ended, and with no match at all in the VNI', async () => {
+    const dev = await import('../../test/helpers/vxlan-device.js');
+    // a quiet, healthy lab: nothing but the device's own IPv6 on the underlay; the local VTEP is given
+    const r = correlatePackets(
+      side([[encap(dev.mldReport()), T0 + 100], [encap(dev.routerSolicitation()), T0 + 5_000_000]]),
+      side([[arpWhoHas('10.220.220.9', GUEST1_MAC, '10.220.220.5'), T0]]),
+      { localVtep: KVM1 },
+    );
+    expect(r.reasons.underlay).toEqual({ 'from-vxlan-device': 2 });
+    expect(r.unmatchedUnderlay.map((u) => u.code)).toEqual(['from-vxlan-device', 'from-vxlan-device']);
+  });
+
+  it('does not take MLD arriving from a remote VTEP for this node\'s device', async () => {
+    const dev = await import('../../test/helpers/vxlan-device.js');
+    const out = ping(41);
+    const r = correlatePackets(side([[encap(out), T0 + 30], [encap(dev.mldReport(), { outerSrc: KVM2, outerDst: KVM1 }), T0 + 100]]), side([[out, T0]]));
+    expect(r.reasons.underlay).toEqual({ 'not-delivered': 1 });
+  });
+
+  it('says a bridge-only frame to a MAC behind the local VTEP is for this node, not "behind no VTEP"', () => {
+    // the guest on kvm1 pings kvm2 through the tunnel (so the underlay shows GUEST1_MAC behind kvm1),
+    // then the kvm1 bridge pings that guest: it stays on the node
+    const out = ping(42, { from: GUEST1_MAC, srcIp: '10.220.220.5' });
+    const local = ping(43, { from: BR1_MAC, to: GUEST1_MAC, dstIp: '10.220.220.5' });
+    const r = correlatePackets(side([[encap(out), T0 + 30]]), side([[out, T0], [local, T0 + 50]]));
+    expect(r).toMatchObject({ matched: 1, overlayOnly: 1, localVtep: KVM1 });
+    expect(r.reasons.overlay).toEqual({ local: 1 });
+    const reason = r.unmatchedOverlay[0]?.reason ?? '';
+    expect(reason).toContain(`dst MAC ${GUEST1_MAC} is behind this node's VTEP ${KVM1}: the destination is on this node`);
+    expect(reason).not.toContain('not behind any VTEP');
+  });
+});
