@@ -10,7 +10,7 @@
  *    what has arrived is delivered at once, the correlator's own merge lines the sides up.
  */
 import { CaptureParser } from '../decode/file/parser.js';
-import { readFileAhead } from '../decode/file/read.js';
+import { chunksOf } from '../decode/file/read.js';
 import type { CaptureFormatError } from '../errors.js';
 import { decodePacket } from '../decode/packet.js';
 import { createRegistry, type DecoderRegistry } from '../decode/registry.js';
@@ -119,11 +119,19 @@ export class NodePass {
     this.offsetUs = opts.overlayClockOffsetUs ?? 0;
     for (const side of ['underlay', 'overlay'] as const) {
       const s = sides[side];
-      if (!s) continue;
-      let feed = this.feeds.find((f) => f.path === s.path);
-      if (!feed) this.feeds.push((feed = new FileFeed(s.path, [])));
-      feed.routes.push({ side, select: s.select });
+      if (s) this.addSide(side, s);
     }
+  }
+
+  /**
+   * Adds a side (a live capture's second file, which appears a moment after the first). Its
+   * packets join from then on; the correlator's own merge lines them up with the other side's.
+   */
+  addSide(side: Side, s: SideSource): void {
+    if (this.feeds.some((f) => f.routes.some((r) => r.side === side))) throw new Error(`NodePass: the ${side} side is already given`);
+    let feed = this.feeds.find((f) => f.path === s.path);
+    if (!feed) this.feeds.push((feed = new FileFeed(s.path, [])));
+    feed.routes.push({ side, select: s.select });
   }
 
   /** Adds a listener; every packet delivered from now on reaches it. */
@@ -202,7 +210,11 @@ export class NodePass {
   }
 }
 
-/** Reads every file of the pass to its end (bounded memory: one read-ahead per file), delivering as it goes. */
+/**
+ * Reads every file of the pass to its end (bounded memory: one read-ahead per file; `-` is
+ * standard input), delivering as it goes. A damaged file stops at the damage (its parser's
+ * `error` says where); the other goes on.
+ */
 export async function runPass(pass: NodePass, signal?: AbortSignal): Promise<void> {
   const readers = new Map<FileFeed, AsyncGenerator<Uint8Array>>();
   try {
@@ -212,7 +224,7 @@ export async function runPass(pass: NodePass, signal?: AbortSignal): Promise<voi
       const f = pass.starving();
       if (!f) break;
       let it = readers.get(f);
-      if (!it) readers.set(f, (it = readFileAhead(f.path)));
+      if (!it) readers.set(f, (it = chunksOf(f.path))); // a path, or '-' for standard input
       const r = await it.next();
       if (r.done) pass.end(f.path);
       else pass.push(f.path, r.value);

@@ -82,6 +82,12 @@ export interface FileShape {
   interfaces: readonly CaptureInterface[];
   /** SLL2 ifindex → interface name, when `capture` recorded it (session.json). */
   ifindexNames?: ReadonlyMap<number, string>;
+  /** Share of its first packets that are tunnelled: decides the side of a file whose names say nothing. */
+  tunnelledShare?: number;
+}
+
+function roleByContent(f: FileShape): InterfaceRole {
+  return f.tunnelledShare === undefined ? 'unknown' : f.tunnelledShare >= 0.5 ? 'underlay' : 'overlay';
 }
 
 export interface Pairing {
@@ -177,7 +183,8 @@ export function pairFiles(files: readonly FileShape[], names: RoleNames = CLASS_
       continue;
     }
     const single = f.interfaces.length === 1 ? f.interfaces[0]?.name : undefined;
-    const role = iface !== undefined ? roleOfInterface(iface, names) : single !== undefined ? roleOfInterface(single, names) : 'unknown';
+    let role = iface !== undefined ? roleOfInterface(iface, names) : single !== undefined ? roleOfInterface(single, names) : 'unknown';
+    if (role === 'unknown' || role === 'any') role = roleByContent(f);
     if (node === undefined && role !== 'unknown') {
       unprefixed.push(f);
       continue;

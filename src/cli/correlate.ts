@@ -7,7 +7,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError, VxiError, isVxiError } from '../errors.js';
-import { correlateFiles, readSessionOffsets, type CorrelationReport, type Unmatched } from '../correlate/index.js';
+import { readSessionOffsets, type CorrelationReport, type Unmatched } from '../correlate/index.js';
+import { analyzeCaptures, sidesOfOneFile, wholeFile } from '../analysis/run.js';
+import type { SideSource } from '../analysis/sides.js';
+import { createRegistry } from '../decode/registry.js';
 import type { CliIo } from './main.js';
 import { collectPorts } from './options.js';
 
@@ -104,13 +107,13 @@ export function correlationToText(underlay: string, overlay: string, r: Correlat
 }
 
 /** The JSON the command prints: the report (with `sessionFile` when one was read), without the list of matches unless asked. */
-export function correlationToJson(r: CorrelationReport, withMatches: boolean, session?: SessionUsed): string {
+export function correlationToJson(r: CorrelationReport, withMatches: boolean, session?: SessionUsed, split?: string): string {
   const { matches, ...rest } = r;
-  const head = session ? { sessionFile: session.file } : {};
+  const head = { ...(session ? { sessionFile: session.file } : {}), ...(split ? { sides: split } : {}) };
   return JSON.stringify(withMatches ? { ...head, ...rest, matches } : { ...head, ...rest }) + '\n';
 }
 
-export async function runCorrelate(underlay: string, overlay: string, flags: CorrelateFlags, io: CliIo): Promise<number> {
+export async function runCorrelate(underlay: string, overlay: string | undefined, flags: CorrelateFlags, io: CliIo): Promise<number> {
   let offsetUs = flags.clockOffset ?? 0;
   const ports = [...(flags.vxlanPort ?? [])];
   let session: SessionUsed | undefined = flags.session === undefined ? undefined : { file: flags.session, beside: false };
@@ -120,7 +123,7 @@ export async function runCorrelate(underlay: string, overlay: string, flags: Cor
   }
   if (flags.clockOffset !== undefined) session = undefined; // --clock-offset wins: no session file is read
   if (session !== undefined) {
-    const s = await readSessionOffsets(session.file, underlay, overlay).catch((err: unknown) => {
+    const s = await readSessionOffsets(session.file, underlay, overlay ?? underlay).catch((err: unknown) => {
       // one the user did not name: say where it came from and how to do without it
       if (session?.beside && isVxiError(err)) throw new VxiError(err.code, `${err.message} (the session.json beside the underlay capture: name another with --session FILE, or give --clock-offset 0 to read none)`, { exitCode: err.exitCode, cause: err });
       throw err;
@@ -129,13 +132,28 @@ export async function runCorrelate(underlay: string, overlay: string, flags: Cor
     for (const p of s.vxlanPorts) if (!ports.includes(p)) ports.push(p);
   }
   if (underlay === '-' && overlay === '-') throw new UsageError('only one of the two captures can be read from standard input');
-  const report = await correlateFiles(underlay, overlay, {
+  const registry = createRegistry({ vxlanPorts: ports });
+  let sides: { underlay: SideSource; overlay: SideSource };
+  let note = '';
+  if (overlay === undefined) {
+    // one file that holds both sides (dumpcap -i eth1 -i vxlan_bridge, tcpdump -i any)
+    if (underlay === '-') throw new UsageError('a capture holding both sides is read from a file, not standard input: correlate FILE');
+    const one = await sidesOfOneFile(underlay, registry);
+    sides = { underlay: one.pairing.underlay as SideSource, overlay: one.pairing.overlay as SideSource };
+    note = one.note;
+  } else sides = { underlay: wholeFile(underlay), overlay: wholeFile(overlay) };
+  const run = await analyzeCaptures(sides, {
+    registry,
+    correlationOnly: true,
     windowUs: (flags.window ?? 1000) * 1000,
     vxlanPorts: ports,
     overlayClockOffsetUs: offsetUs,
   });
-  if (flags.json) io.stdout.write(correlationToJson(report, flags.matches ?? false, session));
-  else io.stdout.write(correlationToText(underlay, overlay, report, flags.list ?? SHOWN_UNMATCHED, session));
+  const report = run.figures.correlation as CorrelationReport;
+  if (run.inputErrors.length) report.inputErrors = run.inputErrors;
+  if (note && !flags.json) io.stderr.write(`vxlan-inspect: ${underlay}: ${note}\n`);
+  if (flags.json) io.stdout.write(correlationToJson(report, flags.matches ?? false, session, note));
+  else io.stdout.write(correlationToText(overlay === undefined ? `${underlay} [${sides.underlay.iface ?? 'underlay'}]` : underlay, overlay ?? `${underlay} [${sides.overlay.iface ?? 'bridge'}]`, report, flags.list ?? SHOWN_UNMATCHED, session));
   for (const e of report.inputErrors ?? []) io.stderr.write(`vxlan-inspect: ${e.message}; the packets before it were correlated\n`);
   return report.inputErrors?.length ? 1 : 0;
 }
@@ -145,7 +163,7 @@ export function registerCorrelate(program: Command, io: CliIo): void {
     .command('correlate')
     .description('match the inner frames of the underlay\'s VXLAN packets with the frames seen on the bridge: encapsulated, decapsulated, flooded, lost')
     .argument('<underlay>', 'capture of the underlay interface (eth1), pcap or pcapng')
-    .argument('<overlay>', 'capture of the bridge (vxlan_bridge), same node or another one')
+    .argument('[overlay]', 'capture of the bridge (vxlan_bridge), same node or another one; without it, UNDERLAY must hold both sides (a pcapng of eth1 and vxlan_bridge, or tcpdump -i any)')
     .option('--json', 'one JSON object (counts, latency, per VNI, per VTEP pair, unmatched with reasons)')
     .option('--matches', 'with --json: include the list of matches (first 10,000)')
     .option('--window <ms>', 'largest time between the two sightings of a frame, in ms (default 1000)', parseWindowMs)
@@ -153,8 +171,8 @@ export function registerCorrelate(program: Command, io: CliIo): void {
     .option('--session <file>', 'session.json giving each node\'s clock offset (default: the one beside the underlay capture, if any)')
     .option('--clock-offset <us>', 'µs to add to the overlay\'s timestamps (instead of session.json)', parseOffsetUs)
     .option('--list <n>', `unmatched frames to list per side in the text output (default ${SHOWN_UNMATCHED})`, parseList)
-    .addHelpText('after', '\nExamples:\n  vxlan-inspect correlate fixtures/lab/kvm1-eth1.pcap fixtures/lab/kvm1-vxlan_bridge.pcap\n  vxlan-inspect correlate kvm1-eth1.pcap kvm2-vxlan_bridge.pcap --session session.json --json\n')
-    .action(async (underlay: string, overlay: string, flags: CorrelateFlags) => {
+    .addHelpText('after', '\nExamples:\n  vxlan-inspect correlate fixtures/lab/kvm1-eth1.pcap fixtures/lab/kvm1-vxlan_bridge.pcap\n  vxlan-inspect correlate kvm1-eth1.pcap kvm2-vxlan_bridge.pcap --session session.json --json\n  vxlan-inspect correlate kvm1-any.pcapng        # one capture holding both sides, split by interface\n')
+    .action(async (underlay: string, overlay: string | undefined, flags: CorrelateFlags) => {
       process.exitCode = await runCorrelate(underlay, overlay, flags, io);
     });
 }

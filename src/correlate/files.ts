@@ -2,10 +2,7 @@
  * Correlating two captures: files (read as streams, merged by time, in bounded memory) or
  * packets already decoded.
  */
-import { CaptureFormatError } from '../errors.js';
-import { packets } from '../decode/file/index.js';
-import { decodePacket } from '../decode/packet.js';
-import { createRegistry } from '../decode/registry.js';
+import { analyzeCaptures, wholeFile } from '../analysis/run.js';
 import type { DecodedPacket, RawPacket } from '../decode/types.js';
 import { Correlator } from './correlator.js';
 import type { CorrelateOptions, CorrelationReport } from './types.js';
@@ -21,64 +18,20 @@ function rawTsUs(p: RawPacket): number {
   return p.tsSec * 1e6 + p.tsNsec / 1e3;
 }
 
-interface Reader {
-  side: Side;
-  it: AsyncGenerator<RawPacket, void, undefined>;
-  head: RawPacket | undefined;
-  n: number;
-  done: boolean;
-}
-
 /**
- * Correlates an underlay capture (eth1) with a bridge capture (vxlan_bridge). Damaged input
- * does not throw: what was read before the damage is correlated and `inputErrors` says where
- * it is. A file that cannot be opened or read throws VxiError VXI_IO.
+ * Correlates an underlay capture (eth1) with a bridge capture (vxlan_bridge): the one pass of
+ * src/analysis over the two files, with the correlator as its listener. Damaged input does not
+ * throw: what was read before the damage is correlated and `inputErrors` says where it is. A
+ * file that cannot be opened or read throws VxiError VXI_IO.
  */
 export async function correlateFiles(underlayPath: string, overlayPath: string, opts: CorrelateFilesOptions = {}): Promise<CorrelationReport> {
-  const registry = createRegistry({ vxlanPorts: opts.vxlanPorts ?? [] });
-  const correlator = new Correlator(opts);
-  const offsetUs = opts.overlayClockOffsetUs ?? 0;
-  const errors: { side: Side; message: string }[] = [];
-  const readers: Reader[] = [
-    { side: 'underlay', it: packets(underlayPath), head: undefined, n: 0, done: false },
-    { side: 'overlay', it: packets(overlayPath), head: undefined, n: 0, done: false },
-  ];
-  const pull = async (r: Reader): Promise<void> => {
-    try {
-      const next = await r.it.next();
-      if (next.done) {
-        r.done = true;
-        r.head = undefined;
-      } else r.head = next.value;
-    } catch (err) {
-      if (!(err instanceof CaptureFormatError)) throw err;
-      errors.push({ side: r.side, message: `${r.side} capture ${JSON.stringify(r.side === 'underlay' ? underlayPath : overlayPath)}: ${err.message}` });
-      r.done = true;
-      r.head = undefined;
-    }
-  };
-  try {
-    await Promise.all(readers.map(pull));
-    const [u, o] = readers as [Reader, Reader];
-    for (;;) {
-      let r: Reader;
-      if (u.head && o.head) r = rawTsUs(u.head) <= rawTsUs(o.head) + offsetUs ? u : o;
-      else if (u.head) r = u;
-      else if (o.head) r = o;
-      else break;
-      const raw = r.head as RawPacket;
-      r.n += 1;
-      const p = decodePacket(raw, r.n, { registry });
-      if (r.side === 'underlay') correlator.addUnderlay(p);
-      else correlator.addOverlay(p);
-      opts.onPacket?.(p, r.side);
-      await pull(r);
-    }
-  } finally {
-    await Promise.all(readers.map((r) => (r.done ? undefined : r.it.return(undefined))));
-  }
-  const report = correlator.finish();
-  if (errors.length) report.inputErrors = errors;
+  const { onPacket, ...rest } = opts;
+  const run = await analyzeCaptures(
+    { underlay: wholeFile(underlayPath), overlay: wholeFile(overlayPath) },
+    { ...rest, correlationOnly: true, ...(onPacket ? { onPacket: (p: DecodedPacket, side: Side) => onPacket(p, side) } : {}) },
+  );
+  const report = run.figures.correlation as CorrelationReport;
+  if (run.inputErrors.length) report.inputErrors = run.inputErrors;
   return report;
 }
 

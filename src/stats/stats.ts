@@ -57,7 +57,7 @@ export interface CaptureStats {
    * packets, with the outer link layer counted as an Ethernet header (see encapsulationOverhead).
    * `tunnelledBytes` are those packets' lengths counted the same way.
    */
-  overhead: { bytes: number; tunnelledBytes: number; percent: number };
+  overhead: { packets: number; bytes: number; tunnelledBytes: number; percent: number };
   malformed: number;
   truncated: number;
   withWarnings: number;
@@ -186,6 +186,7 @@ export interface StatsPartial {
   macs: [VtepKey, number[]][];
   flows: FlowEntry[];
   flowsDropped: number;
+  overheadPackets: number;
   overheadBytes: number;
   tunnelledBytes: number;
   malformed: number;
@@ -248,6 +249,7 @@ export class StatsCollector {
   private readonly flows = new Map<number, FlowEntry[]>();
   private readonly flowOrder: FlowEntry[] = [];
   private flowsDropped = 0;
+  private overheadPackets = 0;
   private overheadBytes = 0;
   private tunnelledBytes = 0;
   private malformed = 0;
@@ -303,6 +305,7 @@ export class StatsCollector {
     }
     const vni = tunnel.vni;
     const link = linkAdjustment(p);
+    this.overheadPackets++;
     this.overheadBytes += tunnel.offset + tunnel.length + link;
     this.tunnelledBytes += raw.len + link;
     if (tunnel.type === 'vxlan') {
@@ -472,6 +475,7 @@ export class StatsCollector {
       macs: [...this.macs].map(([k, set]) => [k, [...set]]),
       flows: this.flowOrder,
       flowsDropped: this.flowsDropped,
+      overheadPackets: this.overheadPackets,
       overheadBytes: this.overheadBytes,
       tunnelledBytes: this.tunnelledBytes,
       malformed: this.malformed,
@@ -521,6 +525,7 @@ export class StatsCollector {
       } else this.newFlow({ ...f });
     }
     this.flowsDropped += s.flowsDropped;
+    this.overheadPackets += s.overheadPackets;
     this.overheadBytes += s.overheadBytes;
     this.tunnelledBytes += s.tunnelledBytes;
     this.malformed += s.malformed;
@@ -568,6 +573,7 @@ export class StatsCollector {
       topFlows: flows.slice(0, topN).map((f) => ({ flow: flowLabel(f), vni: f.vni < 0 ? null : f.vni, packets: f.packets, bytes: f.bytes })),
       flowsDropped: this.flowsDropped,
       overhead: {
+        packets: this.overheadPackets,
         bytes: this.overheadBytes,
         tunnelledBytes: this.tunnelledBytes,
         percent: this.tunnelledBytes ? Math.round((this.overheadBytes / this.tunnelledBytes) * 10000) / 100 : 0,

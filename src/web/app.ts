@@ -36,7 +36,7 @@ import { writeInnerPcap, writePacketsNdjson, type Sink } from './downloads.js';
 import { MAX_PAGE, packetDetail, packetPage, positionOf } from './packets.js';
 import { TOKEN_HEADER, hostCheck, requireToken, sameSiteOnly, securityHeaders } from './security.js';
 import { computeSeries, overlayGroup, underlayGroup, type SeriesSide } from './series.js';
-import type { NodeAnalysis } from './analysis.js';
+import { pageTopology, type NodeAnalysis } from './analysis.js';
 import type { CaptureStore, StoredCapture } from './store.js';
 
 export interface LiveCaptureRequest {
@@ -195,12 +195,9 @@ function responseSink<T extends string | Uint8Array>(res: Response): Sink<T> {
   };
 }
 
-/** The analysis without its diagnostics (served on their own). */
-function withoutDiagnostics(a: NodeAnalysis | undefined): Omit<NodeAnalysis, 'diagnostics'> | null {
-  if (!a) return null;
-  const { diagnostics, ...rest } = a;
-  void diagnostics;
-  return rest;
+/** A node's analysis as served (its diagnostics are served on their own). */
+function analysisOf(a: NodeAnalysis | undefined): NodeAnalysis | null {
+  return a ?? null;
 }
 
 export function createApp(deps: AppDeps): express.Express {
@@ -249,7 +246,7 @@ export function createApp(deps: AppDeps): express.Express {
       nodes: store.nodes().map((n) => {
         const u = n.underlay ? store.capture(n.underlay) : undefined;
         const o = n.overlay ? store.capture(n.overlay) : undefined;
-        return { name: n.name, clockOffsetUs: n.clockOffsetUs, underlay: u ? store.summary(u) : null, overlay: o ? store.summary(o) : null, analysis: withoutDiagnostics(n.analysis) };
+        return { name: n.name, clockOffsetUs: n.clockOffsetUs, underlay: u ? store.summary(u) : null, overlay: o ? store.summary(o) : null, analysis: analysisOf(n.analysis) };
       }),
       captures: store.captures().map((c) => store.summary(c)),
       problems: store.problems,
@@ -298,15 +295,15 @@ export function createApp(deps: AppDeps): express.Express {
       node: node.name,
       underlay: u ? store.summary(u) : null,
       overlay: o ? store.summary(o) : null,
-      correlation: withoutDiagnostics(node.analysis),
+      correlation: analysisOf(node.analysis),
       diagnostics: node.diagnostics ?? [],
-      topology: store.topology(),
+      topology: pageTopology(store.topology()),
     }, null, 2));
   }));
 
   app.get('/api/topology', wrap(async (_req, res) => {
     await store.analyzeAll();
-    res.json({ ...store.topology(), localOf: store.localVteps(), nodes: store.nodes().map((n) => ({ name: n.name, underlay: n.underlay ?? null, overlay: n.overlay ?? null })) });
+    res.json({ ...pageTopology(store.topology()), localOf: store.localVteps(), nodes: store.nodes().map((n) => ({ name: n.name, underlay: n.underlay ?? null, overlay: n.overlay ?? null })) });
   }));
 
   app.get('/api/diagnostics', wrap(async (_req, res) => {

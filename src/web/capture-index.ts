@@ -37,6 +37,10 @@ export function isGroupMac(mac: number): boolean {
   return mac >= 0 && Math.floor(mac / 0x10000000000) % 2 === 1;
 }
 
+/** Directions of a match as stored in CaptureIndex.dir (the correlator's, never guessed from times). */
+export const MATCH_DIR = { none: 0, encap: 1, decap: 2 } as const;
+export type MatchDirection = (typeof MATCH_DIR)[keyof typeof MATCH_DIR];
+
 export interface CaptureIndex {
   path: string;
   fileSize: number;
@@ -71,6 +75,10 @@ export interface CaptureIndex {
   flags: Uint8Array;
   /** The packet on the other side of the node this one was matched with (1-based n), 0 if none. Filled by the analysis. */
   match: Int32Array;
+  /** The correlator's direction of that match: MATCH_DIR.none, .encap or .decap. */
+  dir: Uint8Array;
+  /** The packet's record number in its file (1-based): n itself, unless the file holds both sides. */
+  frame: Uint32Array;
   firstTsUs: number;
   lastTsUs: number;
   warnings: string[];
@@ -115,7 +123,6 @@ export class NotACaptureError extends CaptureFormatError {
 }
 
 const CHUNK = 1024 * 1024;
-const MAX_HEAD = 4 * 1024 * 1024;
 
 function fnv1a(data: Uint8Array, start: number, end: number): number {
   let h = 0x811c9dc5;
@@ -243,15 +250,14 @@ function ioError(path: string, action: string, err: unknown): VxiError {
  * `index()` gives the index so far: views of the columns while live, exact copies when final.
  */
 export class IndexBuilder {
-  readonly parser = new CaptureParser();
+  readonly parser: CaptureParser;
   private readonly c = {
     offsets: new Column(Float64Array), tsUs: new Column(Float64Array), wireLen: new Column(Uint32Array), vni: new Column(Int32Array),
     proto: new Column(Uint8Array), outerSrc: new Column(Uint32Array), outerDst: new Column(Uint32Array), innerSrc: new Column(Uint32Array),
     innerDst: new Column(Uint32Array), macSrc: new Column(Float64Array), macDst: new Column(Float64Array), hash: new Column(Uint32Array),
     hashLen: new Column(Uint32Array), tunnelPort: new Column(Uint16Array), flags: new Column(Uint8Array),
+    match: new Column(Int32Array), dir: new Column(Uint8Array), frame: new Column(Uint32Array),
   };
-  private readonly head: Uint8Array[] = [];
-  private headLen = 0;
   private firstOffset = -1;
   private interfacesAtFirst = 0;
   private first = Infinity;
@@ -259,17 +265,20 @@ export class IndexBuilder {
   private n = 0;
   private prefix: Uint8Array | undefined;
 
-  constructor(private readonly opts: IndexOptions = {}) {}
+  /**
+   * `parser`: the parser of the file when another reader (the analysis pass) parses it and
+   * hands this builder its side's packets through add(); otherwise the builder parses the
+   * bytes given to push() itself.
+   */
+  constructor(private readonly opts: IndexOptions = {}, parser?: CaptureParser) {
+    this.parser = parser ?? new CaptureParser();
+  }
 
   get count(): number {
     return this.n;
   }
 
   push(chunk: Uint8Array): void {
-    if (this.firstOffset < 0 && this.headLen < MAX_HEAD) {
-      this.head.push(chunk);
-      this.headLen += chunk.length;
-    }
     this.parser.push(chunk);
     this.drain();
   }
@@ -282,17 +291,21 @@ export class IndexBuilder {
   }
 
   private drain(): void {
-    for (let p = this.parser.next(); p !== undefined; p = this.parser.next()) this.add(p);
+    for (let raw = this.parser.next(); raw !== undefined; raw = this.parser.next()) {
+      const n = this.n + 1;
+      this.add(decodePacket(raw, n, this.opts.registry ? { registry: this.opts.registry } : {}), n);
+    }
   }
 
-  private add(raw: RawPacket): void {
+  /** A decoded packet of this capture (number `p.n` = count + 1), `frame` its record number in the file. */
+  add(p: DecodedPacket, frame: number): void {
     if (this.opts.maxPackets !== undefined && this.n >= this.opts.maxPackets) throw new TooManyPacketsError(this.opts.maxPackets);
-    const n = ++this.n;
+    const raw = p.raw;
+    this.n += 1;
     if (this.firstOffset < 0) {
       this.firstOffset = raw.fileOffset;
       this.interfacesAtFirst = this.parser.interfaces.length;
     }
-    const p = decodePacket(raw, n, this.opts.registry ? { registry: this.opts.registry } : {});
     const f = indexedFields(p);
     const ts = raw.tsSec * 1e6 + raw.tsNsec / 1e3;
     if (ts < this.first) this.first = ts;
@@ -313,7 +326,24 @@ export class IndexBuilder {
     c.hashLen.push(f.hashLen);
     c.tunnelPort.push(f.tunnelPort);
     c.flags.push(f.flags);
+    c.match.push(0);
+    c.dir.push(0);
+    c.frame.push(frame);
     this.opts.onPacket?.(p);
+  }
+
+  /**
+   * Records the correlator's decision for packet `n` (1-based): its partner on the other side
+   * and the direction. `firstOnly`: keep an earlier partner (a flooded bridge frame points at
+   * its first copy).
+   */
+  setMatch(n: number, partner: number, dir: MatchDirection, firstOnly = false): void {
+    const i = n - 1;
+    if (i < 0 || i >= this.n) return;
+    const cur = this.c.match.view()[i] as number;
+    if (firstOnly && cur !== 0 && cur < partner) return;
+    this.c.match.set(i, partner);
+    this.c.dir.set(i, dir);
   }
 
   /** The index of what was pushed so far. `final`: exact copies (the builder is done); otherwise views. */
@@ -343,7 +373,9 @@ export class IndexBuilder {
       hashLen: col(c.hashLen),
       tunnelPort: col(c.tunnelPort),
       flags: col(c.flags),
-      match: new Int32Array(count),
+      match: col(c.match),
+      dir: col(c.dir),
+      frame: col(c.frame),
       firstTsUs: count ? this.first : 0,
       lastTsUs: count ? this.last : 0,
       warnings: [...parser.warnings],
@@ -353,18 +385,39 @@ export class IndexBuilder {
     if (this.firstOffset >= 0) {
       const sections = new Set(parser.interfaces.map((i) => i.section)).size;
       const simple = sections <= 1 && parser.interfaces.length === this.interfacesAtFirst;
-      if (simple && this.firstOffset <= this.headLen) {
-        this.prefix ??= new Uint8Array(Buffer.concat(this.head).subarray(0, this.firstOffset));
-        this.head.length = 0;
+      if (simple) {
+        this.prefix ??= await readHead(path, this.firstOffset);
         index.prefix = this.prefix;
       } else if (parser.format === 'pcapng') {
         index.headerBlocks = await pcapngHeaderBlocks(path, fileSize);
       } else {
-        this.prefix ??= new Uint8Array(Buffer.concat(this.head).subarray(0, 24));
+        this.prefix ??= await readHead(path, 24);
         index.prefix = this.prefix;
       }
     }
     return index;
+  }
+}
+
+/** The first `length` bytes of a file (a record's prefix: the pcap header, or the pcapng SHB and IDBs). */
+async function readHead(path: string, length: number): Promise<Uint8Array> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw ioError(path, 'open', err);
+  }
+  try {
+    const b = new Uint8Array(length);
+    let got = 0;
+    while (got < length) {
+      const r = await fh.read(b, got, length - got, got);
+      if (r.bytesRead === 0) break;
+      got += r.bytesRead;
+    }
+    return b.subarray(0, got);
+  } finally {
+    await fh.close();
   }
 }
 
@@ -451,7 +504,6 @@ export class CaptureFollower {
     }
     const fresh = await this.builder.index(this.path, size, false);
     if (this.current) {
-      fresh.match.set(this.current.match.subarray(0, Math.min(this.current.match.length, fresh.match.length)));
       Object.assign(this.current, fresh);
     } else this.current = fresh;
     return this.builder.count - before;
@@ -572,10 +624,13 @@ export async function readRecords(index: CaptureIndex, positions: readonly numbe
       parser.push(prefix);
       parser.push(bytes.subarray(0, got));
       parser.end();
-      for (let k = a; k <= b; k++) {
-        const p = parser.next();
-        if (!p) break;
-        out.set(k, { ...p, fileOffset: index.offsets[k] as number });
+      // the records between are those of positions a..b, or (a file holding both sides) also
+      // the other side's: each is recognised by where it starts
+      for (let k = a, p = parser.next(); k <= b && p; p = parser.next()) {
+        const at = start + p.fileOffset - prefix.length;
+        if (at < (index.offsets[k] as number)) continue;
+        if (at === index.offsets[k]) out.set(k, { ...p, fileOffset: at });
+        k++;
       }
       i = j + 1;
     }

@@ -22,6 +22,11 @@ export class Column<T extends TypedArray> {
     this.data[this.length++] = v;
   }
 
+  /** Overwrites the value at `i` (< length). */
+  set(i: number, v: number): void {
+    if (i >= 0 && i < this.length) this.data[i] = v;
+  }
+
   /** The values so far, without copying (valid until the next push that grows the column). */
   view(): T {
     return this.data.subarray(0, this.length) as T;

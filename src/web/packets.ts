@@ -7,12 +7,14 @@ import { packetToJson, type JsonObject } from '../decode/format/json.js';
 import { summarizeLayers } from '../decode/format/text.js';
 import { decodePacket } from '../decode/packet.js';
 import type { DecodedPacket, RawPacket } from '../decode/types.js';
-import { FLAG, PROTO_NAMES, readRecords } from './capture-index.js';
+import { FLAG, MATCH_DIR, PROTO_NAMES, readRecords } from './capture-index.js';
 import { filterIndex, parseFilter } from './filter.js';
 import type { CaptureStore, StoredCapture } from './store.js';
 
 export interface PacketRow {
   n: number;
+  /** The record number in its file (differs from n when one file holds both sides). */
+  frame: number;
   time: string;
   tsUs: number;
   len: number;
@@ -75,6 +77,7 @@ export async function packetPage(store: CaptureStore, c: StoredCapture, offset: 
     const m = ix.match[i] as number;
     rows.push({
       n: i + 1,
+      frame: (ix.frame[i] as number) || i + 1,
       time: formatTimeOfDay(raw),
       tsUs: ix.tsUs[i] as number,
       len: raw.len,
@@ -141,7 +144,10 @@ export async function packetDetail(store: CaptureStore, c: StoredCapture, n: num
       const tU = c.role === 'underlay' ? (c.index.tsUs[i] as number) : (partner.index.tsUs[m - 1] as number);
       const tO = (c.role === 'overlay' ? (c.index.tsUs[i] as number) : (partner.index.tsUs[m - 1] as number)) + off;
       const deltaUs = Math.round((tU - tO) * 10) / 10;
-      match = { ...pv, deltaUs, direction: deltaUs >= 0 ? 'encap' : 'decap' };
+      // the correlator's direction (from the node's VTEP), never the sign of the time difference:
+      // the two sightings of a received frame often carry the same timestamp on Linux
+      const dir = c.index.dir[i] as number;
+      match = { ...pv, deltaUs, direction: dir === MATCH_DIR.decap ? 'decap' : 'encap' };
     }
   } else {
     const a = store.node(c.node)?.analysis;

@@ -16,6 +16,7 @@
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, VxiError } from '../errors.js';
+import { CAPTURE_EXT, roleOfInterface as sidesRole, splitCaptureName as splitName } from '../analysis/sides.js';
 
 export type Role = 'underlay' | 'overlay' | 'unknown';
 
@@ -27,6 +28,8 @@ export interface CaptureFileSpec {
   role: Role;
   /** Interface name from the file name, when it follows `<node>-<interface>.pcap`. */
   iface?: string;
+  /** Named by session.json: its node and side are taken as they are (no pairing by name or content). */
+  explicit?: boolean;
 }
 
 export interface NodeSpec {
@@ -46,22 +49,16 @@ export interface SessionSpec {
   skipped?: string[];
 }
 
-const CAPTURE_EXT = /\.(pcap|pcapng|cap|dmp)$/i;
-
-/** Underlay or bridge, from an interface name: bridges and VXLAN devices are the overlay side. */
+/** Underlay or bridge, from an interface name (the rules of src/analysis/sides.ts). */
 export function roleOfInterface(iface: string): Role {
-  const s = iface.toLowerCase();
-  if (/bridge|^br|^virbr|^vxlan|^tap|^vnet|^veth/.test(s)) return 'overlay';
-  if (/^(eth|en|em|bond|ens|enp|eno|wl|underlay)/.test(s)) return 'underlay';
-  return 'unknown';
+  const r = sidesRole(iface);
+  return r === 'underlay' || r === 'overlay' ? r : 'unknown';
 }
 
-/** `kvm1-vxlan_bridge.pcap` → node kvm1, interface vxlan_bridge. */
+/** `kvm1-vxlan_bridge.pcap` → node kvm1, interface vxlan_bridge (the rules of src/analysis/sides.ts). */
 export function splitCaptureName(file: string): { node: string; iface?: string } {
-  const base = path.basename(file).replace(CAPTURE_EXT, '');
-  const dash = base.indexOf('-');
-  if (dash <= 0 || dash === base.length - 1) return { node: base };
-  return { node: base.slice(0, dash), iface: base.slice(dash + 1) };
+  const s = splitName(file);
+  return s.iface !== undefined ? { node: s.node ?? s.base, iface: s.iface } : { node: s.base };
 }
 
 export function specForFile(filePath: string, displayName = path.basename(filePath)): CaptureFileSpec {
@@ -146,7 +143,7 @@ function readSessionJson(dir: string, file: string): SessionSpec {
         skipped.push(`${path.basename(p)}: ${why}`);
         continue;
       }
-      files.push({ path: p, name: path.basename(p), node: n.name, role });
+      files.push({ path: p, name: path.basename(p), node: n.name, role, explicit: true });
     }
     nodes.push({ name: n.name, clockOffsetUs: num(n.clockOffsetUs, 'clockOffsetUs', file), overlayClockOffsetUs: num(n.overlayClockOffsetUs, 'overlayClockOffsetUs', file) });
   }

@@ -1,25 +1,33 @@
 /**
- * The capture store: the captures a server shows, each indexed once, grouped by node (the
- * underlay interface and the bridge of one machine), with each node's correlation computed
- * when its captures change. Captures are known to the outside by short ids (c1, c2…), never
- * by path.
+ * The capture store: the captures a server shows, grouped by node (the underlay interface and
+ * the bridge of one machine). Each node is analysed by ONE pass over its files
+ * (src/analysis/pass.ts): every packet is decoded once and goes to the page's index of its
+ * side and to the node's analysis (correlator, statistics, topology, diagnostics:
+ * src/analysis/node.ts). A live capture feeds the same pass as its files grow; nothing is read
+ * twice. Captures are known to the outside by short ids (c1, c2…), never by path.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { findCookedSides } from '../analysis/cooked.js';
+import { NodeAnalyzer, type NodeFigures } from '../analysis/node.js';
+import { NodePass, runPass, type PassPacket } from '../analysis/pass.js';
+import { probeCapture } from '../analysis/probe.js';
+import { pairFiles, splitCaptureName, roleOfInterface, type FileShape, type NodePairing, type PairRule, type Side, type SideSource } from '../analysis/sides.js';
+import { mergeTopologies } from '../analysis/topology.js';
+import type { Topology } from '../correlate/topology.js';
 import { createRegistry, type DecoderRegistry } from '../decode/registry.js';
 import { isVxiError } from '../errors.js';
-import { CaptureFollower, FLAG, NotACaptureError, buildCaptureIndex, type CaptureIndex } from './capture-index.js';
-import { analyzeNode, diagnoseNode, type Diagnostic, type NodeAnalysis } from './analysis.js';
-import { topologyFromIndexes, type Topology } from './topology.js';
-import type { CaptureFileSpec, Role, SessionSpec } from './session.js';
-import { specForFile } from './session.js';
+import { FLAG, IndexBuilder, MATCH_DIR, NotACaptureError, TooManyPacketsError, type CaptureIndex } from './capture-index.js';
+import { nodeAnalysis, nodeDiagnostics, type Diagnostic, type NodeAnalysis } from './analysis.js';
+import type { CaptureFileSpec, SessionSpec } from './session.js';
 
 export interface StoredCapture {
   id: string;
   name: string;
   node: string;
-  role: Exclude<Role, 'unknown'>;
+  role: Side;
   iface?: string;
   path: string;
   index: CaptureIndex;
@@ -36,6 +44,8 @@ export interface StoredNode {
   overlayClockOffsetUs: number;
   underlay?: string;
   overlay?: string;
+  /** How its captures were paired. */
+  pairedBy?: PairRule;
   analysis?: NodeAnalysis;
   diagnostics?: Diagnostic[];
 }
@@ -66,6 +76,28 @@ export interface CaptureSummary {
   error: string | null;
 }
 
+/** What a file that is not a capture is reported as: the page is open to anyone who reaches it, nothing of the file is shown. */
+const NOT_A_CAPTURE = 'not a pcap or pcapng capture file (what it holds is not shown here; `vxlan-inspect decode FILE` says)';
+
+const CHUNK = 1024 * 1024;
+
+/** One node's pass and everything it feeds. */
+interface NodeRun {
+  node: StoredNode;
+  pass: NodePass;
+  analyzer: NodeAnalyzer;
+  sides: Partial<Record<Side, { source: SideSource; builder: IndexBuilder; capture?: StoredCapture; uploaded: boolean }>>;
+  figures?: NodeFigures;
+  /** Files followed as they grow: bytes read so far. */
+  live: Map<string, { pos: number; settled: boolean }>;
+  /** Reads the live files every interval. */
+  timer?: NodeJS.Timeout;
+  /** One poll at a time. */
+  polling?: Promise<void>;
+  /** Polls in a row that found nothing new. */
+  idlePolls?: number;
+}
+
 export class CaptureStore {
   readonly registry: DecoderRegistry;
   readonly windowUs: number;
@@ -73,15 +105,16 @@ export class CaptureStore {
   readonly dir: string | undefined;
   /** Files that could not be loaded, with the reason (shown on the page). */
   readonly problems: string[] = [];
+  /** How files were paired, when that is worth saying (an `any` capture split, two underlays…). */
+  readonly notes: string[] = [];
   private readonly byId = new Map<string, StoredCapture>();
   private readonly nodeMap = new Map<string, StoredNode>();
-  /** Changes whenever a capture is added (cached filters over match columns are then stale). */
+  private readonly runs = new Map<string, NodeRun>();
+  /** Changes whenever a capture is added or grows (cached filters over match columns are then stale). */
   generation = 0;
   private nextId = 1;
   private uploadDir: string | undefined;
   private topologyCache: Topology | undefined;
-  private readonly running = new Map<string, Promise<NodeAnalysis>>();
-  private readonly followers = new Map<string, { timer: NodeJS.Timeout; poll: () => Promise<void> }>();
   private readonly listeners = new Set<(c: StoredCapture) => void>();
   /** Bytes of the uploads kept so far. */
   uploadedBytes = 0;
@@ -96,80 +129,280 @@ export class CaptureStore {
     for (const n of spec?.nodes ?? []) this.nodeMap.set(n.name, { name: n.name, clockOffsetUs: n.clockOffsetUs, overlayClockOffsetUs: n.overlayClockOffsetUs });
   }
 
-  /** Indexes every file of the session (a file that is not a capture is reported, not fatal). */
+  /** Pairs and analyses every file of the session (a file that is not a capture is reported, not fatal). */
   static async open(spec: SessionSpec | undefined, opts: StoreOptions = {}): Promise<CaptureStore> {
     const store = new CaptureStore(spec, opts);
     store.problems.push(...(spec?.skipped ?? []));
-    for (const f of spec?.files ?? []) {
+    const files = spec?.files ?? [];
+    const pairings: NodePairing[] = [];
+    // session.json names each node's files: taken as they are
+    const explicit = new Map<string, NodePairing>();
+    for (const f of files.filter((x) => x.explicit && x.role !== 'unknown')) {
+      const p = explicit.get(f.node) ?? { node: f.node, rule: 'session.json' as const };
+      p[f.role as Side] = sourceOf(f);
+      explicit.set(f.node, p);
+    }
+    pairings.push(...explicit.values());
+    const shapes: FileShape[] = [];
+    for (const f of files.filter((x) => !x.explicit || x.role === 'unknown')) {
+      const shape = await store.shapeOf(f.path, f.name);
+      if (shape) shapes.push(shape);
+    }
+    const paired = pairFiles(shapes);
+    pairings.push(...paired.nodes);
+    store.notes.push(...paired.notes);
+    for (const p of pairings) {
       try {
-        await store.add(f, false);
+        await store.openNode(p, false);
       } catch (err) {
-        // the page is open to anyone who reaches it: nothing of a file that is not a capture is shown
-        const reason = err instanceof NotACaptureError ? 'not a pcap or pcapng capture file (what it holds is not shown here; `vxlan-inspect decode FILE` says)' : isVxiError(err) ? err.message : (err as Error).message;
-        store.problems.push(`${f.name}: ${reason}`);
+        store.problems.push(`node ${p.node}: ${isVxiError(err) ? err.message : (err as Error).message}`);
       }
     }
-    await store.analyzeAll();
     return store;
   }
 
-  /** Indexes a file and files it under its node; the node's correlation is recomputed. */
-  async add(spec: CaptureFileSpec, uploaded: boolean, maxPackets?: number): Promise<StoredCapture> {
-    const index = await buildCaptureIndex(spec.path, { registry: this.registry, ...(maxPackets !== undefined ? { maxPackets } : {}) });
-    return this.file(spec, index, uploaded);
+  /** The shape of a file for the pairing rules; undefined (with a problem noted) when it cannot be used. */
+  private async shapeOf(file: string, name: string): Promise<FileShape | undefined> {
+    try {
+      const probed = await probeCapture(file, name, this.registry);
+      if (probed.error && probed.packets === 0 && probed.error.offset === 0) {
+        this.problems.push(`${name}: ${NOT_A_CAPTURE}`);
+        return undefined;
+      }
+      const shape: FileShape = { path: file, name, interfaces: probed.interfaces };
+      if (probed.packets > 0) shape.tunnelledShare = probed.tunnelled / probed.packets;
+      return shape;
+    } catch (err) {
+      this.problems.push(`${name}: ${isVxiError(err) ? err.message : (err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Runs a node's pass over its files (complete files), or sets it up to follow growing ones. */
+  private async openNode(p: NodePairing, live: boolean, uploaded: Partial<Record<Side, boolean>> = {}, maxPackets?: number): Promise<NodeRun> {
+    const node = this.nodeFor(p.node);
+    node.pairedBy = p.rule;
+    for (const side of ['underlay', 'overlay'] as const) {
+      const s = p[side];
+      if (s?.select.kind === 'ifindex' && s.select.ifindexes.length === 0) {
+        const found = await findCookedSides(s.path, { registry: this.registry });
+        if (!found) throw new Error(`${s.name}: a capture of every interface (tcpdump -i any) in which no interface carries both VXLAN and the frames it tunnels: its sides cannot be told apart; capture the underlay and the bridge apart`);
+        s.select = found[side];
+        s.iface = found[side].names.join(',');
+        if (side === 'underlay') this.notes.push(`${s.name}: ${found.note}`);
+      }
+    }
+    const pass = new NodePass(p, { registry: this.registry, overlayClockOffsetUs: node.overlayClockOffsetUs });
+    const run: NodeRun = {
+      node,
+      pass,
+      analyzer: undefined as unknown as NodeAnalyzer,
+      sides: {},
+      live: new Map(),
+    };
+    for (const side of ['underlay', 'overlay'] as const) {
+      const s = p[side];
+      if (!s) continue;
+      const feed = pass.feed(s.path);
+      const opts = { registry: this.registry, ...(maxPackets !== undefined && uploaded[side] ? { maxPackets } : {}) };
+      run.sides[side] = { source: s, builder: new IndexBuilder(opts, feed?.parser), uploaded: uploaded[side] ?? false };
+    }
+    run.analyzer = new NodeAnalyzer({
+      node: node.name,
+      // a live node's second side joins a moment after the first: both are expected from the start
+      sides: live ? { underlay: true, overlay: true } : { underlay: p.underlay !== undefined, overlay: p.overlay !== undefined },
+      windowUs: this.windowUs,
+      vxlanPorts: this.vxlanPorts,
+      // live: the files grow at their own pace; the correlator lines them up within this much
+      ...(live ? { maxSkewUs: Math.max(this.windowUs, 5_000_000) } : {}),
+      onMatch: (m) => {
+        const dir = m.direction === 'encap' ? MATCH_DIR.encap : MATCH_DIR.decap;
+        run.sides.underlay?.builder.setMatch(m.underlay.n, m.overlay.n, dir);
+        // a flooded frame has several copies: the bridge frame points at the first
+        run.sides.overlay?.builder.setMatch(m.overlay.n, m.underlay.n, dir, true);
+      },
+    });
+    pass.listen((x: PassPacket) => run.sides[x.side]?.builder.add(x.p, x.frame));
+    pass.listen(run.analyzer.listener);
+    this.runs.set(node.name, run);
+    if (!live) {
+      await runPass(pass);
+      for (const side of ['underlay', 'overlay'] as const) {
+        const f = run.sides[side] && pass.feed(run.sides[side].source.path);
+        if (f?.parser.error && f.records === 0 && f.parser.error.offset === 0) {
+          this.runs.delete(node.name);
+          throw new NotACaptureError(f.parser.error);
+        }
+      }
+      run.figures = run.analyzer.finish();
+      await this.publish(run, true);
+    }
+    return run;
+  }
+
+  /** Makes (or refreshes) the node's StoredCaptures from its builders, and its page figures. */
+  private async publish(run: NodeRun, final: boolean): Promise<void> {
+    for (const side of ['underlay', 'overlay'] as const) {
+      const s = run.sides[side];
+      if (!s) continue;
+      const size = await fileSize(s.source.path);
+      const index = await s.builder.index(s.source.path, size, final);
+      if (!s.capture) {
+        const id = `c${this.nextId++}`;
+        const name = s.source.select.kind === 'all' ? s.source.name : `${s.source.name} (${s.source.iface ?? side})`;
+        const c: StoredCapture = { id, name, node: run.node.name, role: side, path: s.source.path, index, uploaded: s.uploaded, bytes: 0, tunnelled: 0, live: run.live.size > 0 };
+        if (s.source.iface !== undefined) c.iface = s.source.iface;
+        s.capture = c;
+        this.byId.set(id, c);
+        run.node[side] = id;
+        this.grown(c, index, 0);
+      } else {
+        const before = s.capture.index.count;
+        Object.assign(s.capture.index, index);
+        this.grown(s.capture, s.capture.index, before);
+      }
+    }
+    this.refreshFigures(run);
+  }
+
+  private refreshFigures(run: NodeRun): void {
+    const f = run.figures ?? run.analyzer.snapshot();
+    run.node.analysis = nodeAnalysis(f, run.node.pairedBy ?? null);
+    run.node.diagnostics = nodeDiagnostics(f, run.node.analysis);
+    this.topologyCache = undefined;
+  }
+
+  private nodeFor(name: string): StoredNode {
+    let node = this.nodeMap.get(name);
+    if (!node) {
+      node = { name, clockOffsetUs: 0, overlayClockOffsetUs: 0 };
+      this.nodeMap.set(name, node);
+    }
+    return node;
+  }
+
+  private grown(c: StoredCapture, ix: CaptureIndex, before: number): void {
+    for (let i = before; i < ix.count; i++) {
+      c.bytes += ix.wireLen[i] as number;
+      if (((ix.flags[i] as number) & FLAG.tunnel) !== 0) c.tunnelled++;
+    }
+    this.generation++;
+    for (const l of this.listeners) l(c);
   }
 
   /**
-   * Follows a capture file that is still being written (a live capture): it is indexed now and
-   * again every `intervalMs`; each time packets were added, the node's correlation is redone
-   * and `onChange` listeners hear of it. `role` must be known (the file may still be empty).
+   * Follows a capture file that is still being written (a live capture) as one side of its
+   * node: what it holds is read now, and what is appended every `intervalMs`; the node's one
+   * pass takes the new packets (index and analysis grow; nothing is read again) and
+   * `onChange` listeners hear of it. The node's other side joins the same pass when it is
+   * followed in turn.
    */
-  async follow(spec: CaptureFileSpec & { role: 'underlay' | 'overlay' }, intervalMs = 1000): Promise<StoredCapture> {
-    const follower = new CaptureFollower(spec.path, { registry: this.registry });
-    await follower.poll();
-    const c = this.file(spec, follower.index, false);
+  async follow(spec: CaptureFileSpec & { role: Side }, intervalMs = 1000): Promise<StoredCapture> {
+    const source = sourceOf(spec);
+    let run = this.runs.get(spec.node);
+    if (run && run.timer !== undefined && !run.sides[spec.role]) {
+      run.pass.addSide(spec.role, source);
+      const feed = run.pass.feed(source.path);
+      run.sides[spec.role] = { source, builder: new IndexBuilder({ registry: this.registry }, feed?.parser), uploaded: false };
+    } else {
+      if (run) this.retire(run);
+      const pairing: NodePairing = { node: spec.node, rule: 'explicit' };
+      pairing[spec.role] = source;
+      run = await this.openNode(pairing, true);
+      const r = run;
+      r.timer = setInterval(() => {
+        if (!r.polling) void this.poll(r);
+      }, intervalMs);
+      r.timer.unref();
+    }
+    run.live.set(source.path, { pos: 0, settled: false });
+    await this.poll(run);
+    const c = run.sides[spec.role]?.capture;
+    if (!c) throw new Error(`follow: ${spec.name} was not indexed`);
     c.live = true;
-    let running: Promise<void> | undefined;
-    const poll = (): Promise<void> => {
-      // one read at a time: a poll asked for while one runs waits for it, then reads again
-      const next: Promise<void> = (running ?? Promise.resolve()).then(async () => {
-        const before = c.index.count;
-        try {
-          const added = await follower.poll();
-          if (added > 0) this.grown(c, before);
-        } catch (err) {
-          this.problems.push(`${c.name}: live capture stopped: ${(err as Error).message}`);
-          this.unfollow(c.id);
-        }
-      });
-      const tracked: Promise<void> = next.finally(() => {
-        if (running === tracked) running = undefined;
-      });
-      running = tracked;
-      return next;
-    };
-    const timer = setInterval(() => {
-      if (!running) void poll();
-    }, intervalMs);
-    timer.unref();
-    this.followers.set(c.id, { timer, poll });
     return c;
+  }
+
+  /** A node's earlier run gives way to a new one (its captures leave the store). */
+  private retire(run: NodeRun): void {
+    if (run.timer) clearInterval(run.timer);
+    for (const s of Object.values(run.sides)) if (s?.capture) this.byId.delete(s.capture.id);
+    delete run.node.underlay;
+    delete run.node.overlay;
+    this.runs.delete(run.node.name);
+  }
+
+  /** Reads what the node's live files got since the last poll and feeds it to the pass. */
+  private poll(run: NodeRun): Promise<void> {
+    const next = (run.polling ?? Promise.resolve()).then(async () => {
+      let added = 0;
+      for (const [file, st] of run.live) {
+        if (st.settled) continue;
+        try {
+          const size = await fileSize(file);
+          if (size <= st.pos) continue;
+          const fh = await open(file, 'r');
+          try {
+            while (st.pos < size) {
+              const want = Math.min(CHUNK, size - st.pos);
+              const b = new Uint8Array(want);
+              const got = (await fh.read(b, 0, want, st.pos)).bytesRead;
+              if (got === 0) break;
+              st.pos += got;
+              run.pass.push(file, b.subarray(0, got));
+            }
+          } finally {
+            await fh.close();
+          }
+        } catch (err) {
+          this.problems.push(`${path.basename(file)}: live capture stopped: ${(err as Error).message}`);
+          st.settled = true;
+        }
+      }
+      added += run.pass.drain(false);
+      // two polls without a new packet: the capture paused, nothing older can still come
+      run.idlePolls = added > 0 ? 0 : (run.idlePolls ?? 0) + 1;
+      if (run.idlePolls === 2 && !run.figures) {
+        run.analyzer.idle();
+        added = 1;
+      }
+      const unpublished = Object.values(run.sides).some((x) => x !== undefined && x.capture === undefined);
+      if (added > 0 || unpublished || run.figures) await this.publish(run, run.figures !== undefined);
+    });
+    const tracked: Promise<void> = next.finally(() => {
+      if (run.polling === tracked) run.polling = undefined;
+    });
+    run.polling = tracked;
+    return next;
   }
 
   /** Reads what a followed capture got since the last poll, then stops following it (its writer is done). */
   async settle(id: string): Promise<void> {
-    const f = this.followers.get(id);
-    if (!f) return;
-    await f.poll();
-    this.unfollow(id);
+    const c = this.byId.get(id);
+    const run = c ? this.runs.get(c.node) : undefined;
+    if (!c || !run) return;
+    await this.poll(run);
+    const st = run.live.get(c.path);
+    if (st) {
+      st.settled = true;
+      run.pass.end(c.path);
+    }
+    c.live = false;
+    if ([...run.live.values()].every((x) => x.settled)) {
+      if (run.timer) clearInterval(run.timer);
+      run.pass.drain(false);
+      run.figures = run.analyzer.finish();
+      await this.publish(run, true);
+    }
   }
 
   /** Stops following a live capture (what was indexed stays). */
   unfollow(id: string): void {
-    const t = this.followers.get(id);
-    if (t) clearInterval(t.timer);
-    this.followers.delete(id);
     const c = this.byId.get(id);
+    const run = c ? this.runs.get(c.node) : undefined;
+    const st = c && run?.live.get(c.path);
+    if (st) st.settled = true;
+    if (run && [...run.live.values()].every((x) => x.settled) && run.timer) clearInterval(run.timer);
     if (c) c.live = false;
   }
 
@@ -177,54 +410,6 @@ export class CaptureStore {
   onChange(listener: (c: StoredCapture) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
-  }
-
-  private grown(c: StoredCapture, before: number): void {
-    const ix = c.index;
-    for (let i = before; i < ix.count; i++) {
-      c.bytes += ix.wireLen[i] as number;
-      if (((ix.flags[i] as number) & FLAG.tunnel) !== 0) c.tunnelled++;
-    }
-    this.changed(c);
-  }
-
-  private changed(c: StoredCapture): void {
-    this.generation++;
-    const node = this.nodeMap.get(c.node);
-    if (node) {
-      node.analysis = undefined;
-      node.diagnostics = undefined;
-    }
-    this.topologyCache = undefined;
-    for (const l of this.listeners) l(c);
-  }
-
-  /** Files an indexed capture under its node. */
-  private file(spec: CaptureFileSpec, index: CaptureIndex, uploaded: boolean): StoredCapture {
-    let role: 'underlay' | 'overlay';
-    if (spec.role !== 'unknown') role = spec.role;
-    else {
-      let tunnelled = 0;
-      for (let i = 0; i < index.count; i++) if (((index.flags[i] as number) & FLAG.tunnel) !== 0) tunnelled++;
-      role = index.count > 0 && tunnelled * 2 >= index.count ? 'underlay' : 'overlay';
-    }
-    let nodeName = spec.node;
-    let node = this.nodeMap.get(nodeName);
-    for (let k = 2; node && node[role] !== undefined; k++) {
-      nodeName = `${spec.node}-${k}`;
-      node = this.nodeMap.get(nodeName);
-    }
-    if (!node) {
-      node = { name: nodeName, clockOffsetUs: 0, overlayClockOffsetUs: 0 };
-      this.nodeMap.set(nodeName, node);
-    }
-    const id = `c${this.nextId++}`;
-    const c: StoredCapture = { id, name: spec.name, node: nodeName, role, path: spec.path, index, uploaded, bytes: 0, tunnelled: 0, live: false };
-    if (spec.iface) c.iface = spec.iface;
-    this.byId.set(id, c);
-    node[role] = id;
-    this.grown(c, 0);
-    return c;
   }
 
   /**
@@ -242,11 +427,45 @@ export class CaptureStore {
     this.reservedBytes = Math.max(0, this.reservedBytes - bytes);
   }
 
-  /** A file written to the upload folder (see uploadPath), under the name the user gave it; at most `maxPackets` are indexed. */
+  /**
+   * A file written to the upload folder (see uploadPath), under the name the user gave it; at
+   * most `maxPackets` are indexed. It joins the node its name gives when that node lacks its
+   * side (the node is analysed again, both files in one pass), else it is a node of its own.
+   */
   async addUpload(tempPath: string, originalName: string, maxPackets?: number): Promise<StoredCapture> {
-    const c = await this.add(specForFile(tempPath, originalName), true, maxPackets);
-    this.uploadedBytes += c.index.fileSize;
-    await this.analyze(c.node);
+    const probed = await probeCapture(tempPath, originalName, this.registry);
+    // the uploader is told what is wrong with the file (its own bytes); a served folder's files are not echoed
+    if (probed.error && probed.packets === 0 && probed.error.offset === 0) throw probed.error;
+    const shape: FileShape = { path: tempPath, name: originalName, interfaces: probed.interfaces };
+    if (probed.packets > 0) shape.tunnelledShare = probed.tunnelled / probed.packets;
+    const [pairing] = pairFiles([shape]).nodes;
+    if (!pairing) throw new Error(`${originalName}: cannot tell which side of a node it is`);
+    const uploaded: Partial<Record<Side, boolean>> = { underlay: pairing.underlay !== undefined, overlay: pairing.overlay !== undefined };
+    const one = pairing.underlay && pairing.overlay ? undefined : pairing.underlay ? 'underlay' : 'overlay';
+    const existing = one ? this.runs.get(pairing.node) : undefined;
+    let target: NodePairing = pairing;
+    if (one && existing && existing.live.size === 0 && !existing.sides[one]) {
+      const other: Side = one === 'underlay' ? 'overlay' : 'underlay';
+      const o = existing.sides[other];
+      target = { node: pairing.node, rule: pairing.rule, [one]: pairing[one], ...(o ? { [other]: o.source } : {}) };
+      if (o) uploaded[other] = o.uploaded;
+      for (const s of Object.values(existing.sides)) if (s?.capture) this.byId.delete(s.capture.id);
+    } else if (this.nodeMap.has(pairing.node) && this.nodeMap.get(pairing.node)?.[one ?? 'underlay'] !== undefined) {
+      let k = 2;
+      while (this.nodeMap.has(`${pairing.node}-${k}`)) k++;
+      target = { ...pairing, node: `${pairing.node}-${k}` };
+    }
+    let run: NodeRun;
+    try {
+      run = await this.openNode(target, false, uploaded, maxPackets);
+    } catch (err) {
+      if (err instanceof TooManyPacketsError) this.runs.delete(target.node);
+      throw err;
+    }
+    const size = (await stat(tempPath)).size; // read first: `x += await y` would lose concurrent uploads' bytes
+    this.uploadedBytes += size;
+    const c = run.sides[one ?? 'underlay']?.capture ?? run.sides.overlay?.capture;
+    if (!c) throw new Error(`${originalName}: nothing was indexed`);
     return c;
   }
 
@@ -256,34 +475,15 @@ export class CaptureStore {
     return path.join(this.uploadDir, `upload-${this.nextId}-${Date.now()}.bin`);
   }
 
+  /** Every node's figures are up to date (kept for callers that awaited the old lazy analysis). */
   async analyzeAll(): Promise<void> {
-    for (const n of this.nodeMap.keys()) await this.analyze(n);
+    await Promise.all([...this.runs.values()].map((r) => r.polling));
   }
 
   async analyze(nodeName: string): Promise<NodeAnalysis | undefined> {
-    const node = this.nodeMap.get(nodeName);
-    if (!node) return undefined;
-    if (node.analysis) return node.analysis;
-    // one correlation per node at a time: concurrent requests wait for the same one
-    const running = this.running.get(nodeName);
-    if (running) return running;
-    const p = this.runAnalysis(node).finally(() => this.running.delete(nodeName));
-    this.running.set(nodeName, p);
-    return p;
-  }
-
-  private async runAnalysis(node: StoredNode): Promise<NodeAnalysis> {
-    const nodeName = node.name;
-    const u = node.underlay ? this.byId.get(node.underlay)?.index : undefined;
-    const o = node.overlay ? this.byId.get(node.overlay)?.index : undefined;
-    const ids = `${node.underlay}/${node.overlay}`;
-    const a = await analyzeNode({ node: nodeName, underlay: u, overlay: o, windowUs: this.windowUs, vxlanPorts: this.vxlanPorts, overlayClockOffsetUs: node.overlayClockOffsetUs });
-    // a capture added to the node meanwhile makes this result stale: keep it only if not
-    if (ids === `${node.underlay}/${node.overlay}`) {
-      node.analysis = a;
-      node.diagnostics = diagnoseNode(a, u, o);
-    }
-    return a;
+    const run = this.runs.get(nodeName);
+    if (run?.polling) await run.polling;
+    return this.nodeMap.get(nodeName)?.analysis;
   }
 
   capture(id: string): StoredCapture | undefined {
@@ -309,12 +509,13 @@ export class CaptureStore {
     return id ? this.byId.get(id) : undefined;
   }
 
+  /** The session's topology: each node's, learnt from its underlay capture, put together. */
   topology(): Topology {
-    this.topologyCache ??= topologyFromIndexes(this.captures().filter((c) => c.role === 'underlay').map((c) => ({ node: c.node, index: c.index })));
+    this.topologyCache ??= mergeTopologies([...this.runs.values()].filter((r) => r.sides.underlay).map((r) => r.analyzer.topology.result()));
     return this.topologyCache;
   }
 
-  /** Which node each VTEP address belongs to (the outer source of the packets it encapsulated). */
+  /** Which node each VTEP address belongs to (the correlator's local VTEP of each node). */
   localVteps(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const n of this.nodes()) if (n.analysis?.localVtep) out[n.analysis.localVtep] = n.name;
@@ -325,6 +526,7 @@ export class CaptureStore {
     const out: Diagnostic[] = [];
     for (const n of this.nodes()) out.push(...(n.diagnostics ?? []));
     for (const p of this.problems) out.push({ severity: 'error', title: 'a file could not be read', detail: p });
+    for (const note of this.notes) out.push({ severity: 'info', code: 'pairing', title: 'how the captures were paired', detail: note });
     const order = { error: 0, warning: 1, info: 2 } as const;
     return out.sort((a, b) => order[a.severity] - order[b.severity]);
   }
@@ -340,9 +542,25 @@ export class CaptureStore {
 
   /** Stops following live captures and deletes the uploaded files. */
   close(): void {
-    for (const id of [...this.followers.keys()]) this.unfollow(id);
+    for (const run of this.runs.values()) if (run.timer) clearInterval(run.timer);
+    for (const c of this.byId.values()) c.live = false;
     this.listeners.clear();
     if (this.uploadDir) rmSync(this.uploadDir, { recursive: true, force: true });
     this.uploadDir = undefined;
+  }
+}
+
+function sourceOf(f: CaptureFileSpec): SideSource {
+  const s: SideSource = { path: f.path, name: f.name, select: { kind: 'all' } };
+  const iface = f.iface ?? splitCaptureName(f.name).iface;
+  if (iface !== undefined && roleOfInterface(iface) !== 'any') s.iface = iface;
+  return s;
+}
+
+async function fileSize(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch {
+    return 0;
   }
 }

@@ -190,14 +190,22 @@ async function renderOverview() {
   const u = node.underlay;
   const o = node.overlay;
   const list = [];
-  if (u) list.push(card('under', fmtNum(u.packets), `${sideLabel(u)} packets`, `${fmtNum(u.tunnelled)} VXLAN · ${fmtBytes(u.bytes)} · ${u.name}`));
+  // every number on this screen comes from the node's one analysis (a.*), read at the same moment
+  if (u) list.push(card('under', fmtNum(u.packets), `${sideLabel(u)} packets`, `${fmtNum(a ? a.vxlanPackets : u.tunnelled)} VXLAN · ${fmtBytes(u.bytes)} · ${u.name}`));
   if (o) list.push(card('over', fmtNum(o.packets), `${sideLabel(o)} frames`, `${fmtBytes(o.bytes)} · ${o.name}`));
   if (a && u && o) {
     list.push(card('matched', fmtNum(a.matched), 'matched', `${fmtNum(a.encapsulated)} encapsulated (bridge → ${u.iface ?? 'underlay'}), ${fmtNum(a.decapsulated)} decapsulated`));
     list.push(card('under', fmtNum(a.underlayOnly), 'VXLAN packets only on the underlay', `${fmtNum(a.underlayNotTunnelled)} underlay packets are not VXLAN`));
     list.push(card('over', fmtNum(a.overlayOnly), 'bridge frames only on the bridge', a.floodedFrames ? `${fmtNum(a.floodedFrames)} flooded to several VTEPs` : 'never left the node'));
-    list.push(card('', fmtUs(a.latencyUs.p50), 'bridge ↔ underlay, median', `p99 ${fmtUs(a.latencyUs.p99)} · max ${fmtUs(a.latencyUs.max)}`));
-    list.push(card('ovh', `${a.overhead.perPacket} B`, 'encapsulation overhead per packet', `outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8 = 50 · ${a.overhead.percent}% of the underlay's VXLAN bytes`));
+    // nothing matched: "–", never "0 µs"
+    list.push(a.latencyUs
+      ? card('', fmtUs(a.latencyUs.p50), 'bridge ↔ underlay, median', `p99 ${fmtUs(a.latencyUs.p99)} · max ${fmtUs(a.latencyUs.max)}`)
+      : card('', '–', 'bridge ↔ underlay, median', a.disjoint ? 'the two captures do not overlap in time' : 'no frame matched'));
+  }
+  if (a && u) {
+    list.push(a.overhead
+      ? card('ovh', `${a.overhead.perPacket} B`, 'encapsulation overhead per packet', `outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8 = 50 · ${a.overhead.percent}% of the underlay's tunnelled bytes`)
+      : card('ovh', '–', 'encapsulation overhead per packet', 'no tunnelled packet on the underlay'));
   }
   cards.replaceChildren(...list);
   $('#u-title').textContent = u ? `${sideLabel(u)} — ${u.name}` : 'Underlay: no capture';
@@ -543,9 +551,12 @@ function renderDetail(root, d, side, match, unmatched, fromPacket) {
   const parts = [head, el('div', { class: 'mono' }, d.summary)];
   if (match) {
     const dir = match.direction === 'encap' ? 'encapsulated' : 'decapsulated';
+    // the direction is the correlator's (from the node's VTEP); the time only says how far apart
+    const gap = Math.abs(match.deltaUs);
+    const same = gap < 0.5;
     const when = side === 'overlay'
-      ? (match.direction === 'encap' ? `sent on the underlay ${fmtUs(Math.abs(match.deltaUs))} later` : `arrived on the underlay ${fmtUs(Math.abs(match.deltaUs))} earlier`)
-      : (match.direction === 'encap' ? `left the bridge ${fmtUs(Math.abs(match.deltaUs))} earlier` : `reached the bridge ${fmtUs(Math.abs(match.deltaUs))} later`);
+      ? (match.direction === 'encap' ? (same ? 'sent on the underlay in the same microsecond' : `sent on the underlay ${fmtUs(gap)} later`) : (same ? 'arrived on the underlay in the same microsecond' : `arrived on the underlay ${fmtUs(gap)} earlier`))
+      : (match.direction === 'encap' ? (same ? 'left the bridge in the same microsecond' : `left the bridge ${fmtUs(gap)} earlier`) : (same ? 'reached the bridge in the same microsecond' : `reached the bridge ${fmtUs(gap)} later`));
     parts.push(el('div', { class: 'link-line' }, side === 'overlay' ? `Carried on the underlay by packet #${match.n} (${dir}: ${when}).` : `This is bridge frame #${match.n}, ${dir} (${when}).`));
   } else if (unmatched) {
     parts.push(el('div', { class: 'nolink' }, `Not seen on the other side: ${unmatched}`));
@@ -694,7 +705,7 @@ async function renderTopology() {
   const cols = `repeat(${t.vteps.length}, minmax(16em, 1fr))`;
   box.replaceChildren(
     el('div', { class: 'topo-grid', style: `grid-template-columns: ${cols}` },
-      ...t.vteps.map((v) => el('div', { class: 'node-head' }, names[v.ip] ? el('span', { class: 'node-name' }, names[v.ip]) : el('span', { class: 'node-name unknown' }, 'not captured'))),
+      ...t.vteps.map((v) => el('div', { class: 'node-head' }, names[v.ip] ? el('span', { class: 'node-name' }, names[v.ip]) : el('span', { class: 'node-name unknown' }, v.seenBy.length ? `seen in ${v.seenBy.join(', ')}'s capture (whose VTEP it is needs the bridge capture)` : 'not captured'))),
       ...t.vteps.map((v) => el('div', { class: 'vtep' }, el('h3', {}, 'VTEP ', el('span', { class: 'mono' }, v.ip)), el('div', { class: 'hint' }, `sends to ${v.peers.join(', ')} · UDP ${v.ports.join(', ')}`))),
       el('div', { class: 'tunnel', style: `grid-column: 1 / span ${t.vteps.length}` },
         el('span', {}, `underlay ⇄ VXLAN tunnels: UDP ${ports.join(', ')} · VNI ${vnis.join(', ')} · every frame wrapped in 50 bytes (outer Ethernet, IPv4, UDP, VXLAN)`)),
