@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { CaptureParser } from '../src/decode/file/parser.js';
-import { PcapngWriter } from '../src/decode/file/writer.js';
+import { PcapWriter, PcapngWriter } from '../src/decode/file/writer.js';
+import { sll2FromEthernet } from '../src/synth/frames.js';
 import type { RawPacket } from '../src/decode/types.js';
 import { sessionFromArgs, sessionFromDir } from '../src/web/session.js';
 import { startServer, type RunningServer } from '../src/web/server.js';
@@ -55,6 +56,27 @@ function bothInOnePcapng(underlay: string, overlay: string, out: string): void {
     .sort((a, b) => a.p.tsSec - b.p.tsSec || a.p.tsNsec - b.p.tsNsec || a.id - b.id);
   const w = new PcapngWriter({ interfaces: [{ name: 'eth1' }, { name: 'vxlan_bridge' }] });
   writeFileSync(out, w.file(merged.map(({ p, id }) => ({ tsSec: p.tsSec, tsNsec: p.tsNsec, data: p.data, len: p.len, interfaceId: id }))));
+}
+
+/**
+ * What `tcpdump -i any` on kvm1 writes for the same traffic (SLL2): eth1's packets on ifindex 3,
+ * the bridged frames on the VXLAN device vxlan10 (ifindex 5: under -i any the bridge is not
+ * promiscuous, so forwarded frames show on the ports and the VXLAN device, not on the bridge),
+ * the guest's port (ifindex 7) with a few of them, and ssh on eth0 (ifindex 2).
+ */
+function anyCapture(underlay: string, overlay: string, out: string): void {
+  const type = (frame: Uint8Array, out: boolean): number => (out ? 4 : frame[0] === 0xff ? 1 : ((frame[0] as number) & 1) === 1 ? 2 : 0);
+  const rows: { p: RawPacket; data: Uint8Array }[] = [];
+  for (const p of rawPackets(underlay)) rows.push({ p, data: sll2FromEthernet(p.data, 3, type(p.data, p.data[6] === 0x0a)) });
+  for (const [k, p] of rawPackets(overlay).entries()) {
+    rows.push({ p, data: sll2FromEthernet(p.data, 5, type(p.data, false)) });
+    if (k % 10 === 0) rows.push({ p, data: sll2FromEthernet(p.data, 7, 0) });
+  }
+  const first = rows[0]!.p;
+  rows.push({ p: { ...first, tsNsec: first.tsNsec + 1 }, data: sll2FromEthernet(Uint8Array.from({ length: 80 }, (_, i) => (i === 12 ? 8 : i === 14 ? 0x45 : 0)), 2, 4) });
+  rows.sort((a, b) => a.p.tsSec - b.p.tsSec || a.p.tsNsec - b.p.tsNsec);
+  const w = new PcapWriter({ linkType: 276 });
+  writeFileSync(out, w.file(rows.map(({ p, data }) => ({ tsSec: p.tsSec, tsNsec: p.tsNsec, data, len: data.length + (p.len - p.data.length) }))));
 }
 
 const WINDOW_MS = 100; // the web view's correlation window
@@ -125,6 +147,30 @@ describe('the page and the CLI tell the same truth', () => {
       // the guest's own frames on the bridge are not charted as underlay
       expect(s.nodes[0].underlay.packets).toBe(107);
       expect(s.nodes[0].overlay.packets).toBe(84);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a tcpdump -i any capture (SLL2) is split by interface from its traffic, and matches as the pair does', async () => {
+    const dir = path.join(work, 'any');
+    mkdirSync(dir);
+    const file = path.join(dir, 'kvm1-any.pcap');
+    anyCapture(path.join(LAB, 'kvm1-eth1.pcap'), path.join(LAB, 'kvm1-vxlan_bridge.pcap'), file);
+    const pair = await cliJson(['correlate', '--json', '--matches', '--window', String(WINDOW_MS), path.join(LAB, 'kvm1-eth1.pcap'), path.join(LAB, 'kvm1-vxlan_bridge.pcap')]);
+    const one = await cliJson(['correlate', '--json', '--matches', '--window', String(WINDOW_MS), file]);
+    expect(one.sides).toMatch(/underlay ifindex 3 .* bridge side ifindex 5/);
+    expect([one.matched, one.underlayOnly, one.overlayOnly, one.encap, one.decap, one.floodedFrames]).toEqual([pair.matched, pair.underlayOnly, pair.overlayOnly, pair.encap, pair.decap, pair.floodedFrames]);
+    expect(one.matches.map((m: J) => [m.underlay.n, m.overlay.n, m.direction])).toEqual(pair.matches.map((m: J) => [m.underlay.n, m.overlay.n, m.direction]));
+    // the page splits it the same way
+    const server = await startServer(sessionFromArgs([file]), { port: 0 });
+    try {
+      const s = await api(server, '/api/session');
+      expect(s.nodes).toHaveLength(1);
+      expect([s.nodes[0].underlay.packets, s.nodes[0].overlay.packets]).toEqual([107, 84]);
+      expect([s.nodes[0].analysis.matched, s.nodes[0].analysis.encapsulated, s.nodes[0].analysis.decapsulated]).toEqual([pair.matched, pair.encap, pair.decap]);
+      // stats of the cooked capture count the overhead as on an Ethernet underlay: 50 bytes a VXLAN packet
+      expect(s.nodes[0].analysis.overhead.perPacket).toBe(50);
     } finally {
       await server.close();
     }

@@ -19,7 +19,7 @@ import { createRegistry, type DecoderRegistry } from '../decode/registry.js';
 import type { RawPacket } from '../decode/types.js';
 import { outerVxlan } from '../correlate/frame.js';
 import { fnv1a } from '../correlate/bytes.js';
-import { LINKTYPE_SLL2, type PacketSelector } from './sides.js';
+import { LINKTYPE_SLL2, roleOfInterface, type PacketSelector } from './sides.js';
 import { sll2Ifindex } from './pass.js';
 
 /** Records read to decide (a few seconds of class traffic; the rest of the file is not read). */
@@ -76,9 +76,13 @@ export async function findCookedSides(path: string, opts: { registry?: DecoderRe
   const under = list.reduce<(typeof list)[number] | undefined>((best, e) => (e.vxlan > 0 && (!best || e.vxlan > best.vxlan) ? e : best), undefined);
   if (!under) return undefined;
   for (const e of list) if (e !== under) e.carried = e.keys.filter((k) => inner.has(k)).length;
+  const overlayNamed = (e: CookedEvidence): number => {
+    const n = opts.names?.get(e.ifindex);
+    return n !== undefined && roleOfInterface(n) === 'overlay' ? 1 : 0;
+  };
   const over = list
     .filter((e) => e !== under && e.carried > 0)
-    .sort((a, b) => b.carried - a.carried || a.ifindex - b.ifindex)[0];
+    .sort((a, b) => b.carried - a.carried || overlayNamed(b) - overlayNamed(a) || a.ifindex - b.ifindex)[0];
   if (!over) return undefined;
   const name = (i: number): string => opts.names?.get(i) ?? `ifindex ${i}`;
   const evidence = list.map(({ ifindex, records, vxlan, carried }) => ({ ifindex, records, vxlan, carried })).sort((a, b) => a.ifindex - b.ifindex);

@@ -9,7 +9,7 @@ import { NodeAnalyzer, type NodeFigures } from './node.js';
 import { NodePass, runPass, type PassPacket } from './pass.js';
 import { findCookedSides } from './cooked.js';
 import { probeCapture } from './probe.js';
-import { pairFiles, type NodePairing, type Side, type SideSource } from './sides.js';
+import { LINKTYPE_SLL, compareFromOf, pairFiles, type NodePairing, type Side, type SideSource } from './sides.js';
 import { UsageError } from '../errors.js';
 
 export interface AnalyzeOptions extends Omit<CorrelateOptions, 'onMatch'> {
@@ -40,7 +40,7 @@ export async function analyzeCaptures(sides: { underlay?: SideSource; overlay?: 
   const pass = new NodePass(sides, { registry, ...(opts.overlayClockOffsetUs !== undefined ? { overlayClockOffsetUs: opts.overlayClockOffsetUs } : {}) });
   const { registry: _r, onPacket, node, ...correlate } = opts;
   void _r;
-  const analyzer = new NodeAnalyzer({ ...correlate, node: node ?? 'node', sides: { underlay: sides.underlay !== undefined, overlay: sides.overlay !== undefined } });
+  const analyzer = new NodeAnalyzer({ compareFrom: compareFromOf(sides.overlay), ...correlate, node: node ?? 'node', sides: { underlay: sides.underlay !== undefined, overlay: sides.overlay !== undefined } });
   pass.listen(analyzer.listener);
   if (onPacket) pass.listen((x) => onPacket(x.p, x.side, x));
   await runPass(pass);
@@ -72,6 +72,9 @@ export async function sidesOfOneFile(path: string, registry?: DecoderRegistry): 
     ? `one file, split by interface: underlay ${pairing.underlay.iface ?? '?'}, bridge ${pairing.overlay.iface ?? '?'}`
     : '';
   if (pairing.underlay.select.kind === 'ifindex' && pairing.underlay.select.ifindexes.length === 0) {
+    if (probed.interfaces.every((i) => i.linkType === LINKTYPE_SLL)) {
+      throw new UsageError(`${path} is a Linux cooked capture of version 1 (SLL), whose records say no interface: its sides cannot be told apart; tcpdump 4.99 and later write SLL2 for -i any (--interface any), or capture the underlay and the bridge apart`);
+    }
     const found = await findCookedSides(path, registry ? { registry } : {});
     if (!found) throw new UsageError(`${path}: a capture of every interface (tcpdump -i any) in which no interface carries VXLAN packets whose frames another interface carries: its sides cannot be told apart; capture the underlay and the bridge apart`);
     pairing.underlay = { ...pairing.underlay, iface: found.underlay.names.join(','), select: found.underlay };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CaptureInterface } from '../decode/file/types.js';
-import { LINKTYPE_SLL2, pairFiles, roleOfInterface, splitCaptureName, type FileShape } from './sides.js';
+import { LINKTYPE_SLL2, compareFromOf, pairFiles, roleOfInterface, splitCaptureName, type FileShape } from './sides.js';
 
 const eth = (id: number, name?: string, section = 0): CaptureInterface => ({ id, linkType: 1, snaplen: 0, tsDigits: 6, section, ...(name ? { name } : {}) });
 const pcap = (p: string): FileShape => ({ path: `/caps/${p}`, name: p, interfaces: [eth(0)] });
@@ -47,16 +47,12 @@ describe('pairing capture files into nodes', () => {
     expect(p.nodes).toHaveLength(2);
   });
 
-  it('splits an `any` capture by the interface names capture recorded', () => {
-    const any: FileShape = {
-      path: '/caps/kvm1-any.pcap',
-      name: 'kvm1-any.pcap',
-      interfaces: [{ ...eth(0), linkType: LINKTYPE_SLL2 }],
-      ifindexNames: new Map([[1, 'lo'], [2, 'eth0'], [3, 'eth1'], [7, 'vxlan10'], [8, 'vxlan_bridge']]),
-    };
+  it('leaves an `any` capture\'s sides to the traffic (a bridge is not promiscuous under -i any)', () => {
+    const any: FileShape = { path: '/caps/kvm1-any.pcap', name: 'kvm1-any.pcap', interfaces: [{ ...eth(0), linkType: LINKTYPE_SLL2 }] };
     const [n] = pairFiles([any]).nodes;
-    expect(n?.underlay?.select).toEqual({ kind: 'ifindex', ifindexes: [2, 3], names: ['eth0', 'eth1'] });
-    expect(n?.overlay?.select).toEqual({ kind: 'ifindex', ifindexes: [8], names: ['vxlan_bridge'] });
+    expect(n?.underlay?.select).toEqual({ kind: 'ifindex', ifindexes: [], names: [] });
+    expect(n?.overlay?.select).toEqual({ kind: 'ifindex', ifindexes: [], names: [] });
+    expect(compareFromOf(n?.overlay)).toBe('network');
   });
 
   it('pairs README\'s `serve eth1.pcap vxlan_bridge.pcap` as one node named after its folder', () => {

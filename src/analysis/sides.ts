@@ -235,34 +235,23 @@ function wholeFile(f: FileShape, names: RoleNames): SideSource {
 }
 
 /**
- * A `tcpdump -i any` capture: SLL2 records carry the ifindex, named when `capture` recorded
- * the node's interfaces. Without names the sides are found from the traffic itself by the
- * analysis (the ifindex that carries the VXLAN packets is the underlay); the selector then
- * lists no ifindex and says so.
+ * A `tcpdump -i any` capture: SLL2 records carry the ifindex, but which interface is which side
+ * is decided from the traffic (analysis/cooked.ts): an `any` capture does not put the bridge in
+ * promiscuous mode, so the bridge device itself sees only the host's own frames; the frames
+ * bridged into the tunnel are seen on the VXLAN device. Names `capture` recorded label them.
  */
-function cookedSplit(f: FileShape, names: RoleNames): { sides: Pick<NodePairing, 'underlay' | 'overlay'>; note: string } {
-  const map = f.ifindexNames;
-  if (map && map.size > 0) {
-    const entries = [...map.entries()];
-    const under = entries.filter(([, n]) => roleOfInterface(n, names) === 'underlay');
-    const over = pickBridge(entries.filter(([, n]) => roleOfInterface(n, names) === 'overlay').map(([i, n]) => ({ i, name: n })), names);
-    if (under.length > 0 && over.length > 0) {
-      const un = under.map(([, n]) => n);
-      const on = over.map((x) => x.name);
-      return {
-        sides: {
-          underlay: { path: f.path, name: f.name, iface: un.join(','), select: { kind: 'ifindex', ifindexes: under.map(([i]) => i), names: un } },
-          overlay: { path: f.path, name: f.name, iface: on.join(','), select: { kind: 'ifindex', ifindexes: over.map((x) => x.i), names: on } },
-        },
-        note: `a capture of every interface (tcpdump -i any), split by interface: underlay ${un.join(', ')}, bridge ${on.join(', ')}`,
-      };
-    }
-  }
+function cookedSplit(f: FileShape, _names: RoleNames): { sides: Pick<NodePairing, 'underlay' | 'overlay'>; note: string } {
+  const open: PacketSelector = { kind: 'ifindex', ifindexes: [], names: [] };
   return {
     sides: {
-      underlay: { path: f.path, name: f.name, iface: 'any', select: { kind: 'ifindex', ifindexes: [], names: [] } },
-      overlay: { path: f.path, name: f.name, iface: 'any', select: { kind: 'ifindex', ifindexes: [], names: [] } },
+      underlay: { path: f.path, name: f.name, iface: 'any', select: open },
+      overlay: { path: f.path, name: f.name, iface: 'any', select: { ...open, ifindexes: [], names: [] } },
     },
-    note: 'a capture of every interface (tcpdump -i any) with no interface names recorded: the interface that carries the VXLAN packets is taken as the underlay, the one whose frames they carry as the bridge',
+    note: 'a capture of every interface (tcpdump -i any): the interface that carries the VXLAN packets is the underlay, the one whose frames they carry the bridge side',
   };
+}
+
+/** Where the compared bytes of a node's frames start: after the EtherType when its bridge side is a Linux cooked capture. */
+export function compareFromOf(overlay: SideSource | undefined): 'ethernet' | 'network' {
+  return overlay?.select.kind === 'ifindex' ? 'network' : 'ethernet';
 }

@@ -22,7 +22,7 @@
  */
 import type { DecodedPacket } from '../decode/types.js';
 import { compareFrames, type Comparison } from './bytes.js';
-import { isGroupMac, macAt, overlayFrame, underlayFrame, type OverlayFrame, type UnderlayFrame } from './frame.js';
+import { isGroupMac, overlayFrame, underlayFrame, type CompareFrom, type OverlayFrame, type UnderlayFrame } from './frame.js';
 import { LatencyHistogram } from './latency.js';
 import { Fifo } from './queue.js';
 import { overlayReason, underlayReason, vxlanDeviceTraffic, type ReasonDetail } from './reasons.js';
@@ -239,13 +239,16 @@ export class Correlator {
     this.offsetUs = opts.overlayClockOffsetUs ?? 0;
     this.onMatch = opts.onMatch;
     this.givenLocalVtep = opts.localVtep;
+    this.compareFrom = opts.compareFrom ?? 'ethernet';
   }
+
+  private readonly compareFrom: CompareFrom;
 
   /** A packet of the underlay capture (eth1), in time order. Packets that are not VXLAN are counted only. */
   addUnderlay(p: DecodedPacket): void {
     this.checkOpen();
     this.underlayPackets += 1;
-    const f = underlayFrame(p);
+    const f = underlayFrame(p, this.compareFrom);
     if (!f) return;
     this.underlayVxlan += 1;
     const row = this.vniRow(f.vni);
@@ -256,7 +259,7 @@ export class Correlator {
       pair.packets += 1;
       pair.bytes += f.outerLen;
     }
-    const srcMac = macAt(f.bytes, 6);
+    const srcMac = f.srcMac;
     if (Number.isFinite(srcMac) && !isGroupMac(srcMac) && (this.fdb.size < MAX_FDB || this.fdb.has(srcMac))) this.fdb.set(srcMac, f.vtepSrc);
     this.inU.push(f);
     this.pump(false);
@@ -268,7 +271,7 @@ export class Correlator {
   addOverlay(p: DecodedPacket): void {
     this.checkOpen();
     this.overlayPackets += 1;
-    const f = overlayFrame(p, this.offsetUs);
+    const f = overlayFrame(p, this.offsetUs, this.compareFrom);
     if (!f) {
       this.overlayOnly += 1;
       this.recordO({ n: p.n, tsUs: p.raw.tsSec * 1e6 + p.raw.tsNsec / 1e3 + this.offsetUs, code: 'not-ethernet', detail: { linkType: p.raw.linkType } });
@@ -621,7 +624,7 @@ export class Correlator {
     else {
       const local = this.localVtep();
       if (local !== undefined && local === f.vtepSrc) {
-        detail.own = vxlanDeviceTraffic(f.bytes);
+        detail.own = vxlanDeviceTraffic(f.frame);
         code = detail.own ? 'from-vxlan-device' : 'left-without-bridge';
         detail.vtep = f.vtepSrc;
       } else if (local !== undefined && local === f.vtepDst) {
@@ -658,15 +661,15 @@ export class Correlator {
     const f = o.f;
     let code: OverlayReasonCode;
     const detail: ReasonDetail = {};
-    const dstMac = macAt(f.bytes, 0);
-    const srcMac = macAt(f.bytes, 6);
+    const dstMac = f.dstMac;
+    const srcMac = f.srcMac;
     if (this.uProcessed === 0) code = 'before-underlay';
-    else if (isGroupMac(dstMac)) {
+    else if (f.groupDst) {
       code = 'bum-not-flooded';
       detail.mac = srcMac;
-    } else if (f.wireLen > MAX_INNER_FRAME + 4) {
+    } else if (f.frameLen > MAX_INNER_FRAME + 4) {
       code = 'too-big';
-      detail.len = f.wireLen;
+      detail.len = f.frameLen;
     } else {
       const dstVtep = this.remoteVtepOf(dstMac);
       const srcVtep = this.remoteVtepOf(srcMac);
@@ -738,7 +741,7 @@ export class Correlator {
       vtepSrc: f.vtepSrc,
       vtepDst: f.vtepDst,
       flood,
-      frameLen: f.wireLen,
+      frameLen: f.frameLen,
       comparedBytes: cmp.compared,
       snaplenCut: f.bytes.length !== o.f.bytes.length,
       checksumDiffers: cmp.checksumDiffers,

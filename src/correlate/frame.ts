@@ -15,14 +15,36 @@ interface FrameBase {
   n: number;
   /** Time in µs (the overlay's with the clock offset added). */
   tsUs: number;
-  /** The captured bytes of the Ethernet frame. */
+  /** The captured bytes that are compared: the Ethernet frame, or what follows its EtherType (see CompareFrom). */
   bytes: Uint8Array;
-  /** Length of the frame on the wire (>= bytes.length when the snaplen cut it). */
+  /** The whole captured frame, its link header included (what reasons look at). */
+  frame: Uint8Array;
+  /** Length of the compared part on the wire (>= bytes.length when the snaplen cut it). */
   wireLen: number;
+  /** Length of the frame on the wire, counted as an Ethernet frame (14-byte header). */
+  frameLen: number;
   /** Offset in `bytes` of the TCP/UDP checksum, or -1. */
   checksumAt: number;
   key: number;
+  /** Destination and source MACs as 48-bit numbers; NaN when the capture does not hold them (Linux cooked). */
+  dstMac: number;
+  srcMac: number;
+  /** Sent to a broadcast or multicast address (from the MAC, or a cooked header's packet type). */
+  groupDst: boolean;
 }
+
+/**
+ * Where the compared bytes start. 'ethernet': the whole frame (a bridge captured on its own,
+ * `tcpdump -i vxlan_bridge`). 'network': after the EtherType, for a bridge side captured with
+ * `tcpdump -i any` (Linux cooked, SLL/SLL2), whose records hold no Ethernet header: the inner
+ * frame is then compared from its 15th byte.
+ */
+export type CompareFrom = 'ethernet' | 'network';
+
+/** LINKTYPE_LINUX_SLL and LINKTYPE_LINUX_SLL2 (`tcpdump -i any`). */
+export const LINKTYPE_SLL = 113;
+export const LINKTYPE_SLL2 = 276;
+const ETHERNET_HEADER = 14;
 
 export interface UnderlayFrame extends FrameBase {
   vni: number;
@@ -112,7 +134,7 @@ export function ipText(ip: Ipv4Layer | Ipv6Layer, which: 'src' | 'dst'): string 
 }
 
 /** The inner frame of a VXLAN packet, or undefined when the packet is not VXLAN. */
-export function underlayFrame(p: DecodedPacket): UnderlayFrame | undefined {
+export function underlayFrame(p: DecodedPacket, from: CompareFrom = 'ethernet'): UnderlayFrame | undefined {
   const outer = outerVxlan(p);
   if (!outer) return undefined;
   const { vxlan, ip, udp } = outer;
@@ -127,18 +149,28 @@ export function underlayFrame(p: DecodedPacket): UnderlayFrame | undefined {
     end = Math.min(end, udp.offset + udp.udpLength);
     wireEnd = udp.offset + udp.udpLength;
   }
-  const bytes = data.subarray(Math.min(start, end), end);
-  const wireLen = Math.max(bytes.length, wireEnd - start);
-  const checksumAt = checksumOffset(p.layers, vxlan.depth + 1, start);
+  const frame = data.subarray(Math.min(start, end), end);
+  const frameLen = Math.max(frame.length, wireEnd - start);
+  const skip = from === 'network' ? Math.min(ETHERNET_HEADER, frame.length) : 0;
+  const bytes = frame.subarray(skip);
+  const wireLen = Math.max(bytes.length, frameLen - skip);
+  const at = checksumOffset(p.layers, vxlan.depth + 1, start);
+  const checksumAt = at >= skip ? at - skip : -1;
   const vtepSrc = ipText(ip, 'src');
   const vtepDst = ipText(ip, 'dst');
+  const dstMac = macAt(frame, 0);
   return {
     n: p.n,
     tsUs: tsUsOf(p),
     bytes,
+    frame,
     wireLen,
+    frameLen,
     checksumAt,
     key: frameKey(bytes, wireLen, checksumAt),
+    dstMac,
+    srcMac: macAt(frame, 6),
+    groupDst: isGroupMac(dstMac),
     vni: vxlan.vni,
     vxlanFlags: vxlan.flags,
     pair: pairOf(vtepSrc, vtepDst),
@@ -150,18 +182,46 @@ export function underlayFrame(p: DecodedPacket): UnderlayFrame | undefined {
   };
 }
 
-/** The whole frame of a bridge capture, or undefined when the capture is not Ethernet. */
-export function overlayFrame(p: DecodedPacket, clockOffsetUs = 0): OverlayFrame | undefined {
-  if (p.raw.linkType !== LINKTYPE_ETHERNET) return undefined;
-  const bytes = p.raw.data;
-  const wireLen = Math.max(p.raw.len, bytes.length);
-  const checksumAt = checksumOffset(p.layers, 0, 0);
+/**
+ * A frame of a bridge capture, or undefined when it cannot be compared with inner frames: an
+ * Ethernet frame; with `from` 'network', also a Linux cooked record (its bytes after the
+ * cooked header are what follows the EtherType).
+ */
+export function overlayFrame(p: DecodedPacket, clockOffsetUs = 0, from: CompareFrom = 'ethernet'): OverlayFrame | undefined {
+  const lt = p.raw.linkType;
+  const data = p.raw.data;
+  const onWire = Math.max(p.raw.len, data.length);
+  if (lt === LINKTYPE_ETHERNET) {
+    const skip = from === 'network' ? Math.min(ETHERNET_HEADER, data.length) : 0;
+    const bytes = data.subarray(skip);
+    const at = checksumOffset(p.layers, 0, 0);
+    const checksumAt = at >= skip ? at - skip : -1;
+    const wireLen = Math.max(bytes.length, onWire - skip);
+    const dstMac = macAt(data, 0);
+    return { n: p.n, tsUs: tsUsOf(p) + clockOffsetUs, bytes, frame: data, wireLen, frameLen: onWire, checksumAt, key: frameKey(bytes, wireLen, checksumAt), dstMac, srcMac: macAt(data, 6), groupDst: isGroupMac(dstMac) };
+  }
+  if (from !== 'network' || (lt !== LINKTYPE_SLL && lt !== LINKTYPE_SLL2)) return undefined;
+  const sll = p.layers[0];
+  if (sll === undefined || sll.type !== 'sll') return undefined;
+  const skip = Math.min(sll.length, data.length);
+  const bytes = data.subarray(skip);
+  const at = checksumOffset(p.layers, 0, 0);
+  const checksumAt = at >= skip ? at - skip : -1;
+  const wireLen = Math.max(bytes.length, onWire - skip);
+  // the cooked header keeps the link-layer source address (6 bytes for Ethernet) and the packet
+  // type: 1 broadcast, 2 multicast (PACKET_BROADCAST, PACKET_MULTICAST)
+  const srcMac = sll.addr.length === 6 ? macAt(sll.addr, 0) : NaN;
   return {
     n: p.n,
     tsUs: tsUsOf(p) + clockOffsetUs,
     bytes,
+    frame: bytes,
     wireLen,
+    frameLen: wireLen + ETHERNET_HEADER,
     checksumAt,
     key: frameKey(bytes, wireLen, checksumAt),
+    dstMac: NaN,
+    srcMac,
+    groupDst: sll.packetType === 1 || sll.packetType === 2,
   };
 }

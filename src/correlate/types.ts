@@ -1,7 +1,13 @@
 /** The correlator's options and results. */
 import type { LatencySummary } from './latency.js';
+import type { CompareFrom } from './frame.js';
 
 export interface CorrelateOptions {
+  /**
+   * Where the compared bytes of a frame start: 'ethernet' (default) or 'network', after the
+   * EtherType, for a bridge side captured with `tcpdump -i any` (Linux cooked: no Ethernet header).
+   */
+  compareFrom?: CompareFrom;
   /** Largest time between the two sightings of one frame, in µs. Default 1_000_000 (1 s). */
   windowUs?: number;
   /** Extra UDP ports to decode as VXLAN (4789 and 8472 always are). */

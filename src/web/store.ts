@@ -14,7 +14,7 @@ import { findCookedSides } from '../analysis/cooked.js';
 import { NodeAnalyzer, type NodeFigures } from '../analysis/node.js';
 import { NodePass, runPass, type PassPacket } from '../analysis/pass.js';
 import { probeCapture } from '../analysis/probe.js';
-import { pairFiles, splitCaptureName, roleOfInterface, type FileShape, type NodePairing, type PairRule, type Side, type SideSource } from '../analysis/sides.js';
+import { compareFromOf, pairFiles, splitCaptureName, roleOfInterface, type FileShape, type NodePairing, type PairRule, type Side, type SideSource } from '../analysis/sides.js';
 import { mergeTopologies } from '../analysis/topology.js';
 import type { Topology } from '../correlate/topology.js';
 import { createRegistry, type DecoderRegistry } from '../decode/registry.js';
@@ -213,6 +213,7 @@ export class CaptureStore {
       sides: live ? { underlay: true, overlay: true } : { underlay: p.underlay !== undefined, overlay: p.overlay !== undefined },
       windowUs: this.windowUs,
       vxlanPorts: this.vxlanPorts,
+      compareFrom: compareFromOf(p.overlay),
       // live: the files grow at their own pace; the correlator lines them up within this much
       ...(live ? { maxSkewUs: Math.max(this.windowUs, 5_000_000) } : {}),
       onMatch: (m) => {
