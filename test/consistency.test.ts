@@ -17,7 +17,7 @@ import { CaptureParser } from '../src/decode/file/parser.js';
 import { PcapWriter, PcapngWriter } from '../src/decode/file/writer.js';
 import { sll2FromEthernet } from '../src/synth/frames.js';
 import type { RawPacket } from '../src/decode/types.js';
-import { sessionFromArgs, sessionFromDir } from '../src/web/session.js';
+import { nodeSpecOption, sessionFromArgs, sessionFromDir } from '../src/web/session.js';
 import { startServer, type RunningServer } from '../src/web/server.js';
 import { runCli } from './helpers/cli.js';
 
@@ -198,6 +198,24 @@ describe('the page and the CLI tell the same truth', () => {
     } finally {
       await server.close();
       await readme.close();
+    }
+  });
+
+  test('serve --node names a pair outright, whatever the files are called', async () => {
+    const dir = path.join(work, 'explicit');
+    mkdirSync(dir);
+    copyFileSync(path.join(LAB, 'kvm2-eth1.pcap'), path.join(dir, 'a.pcap'));
+    copyFileSync(path.join(LAB, 'kvm2-vxlan_bridge.pcap'), path.join(dir, 'b.pcap'));
+    expect(() => nodeSpecOption('kvm2=a.pcap')).toThrow(/--node must be NODE=UNDERLAY.pcap,BRIDGE.pcap/);
+    expect(() => nodeSpecOption(`kvm2=${path.join(dir, 'nope.pcap')},`)).toThrow(/--node kvm2: no such capture file/);
+    const files = nodeSpecOption(`kvm2=${path.join(dir, 'a.pcap')},${path.join(dir, 'b.pcap')}`);
+    const server = await startServer({ files, nodes: [], vxlanPorts: [] }, { port: 0 });
+    try {
+      const s = await api(server, '/api/session');
+      expect(s.nodes.map((n: J) => [n.name, n.underlay.name, n.overlay.name, n.analysis.pairedBy])).toEqual([['kvm2', 'a.pcap', 'b.pcap', 'explicit']]);
+      await expectSameTruth(server, 'kvm2', path.join(dir, 'a.pcap'), [path.join(dir, 'a.pcap'), path.join(dir, 'b.pcap')]);
+    } finally {
+      await server.close();
     }
   });
 

@@ -92,6 +92,9 @@ describe('packet list', () => {
     expect(await count(o1, 'proto=icmp')).toBe(12); // 10 across the tunnel + 2 to the bridge itself
     expect(await count(o1, 'ip=10.220.220.201')).toBe(2);
     expect(await count(o1, 'unmatched')).toBe(2);
+    // a bridge frame's VNI is the one it was carried in: the VNI filter works on the bridge list too (issue 11 #5)
+    expect(await count(o1, 'vni=10')).toBe(12); // the 14 frames but the two to the bridge itself
+    expect(await count(o1, 'vni=20')).toBe(0);
     expect(await count(o2, 'mac=52:54:00:aa:00:12')).toBe(11); // every frame but vm1's broadcast ARP request
     expect(await count(o2, 'flood')).toBe(1);
   });

@@ -16,7 +16,7 @@ import { readLabState } from '../lab/up.js';
 import { netnsName } from '../lab/topology.js';
 import { BUILTIN_SOURCE, loadInventory } from '../remote/inventory.js';
 import { inProcessCaptureStarter, netnsCaptureStarter } from '../web/live.js';
-import { sessionFromArgs, type SessionSpec } from '../web/session.js';
+import { nodeSpecOption, sessionFromArgs, type CaptureFileSpec, type SessionSpec } from '../web/session.js';
 import { startServer, type RunningServer, type ServeOptions } from '../web/server.js';
 import type { CliIo } from './main.js';
 import { collectPorts, parseIntInRange } from './options.js';
@@ -32,6 +32,8 @@ export interface ServeFlags {
   acceptNew?: boolean;
   /** No live capture. */
   live?: boolean;
+  /** Explicit pairs (--node kvm1=U.pcap,B.pcap), repeatable. */
+  node?: CaptureFileSpec[];
 }
 
 /** How live capture is set up: the starter and the line that says so. */
@@ -156,7 +158,11 @@ export function serveOptions(flags: ServeFlags): ServeOptions {
 
 export async function runServe(paths: string[], flags: ServeFlags, io: CliIo, signal?: AbortSignal): Promise<number> {
   if (flags.host !== undefined && flags.host.trim() === '') throw new UsageError('--host needs an address, e.g. 127.0.0.1');
-  const session = paths.length ? sessionFromArgs(paths) : undefined;
+  let session = paths.length ? sessionFromArgs(paths) : undefined;
+  if (flags.node?.length) {
+    session ??= { files: [], nodes: [], vxlanPorts: [] };
+    session.files.push(...flags.node);
+  }
   if (session && session.files.length === 0) {
     throw new UsageError(`no capture files (.pcap, .pcapng) in ${paths.join(' ')}: name them <node>-<interface>.pcap (e.g. kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap) or list them in session.json`);
   }
@@ -186,7 +192,8 @@ export function registerServe(program: Command, io: CliIo): void {
     .option('--netns <name>', 'run live captures inside this network namespace (automatic for an inventory written by `lab up`)')
     .option('--accept-new', 'live capture: trust and record the host key of a node seen for the first time')
     .option('--no-live', 'no live capture from the page')
-    .addHelpText('after', '\nExamples:\n  vxlan-inspect serve captures/           # kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap, …\n  vxlan-inspect serve eth1.pcap vxlan_bridge.pcap --port 9000\n  vxlan-inspect serve --inventory lab/inventory.yaml   # Live: capture kvm1/kvm2 from the page\n')
+    .option('--node <node=underlay,bridge>', 'pair two captures as one node, whatever their names (repeatable; either side may be empty)', (v: string, prev: CaptureFileSpec[] = []) => [...prev, ...nodeSpecOption(v)])
+    .addHelpText('after', '\nExamples:\n  vxlan-inspect serve captures/           # kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap, …\n  vxlan-inspect serve --node kvm1=a.pcap,b.pcap --node kvm2=c.pcap,d.pcap\n  vxlan-inspect serve eth1.pcap vxlan_bridge.pcap --port 9000\n  vxlan-inspect serve --inventory lab/inventory.yaml   # Live: capture kvm1/kvm2 from the page\n')
     .action(async (paths: string[], flags: ServeFlags) => {
       process.exitCode = await runServe(paths, flags, io);
     });

@@ -337,13 +337,15 @@ export class IndexBuilder {
    * and the direction. `firstOnly`: keep an earlier partner (a flooded bridge frame points at
    * its first copy).
    */
-  setMatch(n: number, partner: number, dir: MatchDirection, firstOnly = false): void {
+  setMatch(n: number, partner: number, dir: MatchDirection, firstOnly = false, vni?: number): void {
     const i = n - 1;
     if (i < 0 || i >= this.n) return;
     const cur = this.c.match.view()[i] as number;
     if (firstOnly && cur !== 0 && cur < partner) return;
     this.c.match.set(i, partner);
     this.c.dir.set(i, dir);
+    // a bridge frame has no VNI of its own: the one it was carried in (so vni=10 filters the bridge list too)
+    if (vni !== undefined && (this.c.vni.view()[i] as number) < 0) this.c.vni.set(i, vni);
   }
 
   /** The index of what was pushed so far. `final`: exact copies (the builder is done); otherwise views. */

@@ -28,8 +28,8 @@ export interface CaptureFileSpec {
   role: Role;
   /** Interface name from the file name, when it follows `<node>-<interface>.pcap`. */
   iface?: string;
-  /** Named by session.json: its node and side are taken as they are (no pairing by name or content). */
-  explicit?: boolean;
+  /** Named by session.json or --node: its node and side are taken as they are (no pairing by name or content). */
+  explicit?: 'session.json' | 'explicit';
 }
 
 export interface NodeSpec {
@@ -143,7 +143,7 @@ function readSessionJson(dir: string, file: string): SessionSpec {
         skipped.push(`${path.basename(p)}: ${why}`);
         continue;
       }
-      files.push({ path: p, name: path.basename(p), node: n.name, role, explicit: true });
+      files.push({ path: p, name: path.basename(p), node: n.name, role, explicit: 'session.json' });
     }
     nodes.push({ name: n.name, clockOffsetUs: num(n.clockOffsetUs, 'clockOffsetUs', file), overlayClockOffsetUs: num(n.overlayClockOffsetUs, 'overlayClockOffsetUs', file) });
   }
@@ -211,4 +211,24 @@ function statSafe(p: string): ReturnType<typeof statSync> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `serve --node kvm1=UNDERLAY.pcap,BRIDGE.pcap`: a node's two captures named outright (either
+ * may be left empty: `kvm1=,BRIDGE.pcap`). They are paired as given, before any rule by name.
+ */
+export function nodeSpecOption(value: string): CaptureFileSpec[] {
+  const m = /^([^=]+)=([^,]*),([^,]*)$/.exec(value);
+  if (!m || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/.test(m[1] as string) || (m[2] === '' && m[3] === '')) {
+    throw new UsageError(`--node must be NODE=UNDERLAY.pcap,BRIDGE.pcap (e.g. kvm1=kvm1-eth1.pcap,kvm1-vxlan_bridge.pcap), not ${JSON.stringify(value)}`);
+  }
+  const node = m[1] as string;
+  const out: CaptureFileSpec[] = [];
+  for (const [role, f] of [['underlay', m[2]], ['overlay', m[3]]] as const) {
+    if (!f) continue;
+    const st = statSafe(f);
+    if (!st?.isFile()) throw new UsageError(`--node ${node}: no such capture file: ${f}`);
+    out.push({ path: path.resolve(f), name: path.basename(f), node, role, explicit: 'explicit' });
+  }
+  return out;
 }

@@ -138,7 +138,7 @@ export class CaptureStore {
     // session.json names each node's files: taken as they are
     const explicit = new Map<string, NodePairing>();
     for (const f of files.filter((x) => x.explicit && x.role !== 'unknown')) {
-      const p = explicit.get(f.node) ?? { node: f.node, rule: 'session.json' as const };
+      const p: NodePairing = explicit.get(f.node) ?? { node: f.node, rule: f.explicit === 'explicit' ? 'explicit' : 'session.json' };
       p[f.role as Side] = sourceOf(f);
       explicit.set(f.node, p);
     }
@@ -220,7 +220,7 @@ export class CaptureStore {
         const dir = m.direction === 'encap' ? MATCH_DIR.encap : MATCH_DIR.decap;
         run.sides.underlay?.builder.setMatch(m.underlay.n, m.overlay.n, dir);
         // a flooded frame has several copies: the bridge frame points at the first
-        run.sides.overlay?.builder.setMatch(m.overlay.n, m.underlay.n, dir, true);
+        run.sides.overlay?.builder.setMatch(m.overlay.n, m.underlay.n, dir, true, m.vni);
       },
     });
     pass.listen((x: PassPacket) => run.sides[x.side]?.builder.add(x.p, x.frame));
