@@ -7,7 +7,16 @@ export type ErrorCode =
   | 'VXI_CAPTURE_FORMAT'
   | 'VXI_IO'
   | 'VXI_INVENTORY'
+  /** SSH: the connection failed or was lost (a protocol error, the server closed it). */
   | 'VXI_SSH'
+  /** SSH: the server refused every credential offered. */
+  | 'VXI_SSH_AUTH'
+  /** SSH: no session within the connect timeout (host down, port filtered, not an SSH server). */
+  | 'VXI_SSH_TIMEOUT'
+  /** SSH: the TCP connection was refused (nothing listens on the port). */
+  | 'VXI_SSH_REFUSED'
+  /** SSH: the host cannot be reached or resolved from here (route, firewall, name). */
+  | 'VXI_SSH_UNREACHABLE'
   | 'VXI_HOSTKEY'
   | 'VXI_REMOTE_COMMAND'
   | 'VXI_CAPTURE'
@@ -49,6 +58,11 @@ export class PrerequisiteError extends VxiError {
   constructor(message: string, options: { cause?: unknown } = {}) {
     super('VXI_PREREQ', message, { ...options, exitCode: 2 });
   }
+}
+
+/** Every SSH failure, whatever its kind (match one kind by its own code). */
+export function isSshError(err: unknown): err is VxiError {
+  return err instanceof VxiError && (err.code === 'VXI_SSH' || err.code.startsWith('VXI_SSH_') || err.code === 'VXI_HOSTKEY');
 }
 
 export function isVxiError(err: unknown): err is VxiError {

@@ -237,10 +237,10 @@ describe.skipIf(!canRun)(`SSH layer against a real sshd${skipReason ? ` (skipped
 
   it('says when authentication fails, with what was tried', async () => {
     await expect(RemoteSession.connect(node(`identityFile: ${dir}/stranger`), { agent: false })).rejects.toMatchObject({
-      code: 'VXI_SSH',
+      code: 'VXI_SSH_AUTH',
       message: expect.stringMatching(/authentication failed as root \(tried .*stranger\).*authorized_keys/),
     });
-    await expect(RemoteSession.connect(node(`identityFile: ${dir}/none`), { agent: false })).rejects.toThrow(/no credentials/);
+    await expect(RemoteSession.connect(node(`identityFile: ${dir}/none`), { agent: false })).rejects.toMatchObject({ code: 'VXI_SSH_AUTH', message: expect.stringMatching(/no credentials/) });
   });
 
   it('authenticates through ssh-agent (SSH_AUTH_SOCK) before the identity file', async () => {
@@ -258,7 +258,7 @@ describe.skipIf(!canRun)(`SSH layer against a real sshd${skipReason ? ` (skipped
     const closed = await freePort();
     const n = { ...node(), sshPort: closed };
     await expect(RemoteSession.connect(n, { agent: false })).rejects.toMatchObject({
-      code: 'VXI_SSH',
+      code: 'VXI_SSH_REFUSED',
       message: expect.stringMatching(new RegExp(`local \\(127\\.0\\.0\\.1:${closed}\\): connection refused`)),
     });
     // a listener that never speaks SSH: the handshake times out
@@ -267,7 +267,7 @@ describe.skipIf(!canRun)(`SSH layer against a real sshd${skipReason ? ` (skipped
     const a = silent.address();
     const sp = a && typeof a === 'object' ? a.port : 0;
     try {
-      await expect(RemoteSession.connect({ ...node(), sshPort: sp }, { agent: false, timeoutMs: 800 })).rejects.toThrow(/no SSH session within 0.8 s/);
+      await expect(RemoteSession.connect({ ...node(), sshPort: sp }, { agent: false, timeoutMs: 800 })).rejects.toMatchObject({ code: 'VXI_SSH_TIMEOUT', message: expect.stringMatching(/no SSH session within 0.8 s/) });
     } finally {
       silent.close();
     }

@@ -81,18 +81,19 @@ function hostkeyError(h: Hop, v: Exclude<HostKeyVerdict, { status: 'known' }>, n
 function connectError(h: Hop, err: Error & { code?: string; level?: string }, timeoutMs: number, triedAuth: string[]): VxiError {
   const where = hopLabel(h);
   const code = err.code ?? '';
-  if (code === 'ECONNREFUSED') return new VxiError('VXI_SSH', `${where}: connection refused on port ${h.sshPort}; is sshd running there, and is the port right (port: in the inventory)?`, { cause: err });
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return new VxiError('VXI_SSH', `${where}: host unreachable (${code}); check the address and the route to it (or set jump: in the inventory)`, { cause: err });
-  if (code === 'EACCES' || code === 'EPERM') return new VxiError('VXI_SSH', `${where}: the local system refuses the connection (${code}: a prohibit route or firewall rule on this machine); set jump: in the inventory if the node is reachable only through another host`, { cause: err });
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new VxiError('VXI_SSH', `${where}: cannot resolve host name ${h.host}`, { cause: err });
+  if (code === 'ECONNREFUSED') return new VxiError('VXI_SSH_REFUSED', `${where}: connection refused on port ${h.sshPort}; is sshd running there, and is the port right (port: in the inventory)?`, { cause: err });
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return new VxiError('VXI_SSH_UNREACHABLE', `${where}: host unreachable (${code}); check the address and the route to it (or set jump: in the inventory)`, { cause: err });
+  if (code === 'EACCES' || code === 'EPERM') return new VxiError('VXI_SSH_UNREACHABLE', `${where}: the local system refuses the connection (${code}: a prohibit route or firewall rule on this machine); set jump: in the inventory if the node is reachable only through another host`, { cause: err });
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new VxiError('VXI_SSH_UNREACHABLE', `${where}: cannot resolve host name ${h.host}`, { cause: err });
   if (code === 'ECONNRESET') return new VxiError('VXI_SSH', `${where}: connection reset by the server; check sshd's log there`, { cause: err });
-  if (err.level === 'client-timeout' || /timed out/i.test(err.message)) {
-    return new VxiError('VXI_SSH', `${where}: no SSH session within ${timeoutMs / 1000} s (connect timeout); is the host up and port ${h.sshPort} open?`, { cause: err });
+  // ssh2 marks its own timeouts (handshake, ready) with level 'client-timeout'; a socket timeout is ETIMEDOUT
+  if (err.level === 'client-timeout' || code === 'ETIMEDOUT') {
+    return new VxiError('VXI_SSH_TIMEOUT', `${where}: no SSH session within ${timeoutMs / 1000} s (connect timeout); is the host up and port ${h.sshPort} open?`, { cause: err });
   }
   if (err.level === 'client-authentication') {
     const tried = triedAuth.length > 0 ? triedAuth.join(' and ') : 'nothing (no agent, no readable identity file)';
     return new VxiError(
-      'VXI_SSH',
+      'VXI_SSH_AUTH',
       `${where}: authentication failed as ${h.user} (tried ${tried}); put your public key in ~${h.user}/.ssh/authorized_keys there (ssh-copy-id -i ${h.identityFile}.pub ${h.user}@${h.host}), or set identityFile/user in the inventory`,
       { cause: err },
     );
@@ -142,7 +143,7 @@ async function connectHop(h: Hop, opts: ConnectOptions, sock?: Duplex): Promise<
   }
   if (methods.length === 0) {
     throw new VxiError(
-      'VXI_SSH',
+      'VXI_SSH_AUTH',
       `${hopLabel(h)}: no credentials: SSH_AUTH_SOCK is not set and ${h.identityFile} does not exist; create a key (ssh-keygen -t ed25519) or set identityFile in the inventory`,
     );
   }
