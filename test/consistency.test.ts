@@ -9,11 +9,11 @@
  * odd file names, README's bare `eth1.pcap vxlan_bridge.pcap`, a nanosecond big-endian
  * underlay beside a microsecond bridge, and a live run fed in pieces.
  */
+import { captureRecords } from './helpers/pcap.js';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { CaptureParser } from '../src/decode/file/parser.js';
 import { PcapWriter, PcapngWriter } from '../src/decode/file/writer.js';
 import { sll2FromEthernet } from '../src/synth/frames.js';
 import type { RawPacket } from '../src/decode/types.js';
@@ -41,18 +41,10 @@ async function api(server: RunningServer, p: string): Promise<J> {
   return r.json();
 }
 
-function rawPackets(file: string): RawPacket[] {
-  const parser = new CaptureParser();
-  parser.push(new Uint8Array(readFileSync(file)));
-  parser.end();
-  const out: RawPacket[] = [];
-  for (let p = parser.next(); p; p = parser.next()) out.push(p);
-  return out;
-}
 
 /** One pcapng with eth1 (id 0) and vxlan_bridge (id 1), records merged by time, as dumpcap writes them. */
 function bothInOnePcapng(underlay: string, overlay: string, out: string): void {
-  const merged = [...rawPackets(underlay).map((p) => ({ p, id: 0 })), ...rawPackets(overlay).map((p) => ({ p, id: 1 }))]
+  const merged = [...captureRecords(underlay).map((p) => ({ p, id: 0 })), ...captureRecords(overlay).map((p) => ({ p, id: 1 }))]
     .sort((a, b) => a.p.tsSec - b.p.tsSec || a.p.tsNsec - b.p.tsNsec || a.id - b.id);
   const w = new PcapngWriter({ interfaces: [{ name: 'eth1' }, { name: 'vxlan_bridge' }] });
   writeFileSync(out, w.file(merged.map(({ p, id }) => ({ tsSec: p.tsSec, tsNsec: p.tsNsec, data: p.data, len: p.len, interfaceId: id }))));
@@ -67,8 +59,8 @@ function bothInOnePcapng(underlay: string, overlay: string, out: string): void {
 function anyCapture(underlay: string, overlay: string, out: string): void {
   const type = (frame: Uint8Array, out: boolean): number => (out ? 4 : frame[0] === 0xff ? 1 : ((frame[0] as number) & 1) === 1 ? 2 : 0);
   const rows: { p: RawPacket; data: Uint8Array }[] = [];
-  for (const p of rawPackets(underlay)) rows.push({ p, data: sll2FromEthernet(p.data, 3, type(p.data, p.data[6] === 0x0a)) });
-  for (const [k, p] of rawPackets(overlay).entries()) {
+  for (const p of captureRecords(underlay)) rows.push({ p, data: sll2FromEthernet(p.data, 3, type(p.data, p.data[6] === 0x0a)) });
+  for (const [k, p] of captureRecords(overlay).entries()) {
     rows.push({ p, data: sll2FromEthernet(p.data, 5, type(p.data, false)) });
     if (k % 10 === 0) rows.push({ p, data: sll2FromEthernet(p.data, 7, 0) });
   }

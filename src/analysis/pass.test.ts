@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Correlator, correlateFiles } from '../correlate/index.js';
-import { CaptureParser } from '../decode/file/parser.js';
+import { packets } from '../decode/file/read.js';
 import { PcapngWriter } from '../decode/file/writer.js';
 import type { RawPacket } from '../decode/types.js';
 import { NodePass, runPass, type PassPacket } from './pass.js';
@@ -13,16 +13,14 @@ const LAB = path.resolve('fixtures/lab');
 const dir = mkdtempSync(path.join(tmpdir(), 'vxi-pass-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const whole = (file: string): SideSource => ({ path: path.join(LAB, file), name: file, select: { kind: 'all' } });
-
-function rawPackets(file: string): RawPacket[] {
-  const parser = new CaptureParser();
-  parser.push(new Uint8Array(readFileSync(file)));
-  parser.end();
+async function records(file: string): Promise<RawPacket[]> {
   const out: RawPacket[] = [];
-  for (let p = parser.next(); p; p = parser.next()) out.push(p);
+  for await (const p of packets(file)) out.push(p);
   return out;
 }
+
+const whole = (file: string): SideSource => ({ path: path.join(LAB, file), name: file, select: { kind: 'all' } });
+
 
 async function correlateThroughPass(sides: { underlay: SideSource; overlay: SideSource }): Promise<{ report: ReturnType<Correlator['finish']>; seen: PassPacket[] }> {
   const correlator = new Correlator({ windowUs: 1_000_000 });
@@ -50,8 +48,8 @@ describe('the one pass over a node', () => {
   });
 
   it('splits one multi-interface pcapng (eth1 + vxlan_bridge, as dumpcap writes it) into the same two sides', async () => {
-    const u = rawPackets(path.join(LAB, 'kvm1-eth1.pcap'));
-    const o = rawPackets(path.join(LAB, 'kvm1-vxlan_bridge.pcap'));
+    const u = await records(path.join(LAB, 'kvm1-eth1.pcap'));
+    const o = await records(path.join(LAB, 'kvm1-vxlan_bridge.pcap'));
     // merged by time, bridge first at equal times, plus a third interface that belongs to no side
     const merged = [...u.map((p) => ({ p, id: 0 })), ...o.map((p) => ({ p, id: 1 }))].sort((a, b) => a.p.tsSec - b.p.tsSec || a.p.tsNsec - b.p.tsNsec || b.id - a.id);
     const lo = { p: { ...(u[0] as RawPacket) }, id: 2 };

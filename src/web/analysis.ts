@@ -5,7 +5,7 @@
  * computed here that another module already owns; this only shapes the figures for the page.
  */
 import type { Diagnostic as LibraryDiagnostic } from '../correlate/diagnostics.js';
-import type { CorrelationReport } from '../correlate/types.js';
+import type { CorrelationReport, VtepPairRow } from '../correlate/types.js';
 import type { NodeFigures } from '../analysis/node.js';
 import type { PairRule } from '../analysis/sides.js';
 import type { Topology, TopologyVni, TopologyVtep } from '../correlate/topology.js';
@@ -32,14 +32,8 @@ export interface VniRow {
   underlayOnly: number;
 }
 
-export interface VtepPairRow {
-  src: string;
-  dst: string;
-  vni: number;
-  packets: number;
-  bytes: number;
-  matched: number;
-}
+/** A VTEP pair's row: packets and bytes from the statistics, matched from the correlator. */
+export type { VtepPairRow } from '../correlate/types.js';
 
 export interface NodeAnalysis {
   node: string;

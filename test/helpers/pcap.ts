@@ -35,3 +35,13 @@ export function captureFilesUnder(dir: string): string[] {
   walk(dir);
   return out.sort();
 }
+
+/** Every record of a capture file (pcap or pcapng), whole or not: the records before any damage. */
+export function captureRecords(file: string): RawPacket[] {
+  const p = new CaptureParser();
+  p.push(new Uint8Array(readFileSync(file)));
+  p.end();
+  const out: RawPacket[] = [];
+  for (let r = p.next(); r; r = p.next()) out.push(r);
+  return out;
+}
