@@ -281,6 +281,8 @@ function rp(f: Pick<RawPacket, 'tsSec' | 'tsNsec' | 'fileOffset' | 'data'> & Par
     linkType: f.linkType ?? 1,
     interfaceId: f.interfaceId ?? 0,
     interfaceName: f.interfaceName,
+    // said only when the section declares several interfaces (text output then names each packet's)
+    ...(f.interfaceCount !== undefined ? { interfaceCount: f.interfaceCount } : {}),
     fileOffset: f.fileOffset,
     data: f.data,
   };
@@ -333,11 +335,11 @@ const PCAPNG_ROWS: Case[] = [
       return {
         w: f,
         packets: [
-          rp({ interfaceId: 1, interfaceName: 'vxlan_bridge', tsSec: 1_700_000_000, tsNsec: 123_456_789, tsDigits: 9, data: frame(50), fileOffset: f.offsets[1]! }),
-          rp({ interfaceId: 0, interfaceName: 'eth1', tsSec: 1_700_000_000, tsNsec: 123_456_000, data: frame(50), len: 9000, fileOffset: f.offsets[2]! }),
+          rp({ interfaceCount: 3, interfaceId: 1, interfaceName: 'vxlan_bridge', tsSec: 1_700_000_000, tsNsec: 123_456_789, tsDigits: 9, data: frame(50), fileOffset: f.offsets[1]! }),
+          rp({ interfaceCount: 3, interfaceId: 0, interfaceName: 'eth1', tsSec: 1_700_000_000, tsNsec: 123_456_000, data: frame(50), len: 9000, fileOffset: f.offsets[2]! }),
           // 2^-20 s units: 0.5 s and 0.25 s are exact; ceil(20·log10 2) = 7 digits
-          rp({ interfaceId: 2, linkType: 113, tsSec: 7, tsNsec: 500_000_000, tsDigits: 7, data: frame(20), fileOffset: f.offsets[3]! }),
-          rp({ interfaceId: 2, linkType: 113, tsSec: 8, tsNsec: 250_000_000, tsDigits: 7, data: frame(21), fileOffset: f.offsets[4]! }),
+          rp({ interfaceCount: 3, interfaceId: 2, linkType: 113, tsSec: 7, tsNsec: 500_000_000, tsDigits: 7, data: frame(20), fileOffset: f.offsets[3]! }),
+          rp({ interfaceCount: 3, interfaceId: 2, linkType: 113, tsSec: 8, tsNsec: 250_000_000, tsDigits: 7, data: frame(21), fileOffset: f.offsets[4]! }),
         ],
         interfaces: [
           iface({ id: 0, name: 'eth1' }),
@@ -363,7 +365,7 @@ const PCAPNG_ROWS: Case[] = [
       return {
         w: f,
         packets: [
-          rp({ interfaceId: 1, interfaceName: 'b', tsSec: 1, tsNsec: 1000, data: frame(30), fileOffset: f.offsets[1]! }),
+          rp({ interfaceCount: 2, interfaceId: 1, interfaceName: 'b', tsSec: 1, tsNsec: 1000, data: frame(30), fileOffset: f.offsets[1]! }),
           rp({ interfaceId: 0, interfaceName: 'c', linkType: 276, tsDigits: 9, tsSec: 2, tsNsec: 3, data: frame(31), fileOffset: f.offsets[3]! }),
         ],
         interfaces: [iface({ id: 0, name: 'a' }), iface({ id: 1, name: 'b' }), iface({ id: 0, name: 'c', linkType: 276, tsDigits: 9, section: 1 })],

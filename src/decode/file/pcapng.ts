@@ -214,7 +214,7 @@ export class PcapngDecoder implements RecordDecoder {
       linkType: info.linkType,
       interfaceId: id,
       interfaceName: info.name,
-      interfaceCount: this.ifaces.length,
+      interfaceCount: this.ifaces.length > 1 ? this.ifaces.length : undefined, // only said when several: the text output then names each packet's interface
       fileOffset: at,
       data: buf.subarray(start, start + caplen),
     };
@@ -239,7 +239,7 @@ export class PcapngDecoder implements RecordDecoder {
       linkType: info.linkType,
       interfaceId: 0,
       interfaceName: info.name,
-      interfaceCount: this.ifaces.length,
+      interfaceCount: this.ifaces.length > 1 ? this.ifaces.length : undefined, // only said when several: the text output then names each packet's interface
       fileOffset: at,
       data: buf.subarray(start, start + caplen),
     };
