@@ -98,7 +98,7 @@ describe('encapsulation overhead: the outer link layer counts as Ethernet, whate
     const c = new StatsCollector();
     c.add(p);
     c.add(p);
-    expect(c.result().overhead).toEqual({ bytes: 100, tunnelledBytes: 2 * eth.length, percent: Math.round((50 / eth.length) * 10000) / 100 });
+    expect(c.result().overhead).toEqual({ packets: 2, bytes: 100, tunnelledBytes: 2 * eth.length, percent: Math.round((50 / eth.length) * 10000) / 100 });
   });
 
   it('an Ethernet capture counts its 802.1Q tag: it is on that wire', () => {
