@@ -69,6 +69,7 @@ describe('pairing capture files into nodes', () => {
     const f: FileShape = { path: '/c/kvm1.pcapng', name: 'kvm1.pcapng', interfaces: [eth(0, 'eth1'), eth(1, 'vxlan_bridge'), eth(2, 'vxlan10')] };
     const [n, extra] = pairFiles([f]).nodes;
     expect(extra).toBeUndefined();
+    expect(pairFiles([{ ...f, name: 'class-kvm1.pcapng' }]).nodes[0]?.node).toBe('class-kvm1');
     expect(n).toMatchObject({
       node: 'kvm1',
       rule: 'pcapng interfaces',

@@ -168,7 +168,8 @@ export function pairFiles(files: readonly FileShape[], names: RoleNames = CLASS_
       const un = split.underlay.map((i) => i.name ?? `if${i.id}`);
       const on = split.overlay.map((i) => i.name ?? `if${i.id}`);
       oneFile.push({
-        node: node ?? base,
+        // kvm1-eth1_br.pcapng → kvm1; a name without an interface part (class-kvm1.pcapng) is the node's whole
+        node: node !== undefined && iface !== undefined && roleOfInterface(iface, names) !== 'unknown' ? node : base,
         underlay: { path: f.path, name: f.name, iface: un.join(','), select: { kind: 'interfaces', ids: split.underlay.map((i) => i.id), names: un } },
         overlay: { path: f.path, name: f.name, iface: on.join(','), select: { kind: 'interfaces', ids: split.overlay.map((i) => i.id), names: on } },
         rule: 'pcapng interfaces',
