@@ -125,7 +125,7 @@ suite(`provision, check and teardown against the lab${preflight ? ` (skipped: ${
     expect(c.code).toBe(0);
     expect(c.report.ok).toBe(true);
     const names = c.report.checks.filter((x) => x.node === 'kvm1').map((x) => x.name);
-    expect(names).toEqual(['ssh', 'underlay', 'bridge', 'bridge-address', 'vxlan', 'vni', 'port', 'local-address', 'underlay-dev', 'flood', 'mtu', 'firewall', 'peer-underlay', 'peer-overlay', 'probe']);
+    expect(names).toEqual(['ssh', 'underlay', 'bridge', 'bridge-address', 'vxlan', 'vni', 'port', 'local-address', 'underlay-dev', 'flood', 'fdb', 'mtu', 'firewall', 'packet-filter', 'peer-underlay', 'peer-overlay', 'probe']);
     expect(c.report.checks.find((x) => x.node === 'kvm2' && x.name === 'probe')?.detail).toMatch(/VXLAN packets on eth1 UDP 4789, all VNI 10/);
     // the probe's tcpdump is gone from both node namespaces
     for (const n of ['kvm1', 'kvm2'] as const) {

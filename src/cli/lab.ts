@@ -1,5 +1,5 @@
 /**
- * `vxlan-inspect lab up|down|status|traffic|exec|record`: the namespace lab from the command
+ * `vxlan-inspect lab up|down|status|traffic|exec|record|break|fix`: the namespace lab from the command
  * line. Every subcommand takes --prefix (default vxi-) and, where files are involved, --dir
  * (default .lab/<prefix without its trailing dash> in the working directory, e.g. .lab/vxi).
  */
@@ -10,14 +10,20 @@ import type { Command } from 'commander';
 import { parseDuration } from '../capture/duration.js';
 import { UsageError } from '../errors.js';
 import {
+  BREAK_KINDS,
   LabError,
   assertLabPrerequisites,
+  defaultBreakNode,
+  isBreakKind,
+  labBreak,
+  labFix,
   labDown,
   labRecord,
   labStatus,
   labTraffic,
   labUp,
   netnsExec,
+  type BreakRecord,
   type LabHandle,
   type LabStatus,
   type TrafficSummary,
@@ -92,6 +98,9 @@ export function describeStatus(s: LabStatus): string {
   }
   for (const r of s.reachability) lines.push(`  ${r.ok ? 'reachable  ' : 'unreachable'} ${r.from} → ${r.to} (${r.address}, ${r.path})`);
   lines.push(`  inventory: ${s.inventoryPath ?? 'none'}`);
+  if (s.activeBreak) lines.push(`  active fault: ${s.activeBreak.kind} on ${s.activeBreak.node} since ${s.activeBreak.at}: ${s.activeBreak.summary} (undo: vxlan-inspect lab fix${prefixFlag(s.prefix)})`);
+  else if (s.breakProblem) lines.push(`  active fault: unknown: ${s.breakProblem}`);
+  else if (s.dir !== null) lines.push('  active fault: none');
   return `${lines.join('\n')}\n`;
 }
 
@@ -103,6 +112,21 @@ export function describeTraffic(t: TrafficSummary): string {
   }
   return `${lines.join('\n')}\n`;
 }
+
+/** What `lab break` tells the teacher: the fault, and how students would see it. */
+export function describeBreak(r: BreakRecord): string {
+  return `lab break ${r.kind}: ${r.summary}\n  recorded what was there; undo with: vxlan-inspect lab fix${prefixFlag(r.prefix)}\n`;
+}
+
+const KIND_HELP: Record<(typeof BREAK_KINDS)[number], string> = {
+  mtu: 'guest, bridge and vxlan10 at MTU 1500 over an underlay of 1500',
+  vni: "the node's vxlan10 on another VNI",
+  port: "the node's vxlan10 on UDP 8472",
+  fdb: 'the flood entry toward the peer removed',
+  'stale-fdb': "a static entry for the peer guest's MAC to a host that is no VTEP",
+  drop: 'incoming UDP 4789 dropped (nftables)',
+  multicast: 'another multicast group (lab provisioned with --multicast)',
+};
 
 export function registerLab(program: Command, io: CliIo): void {
   const lab = program.command('lab').description('the class topology (frontend, kvm1, kvm2, two guests, VXLAN) in network namespaces on this machine; needs root');
@@ -176,6 +200,28 @@ export function registerLab(program: Command, io: CliIo): void {
         child.on('close', (c) => resolve(c));
       });
       if (code !== 0) throw new LabError(`\`${commandLine(argv)}\` exited with ${code ?? 'a signal'}`);
+    });
+
+  withDir(withPrefix(lab.command('break')))
+    .description('make a teaching fault inside the lab (one at a time; recorded in DIR/break.json for `lab fix`)')
+    .argument('<kind>', BREAK_KINDS.join('|'))
+    .option('--node <node>', 'the node to break: kvm1 or kvm2 (default kvm2; kvm1 for stale-fdb)')
+    .addHelpText('after', `\nKinds:\n${BREAK_KINDS.map((k) => `  ${k.padEnd(10)} ${KIND_HELP[k]} (default node ${defaultBreakNode(k)})`).join('\n')}\n`)
+    .action(async (kind: string, o: CommonOpts & { node?: string }) => {
+      const { prefix, dir } = resolveCommon(o);
+      if (!isBreakKind(kind) && kind !== 'offload') throw new UsageError(`unknown fault kind '${kind}': use one of ${BREAK_KINDS.join(', ')}`);
+      await assertLabPrerequisites('namespaces');
+      const r = await labBreak({ prefix, dir, kind, ...(o.node !== undefined ? { node: o.node } : {}) });
+      io.stdout.write(describeBreak(r));
+    });
+
+  withDir(withPrefix(lab.command('fix')))
+    .description('undo the fault `lab break` made, exactly as recorded')
+    .action(async (o: CommonOpts) => {
+      const { prefix, dir } = resolveCommon(o);
+      await assertLabPrerequisites('namespaces');
+      const r = await labFix({ prefix, dir });
+      io.stdout.write(`lab fix: ${r.kind} on ${r.node} undone (was: ${r.summary})\n`);
     });
 
   withPrefix(lab.command('record'))

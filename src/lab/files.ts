@@ -14,6 +14,8 @@ export interface LabFiles {
   inventory: string;
   /** What `lab up` built: prefix, provisioned. */
   state: string;
+  /** The fault `lab break` made and `lab fix` undoes. */
+  breakRecord: string;
   node(name: NodeName): NodeFiles;
 }
 
@@ -36,6 +38,7 @@ export function labFiles(dir: string): LabFiles {
     knownHosts: path.join(abs, 'known_hosts'),
     inventory: path.join(abs, 'inventory.yaml'),
     state: path.join(abs, 'lab.json'),
+    breakRecord: path.join(abs, 'break.json'),
     node(name) {
       const d = path.join(abs, name);
       return {
@@ -57,6 +60,6 @@ export function allLabPaths(files: LabFiles, nodes: readonly NodeName[]): { file
     const f = files.node(n);
     out.push(f.sshdConfig, f.hostKey, f.hostPub, f.pidFile, f.log);
   }
-  out.push(files.clientKey, files.clientPub, files.authorizedKeys, files.knownHosts, files.inventory, files.state);
+  out.push(files.clientKey, files.clientPub, files.authorizedKeys, files.knownHosts, files.inventory, files.state, files.breakRecord);
   return { files: out, dirs: [...nodes.map((n) => files.node(n).dir), files.dir] };
 }

@@ -1,6 +1,7 @@
 /** `lab status`: which namespaces, processes and overlay pieces exist, and what answers a ping. */
 import { existsSync } from 'node:fs';
 import { existingLabNamespaces, pingOk } from './build.js';
+import { readBreak, type BreakRecord } from './faults.js';
 import { labFiles } from './files.js';
 import { isAlive, netnsPids, processName } from './processes.js';
 import { netnsExec, run } from './run.js';
@@ -54,6 +55,10 @@ export interface LabStatus {
   namespaces: LabNamespaceStatus[];
   nodes: LabNodeStatus[];
   reachability: LabReachability[];
+  /** The fault `lab break` made (DIR/break.json), null when none or no --dir. */
+  activeBreak: BreakRecord | null;
+  /** Why DIR/break.json could not be read, when it is there but is not a record we wrote. */
+  breakProblem: string | null;
 }
 
 async function linkExists(netns: string, name: string): Promise<boolean> {
@@ -122,5 +127,16 @@ export async function labStatus(opts: { prefix?: string; dir?: string }): Promis
     namespaces,
     nodes,
     reachability,
+    ...activeBreakOf(files?.dir ?? null),
   };
+}
+
+/** The recorded fault; a record that cannot be read is reported rather than failing the status. */
+function activeBreakOf(dir: string | null): { activeBreak: BreakRecord | null; breakProblem: string | null } {
+  if (dir === null) return { activeBreak: null, breakProblem: null };
+  try {
+    return { activeBreak: readBreak(dir), breakProblem: null };
+  } catch (err) {
+    return { activeBreak: null, breakProblem: (err as Error).message };
+  }
 }

@@ -11,7 +11,7 @@ import { overlayMembers, resolveNode, vxlanInterfaceName, type Inventory, type N
 import { readMemberAddress, resolveMembers, type MemberAddress } from './gather.js';
 import { VXLAN_OVERHEAD_IPV4 } from './plan.js';
 import { probeOverlay } from './probe.js';
-import { findLink, floodDestinations, readNodeState, underlayAddressOf, type LinkState, type NodeState } from './state.js';
+import { FLOOD_MAC, findLink, floodDestinations, readNodeState, underlayAddressOf, type FdbEntry, type LinkState, type NodeState } from './state.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -36,6 +36,154 @@ export interface NodeObservation {
   error?: string;
   /** Which step failed: the SSH connection (default) or reading the state over it. */
   failedAt?: 'ssh' | 'state';
+  /** The node's nftables rules (`nft -j list ruleset`), when they were looked at. */
+  nftables?: NftablesView;
+}
+
+/** What `nft -j list ruleset` showed, or why it showed nothing. */
+export type NftablesView = { installed: false } | { installed: true; error: string } | { installed: true; chains: NftChain[] };
+
+export interface NftChain {
+  family: string;
+  table: string;
+  name: string;
+  /** Base chains only: input, prerouting, ingress, forward, output, postrouting. */
+  hook?: string;
+  /** The netdev/inet ingress chain's device. */
+  device?: string;
+  policy?: string;
+  rules: NftRule[];
+}
+
+export interface NftRule {
+  handle?: number;
+  comment?: string;
+  /** The UDP (or `th`) destination ports the rule matches, as ranges; undefined when it does not match on one. */
+  udpDport?: { op: 'in' | 'not'; ranges: [number, number][] };
+  /** Whether the rule has other matches too (it then drops only part of that traffic). */
+  otherMatches: boolean;
+  verdict?: 'accept' | 'drop' | 'reject' | 'other';
+  /** The rule's counter, when it has one. */
+  packets?: number;
+}
+
+function rec(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/** Port ranges of an nft JSON right-hand side: 4789, {"set":[4789,{"range":[8000,9000]}]}, {"range":[…]}. */
+function portRanges(v: unknown): [number, number][] | undefined {
+  if (typeof v === 'number') return [[v, v]];
+  const o = rec(v);
+  if (!o) return undefined;
+  if (Array.isArray(o.range) && typeof o.range[0] === 'number' && typeof o.range[1] === 'number') return [[o.range[0], o.range[1]]];
+  if (Array.isArray(o.set)) {
+    const out: [number, number][] = [];
+    for (const x of o.set) {
+      const r = portRanges(x);
+      if (!r) return undefined;
+      out.push(...r);
+    }
+    return out;
+  }
+  return undefined;
+}
+
+/** Parses `nft -j list ruleset` into chains and the rules that matter to the VXLAN port. Bounded: at most 10,000 rules. */
+export function parseNftRuleset(text: string): NftChain[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`nft -j list ruleset did not print JSON: ${(err as Error).message}`);
+  }
+  const items = rec(v)?.nftables;
+  if (!Array.isArray(items)) throw new Error('nft -j list ruleset printed JSON without an "nftables" list');
+  const chains = new Map<string, NftChain>();
+  const key = (family: unknown, table: unknown, name: unknown): string => `${String(family)} ${String(table)} ${String(name)}`;
+  let count = 0;
+  for (const item of items) {
+    const o = rec(item);
+    const c = rec(o?.chain);
+    if (c && typeof c.name === 'string' && typeof c.table === 'string' && typeof c.family === 'string') {
+      const chain: NftChain = { family: c.family, table: c.table, name: c.name, rules: [] };
+      if (typeof c.hook === 'string') chain.hook = c.hook;
+      if (typeof c.dev === 'string') chain.device = c.dev;
+      if (typeof c.policy === 'string') chain.policy = c.policy;
+      chains.set(key(c.family, c.table, c.name), chain);
+      continue;
+    }
+    const r = rec(o?.rule);
+    if (!r || ++count > 10_000) continue;
+    const chain = chains.get(key(r.family, r.table, r.chain));
+    if (!chain) continue;
+    const rule: NftRule = { otherMatches: false };
+    if (typeof r.handle === 'number') rule.handle = r.handle;
+    if (typeof r.comment === 'string') rule.comment = r.comment;
+    for (const e of Array.isArray(r.expr) ? r.expr : []) {
+      const x = rec(e);
+      if (!x) continue;
+      const m = rec(x.match);
+      if (m) {
+        const payload = rec(rec(m.left)?.payload);
+        const ranges = portRanges(m.right);
+        if (payload && (payload.protocol === 'udp' || payload.protocol === 'th') && payload.field === 'dport' && ranges && (m.op === '==' || m.op === 'in' || m.op === '!=')) {
+          rule.udpDport = { op: m.op === '!=' ? 'not' : 'in', ranges };
+        } else if (!(payload && payload.protocol === 'udp') && !(rec(rec(m.left)?.meta)?.key === 'l4proto')) {
+          rule.otherMatches = true;
+        }
+        continue;
+      }
+      const counter = rec(x.counter);
+      if (counter && typeof counter.packets === 'number') rule.packets = counter.packets;
+      if ('accept' in x) rule.verdict = 'accept';
+      else if ('drop' in x) rule.verdict = 'drop';
+      else if ('reject' in x) rule.verdict = 'reject';
+      else if ('jump' in x || 'goto' in x || 'return' in x || 'queue' in x) rule.verdict = 'other';
+    }
+    chain.rules.push(rule);
+  }
+  return [...chains.values()];
+}
+
+const matchesPort = (r: NftRule, port: number): boolean =>
+  r.udpDport !== undefined && r.udpDport.ranges.some(([lo, hi]) => port >= lo && port <= hi) === (r.udpDport.op === 'in');
+
+/** Hooks where a host drops a packet before its VXLAN device sees it. */
+const RECEIVE_HOOKS = new Set(['ingress', 'prerouting', 'input']);
+
+/** The `packet-filter` verdict: does an nftables rule on the receive path drop UDP `port`? */
+export function evaluateNftables(view: NftablesView, port: number, underlay: string): { status: CheckStatus; detail: string } {
+  if (!view.installed) return { status: 'pass', detail: `nft is not installed: no nftables rule filters udp/${port}` };
+  if ('error' in view) return { status: 'warn', detail: `could not read the nftables rules (${view.error}): look at \`nft list ruleset\` for rules dropping udp/${port}` };
+  const problems: { status: CheckStatus; text: string }[] = [];
+  for (const c of view.chains) {
+    if (c.hook === undefined || !RECEIVE_HOOKS.has(c.hook) || (c.device !== undefined && c.device !== underlay)) continue;
+    const where = `nftables table ${c.family} ${c.table} chain ${c.name} (hook ${c.hook}${c.device ? ` on ${c.device}` : ''})`;
+    let accepted = false;
+    for (const r of c.rules) {
+      if (r.udpDport === undefined || !matchesPort(r, port)) continue;
+      if (r.verdict === 'accept') {
+        accepted = true;
+        break;
+      }
+      if (r.verdict === 'drop' || r.verdict === 'reject') {
+        const counter = r.packets !== undefined ? `, ${r.packets} packet(s) ${r.verdict === 'drop' ? 'dropped' : 'rejected'} so far` : '';
+        const partly = r.otherMatches ? ' (some of it: the rule has other matches too)' : '';
+        const handle = r.handle !== undefined ? `: nft delete rule ${c.family} ${c.table} ${c.name} handle ${r.handle}` : '';
+        problems.push({
+          status: 'fail',
+          text: `${where} ${r.verdict}s udp/${port}${partly}, rule${r.handle !== undefined ? ` handle ${r.handle}` : ''}${r.comment ? ` '${r.comment}'` : ''}${counter}${handle}`,
+        });
+        break;
+      }
+    }
+    if (!accepted && c.policy === 'drop' && !problems.some((p) => p.text.startsWith(where))) {
+      problems.push({ status: 'warn', text: `${where} has policy drop and no rule accepting udp/${port}: unless an earlier rule lets it through, VXLAN is dropped there` });
+    }
+  }
+  if (problems.length === 0) return { status: 'pass', detail: `no nftables rule on the receive path drops udp/${port}` };
+  return { status: problems.some((p) => p.status === 'fail') ? 'fail' : 'warn', detail: problems.map((p) => p.text).join('; ') };
 }
 
 /** The VXLAN device the checks look at: `vxlan<VNI>`, else a VXLAN port of the bridge, else any VXLAN device. */
@@ -126,6 +274,26 @@ export function evaluateNode(obs: NodeObservation, members: readonly MemberAddre
     } else r('flood', 'pass', `flood entries to ${peers.map((p) => `${p.name} (${p.address})`).join(', ')}`);
   }
 
+  // unicast entries: a static one toward a host that is no overlay member is stale (a guest that moved,
+  // a VTEP that went away): its frames go there and nowhere else; a learnt one means such a host sends VXLAN
+  if (vx.name === want) {
+    const memberAddrs = new Set(members.map((m) => m.address));
+    const unicast = st.fdb.filter((e) => e.mac !== FLOOD_MAC && e.dst !== undefined && e.dst !== v.group);
+    const stray = unicast.filter((e) => !memberAddrs.has(e.dst as string));
+    const fixed = (e: FdbEntry): boolean => e.state === 'static' || e.state === 'permanent' || e.flags.includes('sticky');
+    const staleOnes = stray.filter(fixed);
+    const learnt = stray.filter((e) => !fixed(e));
+    const list = (es: FdbEntry[]): string => es.map((e) => `${e.mac} → ${e.dst ?? '?'}`).join(', ');
+    if (staleOnes.length > 0) {
+      const first = staleOnes[0] as FdbEntry;
+      r('fdb', 'fail', `${vx.name} has ${staleOnes.length} ${staleOnes[0]?.state ?? 'static'} entr${staleOnes.length === 1 ? 'y' : 'ies'} toward a VTEP that is no overlay member (${list(staleOnes)}): stale? bridge fdb del ${first.mac} dev ${vx.name} dst ${first.dst ?? ''}`);
+    } else if (learnt.length > 0) {
+      r('fdb', 'warn', `${vx.name} learnt ${learnt.length} MAC address(es) behind a VTEP that is no overlay member (${list(learnt)}): a host outside the inventory sends VXLAN with VNI ${v.id}`);
+    } else {
+      r('fdb', 'pass', unicast.length > 0 ? `${unicast.length} unicast entr${unicast.length === 1 ? 'y' : 'ies'}, all toward overlay members` : 'no unicast entries (none learnt yet)');
+    }
+  }
+
   if (ul) {
     const budget = vx.mtu + VXLAN_OVERHEAD_IPV4;
     if (budget <= ul.mtu) {
@@ -146,6 +314,10 @@ export function evaluateNode(obs: NodeObservation, members: readonly MemberAddre
     else if (!fw.permanent.portOpen) r('firewall', 'warn', `udp/${o.port} is open now but not in the permanent configuration (lost at reload/reboot)`);
     else r('firewall', 'pass', `udp/${o.port} open in zone ${uzone('runtime')} (runtime and permanent)`);
   }
+  if (obs.nftables) {
+    const f = evaluateNftables(obs.nftables, o.port, o.underlay);
+    r('packet-filter', f.status, f.detail);
+  }
   return out;
 }
 
@@ -161,8 +333,21 @@ export function evaluateConsistency(obs: readonly NodeObservation[]): CheckResul
     pairs.add(`${vx.vxlan.id}/${vx.vxlan.port}`);
   }
   if (seen.length < 2) return [];
-  if (pairs.size === 1) return [{ node: 'overlay', name: 'same-vni-port', status: 'pass', detail: `same VNI and port on every node: ${seen.join(', ')}` }];
-  return [{ node: 'overlay', name: 'same-vni-port', status: 'fail', detail: `VNI/port differ between nodes: ${seen.join(', ')}` }];
+  const out: CheckResult[] =
+    pairs.size === 1
+      ? [{ node: 'overlay', name: 'same-vni-port', status: 'pass', detail: `same VNI and port on every node: ${seen.join(', ')}` }]
+      : [{ node: 'overlay', name: 'same-vni-port', status: 'fail', detail: `VNI/port differ between nodes: ${seen.join(', ')}` }];
+  // multicast mode: every node must join the same group, else floods (ARP) reach no one
+  const groups = obs.flatMap((o) => {
+    const vx = o.state ? effectiveVxlan(o.node, o.state) : undefined;
+    return vx?.vxlan ? [{ node: o.node.name, group: vx.vxlan.group }] : [];
+  });
+  if (groups.some((g) => g.group !== undefined)) {
+    const text = groups.map((g) => `${g.node} ${g.group ?? 'none (unicast flood entries)'}`).join(', ');
+    if (new Set(groups.map((g) => g.group ?? '')).size === 1) out.push({ node: 'overlay', name: 'same-group', status: 'pass', detail: `same multicast group on every node: ${text}` });
+    else out.push({ node: 'overlay', name: 'same-group', status: 'fail', detail: `multicast groups differ between nodes: ${text}: floods (ARP, unknown unicast) from one never reach the other` });
+  }
+  return out;
 }
 
 export interface CheckOptions {
@@ -189,6 +374,19 @@ function errorText(err: unknown): string {
   return isVxiError(err) ? err.message : `unexpected: ${(err as Error).message}`;
 }
 
+/** The node's nftables rules; a missing nft is a state, a failing one a warning. */
+export async function readNftables(session: Pick<RemoteSession, 'run'>): Promise<NftablesView> {
+  const present = await session.run(['sh', '-c', 'command -v nft || test -x /usr/sbin/nft || test -x /sbin/nft']);
+  if (present.code !== 0) return { installed: false };
+  try {
+    const r = await session.run(['nft', '-j', 'list', 'ruleset'], { sudo: true, timeoutMs: 10_000 });
+    if (r.code !== 0) return { installed: true, error: r.stderr.trim().split('\n')[0] || `exit ${r.code ?? '?'}` };
+    return { installed: true, chains: parseNftRuleset(r.stdout) };
+  } catch (err) {
+    return { installed: true, error: isVxiError(err) ? err.message : (err as Error).message };
+  }
+}
+
 /** Connects to the named nodes, reads their state, evaluates, pings peers from each node, probes on request. */
 export async function runChecks(pool: SessionPool, inv: Inventory, names: readonly string[], opts: CheckOptions = {}): Promise<CheckReport> {
   const nodes = resolveMembers(inv, names);
@@ -204,7 +402,8 @@ export async function runChecks(pool: SessionPool, inv: Inventory, names: readon
     }
     sessions.set(node.name, s);
     try {
-      obs.push({ node, state: await readNodeState(s, node) });
+      const state = await readNodeState(s, node);
+      obs.push({ node, state, nftables: await readNftables(s) });
     } catch (err) {
       obs.push({ node, error: errorText(err), failedAt: 'state' });
     }
