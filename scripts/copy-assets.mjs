@@ -1,6 +1,9 @@
 // Copies the browser assets the web view serves next to the compiled server, so
 // `dist/` is self-contained: the page works with no internet (chart.js is served locally).
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+// The page's scripts are compiled into it afterwards (tsc -p tsconfig.client.json →
+// dist/web/public/client/). Files are overwritten in place, never the folder removed: a test
+// or a server of another checkout step may be serving it while this runs.
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -8,6 +11,8 @@ import { createRequire } from 'node:module';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'web', 'public');
 mkdirSync(out, { recursive: true });
+// the page's scripts before they were TypeScript (src/web/client/): not served any more
+for (const old of ['app.js', 'layers.js']) rmSync(join(out, old), { force: true });
 if (existsSync(join(root, 'src', 'web', 'public'))) {
   cpSync(join(root, 'src', 'web', 'public'), out, { recursive: true });
 }

@@ -22,7 +22,16 @@ export type ErrorCode =
   | 'VXI_CAPTURE'
   | 'VXI_LAB'
   | 'VXI_PREREQ'
-  | 'VXI_WEB';
+  | 'VXI_WEB'
+  // HTTP answers of the web view (src/web/errors.ts maps each to its status)
+  | 'VXI_WEB_BAD_REQUEST'
+  | 'VXI_WEB_TOKEN'
+  | 'VXI_WEB_FORBIDDEN'
+  | 'VXI_WEB_HOST'
+  | 'VXI_WEB_NOT_FOUND'
+  | 'VXI_WEB_TOO_LARGE'
+  | 'VXI_WEB_UNAVAILABLE'
+  | 'VXI_WEB_INTERNAL';
 
 export class VxiError extends Error {
   readonly code: ErrorCode;

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labTraffic, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
 import { startBackground, type Background } from '../src/lab/run.js';
 import { netnsCaptureStarter } from '../src/web/live.js';
+import type { ApiErrorBody } from '../src/web/api-types.js';
 import { startServer, type RunningServer } from '../src/web/server.js';
 import { canRunNetns, uniquePrefix } from './helpers/netns.js';
 import { wholePcapCount } from './helpers/pcap.js';
@@ -157,17 +158,17 @@ suite('live capture from the web view, through the lab frontend namespace', () =
     const token = server!.token;
     const none = await post('/api/captures/live', {}, { node: 'kvm1' });
     expect(none.status).toBe(401);
-    expect(((await none.json()) as { error: string }).error).toMatch(/needs the token/);
+    expect(((await none.json()) as ApiErrorBody).error).toMatchObject({ code: 'VXI_WEB_TOKEN', message: expect.stringMatching(/needs the token/) });
     expect((await post('/api/captures/live', { 'X-VXI-Token': 'x'.repeat(token.length) }, { node: 'kvm1' })).status).toBe(403);
     expect((await post('/api/captures/live', { 'X-VXI-Token': token, Origin: 'http://evil.example' }, { node: 'kvm1' })).status).toBe(403);
     expect((await post('/api/captures/live/live1/stop', {})).status).toBe(401);
     const bad = await post('/api/captures/live', { 'X-VXI-Token': token }, { node: 'kvm9' });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: string }).error).toMatch(/no node "kvm9" in the inventory/);
+    expect(((await bad.json()) as ApiErrorBody).error.message).toMatch(/no node "kvm9" in the inventory/);
     for (const node of ['constructor', '__proto__', 'toString']) {
       const proto = await post('/api/captures/live', { 'X-VXI-Token': token }, { node });
       expect(proto.status, node).toBe(400);
-      expect(((await proto.json()) as { error: string }).error).toContain(`no node "${node}" in the inventory`);
+      expect(((await proto.json()) as ApiErrorBody).error.message).toContain(`no node "${node}" in the inventory`);
     }
     expect(existsSync(outRoot) ? readdirSync(outRoot) : []).toEqual([]);
     const s = (await (await fetch(`${server!.url}api/session`)).json()) as { live: boolean; liveNodes: string[]; liveCaptures: unknown[] };
@@ -182,10 +183,11 @@ suite('live capture from the web view, through the lab frontend namespace', () =
 
   it('a capture that cannot start answers with the capture\'s own reason, naming node and interface', async () => {
     const r = await post('/api/captures/live', { 'X-VXI-Token': server!.token }, { node: 'kvm1', interfaces: ['nosuch0'] });
-    const body = (await r.json()) as { error: string };
-    expect(r.status, body.error).toBeGreaterThanOrEqual(400);
-    expect(body.error).toMatch(/kvm1.*nosuch0/);
-    expect(body.error).toMatch(new RegExp(`through namespace ${prefix}frontend`));
+    const body = (await r.json()) as ApiErrorBody;
+    expect(r.status, body.error.message).toBeGreaterThanOrEqual(400);
+    expect(body.error.code).toBe('VXI_CAPTURE');
+    expect(body.error.message).toMatch(/kvm1.*nosuch0/);
+    expect(body.error.message).toMatch(new RegExp(`through namespace ${prefix}frontend`));
     const s = (await (await fetch(`${server!.url}api/session`)).json()) as { liveCaptures: unknown[]; captures: unknown[] };
     expect([s.liveCaptures, s.captures]).toEqual([[], []]);
   });

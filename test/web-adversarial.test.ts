@@ -45,7 +45,8 @@ function raw(server: RunningServer, method: string, p: string, headers: Record<s
   });
 }
 
-const json = (r: Reply): { error?: string } & Record<string, unknown> => JSON.parse(r.body.toString('utf8')) as { error?: string } & Record<string, unknown>;
+/** The error an API answer carries: `{ "error": { "code", "message" } }`. */
+const apiError = (r: Reply): { code: string; message: string } => (JSON.parse(r.body.toString('utf8')) as { error: { code: string; message: string } }).error;
 
 function arpFrame(k: number): Uint8Array {
   return ethernet('ff:ff:ff:ff:ff:ff', '52:54:00:aa:00:11', 0x0806, arpRequest('52:54:00:aa:00:11', '10.220.220.11', `10.220.${(k >> 8) & 255}.${k & 255}`));
@@ -102,10 +103,10 @@ describe('item 4: the packet filter and other sites', () => {
     const id = server.store.captures()[0]!.id;
     const r = await raw(server, 'GET', `/api/captures/${id}/packets?filter=${encodeURIComponent(Array(1000).fill('proto=vxlan').join(' '))}`);
     expect(r.status).toBe(400);
-    expect(json(r).error).toMatch(/at most 1024 are accepted/);
+    expect(apiError(r)).toMatchObject({ code: 'VXI_USAGE', message: expect.stringMatching(/at most 1024 are accepted/) });
     const p = await raw(server, 'GET', `/api/captures/${id}/position/1?filter=${Array(33).fill('arp').join('+')}`);
     expect(p.status).toBe(400);
-    expect(json(p).error).toMatch(/more than 32 terms/);
+    expect(apiError(p)).toMatchObject({ code: 'VXI_USAGE', message: expect.stringMatching(/more than 32 terms/) });
   });
 
   test('identical terms count once: the cost does not grow with repeats', () => {
@@ -122,7 +123,7 @@ describe('item 4: the packet filter and other sites', () => {
       for (const headers of <Record<string, string>[]>[{ 'Sec-Fetch-Site': 'cross-site' }, { 'Sec-Fetch-Site': 'same-site' }, { Origin: 'http://evil.example' }, { Origin: 'null' }, { Origin: `http://127.0.0.1:${server.port + 1}` }]) {
         const r = await raw(server, 'GET', p, headers);
         expect(r.status, `${p} ${JSON.stringify(headers)}`).toBe(403);
-        expect(json(r).error).toMatch(/refused: open the page served at/);
+        expect(apiError(r)).toMatchObject({ code: 'VXI_WEB_FORBIDDEN', message: expect.stringMatching(/refused: open the page served at/) });
       }
     }
     // the page's own requests, a typed URL, curl: fine
@@ -224,7 +225,7 @@ describe('item 6: the upload quota holds for uploads side by side', () => {
     const replies = await Promise.all(results);
     const ok = replies.filter((r) => r.status === 201).length;
     expect(ok).toBe(8);
-    expect(replies.filter((r) => r.status === 413).map((r) => json(r).error)).toEqual(Array(2).fill(expect.stringMatching(/fill the 0 MB this server keeps for them/)));
+    expect(replies.filter((r) => r.status === 413).map((r) => apiError(r))).toEqual(Array(2).fill({ code: 'VXI_WEB_TOO_LARGE', message: expect.stringMatching(/fill the 0 MB this server keeps for them/) }));
     expect(store.uploadedBytes).toBeLessThanOrEqual(8 * LIMIT);
     // the quota is spent: one more of that size is refused now
     expect((await raw(server, 'POST', '/api/captures?name=late.pcap', { 'X-VXI-Token': server.token, 'Content-Length': body.length }, body)).status).toBe(413);
@@ -237,7 +238,7 @@ describe('item 6: the upload quota holds for uploads side by side', () => {
       expect(many.length).toBeLessThanOrEqual(LIMIT);
       const r = await raw(other, 'POST', '/api/captures?name=many.pcap', { 'X-VXI-Token': other.token, 'Content-Length': many.length }, many);
       expect(r.status).toBe(413);
-      expect(json(r).error).toMatch(/many\.pcap has more than 64 packets: uploads are indexed up to that many/);
+      expect(apiError(r)).toMatchObject({ code: 'VXI_WEB_TOO_LARGE', message: expect.stringMatching(/many\.pcap has more than 64 packets: uploads are indexed up to that many/) });
       expect(other.store.captures()).toHaveLength(0);
       // its reservation was given back: a whole quota's worth still fits
       const ok = capture(4, 900);
@@ -402,7 +403,7 @@ describe('item 12: what a served folder may hold', () => {
       const r = await raw(server, 'GET', '/api/session');
       const body = r.body.toString('utf8');
       expect(body).not.toMatch(/726f6f74|root/);
-      const s = json(r) as { captures: { name: string }[]; problems: string[] };
+      const s = JSON.parse(r.body.toString('utf8')) as { captures: { name: string }[]; problems: string[] };
       expect(s.captures.map((c) => c.name)).not.toContain('kvm9-eth1.pcap');
       expect(s.problems).toEqual(expect.arrayContaining([
         'kvm7-eth1.pcap: is a symlink to a file outside the capture folder: not served',

@@ -103,15 +103,19 @@ describe('packet list', () => {
     const id = await captureId('kvm1', 'underlay');
     let r = await fetch(`${base}/api/captures/${id}/packets?filter=vni%3Dten`);
     expect(r.status).toBe(400);
-    expect((await r.json()).error).toMatch(/cannot understand filter "vni=ten".*vni=10/);
+    expect((await r.json()).error).toMatchObject({ code: 'VXI_USAGE', message: expect.stringMatching(/cannot understand filter "vni=ten".*vni=10/) });
     r = await fetch(`${base}/api/captures/${id}/packets?limit=100000`);
     expect(r.status).toBe(400);
-    expect((await r.json()).error).toMatch(/limit must be an integer from 1 to 500/);
+    expect((await r.json()).error).toMatchObject({ code: 'VXI_WEB_BAD_REQUEST', message: expect.stringMatching(/limit must be an integer from 1 to 500/) });
     r = await fetch(`${base}/api/captures/c99/packets`);
     expect(r.status).toBe(404);
+    expect((await r.json()).error).toMatchObject({ code: 'VXI_WEB_NOT_FOUND', message: expect.stringMatching(/no capture "c99"/) });
+    r = await fetch(`${base}/api/no-such-route`);
+    expect(r.status).toBe(404);
+    expect(await r.json()).toEqual({ error: { code: 'VXI_WEB_NOT_FOUND', message: 'no such API route' } });
     r = await fetch(`${base}/api/captures/${id}/packets/17`);
     expect(r.status).toBe(404);
-    expect((await r.json()).error).toMatch(/has 16 packets/);
+    expect((await r.json()).error).toMatchObject({ code: 'VXI_WEB_NOT_FOUND', message: expect.stringMatching(/has 16 packets/) });
   });
 });
 

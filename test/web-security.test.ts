@@ -68,7 +68,7 @@ describe('binding and Host', () => {
       }
     }
     const r = await raw('GET', '/api/session', { Host: 'evil.example' });
-    expect(JSON.parse(r.body).error).toMatch(/is not this server: open it by its address/);
+    expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_WEB_HOST', message: expect.stringMatching(/is not this server: open it by its address/) });
   });
 
   test('its own address and localhost are fine', async () => {
@@ -84,10 +84,10 @@ describe('state-changing requests', () => {
   test('need the token', async () => {
     let r = await upload({});
     expect(r.status).toBe(401);
-    expect(JSON.parse(r.body).error).toMatch(/needs the token printed by `vxlan-inspect serve`/);
+    expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_WEB_TOKEN', message: expect.stringMatching(/needs the token printed by `vxlan-inspect serve`/) });
     r = await upload({ 'X-VXI-Token': 'x'.repeat(24) });
     expect(r.status).toBe(403);
-    expect(JSON.parse(r.body).error).toMatch(/wrong token/);
+    expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_WEB_TOKEN', message: expect.stringMatching(/wrong token/) });
     r = await raw('POST', '/api/captures/live', { 'Content-Type': 'application/json' }, '{"node":"kvm1"}');
     expect(r.status).toBe(401);
   });
@@ -95,7 +95,7 @@ describe('state-changing requests', () => {
   test('need an Origin (or Referer) that is this server, when there is one', async () => {
     let r = await upload({ 'X-VXI-Token': server.token, Origin: 'http://evil.example' });
     expect(r.status).toBe(403);
-    expect(JSON.parse(r.body).error).toMatch(/from another site/);
+    expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_WEB_FORBIDDEN', message: expect.stringMatching(/from another site/) });
     r = await upload({ 'X-VXI-Token': server.token, Origin: 'null' });
     expect(r.status).toBe(403);
     r = await upload({ 'X-VXI-Token': server.token, Referer: 'http://evil.example/page' });
@@ -107,7 +107,7 @@ describe('state-changing requests', () => {
   test('live capture: token checked, then a clear "not available"', async () => {
     const r = await raw('POST', '/api/captures/live', { 'X-VXI-Token': server.token, 'Content-Type': 'application/json' }, '{"node":"kvm1"}');
     expect(r.status).toBe(501);
-    expect(JSON.parse(r.body).error).toMatch(/live capture is not available/);
+    expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_WEB_UNAVAILABLE', message: expect.stringMatching(/live capture is not available/) });
   });
 });
 
@@ -118,7 +118,7 @@ describe('uploads', () => {
     const before = (await (await fetch(`${server.url}api/session`)).json()).captures.length;
     const r = await raw('POST', '/api/captures?name=big.pcap', { 'X-VXI-Token': server.token, 'Content-Length': big.length }, big);
     expect(r.status).toBe(413);
-    expect(JSON.parse(r.body).error).toMatch(/big\.pcap is .* MB: uploads are limited to 0 MB|limited to/);
+    expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_WEB_TOO_LARGE', message: expect.stringMatching(/big\.pcap is .* MB: uploads are limited to 0 MB|limited to/) });
     const after = (await (await fetch(`${server.url}api/session`)).json()).captures.length;
     expect(after).toBe(before);
   });
@@ -137,19 +137,19 @@ describe('uploads', () => {
       req.end();
     });
     expect(r.status).toBe(413);
-    expect(JSON.parse(r.body).error).toMatch(/larger than the .* upload limit/);
+    expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_WEB_TOO_LARGE', message: expect.stringMatching(/larger than the .* upload limit/) });
   });
 
   test('not a capture: 400 that says so, file removed', async () => {
     const r = await raw('POST', '/api/captures?name=notes.txt', { 'X-VXI-Token': server.token, 'Content-Length': 12 }, 'hello world\n');
     expect(r.status).toBe(400);
-    expect(JSON.parse(r.body).error).toMatch(/notes\.txt is not a capture file we can read: not a pcap or pcapng capture: unknown magic 0x68656c6c/);
+    expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_CAPTURE_FORMAT', message: expect.stringMatching(/notes\.txt is not a capture file we can read: not a pcap or pcapng capture: unknown magic 0x68656c6c/) });
   });
 
   test('empty: 400', async () => {
     const r = await raw('POST', '/api/captures?name=empty.pcap', { 'X-VXI-Token': server.token, 'Content-Length': 0 }, '');
     expect(r.status).toBe(400);
-    expect(JSON.parse(r.body).error).toMatch(/empty/);
+    expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_WEB_BAD_REQUEST', message: expect.stringMatching(/empty/) });
   });
 
   test('a file name with a path is reduced to its base name', async () => {

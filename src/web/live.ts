@@ -33,44 +33,8 @@ import type { CaptureStore, StoredCapture } from './store.js';
 
 export type Emit = (event: string, data: unknown) => void;
 
-export interface LiveStartEvent {
-  id: string;
-  node: string;
-  interfaces: { iface: string; role: 'underlay' | 'overlay' }[];
-  outDir: string;
-  /** `ssh` (from this process) or `netns NAME`. */
-  via: string;
-}
-
-export interface LiveStatsEvent {
-  id: string;
-  node: string;
-  iface: string;
-  packets: number;
-  bytes: number;
-  vxlanPackets: number;
-  packetsPerSec: number;
-  elapsedSec: number;
-  fileBytes: number;
-  /** The store's id of the file (c1, c2…), once it is followed. */
-  captureId: string | null;
-}
-
-export interface LiveErrorEvent {
-  id: string;
-  node: string;
-  iface: string | null;
-  message: string;
-}
-
-export interface LiveEndEvent {
-  id: string;
-  node: string;
-  ok: boolean;
-  reason: string;
-  errors: string[];
-  outDir: string;
-}
+import type { LiveEndEvent, LiveErrorEvent, LiveStartEvent, LiveStatsEvent } from './api-types.js';
+export type { LiveEndEvent, LiveErrorEvent, LiveStartEvent, LiveStatsEvent } from './api-types.js';
 
 interface StreamPlan {
   iface: string;

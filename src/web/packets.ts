@@ -3,38 +3,17 @@
  */
 import { formatIPv4 } from '../decode/format/addr.js';
 import { formatTimeOfDay } from '../decode/format/time.js';
-import { packetToJson, type JsonObject } from '../decode/format/json.js';
+import { packetFields } from '../decode/format/fields.js';
+import { packetToJson } from '../decode/format/json.js';
 import { summarizeLayers } from '../decode/format/text.js';
 import { decodePacket } from '../decode/packet.js';
-import type { DecodedPacket, RawPacket } from '../decode/types.js';
+import { TUNNEL_TYPES, type DecodedPacket, type RawPacket } from '../decode/types.js';
+import type { FrameView, PacketDetail, PacketPage, PacketRow, PacketView } from './api-types.js';
 import { FLAG, MATCH_DIR, PROTO_NAMES, readRecords } from './capture-index.js';
 import { filterIndex, parseFilter } from './filter.js';
 import type { CaptureStore, StoredCapture } from './store.js';
 
-export interface PacketRow {
-  n: number;
-  /** The record number in its file (differs from n when one file holds both sides). */
-  frame: number;
-  time: string;
-  tsUs: number;
-  len: number;
-  caplen: number;
-  vni: number | null;
-  proto: string;
-  summary: string;
-  /** n of the packet on the other side of the node, or null. */
-  match: number | null;
-  flags: string[];
-}
-
-export interface PacketPage {
-  captureId: string;
-  total: number;
-  all: number;
-  offset: number;
-  filter: string;
-  rows: PacketRow[];
-}
+export type { PacketDetail, PacketPage, PacketRow, PacketView } from './api-types.js';
 
 export const MAX_PAGE = 500;
 
@@ -96,22 +75,17 @@ function hex(data: Uint8Array): string {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('hex');
 }
 
-export interface PacketView {
-  capture: { id: string; name: string; role: string; node: string };
-  n: number;
-  time: string;
-  summary: string;
-  packet: JsonObject;
-  hex: string;
-}
-
-export interface PacketDetail extends PacketView {
-  /** The same frame seen on the other side of the node (the bridge frame for an underlay packet, and back). */
-  match: (PacketView & { deltaUs: number; direction: 'encap' | 'decap' }) | null;
-  /** Why there is no match, when there is none. */
-  unmatched: string | null;
-  /** A bridge frame flooded to several VTEPs: every underlay packet that carried it (n, outer destination). */
-  copies: { n: number; vtep: string }[];
+/** The decoded frame as the page draws it: each layer's fields with their bytes, built here once. */
+export function frameView(p: DecodedPacket): FrameView {
+  return {
+    len: p.raw.len,
+    caplen: p.raw.caplen,
+    truncated: p.truncated === true,
+    warnings: p.warnings ? [...p.warnings] : [],
+    error: p.error ? { ...p.error } : null,
+    tunnelled: p.layers.some((l) => TUNNEL_TYPES.has(l.type)),
+    layers: packetFields(p),
+  };
 }
 
 async function view(store: CaptureStore, c: StoredCapture, i: number): Promise<PacketView | undefined> {
@@ -124,6 +98,7 @@ async function view(store: CaptureStore, c: StoredCapture, i: number): Promise<P
     time: formatTimeOfDay(raw),
     summary: summarizeLayers(p.layers),
     packet: packetToJson(p),
+    frame: frameView(p),
     hex: hex(raw.data),
   };
 }

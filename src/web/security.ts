@@ -16,6 +16,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
+import { HttpError } from './errors.js';
 
 export const TOKEN_HEADER = 'x-vxi-token';
 
@@ -31,24 +32,20 @@ export function parseHost(host: string): { hostname: string; port: number | unde
   return { hostname, port: m[2] === undefined ? undefined : Number(m[2]) };
 }
 
-function sendError(res: Response, status: number, message: string): void {
-  res.status(status).json({ error: message });
-}
-
 export function hostCheck(allowedHosts: readonly string[]) {
   const names = new Set(['localhost', ...allowedHosts.map((h) => h.toLowerCase())]);
-  return (req: Request, res: Response, next: NextFunction): void => {
+  return (req: Request, _res: Response, next: NextFunction): void => {
     const header = req.headers.host;
     const parsed = header ? parseHost(header) : undefined;
     const port = req.socket.localPort;
     if (!parsed) {
-      sendError(res, 421, 'missing or malformed Host header');
+      next(new HttpError('VXI_WEB_HOST', 'missing or malformed Host header'));
       return;
     }
     const nameOk = isIP(parsed.hostname) !== 0 || names.has(parsed.hostname);
     const portOk = parsed.port === undefined ? port === 80 : parsed.port === port;
     if (!nameOk || !portOk) {
-      sendError(res, 421, `Host ${JSON.stringify(header)} is not this server: open it by its address (http://127.0.0.1:${port}/), or start it with --host NAME to allow a name`);
+      next(new HttpError('VXI_WEB_HOST', `Host ${JSON.stringify(header)} is not this server: open it by its address (http://127.0.0.1:${port}/), or start it with --host NAME to allow a name`));
       return;
     }
     next();
@@ -81,10 +78,10 @@ function fromAnotherSite(req: Request): string | undefined {
 }
 
 /** For every API route: refuses what a browser says comes from another site (403). */
-export function sameSiteOnly(req: Request, res: Response, next: NextFunction): void {
+export function sameSiteOnly(req: Request, _res: Response, next: NextFunction): void {
   const why = fromAnotherSite(req);
   if (why) {
-    sendError(res, 403, `${why} refused: open the page served at http://${req.headers.host ?? ''}/ (or use curl)`);
+    next(new HttpError('VXI_WEB_FORBIDDEN', `${why} refused: open the page served at http://${req.headers.host ?? ''}/ (or use curl)`));
     return;
   }
   next();
@@ -92,14 +89,14 @@ export function sameSiteOnly(req: Request, res: Response, next: NextFunction): v
 
 /** For routes that change state: token, and same-origin when the browser says where it comes from. */
 export function requireToken(token: string) {
-  return (req: Request, res: Response, next: NextFunction): void => {
+  return (req: Request, _res: Response, next: NextFunction): void => {
     const given = req.get(TOKEN_HEADER);
     if (!given) {
-      sendError(res, 401, `this action needs the token printed by \`vxlan-inspect serve\` at start-up (header ${TOKEN_HEADER}; in the page: open the URL it printed, with #token=…)`);
+      next(new HttpError('VXI_WEB_TOKEN', `this action needs the token printed by \`vxlan-inspect serve\` at start-up (header ${TOKEN_HEADER}; in the page: open the URL it printed, with #token=…)`));
       return;
     }
     if (!sameToken(given, token)) {
-      sendError(res, 403, 'wrong token: use the one printed by `vxlan-inspect serve` at start-up (it changes at each start)');
+      next(new HttpError('VXI_WEB_TOKEN', 'wrong token: use the one printed by `vxlan-inspect serve` at start-up (it changes at each start)', { status: 403 }));
       return;
     }
     const self = `http://${req.headers.host ?? ''}`;
@@ -107,11 +104,11 @@ export function requireToken(token: string) {
     const referer = req.get('referer');
     const from = origin !== undefined && origin !== 'null' ? origin : referer !== undefined ? originOf(referer) : undefined;
     if (origin === 'null' || (from !== undefined && from !== originOf(self))) {
-      sendError(res, 403, `request from another site (${origin ?? referer}) refused: use the page served at ${self}/`);
+      next(new HttpError('VXI_WEB_FORBIDDEN', `request from another site (${origin ?? referer}) refused: use the page served at ${self}/`));
       return;
     }
     if (req.get('sec-fetch-site') === 'cross-site') {
-      sendError(res, 403, 'cross-site request refused');
+      next(new HttpError('VXI_WEB_FORBIDDEN', 'cross-site request refused'));
       return;
     }
     next();

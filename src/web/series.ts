@@ -28,6 +28,31 @@ export function niceBinUs(spanUs: number, maxBins: number): number {
   return Math.ceil(spanUs / maxBins / 3.6e9) * 3.6e9;
 }
 
+/** A capture's extent on the session's time axis: its first and last timestamps, less its node's clock offset. */
+export interface CaptureSpan {
+  count: number;
+  firstTsUs: number;
+  lastTsUs: number;
+  /** Clock offset of its node, subtracted from its timestamps. */
+  offsetUs: number;
+}
+
+/**
+ * The time axis every node's charts share, so kvm1's and kvm2's line up: from the earliest to
+ * the latest packet of the session, each capture moved by its node's clock offset. Undefined
+ * when no capture has a packet.
+ */
+export function sessionTimeAxis(spans: readonly CaptureSpan[]): { t0Us: number; t1Us: number } | undefined {
+  let t0 = Infinity;
+  let t1 = -Infinity;
+  for (const s of spans) {
+    if (s.count === 0) continue;
+    t0 = Math.min(t0, s.firstTsUs - s.offsetUs);
+    t1 = Math.max(t1, s.lastTsUs - s.offsetUs);
+  }
+  return Number.isFinite(t0) ? { t0Us: t0, t1Us: t1 } : undefined;
+}
+
 /** `range` fixes the time axis (e.g. the whole session's), otherwise it spans these captures. */
 export function computeSeries(sides: SeriesSide[], maxBins = 120, range?: { t0Us: number; t1Us: number }): SeriesResult {
   let t0 = range ? range.t0Us : Infinity;

@@ -51,9 +51,9 @@ export async function startServer(session: SessionSpec | undefined, opts: ServeO
   if (opts.startCapture) deps.startCapture = opts.startCapture;
   if (opts.liveNodes) deps.liveNodes = opts.liveNodes;
   if (opts.banner) deps.banner = opts.banner;
-  const app = createApp(deps);
+  const web = createApp(deps);
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port ?? 8080, host);
+    const s = web.app.listen(opts.port ?? 8080, host);
     s.once('listening', () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) => {
       store.close();
@@ -72,9 +72,9 @@ export async function startServer(session: SessionSpec | undefined, opts: ServeO
     host,
     port,
     store,
-    startLive: (req) => (app.locals.startLive as (r: LiveCaptureRequest) => Promise<LiveCaptureHandle>)(req),
+    startLive: (req) => web.startLive(req),
     close: async () => {
-      await (app.locals.closeLive as () => Promise<void>)();
+      await web.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       store.close();
