@@ -80,6 +80,8 @@ export interface CaptureSummary {
 const NOT_A_CAPTURE = 'not a pcap or pcapng capture file (what it holds is not shown here; `vxlan-inspect decode FILE` says)';
 
 const CHUNK = 1024 * 1024;
+/** A live node whose files have not grown for this long has paused: its correlator decides what its window holds. */
+const IDLE_MS = 1500;
 
 /** One node's pass and everything it feeds. */
 interface NodeRun {
@@ -94,8 +96,10 @@ interface NodeRun {
   timer?: NodeJS.Timeout;
   /** One poll at a time. */
   polling?: Promise<void>;
-  /** Polls in a row that found nothing new. */
+  /** Polls in a row that found nothing new, since when, and whether that pause was flushed. */
   idlePolls?: number;
+  quietSince?: number;
+  idleFlushed?: boolean;
 }
 
 export class CaptureStore {
@@ -361,9 +365,15 @@ export class CaptureStore {
         }
       }
       added += run.pass.drain(false);
-      // two polls without a new packet: the capture paused, nothing older can still come
-      run.idlePolls = added > 0 ? 0 : (run.idlePolls ?? 0) + 1;
-      if (run.idlePolls === 2 && !run.figures) {
+      // no new packet on either side for two polls and IDLE_MS: the capture paused (tcpdump -U
+      // writes each packet as it comes), nothing older can still come
+      const now = Date.now();
+      const grew = added > 0;
+      if (grew || run.quietSince === undefined) run.quietSince = now;
+      if (grew) run.idleFlushed = false;
+      run.idlePolls = grew ? 0 : (run.idlePolls ?? 0) + 1;
+      if (run.idlePolls >= 2 && now - run.quietSince >= IDLE_MS && !run.idleFlushed && !run.figures) {
+        run.idleFlushed = true;
         run.analyzer.idle();
         added = 1;
       }
