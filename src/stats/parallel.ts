@@ -1,14 +1,13 @@
 /**
- * Statistics over a capture, on worker threads when the file is big (see
+ * Statistics over a capture: on this thread through the counting path (StatsCollector.addRaw),
+ * or, when asked (VXI_THREADS or `workers`), on worker threads for big files (see
  * decode/parallel/policy.ts): the workers count batches (and this thread too, while they are
  * busy), this thread merges the counts in input order, which gives exactly the one-thread result.
  */
-import { decodeCapture } from '../decode/decode-capture.js';
-import type { CaptureSource, ReadSummary } from '../decode/file/index.js';
-import { decodeInParallel } from '../decode/parallel/pool.js';
+import { readCapture, type CaptureSource, type ReadSummary } from '../decode/file/index.js';
 import { workersFor } from '../decode/parallel/policy.js';
 import { StatsCollector } from './stats.js';
-import { batchCounter, type StatsBatchResult, type StatsTask } from './count-batch.js';
+import type { StatsBatchResult, StatsTask } from './count-batch.js';
 
 export type { StatsTask } from './count-batch.js';
 
@@ -18,18 +17,26 @@ export const STATS_WORKER = new URL('./stats-worker.js', import.meta.url);
 export interface CollectStatsOptions {
   vxlanPorts?: readonly number[];
   /**
-   * Threads to count on; default: decided by workersFor() (0 = this thread only). N > 0 starts
-   * max(1, N - 1) workers, and this thread counts too while they are busy.
+   * Threads to count on; default 0 (this thread only) unless VXI_THREADS is set, then as
+   * workersFor() decides. N > 0 starts max(1, N - 1) workers, and this thread counts too while
+   * they are busy. One thread is the default because the counting path (addRaw) counts a packet
+   * in less time than the reading thread takes to hand it to a worker and merge its counts back:
+   * on 2 cores, 1M realistic packets took 1.2 CPU s on one thread, 2.4 CPU s and a longer wall
+   * time with a worker (see README, Performance).
    */
   workers?: number;
 }
 
 /** Reads and counts the whole capture. Damaged input does not throw: see the summary's `error`. */
 export async function collectStats(source: CaptureSource, options: CollectStatsOptions = {}): Promise<{ collector: StatsCollector; summary: ReadSummary }> {
-  const collector = new StatsCollector();
   const vxlanPorts = [...(options.vxlanPorts ?? [])];
-  const threads = options.workers ?? workersFor(source, STATS_WORKER);
-  if (threads <= 0) return { collector, summary: await decodeCapture(source, (p) => collector.add(p), { vxlanPorts }) };
+  const collector = new StatsCollector({ vxlanPorts });
+  const threads = options.workers ?? (process.env.VXI_THREADS === undefined ? 0 : workersFor(source, STATS_WORKER));
+  if (threads <= 0) {
+    let n = 0;
+    return { collector, summary: await readCapture(source, (raw) => collector.addRaw(raw, ++n)) };
+  }
+  const [{ decodeInParallel }, { batchCounter }] = await Promise.all([import('../decode/parallel/pool.js'), import('./count-batch.js')]);
   const task: StatsTask = { vxlanPorts };
   const count = batchCounter(task);
   const summary = await decodeInParallel<StatsBatchResult>(source, {

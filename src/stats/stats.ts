@@ -3,8 +3,15 @@
  * MACs seen behind each VTEP, top inner flows, encapsulation overhead, malformed count.
  * One pass, memory bounded by the number of distinct VNIs/VTEPs/flows (capped).
  */
-import type { DecodedPacket, GeneveLayer, Ipv4Layer, Ipv6Layer, Layer, UdpLayer, VxlanGpeLayer, VxlanLayer } from '../decode/types.js';
+import type { DecodedPacket, Layer, RawPacket } from '../decode/types.js';
+import { decodePacket, type DecodeOptions } from '../decode/packet.js';
 import { formatIPv4, formatIPv6, formatMac } from '../decode/format/addr.js';
+import {
+  BIT_ARP, BIT_ICMP, BIT_ICMPV6, LAYER_TYPES, PacketFacts, TRANSPORT_NONE, TRANSPORT_TCP, TUNNEL_GENEVE, TUNNEL_NONE, TUNNEL_VXLAN,
+  factsFromLayers, linkAdjustmentOf,
+} from './facts.js';
+import { BufferView, readFacts, udpPortTable } from './fast-decode.js';
+import { FlowDictionary, FlowTable, KEY_WORDS, hashKey, type DictionaryBatch } from './flow-table.js';
 
 /** Distinct flows tracked at most; beyond, new flows are counted in `flowsDropped`. */
 export const MAX_TRACKED_FLOWS = 100_000;
@@ -63,8 +70,7 @@ export interface CaptureStats {
   withWarnings: number;
 }
 
-/** The outer link layer as the overhead counts it: an Ethernet header, whatever the capture's link type. */
-export const UNDERLAY_LINK_BYTES = 14;
+export { UNDERLAY_LINK_BYTES } from './facts.js';
 
 /**
  * What to add to a packet's captured length (and to the bytes before its inner frame) so that
@@ -75,19 +81,7 @@ export const UNDERLAY_LINK_BYTES = 14;
  * what it has (with any 802.1Q tags, which are on that wire); a cooked header's VLAN tags too.
  */
 export function linkAdjustment(p: DecodedPacket): number {
-  if (p.raw.linkType === 1) return 0; // Ethernet: counted as captured
-  const first = p.layers[0];
-  if (first === undefined) return 0;
-  switch (first.type) {
-    case 'sll':
-    case 'loopback':
-      return UNDERLAY_LINK_BYTES - first.length;
-    case 'ipv4':
-    case 'ipv6':
-      return UNDERLAY_LINK_BYTES; // raw IP: no link header captured
-    default:
-      return 0;
-  }
+  return linkAdjustmentOf(p.raw.linkType, p.layers[0]);
 }
 
 /** Encapsulation overhead of one tunnelled packet: every byte before the inner frame of `tunnel`, the link layer counted as Ethernet. */
@@ -95,70 +89,19 @@ export function encapsulationOverhead(p: DecodedPacket, tunnel: Layer): number {
   return tunnel.offset + tunnel.length + linkAdjustment(p);
 }
 
-function ipText(l: Layer): string {
-  if (l.type === 'ipv4') return formatIPv4(l.src);
-  if (l.type === 'ipv6') return formatIPv6(l.src);
-  return '';
-}
-function ipDstText(l: Layer): string {
-  if (l.type === 'ipv4') return formatIPv4(l.dst);
-  if (l.type === 'ipv6') return formatIPv6(l.dst);
-  return '';
-}
-
-/** Layer type → bit, to count "packets containing protocol X" without a Set per packet. */
-const LAYER_TYPES = ['eth', 'vlan', 'sll', 'loopback', 'arp', 'ipv4', 'ipv6', 'udp', 'tcp', 'icmp', 'icmpv6', 'vxlan', 'geneve', 'vxlan-gpe'] as const;
-function layerBit(type: Layer['type']): number {
-  switch (type) {
-    case 'eth': return 1 << 0;
-    case 'vlan': return 1 << 1;
-    case 'sll': return 1 << 2;
-    case 'loopback': return 1 << 3;
-    case 'arp': return 1 << 4;
-    case 'ipv4': return 1 << 5;
-    case 'ipv6': return 1 << 6;
-    case 'udp': return 1 << 7;
-    case 'tcp': return 1 << 8;
-    case 'icmp': return 1 << 9;
-    case 'icmpv6': return 1 << 10;
-    case 'vxlan': return 1 << 11;
-    case 'geneve': return 1 << 12;
-    case 'vxlan-gpe': return 1 << 13;
-  }
-}
-
-/** A flow as numbers while counting; its text is made only for the top N. */
-interface FlowEntry {
-  kind: number; // 0 IPv4 with ports, 1 IPv4 without, 2 other (text key), 3 MACs only (a, b: MACs; ports: what follows, see ethFlowCode)
-  a: number;
-  b: number;
-  ports: number;
-  proto: number;
-  vni: number; // -1 when not tunnelled
-  text: string; // for kind 2 only
-  /** Protocol name for the label (kinds 0 and 1), from the flow's first packet. */
-  protoName: string;
-  packets: number;
-  bytes: number;
-}
-
-function flowLabel(f: FlowEntry): string {
-  if (f.kind === 2) return f.text;
-  if (f.kind === 3) return `${formatMac(f.a)} > ${formatMac(f.b)} ${f.protoName}`;
-  if (f.kind === 0) return `${formatIPv4(f.a)}:${f.ports >>> 16} > ${formatIPv4(f.b)}:${f.ports & 0xffff} ${f.protoName}`;
-  return `${formatIPv4(f.a)} > ${formatIPv4(f.b)} ${f.protoName}`;
-}
-
-function flowHash(a: number, b: number, ports: number, proto: number, vni: number): number {
-  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b);
-  h = Math.imul(h ^ b, 0xc2b2ae35);
-  h = Math.imul(h ^ ports, 0x27d4eb2f);
-  h = Math.imul(h ^ (proto | (vni << 8)), 0x165667b1);
-  return (h ^ (h >>> 15)) | 0;
-}
-
 /** An outer address as a key: IPv4 as its number, IPv6 as text. */
 type VtepKey = number | string;
+
+/** Flows as plain data: the flow table's arrays, cut to the flows tracked (see FlowTable). */
+export interface FlowsPartial {
+  count: number;
+  keys: Int32Array;
+  labels: Int32Array;
+  /** Packets and bytes of flow i at 2i and 2i + 1. */
+  counts: Float64Array;
+  /** The flows a thread's dictionary counted in this batch (merged before the flows above). */
+  dictionary?: DictionaryBatch;
+}
 
 /**
  * What a collector counted, as plain data (it crosses threads): a worker counts one batch,
@@ -184,7 +127,7 @@ export interface StatsPartial {
   gpePackets: number;
   vtepPairs: { srcKey: VtepKey; dstKey: VtepKey; pair: VtepPairStats }[];
   macs: [VtepKey, number[]][];
-  flows: FlowEntry[];
+  flows: FlowsPartial;
   flowsDropped: number;
   overheadPackets: number;
   overheadBytes: number;
@@ -226,6 +169,38 @@ class Tally {
 
 /** Slots of the small caches in front of the VTEP-pair and MAC maps (most packets repeat a recent pair). */
 const CACHE_SLOTS = 256;
+/** Slots of the cache in front of the per-VNI counters. */
+const VNI_SLOTS = 64;
+
+/** Flow kinds (low 4 bits of a key's first word). */
+const FLOW_IPV4_PORTS = 0;
+const FLOW_IPV4 = 1;
+const FLOW_IPV6 = 2;
+const FLOW_MACS = 3;
+/** What an IPv6 flow's label ends with (bits 4+ of its first word). */
+const V6_TCP = 1;
+const V6_UDP = 2;
+const V6_OTHER = 3; // the protocol word holds the ICMP/ICMPv6/ARP bit
+const V6_PROTO = 4; // the protocol word holds the IP protocol number
+
+export interface StatsCollectorOptions {
+  /** Extra UDP ports decoded as VXLAN by addRaw (besides 4789 and 8472). */
+  vxlanPorts?: readonly number[];
+  /**
+   * Count flows into this dictionary instead of the collector's own table (a counting thread's
+   * flows across its batches); partial() then hands over the dictionary's batch. Such a
+   * collector's partials are for merging only: its own result() has no flows.
+   */
+  dictionary?: FlowDictionary;
+}
+
+/** Flows a counting thread's dictionary keeps at most (more, and they travel by key). */
+export const MAX_DICTIONARY_FLOWS = 2 * MAX_TRACKED_FLOWS;
+
+/** A dictionary for a counting thread (see FlowDictionary): its batches go to one collector, in order. */
+export function flowDictionary(threadId: number): FlowDictionary {
+  return new FlowDictionary(threadId, MAX_DICTIONARY_FLOWS, MAX_TRACKED_FLOWS);
+}
 
 export class StatsCollector {
   private packets = 0;
@@ -235,6 +210,8 @@ export class StatsCollector {
   private lastTs: number | null = null;
   private readonly linkTypes = new Tally();
   private readonly protocolCounts = new Array<number>(LAYER_TYPES.length).fill(0);
+  /** Packets per set of layer types present (a bit per type): one increment per packet, expanded into protocolCounts when read. */
+  private readonly seenSets = new Float64Array(1 << LAYER_TYPES.length);
   private vxlanPackets = 0;
   private vxlanBytes = 0;
   private readonly vxlanByVni = new Map<number, CountBytes>();
@@ -245,9 +222,9 @@ export class StatsCollector {
   /** Keyed by outer source, then destination, then VNI (IPv4 as numbers, IPv6 as text). */
   private readonly vtepPairs = new Map<VtepKey, Map<VtepKey, Map<number, VtepPairStats>>>();
   private readonly macs = new Map<VtepKey, Set<number>>();
-  /** Flows by hash (a bucket per hash value), and in order of first appearance. */
-  private readonly flows = new Map<number, FlowEntry[]>();
-  private readonly flowOrder: FlowEntry[] = [];
+  /** Flows as numeric keys, in order of first appearance. */
+  private readonly flows = new FlowTable(MAX_TRACKED_FLOWS);
+  private readonly key = new Int32Array(KEY_WORDS);
   private flowsDropped = 0;
   private overheadPackets = 0;
   private overheadBytes = 0;
@@ -255,94 +232,117 @@ export class StatsCollector {
   private malformed = 0;
   private truncated = 0;
   private withWarnings = 0;
-  // Caches: the last VNI counter, and direct-mapped slots for VTEP pairs and (VTEP, MAC) seen.
-  private lastVni = -1;
-  private lastVniCount: CountBytes | undefined;
+  // Caches: direct-mapped slots for VNI counters, VTEP pairs and (VTEP, MAC) seen.
+  private readonly vniCacheKeys = new Int32Array(VNI_SLOTS).fill(-1);
+  private readonly vniCache = new Array<CountBytes | undefined>(VNI_SLOTS).fill(undefined);
   private readonly pairCache = new Array<VtepPairStats | undefined>(CACHE_SLOTS).fill(undefined);
   private readonly pairCacheKeys = new Array<VtepKey>(CACHE_SLOTS * 2).fill(-1);
   private readonly macCacheVtep = new Array<VtepKey>(CACHE_SLOTS).fill(-1);
   private readonly macCacheMac = new Array<number>(CACHE_SLOTS).fill(-1);
+  // The counting path: one facts object for every packet, the bytes' buffer, the UDP port table.
+  private readonly facts = new PacketFacts();
+  private readonly buffers = new BufferView();
+  private readonly vxlanPortList: readonly number[];
+  private readonly dictionary: FlowDictionary | undefined;
+  /** Per dictionary merged here: its flow ids → entries of this collector's table (-1: not tracked). */
+  private readonly sourceMaps = new Map<number, Int32Array>();
+  private portTable: Uint8Array | undefined;
+  private decodeOptions: DecodeOptions | undefined;
+  /** Packets addRaw read with the fast decoder, and those it gave to the full decoder. */
+  fastPackets = 0;
+  fullPackets = 0;
 
+  constructor(options: StatsCollectorOptions = {}) {
+    this.vxlanPortList = [...(options.vxlanPorts ?? [])];
+    this.dictionary = options.dictionary;
+  }
+
+  /** Counts a decoded packet (the one analysis, the web view and the tests hand these). */
   add(p: DecodedPacket): void {
-    const raw = p.raw;
+    factsFromLayers(p, this.facts);
+    this.count(this.facts);
+  }
+
+  /**
+   * Counts a packet from its bytes: the fast decoder for the common shapes, the full decoder
+   * (with the collector's VXLAN ports) for the rest; the same figures as decodePacket + add.
+   * `n` is the packet's 1-based position. Keeps neither `raw` nor its bytes.
+   */
+  addRaw(raw: RawPacket, n: number): void {
+    let ports = this.portTable;
+    if (ports === undefined) {
+      const t = udpPortTable(this.vxlanPortList);
+      ports = this.portTable = t.ports;
+      this.decodeOptions = { registry: t.registry };
+    }
+    if (readFacts(raw, this.buffers.of(raw.data), ports, this.facts)) {
+      this.fastPackets++;
+      this.count(this.facts);
+    } else {
+      this.fullPackets++;
+      this.add(decodePacket(raw, n, this.decodeOptions));
+    }
+  }
+
+  private count(f: PacketFacts): void {
     this.packets++;
-    this.bytes += raw.len;
-    this.capturedBytes += raw.caplen;
-    const ts = raw.tsSec + raw.tsNsec / 1e9;
+    this.bytes += f.len;
+    this.capturedBytes += f.caplen;
+    const ts = f.ts;
     if (this.firstTs === null || ts < this.firstTs) this.firstTs = ts;
     if (this.lastTs === null || ts > this.lastTs) this.lastTs = ts;
-    this.linkTypes.add(raw.linkType);
-    if (p.error) this.malformed++;
-    if (p.truncated) this.truncated++;
-    if (p.warnings) this.withWarnings++;
-
-    const layers = p.layers;
-    let seen = 0;
-    let outerIp: Ipv4Layer | Ipv6Layer | undefined;
-    let tunnel: VxlanLayer | GeneveLayer | VxlanGpeLayer | undefined;
-    let tunnelIndex = -1;
-    let udpDst = 0;
-    let udpSrc = 0;
-    // Each layer type has its own object shape: its `type` is read once (such reads are slow).
-    for (let i = 0; i < layers.length; i++) {
-      const l = layers[i] as Layer;
-      const type = l.type;
-      seen |= layerBit(type);
-      if (tunnel) continue;
-      if (type === 'ipv4' || type === 'ipv6') outerIp = l as Ipv4Layer | Ipv6Layer;
-      else if (type === 'udp') {
-        udpDst = (l as UdpLayer).dstPort;
-        udpSrc = (l as UdpLayer).srcPort;
-      } else if (type === 'vxlan' || type === 'geneve' || type === 'vxlan-gpe') {
-        tunnel = l as VxlanLayer | GeneveLayer | VxlanGpeLayer;
-        tunnelIndex = i;
-      }
-    }
-    for (let i = 0; seen !== 0; i++, seen >>>= 1) if (seen & 1) (this.protocolCounts[i] as number)++;
-    if (!tunnel) {
-      this.addFlow(layers, 0, 0, -1, raw.len);
+    this.linkTypes.add(f.linkType);
+    if (f.malformed) this.malformed++;
+    if (f.truncated) this.truncated++;
+    if (f.warnings) this.withWarnings++;
+    this.seenSets[f.seen] = (this.seenSets[f.seen] as number) + 1;
+    if (f.tunnel === TUNNEL_NONE) {
+      this.addFlow(f, -1);
       return;
     }
-    const vni = tunnel.vni;
-    const link = linkAdjustment(p);
+    const vni = f.vni;
+    const len = f.len;
     this.overheadPackets++;
-    this.overheadBytes += tunnel.offset + tunnel.length + link;
-    this.tunnelledBytes += raw.len + link;
-    if (tunnel.type === 'vxlan') {
+    this.overheadBytes += f.overhead;
+    this.tunnelledBytes += len + f.linkAdjust;
+    if (f.tunnel === TUNNEL_VXLAN) {
       this.vxlanPackets++;
-      this.vxlanBytes += raw.len;
-      let c = this.lastVniCount;
-      if (vni !== this.lastVni || c === undefined) {
+      this.vxlanBytes += len;
+      const slot = vni & (VNI_SLOTS - 1);
+      let c = this.vniCache[slot];
+      if (this.vniCacheKeys[slot] !== vni || c === undefined) {
         c = counter(this.vxlanByVni, vni);
-        this.lastVni = vni;
-        this.lastVniCount = c;
+        this.vniCacheKeys[slot] = vni;
+        this.vniCache[slot] = c;
       }
       c.packets++;
-      c.bytes += raw.len;
+      c.bytes += len;
+      const udpDst = f.udpDst;
+      const udpSrc = f.udpSrc;
       const port = udpDst === 4789 || udpDst === 8472 ? udpDst : udpSrc === 4789 || udpSrc === 8472 ? udpSrc : udpDst;
       this.vxlanPorts.add(port);
-    } else if (tunnel.type === 'geneve') {
+    } else if (f.tunnel === TUNNEL_GENEVE) {
       this.genevePackets++;
       const c = counter(this.genevByVni, vni);
       c.packets++;
-      c.bytes += raw.len;
+      c.bytes += len;
     } else {
       this.gpePackets++;
     }
-    if (outerIp) {
-      const src = outerIp.type === 'ipv4' ? outerIp.src : formatIPv6(outerIp.src);
-      const dst = outerIp.type === 'ipv4' ? outerIp.dst : formatIPv6(outerIp.dst);
-      const pair = this.pair(src, dst, vni, outerIp);
+    if (f.outerVersion !== 0) {
+      const v4 = f.outerVersion === 4;
+      const src = v4 ? f.outerSrc : formatIPv6(f.outerSrc6 as Uint8Array);
+      const dst = v4 ? f.outerDst : formatIPv6(f.outerDst6 as Uint8Array);
+      const pair = this.pair(src, dst, vni);
       pair.packets++;
-      pair.bytes += raw.len;
-      const inner = layers[tunnelIndex + 1];
-      if (inner && inner.type === 'eth') this.addMac(src, inner.src);
+      pair.bytes += len;
+      if (f.innerEthSrc >= 0) this.addMac(src, f.innerEthSrc);
     }
-    this.addFlow(layers, tunnelIndex + 1, tunnel.depth + 1, vni, raw.len);
+    this.addFlow(f, vni);
   }
 
   /** The counter of a VTEP pair and VNI (created on first sight). */
-  private pair(src: VtepKey, dst: VtepKey, vni: number, outerIp: Ipv4Layer | Ipv6Layer | undefined): VtepPairStats {
+  private pair(src: VtepKey, dst: VtepKey, vni: number): VtepPairStats {
     const slot = typeof src === 'number' && typeof dst === 'number' ? (Math.imul(src ^ Math.imul(dst, 0x9e3779b1), 0x85ebca6b) ^ vni) >>> 24 : 0;
     const cached = this.pairCache[slot];
     if (cached !== undefined && cached.vni === vni && this.pairCacheKeys[slot * 2] === src && this.pairCacheKeys[slot * 2 + 1] === dst) return cached;
@@ -352,7 +352,7 @@ export class StatsCollector {
     if (!byVni) byDst.set(dst, (byVni = new Map()));
     let pair = byVni.get(vni);
     if (!pair) {
-      pair = outerIp ? { src: ipText(outerIp), dst: ipDstText(outerIp), vni, packets: 0, bytes: 0 } : { src: vtepText(src), dst: vtepText(dst), vni, packets: 0, bytes: 0 };
+      pair = { src: vtepText(src), dst: vtepText(dst), vni, packets: 0, bytes: 0 };
       byVni.set(vni, pair);
     }
     this.pairCache[slot] = pair;
@@ -374,81 +374,84 @@ export class StatsCollector {
     }
   }
 
-  /** The flow of the innermost level (inner IP + transport, or inner MACs + ethertype). */
-  private addFlow(layers: Layer[], from: number, depth: number, vni: number, bytes: number): void {
-    let ip: Layer | undefined;
-    let transport: Layer | undefined;
-    let eth: Layer | undefined;
-    let other: Layer | undefined;
-    for (let i = from; i < layers.length; i++) {
-      const l = layers[i] as Layer;
-      if (l.depth !== depth) break;
-      const type = l.type;
-      if (type === 'ipv4' || type === 'ipv6') ip ??= l;
-      else if (type === 'udp' || type === 'tcp') transport ??= l;
-      else if (type === 'eth') eth ??= l;
-      else if (type === 'icmp' || type === 'icmpv6' || type === 'arp') other ??= l;
-    }
-    let kind: number;
-    let a = 0;
-    let b = 0;
-    let ports = 0;
-    let proto = 0;
-    let text = '';
-    if (ip && ip.type === 'ipv4') {
-      a = ip.src;
-      b = ip.dst;
-      proto = ip.proto;
-      if (transport && (transport.type === 'udp' || transport.type === 'tcp')) {
-        kind = 0;
-        ports = ((transport.srcPort << 16) | transport.dstPort) | 0;
-      } else kind = 1;
-    } else if (ip && ip.type === 'ipv6') {
-      kind = 2;
-      text = transport && (transport.type === 'udp' || transport.type === 'tcp')
-        ? `${ipText(ip)}:${transport.srcPort} > ${ipDstText(ip)}:${transport.dstPort} ${transport.type.toUpperCase()}`
-        : `${ipText(ip)} > ${ipDstText(ip)} ${other ? protocolLabel(other.type) : `proto ${ip.proto}`}`;
-    } else if (eth && eth.type === 'eth') {
-      kind = 3;
-      a = eth.src;
-      b = eth.dst;
-      ports = other ? 0x10000 + layerBit(other.type) : eth.ethertype;
+  /**
+   * The flow of the level counted (inside the first tunnel, else the outer one): inner IP +
+   * transport, or inner MACs + what they carry. Its key, as numbers:
+   *   IPv4 with ports: addresses, ports, protocol;  IPv4 otherwise: addresses, protocol
+   *   IPv6: addresses, then ports and TCP/UDP, or ICMP/ICMPv6/ARP, or the protocol number
+   *   MACs: addresses, and ICMP/ICMPv6/ARP or the EtherType
+   * each with the VNI (-1 outside a tunnel).
+   */
+  private addFlow(f: PacketFacts, vni: number): void {
+    const k = this.key;
+    let label = 0;
+    if (f.ipVersion === 4) {
+      const withPorts = f.transport !== TRANSPORT_NONE;
+      k[0] = withPorts ? FLOW_IPV4_PORTS : FLOW_IPV4;
+      k[2] = withPorts ? (f.srcPort << 16) | f.dstPort : 0;
+      k[3] = f.ipProto;
+      k[4] = f.ipSrc;
+      k[8] = f.ipDst;
+      k[5] = k[6] = k[7] = k[9] = k[10] = k[11] = 0;
+      label = f.other; // an IPv4 flow without ports is named after its first packet
+    } else if (f.ipVersion === 6) {
+      if (f.transport !== TRANSPORT_NONE) {
+        k[0] = FLOW_IPV6 | ((f.transport === TRANSPORT_TCP ? V6_TCP : V6_UDP) << 4);
+        k[2] = (f.srcPort << 16) | f.dstPort;
+        k[3] = 0;
+      } else {
+        k[0] = FLOW_IPV6 | ((f.other !== 0 ? V6_OTHER : V6_PROTO) << 4);
+        k[2] = 0;
+        k[3] = f.other !== 0 ? f.other : f.ipProto;
+      }
+      const w = f.ip6;
+      k[4] = w[0] as number;
+      k[5] = w[1] as number;
+      k[6] = w[2] as number;
+      k[7] = w[3] as number;
+      k[8] = w[4] as number;
+      k[9] = w[5] as number;
+      k[10] = w[6] as number;
+      k[11] = w[7] as number;
+    } else if (f.hasEth) {
+      k[0] = FLOW_MACS;
+      k[2] = f.other !== 0 ? 0x10000 + f.other : f.ethType;
+      k[3] = 0;
+      k[4] = f.ethSrc;
+      k[5] = Math.floor(f.ethSrc / 0x100000000);
+      k[8] = f.ethDst;
+      k[9] = Math.floor(f.ethDst / 0x100000000);
+      k[6] = k[7] = k[10] = k[11] = 0;
     } else {
       return;
     }
-    const f = this.findFlow(kind, a, b, ports, proto, vni, text);
-    if (f) {
-      f.packets++;
-      f.bytes += bytes;
+    k[1] = vni;
+    const h = hashKey(k);
+    if (this.dictionary !== undefined) {
+      this.dictionary.add(k, h, label, f.len);
       return;
     }
-    const protoName = kind === 0
-      ? (proto === 6 ? 'TCP' : 'UDP')
-      : other ? protocolLabel(other.type) : kind === 3 ? `0x${ports.toString(16).padStart(4, '0')}` : `proto ${proto}`;
-    this.newFlow({ kind, a, b, ports, proto, vni, text, protoName, packets: 1, bytes });
+    const table = this.flows;
+    const e = table.find(k, h);
+    if (e >= 0) {
+      const counts = table.counts;
+      counts[2 * e] = (counts[2 * e] as number) + 1;
+      counts[2 * e + 1] = (counts[2 * e + 1] as number) + f.len;
+    } else if (table.insert(k, h, label, 1, f.len) < 0) {
+      this.flowsDropped++;
+    }
   }
 
-  private findFlow(kind: number, a: number, b: number, ports: number, proto: number, vni: number, text: string): FlowEntry | undefined {
-    const bucket = this.flows.get(flowKey(kind, a, b, ports, proto, vni, text));
-    if (bucket) {
-      for (const f of bucket) {
-        if (f.kind === kind && f.a === a && f.b === b && f.ports === ports && f.proto === proto && f.vni === vni && f.text === text) return f;
-      }
+  /** Packets containing each layer type (in LAYER_TYPES order): merged counts plus this collector's sets. */
+  private protocolTotals(): number[] {
+    const totals = [...this.protocolCounts];
+    const sets = this.seenSets;
+    for (let set = 1; set < sets.length; set++) {
+      const n = sets[set] as number;
+      if (n === 0) continue;
+      for (let i = 0, bits = set; bits !== 0; i++, bits >>>= 1) if (bits & 1) totals[i] = (totals[i] as number) + n;
     }
-    return undefined;
-  }
-
-  /** Tracks a flow not seen before, or counts its packets as dropped once MAX_TRACKED_FLOWS are tracked. */
-  private newFlow(f: FlowEntry): void {
-    if (this.flowOrder.length >= MAX_TRACKED_FLOWS) {
-      this.flowsDropped += f.packets;
-      return;
-    }
-    const h = flowKey(f.kind, f.a, f.b, f.ports, f.proto, f.vni, f.text);
-    const bucket = this.flows.get(h);
-    if (bucket) bucket.push(f);
-    else this.flows.set(h, [f]);
-    this.flowOrder.push(f);
+    return totals;
   }
 
   /** Everything counted so far, as plain data (see StatsPartial). */
@@ -456,6 +459,20 @@ export class StatsCollector {
     const vtepPairs: StatsPartial['vtepPairs'] = [];
     for (const [srcKey, byDst] of this.vtepPairs) for (const [dstKey, byVni] of byDst) for (const pair of byVni.values()) vtepPairs.push({ srcKey, dstKey, pair });
     const byVni = (m: Map<number, CountBytes>): [number, number, number][] => [...m].map(([k, c]) => [k, c.packets, c.bytes]);
+    let t = this.flows;
+    let dictionary: DictionaryBatch | undefined;
+    if (this.dictionary !== undefined) {
+      const batch = this.dictionary.take();
+      dictionary = batch.dictionary;
+      t = batch.overflow ?? new FlowTable(0);
+    }
+    const flows: FlowsPartial = {
+      count: t.size,
+      keys: t.keys.slice(0, t.size * KEY_WORDS),
+      labels: t.labels.slice(0, t.size),
+      counts: t.counts.slice(0, 2 * t.size),
+    };
+    if (dictionary !== undefined) flows.dictionary = dictionary;
     return {
       packets: this.packets,
       bytes: this.bytes,
@@ -463,7 +480,7 @@ export class StatsCollector {
       firstTs: this.firstTs,
       lastTs: this.lastTs,
       linkTypes: this.linkTypes.entries(),
-      protocolCounts: [...this.protocolCounts],
+      protocolCounts: this.protocolTotals(),
       vxlanPackets: this.vxlanPackets,
       vxlanBytes: this.vxlanBytes,
       vxlanByVni: byVni(this.vxlanByVni),
@@ -473,7 +490,7 @@ export class StatsCollector {
       gpePackets: this.gpePackets,
       vtepPairs,
       macs: [...this.macs].map(([k, set]) => [k, [...set]]),
-      flows: this.flowOrder,
+      flows,
       flowsDropped: this.flowsDropped,
       overheadPackets: this.overheadPackets,
       overheadBytes: this.overheadBytes,
@@ -512,17 +529,27 @@ export class StatsCollector {
     }
     this.gpePackets += s.gpePackets;
     for (const { srcKey, dstKey, pair } of s.vtepPairs) {
-      const mine = this.pair(srcKey, dstKey, pair.vni, undefined);
+      const mine = this.pair(srcKey, dstKey, pair.vni);
       mine.packets += pair.packets;
       mine.bytes += pair.bytes;
     }
     for (const [vtep, macs] of s.macs) for (const mac of macs) this.addMac(vtep, mac);
-    for (const f of s.flows) {
-      const mine = this.findFlow(f.kind, f.a, f.b, f.ports, f.proto, f.vni, f.text);
-      if (mine) {
-        mine.packets += f.packets;
-        mine.bytes += f.bytes;
-      } else this.newFlow({ ...f });
+    const fl = s.flows;
+    const table = this.flows;
+    const k = this.key;
+    if (fl.dictionary !== undefined) this.mergeDictionary(fl.dictionary);
+    for (let i = 0; i < fl.count; i++) {
+      for (let w = 0; w < KEY_WORDS; w++) k[w] = fl.keys[i * KEY_WORDS + w] as number;
+      const h = hashKey(k);
+      const packets = fl.counts[2 * i] as number;
+      const bytes = fl.counts[2 * i + 1] as number;
+      const e = table.find(k, h);
+      if (e >= 0) {
+        table.counts[2 * e] = (table.counts[2 * e] as number) + packets;
+        table.counts[2 * e + 1] = (table.counts[2 * e + 1] as number) + bytes;
+      } else if (table.insert(k, h, fl.labels[i] as number, packets, bytes) < 0) {
+        this.flowsDropped += packets;
+      }
     }
     this.flowsDropped += s.flowsDropped;
     this.overheadPackets += s.overheadPackets;
@@ -531,6 +558,37 @@ export class StatsCollector {
     this.malformed += s.malformed;
     this.truncated += s.truncated;
     this.withWarnings += s.withWarnings;
+  }
+
+  /** A dictionary's batch: its new flows looked up (or added) once, then every count added by id. */
+  private mergeDictionary(d: DictionaryBatch): void {
+    const table = this.flows;
+    const k = this.key;
+    const newCount = d.newLabels.length;
+    let map = this.sourceMaps.get(d.source) ?? new Int32Array(1024);
+    if (d.firstId + newCount > map.length) {
+      const grown = new Int32Array(Math.max(map.length * 2, d.firstId + newCount));
+      grown.set(map);
+      map = grown;
+    }
+    this.sourceMaps.set(d.source, map);
+    for (let i = 0; i < newCount; i++) {
+      for (let w = 0; w < KEY_WORDS; w++) k[w] = d.newKeys[i * KEY_WORDS + w] as number;
+      const h = hashKey(k);
+      const e = table.find(k, h);
+      map[d.firstId + i] = e >= 0 ? e : table.insert(k, h, d.newLabels[i] as number, 0, 0);
+    }
+    const counts = table.counts;
+    for (let i = 0; i < d.ids.length; i++) {
+      const e = map[d.ids[i] as number] as number;
+      const packets = d.counts[2 * i] as number;
+      if (e < 0) {
+        this.flowsDropped += packets;
+        continue;
+      }
+      counts[2 * e] = (counts[2 * e] as number) + packets;
+      counts[2 * e + 1] = (counts[2 * e + 1] as number) + (d.counts[2 * i + 1] as number);
+    }
   }
 
   result(topN = 10): CaptureStats {
@@ -545,12 +603,13 @@ export class StatsCollector {
     }
     const pairs: VtepPairStats[] = [];
     for (const byDst of this.vtepPairs.values()) for (const byVni of byDst.values()) for (const pair of byVni.values()) pairs.push({ ...pair });
-    const flows = [...this.flowOrder].sort((x, y) => y.bytes - x.bytes || y.packets - x.packets);
     const protocols: Record<string, number> = {};
-    LAYER_TYPES.map((t, i) => [t, this.protocolCounts[i] as number] as const)
+    const totals = this.protocolTotals();
+    LAYER_TYPES.map((t, i) => [t, totals[i] as number] as const)
       .filter(([, c]) => c > 0)
       .sort((x, y) => y[1] - x[1])
       .forEach(([t, c]) => (protocols[t] = c));
+    const table = this.flows;
     return {
       packets: this.packets,
       bytes: this.bytes,
@@ -570,7 +629,10 @@ export class StatsCollector {
       vxlanGpe: { packets: this.gpePackets },
       vtepPairs: pairs.sort((x, y) => y.packets - x.packets),
       macsBehindVtep,
-      topFlows: flows.slice(0, topN).map((f) => ({ flow: flowLabel(f), vni: f.vni < 0 ? null : f.vni, packets: f.packets, bytes: f.bytes })),
+      topFlows: topFlows(table, topN).map((e) => {
+        const vni = table.keys[e * KEY_WORDS + 1] as number;
+        return { flow: flowLabel(table, e), vni: vni < 0 ? null : vni, packets: table.counts[2 * e] as number, bytes: table.counts[2 * e + 1] as number };
+      }),
       flowsDropped: this.flowsDropped,
       overhead: {
         packets: this.overheadPackets,
@@ -585,29 +647,78 @@ export class StatsCollector {
   }
 }
 
-function vtepText(k: VtepKey): string {
-  return typeof k === 'number' ? formatIPv4(k) : k;
+/** The `n` biggest flows by bytes, then packets, then first appearance (the order a stable sort gives). */
+function topFlows(t: FlowTable, n: number): number[] {
+  const top: number[] = [];
+  const c = t.counts;
+  const before = (x: number, y: number): boolean => {
+    const bx = c[2 * x + 1] as number;
+    const by = c[2 * y + 1] as number;
+    if (bx !== by) return bx > by;
+    const px = c[2 * x] as number;
+    const py = c[2 * y] as number;
+    return px !== py ? px > py : x < y;
+  };
+  for (let e = 0; e < t.size; e++) {
+    if (top.length === n && !before(e, top[n - 1] as number)) continue;
+    let i = top.length === n ? n - 1 : top.length;
+    while (i > 0 && before(e, top[i - 1] as number)) {
+      top[i] = top[i - 1] as number;
+      i--;
+    }
+    top[i] = e;
+  }
+  return top;
 }
 
-function flowKey(kind: number, a: number, b: number, ports: number, proto: number, vni: number, text: string): number {
-  // MACs are 48-bit: their top 16 bits are folded in.
-  if (kind === 3) return flowHash(a ^ Math.floor(a / 0x100000000), b ^ Math.imul(Math.floor(b / 0x100000000), 0x9e3779b1), ports, proto | (kind << 8), vni);
-  return flowHash(a, b, ports ^ (kind === 2 ? stringHash(text) : 0), proto | (kind << 8), vni);
+/** A protocol's name as people write it in a flow label, from its layer bit. */
+function protocolLabel(bit: number): string {
+  return bit === BIT_ICMP ? 'ICMP' : bit === BIT_ICMPV6 ? 'ICMPv6' : bit === BIT_ARP ? 'ARP' : LAYER_TYPES[31 - Math.clz32(bit)]?.toUpperCase() ?? '?';
+}
+
+function ipv6Text(k: Int32Array, at: number): string {
+  const bytes = new Uint8Array(16);
+  const dv = new DataView(bytes.buffer);
+  for (let i = 0; i < 4; i++) dv.setInt32(i * 4, k[at + i] as number);
+  return formatIPv6(bytes);
+}
+
+/** e.g. "10.220.220.5 > 10.220.220.6 ICMP" or "10.220.220.5:40000 > 10.220.220.6:5201 TCP". */
+function flowLabel(t: FlowTable, e: number): string {
+  const k = t.keys.subarray(e * KEY_WORDS, (e + 1) * KEY_WORDS);
+  const kind = (k[0] as number) & 0xf;
+  const code = (k[0] as number) >>> 4;
+  const ports = k[2] as number;
+  const proto = k[3] as number;
+  const portText = (): [string, string] => [`:${ports >>> 16}`, `:${ports & 0xffff}`];
+  if (kind === FLOW_IPV4_PORTS) {
+    const [sp, dp] = portText();
+    return `${formatIPv4(k[4] as number)}${sp} > ${formatIPv4(k[8] as number)}${dp} ${proto === 6 ? 'TCP' : 'UDP'}`;
+  }
+  if (kind === FLOW_IPV4) {
+    const label = t.labels[e] as number;
+    return `${formatIPv4(k[4] as number)} > ${formatIPv4(k[8] as number)} ${label !== 0 ? protocolLabel(label) : `proto ${proto}`}`;
+  }
+  if (kind === FLOW_IPV6) {
+    const src = ipv6Text(k, 4);
+    const dst = ipv6Text(k, 8);
+    if (code === V6_TCP || code === V6_UDP) {
+      const [sp, dp] = portText();
+      return `${src}${sp} > ${dst}${dp} ${code === V6_TCP ? 'TCP' : 'UDP'}`;
+    }
+    return `${src} > ${dst} ${code === V6_OTHER ? protocolLabel(proto) : `proto ${proto}`}`;
+  }
+  const mac = (lo: number, hi: number): string => formatMac(hi * 0x100000000 + (lo >>> 0));
+  const what = ports >= 0x10000 ? protocolLabel(ports - 0x10000) : `0x${ports.toString(16).padStart(4, '0')}`;
+  return `${mac(k[4] as number, k[5] as number)} > ${mac(k[8] as number, k[9] as number)} ${what}`;
+}
+
+function vtepText(k: VtepKey): string {
+  return typeof k === 'number' ? formatIPv4(k) : k;
 }
 
 function counter(m: Map<number, CountBytes>, key: number): CountBytes {
   let c = m.get(key);
   if (!c) m.set(key, (c = { packets: 0, bytes: 0 }));
   return c;
-}
-
-function stringHash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h | 0;
-}
-
-/** A protocol's name as people write it in a flow label: TCP, UDP, ICMP, ICMPv6, ARP. */
-function protocolLabel(type: string): string {
-  return type === 'icmpv6' ? 'ICMPv6' : type.toUpperCase();
 }
