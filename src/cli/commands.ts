@@ -18,6 +18,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'decode', load: async () => (await import('./decode.js')).register },
   { name: 'stats', load: async () => (await import('./stats.js')).register },
   { name: 'correlate', load: async () => (await import('./correlate.js')).registerCorrelate },
+  { name: 'path', load: async () => (await import('./path.js')).registerPath },
   { name: 'serve', load: async () => (await import('./serve.js')).registerServe },
   { name: 'demo', load: async () => (await import('./demo.js')).registerDemo },
   { name: 'lab', load: async () => (await import('./lab.js')).registerLab },

@@ -1,0 +1,126 @@
+/**
+ * The nodes of a path analysis, from a capture folder or named one by one:
+ *
+ *  - a folder `capture kvm1 kvm2` wrote: its session.json names each node's underlay and bridge
+ *    files and gives each node's clock offset;
+ *  - a folder without session.json: its files paired by the rules of sides.ts (`kvm1-eth1.pcap`
+ *    with `kvm1-vxlan_bridge.pcap`, a pcapng or `tcpdump -i any` file holding both sides), clock
+ *    offsets 0;
+ *  - `--node kvm1=UNDERLAY,BRIDGE` (one file holding both sides: `--node kvm1=FILE`), which
+ *    replaces the folder's pairing of that node (its clock offset still comes from the folder).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../../errors.js';
+import type { DecoderRegistry } from '../../decode/registry.js';
+import { sessionFromDir } from '../../web/session.js';
+import { findCookedSides } from '../cooked.js';
+import { probeCapture } from '../probe.js';
+import { sidesOfOneFile, wholeFile } from '../run.js';
+import { pairFiles, type FileShape, type NodePairing, type SideSource } from '../sides.js';
+import type { PathNodeInput } from './types.js';
+
+export interface ExplicitNode {
+  name: string;
+  /** One file holding both sides, or the underlay and the bridge captures. */
+  files: [string] | [string, string];
+}
+
+export interface PathInputs {
+  inputs: PathNodeInput[];
+  vxlanPorts: number[];
+  /** The session.json read, if any. */
+  sessionFile?: string;
+  /** How the files were paired, when worth saying. */
+  notes: string[];
+}
+
+const NEED = 'path needs two or more nodes, each with an underlay (eth1) and a bridge (vxlan_bridge) capture: a folder written by `capture kvm1 kvm2` (with its session.json), files named NODE-eth1.pcap and NODE-vxlan_bridge.pcap, or --node kvm1=UNDERLAY,BRIDGE --node kvm2=UNDERLAY,BRIDGE';
+
+function describe(p: NodePairing): string {
+  const sides = [p.underlay ? `underlay ${p.underlay.name}` : 'no underlay capture', p.overlay ? `bridge ${p.overlay.name}` : 'no bridge capture'];
+  return `${p.node} (${sides.join(', ')})`;
+}
+
+/** A side given as `[ifindex, no names]` for a `tcpdump -i any` file: which interfaces, from its traffic. */
+async function resolveCooked(p: NodePairing, registry: DecoderRegistry | undefined, notes: string[]): Promise<void> {
+  for (const side of ['underlay', 'overlay'] as const) {
+    const s = p[side];
+    if (s?.select.kind !== 'ifindex' || s.select.ifindexes.length > 0) continue;
+    const found = await findCookedSides(s.path, registry ? { registry } : {});
+    if (!found) throw new UsageError(`${s.name}: a capture of every interface (tcpdump -i any) in which no interface carries VXLAN packets whose frames another interface carries: its sides cannot be told apart; capture the underlay and the bridge apart`);
+    s.select = found[side];
+    s.iface = found[side].names.join(',');
+    if (side === 'underlay') notes.push(`${s.name}: ${found.note}`);
+  }
+}
+
+export async function pathInputsFromDir(dir: string | undefined, opts: { explicit?: ExplicitNode[]; registry?: DecoderRegistry } = {}): Promise<PathInputs> {
+  const notes: string[] = [];
+  const pairings: NodePairing[] = [];
+  const offsets = new Map<string, { clockOffsetUs: number; overlayClockOffsetUs: number }>();
+  let vxlanPorts: number[] = [];
+  let sessionFile: string | undefined;
+  if (dir !== undefined) {
+    if (!existsSync(dir)) throw new UsageError(`no such capture folder: ${dir}`);
+    const spec = sessionFromDir(dir);
+    vxlanPorts = spec.vxlanPorts;
+    for (const n of spec.nodes) offsets.set(n.name, { clockOffsetUs: n.clockOffsetUs, overlayClockOffsetUs: n.overlayClockOffsetUs });
+    for (const s of spec.skipped ?? []) notes.push(`left out ${s}`);
+    const session = path.join(path.resolve(dir), 'session.json');
+    if (existsSync(session)) sessionFile = session;
+    const explicit = new Map<string, NodePairing>();
+    for (const f of spec.files.filter((x) => x.explicit && x.role !== 'unknown')) {
+      const p = explicit.get(f.node) ?? { node: f.node, rule: 'session.json' as const };
+      p[f.role as 'underlay' | 'overlay'] = { path: f.path, name: f.name, select: { kind: 'all' } };
+      explicit.set(f.node, p);
+    }
+    pairings.push(...explicit.values());
+    const shapes: FileShape[] = [];
+    for (const f of spec.files.filter((x) => !x.explicit || x.role === 'unknown')) {
+      const probed = await probeCapture(f.path, f.name, opts.registry);
+      if (probed.error && probed.packets === 0 && probed.error.offset === 0) {
+        notes.push(`left out ${f.name}: not a capture file (${probed.error.message})`);
+        continue;
+      }
+      const shape: FileShape = { path: f.path, name: f.name, interfaces: probed.interfaces };
+      if (probed.packets > 0) shape.tunnelledShare = probed.tunnelled / probed.packets;
+      shapes.push(shape);
+    }
+    const paired = pairFiles(shapes);
+    pairings.push(...paired.nodes);
+    notes.push(...paired.notes);
+  }
+  for (const e of opts.explicit ?? []) {
+    const at = pairings.findIndex((p) => p.node === e.name);
+    if (at >= 0) pairings.splice(at, 1);
+    for (const f of e.files) if (!existsSync(f)) throw new UsageError(`--node ${e.name}: no such capture file: ${f}`);
+    if (e.files.length === 1) {
+      const one = await sidesOfOneFile(e.files[0], opts.registry);
+      pairings.push({ ...one.pairing, node: e.name, rule: 'explicit' });
+      if (one.note) notes.push(`${e.name}: ${one.note}`);
+    } else {
+      pairings.push({ node: e.name, underlay: wholeFile(e.files[0]), overlay: wholeFile(e.files[1]), rule: 'explicit' });
+    }
+  }
+  const complete = pairings.filter((p) => p.underlay && p.overlay);
+  if (complete.length < 2) {
+    const where = dir === undefined ? 'the --node options' : `${dir}${sessionFile ? ' (its session.json)' : ''}`;
+    const found = pairings.length === 0 ? 'no capture files' : `node${pairings.length > 1 ? 's' : ''} ${pairings.map(describe).join('; ')}`;
+    throw new UsageError(`${where}: found ${found}. ${NEED}`);
+  }
+  for (const p of pairings) if (!complete.includes(p)) notes.push(`left out node ${describe(p)}: a path needs both sides of a node`);
+  const inputs: PathNodeInput[] = [];
+  for (const p of complete) {
+    await resolveCooked(p, opts.registry, notes);
+    const off = offsets.get(p.node);
+    inputs.push({
+      name: p.node,
+      underlay: p.underlay as SideSource,
+      overlay: p.overlay as SideSource,
+      clockOffsetUs: off?.clockOffsetUs ?? 0,
+      overlayClockOffsetUs: off?.overlayClockOffsetUs ?? 0,
+    });
+  }
+  return { inputs, vxlanPorts, ...(sessionFile ? { sessionFile } : {}), notes };
+}
