@@ -26,4 +26,5 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'check', load: async () => (await import('./check.js')).registerCheck },
   { name: 'teardown', load: async () => (await import('./teardown.js')).registerTeardown },
   { name: 'capture', load: async () => (await import('./capture.js')).registerCapture },
+  { name: 'export', load: async () => (await import('./export.js')).registerExport },
 ];

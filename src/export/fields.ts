@@ -1,0 +1,192 @@
+/**
+ * What an exported packet row says of a decoded packet: its two levels, each read once from the
+ * layers the one pass already decoded.
+ *
+ *  - outer: the underlay's own packet — on the underlay side, the packet as sent on the wire
+ *    (for a tunnelled packet, the IP and UDP headers right before the tunnel header: the VTEP
+ *    pair, as `stats` counts it); nothing on the bridge side.
+ *  - inner: the tenant's frame — what a tunnelled packet carries (the first level inside its
+ *    tunnel), or the bridge side's frame itself. An underlay packet that is not tunnelled has
+ *    none.
+ *
+ * Addresses stay numbers (IPv4) or byte views (IPv6); text is made once per flow (flows.ts).
+ */
+import type { DecodedPacket, Layer } from '../decode/types.js';
+import type { Side } from '../analysis/sides.js';
+
+export const TUNNEL_NONE = 0;
+export const TUNNEL_VXLAN = 1;
+export const TUNNEL_GENEVE = 2;
+export const TUNNEL_GPE = 3;
+export const TUNNEL_NAMES = ['', 'vxlan', 'geneve', 'vxlan-gpe'] as const;
+
+/** One level's IP flow and link header, as numbers (-1: absent). */
+export class Level {
+  /** 0 none, 4 or 6. */
+  ipVersion = 0;
+  src4 = 0;
+  dst4 = 0;
+  src6: Uint8Array | undefined = undefined;
+  dst6: Uint8Array | undefined = undefined;
+  proto = -1;
+  /** TCP/UDP ports; ICMP/ICMPv6 type and code (as Zeek's conn.log puts them); -1 when not in the packet. */
+  sport = -1;
+  dport = -1;
+  ethSrc = -1;
+  ethDst = -1;
+  ethertype = -1;
+  /** The protocol of the level's last decoded header, as people name it (TCP, ICMPv6, ARP…). */
+  label = '';
+
+  reset(): void {
+    this.ipVersion = 0;
+    this.src6 = this.dst6 = undefined;
+    this.src4 = this.dst4 = 0;
+    this.proto = this.sport = this.dport = this.ethSrc = this.ethDst = this.ethertype = -1;
+    this.label = '';
+  }
+}
+
+/** IP protocols without a decoder of their own, by the name people use. */
+const IP_PROTO_NAMES: Readonly<Record<number, string>> = {
+  1: 'ICMP', 2: 'IGMP', 4: 'IPIP', 6: 'TCP', 17: 'UDP', 41: 'IPv6', 47: 'GRE', 50: 'ESP', 51: 'AH', 58: 'ICMPv6', 89: 'OSPF', 103: 'PIM', 112: 'VRRP', 132: 'SCTP',
+};
+
+export function ipProtoName(proto: number): string {
+  return IP_PROTO_NAMES[proto] ?? `IP proto ${proto}`;
+}
+
+function etherName(type: number): string {
+  switch (type) {
+    case 0x0800: return 'IPv4';
+    case 0x86dd: return 'IPv6';
+    case 0x0806: return 'ARP';
+    case 0x88cc: return 'LLDP';
+    case 0x8809: return 'LACP';
+    default: return `EtherType 0x${type.toString(16).padStart(4, '0')}`;
+  }
+}
+
+/**
+ * Reads one level: the layers from `from` at `depth`. `lastIp`: the IP header nearest the
+ * tunnel (an outer level that ends in one: the VTEPs), else the first. Returns the index of the
+ * tunnel layer that ends the level, or -1.
+ */
+function readLevel(layers: readonly Layer[], from: number, depth: number, out: Level, lastIp: boolean): number {
+  out.reset();
+  let ipSet = false;
+  let transportSet = false;
+  for (let i = from; i < layers.length; i++) {
+    const l = layers[i] as Layer;
+    if (l.depth !== depth) break;
+    switch (l.type) {
+      case 'eth':
+        if (out.ethSrc < 0) {
+          out.ethSrc = l.src;
+          out.ethDst = l.dst;
+          out.ethertype = l.ethertype;
+          out.label = etherName(l.ethertype);
+        }
+        break;
+      case 'vlan':
+        out.ethertype = l.ethertype;
+        out.label = etherName(l.ethertype);
+        break;
+      case 'sll':
+        if (out.ethertype < 0) {
+          out.ethertype = l.protocol;
+          out.label = etherName(l.protocol);
+        }
+        break;
+      case 'arp':
+        out.label = 'ARP';
+        break;
+      case 'ipv4':
+      case 'ipv6':
+        if (ipSet && !lastIp) break;
+        ipSet = true;
+        transportSet = false;
+        out.sport = out.dport = -1;
+        out.proto = l.proto;
+        out.label = ipProtoName(l.proto);
+        if (l.type === 'ipv4') {
+          out.ipVersion = 4;
+          out.src4 = l.src;
+          out.dst4 = l.dst;
+          out.src6 = out.dst6 = undefined;
+        } else {
+          out.ipVersion = 6;
+          out.src6 = l.src;
+          out.dst6 = l.dst;
+        }
+        break;
+      case 'tcp':
+      case 'udp':
+        if (transportSet) break;
+        transportSet = true;
+        out.sport = l.srcPort;
+        out.dport = l.dstPort;
+        out.label = l.type === 'tcp' ? 'TCP' : 'UDP';
+        break;
+      case 'icmp':
+      case 'icmpv6':
+        if (transportSet) break;
+        transportSet = true;
+        out.sport = l.icmpType;
+        out.dport = l.code;
+        out.label = l.type === 'icmp' ? 'ICMP' : 'ICMPv6';
+        break;
+      case 'vxlan':
+      case 'geneve':
+      case 'vxlan-gpe':
+        return i;
+      case 'loopback':
+        break;
+    }
+  }
+  return -1;
+}
+
+/** The fields of one packet, refilled for each (no allocation per packet). */
+export class PacketFields {
+  readonly outer = new Level();
+  readonly inner = new Level();
+  hasOuter = false;
+  hasInner = false;
+  tunnel = TUNNEL_NONE;
+  vni = -1;
+  /** What the row's `protocol` says: the inner level's, or the outer's when there is no inner. */
+  protocol = '';
+
+  read(p: DecodedPacket, side: Side): this {
+    const layers = p.layers;
+    this.tunnel = TUNNEL_NONE;
+    this.vni = -1;
+    if (side === 'overlay') {
+      this.hasOuter = false;
+      this.outer.reset();
+      readLevel(layers, 0, 0, this.inner, false);
+      this.hasInner = true;
+      this.protocol = this.inner.label || (p.raw.caplen === 0 ? 'empty' : 'unknown');
+      return this;
+    }
+    // the outer level to the tunnel (the VTEPs: the IP header nearest it), or the whole packet
+    const t = readLevel(layers, 0, 0, this.outer, true);
+    this.hasOuter = true;
+    if (t < 0) {
+      // not tunnelled: the same level read again, this time the first IP header (the packet's own)
+      readLevel(layers, 0, 0, this.outer, false);
+      this.hasInner = false;
+      this.inner.reset();
+      this.protocol = this.outer.label || 'unknown';
+      return this;
+    }
+    const tl = layers[t] as Layer & { vni: number };
+    this.tunnel = tl.type === 'vxlan' ? TUNNEL_VXLAN : tl.type === 'geneve' ? TUNNEL_GENEVE : TUNNEL_GPE;
+    this.vni = tl.vni;
+    readLevel(layers, t + 1, tl.depth + 1, this.inner, false);
+    this.hasInner = true;
+    this.protocol = this.inner.label || (tl.type === 'vxlan' ? 'VXLAN' : tl.type === 'geneve' ? 'GENEVE' : 'VXLAN-GPE');
+    return this;
+  }
+}
