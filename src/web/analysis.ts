@@ -5,64 +5,14 @@
  * computed here that another module already owns; this only shapes the figures for the page.
  */
 import type { Diagnostic as LibraryDiagnostic } from '../correlate/diagnostics.js';
-import type { CorrelationReport, VtepPairRow } from '../correlate/types.js';
+import type { CorrelationReport } from '../correlate/types.js';
+import type { Diagnostic, NodeAnalysis, VniRow, VtepPairRow } from './api-types.js';
 import type { NodeFigures } from '../analysis/node.js';
 import type { PairRule } from '../analysis/sides.js';
 import type { Topology, TopologyVni, TopologyVtep } from '../correlate/topology.js';
 
-export interface Diagnostic {
-  severity: 'info' | 'warning' | 'error';
-  title: string;
-  detail: string;
-  /** Stable identifier (the library's codes, e.g. 'outer-fragment', 'unmatched-underlay:no-match'). */
-  code?: string;
-  count?: number;
-  packets?: number[];
-  /** Which node and side the packets belong to. */
-  node?: string;
-  side?: 'underlay' | 'overlay';
-}
-
-export interface VniRow {
-  /** VXLAN packets with this VNI on the underlay, and their bytes on the wire (stats). */
-  packets: number;
-  bytes: number;
-  /** Of those, matched with a bridge frame / not (the correlator; 0 without a bridge capture). */
-  matched: number;
-  underlayOnly: number;
-}
-
-/** A VTEP pair's row: packets and bytes from the statistics, matched from the correlator. */
-export type { VtepPairRow } from '../correlate/types.js';
-
-export interface NodeAnalysis {
-  node: string;
-  /** How the node's captures were paired (see src/analysis/sides.ts). */
-  pairedBy: PairRule | null;
-  /** Both sides are captured: matching figures are meaningful. */
-  correlated: boolean;
-  /** The two captures share no moment in time: nothing could match. */
-  disjoint: boolean;
-  matched: number;
-  underlayOnly: number;
-  overlayOnly: number;
-  /** VXLAN (tunnelled) packets on the underlay, and those that are not (SSH, the underlay's own ARP…). */
-  vxlanPackets: number;
-  underlayNotTunnelled: number;
-  floodedFrames: number;
-  /** Null when nothing matched (the page shows "–", never "0 µs"). */
-  latencyUs: { p50: number; p99: number; max: number } | null;
-  byVni: Record<string, VniRow>;
-  byVtepPair: VtepPairRow[];
-  unmatchedUnderlay: { n: number; reason: string; code: string }[];
-  unmatchedOverlay: { n: number; reason: string; code: string }[];
-  encapsulated: number;
-  decapsulated: number;
-  /** This node's VTEP address, as the correlator knows it (given, or from the traffic). */
-  localVtep: string | null;
-  /** Bytes the tunnel adds, over every tunnelled packet (stats); null without one. */
-  overhead: { packets: number; bytes: number; perPacket: number; percent: number } | null;
-}
+// The shapes the page receives are defined once, in api-types.ts (shared with the browser client).
+export type { Diagnostic, NodeAnalysis, VniRow, VtepPairRow } from './api-types.js';
 
 const MAX_LISTED = 500;
 

@@ -22,6 +22,7 @@ import { isVxiError } from '../errors.js';
 import { FLAG, IndexBuilder, MATCH_DIR, NotACaptureError, TooManyPacketsError, type CaptureIndex } from './capture-index.js';
 import { nodeAnalysis, nodeDiagnostics, type Diagnostic, type NodeAnalysis } from './analysis.js';
 import type { CaptureFileSpec, SessionSpec } from './session.js';
+import type { CaptureSummary } from './api-types.js';
 
 export interface StoredCapture {
   id: string;
@@ -57,24 +58,7 @@ export interface StoreOptions {
   vxlanPorts?: number[];
 }
 
-export interface CaptureSummary {
-  id: string;
-  name: string;
-  node: string;
-  role: 'underlay' | 'overlay';
-  iface: string | null;
-  packets: number;
-  bytes: number;
-  fileSize: number;
-  format: string | null;
-  firstTsUs: number;
-  lastTsUs: number;
-  tunnelled: number;
-  uploaded: boolean;
-  live: boolean;
-  warnings: string[];
-  error: string | null;
-}
+export type { CaptureSummary } from './api-types.js';
 
 /** What a file that is not a capture is reported as: the page is open to anyone who reaches it, nothing of the file is shown. */
 const NOT_A_CAPTURE = 'not a pcap or pcapng capture file (what it holds is not shown here; `vxlan-inspect decode FILE` says)';
