@@ -354,3 +354,112 @@ export interface ServerEvents {
   'live-error': LiveErrorEvent;
   'live-end': LiveEndEvent;
 }
+
+/** The four capture points of a frame's path, in the order it passes them (src/analysis/path/types.ts). */
+export type PathPointName = 'srcBridge' | 'srcUnderlay' | 'dstUnderlay' | 'dstBridge';
+/** The three hops between them. */
+export type PathHopName = 'encapsulation' | 'underlay' | 'decapsulation';
+export type PathStatusName = 'delivered' | 'not-encapsulated' | 'lost-underlay' | 'not-decapsulated' | 'misdirected' | 'not-captured';
+
+export interface PathLatency {
+  count: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** One sighting of a frame: the file's record number, and where the page shows it (packet n of capture id). */
+export interface PathSightingView {
+  node: string;
+  file: string;
+  /** Record number in the file (what `decode`, Wireshark and `path --frame` number). */
+  frame: number;
+  tsUs: number;
+  refUs: number;
+  /** The capture and packet number the Packets view shows it as; null when the store does not serve that side. */
+  packet: { captureId: string; side: Side; n: number } | null;
+}
+
+export interface PathBranchView {
+  src: string;
+  dst: string;
+  vni: number | null;
+  vtepSrc?: string;
+  vtepDst?: string;
+  udpPort?: number;
+  flood: boolean;
+  sightings: Partial<Record<PathPointName, PathSightingView>>;
+  hopsUs: Partial<Record<PathHopName, number>>;
+  status: PathStatusName;
+  start: 'bridge' | 'vxlan-device' | 'source-bridge-missed' | 'source-underlay-missed' | 'source-not-captured';
+  loss: boolean;
+  lastSeen: PathPointName | null;
+  code: string;
+  reason: string;
+  checksumOffload: boolean;
+  notes: string[];
+}
+
+/** Per direction (source node → destination node) and VNI. */
+export interface PathGroupView {
+  src: string;
+  dst: string;
+  vni: number | null;
+  sent: number;
+  delivered: number;
+  seen: Record<PathPointName, number>;
+  lost: number;
+  /** Losses by hop, each by reason code; `delivery`: decapsulated at the wrong node. */
+  lostAt: Record<PathHopName | 'delivery', Record<string, number>>;
+  notCaptured: Record<string, number>;
+  checksumOffload: number;
+  fromVxlanDevice: number;
+  sourceBridgeMissed: number;
+  sourceUnderlayMissed: number;
+  flooded: number;
+  latencyUs: Record<PathHopName, PathLatency>;
+  negativeUnderlay: number;
+}
+
+export interface PathNodeView {
+  name: string;
+  underlay: string;
+  overlay: string;
+  clockOffsetUs: number;
+  overlayClockOffsetUs: number;
+  vtep: string | null;
+  vtepFrom: 'given' | 'inferred' | 'deduced' | 'unknown';
+  sends: { vni: number; port: number; packets: number }[];
+  decapsulates: number[];
+  localFrames: number;
+  arrivedUnseen: number;
+  thirdParty: number;
+  /** The captures the page serves for this node (ids for the Packets view). */
+  captures: { underlay: string | null; overlay: string | null };
+}
+
+/** GET /api/path: the session's path report (as `vxlan-inspect path DIR --json` gives it). */
+export interface PathResponse {
+  /** False when the session has fewer than two nodes with both sides captured: `reason` says what is missing. */
+  available: boolean;
+  reason: string | null;
+  windowUs: number;
+  nodes: PathNodeView[];
+  paths: PathGroupView[];
+  totals: { sent: number; delivered: number; lost: number; notCaptured: number; checksumOffload: number };
+  /** The first branches that did not complete (all are counted in `paths`). */
+  incomplete: PathBranchView[];
+  listsCapped: boolean;
+  notes: string[];
+  inputErrors: { node: string; side: Side; message: string }[];
+}
+
+/** GET /api/path/frame?node=&side=&n=: one frame's journey, every branch it is a sighting of. */
+export interface PathFrameResponse {
+  /** The frame asked for: packet n of the node's side as the Packets view numbers it, and its record number in the file. */
+  ref: { node: string; side: Side; n: number; frame: number };
+  file: string;
+  branches: PathBranchView[];
+  /** Why no branch was found (the frame is not a VXLAN packet or Ethernet frame that crossed), else null. */
+  note: string | null;
+}

@@ -10,6 +10,8 @@
  *   GET  /api/nodes/:node/report.json          the node's correlation, diagnostics, topology (download)
  *   GET  /api/topology                         VTEPs, their VNIs, the MACs/IPs behind each
  *   GET  /api/diagnostics                      findings with likely causes
+ *   GET  /api/path                             every frame followed across the nodes: sent, delivered, lost per hop and why
+ *   GET  /api/path/frame?node&side&n           one frame's journey: its four sightings and per-hop times
  *   GET  /api/captures/:id/packets?offset&limit&filter=   a page of the packet list
  *   GET  /api/captures/:id/packets/:n          one packet (layers, hex) and its match on the other side
  *   GET  /api/captures/:id/position/:n?filter= the row of packet n in the filtered list
@@ -40,6 +42,7 @@ import { downloadRoutes } from './routes/downloads.js';
 import { EventHub, eventRoutes } from './routes/events.js';
 import { LiveCaptures, liveRoutes } from './routes/live.js';
 import { packetRoutes } from './routes/packets.js';
+import { pathRoutes } from './routes/path.js';
 import { sessionRoutes } from './routes/session.js';
 import { topologyRoutes } from './routes/topology.js';
 import { uploadRoutes } from './routes/uploads.js';
@@ -144,6 +147,7 @@ export function createApp(deps: AppDeps): WebApp {
   app.use('/api', sameSiteOnly);
   app.use(sessionRoutes(ctx));
   app.use(topologyRoutes(store));
+  app.use(pathRoutes(store));
   app.use(packetRoutes(store));
   app.use(downloadRoutes(store));
   app.use(eventRoutes(store, events));

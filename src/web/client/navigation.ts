@@ -9,6 +9,7 @@ import { $, el } from './dom.js';
 import { mergeStatus, renderLive } from './live.js';
 import { loadList, renderPackets } from './packets.js';
 import { renderOverview } from './overview.js';
+import { renderPath } from './path.js';
 import { SIDES, VIEWS, currentNode, resetLists, state, type View } from './state.js';
 import { renderTopology } from './topology.js';
 import { showMessage } from './ui.js';
@@ -83,6 +84,7 @@ export async function renderView(): Promise<void> {
   try {
     if (state.view === 'overview') await renderOverview();
     else if (state.view === 'packets') await renderPackets();
+    else if (state.view === 'path') await renderPath();
     else if (state.view === 'topology') await renderTopology();
     else await renderDiagnostics();
   } catch (err) {

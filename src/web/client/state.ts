@@ -1,8 +1,8 @@
 /** The page's state, every field declared. `window.vxi` shows it (the browser tests read it). */
 import type { LiveCaptureStatus, LiveStatsEvent, NodeEntry, PacketRow, SessionResponse, Side } from '../api-types.js';
 
-export type View = 'overview' | 'packets' | 'topology' | 'diagnostics';
-export const VIEWS: readonly View[] = ['overview', 'packets', 'topology', 'diagnostics'];
+export type View = 'overview' | 'packets' | 'path' | 'topology' | 'diagnostics';
+export const VIEWS: readonly View[] = ['overview', 'packets', 'path', 'topology', 'diagnostics'];
 export const SIDES: readonly Side[] = ['underlay', 'overlay'];
 /** Rows per page of a packet list. */
 export const PAGE = 100;

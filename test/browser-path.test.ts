@@ -1,0 +1,189 @@
+/**
+ * The Path view in a real browser (Debian's chromium through playwright-core) on the lab recording
+ * the demo serves (fixtures/lab): the summary says what `vxlan-inspect path DIR --json` says, a
+ * frame picked from the list draws a ladder of the four capture points (kvm1 bridge, kvm1 eth1,
+ * kvm2 eth1, kvm2 bridge) whose hop times are the CLI's `--frame` ones, a sighting opens in the
+ * Packets view; on a copy whose kvm2 underlay capture misses packets, a lost frame's ladder stops
+ * where it was last seen, with the reason. `VXI_SCREENSHOTS=1` writes docs/screenshots/path.png.
+ */
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { PathReport } from '../src/analysis/path.js';
+import { labRecordingDir } from '../src/cli/demo.js';
+import { sessionFromDir } from '../src/web/session.js';
+import { startServer, type RunningServer } from '../src/web/server.js';
+import { runCli } from './helpers/cli.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const LAB = labRecordingDir();
+const haveAll = existsSync(CHROMIUM) && existsSync(path.join(LAB, 'kvm2-vxlan_bridge.pcap'));
+const tmp = mkdtempSync(path.join(tmpdir(), 'vxi-browser-path-'));
+const SHOTS = process.env.VXI_SCREENSHOTS === '1' ? path.resolve('docs/screenshots') : path.join(tmp, 'screenshots');
+const LOSSY = path.join(tmp, 'lossy');
+
+let server: RunningServer;
+let lossyServer: RunningServer;
+let browser: Browser;
+
+async function cliJson(dir: string, ...more: string[]): Promise<PathReport> {
+  const r = await runCli(['path', dir, '--json', ...more]);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as PathReport;
+}
+
+/** The hop times the CLI's `--frame` journey prints (`↓ +32 µs encapsulation`), per hop. */
+async function cliHops(dir: string, ref: string): Promise<Record<string, number>> {
+  const r = await runCli(['path', dir, '--frame', ref]);
+  expect(r.code, r.stderr).toBe(0);
+  const journey = r.stdout.slice(r.stdout.indexOf('\nframe '));
+  const out: Record<string, number> = {};
+  for (const m of journey.matchAll(/↓ ([+-]\d+(?:\.\d+)?) µs (encapsulation|underlay|decapsulation)/g)) out[m[2] as string] = Number(m[1]);
+  return out;
+}
+
+/** A copy of a classic pcap without the records `drop` says (1-based). */
+function pcapWithout(src: string, dst: string, drop: (n: number) => boolean): void {
+  const b = readFileSync(src);
+  const magic = b.readUInt32LE(0);
+  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
+  const parts: Buffer[] = [b.subarray(0, 24)];
+  for (let o = 24, n = 1; o + 16 <= b.length; n++) {
+    const len = le ? b.readUInt32LE(o + 8) : b.readUInt32BE(o + 8);
+    if (!drop(n)) parts.push(b.subarray(o, o + 16 + len));
+    o += 16 + len;
+  }
+  writeFileSync(dst, Buffer.concat(parts));
+}
+
+async function openPath(url: string, errors: string[]): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1100 } });
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 15_000 });
+  await page.click('.views button[data-view="path"]');
+  await page.waitForSelector('#view-path.active table.path-summary', { timeout: 15_000 });
+  return page;
+}
+
+describe.skipIf(!haveAll)('the Path view in chromium', () => {
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    mkdirSync(LOSSY);
+    for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-vxlan_bridge.pcap']) copyFileSync(path.join(LAB, f), path.join(LOSSY, f));
+    pcapWithout(path.join(LAB, 'kvm2-eth1.pcap'), path.join(LOSSY, 'kvm2-eth1.pcap'), (n) => n >= 10 && n < 20);
+    server = await startServer(sessionFromDir(LAB), { port: 0 });
+    lossyServer = await startServer(sessionFromDir(LOSSY), { port: 0 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await lossyServer?.close();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('the summary is the CLI\'s; a frame\'s ladder has four points and the CLI\'s hop times; a sighting opens in Packets', async () => {
+    const want = await cliJson(LAB);
+    const errors: string[] = [];
+    const page = await openPath(server.openUrl, errors);
+
+    const totals = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll<HTMLElement>('[data-total]')].map((e) => [e.dataset.total, Number((e.textContent ?? '').replace(/,/g, ''))])));
+    expect(totals).toEqual({ sent: want.totals.sent, delivered: want.totals.delivered, lost: want.totals.lost, notCaptured: want.totals.notCaptured });
+    const rows = await page.$$eval('table.path-summary tbody tr[data-src]', (trs) => trs.map((tr) => [
+      (tr as HTMLElement).dataset.src, (tr as HTMLElement).dataset.dst, Number(tr.querySelector('.sent')?.textContent?.replace(/,/g, '')), Number(tr.querySelector('.delivered')?.textContent?.replace(/,/g, '')),
+    ]));
+    expect(rows).toEqual(want.paths.map((g) => [g.src, g.dst, g.sent, g.delivered]));
+
+    // pick a frame from kvm1's list of bridge frames that crossed (the second: both directions are in the first rows)
+    await page.waitForSelector('.path-frames tbody tr');
+    const picks = await page.$$eval('.path-frames tbody tr', (trs) => trs.slice(0, 6).map((tr) => Number((tr as HTMLElement).dataset.n)));
+    expect(picks.length).toBeGreaterThan(1);
+    for (const n of picks.slice(0, 3)) {
+      await page.click(`.path-frames tbody tr[data-n="${n}"]`);
+      await page.waitForFunction((k) => document.querySelector('#path-frame h3')?.textContent?.includes(`packet #${k} `) && document.querySelector('#path-frame .ladder') !== null, n);
+      const ladder = await page.evaluate(() => {
+        const box = document.querySelector('#path-frame .path-branch') as HTMLElement;
+        const x = (e: Element): number => e.getBoundingClientRect().left;
+        return {
+          status: box.dataset.status,
+          heads: [...box.querySelectorAll('.ladder-head')].sort((a, b) => x(a) - x(b)).map((e) => (e.textContent ?? '').trim()),
+          seen: box.querySelectorAll('.ladder-point.seen').length,
+          hops: Object.fromEntries([...box.querySelectorAll<HTMLElement>('.ladder-hop')].map((h) => [h.dataset.hop, { us: Number(h.dataset.us), text: h.querySelector('.us')?.textContent }])),
+        };
+      });
+      expect(ladder.status).toBe('delivered');
+      expect(ladder.heads).toEqual(['kvm1 vxlan_bridge', 'kvm1 eth1', 'kvm2 eth1', 'kvm2 vxlan_bridge']);
+      expect(ladder.seen).toBe(4);
+      const hops = await cliHops(LAB, `kvm1:${n}`);
+      expect(Object.keys(hops).sort()).toEqual(['decapsulation', 'encapsulation', 'underlay']);
+      for (const [hop, v] of Object.entries(hops)) {
+        expect(ladder.hops[hop]?.us, `frame ${n} ${hop}`).toBe(v);
+        expect(ladder.hops[hop]?.text).toBe(`${v >= 0 ? '+' : ''}${v} µs`);
+      }
+    }
+    // the address bar says the view (and the frame, as the Packets view's selection)
+    expect(new URLSearchParams(new URL(page.url()).hash.slice(1)).get('view')).toBe('path');
+
+    if (process.env.VXI_SCREENSHOTS === '1') await page.screenshot({ path: path.join(SHOTS, 'path.png'), fullPage: true });
+
+    // large type: the ladder grows with the page's type
+    const size = (): Promise<number> => page.$eval('#path-frame .ladder-head', (e) => parseFloat(getComputedStyle(e).fontSize));
+    const before = await size();
+    await page.click('#large');
+    expect(await size()).toBeGreaterThan(before);
+    await page.click('#large');
+
+    // the destination underlay sighting opens in the Packets view, on kvm2's eth1 list
+    const dst = await page.$eval('#path-frame .ladder-point[data-point="dstUnderlay"]', (e) => Number((e as HTMLElement).dataset.frame));
+    await page.click('#path-frame .ladder-point[data-point="dstUnderlay"] button.open');
+    await page.waitForFunction((k) => document.querySelector(`#list-underlay tbody tr.selected[data-n="${k}"]`) !== null, dst);
+    expect(await page.evaluate(() => [window.vxi.view, window.vxi.node, window.vxi.selected])).toEqual(['packets', 'kvm2', { side: 'underlay', n: dst }]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test('a frame lost on the underlay stops where it was last seen, with the reason', async () => {
+    const want = await cliJson(LOSSY);
+    expect(want.totals.lost).toBeGreaterThan(0);
+    const errors: string[] = [];
+    const page = await openPath(lossyServer.openUrl, errors);
+    const lost = await page.evaluate(() => Number(document.querySelector('[data-total="lost"]')?.textContent?.replace(/,/g, '')));
+    expect(lost).toBe(want.totals.lost);
+    expect(await page.locator('.path-why li.loss[data-hop="underlay"]').count()).toBeGreaterThan(0);
+    // a frame that left kvm1's underlay and never reached kvm2's
+    const button = page.locator('.frame-list.incomplete li', { hasText: 'lost-underlay' }).locator('button').first();
+    const ref = await button.evaluate((e) => ({ node: (e as HTMLElement).dataset.node, side: (e as HTMLElement).dataset.side, n: Number((e as HTMLElement).dataset.n) }));
+    await button.click();
+    await page.waitForSelector('#path-frame .path-branch');
+    const shown = await page.evaluate(() => {
+      const box = document.querySelector('#path-frame .path-branch') as HTMLElement;
+      return {
+        status: box.dataset.status,
+        stopped: [...box.querySelectorAll<HTMLElement>('.ladder-point.stopped')].map((e) => e.dataset.point),
+        seen: [...box.querySelectorAll<HTMLElement>('.ladder-point.seen')].map((e) => e.dataset.point),
+        lostHop: [...box.querySelectorAll<HTMLElement>('.ladder-hop.lost')].map((e) => e.dataset.hop),
+        reason: box.querySelector('.reason')?.textContent,
+      };
+    });
+    // the CLI's journey of the same frame (whole files: packet n is record n)
+    const journey = await cliJson(LOSSY, '--frame', `${ref.node}:${ref.side}:${ref.n}`);
+    const b = journey.followed?.branches[0];
+    expect(b?.loss).toBe(true);
+    expect(shown.status).toBe(b?.status);
+    expect(shown.reason).toBe(b?.reason);
+    expect(b?.status).toBe('lost-underlay');
+    expect(shown.seen).toEqual(['srcBridge', 'srcUnderlay'].filter((p) => p in (b?.sightings ?? {})));
+    expect(shown.seen).toContain('srcUnderlay');
+    expect(shown.stopped).toEqual(['dstUnderlay']);
+    expect(shown.lostHop).toEqual(['underlay']);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});

@@ -1,0 +1,222 @@
+/**
+ * The Path API on a real server (port 0, 127.0.0.1): GET /api/path and /api/path/frame over the
+ * lab recording (fixtures/lab), and over a copy of it whose kvm2 underlay capture misses some
+ * packets (frames lost on the underlay). The expected figures are the CLI's (`vxlan-inspect path
+ * DIR --json`, `--frame NODE:N`), run on the same folder: the page must say what the CLI says.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { PathReport } from '../src/analysis/path.js';
+import type { PathBranchView, PathFrameResponse, PathResponse } from '../src/web/api-types.js';
+import { sessionFromDir } from '../src/web/session.js';
+import { startServer, type RunningServer } from '../src/web/server.js';
+import { runCli } from './helpers/cli.js';
+
+const LAB = path.join(import.meta.dirname, '../fixtures/lab');
+const tmp = mkdtempSync(path.join(tmpdir(), 'vxi-web-path-'));
+const servers: RunningServer[] = [];
+
+async function serve(dir: string): Promise<string> {
+  const s = await startServer(sessionFromDir(dir), { port: 0 });
+  servers.push(s);
+  return s.url.replace(/\/$/, '');
+}
+
+async function get<T>(base: string, p: string): Promise<{ status: number; body: T }> {
+  const r = await fetch(base + p);
+  return { status: r.status, body: (await r.json()) as T };
+}
+
+async function cli(dir: string, ...more: string[]): Promise<PathReport> {
+  const r = await runCli(['path', dir, '--json', ...more]);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as PathReport;
+}
+
+/** A branch as the CLI gives it: the page's sightings carry where the Packets view shows them on top. */
+function withoutPackets(b: PathBranchView): unknown {
+  const sightings = Object.fromEntries(Object.entries(b.sightings).map(([k, s]) => {
+    const { packet: _packet, ...rest } = s;
+    return [k, rest];
+  }));
+  return JSON.parse(JSON.stringify({ ...b, sightings })) as unknown;
+}
+
+/** A copy of a classic pcap without the records whose number (1-based) `drop` says. */
+function pcapWithout(src: string, dst: string, drop: (n: number) => boolean): number {
+  const b = readFileSync(src);
+  const magic = b.readUInt32LE(0);
+  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
+  const u32 = (o: number): number => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const parts: Buffer[] = [b.subarray(0, 24)];
+  let dropped = 0;
+  for (let o = 24, n = 1; o + 16 <= b.length; n++) {
+    const len = u32(o + 8);
+    const rec = b.subarray(o, o + 16 + len);
+    if (drop(n)) dropped++;
+    else parts.push(rec);
+    o += 16 + len;
+  }
+  writeFileSync(dst, Buffer.concat(parts));
+  return dropped;
+}
+
+let lab: string;
+let lossy: string;
+const LOSSY = path.join(tmp, 'lossy');
+
+beforeAll(async () => {
+  mkdirSync(LOSSY);
+  for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-vxlan_bridge.pcap']) copyFileSync(path.join(LAB, f), path.join(LOSSY, f));
+  // kvm2's underlay capture misses its records 10 to 19: what kvm1 sent then never arrived
+  expect(pcapWithout(path.join(LAB, 'kvm2-eth1.pcap'), path.join(LOSSY, 'kvm2-eth1.pcap'), (n) => n >= 10 && n < 20)).toBe(10);
+  lab = await serve(LAB);
+  lossy = await serve(LOSSY);
+});
+afterAll(async () => {
+  for (const s of servers) await s.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('GET /api/path', () => {
+  test('the lab recording: the report the CLI prints, per direction and VNI', async () => {
+    const want = await cli(LAB);
+    const { status, body } = await get<PathResponse>(lab, '/api/path');
+    expect(status).toBe(200);
+    expect(body.available).toBe(true);
+    expect(body.reason).toBeNull();
+    expect(body.totals).toEqual(want.totals);
+    expect(body.totals.sent).toBeGreaterThan(0);
+    expect(body.totals.delivered).toBe(body.totals.sent);
+    expect(body.paths).toEqual(want.paths);
+    expect(body.paths.map((g) => [g.src, g.dst, g.vni])).toEqual([['kvm1', 'kvm2', 10], ['kvm2', 'kvm1', 10]]);
+    expect(body.nodes.map((n) => [n.name, n.vtep, n.underlay, n.overlay])).toEqual(want.nodes.map((n) => [n.name, n.vtep, n.underlay, n.overlay]));
+    // each node names the captures the page serves (for the Packets view)
+    const session = (await get<{ nodes: { name: string; underlay: { id: string }; overlay: { id: string } }[] }>(lab, '/api/session')).body;
+    for (const n of body.nodes) {
+      const s = session.nodes.find((x) => x.name === n.name);
+      expect(n.captures).toEqual({ underlay: s?.underlay.id, overlay: s?.overlay.id });
+    }
+    expect(body.incomplete).toEqual([]);
+    // asked again: the same answer (computed once per store generation)
+    expect((await get<PathResponse>(lab, '/api/path')).body).toEqual(body);
+  });
+
+  test('frames lost on the underlay: counted per hop with the reason, each listed with where it stopped', async () => {
+    const want = await cli(LOSSY);
+    expect(want.totals.lost).toBeGreaterThan(0);
+    const { body } = await get<PathResponse>(lossy, '/api/path');
+    expect(body.totals).toEqual(want.totals);
+    expect(body.paths).toEqual(want.paths);
+    const k12 = body.paths.find((g) => g.src === 'kvm1' && g.dst === 'kvm2');
+    expect(k12?.lostAt.underlay['lost-underlay']).toBeGreaterThan(0);
+    expect(body.incomplete.map(withoutPackets)).toEqual(JSON.parse(JSON.stringify(want.incomplete)));
+    const lost = body.incomplete.filter((b) => b.status === 'lost-underlay');
+    expect(lost.length).toBeGreaterThan(0);
+    for (const b of lost) {
+      expect(b.lastSeen).toBe('srcUnderlay');
+      expect(b.sightings.dstUnderlay).toBeUndefined();
+      expect(b.reason).not.toBe('');
+      // the sightings it has are packets the page can open
+      expect(b.sightings.srcUnderlay?.packet).toMatchObject({ side: 'underlay', n: b.sightings.srcUnderlay?.frame });
+    }
+  });
+
+  test('one node only: not available, and why', async () => {
+    const one = path.join(tmp, 'one');
+    mkdirSync(one);
+    for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap']) copyFileSync(path.join(LAB, f), path.join(one, f));
+    const base = await serve(one);
+    const { status, body } = await get<PathResponse>(base, '/api/path');
+    expect(status).toBe(200);
+    expect(body.available).toBe(false);
+    expect(body.reason).toMatch(/two or more nodes/);
+    expect(body.reason).toMatch(/kvm2 \(no bridge capture\)/);
+    expect(body.reason).not.toContain(tmp);
+    const f = await get<{ error: { code: string; message: string } }>(base, '/api/path/frame?node=kvm1&n=1');
+    expect(f.status).toBe(404);
+    expect(f.body.error.message).toMatch(/two or more nodes/);
+  });
+});
+
+describe('GET /api/path/frame', () => {
+  test('a bridge frame: its four sightings and hop times, as `path --frame NODE:N`', async () => {
+    for (const [node, n] of [['kvm1', 5], ['kvm2', 3]] as const) {
+      const want = await cli(LAB, '--frame', `${node}:${n}`);
+      const { status, body } = await get<PathFrameResponse>(lab, `/api/path/frame?node=${node}&n=${n}`);
+      expect(status).toBe(200);
+      expect(body.ref).toEqual({ node, side: 'overlay', n, frame: n });
+      expect(body.file).toBe(`${node}-vxlan_bridge.pcap`);
+      expect(body.note).toBeNull();
+      expect(want.followed?.branches.length).toBeGreaterThan(0);
+      expect(body.branches.map(withoutPackets)).toEqual(JSON.parse(JSON.stringify(want.followed?.branches)));
+      const b = body.branches[0] as PathBranchView;
+      expect(b.status).toBe('delivered');
+      expect(Object.keys(b.sightings).sort()).toEqual(['dstBridge', 'dstUnderlay', 'srcBridge', 'srcUnderlay']);
+      expect(Object.keys(b.hopsUs).sort()).toEqual(['decapsulation', 'encapsulation', 'underlay']);
+      // each sighting is a packet of the page: the capture of that node and side, numbered as in its file
+      const session = (await get<{ nodes: { name: string; underlay: { id: string }; overlay: { id: string } }[] }>(lab, '/api/session')).body;
+      for (const [point, s] of Object.entries(b.sightings)) {
+        const side = point.endsWith('Bridge') ? 'overlay' : 'underlay';
+        const ids = session.nodes.find((x) => x.name === s.node);
+        expect(s.packet, point).toEqual({ captureId: ids?.[side].id, side, n: s.frame });
+        const p = await get<{ n: number }>(lab, `/api/captures/${s.packet?.captureId}/packets/${s.packet?.n}`);
+        expect(p.status).toBe(200);
+      }
+    }
+  });
+
+  test('an underlay packet (side=underlay), as `path --frame NODE:underlay:N`', async () => {
+    const want = await cli(LAB, '--frame', 'kvm2:underlay:1');
+    const { body } = await get<PathFrameResponse>(lab, '/api/path/frame?node=kvm2&side=underlay&n=1');
+    expect(body.ref).toEqual({ node: 'kvm2', side: 'underlay', n: 1, frame: 1 });
+    expect(body.branches.map(withoutPackets)).toEqual(JSON.parse(JSON.stringify(want.followed?.branches)));
+    expect(body.branches[0]?.src).toBe('kvm2');
+  });
+
+  test('a frame lost on the underlay: where it stopped and why', async () => {
+    const { body: report } = await get<PathResponse>(lossy, '/api/path');
+    const lost = report.incomplete.find((b) => b.status === 'lost-underlay' && b.sightings.srcBridge);
+    expect(lost).toBeDefined();
+    const n = lost?.sightings.srcBridge?.packet?.n as number;
+    const want = await cli(LOSSY, '--frame', `kvm1:${n}`);
+    const { body } = await get<PathFrameResponse>(lossy, `/api/path/frame?node=kvm1&n=${n}`);
+    expect(body.branches.map(withoutPackets)).toEqual(JSON.parse(JSON.stringify(want.followed?.branches)));
+    expect(body.branches[0]).toMatchObject({ status: 'lost-underlay', loss: true, lastSeen: 'srcUnderlay', reason: lost?.reason });
+  });
+
+  test('a frame that crossed nothing says so, as the CLI does', async () => {
+    // a bridge frame of kvm1 the correlator matched with nothing (it stayed on the node)
+    const session = (await get<{ nodes: { name: string; overlay: { id: string } }[] }>(lab, '/api/session')).body;
+    const id = session.nodes.find((x) => x.name === 'kvm1')?.overlay.id;
+    const page = (await get<{ rows: { n: number }[] }>(lab, `/api/captures/${id}/packets?offset=0&limit=5&filter=unmatched`)).body;
+    const n = page.rows[0]?.n as number;
+    expect(n).toBeGreaterThan(0);
+    const want = await cli(LAB, '--frame', `kvm1:${n}`);
+    const { body } = await get<PathFrameResponse>(lab, `/api/path/frame?node=kvm1&n=${n}`);
+    expect(body.branches.map(withoutPackets)).toEqual(JSON.parse(JSON.stringify(want.followed?.branches)));
+    if (body.branches.length === 0) {
+      expect(body.note).toBe(want.followed?.note);
+      expect(body.note).toMatch(/\S/);
+    }
+  });
+
+  test('bad requests are refused with a reason', async () => {
+    const cases: [string, number, RegExp][] = [
+      ['/api/path/frame?n=1', 400, /node= is required/],
+      ['/api/path/frame?node=kvm1', 400, /n= is required/],
+      ['/api/path/frame?node=kvm1&n=0', 400, /n must be an integer from 1/],
+      ['/api/path/frame?node=kvm1&n=abc', 400, /n must be an integer/],
+      ['/api/path/frame?node=kvm1&side=eth1&n=1', 400, /side must be overlay/],
+      ['/api/path/frame?node=kvm9&n=1', 404, /no bridge capture of node "kvm9"/],
+      ['/api/path/frame?node=kvm1&n=100000', 404, /has \d+ packets: there is no packet 100000/],
+    ];
+    for (const [url, status, message] of cases) {
+      const r = await get<{ error: { code: string; message: string } }>(lab, url);
+      expect([url, r.status]).toEqual([url, status]);
+      expect(r.body.error.message).toMatch(message);
+    }
+  });
+});
