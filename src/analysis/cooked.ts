@@ -6,8 +6,24 @@
  *  - The bridge side is the interface whose frames those packets carry: the one whose frames'
  *    network-layer bytes equal most of the inner frames'. A frame bridged onto the overlay is
  *    seen on several interfaces of the node (the guest's port, the bridge, the VXLAN device);
- *    the interface with the most such frames wins, the smallest index on a tie (the bridge is
- *    made before the VXLAN device that is enslaved to it).
+ *    the interface with the most such frames wins, then one named as a bridge, then the
+ *    smallest index (the bridge is made before the ports enslaved to it).
+ *  - Never the VXLAN device itself (vxlan10), when another interface carries frames: every
+ *    frame the tunnel carries crosses it, the device's own IPv6 too (MLD, RS, DAD, which never
+ *    cross the bridge), and nothing else, so taken as the bridge side it would match every
+ *    VXLAN packet and show nothing of what the bridge does. It is told by its traffic: the
+ *    interface whose frames are all carried in VXLAN packets and which carries the most.
+ *
+ * What the kernel shows under `-i any` (seen in the lab, Linux 6.x, libpcap 1.10): `any` is
+ * not promiscuous, so the bridge device sees only the frames of the host itself (its address,
+ * its ARP and IPv6), unless another capture on the bridge made it promiscuous, when it sees
+ * every forwarded frame as `tcpdump -i vxlan_bridge` does. A frame forwarded by the bridge is
+ * seen on the port it came in by and on the port it leaves by (the guest's veth, the VXLAN
+ * device). So the bridge side is the guest's port or the promiscuous bridge, whichever carries
+ * more (they come within a frame or two of each other): with one guest per node, the tunnelled
+ * frames `tcpdump -i vxlan_bridge` records, so the same matches; with several guests, only
+ * those of the guest with the most. What stays on the node (overlay only) may differ from the
+ * bridge's own capture.
  *
  * A cooked header replaces the Ethernet header, so the comparison starts after it: the
  * protocol field of SLL2 is the frame's EtherType, and what follows is what follows the
@@ -47,6 +63,18 @@ function l3Key(data: Uint8Array, at: number, wireRest: number): number {
   return Math.min(wireRest, 0xffff) * 0x100000000 + fnv1a(data.subarray(at), L3_PREFIX);
 }
 
+/**
+ * The VXLAN device among the interfaces whose frames are carried (sorted, most first): the one
+ * that carries the most and has no frame of its own that is not carried (a frame or two
+ * outside the probe's view at its ends forgiven: 1 %).
+ */
+function vxlanDevice(carrying: readonly (CookedEvidence & { keys: number[] })[]): CookedEvidence | undefined {
+  const top = carrying[0];
+  if (!top) return undefined;
+  const own = top.keys.length - top.carried;
+  return own <= Math.floor(top.keys.length / 100) ? top : undefined;
+}
+
 /** Reads the start of a cooked capture and says which interface index is which side; undefined when it cannot tell. */
 export async function findCookedSides(path: string, opts: { registry?: DecoderRegistry; vxlanPorts?: number[]; names?: ReadonlyMap<number, string> } = {}): Promise<CookedSides | undefined> {
   const registry = opts.registry ?? createRegistry({ vxlanPorts: opts.vxlanPorts ?? [] });
@@ -80,9 +108,9 @@ export async function findCookedSides(path: string, opts: { registry?: DecoderRe
     const n = opts.names?.get(e.ifindex);
     return n !== undefined && roleOfInterface(n) === 'overlay' ? 1 : 0;
   };
-  const over = list
-    .filter((e) => e !== under && e.carried > 0)
-    .sort((a, b) => b.carried - a.carried || overlayNamed(b) - overlayNamed(a) || a.ifindex - b.ifindex)[0];
+  const carrying = list.filter((e) => e !== under && e.carried > 0).sort((a, b) => b.carried - a.carried || overlayNamed(b) - overlayNamed(a) || a.ifindex - b.ifindex);
+  const device = vxlanDevice(carrying);
+  const over = carrying.find((e) => e !== device) ?? device;
   if (!over) return undefined;
   const name = (i: number): string => opts.names?.get(i) ?? `ifindex ${i}`;
   const evidence = list.map(({ ifindex, records, vxlan, carried }) => ({ ifindex, records, vxlan, carried })).sort((a, b) => a.ifindex - b.ifindex);
@@ -90,6 +118,6 @@ export async function findCookedSides(path: string, opts: { registry?: DecoderRe
     underlay: { kind: 'ifindex', ifindexes: [under.ifindex], names: [name(under.ifindex)] },
     overlay: { kind: 'ifindex', ifindexes: [over.ifindex], names: [name(over.ifindex)] },
     evidence,
-    note: `split by interface from the traffic: underlay ${name(under.ifindex)} (${under.vxlan} VXLAN packets in the first ${Math.min(n, PROBE_RECORDS)} records), bridge side ${name(over.ifindex)} (${over.carried} of its frames carried in them)`,
+    note: `split by interface from the traffic: underlay ${name(under.ifindex)} (${under.vxlan} VXLAN packets in the first ${Math.min(n, PROBE_RECORDS)} records), bridge side ${name(over.ifindex)} (${over.carried} of its frames carried in them)${device && device !== over ? `; not the VXLAN device ${name(device.ifindex)}, which carries them all` : ''}`,
   };
 }

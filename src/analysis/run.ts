@@ -59,8 +59,9 @@ export async function analyzeCaptures(sides: { underlay?: SideSource; overlay?: 
  * The sides inside ONE file that holds both (a multi-interface pcapng, a `tcpdump -i any`
  * capture): the pairing rules of sides.ts, the traffic itself for a cooked capture that names
  * no interface. A file that holds one side only is a usage error that says what to give.
+ * `ifindexNames` (what `capture` recorded in session.json) names a cooked capture's interfaces.
  */
-export async function sidesOfOneFile(path: string, registry?: DecoderRegistry): Promise<{ pairing: NodePairing; note: string }> {
+export async function sidesOfOneFile(path: string, registry?: DecoderRegistry, ifindexNames?: ReadonlyMap<number, string>): Promise<{ pairing: NodePairing; note: string }> {
   const probed = await probeCapture(path, path, registry);
   if (probed.error && probed.packets === 0 && probed.error.offset === 0) throw probed.error;
   const [pairing] = pairFiles([{ path, name: path, interfaces: probed.interfaces }]).nodes;
@@ -75,7 +76,7 @@ export async function sidesOfOneFile(path: string, registry?: DecoderRegistry): 
     if (probed.interfaces.every((i) => i.linkType === LINKTYPE_SLL)) {
       throw new UsageError(`${path} is a Linux cooked capture of version 1 (SLL), whose records say no interface: its sides cannot be told apart; tcpdump 4.99 and later write SLL2 for -i any (--interface any), or capture the underlay and the bridge apart`);
     }
-    const found = await findCookedSides(path, registry ? { registry } : {});
+    const found = await findCookedSides(path, { ...(registry ? { registry } : {}), ...(ifindexNames ? { names: ifindexNames } : {}) });
     if (!found) throw new UsageError(`${path}: a capture of every interface (tcpdump -i any) in which no interface carries VXLAN packets whose frames another interface carries: its sides cannot be told apart; capture the underlay and the bridge apart`);
     pairing.underlay = { ...pairing.underlay, iface: found.underlay.names.join(','), select: found.underlay };
     pairing.overlay = { ...pairing.overlay, iface: found.overlay.names.join(','), select: found.overlay };

@@ -146,6 +146,7 @@ export class CaptureHandle extends EventEmitter<CaptureEvents> {
         tcpdumpVersion: n.facts.tcpdumpVersion,
         libpcapVersion: n.facts.libpcapVersion,
         clock: n.facts.clock,
+        ...(n.facts.ifindexNames ? { ifindexNames: n.facts.ifindexNames } : {}),
         streams,
       });
     }

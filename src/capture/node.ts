@@ -7,6 +7,7 @@ import { VxiError, isVxiError } from '../errors.js';
 import type { RemoteSession } from '../remote/connection.js';
 import { measureClockOffset, type ClockOffset } from './clock.js';
 import { parseSshConnection, selfExclusionFilter, type SshEndpoints } from './tcpdump.js';
+import { ifindexProblem, linkNameProblem, type IfindexName } from './session-file.js';
 
 export interface NodeFacts {
   ssh: SshEndpoints | null;
@@ -14,6 +15,8 @@ export interface NodeFacts {
   tcpdumpVersion: string;
   libpcapVersion: string | null;
   interfaces: string[];
+  /** Each interface's index (what a `tcpdump -i any` record carries) and name; null when the node could not list them. */
+  ifindexNames: IfindexName[] | null;
   clock: ClockOffset | null;
 }
 
@@ -29,6 +32,46 @@ export function parseInterfaceList(text: string): string[] {
     else if (/^[A-Za-z0-9_.-]+$/.test(t) && t !== 'bonding_masters') names.add(t);
   }
   return [...names].sort();
+}
+
+/**
+ * Index and name of every link in `ip -j link show` (JSON), or in `ip -o link show` (one line per
+ * link, `3: eth1@if4: <…>`: iproute2 before JSON output); sorted by index. Undefined when the
+ * text is neither, or lists no link; entries with an index or a name that cannot be one are left out.
+ */
+export function parseLinkIndexes(text: string): IfindexName[] | undefined {
+  const found = new Map<number, string>();
+  const add = (ifindex: unknown, name: unknown): void => {
+    if (ifindexProblem(ifindex) === null && linkNameProblem(name) === null && !found.has(ifindex as number)) found.set(ifindex as number, name as string);
+  };
+  const t = text.trim();
+  if (t.startsWith('[')) {
+    let j: unknown;
+    try {
+      j = JSON.parse(t);
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(j)) return undefined;
+    for (const e of j as unknown[]) if (typeof e === 'object' && e !== null) add((e as { ifindex?: unknown }).ifindex, (e as { ifname?: unknown }).ifname);
+  } else {
+    for (const line of t.split('\n')) {
+      const m = /^(\d+):\s+([^:@\s]+)(?:@\S+)?:/.exec(line.trim());
+      if (m?.[1] && m[2]) add(Number(m[1]), m[2]);
+    }
+  }
+  if (found.size === 0) return undefined;
+  return [...found].sort((a, b) => a[0] - b[0]).map(([ifindex, name]) => ({ ifindex, name }));
+}
+
+/** The node's links by index, over the session's connection: `ip -j link show`, else `ip -o link show`; null when neither works (nothing else depends on it). */
+async function listLinkIndexes(session: RemoteSession): Promise<IfindexName[] | null> {
+  for (const argv of [['ip', '-j', 'link', 'show'], ['ip', '-o', 'link', 'show']]) {
+    const r = await session.run(argv, { timeoutMs: 15_000 }).catch(() => undefined);
+    const list = r?.code === 0 ? parseLinkIndexes(r.stdout) : undefined;
+    if (list) return list;
+  }
+  return null;
 }
 
 /** `tcpdump version 4.99.3` and `libpcap version 1.10.3 (with TPACKET_V3)` from `tcpdump --version`. */
@@ -100,10 +143,11 @@ async function measureClock(session: RemoteSession, samples = 7, timeoutMs = 10_
 
 export async function gatherNodeFacts(session: RemoteSession, ifaces: readonly string[], program: string): Promise<NodeFacts> {
   const fail = rethrowNaming(session, ifaces, program);
-  const [conn, version, links] = await Promise.all([
+  const [conn, version, links, ifindexNames] = await Promise.all([
     session.run(['printenv', 'SSH_CONNECTION'], { timeoutMs: 15_000 }).catch(fail),
     session.run([program, '--version'], { sudo: true, timeoutMs: 15_000 }).catch(fail),
     session.run(['ls', '-1', '/sys/class/net'], { timeoutMs: 15_000 }).catch(fail),
+    listLinkIndexes(session),
   ]);
   const v = parseTcpdumpVersion(`${version.stdout}\n${version.stderr}`);
   if (!v && /(^|: )(command )?not found/m.test(version.stderr)) {
@@ -136,6 +180,7 @@ export async function gatherNodeFacts(session: RemoteSession, ifaces: readonly s
     tcpdumpVersion: v.tcpdump,
     libpcapVersion: v.libpcap,
     interfaces: present,
+    ifindexNames,
     clock: clock ?? null,
   };
 }

@@ -2,13 +2,64 @@
  * `OUT/session.json`: what was captured, where, how, and each node's clock against ours — in the
  * shape the web view and `correlate` read (`nodes[].underlay`, `nodes[].overlay`, `clockOffsetUs`,
  * `overlayClockOffsetUs`, `vxlanPorts`), with everything else alongside.
+ *
+ * `nodes[].ifindexNames` (optional: absent in files of older versions, and when the node could
+ * not list its links) is each interface index of the node and its name when the capture started,
+ * as `ip -j link show` gave them: what names the records of a `tcpdump -i any` capture (Linux
+ * cooked v2, which carry the index only). `ifindexNamesOf` reads it back, checked.
  */
 import { closeSync, constants, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { UsageError } from '../errors.js';
 import type { CaptureRunSummary, NodeSummary } from './types.js';
 
 export const SESSION_FILE = 'session.json';
+
+/** One interface of a node: its index (what SLL2 records carry) and its name. */
+export interface IfindexName {
+  ifindex: number;
+  name: string;
+}
+
+/** Why `name` cannot be a Linux interface name as `ip link` reports it, or null: 1..15 bytes, no `/`, no white space or control characters. */
+export function linkNameProblem(name: unknown): string | null {
+  if (typeof name !== 'string') return 'must be text';
+  const bytes = Buffer.byteLength(name);
+  if (bytes === 0 || bytes > 15) return `must be 1 to 15 bytes long (it is ${bytes})`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\s/\x00-\x1f\x7f]/.test(name)) return 'must hold no white space, "/" or control characters';
+  return null;
+}
+
+/** Why `ifindex` cannot be an interface index, or null: a whole number from 1 to 2^31 - 1 (the kernel's int). */
+export function ifindexProblem(ifindex: unknown): string | null {
+  if (typeof ifindex !== 'number' || !Number.isInteger(ifindex)) return 'must be a whole number';
+  if (ifindex < 1 || ifindex > 0x7fffffff) return 'must be between 1 and 2147483647';
+  return null;
+}
+
+/**
+ * A node's `ifindexNames` from session.json as a map; undefined when the field is absent (a
+ * session.json of an older version). Anything else than a list of `{ifindex, name}` with
+ * distinct indexes is refused: `what` (the file and the node) names the place in the message.
+ */
+export function ifindexNamesOf(value: unknown, what: string): Map<number, string> | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw new UsageError(`${what}: "ifindexNames" must be a list of {"ifindex", "name"} (as capture writes it), not ${value === null ? 'null' : typeof value}`);
+  const map = new Map<number, string>();
+  value.forEach((e: unknown, i) => {
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new UsageError(`${what}: ifindexNames[${i}] must be an object {"ifindex", "name"}, not ${JSON.stringify(e)}`);
+    const { ifindex, name } = e as { ifindex?: unknown; name?: unknown };
+    const pi = ifindexProblem(ifindex);
+    if (pi) throw new UsageError(`${what}: ifindexNames[${i}].ifindex ${pi}, not ${JSON.stringify(ifindex)}`);
+    const pn = linkNameProblem(name);
+    if (pn) throw new UsageError(`${what}: ifindexNames[${i}].name ${pn}: ${JSON.stringify(name)}`);
+    if (map.has(ifindex as number)) throw new UsageError(`${what}: ifindexNames lists ifindex ${String(ifindex)} twice (${JSON.stringify(map.get(ifindex as number))} and ${JSON.stringify(name)})`);
+    map.set(ifindex as number, name as string);
+  });
+  return map;
+}
 
 export interface SessionJsonNode {
   name: string;
@@ -26,6 +77,8 @@ export interface SessionJsonNode {
   libpcapVersion: string | null;
   ssh: NodeSummary['ssh'];
   sudo: boolean;
+  /** Every interface of the node at capture start, by index (absent when the node could not list them). */
+  ifindexNames?: IfindexName[];
   interfaces: {
     iface: string;
     role: string;
@@ -108,6 +161,7 @@ export function sessionJson(s: CaptureRunSummary, vxlanPorts: number[]): Session
           return i;
         }),
       };
+      if (n.ifindexNames) j.ifindexNames = n.ifindexNames.map(({ ifindex, name }) => ({ ifindex, name }));
       if (under?.file) j.underlay = path.basename(under.file);
       if (over?.file) j.overlay = path.basename(over.file);
       return j;

@@ -3,6 +3,7 @@ import type { DecodedPacket } from '../decode/types.js';
 import type { SessionPool } from '../remote/connection.js';
 import type { Inventory } from '../remote/inventory.js';
 import type { ClockOffset } from './clock.js';
+import type { IfindexName } from './session-file.js';
 import type { StreamStats } from './live-stats.js';
 import type { SshEndpoints, TcpdumpCounters } from './tcpdump.js';
 
@@ -104,6 +105,8 @@ export interface NodeSummary {
   tcpdumpVersion: string;
   libpcapVersion: string | null;
   clock: ClockOffset | null;
+  /** The node's interfaces by index at capture start (`ip -j link show`); absent when it could not list them. */
+  ifindexNames?: IfindexName[];
   streams: StreamSummary[];
 }
 

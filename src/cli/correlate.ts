@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError, VxiError, isVxiError } from '../errors.js';
 import { readSessionOffsets, type CorrelationReport, type Unmatched } from '../correlate/index.js';
+import { readSessionIfindexNames } from '../correlate/session.js';
 import { analyzeCaptures, sidesOfOneFile, wholeFile } from '../analysis/run.js';
 import type { SideSource } from '../analysis/sides.js';
 import { createRegistry } from '../decode/registry.js';
@@ -122,14 +123,18 @@ export async function runCorrelate(underlay: string, overlay: string | undefined
     if (underlay !== '-' && existsSync(beside)) session = { file: beside, beside: true };
   }
   if (flags.clockOffset !== undefined) session = undefined; // --clock-offset wins: no session file is read
+  let ifindexNames: ReadonlyMap<number, string> | undefined;
   if (session !== undefined) {
-    const s = await readSessionOffsets(session.file, underlay, overlay ?? underlay).catch((err: unknown) => {
-      // one the user did not name: say where it came from and how to do without it
+    // one the user did not name: say where it came from and how to do without it
+    const explain = (err: unknown): never => {
       if (session?.beside && isVxiError(err)) throw new VxiError(err.code, `${err.message} (the session.json beside the underlay capture: name another with --session FILE, or give --clock-offset 0 to read none)`, { exitCode: err.exitCode, cause: err });
       throw err;
-    });
+    };
+    const s = await readSessionOffsets(session.file, underlay, overlay ?? underlay).catch(explain);
     offsetUs = s.overlayClockOffsetUs;
     for (const p of s.vxlanPorts) if (!ports.includes(p)) ports.push(p);
+    // one file holding both sides: the names of its interface indexes (tcpdump -i any)
+    if (overlay === undefined) ifindexNames = (await readSessionIfindexNames(session.file, underlay).catch(explain)).names;
   }
   if (underlay === '-' && overlay === '-') throw new UsageError('only one of the two captures can be read from standard input');
   const registry = createRegistry({ vxlanPorts: ports });
@@ -138,7 +143,7 @@ export async function runCorrelate(underlay: string, overlay: string | undefined
   if (overlay === undefined) {
     // one file that holds both sides (dumpcap -i eth1 -i vxlan_bridge, tcpdump -i any)
     if (underlay === '-') throw new UsageError('a capture holding both sides is read from a file, not standard input: correlate FILE');
-    const one = await sidesOfOneFile(underlay, registry);
+    const one = await sidesOfOneFile(underlay, registry, ifindexNames);
     sides = { underlay: one.pairing.underlay as SideSource, overlay: one.pairing.overlay as SideSource };
     note = one.note;
   } else sides = { underlay: wholeFile(underlay), overlay: wholeFile(overlay) };

@@ -10,6 +10,7 @@ import type { CliIo } from './main.js';
 import { LineWriter } from './output.js';
 import { collectPorts, parseCount, parseVni } from './options.js';
 import { reportDamage } from './damage.js';
+import { readSessionIfindexNames } from '../correlate/session.js';
 
 interface DecodeFlags {
   count?: number;
@@ -17,6 +18,7 @@ interface DecodeFlags {
   vxlanPort?: number[];
   json?: boolean;
   lineBuffered?: boolean;
+  session?: string;
 }
 
 /** Bytes of output collected before they are handed to stdout. */
@@ -35,12 +37,14 @@ interface DecodeRun {
   lineBuffered: boolean;
   /** Aborted by Ctrl-C. */
   interrupt: AbortSignal;
+  /** Names of SLL2 interface indexes (from --session). */
+  ifNames?: ReadonlyMap<number, string>;
 }
 
 /** One thread: decode and format each packet as it is read. */
 async function decodeHere(file: string, run: DecodeRun): Promise<DecodeEnd> {
   const { flags, out, lineBuffered, interrupt } = run;
-  const writeLine = lineWriter(flags.json ? 'json' : 'text');
+  const writeLine = lineWriter(flags.json ? 'json' : 'text', run.ifNames);
   // line by line: a small buffer per line (take() hands it over), not a megabyte
   const w = new ByteWriter(lineBuffered ? 512 : FLUSH_AT + 64 * 1024);
   const flushAt = lineBuffered ? 1 : FLUSH_AT;
@@ -85,6 +89,7 @@ async function decodeOnWorkers(file: string, run: DecodeRun, workers: number): P
   const count = flags.count;
   const task: DecodeLinesTask = { format: flags.json ? 'json' : 'text', vxlanPorts: flags.vxlanPort ?? [], lineEnds: count !== undefined };
   if (flags.vni !== undefined) task.vni = flags.vni;
+  if (run.ifNames) task.ifNames = [...run.ifNames];
   let printed = 0;
   const summary = await decodeInParallel<DecodeLinesResult>(file, {
     worker: DECODE_WORKER,
@@ -107,6 +112,23 @@ async function decodeOnWorkers(file: string, run: DecodeRun, workers: number): P
   return interrupt.aborted ? 'interrupted' : summary;
 }
 
+/**
+ * The interface names `capture` recorded for the node FILE was made on (session.json
+ * `ifindexNames`); undefined, with a line on stderr saying why, when the session does not have them.
+ */
+async function namesFromSession(session: string, file: string, io: CliIo): Promise<ReadonlyMap<number, string> | undefined> {
+  const found = await readSessionIfindexNames(session, file);
+  if (found.node === undefined) {
+    io.stderr.write(`vxlan-inspect: ${session} lists no node for ${file} (by its file name or a <node>- prefix): interface indexes are printed as they are\n`);
+    return undefined;
+  }
+  if (!found.names) {
+    io.stderr.write(`vxlan-inspect: ${session} holds no interface names for node ${found.node} (recorded by capture since ifindexNames was added): interface indexes are printed as they are\n`);
+    return undefined;
+  }
+  return found.names;
+}
+
 export async function runDecode(file: string, flags: DecodeFlags, io: CliIo): Promise<number> {
   const out = new LineWriter(io.stdout);
   const lineBuffered = flags.lineBuffered === true || (io.stdout as { isTTY?: boolean }).isTTY === true;
@@ -119,6 +141,10 @@ export async function runDecode(file: string, flags: DecodeFlags, io: CliIo): Pr
   process.on('SIGINT', onInterrupt);
   try {
     const run: DecodeRun = { flags, out, lineBuffered, interrupt: interrupter.signal };
+    if (flags.session !== undefined) {
+      const names = await namesFromSession(flags.session, file, io);
+      if (names) run.ifNames = names;
+    }
     const workers = workersFor(file, DECODE_WORKER);
     const end = workers > 0 ? await decodeOnWorkers(file, run, workers) : await decodeHere(file, run);
     await out.flush();
@@ -137,6 +163,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--vni <n>', 'only packets carried in this VXLAN/GENEVE VNI', parseVni)
     .option('--vxlan-port <port>', 'also decode this UDP port as VXLAN (repeatable; 4789 and 8472 always are)', collectPorts)
     .option('--json', 'NDJSON: one JSON object per packet')
+    .option('--session <file>', 'session.json of the capture: names the interface indexes of a tcpdump -i any capture (eth1 Out, not ifindex 3 Out)')
     .option('-l, --line-buffered', 'write each packet\'s line at once (as tcpdump -l; always on a terminal), e.g. for `decode - -l | grep`')
     .addHelpText('after', '\nExamples:\n  vxlan-inspect decode fixtures/lab/kvm1-eth1.pcap --vni 10 -c 5\n  ssh kvm1 tcpdump -U -w - -i eth1 | vxlan-inspect decode - -l\n')
     .action(async (file: string, flags: DecodeFlags) => {

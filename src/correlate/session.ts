@@ -5,11 +5,14 @@
  *                  "clockOffsetUs": 0, "overlayClockOffsetUs": 0 } ], "vxlanPorts": [4789] }
  *
  * A node's `clockOffsetUs` is how far its clock is ahead of the reference clock;
- * `overlayClockOffsetUs` is added to that node's bridge capture on top.
+ * `overlayClockOffsetUs` is added to that node's bridge capture on top. A node's `ifindexNames`
+ * (`[{"ifindex": 3, "name": "eth1"}, …]`, written by `capture`) names the interface indexes of a
+ * `tcpdump -i any` capture made on it (readSessionIfindexNames).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError, VxiError } from '../errors.js';
+import { ifindexNamesOf } from '../capture/session-file.js';
 
 export interface SessionOffsets {
   /** To add to the overlay capture's timestamps to line them up with the underlay's. */
@@ -26,6 +29,8 @@ interface NodeJson {
   overlay?: unknown;
   clockOffsetUs?: unknown;
   overlayClockOffsetUs?: unknown;
+  ifindexNames?: unknown;
+  interfaces?: unknown;
 }
 
 function num(v: unknown, what: string, file: string): number {
@@ -59,7 +64,7 @@ function sessionShape(json: unknown, file: string): { nodes: NodeJson[]; vxlanPo
   return { nodes: nodes as NodeJson[], vxlanPorts };
 }
 
-export async function readSessionOffsets(sessionFile: string, underlayFile: string, overlayFile: string): Promise<SessionOffsets> {
+async function readSessionNodes(sessionFile: string): Promise<{ nodes: NodeJson[]; vxlanPorts: unknown }> {
   let text: string;
   try {
     text = await readFile(sessionFile, 'utf8');
@@ -72,7 +77,11 @@ export async function readSessionOffsets(sessionFile: string, underlayFile: stri
   } catch (err) {
     throw new UsageError(`${sessionFile} is not valid JSON (${(err as Error).message})`);
   }
-  const { nodes, vxlanPorts } = sessionShape(parsed, sessionFile);
+  return sessionShape(parsed, sessionFile);
+}
+
+export async function readSessionOffsets(sessionFile: string, underlayFile: string, overlayFile: string): Promise<SessionOffsets> {
+  const { nodes, vxlanPorts } = await readSessionNodes(sessionFile);
   const un = findNode(nodes, underlayFile, 'underlay');
   const on = findNode(nodes, overlayFile, 'overlay');
   const cu = num(un?.clockOffsetUs, 'clockOffsetUs', sessionFile);
@@ -83,4 +92,38 @@ export async function readSessionOffsets(sessionFile: string, underlayFile: stri
   if (typeof un?.name === 'string') out.underlayNode = un.name;
   if (typeof on?.name === 'string') out.overlayNode = on.name;
   return out;
+}
+
+/** The node a capture file of any interface belongs to: listed (underlay, overlay, or a stream's `file`), else by its `<node>-` prefix (the longest). */
+function nodeOfFile(nodes: NodeJson[], file: string): NodeJson | undefined {
+  const base = path.basename(file);
+  const listed = nodes.find(
+    (n) =>
+      [n.underlay, n.overlay].some((f) => typeof f === 'string' && path.basename(f) === base) ||
+      (Array.isArray(n.interfaces) && n.interfaces.some((i: unknown) => typeof i === 'object' && i !== null && typeof (i as { file?: unknown }).file === 'string' && path.basename((i as { file: string }).file) === base)),
+  );
+  if (listed) return listed;
+  return nodes
+    .filter((n) => typeof n.name === 'string' && n.name !== '' && base.startsWith(`${n.name}-`))
+    .sort((a, b) => (b.name as string).length - (a.name as string).length)[0];
+}
+
+export interface SessionIfindexNames {
+  /** The session.json node the capture was found in (undefined: not listed). */
+  node?: string;
+  /** Its interfaces by index, as `capture` recorded them (undefined: the node has none recorded). */
+  names?: Map<number, string>;
+}
+
+/**
+ * The interface names of a `tcpdump -i any` capture's indexes (SLL2 records carry the index
+ * only): the `ifindexNames` session.json gives for the node the capture was made on.
+ */
+export async function readSessionIfindexNames(sessionFile: string, captureFile: string): Promise<SessionIfindexNames> {
+  const { nodes } = await readSessionNodes(sessionFile);
+  const node = nodeOfFile(nodes, captureFile);
+  if (!node) return {};
+  const name = typeof node.name === 'string' ? node.name : undefined;
+  const names = ifindexNamesOf(node.ifindexNames, `${sessionFile} node ${name ?? '?'}`);
+  return { ...(name !== undefined ? { node: name } : {}), ...(names ? { names } : {}) };
 }

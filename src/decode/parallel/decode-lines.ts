@@ -5,7 +5,7 @@
 import type { DecodedPacket } from '../types.js';
 import type { ByteWriter } from '../format/bytes.js';
 import { writePacketJson } from '../format/json.js';
-import { writePacketText } from '../format/text.js';
+import { textLineWriter, writePacketText } from '../format/text.js';
 import type { BatchResult } from './pool.js';
 
 export interface DecodeLinesTask {
@@ -15,6 +15,8 @@ export interface DecodeLinesTask {
   vni?: number;
   /** Send the end offset of every line (the caller cuts at `-c N`). */
   lineEnds: boolean;
+  /** Text: names of the interface indexes of SLL2 records (`eth1 Out`, not `ifindex 3 Out`), as [ifindex, name] pairs. */
+  ifNames?: [number, string][];
 }
 
 export interface DecodeLinesResult extends BatchResult {
@@ -32,7 +34,8 @@ export function hasVni(p: DecodedPacket, vni: number): boolean {
   return false;
 }
 
-/** Writes one packet's line (without the newline). */
-export function lineWriter(format: DecodeLinesTask['format']): (w: ByteWriter, p: DecodedPacket) => void {
-  return format === 'json' ? writePacketJson : writePacketText;
+/** Writes one packet's line (without the newline); text names SLL2 interface indexes with `ifNames`. */
+export function lineWriter(format: DecodeLinesTask['format'], ifNames?: ReadonlyMap<number, string>): (w: ByteWriter, p: DecodedPacket) => void {
+  if (format === 'json') return writePacketJson;
+  return ifNames && ifNames.size > 0 ? textLineWriter({ ifNames }) : writePacketText;
 }

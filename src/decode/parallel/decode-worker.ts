@@ -10,7 +10,7 @@ import type { BatchResult } from './pool.js';
 
 const task = workerData as DecodeLinesTask;
 const options: DecodeOptions = { registry: createRegistry({ vxlanPorts: task.vxlanPorts }) };
-const writeLine = lineWriter(task.format);
+const writeLine = lineWriter(task.format, task.ifNames ? new Map(task.ifNames) : undefined);
 const vni = task.vni;
 /** Output buffer size to start with: a little more than the last batch needed (fewer regrowths). */
 let sizeHint = 1 << 20;
