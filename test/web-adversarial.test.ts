@@ -380,7 +380,7 @@ describe('item 12: what a served folder may hold', () => {
     mkdirSync(dir);
     const sj = path.join(dir, 'session.json');
     writeFileSync(sj, 'null');
-    expect(() => sessionFromDir(dir)).toThrow(new RegExp(`${sj.replace(/[/.]/g, '\\$&')} must be a JSON object`));
+    expect(() => sessionFromDir(dir)).toThrow(new RegExp(`${sj.replace(/[/.]/g, '\\$&')} is not a session file: it must hold a JSON object`));
     writeFileSync(sj, '{"nodes":[null]}');
     expect(() => sessionFromDir(dir)).toThrow(/session\.json: nodes\[0\] must be an object/);
     writeFileSync(sj, '{"nodes":{"name":"kvm1"}}');

@@ -61,6 +61,41 @@ export function ifindexNamesOf(value: unknown, what: string): Map<number, string
   return map;
 }
 
+/** A session.json as read: its nodes (objects; their fields checked by whoever uses them) and its extra VXLAN ports. */
+export interface SessionJsonRead {
+  nodes: Record<string, unknown>[];
+  vxlanPorts: number[];
+}
+
+function kindOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : JSON.stringify(v);
+}
+
+/**
+ * The one reader of session.json's shape, for every command that reads one (correlate, path,
+ * serve, export): valid JSON, an object, `nodes` (when present) a list of objects, `vxlanPorts`
+ * the valid port numbers it lists. A usage error names the file and the key.
+ */
+export function parseSessionJson(text: string, file: string): SessionJsonRead {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${file} is not valid JSON (${(err as Error).message}): fix it, or remove it to pair captures by file name`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new UsageError(`${file} is not a session file: it must hold a JSON object with a "nodes" list (as capture writes it), not ${kindOf(json)}`);
+  }
+  const { nodes, vxlanPorts } = json as { nodes?: unknown; vxlanPorts?: unknown };
+  if (nodes !== undefined && !Array.isArray(nodes)) throw new UsageError(`${file}: "nodes" must be a list of nodes, not ${kindOf(nodes)}`);
+  const list = (nodes ?? []) as unknown[];
+  list.forEach((n, i) => {
+    if (typeof n !== 'object' || n === null || Array.isArray(n)) throw new UsageError(`${file}: nodes[${i}] must be an object (name, underlay, overlay, clockOffsetUs), not ${kindOf(n)}`);
+  });
+  const ports = Array.isArray(vxlanPorts) ? vxlanPorts.filter((p): p is number => Number.isInteger(p) && p > 0 && p < 65536) : [];
+  return { nodes: list as Record<string, unknown>[], vxlanPorts: ports };
+}
+
 export interface SessionJsonNode {
   name: string;
   host: string;

@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError, VxiError } from '../errors.js';
-import { ifindexNamesOf } from '../capture/session-file.js';
+import { ifindexNamesOf, parseSessionJson } from '../capture/session-file.js';
 
 export interface SessionOffsets {
   /** To add to the overlay capture's timestamps to line them up with the underlay's. */
@@ -49,35 +49,14 @@ function findNode(nodes: NodeJson[], file: string, role: 'underlay' | 'overlay')
   return prefix === undefined ? undefined : nodes.find((n) => n.name === prefix);
 }
 
-/** What a session file must look like to be read: an object, its `nodes` (if any) a list of objects. */
-function sessionShape(json: unknown, file: string): { nodes: NodeJson[]; vxlanPorts: unknown } {
-  const what = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : JSON.stringify(v));
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new UsageError(`${file} is not a session file: it must hold a JSON object with a "nodes" list (as capture writes it), not ${what(json)}`);
-  }
-  const { nodes, vxlanPorts } = json as { nodes?: unknown; vxlanPorts?: unknown };
-  if (nodes === undefined) return { nodes: [], vxlanPorts };
-  if (!Array.isArray(nodes)) throw new UsageError(`${file}: "nodes" must be a list of nodes, not ${what(nodes)}`);
-  nodes.forEach((n: unknown, i) => {
-    if (typeof n !== 'object' || n === null || Array.isArray(n)) throw new UsageError(`${file}: nodes[${i}] must be an object (name, underlay, overlay, clockOffsetUs), not ${what(n)}`);
-  });
-  return { nodes: nodes as NodeJson[], vxlanPorts };
-}
-
-async function readSessionNodes(sessionFile: string): Promise<{ nodes: NodeJson[]; vxlanPorts: unknown }> {
+async function readSessionNodes(sessionFile: string): Promise<{ nodes: NodeJson[]; vxlanPorts: number[] }> {
   let text: string;
   try {
     text = await readFile(sessionFile, 'utf8');
   } catch (err) {
     throw new VxiError('VXI_IO', `cannot read session file ${sessionFile}: ${(err as Error).message}`, { cause: err, exitCode: 2 });
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`${sessionFile} is not valid JSON (${(err as Error).message})`);
-  }
-  return sessionShape(parsed, sessionFile);
+  return parseSessionJson(text, sessionFile);
 }
 
 export async function readSessionOffsets(sessionFile: string, underlayFile: string, overlayFile: string): Promise<SessionOffsets> {
@@ -87,8 +66,7 @@ export async function readSessionOffsets(sessionFile: string, underlayFile: stri
   const cu = num(un?.clockOffsetUs, 'clockOffsetUs', sessionFile);
   const co = num(on?.clockOffsetUs, 'clockOffsetUs', sessionFile);
   const extra = num(on?.overlayClockOffsetUs, 'overlayClockOffsetUs', sessionFile);
-  const ports = Array.isArray(vxlanPorts) ? vxlanPorts.filter((p): p is number => Number.isInteger(p) && p > 0 && p < 65536) : [];
-  const out: SessionOffsets = { overlayClockOffsetUs: cu - co + extra, vxlanPorts: ports };
+  const out: SessionOffsets = { overlayClockOffsetUs: cu - co + extra, vxlanPorts };
   if (typeof un?.name === 'string') out.underlayNode = un.name;
   if (typeof on?.name === 'string') out.overlayNode = on.name;
   return out;

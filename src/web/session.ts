@@ -16,6 +16,7 @@
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, VxiError } from '../errors.js';
+import { parseSessionJson } from '../capture/session-file.js';
 import { CAPTURE_EXT, roleOfInterface as sidesRole, splitCaptureName as splitName } from '../analysis/sides.js';
 
 export type Role = 'underlay' | 'overlay' | 'unknown';
@@ -74,10 +75,6 @@ function num(v: unknown, what: string, file: string): number {
   return v;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** Whether `p` is `dir` or inside it (`..kvm1.pcap` is a name inside it; `../x` is not). */
 export function isInside(dir: string, p: string): boolean {
   const rel = path.relative(dir, p);
@@ -115,20 +112,13 @@ function realDirOf(dir: string): string {
 }
 
 function readSessionJson(dir: string, file: string): SessionSpec {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new UsageError(`${file} is not valid JSON (${(err as Error).message}): fix it or remove it to pair captures by file name`);
-  }
-  if (!isObject(json)) throw new UsageError(`${file} must be a JSON object such as {"nodes": [{"name": "kvm1", "underlay": "kvm1-eth1.pcap"}]}, not ${JSON.stringify(json)}: fix it or remove it to pair captures by file name`);
-  if (json.nodes !== undefined && !Array.isArray(json.nodes)) throw new UsageError(`${file}: "nodes" must be a list of {"name", "underlay", "overlay"} objects`);
+  // the one reader of the file's shape (src/capture/session-file.ts), then what serving needs
+  const json = parseSessionJson(readFileSync(file, 'utf8'), file);
   const realDir = realDirOf(dir);
   const files: CaptureFileSpec[] = [];
   const nodes: NodeSpec[] = [];
   const skipped: string[] = [];
-  for (const [i, n] of ((json.nodes ?? []) as unknown[]).entries()) {
-    if (!isObject(n)) throw new UsageError(`${file}: nodes[${i}] must be an object such as {"name": "kvm1", "underlay": "kvm1-eth1.pcap"}, not ${JSON.stringify(n)}`);
+  for (const [i, n] of json.nodes.entries()) {
     if (typeof n.name !== 'string' || !n.name) throw new UsageError(`${file}: nodes[${i}] needs a "name"`);
     for (const role of ['underlay', 'overlay'] as const) {
       const f = n[role];
@@ -147,8 +137,7 @@ function readSessionJson(dir: string, file: string): SessionSpec {
     }
     nodes.push({ name: n.name, clockOffsetUs: num(n.clockOffsetUs, 'clockOffsetUs', file), overlayClockOffsetUs: num(n.overlayClockOffsetUs, 'overlayClockOffsetUs', file) });
   }
-  const ports = Array.isArray(json.vxlanPorts) ? json.vxlanPorts.filter((p): p is number => typeof p === 'number' && p > 0 && p < 65536) : [];
-  return { dir, files, nodes, vxlanPorts: ports, ...(skipped.length ? { skipped } : {}) };
+  return { dir, files, nodes, vxlanPorts: json.vxlanPorts, ...(skipped.length ? { skipped } : {}) };
 }
 
 function nodesOf(files: CaptureFileSpec[]): NodeSpec[] {
