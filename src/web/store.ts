@@ -16,6 +16,7 @@ import { NodePass, runPass, type PassPacket } from '../analysis/pass.js';
 import { probeCapture } from '../analysis/probe.js';
 import { compareFromOf, pairFiles, splitCaptureName, roleOfInterface, type FileShape, type NodePairing, type PairRule, type Side, type SideSource } from '../analysis/sides.js';
 import { mergeTopologies } from '../analysis/topology.js';
+import { readSessionIfindexNames } from '../correlate/session.js';
 import type { Topology } from '../correlate/topology.js';
 import { createRegistry, type DecoderRegistry } from '../decode/registry.js';
 import { isVxiError } from '../errors.js';
@@ -173,7 +174,9 @@ export class CaptureStore {
     for (const side of ['underlay', 'overlay'] as const) {
       const s = p[side];
       if (s?.select.kind === 'ifindex' && s.select.ifindexes.length === 0) {
-        const found = await findCookedSides(s.path, { registry: this.registry });
+        // the interface names capture recorded for this node (session.json beside the file), if any
+        const names = await namesBeside(s.path);
+        const found = await findCookedSides(s.path, { registry: this.registry, ...(names ? { names } : {}) });
         if (!found) throw new Error(`${s.name}: a capture of every interface (tcpdump -i any) in which no interface carries both VXLAN and the frames it tunnels: its sides cannot be told apart; capture the underlay and the bridge apart`);
         s.select = found[side];
         s.iface = found[side].names.join(',');
@@ -550,6 +553,21 @@ function sourceOf(f: CaptureFileSpec): SideSource {
   const iface = f.iface ?? splitCaptureName(f.name).iface;
   if (iface !== undefined && roleOfInterface(iface) !== 'any') s.iface = iface;
   return s;
+}
+
+/** The ifindex → name map that a session.json beside a `tcpdump -i any` capture records for it, if any. */
+async function namesBeside(file: string): Promise<Map<number, string> | undefined> {
+  const session = path.join(path.dirname(file), 'session.json');
+  try {
+    await stat(session);
+  } catch {
+    return undefined;
+  }
+  try {
+    return (await readSessionIfindexNames(session, file)).names;
+  } catch {
+    return undefined; // a damaged session.json is reported where the session is read; names are a nicety here
+  }
 }
 
 async function fileSize(file: string): Promise<number> {
