@@ -30,8 +30,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labPreflight, labTraffic, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
 import { canRunNetns } from './helpers/netns.js';
-import { CaptureParser } from '../src/decode/file/index.js';
-import type { RawPacket } from '../src/decode/types.js';
+import { captureRecords } from './helpers/pcap.js';
 import { runCli } from './helpers/cli.js';
 
 const can = canRunNetns();
@@ -82,20 +81,10 @@ function record(name: string, argv: string[]): Recorder {
   return { name, child, stderr: () => err, exit };
 }
 
-/** Every record of a pcap or pcapng file, read to the end: a damaged or cut file fails here. */
-function wholeRecords(file: string): RawPacket[] {
-  const p = new CaptureParser();
-  p.push(readFileSync(file));
-  p.end();
-  const out: RawPacket[] = [];
-  for (let r = p.next(); r; r = p.next()) out.push(r);
-  expect(p.error?.message, file).toBeUndefined();
-  return out;
-}
 
 /** Every record's time, in seconds. */
 function times(file: string): number[] {
-  return wholeRecords(file).map((r) => r.tsSec + r.tsNsec / 1e9);
+  return captureRecords(file, { whole: true }).map((r) => r.tsSec + r.tsNsec / 1e9);
 }
 
 /** The middle of the longest gap between packets (of all files) inside [from, to]: a cut no frame's two sightings straddle. */
@@ -286,9 +275,9 @@ suite('-i any and multi-interface captures in the lab', () => {
     expect(recs[3]?.stderr()).not.toMatch(/received\/dropped on interface '[^']+': \d+\/[1-9]/);
     // flushed and closed: tcpdump's own count is what is in the file, dumpcap's too
     for (const [r, file] of [[recs[0], 'eth1.pcap'], [recs[1], 'bridge.pcap'], [recs[2], 'any.pcap']] as const) {
-      expect(wholeRecords(f(file)).length).toBe(Number(/(\d+) packets? captured/.exec(r?.stderr() ?? '')?.[1]));
+      expect(captureRecords(f(file), { whole: true }).length).toBe(Number(/(\d+) packets? captured/.exec(r?.stderr() ?? '')?.[1]));
     }
-    expect(wholeRecords(f('both.pcapng')).length).toBe(Number(/Packets captured: (\d+)/.exec(recs[3]?.stderr() ?? '')?.[1]));
+    expect(captureRecords(f('both.pcapng'), { whole: true }).length).toBe(Number(/Packets captured: (\d+)/.exec(recs[3]?.stderr() ?? '')?.[1]));
     expect(pcapLinkType(f('any.pcap'))).toBe(276); // LINKTYPE_LINUX_SLL2
     expect(pcapLinkType(f('eth1.pcap'))).toBe(1);
 

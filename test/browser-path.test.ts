@@ -15,6 +15,7 @@ import type { PathReport } from '../src/analysis/path.js';
 import { labRecordingDir } from '../src/cli/demo.js';
 import { sessionFromDir } from '../src/web/session.js';
 import { startServer, type RunningServer } from '../src/web/server.js';
+import { openPage } from './helpers/browser.js';
 import { runCli } from './helpers/cli.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -59,14 +60,7 @@ function pcapWithout(src: string, dst: string, drop: (n: number) => boolean): vo
 }
 
 async function openPath(url: string, errors: string[]): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1600, height: 1100 } });
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
-  await page.goto(url);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 15_000 });
+  const page = await openPage(browser, url, errors, { width: 1600, height: 1100 });
   await page.click('.views button[data-view="path"]');
   await page.waitForSelector('#view-path.active table.path-summary', { timeout: 15_000 });
   return page;

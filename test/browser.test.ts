@@ -14,6 +14,7 @@ import { labRecordingDir } from '../src/cli/demo.js';
 import { writeSampleSession } from '../src/web/sample.js';
 import { sessionFromDir } from '../src/web/session.js';
 import { startServer, type RunningServer } from '../src/web/server.js';
+import { openPage as openBrowserPage } from './helpers/browser.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -32,16 +33,8 @@ function labDir(): string {
   return d;
 }
 
-async function openPage(url: string, errors: string[]): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
-  await page.goto(url);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 15_000 });
-  return page;
+function openPage(url: string, errors: string[]): Promise<Page> {
+  return openBrowserPage(browser, url, errors);
 }
 
 describe.skipIf(!haveChromium)('the page in chromium', () => {

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labPreflight, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
-import { canRunNetns, uniquePrefix } from './helpers/netns.js';
+import { canRunNetns, cmdline, processesIn, uniquePrefix } from './helpers/netns.js';
 
 const can = canRunNetns();
 const preflight = can.ok ? await labPreflight() : can.reason;
@@ -47,13 +47,6 @@ function must(argv: string[]): string {
   return r.stdout;
 }
 
-function cmdline(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
 function parentOf(pid: number): number {
   try {
@@ -65,19 +58,6 @@ function parentOf(pid: number): number {
   }
 }
 
-/** Processes inside a namespace, by `ip netns pids` (a local query). */
-function processesIn(netns: string): { pid: number; comm: string; argv: string[] }[] {
-  const pids = spawnSync('ip', ['netns', 'pids', netns], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean).map(Number);
-  return pids.map((pid) => {
-    let comm = 'gone';
-    try {
-      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-    } catch {
-      /* ended meanwhile */
-    }
-    return { pid, comm, argv: cmdline(pid) };
-  });
-}
 
 async function waitFor(what: string, cond: () => boolean, ms = DEADLINE_MS): Promise<number> {
   const t0 = Date.now();

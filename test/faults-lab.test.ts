@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labPreflight, labTraffic, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
-import { canRunNetns, uniquePrefix } from './helpers/netns.js';
+import { canRunNetns, cmdline, processesIn, uniquePrefix } from './helpers/netns.js';
 import { wholePcapCount } from './helpers/pcap.js';
 
 const can = canRunNetns();
@@ -95,27 +95,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function cmdline(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
-/** Processes inside a namespace, by `ip netns pids` (a local query: nothing is sent). */
-function processesIn(netns: string): { pid: number; comm: string; argv: string[] }[] {
-  const pids = spawnSync('ip', ['netns', 'pids', netns], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean).map(Number);
-  return pids.map((pid) => {
-    let comm = 'gone';
-    try {
-      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-    } catch {
-      /* ended meanwhile */
-    }
-    return { pid, comm, argv: cmdline(pid) };
-  });
-}
 
 function tcpdumpsIn(netns: string): { pid: number; argv: string[] }[] {
   return processesIn(netns).filter((p) => p.comm === 'tcpdump');

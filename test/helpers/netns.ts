@@ -3,6 +3,7 @@
  * of our own so tests never clash with each other or with a developer's running lab (`vxi-`).
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
 export type NetnsAbility = { ok: true } | { ok: false; reason: string };
@@ -36,4 +37,27 @@ export function uniquePrefix(): string {
   let s = '';
   for (const b of bytes) s += ALPHABET[b % ALPHABET.length];
   return `vxt${s}-`;
+}
+
+/** A process's argument vector, from /proc ([] once it has ended). */
+export function cmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** Processes inside a namespace, by `ip netns pids` (a local query: nothing is sent). */
+export function processesIn(netns: string): { pid: number; comm: string; argv: string[] }[] {
+  const pids = spawnSync('ip', ['netns', 'pids', netns], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean).map(Number);
+  return pids.map((pid) => {
+    let comm = 'gone';
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      /* ended meanwhile */
+    }
+    return { pid, comm, argv: cmdline(pid) };
+  });
 }

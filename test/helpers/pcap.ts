@@ -36,12 +36,16 @@ export function captureFilesUnder(dir: string): string[] {
   return out.sort();
 }
 
-/** Every record of a capture file (pcap or pcapng), whole or not: the records before any damage. */
-export function captureRecords(file: string): RawPacket[] {
+/**
+ * Every record of a capture file (pcap or pcapng): the records before any damage, or with
+ * `whole`, all of them, the test failing here when the file is damaged or cut.
+ */
+export function captureRecords(file: string, opts: { whole?: boolean } = {}): RawPacket[] {
   const p = new CaptureParser();
   p.push(new Uint8Array(readFileSync(file)));
   p.end();
   const out: RawPacket[] = [];
   for (let r = p.next(); r; r = p.next()) out.push(r);
+  if (opts.whole) expect(p.error?.message, file).toBeUndefined();
   return out;
 }
