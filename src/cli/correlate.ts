@@ -13,7 +13,7 @@ import { analyzeCaptures, sidesOfOneFile, wholeFile } from '../analysis/run.js';
 import type { SideSource } from '../analysis/sides.js';
 import { createRegistry } from '../decode/registry.js';
 import type { CliIo } from './main.js';
-import { collectPorts } from './options.js';
+import { collectPorts, parseWindowMs } from './options.js';
 
 interface CorrelateFlags {
   json?: boolean;
@@ -26,13 +26,6 @@ interface CorrelateFlags {
 }
 
 const SHOWN_UNMATCHED = 10;
-
-function parseWindowMs(value: string): number {
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new UsageError(`--window must be a number of milliseconds, not ${JSON.stringify(value)}`);
-  const ms = Number(value);
-  if (ms > 3_600_000) throw new UsageError(`--window ${ms} ms is more than an hour: give it in milliseconds (e.g. --window 1000)`);
-  return ms;
-}
 
 function parseOffsetUs(value: string): number {
   if (!/^[-+]?\d+(\.\d+)?$/.test(value)) throw new UsageError(`--clock-offset must be a number of microseconds, not ${JSON.stringify(value)}`);

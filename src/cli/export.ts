@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CliIo } from './main.js';
-import { collectPorts, parseIntInRange } from './options.js';
+import { collectPorts, parseIntInRange, parseWindowMs } from './options.js';
 
 interface ExportFlags {
   out?: string;
@@ -16,13 +16,6 @@ interface ExportFlags {
   seed?: number;
   memoryLimit?: string;
   json?: boolean;
-}
-
-function parseWindowMs(value: string): number {
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new UsageError(`--window must be a number of milliseconds, not ${JSON.stringify(value)}`);
-  const ms = Number(value);
-  if (ms > 3_600_000) throw new UsageError(`--window ${ms} ms is more than an hour: give it in milliseconds (e.g. --window 1000)`);
-  return ms;
 }
 
 function parseMemory(value: string): string {

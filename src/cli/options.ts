@@ -19,3 +19,11 @@ export function collectPorts(value: string, previous: number[] = []): number[] {
 
 export const parseVni = parseIntInRange('--vni', 0, 0xffffff);
 export const parseCount = parseIntInRange('-c', 1, Number.MAX_SAFE_INTEGER);
+
+/** --window of correlate and export: the largest time between two sightings of a frame, in ms (at most an hour). */
+export function parseWindowMs(value: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new UsageError(`--window must be a number of milliseconds, not ${JSON.stringify(value)}`);
+  const ms = Number(value);
+  if (ms > 3_600_000) throw new UsageError(`--window ${ms} ms is more than an hour: give it in milliseconds (e.g. --window 1000)`);
+  return ms;
+}
