@@ -105,6 +105,8 @@ export async function followPaths(inputs: readonly PathNodeInput[], opts: PathOp
       forced: joiner.forced + tracks.reduce((a, t) => a + t.forced, 0),
       lateLinks: tracks.reduce((a, t) => a + t.lateLinks, 0),
     },
+    // filled by the configuration comparison (configuration recorded in session.json against the traffic)
+    config: { nodes: [], findings: [] },
   };
   if (opts.follow) {
     const f = opts.follow;

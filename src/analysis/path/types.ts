@@ -179,4 +179,42 @@ export interface PathReport {
   inputErrors: { node: string; side: Side; message: string }[];
   /** Bounded-memory bookkeeping: the most records held at once, and decisions taken early because a cap was reached. */
   work: { peakHeld: number; forced: number; lateLinks: number };
+  /** Each node's overlay configuration as recorded at capture/check time (session.json), compared with the traffic. */
+  config: ConfigComparison;
+}
+
+/** A node's overlay configuration as recorded over SSH (session.json `nodes[].config`), in the form the report shows. */
+export interface NodeConfigView {
+  node: string;
+  /** When and by which command it was recorded; null when the session holds no configuration for the node. */
+  recordedAt: string | null;
+  recordedBy: 'capture' | 'check' | null;
+  /** The VXLAN device: name, VNI, UDP port, local address, multicast group or unicast remote, underlay device, MTU. */
+  vxlan: { device: string; vni: number; port: number; local: string | null; group: string | null; remote: string | null; dev: string | null; mtu: number; up: boolean } | null;
+  bridge: { name: string; mtu: number; up: boolean } | null;
+  underlay: { name: string; mtu: number; addresses: string[] } | null;
+  /** Flood entries (00:00:00:00:00:00) and unicast entries of the VXLAN device. */
+  fdb: { mac: string; dst: string | null; flood: boolean; permanent: boolean }[];
+  /** What the node's packet filter does with the VXLAN port, in words (firewalld zone/ports/masquerade, nftables rules), when known. */
+  firewall: string[];
+}
+
+/** A disagreement between configuration and traffic, or between two nodes' configurations. */
+export interface ConfigFinding {
+  /**
+   * Machine code: vtep-missing-from-flood-list, fdb-to-silent-vtep, fdb-stale-after-move, group-mismatch,
+   * port-mismatch, vni-mismatch, mtu-too-small, firewall-drops-port, … (README lists them all).
+   */
+  code: string;
+  severity: 'fail' | 'warn' | 'info';
+  /** The nodes it concerns. */
+  nodes: string[];
+  message: string;
+  /** The facts it rests on: from the recorded configuration, and from the traffic. */
+  evidence: { config: string[]; traffic: string[] };
+}
+
+export interface ConfigComparison {
+  nodes: NodeConfigView[];
+  findings: ConfigFinding[];
 }
