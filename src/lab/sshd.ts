@@ -58,6 +58,11 @@ export function sshdConfig(node: NodeFiles, listen: string, authorizedKeys: stri
     'ClientAliveInterval 5',
     'ClientAliveCountMax 3',
     'AcceptEnv LANG LC_*',
+    // bash runs ~/.bashrc for a command over ssh only as a top-level shell (SHLVL unset or 0).
+    // The lab's nodes share the machine's /root, whose .bashrc may do anything (here: `pyenv
+    // init`, 0.1 s per command, 60 s when its lock is stale): at level 1 the nodes start clean,
+    // as a freshly installed hypervisor does, and every lab command costs the same everywhere.
+    'SetEnv SHLVL=1',
     'Subsystem sftp internal-sftp',
     '',
   ].join('\n');
