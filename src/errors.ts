@@ -53,12 +53,71 @@ export class UsageError extends VxiError {
   }
 }
 
-/** Damaged capture input; `offset` is the byte offset in the file/stream where the fault is. */
+/**
+ * What is wrong with a damaged capture, one name per check the readers (src/decode/file) make:
+ * callers branch on it, never on the message.
+ */
+export type CaptureFormatKind =
+  /** No bytes at all. */
+  | 'empty-input'
+  /** The first four bytes are not a pcap or pcapng magic (gzip, Kuznetzov pcap, anything else). */
+  | 'bad-magic'
+  /** The input ends inside the file header (fewer than 4 bytes, or inside the 24-byte pcap header). */
+  | 'truncated-header'
+  /** The input ends inside a pcap record or a pcapng block: `tailBytes` of it arrived, `missingBytes` did not. */
+  | 'truncated-record'
+  /** A captured length above MAX_CAPLEN (pcap record, pcapng packet block). */
+  | 'caplen-too-large'
+  /** A pcapng block total length below 12 or not a multiple of 4. */
+  | 'bad-block-length'
+  /** A pcapng block we parse claims more than MAX_BLOCK bytes. */
+  | 'block-too-large'
+  /** A pcapng block shorter than the minimum of its type (SHB 28, IDB 20, EPB/OPB 32, SPB 16). */
+  | 'block-too-short'
+  /** A pcapng block's trailing total length disagrees with its leading one. */
+  | 'trailing-length-mismatch'
+  /** A pcapng section header whose byte-order magic is neither 0x1a2b3c4d nor its swap. */
+  | 'bad-byte-order-magic'
+  /** A pcapng section header of a major version other than 1. */
+  | 'unsupported-version'
+  /** More interface description blocks than MAX_INTERFACES. */
+  | 'too-many-interfaces'
+  /** An if_tsresol the readers cannot represent. */
+  | 'bad-timestamp-resolution'
+  /** A packet block names an interface its section did not declare. */
+  | 'unknown-interface'
+  /** A pcapng packet block's captured length runs past the end of the block. */
+  | 'caplen-past-block';
+
+/** Facts about the fault beyond its kind, for callers that act on them. */
+export interface CaptureFormatFields {
+  /** 'truncated-header' / 'truncated-record': bytes of the unit that arrived before the input ended. */
+  tailBytes?: number;
+  /** 'truncated-header' / 'truncated-record': bytes of the unit that never arrived. */
+  missingBytes?: number;
+  /** pcapng: the type of the block at fault. */
+  blockType?: number;
+}
+
+/**
+ * Damaged capture input; `offset` is the byte offset in the file/stream where the fault is,
+ * `kind` what the fault is. `detail` is the message without the offset.
+ */
 export class CaptureFormatError extends VxiError {
   readonly offset: number;
-  constructor(message: string, offset: number, options: { cause?: unknown } = {}) {
+  readonly kind: CaptureFormatKind;
+  readonly detail: string;
+  readonly tailBytes: number | undefined;
+  readonly missingBytes: number | undefined;
+  readonly blockType: number | undefined;
+  constructor(kind: CaptureFormatKind, message: string, offset: number, fields: CaptureFormatFields = {}, options: { cause?: unknown } = {}) {
     super('VXI_CAPTURE_FORMAT', `${message} (at byte offset ${offset})`, options);
     this.offset = offset;
+    this.kind = kind;
+    this.detail = message;
+    this.tailBytes = fields.tailBytes;
+    this.missingBytes = fields.missingBytes;
+    this.blockType = fields.blockType;
   }
 }
 

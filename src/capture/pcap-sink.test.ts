@@ -125,7 +125,21 @@ describe('PcapFileSink', () => {
     const { file, result } = sinkThrough([new TextEncoder().encode('tcpdump: eth1: No such device exists\n')]);
     expect(result.file).toBeNull();
     expect(result.formatError?.message).toMatch(/at byte offset 0/);
+    expect(result.formatError?.kind).toBe('bad-magic');
     expect(existsSync(file)).toBe(false);
+  });
+
+  it('tells a damaged record (reported) from a cut last one (dropped) by the error kind', () => {
+    const ends = recordEnds(source);
+    const firstEnd = ends[0] as number;
+    const damaged = new Uint8Array(source.subarray(0, ends[2]));
+    // the second record's captured length: far above any snaplen
+    new DataView(damaged.buffer).setUint32(firstEnd + 8, 0x7fffffff, true);
+    const { result } = sinkThrough([damaged]);
+    expect(result.packets).toBe(1);
+    expect(result.droppedTailBytes).toBe(0);
+    expect(result.formatError?.kind).toBe('caplen-too-large');
+    expect(result.formatError?.offset).toBe(firstEnd);
   });
 
   it('never overwrites an existing file', () => {

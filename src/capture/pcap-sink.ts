@@ -90,8 +90,7 @@ export class PcapFileSink {
     const e = this.parser.error;
     if (e) {
       // a cut last record is what a dropped connection looks like: expected, not damage
-      const m = /^truncated pcap record: the input ends (\d+) byte/.exec(e.message);
-      if (m) r.droppedTailBytes = Number(m[1]);
+      if (e.kind === 'truncated-record') r.droppedTailBytes = e.tailBytes ?? 0;
       else r.formatError = e;
     }
     return r;

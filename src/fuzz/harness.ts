@@ -75,7 +75,9 @@ export async function runCase(bytes: Uint8Array, opts: CaseOptions = {}): Promis
     out.packets = summary.packets;
     if (summary.error) {
       if (!(summary.error instanceof CaptureFormatError)) out.crash ??= { where: 'decode', message: `summary.error is not a CaptureFormatError: ${String(summary.error)}` };
-      else if (!/\(at byte offset \d+\)$/.test(summary.error.message)) out.crash ??= { where: 'decode', message: `error without a byte offset: ${summary.error.message}` };
+      else if (!Number.isInteger(summary.error.offset) || summary.error.offset < 0 || summary.error.kind === undefined) {
+        out.crash ??= { where: 'decode', message: `error without a byte offset or a kind: ${summary.error.message}` };
+      }
       out.readerError = summary.error.message;
     }
     if (summary.packets !== decoded.length) out.crash ??= { where: 'decode', message: `summary says ${summary.packets} packets, ${decoded.length} were delivered` };

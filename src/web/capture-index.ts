@@ -7,6 +7,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { CaptureParser } from '../decode/file/parser.js';
+import { captureByteOrder, recordLength, walkRecordFile } from '../decode/file/records.js';
 import { MAX_BLOCK, type CaptureFormat, type CaptureInterface } from '../decode/file/types.js';
 import { decodePacket } from '../decode/packet.js';
 import type { DecoderRegistry } from '../decode/registry.js';
@@ -118,7 +119,7 @@ export class TooManyPacketsError extends VxiError {
  */
 export class NotACaptureError extends CaptureFormatError {
   constructor(cause: CaptureFormatError) {
-    super(cause.message, 0, { cause });
+    super(cause.kind, cause.detail, 0, {}, { cause });
   }
 }
 
@@ -391,7 +392,7 @@ export class IndexBuilder {
         this.prefix ??= await readHead(path, this.firstOffset);
         index.prefix = this.prefix;
       } else if (parser.format === 'pcapng') {
-        index.headerBlocks = await pcapngHeaderBlocks(path, fileSize);
+        index.headerBlocks = await pcapngHeaderBlocks(path);
       } else {
         this.prefix ??= await readHead(path, 24);
         index.prefix = this.prefix;
@@ -512,27 +513,12 @@ export class CaptureFollower {
   }
 }
 
-/** Walks the block headers of a pcapng file: where each SHB and IDB is. */
-async function pcapngHeaderBlocks(path: string, size: number): Promise<HeaderBlock[]> {
+/** Where each SHB and IDB of a pcapng file is (decode/file's walk over the block headers). */
+async function pcapngHeaderBlocks(path: string): Promise<HeaderBlock[]> {
   const out: HeaderBlock[] = [];
-  const fh = await open(path, 'r');
-  try {
-    const hdr = Buffer.alloc(12);
-    let pos = 0;
-    let le = true;
-    while (pos + 12 <= size) {
-      await fh.read(hdr, 0, 12, pos);
-      const isShb = hdr.readUInt32LE(0) === 0x0a0d0d0a;
-      if (isShb) le = hdr.readUInt32LE(8) === 0x1a2b3c4d;
-      const type = le ? hdr.readUInt32LE(0) : hdr.readUInt32BE(0);
-      const len = le ? hdr.readUInt32LE(4) : hdr.readUInt32BE(4);
-      if (len < 12 || len % 4 !== 0) break;
-      if (isShb || type === 1) out.push({ offset: pos, length: len, sectionStart: isShb });
-      pos += len;
-    }
-  } finally {
-    await fh.close();
-  }
+  await walkRecordFile(path, (r) => {
+    if (r.kind === 'section-header' || r.kind === 'interface') out.push({ offset: r.offset, length: r.length, sectionStart: r.kind === 'section-header' });
+  });
   return out;
 }
 
@@ -564,25 +550,15 @@ async function prefixFor(index: CaptureIndex, offset: number, fh: import('node:f
  */
 const RUN_GAP = 64 * 1024;
 
-/** Whether the capture's multi-byte fields are little-endian, from the bytes put in front of a record. */
-function littleEndian(format: CaptureFormat | undefined, prefix: Uint8Array): boolean | undefined {
-  if (prefix.length < 12) return undefined;
-  const b = Buffer.from(prefix.buffer, prefix.byteOffset, prefix.byteLength);
-  const magic = format === 'pcapng' ? b.readUInt32LE(8) : b.readUInt32LE(0);
-  if (magic === 0x1a2b3c4d || magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) return true;
-  if (magic === 0x4d3c2b1a || magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) return false;
-  return undefined;
-}
-
 /** Bytes of the record at `start` by its own header (pcap: 16 + caplen; pcapng: the block length), at most MAX_BLOCK. */
-async function recordSpan(index: CaptureIndex, prefix: Uint8Array, start: number, fh: import('node:fs/promises').FileHandle, stats: ReadStats): Promise<number> {
-  const le = littleEndian(index.format, prefix);
+async function recordSpan(prefix: Uint8Array, start: number, fh: import('node:fs/promises').FileHandle, stats: ReadStats): Promise<number> {
+  // the prefix is the file header (pcap) or the record's section header (pcapng): it says the byte order
+  const order = captureByteOrder(prefix);
   const hdr = Buffer.alloc(16);
   const got = (await fh.read(hdr, 0, 16, start)).bytesRead;
   stats.bytesRead += got;
-  if (le === undefined || got < 16) return MAX_BLOCK;
-  const n = index.format === 'pcapng' ? (le ? hdr.readUInt32LE(4) : hdr.readUInt32BE(4)) : 16 + (le ? hdr.readUInt32LE(8) : hdr.readUInt32BE(8));
-  return Math.min(Math.max(n, 16), MAX_BLOCK);
+  const n = order === undefined ? undefined : recordLength(order.format, order.littleEndian, new DataView(hdr.buffer, hdr.byteOffset, got));
+  return n === undefined ? MAX_BLOCK : Math.min(Math.max(n, 16), MAX_BLOCK);
 }
 
 /** What re-reading cost (for tests and diagnostics). */
@@ -618,7 +594,7 @@ export async function readRecords(index: CaptureIndex, positions: readonly numbe
       const prefix = await prefixFor(index, start, fh);
       let end = nextOffset(b);
       // a record followed by much (the damaged tail of the file, skipped blocks): only the record itself
-      if (end - lastStart > RUN_GAP) end = Math.min(end, lastStart + (await recordSpan(index, prefix, lastStart, fh, stats)));
+      if (end - lastStart > RUN_GAP) end = Math.min(end, lastStart + (await recordSpan(prefix, lastStart, fh, stats)));
       const bytes = Buffer.allocUnsafeSlow(Math.max(0, end - start));
       const got = (await fh.read(bytes, 0, bytes.length, start)).bytesRead;
       stats.bytesRead += got;

@@ -15,7 +15,7 @@ import { NEED_MORE, SKIP, type RecordDecoder } from './decoder.js';
 import { detectFormat } from './detect.js';
 import { PcapDecoder } from './pcap.js';
 import { PcapngDecoder } from './pcapng.js';
-import { MAX_WARNINGS, type CaptureFormat, type CaptureInterface } from './types.js';
+import { MAX_WARNINGS, type CaptureFormat, type CaptureInterface, type ReadSummary } from './types.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -48,6 +48,13 @@ export class CaptureParser {
   // a pcapng block being skipped: absolute offset of its trailing length, and of the block
   private skipTo = 0;
   private skipBlockAt = -1;
+
+  /** What was read so far: format, counts, interfaces, warnings, and the error if the input is damaged. */
+  summary(): ReadSummary {
+    const s: ReadSummary = { format: this.format, packets: this.packetCount, bytesRead: this.bytesIn, interfaces: this.interfaces, warnings: this.warnings };
+    if (this.error !== undefined) s.error = this.error;
+    return s;
+  }
 
   /** Interfaces seen so far (one for classic pcap, every IDB of every section for pcapng). */
   get interfaces(): CaptureInterface[] {
@@ -186,7 +193,7 @@ export class CaptureParser {
     }
     if (magic.length < 4) return false;
     const d = detectFormat(magic[0] ?? 0, magic[1] ?? 0, magic[2] ?? 0, magic[3] ?? 0);
-    if (typeof d === 'string') throw new CaptureFormatError(d, 0);
+    if (typeof d === 'string') throw new CaptureFormatError('bad-magic', d, 0);
     this.format = d.format;
     const warn = (m: () => string): void => this.warn(m);
     this.dec = d.format === 'pcap' ? new PcapDecoder(d.littleEndian, d.nanosecond, warn) : new PcapngDecoder(warn);
@@ -198,15 +205,18 @@ export class CaptureParser {
     if (!this.ended) return undefined;
     const total = this.bytesIn;
     if (this.dec === undefined) {
-      throw new CaptureFormatError(total === 0 ? 'empty input: no capture file header' : `input is only ${total} byte(s) long: too short for a capture file header`, 0);
+      if (total === 0) throw new CaptureFormatError('empty-input', 'empty input: no capture file header', 0);
+      throw new CaptureFormatError('truncated-header', `input is only ${total} byte(s) long: too short for a capture file header`, 0, { tailBytes: total, missingBytes: 4 - total });
     }
     const noun = this.format === 'pcap' ? 'pcap record' : 'pcapng block';
     if (this.carry !== undefined) {
       const what = this.format === 'pcap' && this.carryAt === 0 ? 'pcap file header' : noun;
-      throw new CaptureFormatError(`truncated ${what}: the input ends ${this.carryLen} byte(s) into it, ${this.carry.length} needed`, this.carryAt);
+      const fields = { tailBytes: this.carryLen, missingBytes: this.carry.length - this.carryLen };
+      throw new CaptureFormatError(this.carryAt === 0 ? 'truncated-header' : 'truncated-record', `truncated ${what}: the input ends ${this.carryLen} byte(s) into it, ${this.carry.length} needed`, this.carryAt, fields);
     }
     if (this.skipBlockAt >= 0) {
-      throw new CaptureFormatError(`truncated ${noun}: its length runs past the end of the input (${total} bytes)`, this.skipBlockAt);
+      const fields = { tailBytes: total - this.skipBlockAt, missingBytes: this.skipTo + 4 - total };
+      throw new CaptureFormatError('truncated-record', `truncated ${noun}: its length runs past the end of the input (${total} bytes)`, this.skipBlockAt, fields);
     }
     return undefined;
   }

@@ -21,6 +21,21 @@ import { MAX_CAPLEN, type CaptureInterface } from './types.js';
 const FILE_HEADER = 24;
 const RECORD_HEADER = 16;
 
+export const PCAP_FILE_HEADER = FILE_HEADER;
+export const PCAP_RECORD_HEADER = RECORD_HEADER;
+
+/**
+ * The captured length of the record whose 16-byte header is at `pos`, checked against
+ * MAX_CAPLEN (the record is then 16 + caplen bytes). `at` is the record's absolute offset.
+ */
+export function pcapCaplen(dv: DataView, pos: number, le: boolean, at: number): number {
+  const caplen = dv.getUint32(pos + 8, le);
+  if (caplen > MAX_CAPLEN) {
+    throw new CaptureFormatError('caplen-too-large', `pcap record claims a captured length of ${caplen} bytes, more than the ${MAX_CAPLEN}-byte maximum: the file is damaged`, at);
+  }
+  return caplen;
+}
+
 export class PcapDecoder implements RecordDecoder {
   packet: RawPacket | undefined = undefined;
   need = 0;
@@ -47,10 +62,7 @@ export class PcapDecoder implements RecordDecoder {
       return NEED_MORE;
     }
     const le = this.le;
-    const caplen = dv.getUint32(pos + 8, le);
-    if (caplen > MAX_CAPLEN) {
-      throw new CaptureFormatError(`pcap record claims a captured length of ${caplen} bytes, more than the ${MAX_CAPLEN}-byte maximum: the file is damaged`, base + pos);
-    }
+    const caplen = pcapCaplen(dv, pos, le, base + pos);
     const total = RECORD_HEADER + caplen;
     if (avail < total) {
       this.need = total;

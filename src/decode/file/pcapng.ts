@@ -27,6 +27,8 @@ const IDB = 1;
 const EPB = 6;
 
 const OPT_ENDOFOPT = 0;
+export { IDB as PCAPNG_IDB, EPB as PCAPNG_EPB, SPB as PCAPNG_SPB, OPB as PCAPNG_OPB };
+
 const IF_NAME = 2;
 /**
  * Bytes of an if_name kept (Linux names are at most 15, Windows' \Device\NPF_{GUID} 50): every
@@ -50,7 +52,53 @@ const utf8 = new TextDecoder('utf-8');
  * whole in the buffer or skipped across chunks (the message must not depend on chunk boundaries).
  */
 function trailingLengthError(type: number, len: number, trailing: number, at: number): CaptureFormatError {
-  return new CaptureFormatError(`pcapng block of type 0x${type.toString(16)} has total length ${len} but its trailing length says ${trailing}`, at);
+  return new CaptureFormatError('trailing-length-mismatch', `pcapng block of type 0x${type.toString(16)} has total length ${len} but its trailing length says ${trailing}`, at, { blockType: type });
+}
+
+/** The 8 (12 for a section header) bytes every pcapng block starts with. */
+export interface BlockHeader {
+  type: number;
+  /** Block total length, checked: at least 12, a multiple of 4. */
+  length: number;
+  /** Byte order of the block: its own for a section header (by its magic), else its section's. */
+  littleEndian: boolean;
+  /** A block the reader parses (SHB, IDB, EPB, SPB, OPB): at most MAX_BLOCK bytes. Others are skipped by their length. */
+  parsed: boolean;
+}
+
+/** Bytes needed to read any block's header (a section header's byte-order magic is at 8). */
+export const BLOCK_HEADER_BYTES = 12;
+
+/**
+ * Reads the header of the block at `pos` (BLOCK_HEADER_BYTES available) into `out`, for the
+ * reader and for the seeking walk (records.ts) alike. `le` is the current section's byte
+ * order, `at` the block's absolute offset. Throws CaptureFormatError on a section header's
+ * bad byte-order magic, on a total length below 12 or not a multiple of 4, and on a parsed
+ * block longer than MAX_BLOCK.
+ */
+export function readBlockHeader(dv: DataView, pos: number, le: boolean, at: number, out: BlockHeader): BlockHeader {
+  const type = dv.getUint32(pos, le);
+  const order = type === PCAPNG_SHB ? sectionByteOrder(dv, pos, at) : le;
+  const len = dv.getUint32(pos + 4, order);
+  if (len < 12 || len % 4 !== 0) {
+    throw new CaptureFormatError('bad-block-length', `pcapng block of type 0x${type.toString(16)} has total length ${len}, which is ${len < 12 ? 'smaller than 12' : 'not a multiple of 4'}`, at, { blockType: type });
+  }
+  const parsed = type === EPB || type === SPB || type === IDB || type === PCAPNG_SHB || type === OPB;
+  if (parsed && len > MAX_BLOCK) {
+    throw new CaptureFormatError('block-too-large', `pcapng block of type 0x${type.toString(16)} claims ${len} bytes, more than the ${MAX_BLOCK}-byte limit: the file is damaged`, at, { blockType: type });
+  }
+  out.type = type;
+  out.length = len;
+  out.littleEndian = order;
+  out.parsed = parsed;
+  return out;
+}
+
+function sectionByteOrder(dv: DataView, pos: number, at: number): boolean {
+  const bom = dv.getUint32(pos + 8, true);
+  if (bom === BYTE_ORDER_MAGIC) return true;
+  if (bom === 0x4d3c2b1a) return false;
+  throw new CaptureFormatError('bad-byte-order-magic', `pcapng section header has byte-order magic 0x${dv.getUint32(pos + 8, false).toString(16).padStart(8, '0')}, expected 0x1a2b3c4d in either byte order`, at);
 }
 
 export class PcapngDecoder implements RecordDecoder {
@@ -65,27 +113,24 @@ export class PcapngDecoder implements RecordDecoder {
   private trailer = -1;
   private trailerBlock = 0;
   private trailerType = 0;
+  /** Filled by readBlockHeader for each block (one object: this runs per block). */
+  private readonly header: BlockHeader = { type: 0, length: 0, littleEndian: true, parsed: false };
 
   constructor(private readonly warn: Warn) {}
 
   step(buf: Uint8Array, dv: DataView, pos: number, end: number, base: number): number {
     const avail = end - pos;
     if (this.trailer >= 0) return this.checkSkippedTrailer(dv, pos, avail);
-    if (avail < 12) {
-      this.need = 12;
+    if (avail < BLOCK_HEADER_BYTES) {
+      this.need = BLOCK_HEADER_BYTES;
       return NEED_MORE;
     }
-    const type = dv.getUint32(pos, this.le);
-    const le = type === PCAPNG_SHB ? this.sectionByteOrder(dv, pos, base) : this.le;
-    const len = dv.getUint32(pos + 4, le);
     const at = base + pos;
-    if (len < 12 || len % 4 !== 0) {
-      throw new CaptureFormatError(`pcapng block of type 0x${type.toString(16)} has total length ${len}, which is ${len < 12 ? 'smaller than 12' : 'not a multiple of 4'}`, at);
-    }
-    const parsed = type === EPB || type === SPB || type === IDB || type === PCAPNG_SHB || type === OPB;
-    if (parsed && len > MAX_BLOCK) {
-      throw new CaptureFormatError(`pcapng block of type 0x${type.toString(16)} claims ${len} bytes, more than the ${MAX_BLOCK}-byte limit: the file is damaged`, at);
-    }
+    const header = readBlockHeader(dv, pos, this.le, at, this.header);
+    const type = header.type;
+    const le = header.littleEndian;
+    const len = header.length;
+    const parsed = header.parsed;
     if (avail < len) {
       if (parsed) {
         this.need = len;
@@ -122,26 +167,19 @@ export class PcapngDecoder implements RecordDecoder {
     return 4;
   }
 
-  private sectionByteOrder(dv: DataView, pos: number, base: number): boolean {
-    const bom = dv.getUint32(pos + 8, true);
-    if (bom === BYTE_ORDER_MAGIC) return true;
-    if (bom === 0x4d3c2b1a) return false;
-    throw new CaptureFormatError(`pcapng section header has byte-order magic 0x${dv.getUint32(pos + 8, false).toString(16).padStart(8, '0')}, expected 0x1a2b3c4d in either byte order`, base + pos);
-  }
-
   private sectionHeader(dv: DataView, pos: number, len: number, at: number, le: boolean): void {
-    if (len < 28) throw new CaptureFormatError(`pcapng section header block is ${len} bytes, shorter than the 28-byte minimum`, at);
+    if (len < 28) throw new CaptureFormatError('block-too-short', `pcapng section header block is ${len} bytes, shorter than the 28-byte minimum`, at);
     const major = dv.getUint16(pos + 12, le);
     const minor = dv.getUint16(pos + 14, le);
-    if (major !== 1) throw new CaptureFormatError(`pcapng section header says version ${major}.${minor}; only version 1.x is defined`, at);
+    if (major !== 1) throw new CaptureFormatError('unsupported-version', `pcapng section header says version ${major}.${minor}; only version 1.x is defined`, at);
     this.le = le;
     this.section++;
     this.ifaces = [];
   }
 
   private interfaceBlock(buf: Uint8Array, dv: DataView, pos: number, len: number, at: number): void {
-    if (len < 20) throw new CaptureFormatError(`pcapng interface description block is ${len} bytes, shorter than the 20-byte minimum`, at);
-    if (this.interfaces.length >= MAX_INTERFACES) throw new CaptureFormatError(`more than ${MAX_INTERFACES} interface description blocks in one input`, at);
+    if (len < 20) throw new CaptureFormatError('block-too-short', `pcapng interface description block is ${len} bytes, shorter than the 20-byte minimum`, at);
+    if (this.interfaces.length >= MAX_INTERFACES) throw new CaptureFormatError('too-many-interfaces', `more than ${MAX_INTERFACES} interface description blocks in one input`, at);
     const le = this.le;
     const info: CaptureInterface = {
       id: this.ifaces.length,
@@ -172,7 +210,7 @@ export class PcapngDecoder implements RecordDecoder {
       o = v + ((olen + 3) & ~3);
     }
     const problem = tsresolProblem(tsresol);
-    if (problem) throw new CaptureFormatError(`pcapng interface ${info.id} of section ${this.section}: ${problem}`, at);
+    if (problem) throw new CaptureFormatError('bad-timestamp-resolution', `pcapng interface ${info.id} of section ${this.section}: ${problem}`, at);
     const conv = new TsConverter(tsresol, tsoffset);
     info.tsDigits = conv.tsDigits;
     this.ifaces.push({ info, conv });
@@ -182,21 +220,21 @@ export class PcapngDecoder implements RecordDecoder {
   private iface(id: number, at: number, what: string): Iface {
     const f = this.ifaces[id];
     if (f === undefined) {
-      throw new CaptureFormatError(`pcapng ${what} packet block refers to interface ${id}, but section ${this.section} declares ${this.ifaces.length} interface(s)`, at);
+      throw new CaptureFormatError('unknown-interface', `pcapng ${what} packet block refers to interface ${id}, but section ${this.section} declares ${this.ifaces.length} interface(s)`, at);
     }
     return f;
   }
 
   private packetBlock(buf: Uint8Array, dv: DataView, pos: number, len: number, at: number, dataAt: number, id: number, what: string): RawPacket {
-    if (len < 32) throw new CaptureFormatError(`pcapng ${what} packet block is ${len} bytes, shorter than the 32-byte minimum`, at);
+    if (len < 32) throw new CaptureFormatError('block-too-short', `pcapng ${what} packet block is ${len} bytes, shorter than the 32-byte minimum`, at);
     const f = this.iface(id, at, what);
     const le = this.le;
     const caplen = dv.getUint32(pos + 20, le);
     if (caplen > MAX_CAPLEN) {
-      throw new CaptureFormatError(`pcapng ${what} packet block claims a captured length of ${caplen} bytes, more than the ${MAX_CAPLEN}-byte maximum`, at);
+      throw new CaptureFormatError('caplen-too-large', `pcapng ${what} packet block claims a captured length of ${caplen} bytes, more than the ${MAX_CAPLEN}-byte maximum`, at);
     }
     if (dataAt + caplen > len - 4) {
-      throw new CaptureFormatError(`pcapng ${what} packet block's captured length ${caplen} runs past the end of its ${len}-byte block`, at);
+      throw new CaptureFormatError('caplen-past-block', `pcapng ${what} packet block's captured length ${caplen} runs past the end of its ${len}-byte block`, at);
     }
     const info = f.info;
     if (caplen > info.snaplen && info.snaplen !== 0) {
@@ -221,13 +259,13 @@ export class PcapngDecoder implements RecordDecoder {
   }
 
   private simplePacket(buf: Uint8Array, dv: DataView, pos: number, len: number, at: number): RawPacket {
-    if (len < 16) throw new CaptureFormatError(`pcapng simple packet block is ${len} bytes, shorter than the 16-byte minimum`, at);
+    if (len < 16) throw new CaptureFormatError('block-too-short', `pcapng simple packet block is ${len} bytes, shorter than the 16-byte minimum`, at);
     const info = this.iface(0, at, 'simple').info;
     const origLen = dv.getUint32(pos + 8, this.le);
     let caplen = Math.min(origLen, len - 16);
     if (info.snaplen !== 0 && caplen > info.snaplen) caplen = info.snaplen;
     if (caplen > MAX_CAPLEN) {
-      throw new CaptureFormatError(`pcapng simple packet block holds ${caplen} bytes, more than the ${MAX_CAPLEN}-byte maximum`, at);
+      throw new CaptureFormatError('caplen-too-large', `pcapng simple packet block holds ${caplen} bytes, more than the ${MAX_CAPLEN}-byte maximum`, at);
     }
     const start = pos + 12;
     return {

@@ -4,7 +4,7 @@
  * says where it is. I/O failures throw VxiError VXI_IO.
  */
 import { open } from 'node:fs/promises';
-import { VxiError, type CaptureFormatError } from '../../errors.js';
+import { VxiError } from '../../errors.js';
 import type { RawPacket } from '../types.js';
 import { CaptureParser } from './parser.js';
 import type { ReadSummary } from './types.js';
@@ -129,16 +129,42 @@ export function destroyOnAbort(source: CaptureSource, signal: AbortSignal | unde
   return () => signal.removeEventListener('abort', onAbort);
 }
 
-function summary(parser: CaptureParser): ReadSummary {
-  const s: ReadSummary = {
-    format: parser.format,
-    packets: parser.packetCount,
-    bytesRead: parser.bytesIn,
-    interfaces: parser.interfaces,
-    warnings: parser.warnings,
-  };
-  if (parser.error !== undefined) s.error = parser.error;
-  return s;
+/**
+ * The read loop, written once for every reader of a whole capture (readCapture, packets,
+ * decodeCapture, decodeInParallel): each chunk of `source` is pushed into `parser` and yielded,
+ * and the caller drains `parser.next()` before asking for the next one; after the last chunk the
+ * parser is told the input is over and `undefined` is yielded for the last drain. The loop ends
+ * after the chunk (or end) whose drain found the input damaged (`parser.error`).
+ *
+ * The per-packet loop stays in the caller (a plain synchronous `for` over `parser.next()`): the
+ * hot path has no callback or promise per packet. Breaking out of the loop stops reading and
+ * closes the source. `chunks` replaces `chunksOf(source)` (decodeInParallel reads into shared
+ * memory). Aborting `signal` rejects with its reason, also while waiting for a stream's input.
+ */
+export async function* parseChunks(
+  parser: CaptureParser,
+  source: CaptureSource,
+  opts: { signal?: AbortSignal | undefined; chunks?: AsyncIterable<Uint8Array> } = {},
+): AsyncGenerator<Uint8Array | undefined, void, undefined> {
+  const { signal } = opts;
+  signal?.throwIfAborted();
+  const release = destroyOnAbort(source, signal);
+  try {
+    for await (const chunk of opts.chunks ?? chunksOf(source)) {
+      signal?.throwIfAborted();
+      parser.push(chunk);
+      yield chunk;
+      if (parser.error !== undefined) return;
+    }
+    signal?.throwIfAborted();
+    parser.end();
+    yield undefined;
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    throw err;
+  } finally {
+    release();
+  }
 }
 
 /**
@@ -150,51 +176,18 @@ export async function readCapture(
   onPacket: (p: RawPacket) => void | boolean,
   opts: ReadOptions = {},
 ): Promise<ReadSummary> {
-  const { signal } = opts;
-  signal?.throwIfAborted();
   const parser = new CaptureParser();
-  const release = destroyOnAbort(source, signal);
-  let stopped = false;
-  try {
-    reading: for await (const chunk of chunksOf(source)) {
-      signal?.throwIfAborted();
-      parser.push(chunk);
-      for (let p = parser.next(); p !== undefined; p = parser.next()) {
-        if (onPacket(p) === false) {
-          stopped = true;
-          break reading;
-        }
-      }
-      if (parser.error !== undefined) break;
-    }
-    signal?.throwIfAborted();
-    if (!stopped && parser.error === undefined) {
-      parser.end();
-      for (let p = parser.next(); p !== undefined; p = parser.next()) if (onPacket(p) === false) break;
-    }
-  } catch (err) {
-    if (signal?.aborted) throw signal.reason;
-    throw err;
-  } finally {
-    release();
+  reading: for await (const _ of parseChunks(parser, source, opts)) {
+    for (let p = parser.next(); p !== undefined; p = parser.next()) if (onPacket(p) === false) break reading;
   }
-  return summary(parser);
+  return parser.summary();
 }
 
 /** Every packet of a capture; throws the CaptureFormatError (after the good packets) if it is damaged. */
 export async function* packets(source: CaptureSource): AsyncGenerator<RawPacket, void, undefined> {
   const parser = new CaptureParser();
-  let error: CaptureFormatError | undefined;
-  for await (const chunk of chunksOf(source)) {
-    parser.push(chunk);
+  for await (const _ of parseChunks(parser, source)) {
     for (let p = parser.next(); p !== undefined; p = parser.next()) yield p;
-    error = parser.error;
-    if (error !== undefined) break;
   }
-  if (error === undefined) {
-    parser.end();
-    for (let p = parser.next(); p !== undefined; p = parser.next()) yield p;
-    error = parser.error;
-  }
-  if (error !== undefined) throw error;
+  if (parser.error !== undefined) throw parser.error;
 }

@@ -14,7 +14,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { CaptureParser } from '../file/parser.js';
-import type { CaptureSource } from '../file/read.js';
+import { parseChunks, type CaptureSource } from '../file/read.js';
 import type { ReadSummary } from '../file/types.js';
 import { BatchBuilder, type PacketBatch } from './batch.js';
 import { SharedChunkPool, sharedChunksOf } from './shared-chunks.js';
@@ -198,39 +198,31 @@ export async function decodeInParallel<R extends BatchResult>(source: CaptureSou
     }
   };
 
-  const chunks = sharedChunksOf(source, chunkPool);
   try {
-    for await (const chunk of chunks) {
+    for await (const chunk of parseChunks(parser, source, { chunks: sharedChunksOf(source, chunkPool) })) {
+      if (chunk === undefined) {
+        // the input is over: a record the parser held back is a copy, in no chunk
+        builder.setChunk(undefined);
+        await drain();
+        break;
+      }
       const shared = chunk.buffer as SharedArrayBuffer;
       builder.setChunk(shared);
-      parser.push(chunk);
       await drain();
       // The parser is done with this chunk (a record running on is copied): the batch goes now.
       if (!stopped && failure === undefined) await send(builder.take());
       unref(shared);
-      if (stopped || failure !== undefined || parser.error !== undefined) break;
-    }
-    builder.setChunk(undefined);
-    if (!stopped && failure === undefined && parser.error === undefined) {
-      parser.end();
-      await drain();
+      if (stopped || failure !== undefined) break;
     }
     if (!stopped && failure === undefined) await send(builder.take());
     await waitUntil(() => consumed === sent);
   } finally {
-    await chunks.return(undefined);
     closing = true;
     await Promise.all(workers.map((w) => w.terminate()));
   }
   if (failure !== undefined) throw failure;
-  const summary: ReadSummary = {
-    format: parser.format,
-    packets: parser.packetCount,
-    bytesRead: parser.bytesIn,
-    interfaces: parser.interfaces,
-    warnings: parser.warnings,
-  };
+  const summary = parser.summary();
   // Stopped by the consumer (-c N): like the one-thread path, a fault further on was never reached.
-  if (parser.error !== undefined && !stopped) summary.error = parser.error;
+  if (stopped) delete summary.error;
   return summary;
 }
