@@ -3,6 +3,7 @@
  * bytes, rates over the last interval, VXLAN packets and the VNIs seen.
  */
 import type { DecodedPacket } from '../decode/types.js';
+import { RateMeter } from './rates.js';
 
 export interface StreamStats {
   node: string;
@@ -33,11 +34,7 @@ export class LiveStats {
   bytes = 0;
   vxlanPackets = 0;
   readonly vnis = new Set<number>();
-  private lastAt: number;
-  private lastPackets = 0;
-  private lastBytes = 0;
-  private pps = 0;
-  private bps = 0;
+  private readonly rates: RateMeter;
 
   constructor(
     readonly node: string,
@@ -45,13 +42,13 @@ export class LiveStats {
     private startedAt: number = Date.now(),
     private readonly count?: number,
   ) {
-    this.lastAt = startedAt;
+    this.rates = new RateMeter(startedAt);
   }
 
   /** Counts elapsed time (and the first rate interval) from `now`: when the capture really began. */
   restartClock(now: number = Date.now()): void {
     this.startedAt = now;
-    this.lastAt = now;
+    this.rates.restart(now);
   }
 
   add(p: DecodedPacket): void {
@@ -69,21 +66,14 @@ export class LiveStats {
 
   /** A snapshot; `advance` moves the rate window to now (once per status tick). */
   snapshot(fileBytes: number, now: number = Date.now(), advance = true): StreamStats {
-    const dt = (now - this.lastAt) / 1000;
-    if (advance && dt >= 0.2) {
-      this.pps = (this.packets - this.lastPackets) / dt;
-      this.bps = (this.bytes - this.lastBytes) / dt;
-      this.lastAt = now;
-      this.lastPackets = this.packets;
-      this.lastBytes = this.bytes;
-    }
+    const rates = advance ? this.rates.sample(now, this.packets, this.bytes) : this.rates.current;
     const s: StreamStats = {
       node: this.node,
       iface: this.iface,
       packets: this.packets,
       bytes: this.bytes,
-      packetsPerSec: Math.round(this.pps * 10) / 10,
-      bytesPerSec: Math.round(this.bps),
+      packetsPerSec: rates.packetsPerSec,
+      bytesPerSec: rates.bytesPerSec,
       vxlanPackets: this.vxlanPackets,
       vnis: [...this.vnis].sort((a, b) => a - b),
       elapsedSec: Math.max(0, (now - this.startedAt) / 1000),

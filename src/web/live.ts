@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { captureFileName, defaultOutDirName, startCapture, validateCaptureOptions } from '../capture/capture.js';
+import { RateMeter } from '../capture/rates.js';
 import type { CaptureRunSummary } from '../capture/types.js';
 import { PrerequisiteError, VxiError } from '../errors.js';
 import { run } from '../lab/run.js';
@@ -340,21 +341,20 @@ export function netnsCaptureStarter(frontendNetns: string, inventoryPath: string
     }
 
     // progress from the files as the store reads them
-    const last = new Map<string, { at: number; packets: number }>();
+    const rates = new Map<string, RateMeter>();
     const started = Date.now();
     const sendStats = (): void => {
       const now = Date.now();
       for (const s of streams) {
         const c = s.captured;
         if (!c) continue;
-        const prev = last.get(s.iface) ?? { at: started, packets: 0 };
-        const dt = (now - prev.at) / 1000;
+        let meter = rates.get(s.iface);
+        if (meter === undefined) rates.set(s.iface, (meter = new RateMeter(started)));
         const ev: LiveStatsEvent = {
           id, node: req.node, iface: s.iface, packets: c.index.count, bytes: c.bytes, vxlanPackets: c.tunnelled,
-          packetsPerSec: dt > 0 ? Math.round(((c.index.count - prev.packets) / dt) * 10) / 10 : 0,
+          packetsPerSec: meter.sample(now, c.index.count, c.bytes).packetsPerSec,
           elapsedSec: Math.round((now - started) / 100) / 10, fileBytes: c.index.fileSize, captureId: c.id,
         };
-        last.set(s.iface, { at: now, packets: c.index.count });
         emit('live-stats', ev);
       }
     };
