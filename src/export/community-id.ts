@@ -12,7 +12,11 @@
  * as Zeek maps them — a request/reply type pairs with its counterpart (echo 8 with echo reply
  * 0, …) and is ordered like ports; any other type is one-way, (type, code), never reordered.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+
+/** SHA-1 of bytes as text: Node's one-shot crypto.hash (20.12+; a quarter of createHash's cost per flow), else createHash. */
+const sha1: (data: Uint8Array, encoding: 'hex' | 'base64') => string =
+  typeof crypto.hash === 'function' ? (data, encoding) => crypto.hash('sha1', data, encoding) : (data, encoding) => crypto.createHash('sha1').update(data).digest(encoding);
 
 export const PROTO_ICMP = 1;
 export const PROTO_TCP = 6;
@@ -130,7 +134,7 @@ export function communityId(t: FlowTuple, opts: CommunityIdOptions = {}): string
     buf[o++] = dport >>> 8;
     buf[o++] = dport & 0xff;
   }
-  const digest = createHash('sha1').update(buf).digest(opts.hex ? 'hex' : 'base64');
+  const digest = sha1(buf, opts.hex ? 'hex' : 'base64');
   return `1:${digest}`;
 }
 

@@ -6,9 +6,10 @@
  * pairing rules of sides.ts and session.ts), then per node ONE pass (analysis/run.ts
  * analyzeCaptures) whose onPacket hook gives every decoded packet of both sides and whose
  * onMatch hook gives the correlator's matches. Nothing is decoded twice, nothing is matched
- * but by the correlator. Rows stream into DuckDB (stage.ts) in chunks: memory is bounded by
- * the correlator's window, the flow table's cap and DuckDB's memory limit, never by the
- * capture's length.
+ * but by the correlator. What a packet hook does runs two million times for a 1M + 1M pair:
+ * it writes numbers only (flow numbers from typed hash tables, no string, no object), and rows
+ * stream into DuckDB (stage.ts) in chunks: memory is bounded by the correlator's window, the
+ * flow tables' cap and DuckDB's memory limit, never by the capture's length.
  *
  *   OUTDIR/packets.parquet  one row per packet of every side of every node
  *   OUTDIR/flows.parquet    one row per flow (node, side, tunnel, VNI, outer and inner 5-tuple)
@@ -124,7 +125,7 @@ export async function exportCaptures(args: readonly string[], opts: ExportOption
     const M = stage.matches;
     // the columns, once (the hooks run for every packet)
     const cSrc = P.col(PK.src), cN = P.col(PK.n), cFrame = P.col(PK.frame), cSec = P.col(PK.sec), cUsec = P.col(PK.usec), cWire = P.col(PK.wireLen), cCap = P.col(PK.capLen);
-    const cVni = P.col(PK.vni), cCodes = P.col(PK.codes), cOuter = P.col(PK.outerFlow), cInner = P.col(PK.innerFlow), cLink = P.col(PK.link);
+    const cVni = P.col(PK.vni), cCodes = P.col(PK.codes), cOuter = P.col(PK.outerFlow), cInner = P.col(PK.innerFlow), cLink = P.col(PK.link), cType = P.col(PK.ethertype);
     const mSrc = M.col(MT.src), mN = M.col(MT.n), mPsrc = M.col(MT.psrc), mPn = M.col(MT.pn);
     const mDir = M.col(MT.dir), mDelta = M.col(MT.delta), mFlood = M.col(MT.flood), mCopies = M.col(MT.copies), mVni = M.col(MT.vni);
     const matchRow = (src: number, n: number, psrc: number, pn: number, m: Match, copies: number): void => {
@@ -178,6 +179,7 @@ export async function exportCaptures(args: readonly string[], opts: ExportOption
         cOuter[i] = f.hasOuter ? flows.idOf(f.outer) : -1;
         cInner[i] = f.hasInner ? flows.idOf(f.inner) : -1;
         cLink[i] = f.hasInner ? links.idOf(f.inner) : -1;
+        cType[i] = f.hasInner ? f.inner.ethertype : -1;
         P.next();
       };
       // a bridge frame's row waits for its last copy (matches of one frame come one after another)
@@ -234,7 +236,7 @@ export async function exportCaptures(args: readonly string[], opts: ExportOption
     const c1 = process.cpuUsage();
     await stage.addSources(sources);
     await stage.addLabels(labels);
-    const written = await stage.write(outDir, capture, sources.some((s) => s.split), dedupe);
+    const written = await stage.write(outDir, { capture, anySplit: sources.some((s) => s.split), dedupe, renumbered: flows.restarted || links.restarted });
     const manifest = path.join(outDir, 'export.json');
     const summary: ExportSummary = {
       schemaVersion: EXPORT_SCHEMA_VERSION,

@@ -1,49 +1,85 @@
 /**
- * The export's engine: DuckDB, embedded (@duckdb/node-api). Rows go in as numbers, in data
- * chunks of CHUNK_ROWS through an appender, into a staging database on disk beside the output
- * (DuckDB spills past its memory limit, so memory stays bounded whatever the capture's
- * length); the text of addresses and Community IDs goes in once per flow (flows.ts). At the end
- * DuckDB joins the packets with the matches and the flows and writes Parquet (COPY … TO …
- * (FORMAT parquet)); the flow rows are grouped from that Parquet file, so every count they
- * imply is the packet rows' own.
+ * The export's engine: DuckDB, embedded (@duckdb/node-api). Rows go in as numbers, a data chunk
+ * of CHUNK_ROWS at a time, into an in-memory staging database whose buffers spill to a folder
+ * beside the output past its memory limit (memory stays bounded whatever the capture's length);
+ * the text of addresses and Community IDs goes in once per flow (flows.ts). At the end DuckDB
+ * joins the packets with the matches (numbers only, `pm`), then writes Parquet (COPY … TO …
+ * (FORMAT parquet)): the packet rows with the text of their flows, the flow rows grouped from
+ * `pm` by flow number, so every count they imply is the packet rows' own.
+ *
+ * Where the time goes, and why it is spent this way (README "Export", measured on 1M + 1M):
+ *  - text columns whose values repeat (node, side, interface, file, addresses, MACs, protocol…)
+ *    are DuckDB ENUMs: a join copies a small code, not a string, and the Parquet writer writes
+ *    an ENUM as a dictionary it already has (an eighth of the cost of a VARCHAR column, which
+ *    it hashes row by row); readers see plain strings (UTF8), the Parquet files' types are as
+ *    documented;
+ *  - flow rows are grouped by numbers, and only the groups get text;
+ *  - numbers are written into the data chunk's own arrays (no call per value).
  */
 import { rmSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
-import { DOUBLE, DuckDBDataChunk, DuckDBInstance, INTEGER, UINTEGER, type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
+import { DOUBLE, DuckDBDataChunk, DuckDBInstance, INTEGER, UINTEGER, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
 import { VxiError } from '../errors.js';
 import type { FlowEntry, LinkEntry } from './flows.js';
 
 /** Rows per data chunk: DuckDB's vector size, the most a chunk holds. */
 export const CHUNK_ROWS = 2048;
 
-type Kind = 'i32' | 'u32' | 'f64';
+type Kind = 'i32' | 'u32' | 'f64' | 'str';
 export type Buf = Int32Array | Uint32Array | Float64Array;
 
-const TYPE_OF: Record<Kind, DuckDBType> = { i32: INTEGER, u32: UINTEGER, f64: DOUBLE };
-const SQL_OF: Record<Kind, string> = { i32: 'INTEGER', u32: 'UINTEGER', f64: 'DOUBLE' };
+const TYPE_OF: Record<Kind, DuckDBType> = { i32: INTEGER, u32: UINTEGER, f64: DOUBLE, str: VARCHAR };
+const SQL_OF: Record<Kind, string> = { i32: 'INTEGER', u32: 'UINTEGER', f64: 'DOUBLE', str: 'VARCHAR' };
 
-/** Numeric rows into one table: column buffers filled in place, a data chunk appended per CHUNK_ROWS rows. */
+/**
+ * The typed array a numeric vector of the node-api keeps its items in, to be filled in place and
+ * copied to DuckDB by one flush() per chunk. The node-api does not publish it (`items` is
+ * private): it is used only when it is there with the right type and length; otherwise the
+ * column is copied into the vector with setItem (the published way, a call per value).
+ */
+function itemsOf(v: DuckDBVector, kind: Kind): Buf | undefined {
+  const items = (v as unknown as { items?: unknown }).items;
+  const typed = kind === 'i32' ? items instanceof Int32Array : kind === 'u32' ? items instanceof Uint32Array : kind === 'f64' ? items instanceof Float64Array : false;
+  return typed && (items as Buf).length >= CHUNK_ROWS ? (items as Buf) : undefined;
+}
+
+/** Rows into one table: column buffers filled in place, a data chunk appended per CHUNK_ROWS rows. */
 export class ChunkTable {
-  readonly cols: Buf[];
+  readonly cols: (Buf | (string | null)[])[];
   private readonly chunk: DuckDBDataChunk;
-  private readonly vectors: DuckDBVector<number>[];
+  private readonly vectors: DuckDBVector[];
+  /** Columns whose buffer is the vector's own array (nothing to copy at flush). */
+  private readonly inPlace: boolean[];
   private row = 0;
   rows = 0;
 
   constructor(
     private readonly appender: DuckDBAppender,
-    kinds: readonly Kind[],
+    private readonly kinds: readonly Kind[],
   ) {
-    this.cols = kinds.map((k) => (k === 'i32' ? new Int32Array(CHUNK_ROWS) : k === 'u32' ? new Uint32Array(CHUNK_ROWS) : new Float64Array(CHUNK_ROWS)));
     this.chunk = DuckDBDataChunk.create(kinds.map((k) => TYPE_OF[k]), CHUNK_ROWS);
-    this.vectors = kinds.map((_, j) => this.chunk.getColumnVector(j) as DuckDBVector<number>);
+    this.vectors = kinds.map((_, j) => this.chunk.getColumnVector(j));
+    this.inPlace = [];
+    this.cols = kinds.map((k, j) => {
+      const own = itemsOf(this.vectors[j] as DuckDBVector, k);
+      this.inPlace.push(own !== undefined);
+      if (own) return own;
+      return k === 'i32' ? new Int32Array(CHUNK_ROWS) : k === 'u32' ? new Uint32Array(CHUNK_ROWS) : k === 'f64' ? new Float64Array(CHUNK_ROWS) : new Array<string | null>(CHUNK_ROWS).fill(null);
+    });
   }
 
-  /** Column j's buffer: fill row `at`, then call next(). */
+  /** Column j's numeric buffer: fill row `at`, then call next(). */
   col(j: number): Buf {
     const b = this.cols[j];
-    if (!b) throw new Error(`ChunkTable: no column ${j}`);
+    if (!b || Array.isArray(b)) throw new Error(`ChunkTable: no numeric column ${j}`);
+    return b;
+  }
+
+  /** Column j's text buffer (null: NULL). */
+  text(j: number): (string | null)[] {
+    const b = this.cols[j];
+    if (!Array.isArray(b)) throw new Error(`ChunkTable: no text column ${j}`);
     return b;
   }
 
@@ -62,9 +98,11 @@ export class ChunkTable {
     const n = this.row;
     if (n === 0) return;
     for (let j = 0; j < this.vectors.length; j++) {
-      const v = this.vectors[j] as DuckDBVector<number>;
-      const b = this.cols[j] as Buf;
-      for (let i = 0; i < n; i++) v.setItem(i, b[i] as number);
+      const v = this.vectors[j] as DuckDBVector<number | string | null>;
+      if (!this.inPlace[j]) {
+        const b = this.cols[j] as ArrayLike<number | string | null>;
+        for (let i = 0; i < n; i++) v.setItem(i, b[i] as number | string | null);
+      }
       v.flush();
     }
     this.chunk.rowCount = n;
@@ -84,10 +122,10 @@ export class ChunkTable {
  * The packet staging columns, in order: integers only (DuckDB casts a DOUBLE to an integer at
  * some 0.7 µs a value: the time is staged as whole seconds and microseconds).
  */
-export const PK = { src: 0, n: 1, frame: 2, sec: 3, usec: 4, wireLen: 5, capLen: 6, vni: 7, codes: 8, outerFlow: 9, innerFlow: 10, link: 11 } as const;
+export const PK = { src: 0, n: 1, frame: 2, sec: 3, usec: 4, wireLen: 5, capLen: 6, vni: 7, codes: 8, outerFlow: 9, innerFlow: 10, link: 11, ethertype: 12 } as const;
 const PK_COLUMNS: [string, Kind][] = [
   ['src', 'i32'], ['n', 'u32'], ['frame', 'u32'], ['sec', 'u32'], ['usec', 'i32'], ['wire_len', 'u32'], ['cap_len', 'u32'], ['vni', 'i32'], ['codes', 'i32'],
-  ['outer_flow', 'i32'], ['inner_flow', 'i32'], ['link', 'i32'],
+  ['outer_flow', 'i32'], ['inner_flow', 'i32'], ['link', 'i32'], ['ethertype', 'i32'],
 ];
 /** `codes`: the tunnel in bits 0–1, malformed bit 2, truncated bit 3, the protocol label's number from bit 8. */
 export const CODE_MALFORMED = 4;
@@ -102,6 +140,9 @@ export const CODE_LABEL_SHIFT = 8;
  */
 export const MT = { src: 0, n: 1, psrc: 2, pn: 3, dir: 4, delta: 5, flood: 6, copies: 7, vni: 8 } as const;
 const MT_COLUMNS: [string, Kind][] = [['src', 'i32'], ['n', 'u32'], ['psrc', 'i32'], ['pn', 'u32'], ['dir', 'i32'], ['delta', 'f64'], ['flood', 'i32'], ['copies', 'i32'], ['vni', 'i32']];
+
+const FL_COLUMNS: [string, Kind][] = [['id', 'i32'], ['ip_version', 'i32'], ['src', 'str'], ['dst', 'str'], ['proto', 'i32'], ['sport', 'i32'], ['dport', 'i32'], ['community_id', 'str']];
+const LK_COLUMNS: [string, Kind][] = [['id', 'i32'], ['eth_src', 'str'], ['eth_dst', 'str'], ['ethertype', 'i32']];
 
 export interface SourceRow {
   id: number;
@@ -129,18 +170,41 @@ export interface WrittenFiles {
   flowRows: number;
 }
 
+/** What write() must know of the rows staged. */
+export interface WriteOptions {
+  /** What every row's `capture` column says. */
+  capture: string;
+  /** Some side is part of a file (a partner's record number is looked up). */
+  anySplit: boolean;
+  /** Some packet may have two match rows. */
+  dedupe: boolean;
+  /** Some flow or link header has two numbers (a table started afresh): flow rows are grouped by text again. */
+  renumbered: boolean;
+}
+
 function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
+const columnsSql = (cols: readonly [string, Kind][]): string => cols.map(([n, k]) => `${n} ${SQL_OF[k]}`).join(', ');
+
 const TABLES = `
 CREATE TABLE src (id INTEGER, node VARCHAR, side VARCHAR, interface VARCHAR, file VARCHAR, paired BOOLEAN, split BOOLEAN);
-CREATE TABLE pk (${PK_COLUMNS.map(([n, k]) => `${n} ${SQL_OF[k]}`).join(', ')});
-CREATE TABLE mt (${MT_COLUMNS.map(([n, k]) => `${n} ${SQL_OF[k]}`).join(', ')});
-CREATE TABLE fl (id INTEGER, ip_version INTEGER, src VARCHAR, dst VARCHAR, proto INTEGER, sport INTEGER, dport INTEGER, community_id VARCHAR);
-CREATE TABLE lk (id INTEGER, eth_src VARCHAR, eth_dst VARCHAR, ethertype INTEGER);
+CREATE TABLE pk (${columnsSql(PK_COLUMNS)});
+CREATE TABLE mt (${columnsSql(MT_COLUMNS)});
+CREATE TABLE fl (${columnsSql(FL_COLUMNS)});
+CREATE TABLE lk (${columnsSql(LK_COLUMNS)});
 CREATE TABLE lbl (id INTEGER, name VARCHAR);
+CREATE TYPE tunnel_t AS ENUM ('vxlan', 'geneve', 'vxlan-gpe');
+CREATE TYPE direction_t AS ENUM ('encap', 'decap');
 `;
+
+/**
+ * Past this many distinct values a text column stays VARCHAR: the Parquet writer puts an ENUM's
+ * whole dictionary in every row group (a few hundred kB at this size), a VARCHAR's only the
+ * values the row group has.
+ */
+const ENUM_MAX_VALUES = 20_000;
 
 /** The staging database of one export, and the Parquet files it writes. */
 export class Stage {
@@ -150,54 +214,51 @@ export class Stage {
     private readonly dir: string,
     readonly packets: ChunkTable,
     readonly matches: ChunkTable,
-    private readonly flowAppender: DuckDBAppender,
-    private readonly linkAppender: DuckDBAppender,
+    private readonly flows: ChunkTable,
+    private readonly links: ChunkTable,
   ) {}
 
-  /** A staging database in `dir` (a folder of its own, removed by close()). */
+  /** A staging database spilling into `dir` (a folder of its own, removed by close()). */
   static async open(dir: string, opts: StageOptions = {}): Promise<Stage> {
-    const dbFile = path.join(dir, 'stage.duckdb');
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(dbFile, {
+      instance = await DuckDBInstance.create(':memory:', {
         temp_directory: path.join(dir, 'spill'),
         memory_limit: opts.memoryLimit ?? '1GB',
         ...(opts.threads !== undefined ? { threads: String(opts.threads) } : {}),
       });
     } catch (err) {
-      throw new VxiError('VXI_IO', `cannot open DuckDB's staging database ${dbFile}: ${(err as Error).message}`, { cause: err });
+      throw new VxiError('VXI_IO', `cannot start DuckDB for the export (spilling to ${dir}): ${(err as Error).message}`, { cause: err });
     }
     const db = await instance.connect();
     await db.run("SET TimeZone = 'UTC'");
     await db.run(TABLES);
-    const packets = new ChunkTable(await db.createAppender('pk'), PK_COLUMNS.map(([, k]) => k));
-    const matches = new ChunkTable(await db.createAppender('mt'), MT_COLUMNS.map(([, k]) => k));
-    return new Stage(instance, db, dir, packets, matches, await db.createAppender('fl'), await db.createAppender('lk'));
+    const table = async (name: string, cols: readonly [string, Kind][]): Promise<ChunkTable> => new ChunkTable(await db.createAppender(name), cols.map(([, k]) => k));
+    return new Stage(instance, db, dir, await table('pk', PK_COLUMNS), await table('mt', MT_COLUMNS), await table('fl', FL_COLUMNS), await table('lk', LK_COLUMNS));
   }
 
   addFlow(f: FlowEntry): void {
-    const a = this.flowAppender;
-    a.appendInteger(f.id);
-    a.appendInteger(f.ipVersion);
-    a.appendVarchar(f.src);
-    a.appendVarchar(f.dst);
-    a.appendInteger(f.proto);
-    a.appendInteger(f.sport);
-    a.appendInteger(f.dport);
-    if (f.communityId === undefined) a.appendNull();
-    else a.appendVarchar(f.communityId);
-    a.endRow();
+    const t = this.flows;
+    const i = t.at;
+    t.col(0)[i] = f.id;
+    t.col(1)[i] = f.ipVersion;
+    t.text(2)[i] = f.src;
+    t.text(3)[i] = f.dst;
+    t.col(4)[i] = f.proto;
+    t.col(5)[i] = f.sport;
+    t.col(6)[i] = f.dport;
+    t.text(7)[i] = f.communityId ?? null;
+    t.next();
   }
 
   addLink(l: LinkEntry): void {
-    const a = this.linkAppender;
-    a.appendInteger(l.id);
-    if (l.src === undefined) a.appendNull();
-    else a.appendVarchar(l.src);
-    if (l.dst === undefined) a.appendNull();
-    else a.appendVarchar(l.dst);
-    a.appendInteger(l.ethertype);
-    a.endRow();
+    const t = this.links;
+    const i = t.at;
+    t.col(0)[i] = l.id;
+    t.text(1)[i] = l.src ?? null;
+    t.text(2)[i] = l.dst ?? null;
+    t.col(3)[i] = l.ethertype;
+    t.next();
   }
 
   async addSources(rows: readonly SourceRow[]): Promise<void> {
@@ -226,71 +287,114 @@ export class Stage {
   }
 
   /**
-   * Writes `packets.parquet` and `flows.parquet` into `outDir` (each under a `.partial` name,
-   * renamed once whole: a failed export leaves no half file under the final name). `capture`
-   * names the capture in every row (to tell apart several exports merged). `anySplit`: some
-   * side is part of a file (a partner's record number is looked up); `dedupe`: some packet may
-   * have two match rows.
+   * The text columns `columns` of `table` as one ENUM type `type` (their distinct values),
+   * unless they have none or too many (then they stay VARCHAR).
    */
-  async write(outDir: string, capture: string, anySplit: boolean, dedupe: boolean): Promise<WrittenFiles> {
-    this.packets.close();
-    this.matches.close();
-    for (const a of [this.flowAppender, this.linkAppender]) {
-      a.flushSync();
-      a.closeSync();
-    }
+  private async enumerate(type: string, table: string, columns: readonly string[]): Promise<void> {
+    const values = columns.map((c) => `SELECT ${c} AS v FROM ${table} WHERE ${c} IS NOT NULL`).join(' UNION ');
+    const r = await this.db.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM (${values})`);
+    const n = Number(r.getRows()[0]?.[0] ?? 0);
+    if (n === 0 || n > ENUM_MAX_VALUES) return;
+    await this.db.run(`CREATE TYPE ${type} AS ENUM (SELECT v FROM (${values}) ORDER BY v)`);
+    for (const c of columns) await this.db.run(`ALTER TABLE ${table} ALTER ${c} TYPE ${type}`);
+  }
+
+  /**
+   * Writes `packets.parquet` and `flows.parquet` into `outDir` (each under a `.partial` name,
+   * renamed once whole: a failed export leaves no half file under the final name).
+   */
+  async write(outDir: string, o: WriteOptions): Promise<WrittenFiles> {
+    for (const t of [this.packets, this.matches, this.flows, this.links]) t.close();
+    await this.db.run(`CREATE TYPE capture_t AS ENUM (${sqlString(o.capture)})`);
+    await this.enumerate('node_t', 'src', ['node']);
+    await this.enumerate('side_t', 'src', ['side']);
+    await this.enumerate('interface_t', 'src', ['interface']);
+    await this.enumerate('file_t', 'src', ['file']);
+    await this.enumerate('addr_t', 'fl', ['src', 'dst']);
+    await this.enumerate('mac_t', 'lk', ['eth_src', 'eth_dst']);
+    await this.enumerate('label_t', 'lbl', ['name']);
+
     const packetsFile = path.join(outDir, 'packets.parquet');
     const flowsFile = path.join(outDir, 'flows.parquet');
-    const partnerJoin = anySplit ? 'LEFT JOIN src ps ON ps.id = m.psrc LEFT JOIN pk q ON ps.split AND q.src = m.psrc AND q.n = m.pn' : '';
-    const partner = anySplit ? 'CASE WHEN ps.split THEN q.frame ELSE m.pn END' : 'm.pn';
+    const partnerJoin = o.anySplit ? 'LEFT JOIN src ps ON ps.id = m.psrc LEFT JOIN pk q ON ps.split AND q.src = m.psrc AND q.n = m.pn' : '';
+    const partner = o.anySplit ? 'CASE WHEN ps.split THEN q.frame ELSE m.pn END' : 'm.pn';
     // one row per packet: a second row for one packet (its matches not consecutive) is folded
-    const matches = dedupe
+    const matches = o.dedupe
       ? `(SELECT src, n, min(psrc) AS psrc, min(pn) AS pn, min(dir) AS dir, min(delta) AS delta, max(flood) AS flood, sum(copies) AS copies, min(vni) AS vni FROM mt GROUP BY src, n)`
       : 'mt';
+    // every packet with what the correlator said of it, numbers only
+    await this.db.run(`
+      CREATE TABLE pm AS SELECT
+        p.src, p.n, p.frame, p.sec::BIGINT * 1000000 + p.usec AS us, p.wire_len, p.cap_len, p.codes,
+        coalesce(nullif(p.vni, -1), m.vni) AS vni, p.outer_flow, p.inner_flow, p.link, p.ethertype,
+        CASE WHEN s.paired AND (s.side = 'overlay' OR p.codes & 3 = 1) THEN m.n IS NOT NULL END AS matched,
+        ${partner} AS partner_frame, m.pn AS partner_n, m.dir, m.delta, m.flood, m.copies
+      FROM pk p
+      JOIN src s ON s.id = p.src
+      LEFT JOIN ${matches} m ON m.src = p.src AND m.n = p.n
+      ${partnerJoin}`);
+    await this.db.run('DROP TABLE pk; DROP TABLE mt');
+    const tunnel = (codes: string): string => `CASE ${codes} & 3 WHEN 1 THEN 'vxlan'::tunnel_t WHEN 2 THEN 'geneve'::tunnel_t WHEN 3 THEN 'vxlan-gpe'::tunnel_t END`;
     const packetsSql = `
       SELECT
-        ${sqlString(capture)} AS capture, s.node, s.side, s.interface, s.file,
+        ${sqlString(o.capture)}::capture_t AS capture, s.node, s.side, s.interface, s.file,
         p.frame::BIGINT AS frame, p.n::BIGINT AS n,
-        make_timestamp(p.sec::BIGINT * 1000000 + p.usec)::TIMESTAMPTZ AS ts,
+        make_timestamp(p.us)::TIMESTAMPTZ AS ts,
         p.wire_len::INTEGER AS wire_len, p.cap_len::INTEGER AS cap_len,
-        CASE p.codes & 3 WHEN 1 THEN 'vxlan' WHEN 2 THEN 'geneve' WHEN 3 THEN 'vxlan-gpe' END AS tunnel,
-        coalesce(nullif(p.vni, -1), m.vni) AS vni,
+        ${tunnel('p.codes')} AS tunnel,
+        p.vni,
         fo.src AS outer_src, fo.dst AS outer_dst, fo.proto AS outer_proto,
         nullif(fo.sport, -1) AS outer_sport, nullif(fo.dport, -1) AS outer_dport, fo.community_id AS outer_community_id,
         lk.eth_src AS inner_eth_src, lk.eth_dst AS inner_eth_dst, nullif(lk.ethertype, -1) AS inner_ethertype,
         fi.src AS inner_src, fi.dst AS inner_dst, fi.proto AS inner_proto,
         nullif(fi.sport, -1) AS inner_sport, nullif(fi.dport, -1) AS inner_dport, fi.community_id AS inner_community_id,
         l.name AS protocol,
-        CASE WHEN s.paired AND (s.side = 'overlay' OR p.codes & 3 = 1) THEN m.n IS NOT NULL END AS matched,
-        (${partner})::BIGINT AS partner_frame,
-        m.pn::BIGINT AS partner_n,
-        CASE m.dir WHEN 0 THEN 'encap' WHEN 1 THEN 'decap' END AS direction,
-        m.delta AS latency_us,
-        m.flood = 1 AS flood,
-        nullif(m.copies, 0)::INTEGER AS copies,
+        p.matched,
+        p.partner_frame::BIGINT AS partner_frame,
+        p.partner_n::BIGINT AS partner_n,
+        CASE p.dir WHEN 0 THEN 'encap'::direction_t WHEN 1 THEN 'decap'::direction_t END AS direction,
+        p.delta AS latency_us,
+        p.flood = 1 AS flood,
+        nullif(p.copies, 0)::INTEGER AS copies,
         NULL::VARCHAR AS path_hop,
         NULL::VARCHAR AS loss_reason,
         p.codes & ${CODE_MALFORMED} <> 0 AS malformed,
         p.codes & ${CODE_TRUNCATED} <> 0 AS truncated
-      FROM pk p
+      FROM pm p
       JOIN src s ON s.id = p.src
-      LEFT JOIN ${matches} m ON m.src = p.src AND m.n = p.n
       LEFT JOIN fl fo ON fo.id = p.outer_flow
       LEFT JOIN fl fi ON fi.id = p.inner_flow
       LEFT JOIN lk ON lk.id = p.link
       LEFT JOIN lbl l ON l.id = p.codes >> ${CODE_LABEL_SHIFT}
-      ${partnerJoin}
       ORDER BY p.src, p.n`;
+    // Flow rows: the packets grouped by numbers (source, tunnel, VNI, flows, link header where the
+    // inner level has no IP, label), then given their text. The MACs are part of a flow only
+    // when it has no IP header: a flow with one is grouped by its EtherType alone.
+    const byNumbers = `
+      SELECT src, codes & 3 AS tunnel, vni, outer_flow, inner_flow, CASE WHEN inner_flow < 0 THEN link ELSE -1 END AS link, ethertype,
+        codes >> ${CODE_LABEL_SHIFT} AS label,
+        count(*) AS packets, sum(wire_len) AS bytes, min(us) AS first, max(us) AS last, count(*) FILTER (WHERE matched) AS matched
+      FROM pm GROUP BY ALL`;
+    const withText = `
+      SELECT ${sqlString(o.capture)}::capture_t AS capture, s.node, s.side, s.interface, ${tunnel('g.tunnel')} AS tunnel, g.vni,
+        fo.src AS outer_src, fo.dst AS outer_dst, fo.proto AS outer_proto, nullif(fo.sport, -1) AS outer_sport, nullif(fo.dport, -1) AS outer_dport, fo.community_id AS outer_community_id,
+        lk.eth_src AS inner_eth_src, lk.eth_dst AS inner_eth_dst, nullif(g.ethertype, -1) AS inner_ethertype,
+        fi.src AS inner_src, fi.dst AS inner_dst, fi.proto AS inner_proto, nullif(fi.sport, -1) AS inner_sport, nullif(fi.dport, -1) AS inner_dport, fi.community_id AS inner_community_id,
+        l.name AS protocol, g.packets, g.bytes, g.first, g.last, g.matched
+      FROM (${byNumbers}) g
+      JOIN src s ON s.id = g.src
+      LEFT JOIN fl fo ON fo.id = g.outer_flow
+      LEFT JOIN fl fi ON fi.id = g.inner_flow
+      LEFT JOIN lk ON lk.id = g.link
+      LEFT JOIN lbl l ON l.id = g.label`;
+    // a flow with two numbers (a table started afresh) is one flow row again
+    const grouped = o.renumbered
+      ? `SELECT * EXCLUDE (packets, bytes, first, last, matched), sum(packets) AS packets, sum(bytes) AS bytes, min(first) AS first, max(last) AS last, sum(matched) AS matched FROM (${withText}) GROUP BY ALL`
+      : withText;
     const flowsSql = `
-      SELECT capture, node, side, interface, tunnel, vni,
-        outer_src, outer_dst, outer_proto, outer_sport, outer_dport, outer_community_id,
-        CASE WHEN inner_src IS NULL THEN inner_eth_src END AS inner_eth_src,
-        CASE WHEN inner_src IS NULL THEN inner_eth_dst END AS inner_eth_dst,
-        inner_ethertype, inner_src, inner_dst, inner_proto, inner_sport, inner_dport, inner_community_id, protocol,
-        count(*)::BIGINT AS packets, sum(wire_len)::BIGINT AS bytes, min(ts) AS first, max(ts) AS last,
-        count(*) FILTER (WHERE matched)::BIGINT AS matched
-      FROM read_parquet(${sqlString(packetsFile)})
-      GROUP BY ALL
+      SELECT * EXCLUDE (packets, bytes, first, last, matched),
+        packets::BIGINT AS packets, bytes::BIGINT AS bytes, make_timestamp(first)::TIMESTAMPTZ AS first, make_timestamp(last)::TIMESTAMPTZ AS last, matched::BIGINT AS matched
+      FROM (${grouped})
       ORDER BY node, side, first, packets DESC`;
     const copy = async (sql: string, file: string): Promise<number> => {
       const partial = `${file}.partial`;
@@ -319,4 +423,3 @@ export class Stage {
     }
   }
 }
-
