@@ -63,16 +63,17 @@ export class NodeAnalyzer {
 
   /** The listener to give the pass. */
   readonly listener: PassListener = (x: PassPacket): void => {
-    const { side, p, tsUs } = x;
+    const { side, tsUs } = x;
     if (tsUs < this.first[side]) this.first[side] = tsUs;
     if (tsUs > this.last[side]) this.last[side] = tsUs;
     if (this.full) {
+      const p = x.p;
       this.stats[side]?.add(p);
       this.diagnostics.add(p, side);
       if (side === 'underlay') this.topology.add(p, this.opts.node);
     }
-    if (side === 'underlay') this.correlator?.addUnderlay(p);
-    else this.correlator?.addOverlay(p);
+    if (side === 'underlay') this.correlator?.addUnderlayPacket(x);
+    else this.correlator?.addOverlayPacket(x);
   };
 
   /** The figures once every packet was given (the correlator decides what was still in its window). */

@@ -15,17 +15,39 @@ import type { CaptureFormatError } from '../errors.js';
 import { decodePacket } from '../decode/packet.js';
 import { createRegistry, type DecoderRegistry } from '../decode/registry.js';
 import type { DecodedPacket, RawPacket } from '../decode/types.js';
+import type { CapturedPacket } from '../correlate/frame-ring.js';
+import { udpPortTable } from '../stats/fast-decode.js';
 import { LINKTYPE_SLL2, type PacketSelector, type Side, type SideSource } from './sides.js';
 
-export interface PassPacket {
-  side: Side;
+export interface PassPacket extends CapturedPacket {
+  readonly side: Side;
   /** 1-based number of the packet among its side's packets. */
-  n: number;
+  readonly n: number;
   /** 1-based number of the record in its file (differs from n when a file holds both sides). */
-  frame: number;
+  readonly frame: number;
   /** Time in µs on the node's underlay clock (the bridge side's offset added). */
-  tsUs: number;
-  p: DecodedPacket;
+  readonly tsUs: number;
+  /** The packet's layers, decoded once, when a listener first asks (the correlator alone reads the record's bytes). */
+  readonly p: DecodedPacket;
+}
+
+/** A packet of the pass: decoded on first use of `p`, once for every listener. */
+class PassRecord implements PassPacket {
+  private decoded: DecodedPacket | undefined = undefined;
+
+  constructor(
+    readonly side: Side,
+    readonly n: number,
+    readonly frame: number,
+    readonly tsUs: number,
+    readonly raw: RawPacket,
+    private readonly registry: DecoderRegistry,
+    readonly udpPorts: Uint8Array,
+  ) {}
+
+  get p(): DecodedPacket {
+    return (this.decoded ??= decodePacket(this.raw, this.n, { registry: this.registry }));
+  }
 }
 
 export type PassListener = (x: PassPacket) => void;
@@ -110,12 +132,15 @@ class FileFeed implements FileFeedState {
 export class NodePass {
   readonly feeds: FileFeed[] = [];
   private readonly registry: DecoderRegistry;
+  /** The registry's UDP table as one byte per port, for readers of the record's bytes (CapturedPacket.udpPorts). */
+  private readonly udpPorts: Uint8Array;
   private readonly offsetUs: number;
   private readonly listeners: PassListener[] = [];
   private readonly count = { underlay: 0, overlay: 0 };
 
   constructor(sides: { underlay?: SideSource; overlay?: SideSource }, opts: PassOptions = {}) {
     this.registry = opts.registry ?? createRegistry({ vxlanPorts: opts.vxlanPorts ?? [] });
+    this.udpPorts = udpPortTable(this.registry.keysOf('udp', 'vxlan')).ports;
     this.offsetUs = opts.overlayClockOffsetUs ?? 0;
     for (const side of ['underlay', 'overlay'] as const) {
       const s = sides[side];
@@ -190,7 +215,7 @@ export class NodePass {
       const { raw, side, frame } = best.head;
       best.head = undefined;
       const n = ++this.count[side];
-      const x: PassPacket = { side, n, frame, tsUs: bestTs, p: decodePacket(raw, n, { registry: this.registry }) };
+      const x = new PassRecord(side, n, frame, bestTs, raw, this.registry, this.udpPorts);
       for (const l of this.listeners) l(x);
       delivered += 1;
     }

@@ -32,7 +32,19 @@ export function fnv1a(bytes: Uint8Array, end: number, skip = -1): number {
  * (wire length < 2^21, hash < 2^32: the sum stays below 2^53).
  */
 export function frameKey(bytes: Uint8Array, wireLen: number, checksumAt: number): number {
-  return Math.min(wireLen, 0x1fffff) * 0x100000000 + fnv1a(bytes, HASH_PREFIX, checksumAt);
+  return frameKeyAt(bytes, 0, bytes.length, wireLen, checksumAt);
+}
+
+/** frameKey of the `len` bytes at `off` in `buf` (no view made); skips what fnv1a skips. */
+export function frameKeyAt(buf: Uint8Array, off: number, len: number, wireLen: number, checksumAt: number): number {
+  let h = FNV_OFFSET;
+  const stop = Math.min(HASH_PREFIX, len);
+  for (let i = 0; i < stop; i++) {
+    if (i === checksumAt || i === checksumAt + 1) continue;
+    h ^= buf[off + i] as number;
+    h = Math.imul(h, FNV_PRIME);
+  }
+  return Math.min(wireLen, 0x1fffff) * 0x100000000 + (h >>> 0);
 }
 
 export interface Comparison {
@@ -48,13 +60,41 @@ export interface Comparison {
  * the checksum at `checksumAt` (same position in both, or -1) compared apart.
  */
 export function compareFrames(a: Uint8Array, b: Uint8Array, checksumAt: number): Comparison {
-  const n = Math.min(a.length, b.length);
-  let checksumDiffers = false;
+  const r = compareAt(a, 0, a.length, b, 0, b.length, checksumAt);
+  return { equal: (r & EQUAL) !== 0, compared: r >>> 2, checksumDiffers: (r & CHECKSUM_DIFFERS) !== 0 };
+}
+
+/** compareAt's result: bit 0 equal, bit 1 the checksums differ, the bytes compared from bit 2 on. */
+export const EQUAL = 1;
+export const CHECKSUM_DIFFERS = 2;
+
+const bufferCompare = Buffer.prototype.compare;
+
+/** a[aOff + from, aOff + to) and b[bOff + from, bOff + to) hold the same bytes (memcmp, no view made). */
+function same(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number, from: number, to: number): boolean {
+  return from >= to || bufferCompare.call(a, b, bOff + from, bOff + to, aOff + from, aOff + to) === 0;
+}
+
+/**
+ * compareFrames over a[aOff, aOff + aLen) and b[bOff, bOff + bLen), the result packed in one
+ * number (no object). Equal frames, nearly every comparison, are compared by memcmp around the
+ * two bytes at `checksumAt` (as in compareFrames, -1 leaves out byte 0); others byte by byte.
+ */
+export function compareAt(a: Uint8Array, aOff: number, aLen: number, b: Uint8Array, bOff: number, bLen: number, checksumAt: number): number {
+  const n = Math.min(aLen, bLen);
+  const lo = Math.min(Math.max(checksumAt, 0), n);
+  const hi = Math.min(Math.max(checksumAt + 2, 0), n);
+  if (same(a, aOff, b, bOff, 0, lo) && same(a, aOff, b, bOff, hi, n)) {
+    let differs = 0;
+    for (let i = lo; i < hi; i++) if (a[aOff + i] !== b[bOff + i]) differs = CHECKSUM_DIFFERS;
+    return n * 4 + EQUAL + differs;
+  }
+  let differs = 0;
   for (let i = 0; i < n; i++) {
-    if (a[i] !== b[i]) {
-      if (i === checksumAt || i === checksumAt + 1) checksumDiffers = true;
-      else return { equal: false, compared: n, checksumDiffers };
+    if (a[aOff + i] !== b[bOff + i]) {
+      if (i === checksumAt || i === checksumAt + 1) differs = CHECKSUM_DIFFERS;
+      else return n * 4 + differs;
     }
   }
-  return { equal: true, compared: n, checksumDiffers };
+  return n * 4 + EQUAL + differs;
 }

@@ -2,6 +2,10 @@
  * Matches the inner frames of the underlay's VXLAN packets (eth1) with the frames of a bridge
  * capture (vxlan_bridge): same bytes, nearest in time within a window.
  *
+ * Frames are slots of a ring per side (frame-ring.ts: numbers in typed arrays, no object per
+ * frame), claims slots of a pool (claims.ts); classes and buckets are objects, one per distinct
+ * frame at most.
+ *
  * Streaming and bounded: the two sides are merged by time (each side must be in time order;
  * they may be fed up to `maxSkewUs` apart), an underlay packet waits for its bridge frame for
  * one window, a bridge frame stays for two (so every underlay packet that may claim it has
@@ -21,8 +25,11 @@
  * bridge frame already claimed for the same VTEP pair: that would be a duplicate.
  */
 import type { DecodedPacket } from '../decode/types.js';
-import { compareFrames, type Comparison } from './bytes.js';
-import { isGroupMac, overlayFrame, underlayFrame, type CompareFrom, type OverlayFrame, type UnderlayFrame } from './frame.js';
+import { CHECKSUM_DIFFERS, EQUAL, compareAt } from './bytes.js';
+import { ClaimPool } from './claims.js';
+import { isGroupMac, pairOf, type CompareFrom } from './frame.js';
+import { FrameRing, FrameWriter, type CapturedPacket } from './frame-ring.js';
+import { KeyIndex } from './key-index.js';
 import { LatencyHistogram } from './latency.js';
 import { Fifo } from './queue.js';
 import { overlayReason, underlayReason, vxlanDeviceTraffic, type ReasonDetail } from './reasons.js';
@@ -52,64 +59,75 @@ const MAX_HELD = 4096;
 /** Reasons that only say "not found": what is learnt by the end (VNI never matched, capture ended) says more. */
 const SOFT: ReadonlySet<UnderlayReasonCode> = new Set<UnderlayReasonCode>(['no-match', 'left-without-bridge', 'not-delivered']);
 
-interface Claim {
-  u: UnderlayFrame;
-  cmp: Comparison;
-}
-
-interface UnderlayEntry {
-  f: UnderlayFrame;
-  /** Its class of identical inner frames (none for a frame with no captured bytes: it matches nothing). */
-  cls: UnderlayClass | undefined;
-}
-
 /**
  * Underlay packets waiting for their window whose inner frames are byte for byte the same (the
  * checksum apart, the same captured length): what they are compared with, they share.
  */
 interface UnderlayClass {
   readonly key: number;
-  /** The newest member, to compare with. */
-  rep: UnderlayFrame;
+  /** The newest member (an underlay ring id), to compare with. */
+  rep: number;
   /** Members not decided yet: the class dies at 0. */
   pending: number;
-  /** Classes of bridge frames equal to these frames, found when either came (at most MAX_CANDIDATE_CLASSES live ones). */
+  /**
+   * Classes of bridge frames equal to these frames, found when either came (at most
+   * MAX_CANDIDATE_CLASSES live ones): `cand` while there is one, then `cands`.
+   */
+  cand: FrameClass | undefined;
   cands: FrameClass[] | undefined;
-  /** A bridge frame of the same key with other bytes (for the reason). */
-  differs: OverlayEntry | undefined;
+  /** The number of a bridge frame of the same key with other bytes (for the reason), -1 when none. */
+  differs: number;
   dead: boolean;
-}
-
-interface OverlayEntry {
-  f: OverlayFrame;
-  /** Its class of identical frames (none for a frame with no captured bytes: it matches nothing). */
-  cls: FrameClass | undefined;
-  claims: Claim[] | undefined;
 }
 
 /**
  * Bridge frames of one key that are byte for byte the same (the TCP/UDP checksum apart, the same
  * captured length), in time order: a storm of identical frames is one class. Members are
  * numbered from 0 as they come (`seq`); `base` is the number of the oldest still in the window.
+ * Members are overlay ring ids: `first` while the class has at most one, then `more` (most
+ * classes, distinct frames, never have a second).
  */
 interface FrameClass {
   readonly key: number;
-  readonly members: Fifo<OverlayEntry>;
+  count: number;
+  first: number;
+  more: Fifo<number> | undefined;
   base: number;
   /**
    * Per VTEP pair, the number of the first member it may still take: the members before it are
-   * taken by that pair or too old for its later packets (the underlay is in time order).
+   * taken by that pair or too old for its later packets (the underlay is in time order). The
+   * first pair's cursor is kept inline (`pair`, `cursor`); a second pair moves both to `cursors`.
    */
+  pair: string | undefined;
+  cursor: number;
   cursors: Map<string, number> | undefined;
   /** Cursors kept at most before the stale ones (at or before `base`) are dropped. */
   cursorLimit: number;
   dead: boolean;
 }
 
-/** The classes of one key, oldest first; dead ones are dropped from the end at once and compacted away. */
-interface Bucket<C extends { dead: boolean }> {
-  classes: C[];
-  dead: number;
+function memberPush(c: FrameClass, id: number): void {
+  if (c.more !== undefined) c.more.push(id);
+  else if (c.count === 0) c.first = id;
+  else {
+    c.more = new Fifo<number>();
+    c.more.push(c.first);
+    c.more.push(id);
+  }
+  c.count += 1;
+}
+
+function memberShift(c: FrameClass): void {
+  if (c.more !== undefined) c.more.shift();
+  c.count -= 1;
+}
+
+function memberAt(c: FrameClass, i: number): number {
+  return c.more !== undefined ? (c.more.at(i) as number) : c.first;
+}
+
+function memberLast(c: FrameClass): number {
+  return c.more !== undefined ? (c.more.last() as number) : c.first;
 }
 
 interface Listed<C> {
@@ -166,8 +184,6 @@ export const MAX_IN_FLIGHT = 50_000;
 export const MAX_SAME_KEY = 16;
 /** Classes of bridge frames an underlay packet keeps as candidates at most. */
 const MAX_CANDIDATE_CLASSES = 2 * MAX_SAME_KEY;
-/** Dead classes in a bucket before it is compacted (and at least as many as live ones). */
-const COMPACT_AFTER = 8;
 /** Classes, dead ones included, looked at per frame at most. */
 const MAX_CLASS_STEPS = 4 * MAX_SAME_KEY;
 
@@ -178,22 +194,25 @@ export class Correlator {
   private readonly offsetUs: number;
   private readonly onMatch: ((m: Match) => void) | undefined;
 
-  // inputs waiting for the other side (merge by time)
-  private readonly inU = new Fifo<UnderlayFrame>();
-  private readonly inO = new Fifo<OverlayFrame>();
+  // the frames of each side: queued for the merge by time, then in the window (see FrameRing)
+  private readonly rU = new FrameRing();
+  private readonly rO = new FrameRing();
+  private readonly claims = new ClaimPool();
+  private readonly writer: FrameWriter;
   // matching state
   private now = -Infinity;
-  private readonly pendingU = new Fifo<UnderlayEntry>();
-  private readonly liveO = new Fifo<OverlayEntry>();
   /** Bridge frames in the window by key, in classes of identical frames; underlay packets waiting, likewise. */
-  private readonly index = new Map<number, Bucket<FrameClass>>();
-  private readonly uIndex = new Map<number, Bucket<UnderlayClass>>();
+  private readonly index = new KeyIndex<FrameClass>();
+  private readonly uIndex = new KeyIndex<UnderlayClass>();
   private readonly done: CorrelatorWork = { comparisons: 0, steps: 0, peakUnderlay: 0, peakOverlay: 0 };
 
   // what we learn along the way
   private readonly fdb = new Map<number, string>();
   /** Evidence for "this VTEP is the bridge node's own": bridge frames strictly earlier than eth1 (see localVtep). */
   private readonly vtepScore = new Map<string, number>();
+  /** localVtep(), valid until vtepScore changes. */
+  private localCached = false;
+  private localValue: string | undefined;
   private readonly givenLocalVtep: string | undefined;
   /** Matches waiting for the local VTEP to be known (their direction depends on it). */
   private held: Match[] = [];
@@ -240,6 +259,7 @@ export class Correlator {
     this.onMatch = opts.onMatch;
     this.givenLocalVtep = opts.localVtep;
     this.compareFrom = opts.compareFrom ?? 'ethernet';
+    this.writer = new FrameWriter(this.compareFrom);
   }
 
   private readonly compareFrom: CompareFrom;
@@ -248,22 +268,39 @@ export class Correlator {
   addUnderlay(p: DecodedPacket): void {
     this.checkOpen();
     this.underlayPackets += 1;
-    const f = underlayFrame(p, this.compareFrom);
-    if (!f) return;
+    if (this.writer.underlayFromDecode(this.rU, p)) this.underlayAdded();
+  }
+
+  /**
+   * addUnderlay for a packet of the one pass: its frame is read from the record's bytes when the
+   * fast decoder knows its shape, from its full decode (made then) otherwise.
+   */
+  addUnderlayPacket(x: CapturedPacket): void {
+    this.checkOpen();
+    this.underlayPackets += 1;
+    if (this.writer.underlay(this.rU, x)) this.underlayAdded();
+  }
+
+  /** The underlay frame just written at the ring's tail. */
+  private underlayAdded(): void {
+    const r = this.rU;
+    const i = (r.tail - 1) & r.mask;
     this.underlayVxlan += 1;
-    const row = this.vniRow(f.vni);
+    const vni = r.vni[i] as number;
+    const outerLen = r.outerLen[i] as number;
+    const row = this.vniRow(vni);
     row.packets += 1;
-    row.bytes += f.outerLen;
-    const pair = this.pairRow(f);
+    row.bytes += outerLen;
+    const vtepSrc = r.vtepSrc[i] as string;
+    const pair = this.pairRow(r.pair[i] as string, vni, vtepSrc, r.vtepDst[i] as string);
     if (pair) {
       pair.packets += 1;
-      pair.bytes += f.outerLen;
+      pair.bytes += outerLen;
     }
-    const srcMac = f.srcMac;
-    if (Number.isFinite(srcMac) && !isGroupMac(srcMac) && (this.fdb.size < MAX_FDB || this.fdb.has(srcMac))) this.fdb.set(srcMac, f.vtepSrc);
-    this.inU.push(f);
+    const srcMac = r.srcMac[i] as number;
+    if (Number.isFinite(srcMac) && !isGroupMac(srcMac) && (this.fdb.size < MAX_FDB || this.fdb.has(srcMac))) this.fdb.set(srcMac, vtepSrc);
     this.pump(false);
-    const held = this.inU.size + this.pendingU.size;
+    const held = r.tail - r.head;
     if (held > this.done.peakUnderlay) this.done.peakUnderlay = held;
   }
 
@@ -271,17 +308,33 @@ export class Correlator {
   addOverlay(p: DecodedPacket): void {
     this.checkOpen();
     this.overlayPackets += 1;
-    const f = overlayFrame(p, this.offsetUs, this.compareFrom);
-    if (!f) {
-      this.overlayOnly += 1;
-      this.recordO({ n: p.n, tsUs: p.raw.tsSec * 1e6 + p.raw.tsNsec / 1e3 + this.offsetUs, code: 'not-ethernet', detail: { linkType: p.raw.linkType } });
-      return;
-    }
+    if (this.writer.overlayFromDecode(this.rO, p, this.offsetUs)) this.overlayAdded();
+    else this.notEthernet(p);
+  }
+
+  /** addOverlay for a packet of the one pass (see addUnderlayPacket). */
+  addOverlayPacket(x: CapturedPacket): void {
+    this.checkOpen();
+    this.overlayPackets += 1;
+    if (this.writer.overlay(this.rO, x, this.offsetUs)) this.overlayAdded();
+    else this.notEthernet(x.p);
+  }
+
+  private notEthernet(p: DecodedPacket): void {
+    this.overlayOnly += 1;
+    this.recordO({ n: p.n, tsUs: p.raw.tsSec * 1e6 + p.raw.tsNsec / 1e3 + this.offsetUs, code: 'not-ethernet', detail: { linkType: p.raw.linkType } });
+  }
+
+  private overlayAdded(): void {
     this.overlayEthernet += 1;
-    this.inO.push(f);
     this.pump(false);
-    const held = this.inO.size + this.liveO.size;
+    const held = this.rO.tail - this.rO.head;
     if (held > this.done.peakOverlay) this.done.peakOverlay = held;
+  }
+
+  /** Frames read from the record's bytes and from the full decode (see FrameWriter). */
+  framesRead(): { fast: number; full: number } {
+    return { fast: this.writer.fast, full: this.writer.full };
   }
 
   /** Flushes the window and returns the report. Later calls return the same report. */
@@ -316,20 +369,17 @@ export class Correlator {
     if (!Number.isFinite(this.now)) return;
     // decide what is pending as if time had passed, without moving the clock: packets still to
     // come (newer than `now`) keep their whole window
-    const t = this.now + 2 * this.windowUs + 1;
-    const w = this.windowUs;
-    for (let e = this.pendingU.peek(); e && e.f.tsUs + w < t; e = this.pendingU.peek()) this.finalizeU(this.pendingU.shift() as UnderlayEntry);
-    for (let o = this.liveO.peek(); o && o.f.tsUs + 2 * w < t; o = this.liveO.peek()) this.finalizeO(this.liveO.shift() as OverlayEntry);
+    this.decideBefore(this.now + 2 * this.windowUs + 1);
     // matches held for want of the local VTEP are given the direction the evidence so far gives
     this.releaseHeld();
   }
 
   sizes(): CorrelatorSizes {
     return {
-      queuedUnderlay: this.inU.size,
-      queuedOverlay: this.inO.size,
-      pendingUnderlay: this.pendingU.size,
-      liveOverlay: this.liveO.size,
+      queuedUnderlay: this.rU.queued,
+      queuedOverlay: this.rO.queued,
+      pendingUnderlay: this.rU.held,
+      liveOverlay: this.rO.held,
       underlayBuckets: this.uIndex.size,
       overlayBuckets: this.index.size,
       heldMatches: this.held.length,
@@ -338,7 +388,7 @@ export class Correlator {
 
   /** The work done so far (comparisons, index steps, peak frames held per side). */
   work(): CorrelatorWork {
-    return { ...this.done };
+    return { ...this.done, steps: this.done.steps + this.index.compactSteps + this.uIndex.compactSteps };
   }
 
   private checkOpen(): void {
@@ -348,17 +398,19 @@ export class Correlator {
   // ---- merging the two sides by time ----
 
   private pump(final: boolean): void {
+    const rU = this.rU;
+    const rO = this.rO;
     for (;;) {
       this.trim();
-      const u = this.inU.peek();
-      const o = this.inO.peek();
-      if (u && o) {
-        if (u.tsUs <= o.tsUs) this.processU(this.inU.shift() as UnderlayFrame);
-        else this.processO(this.inO.shift() as OverlayFrame);
-      } else if (u && (final || this.inU.size > MAX_IN_FLIGHT || (this.inU.last() as UnderlayFrame).tsUs - u.tsUs > this.maxSkewUs)) {
-        this.processU(this.inU.shift() as UnderlayFrame);
-      } else if (o && (final || this.inO.size > 2 * MAX_IN_FLIGHT || (this.inO.last() as OverlayFrame).tsUs - o.tsUs > this.maxSkewUs)) {
-        this.processO(this.inO.shift() as OverlayFrame);
+      const hasU = rU.mid < rU.tail;
+      const hasO = rO.mid < rO.tail;
+      if (hasU && hasO) {
+        if ((rU.ts[rU.mid & rU.mask] as number) <= (rO.ts[rO.mid & rO.mask] as number)) this.processU();
+        else this.processO();
+      } else if (hasU && (final || rU.queued > MAX_IN_FLIGHT || (rU.ts[(rU.tail - 1) & rU.mask] as number) - (rU.ts[rU.mid & rU.mask] as number) > this.maxSkewUs)) {
+        this.processU();
+      } else if (hasO && (final || rO.queued > 2 * MAX_IN_FLIGHT || (rO.ts[(rO.tail - 1) & rO.mask] as number) - (rO.ts[rO.mid & rO.mask] as number) > this.maxSkewUs)) {
+        this.processO();
       } else return;
     }
   }
@@ -371,164 +423,200 @@ export class Correlator {
    * bounded whatever the input.
    */
   private trim(): void {
-    if (this.pendingU.size > 0 && this.inU.size + this.pendingU.size > MAX_IN_FLIGHT) {
+    const rU = this.rU;
+    const rO = this.rO;
+    if (rU.held > 0 && rU.tail - rU.head > MAX_IN_FLIGHT) {
       // Bridge frames already due (at the same instant: on a tie the underlay goes first) join
       // the window before underlay packets decide early: frames at one instant still pair.
-      for (let o = this.inO.peek(); o && o.tsUs <= this.now; o = this.inO.peek()) this.processO(this.inO.shift() as OverlayFrame);
+      while (rO.mid < rO.tail && (rO.ts[rO.mid & rO.mask] as number) <= this.now) this.processO();
     }
-    while (this.pendingU.size > 0 && this.inU.size + this.pendingU.size > MAX_IN_FLIGHT) this.finalizeU(this.pendingU.shift() as UnderlayEntry);
-    while (this.liveO.size > 0 && this.inO.size + this.liveO.size > 2 * MAX_IN_FLIGHT) this.finalizeO(this.liveO.shift() as OverlayEntry);
+    while (rU.held > 0 && rU.tail - rU.head > MAX_IN_FLIGHT) this.finalizeU();
+    while (rO.held > 0 && rO.tail - rO.head > 2 * MAX_IN_FLIGHT) this.finalizeO();
   }
 
-  private processU(f: UnderlayFrame): void {
-    this.advance(f.tsUs);
+  /** The next queued underlay packet joins the window. */
+  private processU(): void {
+    const r = this.rU;
+    const id = r.mid++;
+    const i = id & r.mask;
+    const ts = r.ts[i] as number;
+    this.advance(ts);
     this.uProcessed += 1;
-    this.lastUTs = Math.max(this.lastUTs, f.tsUs);
-    this.oTrailing.clear();
-    const e: UnderlayEntry = { f, cls: undefined };
-    if (f.bytes.length > 0) {
-      e.cls = this.underlayClassOf(f);
-      if (e.cls) {
-        e.cls.rep = f;
-        e.cls.pending += 1;
-      } else {
-        const c: UnderlayClass = { key: f.key, rep: f, pending: 1, cands: undefined, differs: undefined, dead: false };
-        this.bucketOf(this.uIndex, f.key).classes.push(c);
-        e.cls = c;
-        // the classes of bridge frames seen so far that carry the same frame
-        for (const o of this.recentClasses(this.index, f.key)) {
-          const rep = o.members.last() as OverlayEntry;
-          if (this.compare(f, rep.f).equal) this.link(c, o);
-          else c.differs ??= rep;
+    if (ts > this.lastUTs) this.lastUTs = ts;
+    if (this.oTrailing.size > 0) this.oTrailing.clear();
+    if ((r.len[i] as number) === 0) return;
+    const key = r.key[i] as number;
+    let cls = this.underlayClassOf(id, key);
+    if (cls) {
+      cls.rep = id;
+      cls.pending += 1;
+    } else {
+      cls = { key, rep: id, pending: 1, cand: undefined, cands: undefined, differs: -1, dead: false };
+      this.uIndex.add(cls);
+      // the classes of bridge frames seen so far that carry the same frame
+      const s = this.index.find(key);
+      if (s >= 0) {
+        const one = this.index.single(s);
+        const cs = one === undefined ? this.index.bucket(s)?.classes : undefined;
+        const count = cs === undefined ? 1 : cs.length;
+        for (let k = count - 1, looked = 0; k >= 0 && looked < MAX_SAME_KEY && k >= count - MAX_CLASS_STEPS; k--) {
+          const o = (cs === undefined ? one : cs[k]) as FrameClass;
+          this.done.steps += 1;
+          if (o.dead) continue;
+          looked += 1;
+          const rep = memberLast(o);
+          if ((this.compare(this.rU, id, this.rO, rep) & EQUAL) !== 0) this.link(cls, o);
+          else if (cls.differs < 0) cls.differs = this.rO.n[rep & this.rO.mask] as number;
         }
       }
     }
-    this.pendingU.push(e);
+    r.cls[i] = cls;
   }
 
-  private processO(f: OverlayFrame): void {
-    this.advance(f.tsUs);
-    this.firstOTs ??= f.tsUs;
-    this.lastOTs = Math.max(this.lastOTs, f.tsUs);
-    this.uTrailing.clear();
-    const o: OverlayEntry = { f, cls: undefined, claims: undefined };
-    if (f.bytes.length > 0) {
-      let c = this.classOf(f);
-      if (!c) {
-        c = { key: f.key, members: new Fifo(), base: 0, cursors: undefined, cursorLimit: 64, dead: false };
-        this.bucketOf(this.index, f.key).classes.push(c);
-        // underlay packets that came first and carry the same frame
-        for (const u of this.recentClasses(this.uIndex, f.key)) {
-          if (this.compare(u.rep, f).equal) this.link(u, c);
-          else u.differs ??= o;
+  /** The next queued bridge frame joins the window. */
+  private processO(): void {
+    const r = this.rO;
+    const id = r.mid++;
+    const i = id & r.mask;
+    const ts = r.ts[i] as number;
+    this.advance(ts);
+    this.firstOTs ??= ts;
+    if (ts > this.lastOTs) this.lastOTs = ts;
+    if (this.uTrailing.size > 0) this.uTrailing.clear();
+    r.claimCount[i] = 0;
+    if ((r.len[i] as number) === 0) return;
+    const key = r.key[i] as number;
+    let c = this.classOf(id, key);
+    if (!c) {
+      c = { key, count: 0, first: -1, more: undefined, base: 0, pair: undefined, cursor: 0, cursors: undefined, cursorLimit: 64, dead: false };
+      this.index.add(c);
+      // underlay packets that came first and carry the same frame
+      const s = this.uIndex.find(key);
+      if (s >= 0) {
+        const one = this.uIndex.single(s);
+        const cs = one === undefined ? this.uIndex.bucket(s)?.classes : undefined;
+        const count = cs === undefined ? 1 : cs.length;
+        for (let k = count - 1, looked = 0; k >= 0 && looked < MAX_SAME_KEY && k >= count - MAX_CLASS_STEPS; k--) {
+          const u = (cs === undefined ? one : cs[k]) as UnderlayClass;
+          this.done.steps += 1;
+          if (u.dead) continue;
+          looked += 1;
+          if ((this.compare(this.rU, u.rep, r, id) & EQUAL) !== 0) this.link(u, c);
+          else if (u.differs < 0) u.differs = r.n[i] as number;
         }
       }
-      c.members.push(o);
-      o.cls = c;
     }
-    this.liveO.push(o);
+    memberPush(c, id);
+    r.cls[i] = c;
   }
 
-  /** Compares two frames of the same key (either side: an underlay frame is an overlay frame with more fields). */
-  private compare(a: OverlayFrame, b: OverlayFrame): Comparison {
+  /** Compares two frames of the same key (either side: an underlay frame is an overlay frame with more fields); compareAt's packed result. */
+  private compare(ra: FrameRing, a: number, rb: FrameRing, b: number): number {
     this.done.comparisons += 1;
-    return compareFrames(a.bytes, b.bytes, a.checksumAt >= 0 ? a.checksumAt : b.checksumAt);
+    const i = a & ra.mask;
+    const j = b & rb.mask;
+    const at = ra.checksumAt[i] as number;
+    return compareAt(ra.buf[i] as Uint8Array, ra.off[i] as number, ra.len[i] as number, rb.buf[j] as Uint8Array, rb.off[j] as number, rb.len[j] as number, at >= 0 ? at : (rb.checksumAt[j] as number));
   }
 
-  /** The live classes of a key, the most recent first: at most MAX_SAME_KEY, after at most MAX_CLASS_STEPS steps. */
-  private *recentClasses<C extends { dead: boolean }>(index: Map<number, Bucket<C>>, key: number): Generator<C> {
-    const cs = index.get(key)?.classes;
-    if (!cs) return;
-    for (let i = cs.length - 1, looked = 0; i >= 0 && looked < MAX_SAME_KEY && i >= cs.length - MAX_CLASS_STEPS; i--) {
-      const c = cs[i] as C;
+  /** The class of bridge frames identical to frame `id` among the most recent of its key (at most MAX_SAME_KEY, after at most MAX_CLASS_STEPS steps), if any. */
+  private classOf(id: number, key: number): FrameClass | undefined {
+    const s = this.index.find(key);
+    if (s < 0) return undefined;
+    const one = this.index.single(s);
+    const cs = one === undefined ? this.index.bucket(s)?.classes : undefined;
+    const count = cs === undefined ? 1 : cs.length;
+    const r = this.rO;
+    const len = r.len[id & r.mask] as number;
+    for (let k = count - 1, looked = 0; k >= 0 && looked < MAX_SAME_KEY && k >= count - MAX_CLASS_STEPS; k--) {
+      const c = (cs === undefined ? one : cs[k]) as FrameClass;
       this.done.steps += 1;
       if (c.dead) continue;
       looked += 1;
-      yield c;
-    }
-  }
-
-  /** The class of bridge frames identical to `f` among the most recent of its key, if any. */
-  private classOf(f: OverlayFrame): FrameClass | undefined {
-    for (const c of this.recentClasses(this.index, f.key)) {
-      const rep = (c.members.last() as OverlayEntry).f;
-      if (rep.bytes.length === f.bytes.length && this.compare(f, rep).equal) return c;
+      const rep = memberLast(c);
+      if ((r.len[rep & r.mask] as number) === len && (this.compare(r, id, r, rep) & EQUAL) !== 0) return c;
     }
     return undefined;
   }
 
-  /** The class of waiting underlay packets identical to `f` among the most recent of its key, if any. */
-  private underlayClassOf(f: UnderlayFrame): UnderlayClass | undefined {
-    for (const c of this.recentClasses(this.uIndex, f.key)) {
-      if (c.rep.bytes.length === f.bytes.length && this.compare(f, c.rep).equal) return c;
+  /** The class of waiting underlay packets identical to frame `id` among the most recent of its key, if any. */
+  private underlayClassOf(id: number, key: number): UnderlayClass | undefined {
+    const s = this.uIndex.find(key);
+    if (s < 0) return undefined;
+    const one = this.uIndex.single(s);
+    const cs = one === undefined ? this.uIndex.bucket(s)?.classes : undefined;
+    const count = cs === undefined ? 1 : cs.length;
+    const r = this.rU;
+    const len = r.len[id & r.mask] as number;
+    for (let k = count - 1, looked = 0; k >= 0 && looked < MAX_SAME_KEY && k >= count - MAX_CLASS_STEPS; k--) {
+      const c = (cs === undefined ? one : cs[k]) as UnderlayClass;
+      this.done.steps += 1;
+      if (c.dead) continue;
+      looked += 1;
+      if ((r.len[c.rep & r.mask] as number) === len && (this.compare(r, id, r, c.rep) & EQUAL) !== 0) return c;
     }
     return undefined;
   }
 
   /** Underlay packets of class `u` may take bridge frames of class `o`. */
   private link(u: UnderlayClass, o: FrameClass): void {
-    if (u.cands === undefined) u.cands = [o];
-    else {
-      if (u.cands.length >= MAX_CANDIDATE_CLASSES) {
-        this.done.steps += u.cands.length;
-        u.cands = u.cands.filter((c) => !c.dead);
+    if (u.cands === undefined) {
+      if (u.cand === undefined) u.cand = o;
+      else {
+        u.cands = [u.cand, o];
+        u.cand = undefined;
       }
-      if (u.cands.length < MAX_CANDIDATE_CLASSES) u.cands.push(o);
+      return;
     }
+    if (u.cands.length >= MAX_CANDIDATE_CLASSES) {
+      this.done.steps += u.cands.length;
+      u.cands = u.cands.filter((c) => !c.dead);
+    }
+    if (u.cands.length < MAX_CANDIDATE_CLASSES) u.cands.push(o);
   }
 
-  private bucketOf<C extends { dead: boolean }>(index: Map<number, Bucket<C>>, key: number): Bucket<C> {
-    let bucket = index.get(key);
-    if (!bucket) index.set(key, (bucket = { classes: [], dead: 0 }));
-    return bucket;
-  }
-
-  /** A class lost its last member: it leaves its bucket (at once from the end, else by compaction). */
-  private dropClass<C extends { dead: boolean; key: number }>(index: Map<number, Bucket<C>>, c: C): void {
-    c.dead = true;
-    const bucket = index.get(c.key) as Bucket<C>;
-    const cs = bucket.classes;
-    bucket.dead += 1;
-    while (cs.length > 0 && (cs[cs.length - 1] as C).dead) {
-      cs.pop();
-      bucket.dead -= 1;
-    }
-    if (cs.length === 0) index.delete(c.key);
-    else if (bucket.dead >= COMPACT_AFTER && bucket.dead * 2 >= cs.length) {
-      this.done.steps += cs.length;
-      bucket.classes = cs.filter((x) => !x.dead);
-      bucket.dead = 0;
-    }
-  }
-
-  /** Member `seq` of a class (between base and base + size). */
-  private static member(c: FrameClass, seq: number): OverlayEntry {
-    return c.members.at(seq - c.base) as OverlayEntry;
+  /** The time of member `seq` of a class (between base and base + count). */
+  private memberTs(c: FrameClass, seq: number): number {
+    const r = this.rO;
+    return r.ts[memberAt(c, seq - c.base) & r.mask] as number;
   }
 
   /** The first member numbered `from` or later seen at `tsMin` or later (members are in time order). */
   private seek(c: FrameClass, from: number, tsMin: number): number {
-    const end = c.base + c.members.size;
+    const end = c.base + c.count;
     let lo = from;
     // in a stream the next candidate is at the cursor or close to it: a few steps, then halving
     for (let k = 0; k < 4; k++, lo++) {
       if (lo >= end) return end;
       this.done.steps += 1;
-      if (Correlator.member(c, lo).f.tsUs >= tsMin) return lo;
+      if (this.memberTs(c, lo) >= tsMin) return lo;
     }
     let hi = end;
     while (lo < hi) {
       this.done.steps += 1;
       const mid = Math.floor((lo + hi) / 2);
-      if (Correlator.member(c, mid).f.tsUs < tsMin) lo = mid + 1;
+      if (this.memberTs(c, mid) < tsMin) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
+  private cursorOf(c: FrameClass, pair: string): number | undefined {
+    if (c.cursors !== undefined) return c.cursors.get(pair);
+    return c.pair === pair ? c.cursor : undefined;
+  }
+
   private setCursor(c: FrameClass, pair: string, seq: number): void {
-    let cursors = c.cursors;
-    if (cursors === undefined) c.cursors = cursors = new Map();
+    if (c.cursors === undefined) {
+      if (c.pair === undefined || c.pair === pair) {
+        c.pair = pair;
+        c.cursor = seq;
+        return;
+      }
+      c.cursors = new Map([[c.pair, c.cursor]]);
+      c.pair = undefined;
+    }
+    const cursors = c.cursors;
     if (!cursors.has(pair) && cursors.size >= c.cursorLimit) {
       // drop the cursors at or before the window's oldest member: they say nothing any more
       this.done.steps += cursors.size;
@@ -541,135 +629,215 @@ export class Correlator {
   /** Time moved to `now`: underlay packets older than a window decide, bridge frames older than two leave. */
   private advance(now: number): void {
     if (now > this.now) this.now = now;
+    this.decideBefore(this.now);
+  }
+
+  /** Underlay packets older than a window at `t` decide, bridge frames older than two leave. */
+  private decideBefore(t: number): void {
     const w = this.windowUs;
-    for (let e = this.pendingU.peek(); e && e.f.tsUs + w < this.now; e = this.pendingU.peek()) this.finalizeU(this.pendingU.shift() as UnderlayEntry);
-    for (let o = this.liveO.peek(); o && o.f.tsUs + 2 * w < this.now; o = this.liveO.peek()) this.finalizeO(this.liveO.shift() as OverlayEntry);
+    const rU = this.rU;
+    const rO = this.rO;
+    while (rU.head < rU.mid && (rU.ts[rU.head & rU.mask] as number) + w < t) this.finalizeU();
+    while (rO.head < rO.mid && (rO.ts[rO.head & rO.mask] as number) + 2 * w < t) this.finalizeO();
+  }
+
+  /** The first claim of bridge frame `o` by a packet of VTEP pair `pair`, or -1. */
+  private claimOf(o: number, pair: string): number {
+    const r = this.rO;
+    const i = o & r.mask;
+    const cl = this.claims;
+    for (let c = (r.claimCount[i] as number) > 0 ? (r.claimHead[i] as number) : -1; c >= 0; c = cl.next[c] as number) {
+      if (cl.pair[c] === pair) return c;
+    }
+    return -1;
   }
 
   /**
-   * An underlay packet decides: in each class of bridge frames equal to its inner frame, the
-   * first copy its VTEP pair has not taken and that is not too old; the nearest of those in the
-   * window is its match. Otherwise the nearest copy says why not (taken: duplicate; too far).
+   * The oldest underlay packet decides: in each class of bridge frames equal to its inner
+   * frame, the first copy its VTEP pair has not taken and that is not too old; the nearest of
+   * those in the window is its match. Otherwise the nearest copy says why not (taken:
+   * duplicate; too far).
    */
-  private finalizeU(e: UnderlayEntry): void {
-    const f = e.f;
+  private finalizeU(): void {
+    const r = this.rU;
+    const id = r.head;
+    const i = id & r.mask;
     const w = this.windowUs;
-    const uc = e.cls;
+    const uc = r.cls[i] as UnderlayClass | undefined;
     if (uc) {
       uc.pending -= 1;
-      if (uc.pending === 0) this.dropClass(this.uIndex, uc);
+      if (uc.pending === 0) this.uIndex.drop(uc);
     }
-    let best: { c: FrameClass; seq: number; o: OverlayEntry; apartUs: number } | undefined;
-    let taken: OverlayEntry | undefined;
-    let outside: { o: OverlayEntry; apartUs: number } | undefined;
-    const differs = uc?.differs;
-    const far = (o: OverlayEntry): void => {
-      const apartUs = Math.abs(o.f.tsUs - f.tsUs);
-      if (apartUs > w && (!outside || apartUs < outside.apartUs)) outside = { o, apartUs };
-    };
-    if (uc?.cands) {
-      for (const c of uc.cands) {
+    const ts = r.ts[i] as number;
+    const pair = r.pair[i] as string;
+    let bestC: FrameClass | undefined;
+    let bestSeq = 0;
+    let bestO = -1;
+    let bestApart = 0;
+    let taken = -1;
+    let outside = -1;
+    let outsideApart = 0;
+    if (uc !== undefined && (uc.cand !== undefined || uc.cands !== undefined)) {
+      const rO = this.rO;
+      const list = uc.cands;
+      const count = list === undefined ? 1 : list.length;
+      for (let k = 0; k < count; k++) {
+        const c = list === undefined ? (uc.cand as FrameClass) : (list[k] as FrameClass);
         this.done.steps += 1;
         if (c.dead) continue;
-        const cursor = Math.max(c.cursors?.get(f.pair) ?? c.base, c.base);
-        const seq = this.seek(c, cursor, f.tsUs - w);
-        if (seq > cursor) this.setCursor(c, f.pair, seq); // too old for this pair's later packets too
-        if (seq < c.base + c.members.size) {
-          const o = Correlator.member(c, seq);
-          const apartUs = Math.abs(o.f.tsUs - f.tsUs);
-          if (o.f.tsUs <= f.tsUs + w) {
-            if (!best || apartUs < best.apartUs || (apartUs === best.apartUs && (o.f.tsUs < best.o.f.tsUs || (o.f.tsUs === best.o.f.tsUs && o.f.n < best.o.f.n)))) best = { c, seq, o, apartUs };
-          } else far(o);
+        const cursor = Math.max(this.cursorOf(c, pair) ?? c.base, c.base);
+        const seq = this.seek(c, cursor, ts - w);
+        if (seq > cursor) this.setCursor(c, pair, seq); // too old for this pair's later packets too
+        if (seq < c.base + c.count) {
+          const o = memberAt(c, seq - c.base);
+          const oTs = rO.ts[o & rO.mask] as number;
+          const apartUs = Math.abs(oTs - ts);
+          if (oTs <= ts + w) {
+            if (bestO < 0 || apartUs < bestApart) [bestC, bestSeq, bestO, bestApart] = [c, seq, o, apartUs];
+            else if (apartUs === bestApart) {
+              const bTs = rO.ts[bestO & rO.mask] as number;
+              if (oTs < bTs || (oTs === bTs && (rO.n[o & rO.mask] as number) < (rO.n[bestO & rO.mask] as number))) [bestC, bestSeq, bestO, bestApart] = [c, seq, o, apartUs];
+            }
+          } else if (apartUs > w && (outside < 0 || apartUs < outsideApart)) [outside, outsideApart] = [o, apartUs];
         }
         if (seq > c.base) {
           // the newest member before: taken by this pair (in the window), or too old
-          const o = Correlator.member(c, seq - 1);
-          if (Math.abs(o.f.tsUs - f.tsUs) > w) far(o);
-          else if (!taken && o.claims?.some((cl) => cl.u.pair === f.pair)) taken = o;
+          const o = memberAt(c, seq - 1 - c.base);
+          const apartUs = Math.abs((rO.ts[o & rO.mask] as number) - ts);
+          if (apartUs > w) {
+            if (outside < 0 || apartUs < outsideApart) [outside, outsideApart] = [o, apartUs];
+          } else if (taken < 0 && this.claimOf(o, pair) >= 0) taken = o;
         }
       }
     }
-    if (best) {
-      const { c, seq, o } = best;
-      this.setCursor(c, f.pair, seq + 1);
-      const claim: Claim = { u: f, cmp: this.compare(f, o.f) };
-      if (o.claims === undefined) o.claims = [claim];
-      else o.claims.push(claim);
-      // A bridge sighting strictly earlier than eth1 only happens for a frame leaving the node:
-      // an arriving frame is on eth1 first (or at the same instant: the same skb timestamp).
-      if (o.f.tsUs < f.tsUs - STRICTLY_EARLIER_US) {
-        inc(this.vtepScore, f.vtepSrc);
-        inc(this.vtepScore, f.vtepDst, -1);
-      }
+    if (bestC !== undefined) {
+      this.setCursor(bestC, pair, bestSeq + 1);
+      this.claim(id, bestO);
+      r.release(id);
+      r.head += 1;
       return;
     }
     let code: UnderlayReasonCode;
-    const detail: ReasonDetail = { vni: f.vni, windowUs: this.windowUs };
-    if (taken) {
+    const vni = r.vni[i] as number;
+    const detail: ReasonDetail = { vni, windowUs: this.windowUs };
+    const rO = this.rO;
+    if (taken >= 0) {
       code = 'duplicate';
-      detail.other = taken.f.n;
-      detail.by = taken.claims?.find((cl) => cl.u.pair === f.pair)?.u.n;
-    } else if (outside) {
+      detail.other = rO.n[taken & rO.mask] as number;
+      detail.by = this.claims.uN[this.claimOf(taken, pair)];
+    } else if (outside >= 0) {
       code = 'outside-window';
-      detail.other = outside.o.f.n;
-      detail.apartUs = outside.apartUs;
-    } else if (f.bytes.length === 0) code = 'not-captured';
-    else if (f.outerFragment) {
+      detail.other = rO.n[outside & rO.mask] as number;
+      detail.apartUs = outsideApart;
+    } else if ((r.len[i] as number) === 0) code = 'not-captured';
+    else if ((r.outerFragment[i] as number) === 1) {
       code = 'fragment';
-      detail.len = f.outerLen;
-    } else if (differs) {
+      detail.len = r.outerLen[i] as number;
+    } else if (uc !== undefined && uc.differs >= 0) {
       code = 'differs';
-      detail.other = differs.f.n;
+      detail.other = uc.differs;
     } else if (this.firstOTs === undefined) code = 'before-overlay';
     else {
       const local = this.localVtep();
-      if (local !== undefined && local === f.vtepSrc) {
-        detail.own = vxlanDeviceTraffic(f.frame);
+      const vtepSrc = r.vtepSrc[i] as string;
+      if (local !== undefined && local === vtepSrc) {
+        detail.own = vxlanDeviceTraffic(r.frameBytes(id));
         code = detail.own ? 'from-vxlan-device' : 'left-without-bridge';
-        detail.vtep = f.vtepSrc;
-      } else if (local !== undefined && local === f.vtepDst) {
+        detail.vtep = vtepSrc;
+      } else if (local !== undefined && local === r.vtepDst[i]) {
         code = 'not-delivered';
-        detail.vtep = f.vtepSrc;
+        detail.vtep = vtepSrc;
       } else code = 'no-match';
-      if (code !== 'from-vxlan-device' && f.tsUs > this.lastOTs + this.windowUs) inc(this.uTrailing, `${f.vni}|${code}`);
+      if (code !== 'from-vxlan-device' && ts > this.lastOTs + this.windowUs) inc(this.uTrailing, `${vni}|${code}`);
     }
     this.underlayOnly += 1;
-    this.vniRow(f.vni).underlayOnly += 1;
-    let m = this.uReasons.get(f.vni);
-    if (!m) this.uReasons.set(f.vni, (m = new Map()));
+    this.vniRow(vni).underlayOnly += 1;
+    let m = this.uReasons.get(vni);
+    if (!m) this.uReasons.set(vni, (m = new Map()));
     inc(m, code);
-    if (this.listedU.length < this.maxListed) this.listedU.push({ n: f.n, tsUs: f.tsUs, code, detail, vni: f.vni });
+    if (this.listedU.length < this.maxListed) this.listedU.push({ n: r.n[i] as number, tsUs: ts, code, detail, vni });
     else this.listsCapped = true;
+    r.release(id);
+    r.head += 1;
   }
 
-  private finalizeO(o: OverlayEntry): void {
-    const c = o.cls;
+  /** Underlay packet `u` takes bridge frame `o`: the match is emitted when `o` leaves the window. */
+  private claim(u: number, o: number): void {
+    const rU = this.rU;
+    const rO = this.rO;
+    const i = u & rU.mask;
+    const j = o & rO.mask;
+    const cl = this.claims;
+    const c = cl.alloc();
+    cl.uN[c] = rU.n[i] as number;
+    const uTs = rU.ts[i] as number;
+    cl.uTs[c] = uTs;
+    cl.vni[c] = rU.vni[i] as number;
+    cl.frameLen[c] = rU.frameLen[i] as number;
+    cl.uLen[c] = rU.len[i] as number;
+    cl.cmp[c] = this.compare(rU, u, rO, o);
+    cl.pair[c] = rU.pair[i] as string;
+    const vtepSrc = rU.vtepSrc[i] as string;
+    const vtepDst = rU.vtepDst[i] as string;
+    cl.vtepSrc[c] = vtepSrc;
+    cl.vtepDst[c] = vtepDst;
+    cl.next[c] = -1;
+    if ((rO.claimCount[j] as number) === 0) rO.claimHead[j] = c;
+    else cl.next[rO.claimTail[j] as number] = c;
+    rO.claimTail[j] = c;
+    rO.claimCount[j] = (rO.claimCount[j] as number) + 1;
+    // A bridge sighting strictly earlier than eth1 only happens for a frame leaving the node:
+    // an arriving frame is on eth1 first (or at the same instant: the same skb timestamp).
+    if ((rO.ts[j] as number) < uTs - STRICTLY_EARLIER_US) {
+      inc(this.vtepScore, vtepSrc);
+      inc(this.vtepScore, vtepDst, -1);
+      this.localCached = false;
+    }
+  }
+
+  /** The oldest bridge frame leaves the window: its matches are emitted, or it says why it has none. */
+  private finalizeO(): void {
+    const r = this.rO;
+    const id = r.head;
+    const i = id & r.mask;
+    const c = r.cls[i] as FrameClass | undefined;
     if (c) {
-      c.members.shift(); // o is its oldest member: classes fill and drain in the window's order
+      memberShift(c); // the frame is its oldest member: classes fill and drain in the window's order
       c.base += 1;
-      if (c.members.size === 0) {
+      if (c.count === 0) {
         c.cursors = undefined;
-        this.dropClass(this.index, c);
+        c.pair = undefined;
+        this.index.drop(c);
       }
     }
-    if (o.claims !== undefined && o.claims.length > 0) {
-      const flood = o.claims.length > 1;
+    const claims = r.claimCount[i] as number;
+    if (claims > 0) {
+      const flood = claims > 1;
       if (flood) this.floodedFrames += 1;
-      for (const cl of o.claims) this.emit(cl.u, o, cl.cmp, flood);
+      const cl = this.claims;
+      for (let k = r.claimHead[i] as number, left = claims; left > 0; left--) {
+        const next = cl.next[k] as number;
+        this.emit(k, id, flood);
+        cl.release(k);
+        k = next;
+      }
+      r.release(id);
+      r.head += 1;
       return;
     }
-    const f = o.f;
+    const tsUs = r.ts[i] as number;
     let code: OverlayReasonCode;
     const detail: ReasonDetail = {};
-    const dstMac = f.dstMac;
-    const srcMac = f.srcMac;
+    const dstMac = r.dstMac[i] as number;
+    const srcMac = r.srcMac[i] as number;
+    const frameLen = r.frameLen[i] as number;
     if (this.uProcessed === 0) code = 'before-underlay';
-    else if (f.groupDst) {
+    else if ((r.groupDst[i] as number) === 1) {
       code = 'bum-not-flooded';
       detail.mac = srcMac;
-    } else if (f.frameLen > MAX_INNER_FRAME + 4) {
+    } else if (frameLen > MAX_INNER_FRAME + 4) {
       code = 'too-big';
-      detail.len = f.frameLen;
+      detail.len = frameLen;
     } else {
       const dstVtep = this.remoteVtepOf(dstMac);
       const srcVtep = this.remoteVtepOf(srcMac);
@@ -687,9 +855,11 @@ export class Correlator {
         detail.vtep = this.fdb.get(dstMac); // this node's own VTEP, or undefined: never seen on the underlay
       }
     }
-    if (code !== 'before-underlay' && f.tsUs > this.lastUTs + this.windowUs) inc(this.oTrailing, code);
+    if (code !== 'before-underlay' && tsUs > this.lastUTs + this.windowUs) inc(this.oTrailing, code);
     this.overlayOnly += 1;
-    this.recordO({ n: f.n, tsUs: f.tsUs, code, detail });
+    this.recordO({ n: r.n[i] as number, tsUs, code, detail });
+    r.release(id);
+    r.head += 1;
   }
 
   private recordO(l: Listed<OverlayReasonCode>): void {
@@ -713,9 +883,17 @@ export class Correlator {
    */
   localVtep(): string | undefined {
     if (this.givenLocalVtep !== undefined) return this.givenLocalVtep;
+    if (this.localCached) return this.localValue;
     let best: string | undefined;
     let bestScore = 0;
-    for (const [v, n] of this.vtepScore) if (n > bestScore) [best, bestScore] = [v, n];
+    for (const [v, n] of this.vtepScore) {
+      if (n > bestScore) {
+        best = v;
+        bestScore = n;
+      }
+    }
+    this.localCached = true;
+    this.localValue = best;
     return best;
   }
 
@@ -731,22 +909,39 @@ export class Correlator {
     for (const m of held) this.record(m);
   }
 
-  private emit(f: UnderlayFrame, o: OverlayEntry, cmp: Comparison, flood: boolean): void {
+  /** Claim `c` of bridge frame `o` becomes a match. */
+  private emit(c: number, o: number, flood: boolean): void {
+    const cl = this.claims;
+    const r = this.rO;
+    const j = o & r.mask;
+    const uTs = cl.uTs[c] as number;
+    const oTs = r.ts[j] as number;
+    const cmp = cl.cmp[c] as number;
+    const settled = this.settled();
+    if (settled && this.held.length === 0 && this.onMatch === undefined && this.matches.length >= this.maxListed) {
+      // nobody sees the match itself: its figures only, without making it
+      const vtepSrc = cl.vtepSrc[c] as string;
+      const vtepDst = cl.vtepDst[c] as string;
+      const direction = this.directionFor(vtepSrc, vtepDst, oTs, uTs);
+      this.tally(direction, Math.round(Math.abs(uTs - oTs) * 1000) / 1000, cl.uLen[c] !== r.len[j], (cmp & CHECKSUM_DIFFERS) !== 0, cl.vni[c] as number, vtepSrc, vtepDst);
+      this.listsCapped = true;
+      return;
+    }
     const m: Match = {
-      underlay: { n: f.n, tsUs: f.tsUs },
-      overlay: { n: o.f.n, tsUs: o.f.tsUs },
+      underlay: { n: cl.uN[c] as number, tsUs: uTs },
+      overlay: { n: r.n[j] as number, tsUs: oTs },
       direction: 'encap',
-      deltaUs: Math.round(Math.abs(f.tsUs - o.f.tsUs) * 1000) / 1000,
-      vni: f.vni,
-      vtepSrc: f.vtepSrc,
-      vtepDst: f.vtepDst,
+      deltaUs: Math.round(Math.abs(uTs - oTs) * 1000) / 1000,
+      vni: cl.vni[c] as number,
+      vtepSrc: cl.vtepSrc[c] as string,
+      vtepDst: cl.vtepDst[c] as string,
       flood,
-      frameLen: f.frameLen,
-      comparedBytes: cmp.compared,
-      snaplenCut: f.bytes.length !== o.f.bytes.length,
-      checksumDiffers: cmp.checksumDiffers,
+      frameLen: cl.frameLen[c] as number,
+      comparedBytes: Math.floor(cmp / 4),
+      snaplenCut: cl.uLen[c] !== r.len[j],
+      checksumDiffers: (cmp & CHECKSUM_DIFFERS) !== 0,
     };
-    if (this.settled()) {
+    if (settled) {
       if (this.held.length) this.releaseHeld();
       this.record(m);
     } else {
@@ -756,31 +951,36 @@ export class Correlator {
   }
 
   /** Encapsulated if it left the bridge node's VTEP, decapsulated if it arrived there; by time order when unknown. */
-  private directionOf(m: Match): 'encap' | 'decap' {
+  private directionFor(vtepSrc: string, vtepDst: string, overlayTs: number, underlayTs: number): 'encap' | 'decap' {
     const local = this.localVtep();
     if (local !== undefined) {
-      if (m.vtepSrc === local) return 'encap';
-      if (m.vtepDst === local) return 'decap';
+      if (vtepSrc === local) return 'encap';
+      if (vtepDst === local) return 'decap';
     }
-    return m.overlay.tsUs < m.underlay.tsUs ? 'encap' : 'decap';
+    return overlayTs < underlayTs ? 'encap' : 'decap';
+  }
+
+  /** A match's figures. */
+  private tally(direction: 'encap' | 'decap', deltaUs: number, snaplenCut: boolean, checksumDiffers: boolean, vni: number, vtepSrc: string, vtepDst: string): void {
+    this.matched += 1;
+    if (direction === 'encap') {
+      this.encap += 1;
+      this.latencyEncap.add(deltaUs);
+    } else {
+      this.decap += 1;
+      this.latencyDecap.add(deltaUs);
+    }
+    this.latency.add(deltaUs);
+    if (snaplenCut) this.snaplenCut += 1;
+    if (checksumDiffers) this.checksumDiffers += 1;
+    this.vniRow(vni).matched += 1;
+    const pair = this.byPair.get(pairOf(vtepSrc, vtepDst))?.get(vni);
+    if (pair) pair.matched += 1;
   }
 
   private record(m: Match): void {
-    m.direction = this.directionOf(m);
-    this.matched += 1;
-    if (m.direction === 'encap') {
-      this.encap += 1;
-      this.latencyEncap.add(m.deltaUs);
-    } else {
-      this.decap += 1;
-      this.latencyDecap.add(m.deltaUs);
-    }
-    this.latency.add(m.deltaUs);
-    if (m.snaplenCut) this.snaplenCut += 1;
-    if (m.checksumDiffers) this.checksumDiffers += 1;
-    this.vniRow(m.vni).matched += 1;
-    const pair = this.byPair.get(`${m.vtepSrc}>${m.vtepDst}`)?.get(m.vni);
-    if (pair) pair.matched += 1;
+    m.direction = this.directionFor(m.vtepSrc, m.vtepDst, m.overlay.tsUs, m.underlay.tsUs);
+    this.tally(m.direction, m.deltaUs, m.snaplenCut, m.checksumDiffers, m.vni, m.vtepSrc, m.vtepDst);
     if (this.matches.length < this.maxListed) this.matches.push(m);
     else this.listsCapped = true;
     this.onMatch?.(m);
@@ -792,15 +992,15 @@ export class Correlator {
     return row;
   }
 
-  private pairRow(f: UnderlayFrame): VtepPairRow | undefined {
-    let byVni = this.byPair.get(f.pair);
+  private pairRow(pair: string, vni: number, src: string, dst: string): VtepPairRow | undefined {
+    let byVni = this.byPair.get(pair);
     if (!byVni) {
       if (this.pairRows >= MAX_PAIRS) return undefined;
-      this.byPair.set(f.pair, (byVni = new Map()));
+      this.byPair.set(pair, (byVni = new Map()));
     }
-    let row = byVni.get(f.vni);
+    let row = byVni.get(vni);
     if (!row && this.pairRows < MAX_PAIRS) {
-      byVni.set(f.vni, (row = { src: f.vtepSrc, dst: f.vtepDst, vni: f.vni, packets: 0, bytes: 0, matched: 0 }));
+      byVni.set(vni, (row = { src, dst, vni, packets: 0, bytes: 0, matched: 0 }));
       this.pairRows += 1;
     }
     return row;

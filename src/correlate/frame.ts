@@ -105,20 +105,22 @@ export function outerVxlan(p: DecodedPacket): { vxlan: VxlanLayer; ip: Ipv4Layer
 }
 
 /** Text of VTEP addresses and pairs, made once per address (a capture has few VTEPs). */
-const ipv4Text = new Map<number, string>();
+const ipv4Texts = new Map<number, string>();
 const pairText = new Map<string, Map<string, string>>();
 const TEXT_CACHE = 4096;
 
-function cachedIPv4(ip: number): string {
-  let t = ipv4Text.get(ip);
+/** The text of an IPv4 address (a number), made once per address. */
+export function ipv4Text(ip: number): string {
+  let t = ipv4Texts.get(ip);
   if (t === undefined) {
-    if (ipv4Text.size >= TEXT_CACHE) ipv4Text.clear();
-    ipv4Text.set(ip, (t = formatIPv4(ip)));
+    if (ipv4Texts.size >= TEXT_CACHE) ipv4Texts.clear();
+    ipv4Texts.set(ip, (t = formatIPv4(ip)));
   }
   return t;
 }
 
-function pairOf(src: string, dst: string): string {
+/** "src>dst", one string per pair (cached): a cheap map key. */
+export function pairOf(src: string, dst: string): string {
   let bySrc = pairText.get(src);
   if (bySrc === undefined) {
     if (pairText.size >= TEXT_CACHE) pairText.clear();
@@ -130,7 +132,7 @@ function pairOf(src: string, dst: string): string {
 }
 
 export function ipText(ip: Ipv4Layer | Ipv6Layer, which: 'src' | 'dst'): string {
-  return ip.type === 'ipv4' ? cachedIPv4(ip[which]) : formatIPv6(ip[which]);
+  return ip.type === 'ipv4' ? ipv4Text(ip[which]) : formatIPv6(ip[which]);
 }
 
 /** The inner frame of a VXLAN packet, or undefined when the packet is not VXLAN. */
