@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import type { Client } from 'ssh2';
 import { describe, expect, it } from 'vitest';
-import { buildCommand, interpretFailure, PID_MARKER, type ExecTarget, type RunResult } from './exec.js';
+import { buildCommand, interpretFailure, PID_MARKER, runOn, spawnOn, type ExecTarget, type RunResult } from './exec.js';
 
 const root: ExecTarget = { name: 'kvm1', host: '10.3.1.156', user: 'root', sudo: false };
 const admin: ExecTarget = { name: 'kvm1', host: '10.3.1.156', user: 'admin', sudo: true };
@@ -40,5 +42,40 @@ describe('interpretFailure', () => {
     );
     expect(interpretFailure(root, ['ip'], result(1, 'Cannot find device "vxlan10"\n'), false)).toBeNull();
     expect(interpretFailure(root, ['sh'], result(127, ''), false)).toBeNull();
+  });
+});
+
+describe('runOn and spawnOn on a loaded machine', () => {
+  /**
+   * What ssh2 does when the exec reply, the output, the exit status and the close of a quick
+   * command arrive in one socket read: it parses them in one go, so `exit` is emitted inside the
+   * exec callback's turn, before a caller awaiting the channel resumes; the close follows later.
+   */
+  class OneReadChannel extends PassThrough {
+    readonly stderr = new PassThrough();
+    signal(): void {}
+    close(): void {}
+  }
+  const oneReadClient = (code: number): Client =>
+    ({
+      exec(_cmd: string, cb: (err: Error | undefined, ch: OneReadChannel) => void) {
+        const ch = new OneReadChannel();
+        cb(undefined, ch);
+        ch.end('[]\n');
+        ch.emit('exit', code);
+        ch.stderr.end();
+        setImmediate(() => ch.emit('close'));
+      },
+    }) as unknown as Client;
+
+  it('keeps an exit status that came in the same read as the exec reply (was: "the SSH connection closed while …")', async () => {
+    const r = await runOn(oneReadClient(3), root, ['ip', '-j', 'addr', 'show']);
+    expect(r).toMatchObject({ code: 3, signal: null, stdout: '[]\n' });
+  });
+
+  it('spawnOn reports that exit status too', async () => {
+    const p = await spawnOn(oneReadClient(0), root, ['tcpdump', '--version']);
+    p.stdout.resume();
+    expect(await p.exit).toEqual({ code: 0, signal: null });
   });
 });

@@ -131,9 +131,32 @@ function connectionLost(target: ExecTarget, argv: readonly string[]): VxiError {
   );
 }
 
-function execChannel(client: Client, cmd: string): Promise<ClientChannel> {
+/** A started command's channel, and its exit status once the server has sent it. */
+interface StartedChannel {
+  ch: ClientChannel;
+  exit: { code: number | null; signal: string | null } | null;
+}
+
+/**
+ * Opens an exec channel. The exit-status listener is attached inside ssh2's callback, not after
+ * the caller's `await` resumes: on a loaded machine the exec reply, the output, the exit status and
+ * the close of a quick command arrive in one socket read, which ssh2 parses in one go, so an `exit`
+ * event emitted before the caller's continuation runs would be lost and the command reported as cut
+ * off (seen as "the SSH connection closed while `ip -j addr show` was running" with 8 checks at once).
+ */
+function execChannel(client: Client, cmd: string): Promise<StartedChannel> {
   return new Promise((resolve, reject) => {
-    client.exec(cmd, (err, ch) => (err ? reject(err) : resolve(ch)));
+    client.exec(cmd, (err, ch) => {
+      if (err) {
+        reject(err);
+        return;
+      }
+      const started: StartedChannel = { ch, exit: null };
+      ch.on('exit', (c: number | null, s?: string) => {
+        started.exit = { code: typeof c === 'number' ? c : null, signal: s ?? null };
+      });
+      resolve(started);
+    });
   });
 }
 
@@ -144,12 +167,13 @@ function execChannel(client: Client, cmd: string): Promise<ClientChannel> {
 export async function runOn(client: Client, target: ExecTarget, argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const cmd = buildCommand(target, argv, opts);
   const usedSudo = Boolean(opts.sudo && target.sudo);
-  let ch: ClientChannel;
+  let started: StartedChannel;
   try {
-    ch = await execChannel(client, cmd);
+    started = await execChannel(client, cmd);
   } catch (err) {
     throw new VxiError('VXI_SSH', `${who(target)}: cannot start ${argv[0] ?? 'command'} over SSH: ${(err as Error).message}`, { cause: err });
   }
+  const { ch } = started;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const maxBytes = opts.maxBytes ?? 32 * 1024 * 1024;
   const result = await new Promise<RunResult>((resolve, reject) => {
@@ -186,14 +210,16 @@ export async function runOn(client: Client, target: ExecTarget, argv: readonly s
     }, timeoutMs);
     ch.on('data', take(out));
     ch.stderr.on('data', take(err));
-    let exited = false;
-    ch.on('exit', (c: number | null, s?: string) => {
-      exited = true;
-      code = typeof c === 'number' ? c : null;
-      signal = s ?? null;
-    });
     // sshd always sends the exit status before closing the channel: none means the connection went
-    ch.on('close', () => (exited ? finish() : finish(connectionLost(target, argv))));
+    ch.on('close', () => {
+      if (!started.exit) {
+        finish(connectionLost(target, argv));
+        return;
+      }
+      code = started.exit.code;
+      signal = started.exit.signal;
+      finish();
+    });
     ch.on('error', (e: Error) => finish(new VxiError('VXI_SSH', `${who(target)}: ${argv[0] ?? 'command'}: ${e.message}`, { cause: e })));
     if (opts.stdin !== undefined) ch.end(opts.stdin);
     else ch.end();
@@ -222,12 +248,13 @@ export interface RemoteProcess {
 
 export async function spawnOn(client: Client, target: ExecTarget, argv: readonly string[], opts: SpawnOptions = {}): Promise<RemoteProcess> {
   const command = buildCommand(target, argv, opts);
-  let ch: ClientChannel;
+  let started: StartedChannel;
   try {
-    ch = await execChannel(client, command);
+    started = await execChannel(client, command);
   } catch (err) {
     throw new VxiError('VXI_SSH', `${who(target)}: cannot start ${argv[0] ?? 'command'} over SSH: ${(err as Error).message}`, { cause: err });
   }
+  const { ch } = started;
   const stderr = new PassThrough();
   let resolvePid: (p: number | undefined) => void = () => undefined;
   const pid = new Promise<number | undefined>((r) => (resolvePid = r));
@@ -264,17 +291,11 @@ export async function spawnOn(client: Client, target: ExecTarget, argv: readonly
     resolvePid(undefined);
     ch.stderr.pipe(stderr);
   }
-  let code: number | null = null;
-  let signal: string | null = null;
-  ch.on('exit', (c: number | null, s?: string) => {
-    code = typeof c === 'number' ? c : null;
-    signal = s ?? null;
-  });
   const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     ch.on('close', () => {
       resolvePid(undefined);
       if (!stderr.writableEnded) stderr.end();
-      resolve({ code, signal });
+      resolve(started.exit ?? { code: null, signal: null });
     });
   });
   ch.on('error', () => {
