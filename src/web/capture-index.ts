@@ -3,8 +3,10 @@
  * starts and a few numbers the web view filters and charts on (time, length, VNI, protocol,
  * addresses, a hash of the inner frame). No decoded packet is kept: a page of the packet list
  * is re-read from disk by offset (`readRecords`), so a million-packet capture stays fast and
- * its memory bounded (about 70 bytes per packet).
+ * its memory bounded (51 bytes per packet: MACs as ids into a table, offsets in 4 bytes below
+ * 4 GiB, and the columns no page reads derived on demand).
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { CaptureParser } from '../decode/file/parser.js';
 import { captureByteOrder, recordLength, walkRecordFile } from '../decode/file/records.js';
@@ -13,7 +15,7 @@ import { decodePacket } from '../decode/packet.js';
 import type { DecoderRegistry } from '../decode/registry.js';
 import type { DecodedPacket, Layer, RawPacket } from '../decode/types.js';
 import { CaptureFormatError, VxiError } from '../errors.js';
-import { Column } from './columns.js';
+import { grown, settled, type TypedArray } from './columns.js';
 
 /** Innermost protocol codes kept in the index (for the protocol filter). */
 export const PROTO = { other: 0, arp: 1, icmp: 2, tcp: 3, udp: 4, icmpv6: 5, ip: 6 } as const;
@@ -48,8 +50,8 @@ export interface CaptureIndex {
   format: CaptureFormat | undefined;
   interfaces: CaptureInterface[];
   count: number;
-  /** Byte offset of each record. */
-  offsets: Float64Array;
+  /** Byte offset of each record (4 bytes each while the file is under 4 GiB, 8 beyond). */
+  offsets: Float64Array | Uint32Array;
   /** Timestamp, µs since the epoch (±0.25 µs). */
   tsUs: Float64Array;
   /** Length on the wire. */
@@ -64,14 +66,26 @@ export interface CaptureIndex {
   /** Innermost IPv4 source/destination, 0 when none (equal to outer for untunnelled packets). */
   innerSrc: Uint32Array;
   innerDst: Uint32Array;
-  /** Innermost Ethernet source/destination MAC as 48-bit numbers, -1 when none. */
+  /**
+   * Innermost Ethernet source/destination MAC of each packet as an id into macTable (0: none).
+   * A capture has few distinct MACs: 2 bytes a packet (4 past 65,535 MACs) instead of 8.
+   */
+  macSrcId: Uint16Array | Uint32Array;
+  macDstId: Uint16Array | Uint32Array;
+  /** MAC of each id, as a 48-bit number (-1 at id 0: no Ethernet header). */
+  macTable: Float64Array;
+  /** Innermost Ethernet source/destination MAC as 48-bit numbers, -1 when none (derived from the ids on first read). */
   macSrc: Float64Array;
   macDst: Float64Array;
-  /** FNV-1a of the inner frame (the tunnelled Ethernet frame, or the whole frame when not tunnelled). */
+  /**
+   * FNV-1a of the inner frame (the tunnelled Ethernet frame, or the whole frame when not
+   * tunnelled). This and the next two columns are derived: nothing that serves the page reads
+   * them, so they are computed (by re-reading the file) on first read, not kept per packet.
+   */
   hash: Uint32Array;
-  /** Length of the hashed bytes. */
+  /** Length of the hashed bytes (derived, as hash). */
   hashLen: Uint32Array;
-  /** Outer UDP destination port of a tunnelled packet, 0 otherwise. */
+  /** Outer UDP destination port of a tunnelled packet, 0 otherwise (derived, as hash). */
   tunnelPort: Uint16Array;
   flags: Uint8Array;
   /** The packet on the other side of the node this one was matched with (1-based n), 0 if none. Filled by the analysis. */
@@ -172,8 +186,28 @@ export interface IndexedFields {
   flags: number;
 }
 
+function emptyFields(): IndexedFields {
+  return { vni: -1, proto: 0, outerSrc: 0, outerDst: 0, innerSrc: 0, innerDst: 0, macSrc: -1, macDst: -1, hash: 0, hashLen: 0, tunnelPort: 0, flags: 0 };
+}
+
 export function indexedFields(p: DecodedPacket): IndexedFields {
-  const f: IndexedFields = { vni: -1, proto: protoCode(p.layers), outerSrc: 0, outerDst: 0, innerSrc: 0, innerDst: 0, macSrc: -1, macDst: -1, hash: 0, hashLen: 0, tunnelPort: 0, flags: 0 };
+  return readIndexedFields(p, emptyFields(), true);
+}
+
+/** Fills `f` (reused by the builder: no object per packet) with the fields of `p`; the inner frame's hash only when `withHash`. */
+function readIndexedFields(p: DecodedPacket, f: IndexedFields, withHash: boolean): IndexedFields {
+  f.vni = -1;
+  f.proto = protoCode(p.layers);
+  f.outerSrc = 0;
+  f.outerDst = 0;
+  f.innerSrc = 0;
+  f.innerDst = 0;
+  f.macSrc = -1;
+  f.macDst = -1;
+  f.hash = 0;
+  f.hashLen = 0;
+  f.tunnelPort = 0;
+  f.flags = 0;
   const data = p.raw.data;
   let hashStart = 0;
   let hashEnd = data.length;
@@ -231,7 +265,7 @@ export function indexedFields(p: DecodedPacket): IndexedFields {
     f.innerSrc = 0;
     f.innerDst = 0;
   }
-  if (hashEnd > hashStart) {
+  if (withHash && hashEnd > hashStart) {
     f.hash = fnv1a(data, hashStart, hashEnd);
     f.hashLen = hashEnd - hashStart;
   }
@@ -246,19 +280,72 @@ function ioError(path: string, action: string, err: unknown): VxiError {
   return new VxiError('VXI_IO', `cannot ${action} capture file ${JSON.stringify(path)}: ${reason}`, { cause: err });
 }
 
+type DerivedColumn = 'hash' | 'hashLen' | 'tunnelPort' | 'macSrc' | 'macDst';
+
+/**
+ * Gives `index` its derived columns (hash, hashLen, tunnelPort) as getters, computed on first
+ * read from the records re-read and decoded, and again when the index has grown since. They are
+ * not enumerable: copying a live index's fields onto the stored one (Object.assign) leaves them
+ * uncomputed.
+ */
+function withDerivedColumns(index: Omit<CaptureIndex, DerivedColumn>, registry: DecoderRegistry | undefined): CaptureIndex {
+  let cached: { count: number; hash: Uint32Array; hashLen: Uint32Array; tunnelPort: Uint16Array } | undefined;
+  const columns = (): NonNullable<typeof cached> => {
+    const full = index as CaptureIndex;
+    if (cached?.count === full.count) return cached;
+    const c = { count: full.count, hash: new Uint32Array(full.count), hashLen: new Uint32Array(full.count), tunnelPort: new Uint16Array(full.count) };
+    const raws = readRecordsNow(full, Array.from({ length: full.count }, (_, i) => i), { bytesRead: 0 });
+    const f = emptyFields();
+    for (const [i, raw] of raws) {
+      readIndexedFields(decodePacket(raw, i + 1, registry ? { registry } : {}), f, true);
+      c.hash[i] = f.hash;
+      c.hashLen[i] = f.hashLen;
+      c.tunnelPort[i] = f.tunnelPort;
+    }
+    cached = c;
+    return c;
+  };
+  for (const k of ['hash', 'hashLen', 'tunnelPort'] as const) {
+    Object.defineProperty(index, k, { get: () => columns()[k], enumerable: false, configurable: true });
+  }
+  const macs = (ids: Uint16Array | Uint32Array, table: Float64Array, count: number): Float64Array => {
+    const out = new Float64Array(count);
+    for (let i = 0; i < count; i++) out[i] = table[ids[i] as number] as number;
+    return out;
+  };
+  Object.defineProperty(index, 'macSrc', { get: () => macs(index.macSrcId, index.macTable, index.count), enumerable: false, configurable: true });
+  Object.defineProperty(index, 'macDst', { get: () => macs(index.macDstId, index.macTable, index.count), enumerable: false, configurable: true });
+  return index as CaptureIndex;
+}
+
 /**
  * Builds an index from bytes pushed in order (a whole file, or a file that is still growing).
  * `index()` gives the index so far: views of the columns while live, exact copies when final.
  */
 export class IndexBuilder {
   readonly parser: CaptureParser;
-  private readonly c = {
-    offsets: new Column(Float64Array), tsUs: new Column(Float64Array), wireLen: new Column(Uint32Array), vni: new Column(Int32Array),
-    proto: new Column(Uint8Array), outerSrc: new Column(Uint32Array), outerDst: new Column(Uint32Array), innerSrc: new Column(Uint32Array),
-    innerDst: new Column(Uint32Array), macSrc: new Column(Float64Array), macDst: new Column(Float64Array), hash: new Column(Uint32Array),
-    hashLen: new Column(Uint32Array), tunnelPort: new Column(Uint16Array), flags: new Column(Uint8Array),
-    match: new Column(Int32Array), dir: new Column(Uint8Array), frame: new Column(Uint32Array),
-  };
+  // One field per column, each always of the same typed-array type (see columns.ts).
+  // Uint32 until an offset passes 4 GiB (then Float64: see add())
+  private offsets: Uint32Array | Float64Array = new Uint32Array(0);
+  private tsUs = new Float64Array(0);
+  private wireLen = new Uint32Array(0);
+  private vni = new Int32Array(0);
+  private proto = new Uint8Array(0);
+  private outerSrc = new Uint32Array(0);
+  private outerDst = new Uint32Array(0);
+  private innerSrc = new Uint32Array(0);
+  private innerDst = new Uint32Array(0);
+  // Uint16 until a 65,536th distinct MAC (then Uint32: see macId())
+  private macSrcId: Uint16Array | Uint32Array = new Uint16Array(0);
+  private macDstId: Uint16Array | Uint32Array = new Uint16Array(0);
+  private readonly macIds = new Map<number, number>([[-1, 0]]);
+  private macList: number[] = [-1];
+  private flags = new Uint8Array(0);
+  private match = new Int32Array(0);
+  private dir = new Uint8Array(0);
+  private frame = new Uint32Array(0);
+  private capacity = 0;
+  private readonly fields = emptyFields();
   private firstOffset = -1;
   private interfacesAtFirst = 0;
   private first = Infinity;
@@ -298,39 +385,87 @@ export class IndexBuilder {
     }
   }
 
+  /** Room for one more packet in every column (capacity doubles: few copies over a file). */
+  private grow(): void {
+    const n = this.n;
+    const cap = Math.max(4096, this.capacity * 2);
+    this.offsets = grown(this.offsets, n, cap);
+    this.tsUs = grown(this.tsUs, n, cap);
+    this.wireLen = grown(this.wireLen, n, cap);
+    this.vni = grown(this.vni, n, cap);
+    this.proto = grown(this.proto, n, cap);
+    this.outerSrc = grown(this.outerSrc, n, cap);
+    this.outerDst = grown(this.outerDst, n, cap);
+    this.innerSrc = grown(this.innerSrc, n, cap);
+    this.innerDst = grown(this.innerDst, n, cap);
+    this.macSrcId = grown(this.macSrcId, n, cap);
+    this.macDstId = grown(this.macDstId, n, cap);
+    this.flags = grown(this.flags, n, cap);
+    this.match = grown(this.match, n, cap);
+    this.dir = grown(this.dir, n, cap);
+    this.frame = grown(this.frame, n, cap);
+    this.capacity = cap;
+  }
+
   /** A decoded packet of this capture (number `p.n` = count + 1), `frame` its record number in the file. */
   add(p: DecodedPacket, frame: number): void {
     if (this.opts.maxPackets !== undefined && this.n >= this.opts.maxPackets) throw new TooManyPacketsError(this.opts.maxPackets);
     const raw = p.raw;
+    if (this.n === this.capacity) this.grow();
+    const i = this.n;
     this.n += 1;
     if (this.firstOffset < 0) {
       this.firstOffset = raw.fileOffset;
       this.interfacesAtFirst = this.parser.interfaces.length;
     }
-    const f = indexedFields(p);
+    const f = readIndexedFields(p, this.fields, false);
     const ts = raw.tsSec * 1e6 + raw.tsNsec / 1e3;
     if (ts < this.first) this.first = ts;
     if (ts > this.last) this.last = ts;
-    const c = this.c;
-    c.offsets.push(raw.fileOffset);
-    c.tsUs.push(ts);
-    c.wireLen.push(raw.len);
-    c.vni.push(f.vni);
-    c.proto.push(f.proto);
-    c.outerSrc.push(f.outerSrc);
-    c.outerDst.push(f.outerDst);
-    c.innerSrc.push(f.innerSrc);
-    c.innerDst.push(f.innerDst);
-    c.macSrc.push(f.macSrc);
-    c.macDst.push(f.macDst);
-    c.hash.push(f.hash);
-    c.hashLen.push(f.hashLen);
-    c.tunnelPort.push(f.tunnelPort);
-    c.flags.push(f.flags);
-    c.match.push(0);
-    c.dir.push(0);
-    c.frame.push(frame);
+    if (raw.fileOffset > 0xffffffff && this.offsets instanceof Uint32Array) {
+      const wide = new Float64Array(this.capacity);
+      wide.set(this.offsets.subarray(0, i));
+      this.offsets = wide;
+    }
+    this.offsets[i] = raw.fileOffset;
+    this.tsUs[i] = ts;
+    this.wireLen[i] = raw.len;
+    this.vni[i] = f.vni;
+    this.proto[i] = f.proto;
+    this.outerSrc[i] = f.outerSrc;
+    this.outerDst[i] = f.outerDst;
+    this.innerSrc[i] = f.innerSrc;
+    this.innerDst[i] = f.innerDst;
+    // the ids first: a new MAC may widen the id columns (the writes go to the widened ones)
+    const src = this.macId(f.macSrc);
+    const dst = this.macId(f.macDst);
+    this.macSrcId[i] = src;
+    this.macDstId[i] = dst;
+    this.flags[i] = f.flags;
+    this.match[i] = 0;
+    this.dir[i] = 0;
+    this.frame[i] = frame;
     this.opts.onPacket?.(p);
+  }
+
+  /** The id of a MAC in this capture's table (added when new). */
+  private macId(mac: number): number {
+    let id = this.macIds.get(mac);
+    if (id === undefined) {
+      id = this.macList.length;
+      this.macIds.set(mac, id);
+      this.macList.push(mac);
+      if (id > 0xffff && this.macSrcId instanceof Uint16Array) {
+        const wide = (a: Uint16Array | Uint32Array): Uint32Array => {
+          const w = new Uint32Array(this.capacity);
+          w.set(a.subarray(0, this.n));
+          return w;
+        };
+        this.macSrcId = wide(this.macSrcId);
+        this.macDstId = wide(this.macDstId);
+      }
+    }
+    return id;
   }
 
   /**
@@ -341,50 +476,53 @@ export class IndexBuilder {
   setMatch(n: number, partner: number, dir: MatchDirection, firstOnly = false, vni?: number): void {
     const i = n - 1;
     if (i < 0 || i >= this.n) return;
-    const cur = this.c.match.view()[i] as number;
+    const cur = this.match[i] as number;
     if (firstOnly && cur !== 0 && cur < partner) return;
-    this.c.match.set(i, partner);
-    this.c.dir.set(i, dir);
+    this.match[i] = partner;
+    this.dir[i] = dir;
     // a bridge frame has no VNI of its own: the one it was carried in (so vni=10 filters the bridge list too)
-    if (vni !== undefined && (this.c.vni.view()[i] as number) < 0) this.c.vni.set(i, vni);
+    if (vni !== undefined && (this.vni[i] as number) < 0) this.vni[i] = vni;
   }
 
-  /** The index of what was pushed so far. `final`: exact copies (the builder is done); otherwise views. */
+  /**
+   * The index of what was pushed so far. `final`: the builder is done, its columns are handed
+   * over trimmed (and kept by the builder as they are: no second copy in memory); otherwise
+   * views of the columns, valid until the next add() that grows them.
+   */
   async index(path: string, fileSize: number, final: boolean): Promise<CaptureIndex> {
-    const col = <T extends Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array>(x: Column<T>): T => (final ? x.done() : x.view());
-    const c = this.c;
     const count = this.n;
+    if (final) this.settle();
+    const col = <T extends TypedArray>(x: T): T => (final ? x : (x.subarray(0, count) as T));
     const parser = this.parser;
-    const index: CaptureIndex = {
+    const index: Omit<CaptureIndex, DerivedColumn> = {
       path,
       fileSize,
       format: parser.format,
       interfaces: parser.interfaces,
       count,
-      offsets: col(c.offsets),
-      tsUs: col(c.tsUs),
-      wireLen: col(c.wireLen),
-      vni: col(c.vni),
-      proto: col(c.proto),
-      outerSrc: col(c.outerSrc),
-      outerDst: col(c.outerDst),
-      innerSrc: col(c.innerSrc),
-      innerDst: col(c.innerDst),
-      macSrc: col(c.macSrc),
-      macDst: col(c.macDst),
-      hash: col(c.hash),
-      hashLen: col(c.hashLen),
-      tunnelPort: col(c.tunnelPort),
-      flags: col(c.flags),
-      match: col(c.match),
-      dir: col(c.dir),
-      frame: col(c.frame),
+      offsets: col(this.offsets),
+      tsUs: col(this.tsUs),
+      wireLen: col(this.wireLen),
+      vni: col(this.vni),
+      proto: col(this.proto),
+      outerSrc: col(this.outerSrc),
+      outerDst: col(this.outerDst),
+      innerSrc: col(this.innerSrc),
+      innerDst: col(this.innerDst),
+      macSrcId: col(this.macSrcId),
+      macDstId: col(this.macDstId),
+      macTable: Float64Array.from(this.macList),
+      flags: col(this.flags),
+      match: col(this.match),
+      dir: col(this.dir),
+      frame: col(this.frame),
       firstTsUs: count ? this.first : 0,
       lastTsUs: count ? this.last : 0,
       warnings: [...parser.warnings],
       prefix: new Uint8Array(0),
     };
     if (parser.error) index.error = parser.error.message;
+    const full = withDerivedColumns(index, this.opts.registry);
     if (this.firstOffset >= 0) {
       const sections = new Set(parser.interfaces.map((i) => i.section)).size;
       const simple = sections <= 1 && parser.interfaces.length === this.interfacesAtFirst;
@@ -398,7 +536,29 @@ export class IndexBuilder {
         index.prefix = this.prefix;
       }
     }
-    return index;
+    return full;
+  }
+
+  /** Trims every column to the packets it holds (done once the input is over). */
+  private settle(): void {
+    const n = this.n;
+    if (this.capacity === n && this.offsets.length === n) return;
+    this.offsets = settled(this.offsets, n);
+    this.tsUs = settled(this.tsUs, n);
+    this.wireLen = settled(this.wireLen, n);
+    this.vni = settled(this.vni, n);
+    this.proto = settled(this.proto, n);
+    this.outerSrc = settled(this.outerSrc, n);
+    this.outerDst = settled(this.outerDst, n);
+    this.innerSrc = settled(this.innerSrc, n);
+    this.innerDst = settled(this.innerDst, n);
+    this.macSrcId = settled(this.macSrcId, n);
+    this.macDstId = settled(this.macDstId, n);
+    this.flags = settled(this.flags, n);
+    this.match = settled(this.match, n);
+    this.dir = settled(this.dir, n);
+    this.frame = settled(this.frame, n);
+    this.capacity = n;
   }
 }
 
@@ -522,7 +682,18 @@ async function pcapngHeaderBlocks(path: string): Promise<HeaderBlock[]> {
   return out;
 }
 
-async function prefixFor(index: CaptureIndex, offset: number, fh: import('node:fs/promises').FileHandle): Promise<Uint8Array> {
+/** Reads `length` bytes at `position` into `buf` (fewer at the end of the file); the bytes read. */
+function readAt(fd: number, buf: Uint8Array, length: number, position: number): number {
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+function prefixFor(index: CaptureIndex, offset: number, fd: number): Uint8Array {
   if (!index.headerBlocks) return index.prefix;
   let start = -1;
   for (let i = 0; i < index.headerBlocks.length; i++) {
@@ -537,7 +708,7 @@ async function prefixFor(index: CaptureIndex, offset: number, fh: import('node:f
     if (b.offset >= offset) break;
     if (i > start && b.sectionStart) break;
     const buf = Buffer.alloc(b.length);
-    await fh.read(buf, 0, b.length, b.offset);
+    readAt(fd, buf, b.length, b.offset);
     parts.push(buf);
   }
   return Buffer.concat(parts);
@@ -551,11 +722,11 @@ async function prefixFor(index: CaptureIndex, offset: number, fh: import('node:f
 const RUN_GAP = 64 * 1024;
 
 /** Bytes of the record at `start` by its own header (pcap: 16 + caplen; pcapng: the block length), at most MAX_BLOCK. */
-async function recordSpan(prefix: Uint8Array, start: number, fh: import('node:fs/promises').FileHandle, stats: ReadStats): Promise<number> {
+function recordSpan(prefix: Uint8Array, start: number, fd: number, stats: ReadStats): number {
   // the prefix is the file header (pcap) or the record's section header (pcapng): it says the byte order
   const order = captureByteOrder(prefix);
   const hdr = Buffer.alloc(16);
-  const got = (await fh.read(hdr, 0, 16, start)).bytesRead;
+  const got = readAt(fd, hdr, 16, start);
   stats.bytesRead += got;
   const n = order === undefined ? undefined : recordLength(order.format, order.littleEndian, new DataView(hdr.buffer, hdr.byteOffset, got));
   return n === undefined ? MAX_BLOCK : Math.min(Math.max(n, 16), MAX_BLOCK);
@@ -570,14 +741,24 @@ export interface ReadStats {
  * Re-reads the records at 0-based positions `positions` from disk. Neighbouring records are read
  * in one go; every read is bounded by what the index knows of the records (their offsets, and
  * each record's own length), never by the size of the file.
+ *
+ * The reads are synchronous positioned reads (pread) of a page's records, a few kilobytes from
+ * the page cache the index was just built through: under load, the promise API's FileHandle
+ * (open, read, close: three trips to the thread pool, and a handle object to collect) cost more
+ * of the event loop than the reads themselves. The file is opened per call, so a file replaced
+ * on disk is read as it is now.
  */
 export async function readRecords(index: CaptureIndex, positions: readonly number[], stats: ReadStats = { bytesRead: 0 }): Promise<Map<number, RawPacket>> {
+  return Promise.resolve(readRecordsNow(index, positions, stats));
+}
+
+function readRecordsNow(index: CaptureIndex, positions: readonly number[], stats: ReadStats): Map<number, RawPacket> {
   const out = new Map<number, RawPacket>();
   const sorted = [...new Set(positions)].filter((i) => i >= 0 && i < index.count).sort((a, b) => a - b);
   if (sorted.length === 0) return out;
-  let fh;
+  let fd: number;
   try {
-    fh = await open(index.path, 'r');
+    fd = openSync(index.path, 'r');
   } catch (err) {
     throw ioError(index.path, 'open', err);
   }
@@ -591,12 +772,17 @@ export async function readRecords(index: CaptureIndex, positions: readonly numbe
       const b = sorted[j] as number;
       const start = index.offsets[a] as number;
       const lastStart = index.offsets[b] as number;
-      const prefix = await prefixFor(index, start, fh);
+      const prefix = prefixFor(index, start, fd);
       let end = nextOffset(b);
       // a record followed by much (the damaged tail of the file, skipped blocks): only the record itself
-      if (end - lastStart > RUN_GAP) end = Math.min(end, lastStart + (await recordSpan(prefix, lastStart, fh, stats)));
+      if (end - lastStart > RUN_GAP) end = Math.min(end, lastStart + recordSpan(prefix, lastStart, fd, stats));
       const bytes = Buffer.allocUnsafeSlow(Math.max(0, end - start));
-      const got = (await fh.read(bytes, 0, bytes.length, start)).bytesRead;
+      let got: number;
+      try {
+        got = readAt(fd, bytes, bytes.length, start);
+      } catch (err) {
+        throw ioError(index.path, 'read', err);
+      }
       stats.bytesRead += got;
       const parser = new CaptureParser();
       parser.push(prefix);
@@ -613,7 +799,7 @@ export async function readRecords(index: CaptureIndex, positions: readonly numbe
       i = j + 1;
     }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
   return out;
 }

@@ -10,22 +10,60 @@ import { decodePacket } from '../decode/packet.js';
 import { TUNNEL_TYPES, type DecodedPacket, type RawPacket } from '../decode/types.js';
 import type { FrameView, PacketDetail, PacketPage, PacketRow, PacketView } from './api-types.js';
 import { FLAG, MATCH_DIR, PROTO_NAMES, readRecords } from './capture-index.js';
-import { filterIndex, parseFilter } from './filter.js';
+import { filterIndex, filterKey, parseFilterCached } from './filter.js';
 import type { CaptureStore, StoredCapture } from './store.js';
 
 export type { PacketDetail, PacketPage, PacketRow, PacketView } from './api-types.js';
 
 export const MAX_PAGE = 500;
 
-/** The filtered positions of a capture, cached per capture for the last filter text. */
-const filterCache = new WeakMap<StoredCapture, { text: string; positions: Uint32Array; generation: number }>();
+/**
+ * The packets a filter selects in a capture: `positions` (0-based, ascending), or undefined when
+ * it selects every packet (no filter, or one every packet passes): the page is then a plain
+ * range of the index and no array of a million positions is made or kept.
+ */
+export interface Selection {
+  total: number;
+  positions: Uint32Array | undefined;
+}
 
-export function filteredPositions(c: StoredCapture, text: string, generation: number): Uint32Array {
-  const cached = filterCache.get(c);
-  if (cached && cached.text === text && cached.generation === generation) return cached.positions;
-  const positions = filterIndex(c.index, parseFilter(text));
-  filterCache.set(c, { text, positions, generation });
-  return positions;
+/** Filters kept per capture (most recently used last). */
+const MAX_CACHED_FILTERS = 8;
+const filterCache = new WeakMap<StoredCapture, Map<string, { selection: Selection; generation: number }>>();
+
+/**
+ * What `text` selects in `c`, computed once per filter and store generation (a capture that
+ * grows, or gets its matches, changes the generation): the clients paging through a list ask
+ * the cache, not the index. Several filters are kept per capture, so a client filtering by VNI
+ * does not evict the list of another.
+ */
+export function selection(c: StoredCapture, text: string, generation: number): Selection {
+  const terms = parseFilterCached(text);
+  if (terms.length === 0) return { total: c.index.count, positions: undefined };
+  const key = filterKey(terms);
+  let perCapture = filterCache.get(c);
+  if (!perCapture) filterCache.set(c, (perCapture = new Map()));
+  const hit = perCapture.get(key);
+  if (hit && hit.generation === generation) {
+    perCapture.delete(key);
+    perCapture.set(key, hit);
+    return hit.selection;
+  }
+  const positions = filterIndex(c.index, terms);
+  const all = positions.length === c.index.count;
+  const sel: Selection = { total: positions.length, positions: all ? undefined : positions };
+  perCapture.delete(key);
+  if (perCapture.size >= MAX_CACHED_FILTERS) perCapture.delete(perCapture.keys().next().value as string);
+  perCapture.set(key, { selection: sel, generation });
+  return sel;
+}
+
+/** The positions of rows offset … offset + limit of a selection. */
+function pageOf(sel: Selection, offset: number, limit: number): number[] {
+  const end = Math.min(sel.total, offset + limit);
+  const out: number[] = [];
+  for (let k = offset; k < end; k++) out.push(sel.positions ? (sel.positions[k] as number) : k);
+  return out;
 }
 
 function flagNames(flags: number): string[] {
@@ -43,8 +81,8 @@ function decode(store: CaptureStore, raw: RawPacket, n: number): DecodedPacket {
 }
 
 export async function packetPage(store: CaptureStore, c: StoredCapture, offset: number, limit: number, filter: string, generation: number): Promise<PacketPage> {
-  const positions = filteredPositions(c, filter, generation);
-  const slice = Array.from(positions.subarray(offset, offset + limit));
+  const sel = selection(c, filter, generation);
+  const slice = pageOf(sel, offset, limit);
   const raws = await readRecords(c.index, slice);
   const ix = c.index;
   const rows: PacketRow[] = [];
@@ -68,7 +106,7 @@ export async function packetPage(store: CaptureStore, c: StoredCapture, offset: 
       flags: flagNames(ix.flags[i] as number),
     });
   }
-  return { captureId: c.id, total: positions.length, all: ix.count, offset, filter, rows };
+  return { captureId: c.id, total: sel.total, all: ix.count, offset, filter, rows };
 }
 
 function hex(data: Uint8Array): string {
@@ -136,15 +174,48 @@ export async function packetDetail(store: CaptureStore, c: StoredCapture, n: num
   const copies: PacketDetail['copies'] = [];
   if (c.role === 'overlay' && partner && m > 0) {
     const u = partner.index;
-    for (let k = 0; k < u.count && copies.length < 64; k++) if (u.match[k] === n) copies.push({ n: k + 1, vtep: formatIPv4(u.outerDst[k] as number) });
+    for (const k of floodCopies(partner, store.generation).get(n) ?? []) copies.push({ n: k + 1, vtep: formatIPv4(u.outerDst[k] as number) });
   }
   return { ...v, match, unmatched, copies: copies.length > 1 ? copies : [] };
 }
 
+/** Most copies of one flooded frame listed in its detail. */
+const MAX_COPIES = 64;
+const copiesCache = new WeakMap<StoredCapture, { generation: number; lists: Map<number, number[]> }>();
+
+/**
+ * For an underlay capture: each bridge frame (1-based n) that several VXLAN packets carried
+ * (a flood), with those packets' 0-based positions. Found in two passes over the match column
+ * once per store generation, so a packet's detail never scans the capture.
+ */
+function floodCopies(u: StoredCapture, generation: number): Map<number, number[]> {
+  const hit = copiesCache.get(u);
+  if (hit && hit.generation === generation) return hit.lists;
+  const { match, count } = u.index;
+  let max = 0;
+  for (let k = 0; k < count; k++) if ((match[k] as number) > max) max = match[k] as number;
+  const seen = new Uint8Array(max + 1);
+  for (let k = 0; k < count; k++) {
+    const n = match[k] as number;
+    if (n > 0 && (seen[n] as number) < 2) seen[n] = (seen[n] as number) + 1;
+  }
+  const lists = new Map<number, number[]>();
+  for (let k = 0; k < count; k++) {
+    const n = match[k] as number;
+    if (n <= 0 || seen[n] !== 2) continue;
+    let list = lists.get(n);
+    if (!list) lists.set(n, (list = []));
+    if (list.length < MAX_COPIES) list.push(k);
+  }
+  copiesCache.set(u, { generation, lists });
+  return lists;
+}
+
 /** 0-based row of packet n in the filtered list, or null when the filter hides it. */
 export function positionOf(c: StoredCapture, n: number, filter: string, generation: number): number | null {
-  const positions = filteredPositions(c, filter, generation);
+  const { positions, total } = selection(c, filter, generation);
   const target = n - 1;
+  if (!positions) return target >= 0 && target < total ? target : null;
   let lo = 0;
   let hi = positions.length - 1;
   while (lo <= hi) {
