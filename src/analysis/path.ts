@@ -9,15 +9,18 @@
  *  1. profile (path/profile.ts): analyzeCaptures, the correlator alone, gives each node's VTEP,
  *     the correlator's reasons, what the VXLAN devices are configured with, where MACs live;
  *  2. follow: every node's pass and correlator again, read side by side in reference-time order
- *     (path/track.ts); the records each releases are joined across nodes (path/join.ts).
+ *     (path/track.ts); the records each releases are joined across nodes (path/join.ts), whose
+ *     reasons use each node's recorded configuration (session.json nodes[].config) where there is one;
+ *  3. compare (path/config.ts): each node's recorded configuration against the others' and the traffic.
  *
  * Memory is bounded by the window (and by caps), not by the capture's length; time is linear.
  */
 import { chunksOf } from '../decode/file/read.js';
 import { createRegistry } from '../decode/registry.js';
 import { UsageError } from '../errors.js';
+import { ConfigEvidence, compareConfig } from './path/config.js';
 import { PathJoiner } from './path/join.js';
-import { MacHomes, deduceVteps, profileNode, type NodeProfile } from './path/profile.js';
+import { MacHomes, deduceVteps, flowsOf, profileNode, type NodeProfile } from './path/profile.js';
 import { NodeTrack } from './path/track.js';
 import type { PathNodeInput, PathOptions, PathReport } from './path/types.js';
 
@@ -47,6 +50,16 @@ export async function followPaths(inputs: readonly PathNodeInput[], opts: PathOp
   const profiles: NodeProfile[] = [];
   for (const [i, input] of inputs.entries()) profiles.push(await profileNode(input, i, homes, { registry, windowUs, vxlanPorts, ...(opts.signal ? { signal: opts.signal } : {}) }));
   deduceVteps(profiles);
+  // a node whose traffic does not tell its VTEP (it sent nothing through its bridge): its recorded configuration does
+  const config = inputs.map((i) => (i.config && i.config.error === undefined ? new ConfigEvidence(i.name, i.config) : undefined));
+  for (const [i, p] of profiles.entries()) {
+    const v = config[i]?.vtep;
+    if (p.vtep === undefined && v !== undefined && !profiles.some((q) => q.vtep === v)) {
+      p.vtep = v;
+      p.vtepFrom = 'deduced';
+      notes.push(`${p.input.name}'s VTEP ${v} is taken from its recorded configuration (${config[i]?.source ?? ''}): its traffic did not tell it`);
+    }
+  }
   const byVtep = new Map<string, string>();
   for (const p of profiles) {
     if (p.vtep === undefined) {
@@ -60,7 +73,7 @@ export async function followPaths(inputs: readonly PathNodeInput[], opts: PathOp
 
   // 2. every node side by side
   const tracks: NodeTrack[] = [];
-  const joiner = new PathJoiner({ tracks, profiles, homes, windowUs, maxListed: opts.maxListed ?? DEFAULT_MAX_LISTED, follow: opts.follow });
+  const joiner = new PathJoiner({ tracks, profiles, homes, windowUs, maxListed: opts.maxListed ?? DEFAULT_MAX_LISTED, follow: opts.follow, config });
   for (const [i, input] of inputs.entries()) tracks.push(new NodeTrack(i, input, { registry, windowUs, vxlanPorts, vtep: profiles[i]?.vtep }, (r) => joiner.receive(r)));
   await readSideBySide(tracks, () => joiner.advance(), opts.signal);
   joiner.finish();
@@ -105,8 +118,14 @@ export async function followPaths(inputs: readonly PathNodeInput[], opts: PathOp
       forced: joiner.forced + tracks.reduce((a, t) => a + t.forced, 0),
       lateLinks: tracks.reduce((a, t) => a + t.lateLinks, 0),
     },
-    // filled by the configuration comparison (configuration recorded in session.json against the traffic)
-    config: { nodes: [], findings: [] },
+    config: compareConfig({
+      nodes: profiles.map((p) => ({
+        traffic: { name: p.input.name, vtep: p.vtep ?? null, flows: flowsOf(p), largest: p.largest, tooBig: p.tooBig, tooBigCount: p.tooBigCount, underlayFile: p.input.underlay.name, overlayFile: p.input.overlay.name },
+        config: p.input.config,
+      })),
+      homes,
+      paths,
+    }),
   };
   if (opts.follow) {
     const f = opts.follow;

@@ -16,8 +16,8 @@ import { SessionPool, type RemoteSession } from '../remote/connection.js';
 import { resolveNode, type NodeConfig } from '../remote/inventory.js';
 import { interfaceNameProblem } from '../remote/quote.js';
 import type { StreamStats } from './live-stats.js';
-import { gatherNodeFacts, type NodeFacts } from './node.js';
-import { sessionJson, writeSessionJson, SESSION_FILE } from './session-file.js';
+import { gatherNodeFacts, recordOverlayConfig, type NodeFacts } from './node.js';
+import { sessionJson, writeSessionJson, SESSION_FILE, type OverlayConfigRecord } from './session-file.js';
 import { CaptureStream } from './stream.js';
 import { checkUserFilter, combineFilters } from './tcpdump.js';
 import type { CaptureEvents, CaptureOptions, CaptureRunSummary, NodeSummary, StopReason, StreamRole } from './types.js';
@@ -43,6 +43,8 @@ interface NodeRun {
   config: NodeConfig;
   session: RemoteSession;
   facts: NodeFacts;
+  /** The node's overlay configuration at capture start (session.json nodes[].config). */
+  recorded: OverlayConfigRecord;
   streams: CaptureStream[];
 }
 
@@ -147,6 +149,7 @@ export class CaptureHandle extends EventEmitter<CaptureEvents> {
         libpcapVersion: n.facts.libpcapVersion,
         clock: n.facts.clock,
         ...(n.facts.ifindexNames ? { ifindexNames: n.facts.ifindexNames } : {}),
+        config: n.recorded,
         streams,
       });
     }
@@ -225,16 +228,19 @@ export async function startCapture(opts: CaptureOptions): Promise<CaptureHandle>
           throw naming(err, p.config, p.ifaces);
         });
         const facts = await gatherNodeFacts(session, p.ifaces, program);
-        return { p, session, facts };
+        // after the clock is measured (other commands on the connection would skew its round trips);
+        // read-only, and a failure is recorded in session.json rather than stopping the capture
+        const config = await recordOverlayConfig(session, p.config, 'capture');
+        return { p, session, facts, config };
       }),
     );
     const failed = prepared.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (failed.length > 0) throw combine(failed);
     for (const r of prepared) {
       if (r.status !== 'fulfilled') continue;
-      const { p, session, facts } = r.value;
+      const { p, session, facts, config } = r.value;
       const filter = combineFilters(facts.exclusionFilter, opts.filter);
-      const run: NodeRun = { config: p.config, session, facts, streams: [] };
+      const run: NodeRun = { config: p.config, session, facts, recorded: config, streams: [] };
       for (const iface of p.ifaces) {
         const spec: ConstructorParameters<typeof CaptureStream>[1] = {
           iface,

@@ -1,13 +1,17 @@
 /**
  * Everything about one node before its streams start, on its one SSH connection: where we are
  * as the node sees us ($SSH_CONNECTION, for the self-exclusion filter), which tcpdump it has
- * (and whether sudo lets us run it), which interfaces exist, and its clock against ours.
+ * (and whether sudo lets us run it), which interfaces exist, its clock against ours, and its
+ * overlay configuration (recordOverlayConfig, also used by `check --save`).
  */
 import { VxiError, isVxiError } from '../errors.js';
+import { readNftables, type NftablesView } from '../provision/check.js';
+import { parseFdb, readNodeState, type CommandRunner, type FdbEntry, type NodeState } from '../provision/state.js';
 import type { RemoteSession } from '../remote/connection.js';
-import { measureClockOffset, type ClockOffset } from './clock.js';
+import { vxlanInterfaceName, type NodeConfig } from '../remote/inventory.js';
+import { measureRemoteClock, type ClockOffset } from './clock.js';
 import { parseSshConnection, selfExclusionFilter, type SshEndpoints } from './tcpdump.js';
-import { ifindexProblem, linkNameProblem, type IfindexName } from './session-file.js';
+import { CONFIG_LIMITS, ifindexProblem, linkNameProblem, type IfindexName, type OverlayConfigRecord, type RecordedFdbEntry, type RecordedLink } from './session-file.js';
 
 export interface NodeFacts {
   ssh: SshEndpoints | null;
@@ -99,46 +103,13 @@ function rethrowNaming(session: RemoteSession, ifaces: readonly string[], progra
 }
 
 /**
- * The clock samples go over one open channel (`date` per line read): opening an exec channel
- * per sample costs a fork of sshd and a shell *before* `date` runs, which makes the round trip
- * lopsided and the midpoint wrong by up to half of it.
+ * The clock samples go over one open channel (a line per sample): opening an exec channel per
+ * sample costs a fork of sshd and a shell *before* the clock is read, which makes the round trip
+ * lopsided and the midpoint wrong by up to half of it. The reader (clock.ts) uses the shell's
+ * own clock where it has one, so no program is started between the question and the answer.
  */
-async function measureClock(session: RemoteSession, samples = 7, timeoutMs = 10_000): Promise<ClockOffset | undefined> {
-  const proc = await session.spawn(['sh', '-c', 'while read -r _; do date +%s.%N; done']);
-  let buf = '';
-  let waiter: (() => void) | undefined;
-  proc.stdout.on('data', (d: Buffer) => {
-    buf += d.toString('latin1');
-    waiter?.();
-  });
-  let exited = false;
-  void proc.exit.then(() => {
-    exited = true;
-    waiter?.();
-  });
-  const readLine = async (): Promise<string> => {
-    buf = '';
-    proc.stdin.write('x\n');
-    const deadline = Date.now() + timeoutMs;
-    while (!buf.includes('\n')) {
-      if (exited || Date.now() > deadline) throw new Error('no answer from date');
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 100);
-        waiter = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-    }
-    return buf.slice(0, buf.indexOf('\n'));
-  };
-  try {
-    await readLine(); // warm-up: the shell's start is not part of any sample
-    return await measureClockOffset(readLine, samples);
-  } finally {
-    proc.stdin.end();
-    proc.close();
-  }
+function measureClock(session: RemoteSession, samples = 16, timeoutMs = 10_000): Promise<ClockOffset | undefined> {
+  return measureRemoteClock((argv) => session.spawn(argv), { samples, timeoutMs });
 }
 
 export async function gatherNodeFacts(session: RemoteSession, ifaces: readonly string[], program: string): Promise<NodeFacts> {
@@ -183,4 +154,93 @@ export async function gatherNodeFacts(session: RemoteSession, ifaces: readonly s
     ifindexNames,
     clock: clock ?? null,
   };
+}
+
+// ---- the node's overlay configuration (session.json nodes[].config) ----
+
+/** Hooks where a packet is dropped before the VXLAN device sees it: the nftables chains worth recording. */
+const RECEIVE_HOOKS = new Set(['ingress', 'prerouting', 'input']);
+
+/** The nftables view cut to what concerns a UDP port on the receive path: base chains there, their rules on a UDP destination port. */
+export function nftablesForRecord(view: NftablesView): NftablesView {
+  if (!view.installed || 'error' in view) return view;
+  const chains = view.chains
+    .filter((c) => c.hook !== undefined && RECEIVE_HOOKS.has(c.hook))
+    .map((c) => ({ ...c, rules: c.rules.filter((r) => r.udpDport !== undefined).slice(0, CONFIG_LIMITS.rules) }))
+    .filter((c) => c.rules.length > 0 || c.policy === 'drop')
+    .slice(0, CONFIG_LIMITS.chains);
+  return { installed: true, chains };
+}
+
+/**
+ * The record of a node's overlay configuration from what was read (pure: the tests feed it
+ * recorded `ip -j`/`bridge -j`/`nft -j` output): every VXLAN device, the inventory's bridge and
+ * underlay, the VXLAN devices' FDB, firewalld, the nftables rules on the receive path.
+ */
+export function overlayConfigRecord(
+  node: NodeConfig,
+  read: { state: NodeState; fdb: FdbEntry[]; nftables: NftablesView | null } | { error: string },
+  meta: { at: Date; by: 'capture' | 'check' },
+): OverlayConfigRecord {
+  const o = node.overlay;
+  const rec: OverlayConfigRecord = {
+    recordedAt: meta.at.toISOString(),
+    recordedBy: meta.by,
+    inventory: { vni: o.vni, port: o.port, bridge: o.bridge, underlay: o.underlay, mtu: o.mtu, group: o.group ?? null },
+    vxlan: [],
+    bridge: null,
+    underlay: null,
+    fdb: [],
+    firewalld: null,
+    nftables: null,
+  };
+  if ('error' in read) {
+    rec.error = read.error;
+    return rec;
+  }
+  const { state } = read;
+  for (const l of state.links) {
+    if (!l.vxlan || rec.vxlan.length >= CONFIG_LIMITS.vxlan) continue;
+    const v = l.vxlan;
+    rec.vxlan.push({ name: l.name, vni: v.id, port: v.port, local: v.local ?? null, group: v.group ?? null, remote: v.remote ?? null, dev: v.dev ?? null, mtu: l.mtu, up: l.up, master: l.master ?? null });
+  }
+  const link = (name: string): RecordedLink | null => {
+    const l = state.links.find((x) => x.name === name);
+    return l ? { name, mtu: l.mtu, up: l.up, addresses: (state.addrs[name] ?? []).slice(0, CONFIG_LIMITS.addresses) } : null;
+  };
+  rec.bridge = link(o.bridge);
+  rec.underlay = link(o.underlay);
+  const fdb: RecordedFdbEntry[] = read.fdb.map((e) => ({ dev: e.dev ?? '', mac: e.mac.toLowerCase(), dst: e.dst ?? null, state: e.state ? e.state : null }));
+  rec.fdb = fdb.filter((e) => e.dev !== '').slice(0, CONFIG_LIMITS.fdb);
+  if (fdb.length > CONFIG_LIMITS.fdb) rec.fdbLeftOut = fdb.length - CONFIG_LIMITS.fdb;
+  rec.firewalld = state.firewall;
+  rec.nftables = read.nftables ? nftablesForRecord(read.nftables) : null;
+  return rec;
+}
+
+/**
+ * Reads the node's overlay configuration over `runner` (read-only: `ip -j -d link`, `ip -j addr`,
+ * `bridge -j fdb show dev` for each VXLAN device, firewalld's queries, `nft -j list ruleset`). A
+ * failure is recorded, never thrown: the capture goes on without it.
+ */
+export async function recordOverlayConfig(runner: CommandRunner, node: NodeConfig, by: 'capture' | 'check'): Promise<OverlayConfigRecord> {
+  const at = new Date();
+  try {
+    const state = await readNodeState(runner, node);
+    const fdb: FdbEntry[] = [];
+    for (const l of state.links.filter((x) => x.vxlan).slice(0, CONFIG_LIMITS.vxlan)) {
+      // readNodeState read the inventory's vxlan<VNI>; a node on another VNI has another device
+      if (l.name === vxlanInterfaceName(node.overlay)) {
+        for (const e of state.fdb) fdb.push({ ...e, dev: l.name });
+        continue;
+      }
+      const r = await runner.run(['bridge', '-j', 'fdb', 'show', 'dev', l.name], { sudo: true, timeoutMs: 15_000 });
+      if (r.code !== 0) throw new VxiError('VXI_REMOTE_COMMAND', `${node.name}: \`bridge -j fdb show dev ${l.name}\` failed (exit ${r.code ?? '?'}): ${r.stderr.trim()}`);
+      for (const e of parseFdb(r.stdout)) fdb.push({ ...e, dev: l.name });
+    }
+    const nftables = await readNftables(runner);
+    return overlayConfigRecord(node, { state, fdb, nftables }, { at, by });
+  } catch (err) {
+    return overlayConfigRecord(node, { error: isVxiError(err) ? err.message : `unexpected: ${(err as Error).message}` }, { at, by });
+  }
 }

@@ -3,7 +3,7 @@ import type { DecodedPacket } from '../decode/types.js';
 import type { SessionPool } from '../remote/connection.js';
 import type { Inventory } from '../remote/inventory.js';
 import type { ClockOffset } from './clock.js';
-import type { IfindexName } from './session-file.js';
+import type { IfindexName, OverlayConfigRecord } from './session-file.js';
 import type { StreamStats } from './live-stats.js';
 import type { SshEndpoints, TcpdumpCounters } from './tcpdump.js';
 
@@ -107,6 +107,8 @@ export interface NodeSummary {
   clock: ClockOffset | null;
   /** The node's interfaces by index at capture start (`ip -j link show`); absent when it could not list them. */
   ifindexNames?: IfindexName[];
+  /** The node's overlay configuration read over SSH at capture start (or the error that stopped it). */
+  config?: OverlayConfigRecord;
   streams: StreamSummary[];
 }
 

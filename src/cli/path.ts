@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { followPaths, pathInputsFromDir, type ExplicitNode, type FrameRef, type PathBranch, type PathGroup, type PathPoint, type PathReport } from '../analysis/path.js';
+import { followPaths, pathInputsFromDir, type ConfigComparison, type ExplicitNode, type FrameRef, type NodeConfigView, type PathBranch, type PathGroup, type PathPoint, type PathReport } from '../analysis/path.js';
 import { createRegistry } from '../decode/registry.js';
 import type { LatencySummary } from '../correlate/latency.js';
 import type { CliIo } from './main.js';
@@ -155,6 +155,53 @@ export function journeyText(b: PathBranch, i: number, n: number): string[] {
   return L;
 }
 
+/** One line of a node's recorded configuration. */
+export function configSummary(v: NodeConfigView): string {
+  if (v.recordedAt === null) return 'not recorded (capture records it; for older captures: check NODE… --save DIR)';
+  const when = `${v.recordedBy ?? '?'} ${v.recordedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}`;
+  if (v.error !== undefined) return `could not be read (${when}): ${v.error}`;
+  const parts: string[] = [];
+  const x = v.vxlan;
+  if (x) {
+    const to = x.group !== null ? ` group ${x.group}` : x.remote !== null ? ` remote ${x.remote}` : '';
+    parts.push(`${x.device} VNI ${x.vni} UDP ${x.port}${x.local !== null ? ` local ${x.local}` : ''}${to}${x.dev !== null ? ` dev ${x.dev}` : ''} mtu ${x.mtu}${x.up ? '' : ' DOWN'}`);
+  } else parts.push('no VXLAN device');
+  if (v.bridge) parts.push(`${v.bridge.name} mtu ${v.bridge.mtu}${v.bridge.up ? '' : ' DOWN'}`);
+  if (v.underlay) parts.push(`${v.underlay.name} mtu ${v.underlay.mtu}${v.underlay.addresses.length ? ` ${v.underlay.addresses.join(' ')}` : ''}`);
+  if (x && x.group === null) {
+    const flood = v.fdb.filter((e) => e.flood).map((e) => e.dst);
+    parts.push(`floods to ${flood.length ? flood.join(', ') : 'no one'}`);
+  }
+  const unicast = v.fdb.filter((e) => !e.flood);
+  if (unicast.length) parts.push(`${unicast.length} unicast FDB entr${unicast.length === 1 ? 'y' : 'ies'}${unicast.some((e) => e.permanent) ? ` (${unicast.filter((e) => e.permanent).length} static)` : ''}`);
+  for (const o of v.otherVxlan ?? []) parts.push(`also ${o.device} VNI ${o.vni} UDP ${o.port}`);
+  return `${parts.join(', ')}  (${when})`;
+}
+
+/** The comparison of the recorded configuration with the traffic: per node a summary, then the findings with their evidence. */
+export function configLines(c: ConfigComparison): string[] {
+  if (c.nodes.length === 0) return [];
+  if (c.nodes.every((v) => v.recordedAt === null)) return ['', 'configuration: not recorded in this session (capture records it in session.json; for older captures: check NODE… --save DIR): the reasons rest on the traffic alone'];
+  const L: string[] = ['', 'configuration (session.json nodes[].config)'];
+  for (const v of c.nodes) {
+    L.push(`  ${pad(v.node, 8)}${configSummary(v)}`);
+    if (v.recordedAt !== null && v.error === undefined) for (const f of v.firewall) L.push(`  ${pad('', 8)}${f}`);
+  }
+  const findings = c.findings.filter((f) => f.code !== 'config-not-recorded');
+  if (findings.length === 0) {
+    if (c.nodes.some((v) => v.recordedAt !== null)) L.push('', 'configuration against traffic: no disagreement');
+    return L;
+  }
+  L.push('', 'configuration against traffic');
+  const label = { fail: 'FAIL', warn: 'WARN', info: 'info' } as const;
+  for (const f of findings) {
+    L.push(`  ${label[f.severity]}  ${pad(f.code, 30)}${f.message}`);
+    for (const e of f.evidence.config) L.push(`        config:  ${e}`);
+    for (const e of f.evidence.traffic) L.push(`        traffic: ${e}`);
+  }
+  return L;
+}
+
 export function pathToText(r: PathReport, shown = SHOWN, source?: string): string {
   const L: string[] = [];
   if (source) L.push(`${pad('session', 10)}${source}`);
@@ -168,6 +215,7 @@ export function pathToText(r: PathReport, shown = SHOWN, source?: string): strin
   if (r.paths.length === 0) L.push('  (no frame crossed between the nodes)');
   const details = r.paths.flatMap(detailLines);
   if (details.length) L.push('', 'where and why', ...details);
+  L.push(...configLines(r.config));
   const local = r.nodes.filter((n) => n.localFrames || n.arrivedUnseen || n.thirdParty);
   if (local.length) {
     L.push('', 'not paths');
@@ -239,7 +287,7 @@ export function registerPath(program: Command, io: CliIo): void {
     .command('path')
     .description('follow every frame across the overlay (source bridge → underlay → underlay → destination bridge): delivered, lost at which hop and why, per-hop latency')
     .argument('[dir]', 'capture folder of two or more nodes (session.json from capture, or NODE-eth1.pcap + NODE-vxlan_bridge.pcap files)')
-    .option('--json', 'one JSON object: per path and VNI, per hop, the incomplete paths with their reasons')
+    .option('--json', 'one JSON object: per path and VNI, per hop, the incomplete paths with their reasons, the recorded configuration and its comparison with the traffic (config)')
     .option('--frame <ref>', 'one frame\'s journey: N, NODE:N (frame N of NODE\'s bridge capture, default the first node), or NODE:underlay:N')
     .option('--node <name=files>', 'a node\'s captures: NAME=UNDERLAY,BRIDGE or NAME=FILE holding both (repeatable; replaces the folder\'s pairing of that node)', collectNode)
     .option('--vtep <node=address>', 'a node\'s VTEP (underlay address), when its traffic does not tell (repeatable)', collectVtep)

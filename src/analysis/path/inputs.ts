@@ -8,9 +8,13 @@
  *    offsets 0;
  *  - `--node kvm1=UNDERLAY,BRIDGE` (one file holding both sides: `--node kvm1=FILE`), which
  *    replaces the folder's pairing of that node (its clock offset still comes from the folder).
+ *
+ * Each node's recorded overlay configuration (session.json nodes[].config, from `capture` or
+ * `check --save`) comes with it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { overlayConfigOf, parseSessionJson, type OverlayConfigRecord } from '../../capture/session-file.js';
 import { UsageError } from '../../errors.js';
 import type { DecoderRegistry } from '../../decode/registry.js';
 import { sessionFromDir } from '../../web/session.js';
@@ -59,6 +63,7 @@ export async function pathInputsFromDir(dir: string | undefined, opts: { explici
   const notes: string[] = [];
   const pairings: NodePairing[] = [];
   const offsets = new Map<string, { clockOffsetUs: number; overlayClockOffsetUs: number }>();
+  const configs = new Map<string, OverlayConfigRecord>();
   let vxlanPorts: number[] = [];
   let sessionFile: string | undefined;
   if (dir !== undefined) {
@@ -68,7 +73,13 @@ export async function pathInputsFromDir(dir: string | undefined, opts: { explici
     for (const n of spec.nodes) offsets.set(n.name, { clockOffsetUs: n.clockOffsetUs, overlayClockOffsetUs: n.overlayClockOffsetUs });
     for (const s of spec.skipped ?? []) notes.push(`left out ${s}`);
     const session = path.join(path.resolve(dir), 'session.json');
-    if (existsSync(session)) sessionFile = session;
+    if (existsSync(session)) {
+      sessionFile = session;
+      for (const [i, n] of parseSessionJson(readFileSync(session, 'utf8'), session).nodes.entries()) {
+        const rec = overlayConfigOf(n.config, `${session}: nodes[${i}]${typeof n.name === 'string' ? ` (${n.name})` : ''}`);
+        if (rec && typeof n.name === 'string') configs.set(n.name, rec);
+      }
+    }
     const explicit = new Map<string, NodePairing>();
     for (const f of spec.files.filter((x) => x.explicit && x.role !== 'unknown')) {
       const p = explicit.get(f.node) ?? { node: f.node, rule: 'session.json' as const };
@@ -120,6 +131,7 @@ export async function pathInputsFromDir(dir: string | undefined, opts: { explici
       overlay: p.overlay as SideSource,
       clockOffsetUs: off?.clockOffsetUs ?? 0,
       overlayClockOffsetUs: off?.overlayClockOffsetUs ?? 0,
+      ...(configs.has(p.node) ? { config: configs.get(p.node) as OverlayConfigRecord } : {}),
     });
   }
   return { inputs, vxlanPorts, ...(sessionFile ? { sessionFile } : {}), notes };

@@ -21,6 +21,8 @@ import { MAX_INNER_FRAME } from '../../correlate/correlator.js';
 import { overlayReason } from '../../correlate/reasons.js';
 import { Fifo } from '../../correlate/queue.js';
 import { formatMac } from '../../decode/format/addr.js';
+import type { ConfigEvidence } from './config.js';
+import { GroIndex } from './gro.js';
 import { decapsulatesOf, isMulticastIp, sendsOf, type MacHomes, type NodeProfile } from './profile.js';
 import type { NodeTrack, ORec, Rec, URec } from './track.js';
 import type { FrameRef, PathBranch, PathGroup, PathHop, PathNodeInfo, PathPoint, PathSighting, PathStatus } from './types.js';
@@ -29,6 +31,14 @@ import type { FrameRef, PathBranch, PathGroup, PathHop, PathNodeInfo, PathPoint,
 export const MAX_QUEUED = 300_000;
 /** Candidates of one key looked at per source at most. */
 const MAX_SCAN = 64;
+/**
+ * How long after a sighting the next one can still come, µs, at a capture's end: each hop takes
+ * tens of µs in the lab (encapsulation, underlay and decapsulation p99 of 30-70 µs in fixtures/lab,
+ * recorded at load ~6 on 2 cores); 2 ms leaves room for a loaded host. A frame whose next sighting
+ * is missing and would fall after (or this close to) the last frame of the capture that would show
+ * it is not-captured, not lost: two tcpdumps never stop at the same instant.
+ */
+export const EDGE_US = 2_000;
 /** Branches of the followed frame kept at most. */
 const MAX_FOLLOWED = 64;
 
@@ -57,7 +67,12 @@ export interface JoinContext {
   windowUs: number;
   maxListed: number;
   follow: FrameRef | undefined;
+  /** Each node's recorded overlay configuration (by node index), when the session has it. */
+  config: (ConfigEvidence | undefined)[];
 }
+
+/** Said where only the traffic speaks: what a recorded configuration would add. */
+const RECORD_HINT = 'recording each node\'s configuration would tell more (capture records it in session.json; for older captures: check NODE… --save DIR)';
 
 const HOP_OF: Record<Exclude<PathStatus, 'delivered' | 'not-captured'>, PathHop | 'delivery'> = {
   'not-encapsulated': 'encapsulation',
@@ -94,6 +109,8 @@ export class PathJoiner {
   private readonly groups = new Map<string, GroupAcc>();
   private readonly sends: { vni: number; port: number; packets: number }[][];
   private readonly decaps: number[][];
+  /** Per node: its bridge's TCP frames no underlay packet matched (a GRO-merged frame is one). */
+  private readonly gro: GroIndex<ORec>[];
   readonly incomplete: PathBranch[] = [];
   listsCapped = false;
   readonly followed: PathBranch[] = [];
@@ -116,6 +133,7 @@ export class PathJoiner {
     this.dst = Array.from({ length: n }, () => ({ byKey: new Map(), order: new Fifo<Cand>() }));
     this.sends = ctx.profiles.map(sendsOf);
     this.decaps = ctx.profiles.map(decapsulatesOf);
+    this.gro = ctx.profiles.map(() => new GroIndex<ORec>());
     this.local = new Array<number>(n).fill(0);
     this.arrivedUnseen = new Array<number>(n).fill(0);
     this.thirdParty = new Array<number>(n).fill(0);
@@ -177,24 +195,33 @@ export class PathJoiner {
       if (o.direction === 'decap' && this.isFollowed(o) && this.followed.length === 0) this.followNote ??= `frame ${o.frame} arrived decapsulated on ${this.names[a]}`;
       return;
     }
+    if (o.tcp) (this.gro[a] as GroIndex<ORec>).add(o, o.tcp, o.tsUs, o.ref);
     const profile = this.ctx.profiles[a] as NodeProfile;
     const listed = profile.overlayReasons.get(o.n);
     let code = listed?.code ?? this.classify(o);
+    // a TCP frame over any MTU from a MAC behind another VTEP did not fail to leave: GRO merged the
+    // segments that brought it (each followed as an arrival, delivered inside it)
+    if (code === 'too-big' && o.tcp) {
+      const from = this.homeOf(o.srcMac);
+      if (from !== undefined && from !== a) code = 'remote-src';
+    }
     // the correlator only knows the MACs this node's underlay showed; every node's captures say more
     if (code === 'local' && !o.groupDst) {
       const t = this.homeOf(o.dstMac);
       if (t !== undefined && t !== a) code = 'remote-dst';
     }
     const follow = this.isFollowed(o);
+    // on the bridge when the node's underlay capture was not running (yet, any more): its encapsulation is not in this session
+    const edge = code === 'bum-not-flooded' || code === 'remote-dst' ? this.outsideUnderlayCapture(o) : undefined;
     switch (code) {
       case 'bum-not-flooded':
         if (linkLocalGroup(o.dstMac)) break;
-        for (const b of others) this.notEncapsulated(o, b, 'bum-not-flooded', []);
-        if (others.length === 0) this.notEncapsulated(o, '?', 'bum-not-flooded', []);
+        for (const b of others) this.notEncapsulated(o, b, edge ?? 'bum-not-flooded', [], edge !== undefined);
+        if (others.length === 0) this.notEncapsulated(o, '?', edge ?? 'bum-not-flooded', [], edge !== undefined);
         return;
       case 'too-big':
       case 'remote-dst':
-        this.notEncapsulated(o, this.homeOf(o.dstMac) ?? '?', code, []);
+        this.notEncapsulated(o, this.homeOf(o.dstMac) ?? '?', edge ?? code, [], edge !== undefined);
         return;
       case 'remote-src':
         (this.arrivedUnseen[a] as number) += 1;
@@ -216,6 +243,20 @@ export class PathJoiner {
     }
     (this.local[a] as number) += 1;
     if (follow) this.followNote = `frame ${o.frame} stayed on ${this.names[a]}: ${listed?.reason ?? 'its destination is on this node (guest ↔ bridge, or between local guests), so it does not enter the tunnel'}`;
+  }
+
+  /**
+   * A bridge frame whose encapsulation would fall outside its node's underlay capture (before its
+   * first frame, or after its last frame less EDGE_US): its code (the correlator's words for it), or
+   * undefined. The correlator says so only a whole window before or after; path needs it to the
+   * frame, since two tcpdumps of one node start and stop apart.
+   */
+  private outsideUnderlayCapture(o: ORec): 'before-underlay' | 'after-underlay' | undefined {
+    const span = (this.ctx.profiles[o.node] as NodeProfile).span.underlay;
+    if (!span) return undefined;
+    if (o.tsUs < span[0]) return 'before-underlay';
+    if (o.tsUs + EDGE_US > span[1]) return 'after-underlay';
+    return undefined;
   }
 
   /** The correlator's classification of an unmatched bridge frame, for frames beyond its list's cap. */
@@ -262,6 +303,8 @@ export class PathJoiner {
     this.dst.forEach((d, b) => {
       for (let c = d.order.peek(); c !== undefined && c.u.ref < s - 2 * w; c = d.order.peek()) this.evict(b, d.order.shift() as Cand);
     });
+    // an arrival is decided at most a window after the source left, the bridge frame it was merged into a window after that
+    for (const g of this.gro) g.expire(s - 3 * w);
   }
 
   /** Every node is done: decide the rest. */
@@ -363,10 +406,41 @@ export class PathJoiner {
       this.finishBranch(b, 'delivered', 'delivered', `delivered: decapsulated onto ${this.names[t]}'s bridge`, x);
       return;
     }
+    const merged = x.tcp ? (this.gro[t] as GroIndex<ORec>).covering(x.tcp, x.tsUs, this.w) : undefined;
+    if (merged && x.tcp) {
+      b.sightings.dstBridge = this.sighting(merged);
+      b.hopsUs.decapsulation = round3(merged.tsUs - x.tsUs);
+      const note = `merged by GRO: its ${x.tcp.len}-byte TCP segment lies inside the ${merged.tcp?.len ?? '?'}-byte segment of frame #${merged.frame} (${merged.frameLen} bytes) on ${this.names[t]}'s bridge, which several underlay packets of the flow became (generic receive offload): delivered, not lost`;
+      b.notes.push(note);
+      this.finishBranch(b, 'delivered', 'delivered', `delivered: decapsulated onto ${this.names[t]}'s bridge, ${note}`, x);
+      return;
+    }
     const p = this.ctx.profiles[t] as NodeProfile;
     const name = this.names[t] as string;
     const span = p.span.overlay;
     const where = `arrived on ${name}'s underlay (${b.sightings.dstUnderlay.file} #${x.frame})`;
+    const cfg = this.ctx.config[t];
+    if (cfg) {
+      // the receiver's recorded configuration decides: which VNI, port and group its devices take, what its filter drops
+      const notTaken = cfg.notTaken(x.vni, x.dstPort, x.vtepDst, b.src);
+      if (notTaken) {
+        const own = notTaken.code === 'port-mismatch' || notTaken.code === 'vni-mismatch' ? (this.sends[t] ?? []) : [];
+        const ownWords = own.length ? `; ${name}'s own packets go out with ${own.slice(0, 3).map((o) => `VNI ${o.vni} to UDP ${o.port}`).join(', ')}` : '';
+        this.finishBranch(b, 'not-decapsulated', notTaken.code, `${where}${notTaken.code === 'port-mismatch' ? ` on UDP port ${x.dstPort}` : ''} but was not decapsulated: ${notTaken.text}${ownWords}`, x);
+        return;
+      }
+      // Linux never moves a static FDB entry: a packet whose inner source MAC has one toward another VTEP is dropped (vxlan_snoop)
+      const pinned = cfg.fdbEntry(x.innerSrcMac);
+      if (pinned && pinned.dst !== x.vtepSrc && (pinned.state === 'static' || pinned.state === 'permanent') && cfg.device) {
+        this.finishBranch(b, 'not-decapsulated', 'stale-fdb', `${where} but was not decapsulated: ${name}'s ${cfg.device.name} has a ${pinned.state} entry for its inner source ${pinned.mac} → ${pinned.dst ?? '?'} (${cfg.source}), and this packet comes from ${x.vtepSrc}: Linux drops VXLAN packets whose source MAC is pinned to another VTEP (a static entry is never moved); a stale FDB entry after a move (bridge fdb del ${pinned.mac} dev ${cfg.device.name} dst ${pinned.dst ?? ''})`, x);
+        return;
+      }
+      const drops = cfg.dropsPort(x.dstPort);
+      if (drops) {
+        this.finishBranch(b, 'not-decapsulated', 'firewall-drops-port', `${where} (tcpdump sees a packet before the packet filter does) but was not decapsulated: ${name}'s packet filter drops UDP ${x.dstPort}: ${drops}`, x);
+        return;
+      }
+    }
     const sends = this.sends[t] ?? [];
     const vnis = [...new Set([...sends.map((s) => s.vni), ...(this.decaps[t] ?? [])])].sort((m, n) => m - n);
     const ports = [...new Set(sends.map((s) => s.port))].sort((m, n) => m - n);
@@ -379,12 +453,15 @@ export class PathJoiner {
       return;
     }
     // no configuration evidence: a bridge capture that was not running (yet, any more) explains it too
-    if (!span || x.tsUs < span[0] || x.tsUs > span[1]) {
-      this.finishBranch(b, 'not-captured', 'outside-bridge-capture', `${where} when ${name}'s bridge capture was not running (its first and last frames are at ${span ? `${(span[0] / 1e6).toFixed(6)} and ${(span[1] / 1e6).toFixed(6)} s` : 'nowhere: it is empty'}): its decapsulation is not in this session`, x);
+    if (!span || x.tsUs < span[0] || x.tsUs + EDGE_US > span[1]) {
+      this.finishBranch(b, 'not-captured', 'outside-bridge-capture', `${where} when ${name}'s bridge capture was not running (or within ${ms(EDGE_US)} of its end; its first and last frames are at ${span ? `${(span[0] / 1e6).toFixed(6)} and ${(span[1] / 1e6).toFixed(6)} s` : 'nowhere: it is empty'}): its decapsulation is not in this session`, x);
       return;
     }
     const why = p.underlayReasons.get(x.n);
-    this.finishBranch(b, 'not-decapsulated', why?.code ?? 'not-delivered', `${where} but never reached its bridge: ${why?.reason ?? `dropped by ${name}'s VXLAN device or bridge (a firewall on the VXLAN port, the device down, no bridge port), or the bridge capture missed it`}`, x);
+    const more = cfg
+      ? `; ${name}'s configuration (${cfg.source}) takes VNI ${x.vni} on UDP ${x.dstPort} and shows no packet filter dropping it: the bridge (no port, filtering) or the bridge capture`
+      : `; ${RECORD_HINT}`;
+    this.finishBranch(b, 'not-decapsulated', why?.code ?? 'not-delivered', `${where} but never reached its bridge: ${why?.reason ?? `dropped by ${name}'s VXLAN device or bridge (a firewall on the VXLAN port, the device down, no bridge port), or the bridge capture missed it`}${more}`, x);
   }
 
   /** Left the source's underlay, no equal packet on the destination's. */
@@ -394,8 +471,8 @@ export class PathJoiner {
     const span = p.span.underlay;
     const at = u.ref + (p.input.clockOffsetUs ?? 0);
     const left = `left ${this.names[u.node]}'s underlay (${b.sightings.srcUnderlay?.file} #${u.frame}) for VTEP ${u.vtepDst}`;
-    if (!span || at < span[0] || at > span[1]) {
-      this.finishBranch(b, 'not-captured', 'outside-underlay-capture', `${left} when ${name}'s underlay capture was not running: its arrival is not in this session`, u);
+    if (!span || at < span[0] || at + EDGE_US > span[1]) {
+      this.finishBranch(b, 'not-captured', 'outside-underlay-capture', `${left} when ${name}'s underlay capture was not running (or within ${ms(EDGE_US)} of its last frame, at ${span ? (span[1] / 1e6).toFixed(6) : '?'} s): its arrival is not in this session`, u);
       return;
     }
     const frag = u.outerFragment ? ', an IP fragment' : '';
@@ -439,16 +516,60 @@ export class PathJoiner {
       this.finishBranch(b, 'not-captured', code, `${where}, for ${mac(o.dstMac)} behind ${this.label(t)}: ${text}`, o);
       return;
     }
+    const cfg = this.ctx.config[a];
+    const dev = cfg?.device;
     if (code === 'bum-not-flooded') {
-      reason = sentTo.length > 0
-        ? `${where} towards ${this.label(t)}: this broadcast/multicast frame from ${mac(o.srcMac)} was flooded to ${sentTo.join(', ')} but not to VTEP ${vtep}: no flood entry for it (bridge fdb append 00:00:00:00:00:00 dev <vxlan device> dst ${vtep})`
-        : `${where}: ${overlayReason('bum-not-flooded', { mac: o.srcMac })}`;
+      const flood = cfg?.floodList();
+      if (cfg && dev && flood && vtep !== undefined && !flood.includes(vtep)) {
+        reason = `${where} towards ${this.label(t)}: this broadcast/multicast frame from ${mac(o.srcMac)} was not flooded to VTEP ${vtep}: ${this.names[a]}'s ${dev.name} has no flood entry for it (it floods to: ${flood.length ? flood.join(', ') : 'no one'}; ${cfg.source}): bridge fdb append 00:00:00:00:00:00 dev ${dev.name} dst ${vtep}`;
+      } else {
+        reason = sentTo.length > 0
+          ? `${where} towards ${this.label(t)}: this broadcast/multicast frame from ${mac(o.srcMac)} was flooded to ${sentTo.join(', ')} but not to VTEP ${vtep}: no flood entry for it (bridge fdb append 00:00:00:00:00:00 dev ${dev?.name ?? '<vxlan device>'} dst ${vtep})`
+          : `${where}: ${overlayReason('bum-not-flooded', { mac: o.srcMac })}`;
+        if (!cfg) reason += `; ${RECORD_HINT}`;
+      }
     } else if (code === 'too-big') {
-      reason = `${where}: ${overlayReason('too-big', { len: o.frameLen })}`;
+      reason = `${where}: ${this.tooBigWords(o, cfg)}`;
     } else {
-      reason = `${where}: ${mac(o.dstMac)} lives behind ${this.label(t)}${vtep && typeof t === 'number' ? ` (VTEP ${vtep})` : ''}, but this frame never entered the tunnel: no FDB entry towards it and no flood entry on ${this.names[a]} (bridge fdb show), dropped before encapsulation (bridge filtering, the VXLAN device down), or the underlay capture missed it`;
+      const entry = cfg?.fdbEntry(o.dstMac);
+      const flood = cfg?.floodList();
+      let why = `no FDB entry towards it and no flood entry on ${this.names[a]} (bridge fdb show), dropped before encapsulation (bridge filtering, the VXLAN device down), or the underlay capture missed it`;
+      if (cfg && dev) {
+        if (!dev.up) why = `${this.names[a]}'s ${dev.name} is down (${cfg.source})`;
+        else if (entry) why = `${this.names[a]}'s ${dev.name} has an entry ${entry.mac} → ${entry.dst ?? '?'} (${cfg.source}), yet nothing left its underlay: dropped before encapsulation (bridge filtering), or the underlay capture missed it`;
+        else if (flood && vtep !== undefined && !flood.includes(vtep)) why = `${this.names[a]}'s ${dev.name} has no FDB entry for ${mac(o.dstMac)} and no flood entry for VTEP ${vtep} (it floods to: ${flood.length ? flood.join(', ') : 'no one'}; ${cfg.source}): bridge fdb append 00:00:00:00:00:00 dev ${dev.name} dst ${vtep}`;
+        else why = `${this.names[a]}'s ${dev.name} would flood it (${cfg.source}), yet nothing left its underlay: dropped before encapsulation (bridge filtering), or the underlay capture missed it`;
+      } else if (!cfg) why += `; ${RECORD_HINT}`;
+      reason = `${where}: ${mac(o.dstMac)} lives behind ${this.label(t)}${vtep && typeof t === 'number' ? ` (VTEP ${vtep})` : ''}, but this frame never entered the tunnel: ${why}`;
     }
     this.finishBranch(b, 'not-encapsulated', code, reason, o);
+  }
+
+  /**
+   * Why a frame too big was not encapsulated: larger than the VXLAN device's MTU, or than the
+   * underlay carries once wrapped (the recorded MTUs), and the ICMP "fragmentation needed" the
+   * node answered with (DF set), seen in its captures.
+   */
+  private tooBigWords(o: ORec, cfg: ConfigEvidence | undefined): string {
+    const a = o.node;
+    const name = this.names[a] as string;
+    const p = this.ctx.profiles[a] as NodeProfile;
+    const ipLen = o.frameLen - 14;
+    const parts: string[] = [];
+    const m = cfg?.mtus();
+    if (m && cfg) {
+      let fit: string | undefined;
+      if (ipLen > m.mtu) fit = `the frame of ${o.frameLen} bytes (IP packet ${ipLen}) is larger than ${name}'s ${m.device} MTU ${m.mtu}`;
+      else if (m.underlayMtu !== null && ipLen + m.overhead > m.underlayMtu) fit = `the frame of ${o.frameLen} bytes (IP packet ${ipLen}) fits ${m.device}'s MTU ${m.mtu} but not the underlay: ${ipLen} + ${m.overhead} > ${m.underlay}'s MTU ${m.underlayMtu} (set ${m.device}'s mtu to ${m.underlayMtu - m.overhead})`;
+      if (fit) parts.push(`${fit} (${cfg.source})`);
+    }
+    // the ICMP the node sent back: the first one after the frame, within the window
+    const icmp = p.tooBig.find((x) => x.side === 'overlay' && x.tsUs >= o.tsUs && x.tsUs <= o.tsUs + this.w);
+    if (icmp) {
+      parts.push(`DF set: ICMP "fragmentation needed"${icmp.mtu !== null ? ` (mtu ${icmp.mtu})` : ''} from ${icmp.from} to ${icmp.to} seen on ${name}'s bridge (${p.input.overlay.name} #${icmp.frame}, ${Math.round(icmp.tsUs - o.tsUs)} µs later)`);
+    }
+    if (parts.length === 0) return `${overlayReason('too-big', { len: o.frameLen })}${cfg ? '' : `; ${RECORD_HINT}`}`;
+    return `not encapsulated, too big: ${parts.join('; ')}`;
   }
 
   /** Sets the outcome (a stale FDB entry overrides it), and counts the branch. */
@@ -464,7 +585,16 @@ export class PathJoiner {
         b.notes.push(`${reason}`);
         b.status = 'misdirected';
         b.code = 'stale-fdb';
-        b.reason = `sent by ${b.src} to VTEP ${b.vtepDst} (${b.dst}), but ${mac(u.innerDstMac)} lives behind ${this.label(home)}${typeof home === 'number' && this.vtepOf[home] ? ` (VTEP ${this.vtepOf[home]})` : ''}: a stale FDB entry on ${b.src} (bridge fdb show | grep ${mac(u.innerDstMac)}; replace or delete it)`;
+        const cfg = this.ctx.config[u.node];
+        const entry = cfg?.fdbEntry(u.innerDstMac);
+        const flood = cfg?.floodList();
+        const member = this.owner.has(b.vtepDst) ? ` (${b.dst})` : ` (no captured node${flood && !flood.includes(b.vtepDst) ? `, and not in ${b.src}'s flood list: no member` : ''})`;
+        const recorded = cfg && cfg.device
+          ? entry
+            ? `: ${b.src}'s ${cfg.device.name} has a${entry.state ? ` ${entry.state}` : ' learnt'} entry ${entry.mac} → ${entry.dst ?? '?'} (${cfg.source}): a stale FDB entry (bridge fdb del ${entry.mac} dev ${cfg.device.name} dst ${entry.dst ?? ''})`
+            : `: a stale FDB entry on ${b.src} (not in its configuration ${cfg.source}: made or learnt since; bridge fdb show | grep ${mac(u.innerDstMac)})`
+          : `: a stale FDB entry on ${b.src} (bridge fdb show | grep ${mac(u.innerDstMac)}; replace or delete it)`;
+        b.reason = `sent by ${b.src} to VTEP ${b.vtepDst}${member}, but ${mac(u.innerDstMac)} lives behind ${this.label(home)}${typeof home === 'number' && this.vtepOf[home] ? ` (VTEP ${this.vtepOf[home]})` : ''}${recorded}`;
       }
     }
     b.loss = b.status !== 'delivered' && b.status !== 'not-captured';

@@ -9,7 +9,9 @@
  *    ports it sends with, the VNIs it decapsulates;
  *  - where MAC addresses live: behind the VTEP that sends them as inner source (the tunnel
  *    teaches it), else on the one node whose bridge alone shows them;
- *  - the time span of each capture (what a missing sighting can be blamed on).
+ *  - the time span of each capture (what a missing sighting can be blamed on);
+ *  - the largest frame each side carried and the ICMP "fragmentation needed" / "packet too big"
+ *    messages seen (what an MTU finding rests on).
  *
  * Every table is capped: memory stays bounded whatever the capture's length.
  */
@@ -18,20 +20,36 @@ import { compareFromOf } from '../sides.js';
 import { isGroupMac, macAt, outerVxlan, ipText } from '../../correlate/frame.js';
 import type { CorrelationReport, Unmatched } from '../../correlate/types.js';
 import type { DecoderRegistry } from '../../decode/registry.js';
+import type { DecodedPacket } from '../../decode/types.js';
+import { tooBigOf, type TooBigSeen } from './too-big.js';
 import type { PathNodeInput } from './types.js';
 
 /** MAC addresses remembered at most (the correlator's FDB cap). */
 export const MAX_MACS = 100_000;
-/** (VTEP, VNI, port) triples counted at most. */
-const MAX_SENDS = 1024;
+/** (source VTEP, destination VTEP, VNI, port) tuples counted at most. */
+const MAX_SENDS = 4096;
+/** ICMP "too big" messages kept per node (all are counted). */
+export const MAX_TOO_BIG = 32;
+
+/** The largest frame seen: its wire length, its IP packet's length (what an MTU limits), and its record number. */
+export interface Largest {
+  len: number;
+  ipLen: number;
+  frame: number;
+}
 
 export interface NodeProfile {
   input: PathNodeInput;
   report: CorrelationReport;
   vtep: string | undefined;
   vtepFrom: 'given' | 'inferred' | 'deduced' | 'unknown';
-  /** Underlay VXLAN packets by source VTEP, VNI and port: "vtep|vni|port" → packets. */
+  /** Underlay VXLAN packets by source VTEP, destination VTEP, VNI and port: "src|dst|vni|port" → packets. */
   sendsByVtep: Map<string, number>;
+  /** The largest non-TCP frame on the bridge, and the largest non-TCP inner frame this node's VTEP sent into the tunnel (TCP super-frames are GSO/GRO: carriesTcp). */
+  largest: { bridge: Largest | null; encapsulated: Largest | null };
+  /** ICMP "fragmentation needed" / "packet too big" seen on the node's captures (first MAX_TOO_BIG), and how many. */
+  tooBig: (TooBigSeen & { side: 'underlay' | 'overlay' })[];
+  tooBigCount: number;
   /** The correlator's reason for unmatched frames, by packet number on their side (its first lists). */
   underlayReasons: Map<number, Unmatched>;
   overlayReasons: Map<number, Unmatched>;
@@ -83,6 +101,10 @@ export function isMulticastIp(ip: string): boolean {
 export async function profileNode(input: PathNodeInput, index: number, homes: MacHomes, opts: { registry: DecoderRegistry; windowUs: number; vxlanPorts: number[]; signal?: AbortSignal }): Promise<NodeProfile> {
   opts.signal?.throwIfAborted();
   const sendsByVtep = new Map<string, number>();
+  const largest: NodeProfile['largest'] = { bridge: null, encapsulated: null };
+  let encapsulated: { big: Largest; src: string } | null = null;
+  const tooBig: NodeProfile['tooBig'] = [];
+  let tooBigCount = 0;
   const compareFrom = compareFromOf(input.overlay);
   const run = await analyzeCaptures({ underlay: input.underlay, overlay: input.overlay }, {
     registry: opts.registry,
@@ -93,20 +115,32 @@ export async function profileNode(input: PathNodeInput, index: number, homes: Ma
     compareFrom,
     ...(input.overlayClockOffsetUs ? { overlayClockOffsetUs: input.overlayClockOffsetUs } : {}),
     ...(input.vtep !== undefined ? { localVtep: input.vtep } : {}),
-    onPacket: (p, side) => {
+    onPacket: (p, side, x) => {
+      const big = tooBigOf(p, x.frame, x.tsUs);
+      if (big) {
+        tooBigCount += 1;
+        if (tooBig.length < MAX_TOO_BIG) tooBig.push({ ...big, side });
+      }
       if (side === 'overlay') {
         // a Linux cooked bridge side has no Ethernet header: its source MAC is in the cooked header, not learnt here
         if (compareFrom === 'ethernet') homes.learnBridge(macAt(p.raw.data, 6), index);
+        if (!carriesTcp(p, 0) && (largest.bridge === null || p.raw.len > largest.bridge.len)) largest.bridge = { len: p.raw.len, ipLen: ipLenOf(p, 0, p.raw.len - 14), frame: x.frame };
         return;
       }
       const outer = outerVxlan(p);
       if (!outer) return;
       const src = ipText(outer.ip, 'src');
-      const k = `${src}|${outer.vxlan.vni}|${outer.udp.dstPort}`;
+      const k = `${src}|${ipText(outer.ip, 'dst')}|${outer.vxlan.vni}|${outer.udp.dstPort}`;
       const n = sendsByVtep.get(k);
       if (n !== undefined || sendsByVtep.size < MAX_SENDS) sendsByVtep.set(k, (n ?? 0) + 1);
-      const inner = p.raw.data.subarray(outer.vxlan.offset + outer.vxlan.length);
+      const at = outer.vxlan.offset + outer.vxlan.length;
+      const inner = p.raw.data.subarray(at);
       homes.learnTunnel(macAt(inner, 6), src);
+      if (input.vtep === undefined || src === input.vtep) {
+        // the inner frame's wire length: what is left of the packet after the VXLAN header
+        const innerLen = Math.max(0, p.raw.len - at);
+        if (!carriesTcp(p, 1) && (encapsulated === null || innerLen > encapsulated.big.len)) encapsulated = { big: { len: innerLen, ipLen: ipLenOf(p, 1, innerLen - 14), frame: x.frame }, src };
+      }
     },
   });
   const report = run.figures.correlation as CorrelationReport;
@@ -115,12 +149,18 @@ export async function profileNode(input: PathNodeInput, index: number, homes: Ma
   const overlayReasons = new Map<number, Unmatched>();
   for (const o of report.unmatchedOverlay) overlayReasons.set(o.n, o);
   const vtep = input.vtep ?? report.localVtep;
+  // the largest encapsulated frame is this node's only if its VTEP sent it (known only now)
+  const enc = encapsulated as { big: Largest; src: string } | null;
+  if (enc && (vtep === undefined || enc.src === vtep)) largest.encapsulated = enc.big;
   return {
     input,
     report,
     vtep,
     vtepFrom: input.vtep !== undefined ? 'given' : vtep !== undefined ? 'inferred' : 'unknown',
     sendsByVtep,
+    largest,
+    tooBig,
+    tooBigCount,
     underlayReasons,
     overlayReasons,
     span: run.figures.span,
@@ -149,15 +189,58 @@ export function deduceVteps(profiles: NodeProfile[]): void {
   }
 }
 
+/**
+ * The packet carries TCP at tunnel depth `depth`. A capture on a host with TSO/GSO on the sender
+ * or GRO on the receiver shows TCP super-frames far over the MTU (14046 bytes in fixtures/lab)
+ * that the NIC or the stack cuts or merged: no evidence of an MTU problem, so the largest frame an
+ * MTU finding rests on leaves TCP out. Fragments after the first carry no TCP header: they count
+ * (a fragment is cut to the MTU, never merged).
+ */
+function carriesTcp(p: DecodedPacket, depth: number): boolean {
+  return p.layers.some((l) => l.depth === depth && l.type === 'tcp');
+}
+
+/** The IP packet's length at tunnel depth `depth` (IPv4 total length, IPv6 payload + 40), else `fallback`. */
+function ipLenOf(p: DecodedPacket, depth: number, fallback: number): number {
+  for (const l of p.layers) {
+    if (l.depth !== depth) continue;
+    if (l.type === 'ipv4') return l.totalLength;
+    if (l.type === 'ipv6') return l.payloadLength + 40;
+  }
+  return Math.max(0, fallback);
+}
+
+/** One row of the underlay's VXLAN packets: who sent to whom, on which VNI and port, how many. */
+export interface VxlanFlow {
+  src: string;
+  dst: string;
+  vni: number;
+  port: number;
+  packets: number;
+}
+
+/** Every (source VTEP, destination VTEP, VNI, port) the node's underlay capture carried. */
+export function flowsOf(p: NodeProfile): VxlanFlow[] {
+  const out: VxlanFlow[] = [];
+  for (const [k, packets] of p.sendsByVtep) {
+    const [src, dst, vni, port] = k.split('|');
+    out.push({ src: src as string, dst: dst as string, vni: Number(vni), port: Number(port), packets });
+  }
+  return out;
+}
+
 /** What a node's VXLAN device sends with, from its own traffic: [vni, port, packets], most used first. */
 export function sendsOf(p: NodeProfile): { vni: number; port: number; packets: number }[] {
   if (p.vtep === undefined) return [];
-  const out: { vni: number; port: number; packets: number }[] = [];
-  for (const [k, packets] of p.sendsByVtep) {
-    const [vtep, vni, port] = k.split('|');
-    if (vtep === p.vtep) out.push({ vni: Number(vni), port: Number(port), packets });
+  const by = new Map<string, { vni: number; port: number; packets: number }>();
+  for (const f of flowsOf(p)) {
+    if (f.src !== p.vtep) continue;
+    const k = `${f.vni}|${f.port}`;
+    const row = by.get(k);
+    if (row) row.packets += f.packets;
+    else by.set(k, { vni: f.vni, port: f.port, packets: f.packets });
   }
-  return out.sort((a, b) => b.packets - a.packets);
+  return [...by.values()].sort((a, b) => b.packets - a.packets);
 }
 
 /** VNIs the node decapsulated onto its bridge (matched packets to its VTEP). */

@@ -6,6 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { OverlayConfigRecord } from '../../capture/session-file.js';
 import { PcapWriter } from '../../decode/file/index.js';
 import { internetChecksum, vxlanPacket } from '../../synth/frames.js';
 
@@ -111,9 +112,10 @@ export class PathScenario {
 
   /**
    * Writes `<node>-eth1.pcap` and `<node>-vxlan_bridge.pcap` per node into `dir`, and a
-   * session.json giving each node's clock offset (`offsets`: by node name; none written when undefined).
+   * session.json giving each node's clock offset (`offsets`: by node name) and its recorded
+   * configuration (`configs`: by node name); none written when both are undefined.
    */
-  write(dir: string, offsets?: Record<string, number>): string {
+  write(dir: string, offsets?: Record<string, number>, configs?: Record<string, OverlayConfigRecord>): string {
     mkdirSync(dir, { recursive: true });
     const w = new PcapWriter();
     for (const [key, recs] of this.recs) {
@@ -121,8 +123,14 @@ export class PathScenario {
       const sorted = [...recs].sort((a, b) => a.tsUs - b.tsUs);
       writeFileSync(path.join(dir, `${node}-${side}.pcap`), w.file(sorted.map((r) => ({ tsSec: Math.floor(r.tsUs / 1e6), tsNsec: Math.round(r.tsUs % 1e6) * 1000, data: r.data }))));
     }
-    if (offsets !== undefined) {
-      const nodes = this.nodes.map((n) => ({ name: n.name, underlay: `${n.name}-eth1.pcap`, overlay: `${n.name}-vxlan_bridge.pcap`, clockOffsetUs: offsets[n.name] ?? 0 }));
+    if (offsets !== undefined || configs !== undefined) {
+      const nodes = this.nodes.map((n) => ({
+        name: n.name,
+        underlay: `${n.name}-eth1.pcap`,
+        overlay: `${n.name}-vxlan_bridge.pcap`,
+        clockOffsetUs: offsets?.[n.name] ?? 0,
+        ...(configs?.[n.name] ? { config: configs[n.name] } : {}),
+      }));
       writeFileSync(path.join(dir, 'session.json'), JSON.stringify({ nodes, vxlanPorts: [] }, null, 2));
     }
     return dir;

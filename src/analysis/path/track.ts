@@ -19,6 +19,7 @@ import { fnv1a } from '../../correlate/bytes.js';
 import { Fifo } from '../../correlate/queue.js';
 import type { Match } from '../../correlate/types.js';
 import type { DecoderRegistry } from '../../decode/registry.js';
+import { tcpSegmentOf, type TcpSpan } from './gro.js';
 import type { PathNodeInput } from './types.js';
 
 /** Records a node holds at most before the oldest is released early. */
@@ -63,6 +64,8 @@ export interface URec {
   innerDstMac: number;
   innerGroupDst: boolean;
   frameLen: number;
+  /** The inner TCP segment, if it carries one (what a GRO-merged bridge frame is looked up by). */
+  tcp: TcpSpan | undefined;
   /** The bridge frame the correlator matched it with, and how. */
   link: { o: ORec; l: Link } | undefined;
 }
@@ -79,6 +82,8 @@ export interface ORec {
   dstMac: number;
   groupDst: boolean;
   frameLen: number;
+  /** The TCP segment, if it carries one. */
+  tcp: TcpSpan | undefined;
   /** Underlay packets that claimed it (a flood has several). */
   claims: number;
   direction: 'encap' | 'decap' | undefined;
@@ -192,6 +197,7 @@ export class NodeTrack {
         innerDstMac: f.dstMac,
         innerGroupDst: f.groupDst,
         frameLen: f.frameLen,
+        tcp: tcpSegmentOf(f.bytes, this.compareFrom === 'network'),
         link: undefined,
       };
       this.uByN.set(x.n, r);
@@ -210,6 +216,7 @@ export class NodeTrack {
         dstMac: f.dstMac,
         groupDst: f.groupDst,
         frameLen: f.frameLen,
+        tcp: tcpSegmentOf(f.bytes, this.compareFrom === 'network'),
         claims: 0,
         direction: undefined,
         sentTo: undefined,

@@ -7,6 +7,7 @@
  * One inner frame leaving a node is one branch per destination VTEP (a flooded frame, head-end
  * replication, has one branch per VTEP it was sent to).
  */
+import type { OverlayConfigRecord } from '../../capture/session-file.js';
 import type { LatencySummary } from '../../correlate/latency.js';
 import type { DecoderRegistry } from '../../decode/registry.js';
 import type { Side, SideSource } from '../sides.js';
@@ -21,6 +22,8 @@ export interface PathNodeInput {
   overlayClockOffsetUs?: number;
   /** The node's VTEP (its underlay address), when known; otherwise inferred from its traffic. */
   vtep?: string;
+  /** The node's overlay configuration as recorded at capture or check time (session.json nodes[].config). */
+  config?: OverlayConfigRecord;
 }
 
 /** A frame of one capture: node, side and its record number in the file (what Wireshark and `decode` number). */
@@ -150,6 +153,7 @@ export interface PathNodeInfo {
   overlayClockOffsetUs: number;
   /** The node's VTEP and how it is known. */
   vtep: string | null;
+  /** given (--vtep), inferred (its traffic), deduced (the others' traffic, or its recorded configuration when the traffic did not tell: a note says so). */
   vtepFrom: 'given' | 'inferred' | 'deduced' | 'unknown';
   /** VNIs and UDP ports this node sends with (its VXLAN device's id and dstport, from traffic). */
   sends: { vni: number; port: number; packets: number }[];
@@ -197,6 +201,10 @@ export interface NodeConfigView {
   fdb: { mac: string; dst: string | null; flood: boolean; permanent: boolean }[];
   /** What the node's packet filter does with the VXLAN port, in words (firewalld zone/ports/masquerade, nftables rules), when known. */
   firewall: string[];
+  /** Why the configuration could not be read, when it could not (recordedAt/By say when it was tried). */
+  error?: string;
+  /** The node's other VXLAN devices (not the one on its bridge), in the same form. */
+  otherVxlan?: NonNullable<NodeConfigView['vxlan']>[];
 }
 
 /** A disagreement between configuration and traffic, or between two nodes' configurations. */
