@@ -2,9 +2,12 @@
  * The Path view in a real browser (Debian's chromium through playwright-core) on the lab recording
  * the demo serves (fixtures/lab): the summary says what `vxlan-inspect path DIR --json` says, a
  * frame picked from the list draws a ladder of the four capture points (kvm1 bridge, kvm1 eth1,
- * kvm2 eth1, kvm2 bridge) whose hop times are the CLI's `--frame` ones, a sighting opens in the
- * Packets view; on a copy whose kvm2 underlay capture misses packets, a lost frame's ladder stops
- * where it was last seen, with the reason. `VXI_SCREENSHOTS=1` writes docs/screenshots/path.png.
+ * kvm2 eth1, kvm2 bridge) whose hop times are the CLI's `--frame` ones, and under it the same byte
+ * view at each hop (the guest's frame the same bytes at all four, wrapped in 50 bytes on the
+ * underlay); a sighting opens in the Packets view; on a copy whose kvm2 underlay capture misses
+ * packets, a lost frame's ladder stops where it was last seen, with the reason; on a copy whose
+ * session.json records each node's configuration, a card per node beside the paths.
+ * `VXI_SCREENSHOTS=1` writes docs/screenshots/path.png.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,9 +27,11 @@ const haveAll = existsSync(CHROMIUM) && existsSync(path.join(LAB, 'kvm2-vxlan_br
 const tmp = mkdtempSync(path.join(tmpdir(), 'vxi-browser-path-'));
 const SHOTS = process.env.VXI_SCREENSHOTS === '1' ? path.resolve('docs/screenshots') : path.join(tmp, 'screenshots');
 const LOSSY = path.join(tmp, 'lossy');
+const CONFIGURED = path.join(tmp, 'configured');
 
 let server: RunningServer;
 let lossyServer: RunningServer;
+let configuredServer: RunningServer;
 let browser: Browser;
 
 async function cliJson(dir: string, ...more: string[]): Promise<PathReport> {
@@ -72,14 +77,30 @@ describe.skipIf(!haveAll)('the Path view in chromium', () => {
     mkdirSync(LOSSY);
     for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-vxlan_bridge.pcap']) copyFileSync(path.join(LAB, f), path.join(LOSSY, f));
     pcapWithout(path.join(LAB, 'kvm2-eth1.pcap'), path.join(LOSSY, 'kvm2-eth1.pcap'), (n) => n >= 10 && n < 20);
+    // the recording with a session.json that records each node's overlay configuration, as capture writes it
+    mkdirSync(CONFIGURED);
+    for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap', 'kvm2-vxlan_bridge.pcap']) copyFileSync(path.join(LAB, f), path.join(CONFIGURED, f));
+    const config = (self: string, other: string): unknown => ({
+      recordedAt: '2026-12-01T09:00:00.000Z', recordedBy: 'capture',
+      inventory: { vni: 10, port: 4789, bridge: 'vxlan_bridge', underlay: 'eth1', mtu: 1450, group: null },
+      vxlan: [{ name: 'vxlan10', vni: 10, port: 4789, local: self, group: null, remote: null, dev: 'eth1', mtu: 1450, up: true, master: 'vxlan_bridge' }],
+      bridge: { name: 'vxlan_bridge', mtu: 1450, up: true, addresses: [] },
+      underlay: { name: 'eth1', mtu: 1500, up: true, addresses: [`${self}/24`] },
+      fdb: [{ dev: 'vxlan10', mac: '00:00:00:00:00:00', dst: other, state: 'permanent' }],
+      firewalld: null, nftables: { installed: false },
+    });
+    const node = (name: string, self: string, other: string): unknown => ({ name, underlay: `${name}-eth1.pcap`, overlay: `${name}-vxlan_bridge.pcap`, clockOffsetUs: 0, config: config(self, other) });
+    writeFileSync(path.join(CONFIGURED, 'session.json'), JSON.stringify({ nodes: [node('kvm1', '10.3.1.156', '10.3.1.174'), node('kvm2', '10.3.1.174', '10.3.1.156')] }));
     server = await startServer(sessionFromDir(LAB), { port: 0 });
     lossyServer = await startServer(sessionFromDir(LOSSY), { port: 0 });
+    configuredServer = await startServer(sessionFromDir(CONFIGURED), { port: 0 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   });
   afterAll(async () => {
     await browser?.close();
     await server?.close();
     await lossyServer?.close();
+    await configuredServer?.close();
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -125,7 +146,40 @@ describe.skipIf(!haveAll)('the Path view in chromium', () => {
     // the address bar says the view (and the frame, as the Packets view's selection)
     expect(new URLSearchParams(new URL(page.url()).hash.slice(1)).get('view')).toBe('path');
 
-    if (process.env.VXI_SCREENSHOTS === '1') await page.screenshot({ path: path.join(SHOTS, 'path.png'), fullPage: true });
+    // the same byte view at each hop: four, in the order the frame passed them; the guest's frame the same bytes at each
+    const views = await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('#path-frame .path-branch .hop-bytes')].map((v) => ({
+      point: v.dataset.point,
+      wrapped: v.classList.contains('wrapped'),
+      wrapping: v.querySelectorAll('.wrap-row .b').length,
+      inner: [...v.querySelectorAll<HTMLElement>('.inner-row .b[data-k]')].map((b) => `${b.dataset.k}:${b.textContent}`).join(' '),
+      // where byte 0 of the frame stands across the view: the same column at every hop
+      column: Math.round((v.querySelector('.inner-row .b[data-k="0"]')?.getBoundingClientRect().left ?? 0) - v.getBoundingClientRect().left),
+      differs: v.querySelectorAll('.b.differs').length,
+    })));
+    expect(views.map((v) => [v.point, v.wrapped, v.wrapping])).toEqual([['srcBridge', false, 0], ['srcUnderlay', true, 50], ['dstUnderlay', true, 50], ['dstBridge', false, 0]]);
+    expect(views[0]?.inner.length).toBeGreaterThan(0);
+    for (const v of views) {
+      expect(v.inner, v.point).toBe(views[0]?.inner);
+      expect(v.column, v.point).toBe(views[0]?.column);
+      expect(v.differs, v.point).toBe(0);
+    }
+    // the outer IP id and TTL, the same on both underlays; nothing else differs
+    const compared = await page.$$eval('#path-frame .path-branch table.hop-diffs tbody tr', (trs) => trs.map((tr) => [(tr as HTMLElement).className, tr.querySelector('td')?.textContent]));
+    expect(compared).toEqual([['same', '= outer IPv4 Identification'], ['same', '= outer IPv4 TTL']]);
+    // hovering a byte of the guest's frame lights it at every hop, and says its field's value at each
+    await page.hover('#path-frame .hop-bytes[data-point="dstUnderlay"] .b[data-k="6"]');
+    const lit = await page.evaluate(() => ({
+      points: [...document.querySelectorAll<HTMLElement>('#path-frame .path-branch .hop-bytes')].map((v) => [...v.querySelectorAll<HTMLElement>('.b.hl')].map((b) => Number(b.dataset.k))),
+      caption: document.querySelector('#path-frame .hop-caption')?.textContent,
+    }));
+    expect(lit.points).toEqual([0, 1, 2, 3].map(() => [6, 7, 8, 9, 10, 11]));
+    expect(lit.caption).toMatch(/^inner Ethernet Source MAC .*: source bridge ([0-9a-f:]{17}) · source underlay \1 · destination underlay \1 · destination bridge \1$/);
+    // and a byte of the wrapping, on both underlays only
+    await page.hover('#path-frame .hop-bytes[data-point="srcUnderlay"] .wrap-row .b[data-i="22"]');
+    expect(await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('#path-frame .path-branch .hop-bytes')].map((v) => v.querySelectorAll('.b.hl').length))).toEqual([0, 1, 1, 0]);
+    expect(await page.textContent('#path-frame .hop-caption')).toMatch(/^outer IPv4 TTL/);
+    // no session.json here: no configuration recorded
+    expect(await page.textContent('#path .path-config')).toContain('No configuration recorded');
 
     // large type: the ladder grows with the page's type
     const size = (): Promise<number> => page.$eval('#path-frame .ladder-head', (e) => parseFloat(getComputedStyle(e).fontSize));
@@ -177,6 +231,46 @@ describe.skipIf(!haveAll)('the Path view in chromium', () => {
     expect(shown.seen).toContain('srcUnderlay');
     expect(shown.stopped).toEqual(['dstUnderlay']);
     expect(shown.lostHop).toEqual(['underlay']);
+    // the byte view: the two sightings it has, the other two not seen
+    const views = await page.$$eval('#path-frame .path-branch .hop-bytes', (vs) => vs.map((v) => [(v as HTMLElement).dataset.point, v.classList.contains('missing')]));
+    expect(views).toEqual([['srcBridge', !('srcBridge' in (b?.sightings ?? {}))], ['srcUnderlay', false], ['dstUnderlay', true], ['dstBridge', true]]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  test('each node\'s recorded configuration beside the paths: a card per node, and the findings', async () => {
+    const want = await cliJson(CONFIGURED);
+    const errors: string[] = [];
+    const page = await openPath(configuredServer.openUrl, errors);
+    await page.waitForSelector('#path .path-config');
+    const cards = await page.$$eval('#path .config-card', (cs) => cs.map((c) => ({
+      node: (c as HTMLElement).dataset.node,
+      lines: Object.fromEntries([...c.querySelectorAll<HTMLElement>('tr[data-key]')].map((tr) => [tr.dataset.key, tr.querySelector('td')?.textContent])),
+    })));
+    expect(cards.map((c) => c.node)).toEqual(want.config.nodes.map((n) => n.node));
+    expect(cards.map((c) => [c.node, c.lines.vni, c.lines.port, c.lines.local, c.lines.flood])).toEqual([
+      ['kvm1', '10 (vxlan10)', '4789', '10.3.1.156', '10.3.1.174'],
+      ['kvm2', '10 (vxlan10)', '4789', '10.3.1.174', '10.3.1.156'],
+    ]);
+    const findings = await page.$$eval('#path .config-findings li', (ls) => ls.map((l) => [(l as HTMLElement).dataset.code, (l as HTMLElement).dataset.severity]));
+    expect(findings).toEqual(want.config.findings.map((f) => [f.code, f.severity]));
+    if (want.config.findings.length === 0) expect(await page.textContent('#path .path-config')).toContain('no finding');
+
+    // a frame's byte views, for the screenshot: kvm1's ping of vm2 (README's `path --frame kvm1:9`)
+    await page.waitForSelector('.path-frames tbody tr');
+    await page.click('.path-frames tbody tr[data-n="9"]');
+    await page.waitForFunction(() => document.querySelectorAll('#path-frame .hop-bytes').length === 4);
+    if (process.env.VXI_SCREENSHOTS === '1') await page.screenshot({ path: path.join(SHOTS, 'path.png'), fullPage: true });
+
+    // a large frame (kvm1 bridge #21, a 1414-byte ping): its first 8 rows at each hop, every byte on demand
+    await page.fill('.frame-go input', '21');
+    await page.click('.frame-go button[type="submit"]');
+    await page.waitForFunction(() => document.querySelector('#path-frame h3')?.textContent?.includes('packet #21 ') && document.querySelectorAll('#path-frame .hop-bytes').length === 4);
+    const innerRows = (): Promise<number[]> => page.$$eval('#path-frame .hop-bytes', (vs) => vs.map((v) => v.querySelectorAll('.inner-row').length));
+    expect(await innerRows()).toEqual([8, 8, 8, 8]);
+    await page.click('#path-frame .hop-all');
+    expect(await innerRows()).toEqual([0, 1, 2, 3].map(() => Math.ceil(1414 / 16)));
+    expect(await page.$$eval('#path-frame .hop-bytes', (vs) => vs.map((v) => v.querySelector('.inner-row:last-child .b:last-child')?.getAttribute('data-k')))).toEqual(['1413', '1413', '1413', '1413']);
     expect(errors).toEqual([]);
     await page.close();
   });

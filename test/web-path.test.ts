@@ -1,15 +1,19 @@
 /**
  * The Path API on a real server (port 0, 127.0.0.1): GET /api/path and /api/path/frame over the
  * lab recording (fixtures/lab), and over a copy of it whose kvm2 underlay capture misses some
- * packets (frames lost on the underlay). The expected figures are the CLI's (`vxlan-inspect path
- * DIR --json`, `--frame NODE:N`), run on the same folder: the page must say what the CLI says.
+ * packets (frames lost on the underlay), and over a copy with a session.json that records each
+ * node's overlay configuration. The expected figures are the CLI's (`vxlan-inspect path DIR
+ * --json`, `--frame NODE:N`), run on the same folder: the page must say what the CLI says. A
+ * frame's sightings carry their bytes as the packet detail draws them (the same fields, the same hex).
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { PathReport } from '../src/analysis/path.js';
-import type { PathBranchView, PathFrameResponse, PathResponse } from '../src/web/api-types.js';
+import type { ConfigComparison, PathReport } from '../src/analysis/path.js';
+import type { OverlayConfigRecord } from '../src/capture/session-file.js';
+import type { PacketDetail, PathBranchView, PathFrameBranchView, PathFrameResponse, PathResponse } from '../src/web/api-types.js';
+import { pathResponse } from '../src/web/routes/path.js';
 import { sessionFromDir } from '../src/web/session.js';
 import { startServer, type RunningServer } from '../src/web/server.js';
 import { runCli } from './helpers/cli.js';
@@ -35,13 +39,14 @@ async function cli(dir: string, ...more: string[]): Promise<PathReport> {
   return JSON.parse(r.stdout) as PathReport;
 }
 
-/** A branch as the CLI gives it: the page's sightings carry where the Packets view shows them on top. */
-function withoutPackets(b: PathBranchView): unknown {
+/** A branch as the CLI gives it: the page's sightings carry where the Packets view shows them (and a journey's, their bytes) on top. */
+function withoutPackets(b: PathBranchView | PathFrameBranchView): unknown {
   const sightings = Object.fromEntries(Object.entries(b.sightings).map(([k, s]) => {
     const { packet: _packet, ...rest } = s;
     return [k, rest];
   }));
-  return JSON.parse(JSON.stringify({ ...b, sightings })) as unknown;
+  const { bytes: _bytes, ...branch } = b as PathFrameBranchView;
+  return JSON.parse(JSON.stringify({ ...branch, sightings })) as unknown;
 }
 
 /** A copy of a classic pcap without the records whose number (1-based) `drop` says. */
@@ -63,17 +68,39 @@ function pcapWithout(src: string, dst: string, drop: (n: number) => boolean): nu
   return dropped;
 }
 
+/** Each lab node's configuration as `capture` records it (session.json nodes[].config): VNI 10 on UDP 4789, a flood entry toward the other. */
+function recorded(self: string, other: string): OverlayConfigRecord {
+  return {
+    recordedAt: '2026-12-01T09:00:00.000Z', recordedBy: 'capture',
+    inventory: { vni: 10, port: 4789, bridge: 'vxlan_bridge', underlay: 'eth1', mtu: 1450, group: null },
+    vxlan: [{ name: 'vxlan10', vni: 10, port: 4789, local: self, group: null, remote: null, dev: 'eth1', mtu: 1450, up: true, master: 'vxlan_bridge' }],
+    bridge: { name: 'vxlan_bridge', mtu: 1450, up: true, addresses: [] },
+    underlay: { name: 'eth1', mtu: 1500, up: true, addresses: [`${self}/24`] },
+    fdb: [{ dev: 'vxlan10', mac: '00:00:00:00:00:00', dst: other, state: 'permanent' }],
+    firewalld: null,
+    nftables: { installed: false },
+  };
+}
+
 let lab: string;
 let lossy: string;
+let configured: string;
 const LOSSY = path.join(tmp, 'lossy');
+const CONFIGURED = path.join(tmp, 'configured');
 
 beforeAll(async () => {
   mkdirSync(LOSSY);
   for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-vxlan_bridge.pcap']) copyFileSync(path.join(LAB, f), path.join(LOSSY, f));
   // kvm2's underlay capture misses its records 10 to 19: what kvm1 sent then never arrived
   expect(pcapWithout(path.join(LAB, 'kvm2-eth1.pcap'), path.join(LOSSY, 'kvm2-eth1.pcap'), (n) => n >= 10 && n < 20)).toBe(10);
+  // the lab recording with a session.json naming its files and recording each node's configuration
+  mkdirSync(CONFIGURED);
+  for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap', 'kvm2-vxlan_bridge.pcap']) copyFileSync(path.join(LAB, f), path.join(CONFIGURED, f));
+  const node = (name: string, self: string, other: string): unknown => ({ name, underlay: `${name}-eth1.pcap`, overlay: `${name}-vxlan_bridge.pcap`, clockOffsetUs: 0, config: recorded(self, other) });
+  writeFileSync(path.join(CONFIGURED, 'session.json'), JSON.stringify({ nodes: [node('kvm1', '10.3.1.156', '10.3.1.174'), node('kvm2', '10.3.1.174', '10.3.1.156')], vxlanPorts: [] }));
   lab = await serve(LAB);
   lossy = await serve(LOSSY);
+  configured = await serve(CONFIGURED);
 });
 afterAll(async () => {
   for (const s of servers) await s.close();
@@ -100,6 +127,9 @@ describe('GET /api/path', () => {
       expect(n.captures).toEqual({ underlay: s?.underlay.id, overlay: s?.overlay.id });
     }
     expect(body.incomplete).toEqual([]);
+    // no session.json: nothing recorded to compare, as the CLI says
+    expect(body.config).toEqual(JSON.parse(JSON.stringify(want.config)));
+    expect(body.config.nodes.every((n) => n.recordedAt === null)).toBe(true);
     // asked again: the same answer (computed once per store generation)
     expect((await get<PathResponse>(lab, '/api/path')).body).toEqual(body);
   });
@@ -124,6 +154,59 @@ describe('GET /api/path', () => {
     }
   });
 
+  test('a session.json recording each node\'s configuration: the comparison the CLI prints', async () => {
+    const want = await cli(CONFIGURED);
+    const { status, body } = await get<PathResponse>(configured, '/api/path');
+    expect(status).toBe(200);
+    expect(body.totals).toEqual(want.totals);
+    expect(body.config).toEqual(JSON.parse(JSON.stringify(want.config)));
+    // each node's card: what was recorded
+    expect(body.config.nodes.map((n) => [n.node, n.recordedBy, n.vxlan?.vni, n.vxlan?.port, n.vxlan?.local, n.fdb.filter((e) => e.flood).map((e) => e.dst)])).toEqual([
+      ['kvm1', 'capture', 10, 4789, '10.3.1.156', ['10.3.1.174']],
+      ['kvm2', 'capture', 10, 4789, '10.3.1.174', ['10.3.1.156']],
+    ]);
+    // the findings are the analysis's, each with its evidence, messages naming files as the page does
+    for (const f of body.config.findings) expect(JSON.stringify(f)).not.toContain(tmp);
+  });
+
+  test('a damaged nodes[].config: the paths without it, and a note naming the key', async () => {
+    const dir = path.join(tmp, 'damaged');
+    mkdirSync(dir);
+    for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap', 'kvm2-vxlan_bridge.pcap']) copyFileSync(path.join(LAB, f), path.join(dir, f));
+    const bad = { ...recorded('10.3.1.156', '10.3.1.174'), vxlan: [{ name: 'vxlan10', vni: 'ten' }] };
+    const node = (name: string, config?: unknown): unknown => ({ name, underlay: `${name}-eth1.pcap`, overlay: `${name}-vxlan_bridge.pcap`, ...(config ? { config } : {}) });
+    writeFileSync(path.join(dir, 'session.json'), JSON.stringify({ nodes: [node('kvm1', bad), node('kvm2')] }));
+    const base = await serve(dir);
+    const { status, body } = await get<PathResponse>(base, '/api/path');
+    expect(status).toBe(200);
+    expect(body.available).toBe(true);
+    expect(body.totals.delivered).toBeGreaterThan(0);
+    expect(body.config.nodes.map((n) => [n.node, n.recordedAt])).toEqual([['kvm1', null], ['kvm2', null]]);
+    const note = body.notes.find((n) => n.includes('recorded configuration'));
+    expect(note).toMatch(/session\.json: nodes\[0\] \(kvm1\): config\.vxlan\[0\]\.vni must be a whole number/);
+    expect(note).not.toContain(tmp);
+  });
+
+  test('the report\'s configuration comparison goes to the page as it is, its messages naming files as the page does', () => {
+    const file = path.join(tmp, 'kvm2-eth1.pcap');
+    const config: ConfigComparison = {
+      nodes: [
+        { node: 'kvm1', recordedAt: '2026-12-01T09:00:00.000Z', recordedBy: 'capture', vxlan: { device: 'vxlan10', vni: 10, port: 4789, local: '10.3.1.156', group: null, remote: null, dev: 'eth1', mtu: 1450, up: true }, bridge: { name: 'vxlan_bridge', mtu: 1450, up: true }, underlay: { name: 'eth1', mtu: 1500, addresses: ['10.3.1.156/24'] }, fdb: [{ mac: '00:00:00:00:00:00', dst: '10.3.1.174', flood: true, permanent: true }], firewall: [] },
+        { node: 'kvm2', recordedAt: '2026-12-01T09:00:00.000Z', recordedBy: 'check', vxlan: { device: 'vxlan11', vni: 11, port: 4789, local: '10.3.1.174', group: null, remote: null, dev: 'eth1', mtu: 1450, up: true }, bridge: null, underlay: null, fdb: [], firewall: ['nftables inet filter input: udp dport 4789 drop'] },
+      ],
+      findings: [{ code: 'vni-mismatch', severity: 'fail', nodes: ['kvm1', 'kvm2'], message: `kvm1 sends VNI 10; kvm2 is configured with VNI 11 (${file})`, evidence: { config: ['kvm2: vxlan11 id 11'], traffic: [`kvm1 → kvm2: 41 packets with VNI 10 in ${file}`] } }],
+    };
+    const report: PathReport = {
+      windowUs: 1_000_000, nodes: [], paths: [], totals: { sent: 0, delivered: 0, lost: 0, notCaptured: 0, checksumOffload: 0 }, incomplete: [], listsCapped: false,
+      notes: [], inputErrors: [], work: { peakHeld: 0, forced: 0, lateLinks: 0 }, config,
+    };
+    const captures = { underlay: { id: 'c3' }, overlay: { id: 'c4' } } as unknown as Parameters<typeof pathResponse>[1]['nodes'][number]['captures'];
+    const served = { nodes: [{ input: { name: 'kvm2', underlay: { path: file, name: 'kvm2-eth1.pcap', select: { kind: 'all' as const } }, overlay: { path: '/nowhere/b.pcap', name: 'b.pcap', select: { kind: 'all' as const } } }, captures }], missing: null };
+    const body = pathResponse(report, served);
+    expect(body.config.nodes).toEqual(config.nodes);
+    expect(body.config.findings).toEqual([{ ...config.findings[0], message: 'kvm1 sends VNI 10; kvm2 is configured with VNI 11 (kvm2-eth1.pcap)', evidence: { config: ['kvm2: vxlan11 id 11'], traffic: ['kvm1 → kvm2: 41 packets with VNI 10 in kvm2-eth1.pcap'] } }]);
+  });
+
   test('one node only: not available, and why', async () => {
     const one = path.join(tmp, 'one');
     mkdirSync(one);
@@ -135,6 +218,7 @@ describe('GET /api/path', () => {
     expect(body.reason).toMatch(/two or more nodes/);
     expect(body.reason).toMatch(/kvm2 \(no bridge capture\)/);
     expect(body.reason).not.toContain(tmp);
+    expect(body.config).toEqual({ nodes: [], findings: [] });
     const f = await get<{ error: { code: string; message: string } }>(base, '/api/path/frame?node=kvm1&n=1');
     expect(f.status).toBe(404);
     expect(f.body.error.message).toMatch(/two or more nodes/);
@@ -162,9 +246,22 @@ describe('GET /api/path/frame', () => {
         const side = point.endsWith('Bridge') ? 'overlay' : 'underlay';
         const ids = session.nodes.find((x) => x.name === s.node);
         expect(s.packet, point).toEqual({ captureId: ids?.[side].id, side, n: s.frame });
-        const p = await get<{ n: number }>(lab, `/api/captures/${s.packet?.captureId}/packets/${s.packet?.n}`);
+        const p = await get<PacketDetail>(lab, `/api/captures/${s.packet?.captureId}/packets/${s.packet?.n}`);
         expect(p.status).toBe(200);
+        // its bytes: the packet detail's, field for field
+        const bytes = (b as PathFrameBranchView).bytes[point as keyof PathFrameBranchView['bytes']];
+        expect(bytes?.hex, point).toBe(p.body.hex);
+        expect(bytes?.frame, point).toEqual(p.body.frame);
+        expect(bytes?.summary, point).toBe(p.body.summary);
       }
+      // the guest's frame is the same bytes at every hop: after the outer headers on the underlay, the whole bridge frame
+      const inner = (point: keyof PathFrameBranchView['bytes']): string => {
+        const x = (b as PathFrameBranchView).bytes[point];
+        const at = x?.frame.tunnelled ? (x.frame.layers.find((l) => l.depth === 1)?.offset as number) : 0;
+        return x?.hex.slice(at * 2) ?? '';
+      };
+      expect(inner('srcBridge').length).toBeGreaterThan(0);
+      for (const p of ['srcUnderlay', 'dstUnderlay', 'dstBridge'] as const) expect(inner(p), p).toBe(inner('srcBridge'));
     }
   });
 
@@ -185,6 +282,9 @@ describe('GET /api/path/frame', () => {
     const { body } = await get<PathFrameResponse>(lossy, `/api/path/frame?node=kvm1&n=${n}`);
     expect(body.branches.map(withoutPackets)).toEqual(JSON.parse(JSON.stringify(want.followed?.branches)));
     expect(body.branches[0]).toMatchObject({ status: 'lost-underlay', loss: true, lastSeen: 'srcUnderlay', reason: lost?.reason });
+    // bytes for the sightings it has, none for those it does not
+    expect(Object.keys(body.branches[0]?.bytes ?? {}).sort()).toEqual(Object.keys(body.branches[0]?.sightings ?? {}).sort());
+    expect(body.branches[0]?.bytes.dstUnderlay).toBeUndefined();
   });
 
   test('a frame that crossed nothing says so, as the CLI does', async () => {

@@ -452,6 +452,8 @@ export interface PathResponse {
   listsCapped: boolean;
   notes: string[];
   inputErrors: { node: string; side: Side; message: string }[];
+  /** Each node's recorded overlay configuration, compared with the traffic (empty lists without a recorded configuration). */
+  config: PathConfigComparison;
 }
 
 /** GET /api/path/frame?node=&side=&n=: one frame's journey, every branch it is a sighting of. */
@@ -459,7 +461,58 @@ export interface PathFrameResponse {
   /** The frame asked for: packet n of the node's side as the Packets view numbers it, and its record number in the file. */
   ref: { node: string; side: Side; n: number; frame: number };
   file: string;
-  branches: PathBranchView[];
+  branches: PathFrameBranchView[];
   /** Why no branch was found (the frame is not a VXLAN packet or Ethernet frame that crossed), else null. */
   note: string | null;
+}
+
+/**
+ * A sighting's bytes as the packet detail draws them (src/web/packets.ts frameView: each layer's
+ * fields with their byte ranges, built on the server), for the byte view at each hop.
+ */
+export interface PathSightingBytes {
+  /** The one-line summary the packet list shows. */
+  summary: string;
+  frame: FrameView;
+  hex: string;
+}
+
+/** A branch of one frame's journey (GET /api/path/frame): the report's branch, and the bytes of each sighting the page serves. */
+export interface PathFrameBranchView extends PathBranchView {
+  bytes: Partial<Record<PathPointName, PathSightingBytes>>;
+}
+
+/** A node's overlay configuration as recorded over SSH (session.json `nodes[].config`; src/analysis/path/types.ts NodeConfigView). */
+export interface PathConfigNodeView {
+  node: string;
+  /** When and by which command it was recorded; null when the session holds no configuration for the node. */
+  recordedAt: string | null;
+  recordedBy: 'capture' | 'check' | null;
+  vxlan: { device: string; vni: number; port: number; local: string | null; group: string | null; remote: string | null; dev: string | null; mtu: number; up: boolean } | null;
+  bridge: { name: string; mtu: number; up: boolean } | null;
+  underlay: { name: string; mtu: number; addresses: string[] } | null;
+  /** Flood entries (00:00:00:00:00:00) and unicast entries of the VXLAN device. */
+  fdb: { mac: string; dst: string | null; flood: boolean; permanent: boolean }[];
+  /** What the node's packet filter does with the VXLAN port, in words. */
+  firewall: string[];
+  /** Why the configuration could not be read, when it could not. */
+  error?: string;
+  /** The node's other VXLAN devices (not the one on its bridge). */
+  otherVxlan?: NonNullable<PathConfigNodeView['vxlan']>[];
+}
+
+/** A disagreement between configuration and traffic, or between two nodes' configurations (src/analysis/path/types.ts ConfigFinding). */
+export interface PathConfigFinding {
+  /** vtep-missing-from-flood-list, fdb-to-silent-vtep, fdb-stale-after-move, group-mismatch, port-mismatch, vni-mismatch, mtu-too-small, firewall-drops-port, … */
+  code: string;
+  severity: 'fail' | 'warn' | 'info';
+  nodes: string[];
+  message: string;
+  /** The facts it rests on: from the recorded configuration, and from the traffic. */
+  evidence: { config: string[]; traffic: string[] };
+}
+
+export interface PathConfigComparison {
+  nodes: PathConfigNodeView[];
+  findings: PathConfigFinding[];
 }

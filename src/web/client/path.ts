@@ -5,22 +5,26 @@
  * points — the source node's bridge and underlay, the destination's underlay and bridge, as four
  * vertical lines — with the frame's arrows between them and the time of each hop. A frame that
  * did not complete its path stops where it was last seen, with the reason. Each sighting opens in
- * the Packets view.
+ * the Packets view; under the ladder, the same byte view at each hop (path-hops.ts): the frame
+ * wrapped on the underlay and unwrapped on the bridges. Beside the paths, each node's recorded
+ * configuration and what it disagrees with (path-config.ts).
  *
  * The frame shown is the page's selection (node tab, side, packet number: the address bar keeps
  * it), so a frame picked here is the one the Packets view opens on, and back.
  */
-import type { PacketPage, PathBranchView, PathFrameResponse, PathGroupView, PathHopName, PathLatency, PathPointName, PathResponse, Side } from '../api-types.js';
+import type { PacketPage, PathBranchView, PathFrameBranchView, PathFrameResponse, PathGroupView, PathHopName, PathLatency, PathPointName, PathResponse, Side } from '../api-types.js';
 import { errorOf, messageOf } from './api.js';
 import { $, el } from './dom.js';
 import { fmtNum } from './format.js';
 import { openPacket, renderNodeTabs, writeLocation } from './navigation.js';
+import { HOP_POINTS as POINTS } from './path-bytes.js';
+import { configSection } from './path-config.js';
+import { hopBytesView } from './path-hops.js';
 import { currentNode, state } from './state.js';
 import { showMessage } from './ui.js';
 
 /** Frames listed to pick from, per list. */
 const LISTED = 40;
-const POINTS: readonly PathPointName[] = ['srcBridge', 'srcUnderlay', 'dstUnderlay', 'dstBridge'];
 const HOP_AFTER: Partial<Record<PathPointName, [PathHopName, string]>> = {
   srcBridge: ['encapsulation', 'encapsulation'],
   srcUnderlay: ['underlay', 'underlay crossing (one way, clock offsets applied)'],
@@ -194,6 +198,7 @@ export async function renderPath(): Promise<void> {
     el('p', { class: 'lead' }, `Every frame followed from one node's bridge to the other's: source bridge → source underlay (encapsulated) → destination underlay → destination bridge (decapsulated). Nodes: ${nodes}; sightings paired within ±${r.windowUs / 1000} ms.`),
     r.paths.length ? summaryTable(r) : el('p', { class: 'hint' }, 'No frame crossed between the nodes.'),
     ...(why ? [why] : []),
+    configSection(r.config, r.nodes.map((n) => n.name)),
     ...r.notes.map((n) => el('p', { class: 'hint note' }, `Note: ${n}`)),
     ...r.inputErrors.map((e) => el('p', { class: 'hint note bad' }, `${e.node} ${e.side}: ${e.message}`)),
   );
@@ -233,7 +238,7 @@ function ifaceOf(node: string, side: Side): string {
   return c?.iface ?? (side === 'overlay' ? 'bridge' : 'underlay');
 }
 
-function ladder(b: PathBranchView, i: number, n: number): HTMLElement {
+function ladder(b: PathFrameBranchView, i: number, n: number): HTMLElement {
   // the session's node order left to right: kvm1 bridge, kvm1 eth1, kvm2 eth1, kvm2 bridge, whichever way the frame goes
   const order = (state.session?.nodes ?? []).map((x) => x.name);
   const si = order.indexOf(b.src);
@@ -298,5 +303,6 @@ function ladder(b: PathBranchView, i: number, n: number): HTMLElement {
     el('h4', {}, n > 1 ? `Branch ${i + 1} of ${n}: ` : '', `${b.src} → ${b.dst}${b.vni === null ? '' : `, VNI ${b.vni}`}${tunnel}${b.flood ? ' (flooded)' : ''}`, el('span', { class: `status ${b.status}` }, b.status)),
     el('div', { class: 'ladder', role: 'img', 'aria-label': `${b.src} to ${b.dst}: ${b.status}. ${b.reason}` }, ...cells),
     el('p', { class: `reason${b.loss ? ' bad' : ''}` }, b.reason),
-    ...b.notes.map((x) => el('p', { class: 'hint' }, `Note: ${x}`)));
+    ...b.notes.map((x) => el('p', { class: 'hint' }, `Note: ${x}`)),
+    hopBytesView(b, head));
 }
