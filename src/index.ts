@@ -10,3 +10,17 @@ export * from './provision/index.js';
 export * from './web/index.js';
 export * from './capture/index.js';
 export { inProcessCaptureStarter, netnsCaptureStarter, type InProcessStarterOptions, type NetnsStarterOptions, type LiveStartEvent, type LiveStatsEvent, type LiveErrorEvent, type LiveEndEvent } from './web/live.js';
+export {
+  checkClass,
+  checkGroup,
+  captureClass,
+  provisionClass,
+  loadClassInventory,
+  parseClassInventory,
+  type ClassInventory,
+  type ClassGroup,
+  type ClassCheckMatrix,
+  type GroupCheck,
+  type CheckCell,
+  type VniTraffic,
+} from './class/index.js';

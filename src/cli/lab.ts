@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { parseDuration } from '../capture/duration.js';
 import { UsageError } from '../errors.js';
 import {
-  BREAK_KINDS,
+  LAB_BREAK_KINDS,
   LabError,
   assertLabPrerequisites,
   defaultBreakNode,
@@ -29,7 +29,9 @@ import {
   type TrafficSummary,
 } from '../lab/index.js';
 import { commandLine } from '../lab/run.js';
-import { DEFAULT_PREFIX, GUESTS, LAB_ROLES, OVERLAY, checkPrefix, defaultLabDir, isLabRole, netnsName } from '../lab/topology.js';
+import { DEFAULT_PREFIX, GUESTS, LAB_ROLES, OVERLAY, checkPrefix, defaultLabDir, isLabRole, labGroupPrefix, netnsName } from '../lab/topology.js';
+import { classLabDown, classLabStatus, classLabUp, isClassLab, knownGroups, resolveLabGroup, MAX_LAB_GROUPS, type ClassLabHandle, type ClassLabStatus } from '../class/lab.js';
+import { parseIntInRange } from './options.js';
 import type { CliIo } from './main.js';
 
 interface CommonOpts {
@@ -40,6 +42,24 @@ interface CommonOpts {
 function resolveCommon(o: CommonOpts): { prefix: string; dir: string } {
   const prefix = checkPrefix(o.prefix);
   return { prefix, dir: o.dir ?? defaultLabDir(prefix) };
+}
+
+/** With `--group G` of a class lab, that group's own prefix and folder; without, the lab's. */
+async function resolveGroup(o: CommonOpts & { group?: string }): Promise<{ prefix: string; dir: string }> {
+  const c = resolveCommon(o);
+  if (o.group === undefined) return c;
+  const g = await resolveLabGroup(c.prefix, c.dir, o.group);
+  return { prefix: g.prefix, dir: g.dir };
+}
+
+/** The prefixes of the named groups (`all`: every group) of a class lab. */
+async function groupPrefixes(prefix: string, dir: string, groups: readonly string[]): Promise<string[]> {
+  if (groups.includes('all')) return (await knownGroups(prefix, dir)).map((n) => labGroupPrefix(prefix, n));
+  return [...new Set(await Promise.all(groups.map(async (g) => (await resolveLabGroup(prefix, dir, g)).prefix)))];
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }
 
 /** The lab plays traffic for at most 10 minutes. */
@@ -86,6 +106,41 @@ export function describeUp(h: LabHandle, provisioned: boolean): string {
   return `${lines.join('\n')}\n`;
 }
 
+export function describeClassUp(h: ClassLabHandle): string {
+  const fe = h.frontendNetns;
+  const first = h.groups[0];
+  const last = h.groups[h.groups.length - 1];
+  const lines = [
+    `class lab '${h.prefix}' is up: ${h.groups.length} group(s) ${first?.name ?? ''}…${last?.name ?? ''}, each a lab of its own (${first?.prefix ?? ''}kvm1, …)${h.provisioned ? `, provisioned: ${OVERLAY.vxlanIf} (VNI ${OVERLAY.vni}) in every group, vm1 pings vm2 across it` : ', not provisioned'}`,
+    ...h.groups.map((g) => `  ${g.name}  ${g.handle.nodes.map((n) => `${n.name} ${n.host}`).join(', ')}  (${g.prefix}*, ${g.dir})`),
+    `  ${fe}  the class frontend: ${h.groups.length} leg(s) gNN 10.3.N.254/24, one into each group's underlay (it does not forward between them)`,
+    `class inventory: ${h.classInventoryPath}`,
+    'lab addresses exist only inside the lab namespaces: run what talks to them there, e.g.',
+    `  ip netns exec ${fe} npx vxlan-inspect check --class ${h.classInventoryPath}`,
+    `  ip netns exec ${fe} npx vxlan-inspect capture --class ${h.classInventoryPath} --duration 10s --out class-capture`,
+    `  vxlan-inspect lab break vni --group ${first?.name ?? 'g01'}${prefixFlag(h.prefix)}`,
+    `  vxlan-inspect lab traffic --group all${prefixFlag(h.prefix)}`,
+    `  vxlan-inspect lab down${prefixFlag(h.prefix)}${h.dir === defaultLabDir(h.prefix) ? '' : ` --dir ${h.dir}`}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function describeClassStatus(c: ClassLabStatus): string {
+  const lines = [`class lab '${c.prefix}': ${c.groups.length} group(s); class frontend ${c.frontendNetns} ${c.frontendExists ? 'exists' : 'missing'}; class inventory ${c.classInventoryPath ?? 'none'}`];
+  for (const g of c.groups) {
+    const s = g.status;
+    const sshd = s.nodes.filter((n) => n.sshd.running).length;
+    const reach = g.fromClassFrontend.filter((r) => r.ok).length;
+    const overlay = s.reachability.find((r) => r.path === 'overlay');
+    const fault = s.activeBreak ? `, fault: ${s.activeBreak.kind} on ${s.activeBreak.node}` : '';
+    lines.push(
+      `  ${g.name}  ${s.up ? 'up' : s.namespaces.some((n) => n.exists) ? 'partly there' : 'not there'}${s.provisioned ? ', provisioned' : ''}, sshd ${sshd}/${s.nodes.length}, ` +
+        `from the class frontend ${reach}/${g.fromClassFrontend.length} nodes answer, vm1 → vm2 ${overlay?.ok ? 'ok' : 'fails'}${fault}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 export function describeStatus(s: LabStatus): string {
   const yes = (b: boolean): string => (b ? 'yes' : 'no');
   const lines = [`lab '${s.prefix}': ${s.up ? 'up' : s.namespaces.some((n) => n.exists) ? 'partly there' : 'not there'}${s.up ? (s.provisioned ? ', provisioned' : ', not provisioned') : ''}`];
@@ -118,7 +173,7 @@ export function describeBreak(r: BreakRecord): string {
   return `lab break ${r.kind}: ${r.summary}\n  recorded what was there; undo with: vxlan-inspect lab fix${prefixFlag(r.prefix)}\n`;
 }
 
-const KIND_HELP: Record<(typeof BREAK_KINDS)[number], string> = {
+const KIND_HELP: Record<(typeof LAB_BREAK_KINDS)[number], string> = {
   mtu: 'guest, bridge and vxlan10 at MTU 1500 over an underlay of 1500',
   vni: "the node's vxlan10 on another VNI",
   port: "the node's vxlan10 on UDP 8472",
@@ -126,6 +181,7 @@ const KIND_HELP: Record<(typeof BREAK_KINDS)[number], string> = {
   'stale-fdb': "a static entry for the peer guest's MAC to a host that is no VTEP",
   drop: 'incoming UDP 4789 dropped (nftables)',
   multicast: 'another multicast group (lab provisioned with --multicast)',
+  offload: "tx checksum offload back on for the sender's eth1 and guest eth0: bad checksums on its own captures, nothing lost",
 };
 
 export function registerLab(program: Command, io: CliIo): void {
@@ -137,8 +193,13 @@ export function registerLab(program: Command, io: CliIo): void {
   withDir(withPrefix(lab.command('up')))
     .description('build the lab: namespaces, underlay, guests, two sshd, DIR/inventory.yaml')
     .option('--provisioned', 'also build the overlay (vxlan_bridge + vxlan10 on both nodes) and check vm1 → vm2')
-    .action(async (o: CommonOpts & { provisioned?: boolean }) => {
+    .option('--groups <n>', `a class of N groups: N copies of the lab (PREFIX + gNN-…, underlay 10.3.N.0/24), one class frontend (PREFIX + frontend) reaching them all, DIR/class.yaml (1-${MAX_LAB_GROUPS})`, parseIntInRange('--groups', 1, MAX_LAB_GROUPS))
+    .action(async (o: CommonOpts & { provisioned?: boolean; groups?: number }) => {
       const { prefix, dir } = resolveCommon(o);
+      if (o.groups !== undefined) {
+        io.stdout.write(describeClassUp(await classLabUp({ prefix, dir, groups: o.groups, provisioned: o.provisioned === true })));
+        return;
+      }
       const h = await labUp({ prefix, dir, provisioned: o.provisioned === true });
       io.stdout.write(describeUp(h, o.provisioned === true));
     });
@@ -148,7 +209,8 @@ export function registerLab(program: Command, io: CliIo): void {
     .action(async (o: CommonOpts) => {
       const { prefix, dir } = resolveCommon(o);
       await assertLabPrerequisites('namespaces');
-      await labDown({ prefix, dir });
+      if (await isClassLab(prefix, dir)) await classLabDown({ prefix, dir });
+      else await labDown({ prefix, dir });
       if (o.dir === undefined) {
         try {
           rmdirSync(path.dirname(dir)); // the default .lab, when no other lab uses it
@@ -162,9 +224,15 @@ export function registerLab(program: Command, io: CliIo): void {
   withDir(withPrefix(lab.command('status')))
     .description('what exists and what answers a ping')
     .option('--json', 'print the status as JSON')
-    .action(async (o: CommonOpts & { json?: boolean }) => {
-      const { prefix, dir } = resolveCommon(o);
+    .option('--group <group>', 'a class lab (lab up --groups): this group only (g03 or 3)')
+    .action(async (o: CommonOpts & { json?: boolean; group?: string }) => {
+      const { prefix, dir } = await resolveGroup(o);
       await assertLabPrerequisites('namespaces');
+      if (o.group === undefined && (await isClassLab(prefix, dir))) {
+        const c = await classLabStatus({ prefix, dir });
+        io.stdout.write(o.json ? `${JSON.stringify(c, null, 2)}\n` : describeClassStatus(c));
+        return;
+      }
       const s = await labStatus({ prefix, dir });
       io.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : describeStatus(s));
     });
@@ -173,20 +241,26 @@ export function registerLab(program: Command, io: CliIo): void {
     .description('the classroom mix between vm1 and vm2: ARP, pings (1400 and fragmented 3000 bytes), TCP, UDP, IPv6 ND, guest → local bridge')
     .option('--duration <time>', 'keep pinging vm1 → vm2 until this much time has passed: 10s, 500ms, 2m (a plain number is seconds; at most 10m)', labDuration, 5)
     .option('--json', 'print the summary as JSON')
-    .action(async (o: { prefix: string; duration: number; json?: boolean }) => {
+    .option('--group <group>', 'a class lab: in this group (repeatable; `all` for every group, at the same time)', collect)
+    .action(async (o: { prefix: string; duration: number; json?: boolean; group?: string[] }) => {
       const prefix = checkPrefix(o.prefix);
       await assertLabPrerequisites();
-      const t = await labTraffic({ prefix, durationSec: o.duration });
-      io.stdout.write(o.json ? `${JSON.stringify(t, null, 2)}\n` : describeTraffic(t));
-      if (!t.ok) throw new LabError(`lab traffic: ${t.steps.filter((s) => !s.ok).map((s) => s.name).join(', ')} failed`);
+      const dir = defaultLabDir(prefix);
+      if (o.group === undefined && (await isClassLab(prefix, dir))) throw new UsageError(`lab '${prefix}' is a class lab: say which groups play traffic with --group gNN (repeatable) or --group all`);
+      const prefixes = o.group === undefined ? [prefix] : await groupPrefixes(prefix, dir, o.group);
+      const all = await Promise.all(prefixes.map((p) => labTraffic({ prefix: p, durationSec: o.duration })));
+      io.stdout.write(o.json ? `${JSON.stringify(all.length === 1 ? all[0] : all, null, 2)}\n` : all.map(describeTraffic).join(''));
+      const bad = all.flatMap((t) => t.steps.filter((s) => !s.ok).map((s) => `${t.prefix} ${s.name}`));
+      if (bad.length > 0) throw new LabError(`lab traffic: ${bad.join(', ')} failed`);
     });
 
   withPrefix(lab.command('exec'))
     .description(`run a command inside a lab namespace (${LAB_ROLES.join(', ')}); put it after --`)
     .argument('<node>', LAB_ROLES.join('|'))
     .argument('<command...>', 'the command and its arguments, after --')
-    .action(async (node: string, command: string[], o: { prefix: string }) => {
-      const prefix = checkPrefix(o.prefix);
+    .option('--group <group>', 'a class lab: the node of this group (g03 or 3)')
+    .action(async (node: string, command: string[], o: { prefix: string; group?: string }) => {
+      const { prefix } = await resolveGroup(o);
       if (!isLabRole(node)) throw new UsageError(`unknown lab node '${node}': use one of ${LAB_ROLES.join(', ')}`);
       await assertLabPrerequisites('namespaces');
       const argv = netnsExec(netnsName(prefix, node), command);
@@ -204,12 +278,13 @@ export function registerLab(program: Command, io: CliIo): void {
 
   withDir(withPrefix(lab.command('break')))
     .description('make a teaching fault inside the lab (one at a time; recorded in DIR/break.json for `lab fix`)')
-    .argument('<kind>', BREAK_KINDS.join('|'))
-    .option('--node <node>', 'the node to break: kvm1 or kvm2 (default kvm2; kvm1 for stale-fdb)')
-    .addHelpText('after', `\nKinds:\n${BREAK_KINDS.map((k) => `  ${k.padEnd(10)} ${KIND_HELP[k]} (default node ${defaultBreakNode(k)})`).join('\n')}\n`)
-    .action(async (kind: string, o: CommonOpts & { node?: string }) => {
-      const { prefix, dir } = resolveCommon(o);
-      if (!isBreakKind(kind) && kind !== 'offload') throw new UsageError(`unknown fault kind '${kind}': use one of ${BREAK_KINDS.join(', ')}`);
+    .argument('<kind>', LAB_BREAK_KINDS.join('|'))
+    .option('--node <node>', 'the node to break: kvm1 or kvm2 (default kvm2; kvm1 for stale-fdb and offload)')
+    .addHelpText('after', `\nKinds:\n${LAB_BREAK_KINDS.map((k) => `  ${k.padEnd(10)} ${KIND_HELP[k]} (default node ${defaultBreakNode(k)})`).join('\n')}\n`)
+    .option('--group <group>', 'a class lab (lab up --groups): break this group (g03 or 3)')
+    .action(async (kind: string, o: CommonOpts & { node?: string; group?: string }) => {
+      const { prefix, dir } = await resolveGroup(o);
+      if (!isBreakKind(kind)) throw new UsageError(`unknown fault kind '${kind}': use one of ${LAB_BREAK_KINDS.join(', ')}`);
       await assertLabPrerequisites('namespaces');
       const r = await labBreak({ prefix, dir, kind, ...(o.node !== undefined ? { node: o.node } : {}) });
       io.stdout.write(describeBreak(r));
@@ -217,8 +292,9 @@ export function registerLab(program: Command, io: CliIo): void {
 
   withDir(withPrefix(lab.command('fix')))
     .description('undo the fault `lab break` made, exactly as recorded')
-    .action(async (o: CommonOpts) => {
-      const { prefix, dir } = resolveCommon(o);
+    .option('--group <group>', 'a class lab: fix this group (g03 or 3)')
+    .action(async (o: CommonOpts & { group?: string }) => {
+      const { prefix, dir } = await resolveGroup(o);
       await assertLabPrerequisites('namespaces');
       const r = await labFix({ prefix, dir });
       io.stdout.write(`lab fix: ${r.kind} on ${r.node} undone (was: ${r.summary})\n`);

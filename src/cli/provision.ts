@@ -8,6 +8,7 @@ import { provision, type RunReport } from '../provision/apply.js';
 import { SessionPool, type ConnectOptions } from '../remote/connection.js';
 import { loadInventory, type Inventory } from '../remote/inventory.js';
 import { multicastGroupProblem } from '../remote/quote.js';
+import { addClassOptions, classMode, provisionClassCommand, type ClassFlags } from '../class/cli.js';
 import type { CliIo } from './main.js';
 
 /** Options every command that talks to nodes shares. */
@@ -61,21 +62,22 @@ export function renderRunReport(verb: 'provision' | 'teardown', r: RunReport, li
   return `${lines.join('\n')}\n`;
 }
 
-interface ProvisionFlags extends RemoteFlags {
+interface ProvisionFlags extends RemoteFlags, ClassFlags {
   dryRun?: boolean;
   multicast?: string;
 }
 
 export function registerProvision(program: Command, io: CliIo): void {
-  addRemoteOptions(
+  addClassOptions(addRemoteOptions(
     program
       .command('provision')
       .description('create the bridge, the VXLAN interface, flood entries and firewalld rules the inventory describes; only what differs is applied')
-      .addHelpText('after', '\nExamples:\n  vxlan-inspect provision kvm1 kvm2 --dry-run\n  vxlan-inspect provision kvm1 kvm2 --inventory vxlan-inspect.yaml\n')
-      .argument('<nodes...>', 'node names from the inventory (e.g. kvm1 kvm2)')
+      .addHelpText('after', '\nExamples:\n  vxlan-inspect provision kvm1 kvm2 --dry-run\n  vxlan-inspect provision kvm1 kvm2 --inventory vxlan-inspect.yaml\n  vxlan-inspect provision --class class.yaml --dry-run   # every group\n')
+      .argument('[nodes...]', 'node names from the inventory (e.g. kvm1 kvm2), or --class FILE')
       .option('--dry-run', 'print the exact commands per node and change nothing')
       .option('--multicast <group>', 'use multicast group mode (group GROUP dev UNDERLAY) instead of unicast flood entries'),
-  ).action(async (nodes: string[], flags: ProvisionFlags) => {
+  )).action(async (nodes: string[], flags: ProvisionFlags) => {
+    if (classMode(nodes, flags)) return provisionClassCommand(flags, io, (r) => renderRunReport('provision', r, false));
     if (flags.multicast !== undefined) {
       const p = multicastGroupProblem(flags.multicast);
       if (p) throw new UsageError(`--multicast ${p}`);

@@ -16,14 +16,20 @@
  *   drop       the node's input path drops UDP 4789 (an nftables rule, like a host firewall)
  *   multicast  the node's vxlan10 recreated on another multicast group (needs a lab provisioned with
  *              `provision --multicast GROUP`)
+ *   offload    tx checksum offload back on (TSO still off) on the node's eth1 and its guest's eth0,
+ *              which `lab up` turned off: the sender's own captures show "bad udp cksum" and
+ *              "incorrect" TCP/UDP checksums (the checksum is filled in later, by the "hardware");
+ *              nothing is lost — the other node's captures are correct. Not an overlay fault, so
+ *              `check` does not name it; `path` marks those frames as checksum offload.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { parseFdb, parseIpLink, FLOOD_MAC } from '../provision/state.js';
-import { existingLabNamespaces } from './build.js';
+import { existingLabNamespaces, readFeatures, setFeatures } from './build.js';
 import { LabError } from './errors.js';
 import { labFiles } from './files.js';
+import { labTopologyAt } from './up.js';
 import { mustRun, netnsExec, run } from './run.js';
 import { createNew, ownedDir, removeEntry } from './safedir.js';
 import {
@@ -39,26 +45,25 @@ import {
   nodeSpec,
   type GuestName,
   type NodeName,
+  type LabTopology,
 } from './topology.js';
 
+/** The overlay faults: `check` names each. */
 export const BREAK_KINDS = ['mtu', 'vni', 'port', 'fdb', 'stale-fdb', 'drop', 'multicast'] as const;
-export type BreakKind = (typeof BREAK_KINDS)[number];
-
-/** Kinds the issue names that this lab cannot break into, with why. */
-export const UNBREAKABLE: Readonly<Record<string, string>> = {
-  offload:
-    'checksum offload artefacts are already there in the healthy lab: veth devices have tx checksum offload on, and the partial ' +
-    "checksum crosses the veth pair, so tcpdump on eth1 of BOTH nodes shows every VXLAN packet with 'bad udp cksum' (outer UDP), " +
-    'and the inner TCP/UDP of the guests likewise; there is no clean state to break from. Capture any lab traffic to see them',
-};
+/** Every kind `lab break` makes: the overlay faults, and `offload` (an artefact of the sender's captures, not a fault of the overlay). */
+export const LAB_BREAK_KINDS = [...BREAK_KINDS, 'offload'] as const;
+export type BreakKind = (typeof LAB_BREAK_KINDS)[number];
 
 export function isBreakKind(s: string): s is BreakKind {
-  return (BREAK_KINDS as readonly string[]).includes(s);
+  return (LAB_BREAK_KINDS as readonly string[]).includes(s);
 }
 
-/** The node a kind changes when --node is not given: the sender's side for stale-fdb, the receiver's otherwise. */
+/**
+ * The node a kind changes when --node is not given: the sender's (kvm1, vm1 sends the class traffic)
+ * for stale-fdb and offload, the receiver's otherwise.
+ */
 export function defaultBreakNode(kind: BreakKind): NodeName {
-  return kind === 'stale-fdb' ? 'kvm1' : 'kvm2';
+  return kind === 'stale-fdb' || kind === 'offload' ? 'kvm1' : 'kvm2';
 }
 
 /** The VXLAN device as it was, enough to make it again. */
@@ -75,12 +80,24 @@ export interface VxlanSnapshot {
   up: boolean;
   /** Destinations of the flood (all-zeros) entries; empty in multicast mode. */
   flood: string[];
+  /** GRO on the device (lab up turns it off); absent in records written before it was kept: then left as the kernel makes it. */
+  gro?: boolean;
 }
 
 export interface MtuSnapshot {
   netns: string;
   ifname: string;
   mtu: number;
+}
+
+/** offload: a device's checksum and segmentation offloads before the break. */
+export interface OffloadSnapshot {
+  netns: string;
+  ifname: string;
+  /** tx checksum offload (ethtool's `tx`). */
+  tx: boolean;
+  /** TCP segmentation offload (ethtool's `tso`). */
+  tso: boolean;
 }
 
 /** Contents of DIR/break.json. */
@@ -101,6 +118,8 @@ export interface BreakRecord {
   staleFdb?: { mac: string; dst: string; replacedDst?: string };
   /** drop: the nftables table added. */
   nftTable?: { family: 'inet'; name: string };
+  /** offload: the devices whose tx checksum offload was turned on, as they were. */
+  offload?: OffloadSnapshot[];
 }
 
 export interface BreakOptions {
@@ -174,11 +193,15 @@ export function parseBreakRecord(text: string, file = 'break.json'): BreakRecord
     if (x.group !== undefined) s.group = ip(x.group, 'group');
     if (x.dev !== undefined) s.dev = ifname(x.dev, 'dev');
     if (x.master !== undefined) s.master = ifname(x.master, 'master');
+    if (x.gro !== undefined) {
+      if (typeof x.gro !== 'boolean') throw bad(file, `gro ${JSON.stringify(x.gro)}`);
+      s.gro = x.gro;
+    }
     rec.vxlan = s;
   }
+  const allowed = new Set([...NODES.map((n) => netnsName(prefix, n.name)), ...GUESTS.map((g) => netnsName(prefix, g.name))]);
   if (v.mtus !== undefined) {
     if (!Array.isArray(v.mtus)) throw bad(file, 'mtus');
-    const allowed = new Set([...NODES.map((n) => netnsName(prefix, n.name)), ...GUESTS.map((g) => netnsName(prefix, g.name))]);
     rec.mtus = v.mtus.map((m) => {
       if (!isObj(m) || typeof m.netns !== 'string' || !allowed.has(m.netns)) throw bad(file, 'mtus');
       return { netns: m.netns, ifname: ifname(m.ifname, 'ifname'), mtu: int(m.mtu, 'mtu', 68, 65535) };
@@ -196,7 +219,15 @@ export function parseBreakRecord(text: string, file = 'break.json'): BreakRecord
     if (!isObj(t) || t.family !== 'inet' || t.name !== NFT_TABLE) throw bad(file, 'nftTable');
     rec.nftTable = { family: 'inet', name: NFT_TABLE };
   }
-  const needs: Record<BreakKind, keyof BreakRecord> = { mtu: 'mtus', vni: 'vxlan', port: 'vxlan', multicast: 'vxlan', fdb: 'removedFlood', 'stale-fdb': 'staleFdb', drop: 'nftTable' };
+  if (v.offload !== undefined) {
+    // only this lab's node and guest namespaces
+    if (!Array.isArray(v.offload)) throw bad(file, 'offload');
+    rec.offload = v.offload.map((o) => {
+      if (!isObj(o) || typeof o.netns !== 'string' || !allowed.has(o.netns) || typeof o.tx !== 'boolean' || typeof o.tso !== 'boolean') throw bad(file, 'offload');
+      return { netns: o.netns, ifname: ifname(o.ifname, 'ifname'), tx: o.tx, tso: o.tso };
+    });
+  }
+  const needs: Record<BreakKind, keyof BreakRecord> = { mtu: 'mtus', vni: 'vxlan', port: 'vxlan', multicast: 'vxlan', fdb: 'removedFlood', 'stale-fdb': 'staleFdb', drop: 'nftTable', offload: 'offload' };
   if (rec[needs[kind]] === undefined || (kind === 'mtu' && rec.vxlan === undefined)) throw bad(file, `a ${kind} record without ${needs[kind]}`);
   return rec;
 }
@@ -233,6 +264,8 @@ async function readVxlan(ns: string, node: NodeName): Promise<VxlanSnapshot> {
   if (v.dev) snap.dev = v.dev;
   if (v.group) snap.group = v.group;
   if (link.master) snap.master = link.master;
+  const gro = (await readFeatures(ns, vxlanIf)).get('generic-receive-offload');
+  if (gro !== undefined) snap.gro = gro;
   return snap;
 }
 
@@ -247,6 +280,8 @@ async function recreateVxlan(ns: string, node: NodeName, s: VxlanSnapshot): Prom
   await mustRun(`${node}: creating ${vxlanIf} (VNI ${s.id}, UDP ${s.port}${s.group ? `, group ${s.group}` : ''})`, add);
   await mustRun(`${node}: setting ${vxlanIf}'s mtu`, ipn(ns, 'link', 'set', 'dev', vxlanIf, 'mtu', String(s.mtu)));
   if (s.master) await mustRun(`${node}: putting ${vxlanIf} in ${s.master}`, ipn(ns, 'link', 'set', 'dev', vxlanIf, 'master', s.master));
+  // a new device has GRO on: keep it as the lab had it (off: the bridge capture shows the frames as they crossed)
+  if (s.gro === false) await setFeatures(ns, vxlanIf, { gro: false }, `${node}: turning GRO off on ${vxlanIf}`);
   if (s.up) await mustRun(`${node}: bringing up ${vxlanIf}`, ipn(ns, 'link', 'set', 'dev', vxlanIf, 'up'));
   for (const d of s.flood) await mustRun(`${node}: flood entry to ${d}`, bridgeN(ns, 'fdb', 'append', FLOOD_MAC, 'dev', vxlanIf, 'dst', d));
 }
@@ -276,10 +311,11 @@ function nextGroup(g: string): string {
 }
 
 /** Applies the fault to the kernel; returns the record of what was there (written before this runs). */
-async function prepare(prefix: string, kind: BreakKind, node: NodeName): Promise<{ rec: BreakRecord; apply: () => Promise<void> }> {
+async function prepare(prefix: string, kind: BreakKind, node: NodeName, topo: LabTopology): Promise<{ rec: BreakRecord; apply: () => Promise<void> }> {
   const ns = netnsName(prefix, node);
-  const spec = nodeSpec(node);
-  const peer = nodeSpec(spec.peer);
+  // a group of a class lab has its own addresses (10.3.n.x)
+  const spec = nodeSpec(node, topo);
+  const peer = nodeSpec(spec.peer, topo);
   const { vxlanIf, bridge } = OVERLAY;
   const base = { kind, node, prefix, at: new Date().toISOString() };
   switch (kind) {
@@ -363,6 +399,41 @@ async function prepare(prefix: string, kind: BreakKind, node: NodeName): Promise
         },
       };
     }
+    case 'offload': {
+      const guest = GUESTS.find((g) => g.node === node);
+      if (!guest) throw new LabError(`${node} has no guest`);
+      const targets = [
+        { netns: ns, ifname: UNDERLAY_IF },
+        { netns: netnsName(prefix, guest.name), ifname: GUEST_IF },
+      ];
+      const offload: OffloadSnapshot[] = [];
+      for (const t of targets) {
+        const f = await readFeatures(t.netns, t.ifname);
+        // tx-tcp-segmentation, not the tcp-segmentation-offload heading: the heading says on while any
+        // sub-feature is (tx-tcp-accecn-segmentation stays on with tx checksum offload off)
+        offload.push({ ...t, tx: f.get('tx-checksumming') === true, tso: f.get('tx-tcp-segmentation') === true });
+      }
+      const already = offload.filter((o) => o.tx);
+      if (already.length > 0) {
+        throw new LabError(
+          `lab break offload: tx checksum offload is already on (${already.map((o) => `${o.ifname} in ${o.netns}`).join(', ')}): a lab made before lab up turned it off; rebuild it (lab down, lab up) to have a clean state to break from`,
+          { exitCode: 2 },
+        );
+      }
+      return {
+        rec: {
+          ...base,
+          summary:
+            `${node}'s ${UNDERLAY_IF} and ${guest.name}'s ${GUEST_IF} hand checksums to the "hardware" (tx checksum offload on): ` +
+            `${node}'s own captures show bad UDP/TCP checksums on what it sends; nothing is lost`,
+          offload,
+        },
+        apply: async () => {
+          // TSO stays off: frames keep their size, only the checksum is left to the device
+          for (const t of targets) await setFeatures(t.netns, t.ifname, { tx: true, tso: false }, `${node}: tx checksum offload on ${t.ifname} in ${t.netns}`);
+        },
+      };
+    }
     case 'drop': {
       if (!(await hasNft())) throw new LabError('lab break drop needs nft (nftables) on this machine: apt-get install nftables', { exitCode: 2 });
       const before = await readVxlan(ns, node);
@@ -407,6 +478,9 @@ async function undo(rec: BreakRecord): Promise<void> {
     const r = await run(bridgeN(ns, 'fdb', 'del', rec.staleFdb.mac, 'dev', vxlanIf, 'dst', rec.staleFdb.dst), { timeoutMs: 5000 });
     if (r.code !== 0 && !/No such file|not found/i.test(r.stderr)) throw new LabError(`${rec.node}: removing the static entry ${rec.staleFdb.mac}: ${r.stderr.trim()}`);
   }
+  if (rec.offload) {
+    for (const o of rec.offload) await setFeatures(o.netns, o.ifname, { tx: o.tx, tso: o.tso }, `${rec.node}: tx checksum offload back ${o.tx ? 'on' : 'off'} on ${o.ifname} in ${o.netns}`);
+  }
   if (rec.nftTable) {
     const r = await run(netnsExec(ns, ['nft', 'delete', 'table', rec.nftTable.family, rec.nftTable.name]), { timeoutMs: 5000 });
     if (r.code !== 0 && !/No such file/i.test(r.stderr)) throw new LabError(`${rec.node}: removing nftables table ${rec.nftTable.name}: ${r.stderr.trim()}`);
@@ -421,13 +495,11 @@ async function assertLab(prefix: string): Promise<void> {
 
 /** The kinds, for messages. */
 export function kindsText(): string {
-  return BREAK_KINDS.join(', ');
+  return LAB_BREAK_KINDS.join(', ');
 }
 
 export async function labBreak(opts: BreakOptions): Promise<BreakRecord> {
   const prefix = checkPrefix(opts.prefix ?? DEFAULT_PREFIX);
-  const why = UNBREAKABLE[opts.kind];
-  if (why !== undefined) throw new UsageError(`lab break ${opts.kind}: not a fault this lab can make: ${why}. Kinds: ${kindsText()}`);
   if (!isBreakKind(opts.kind)) throw new UsageError(`unknown fault kind '${opts.kind}': use one of ${kindsText()}`);
   const kind = opts.kind;
   if (opts.node !== undefined && opts.node !== 'kvm1' && opts.node !== 'kvm2') throw new UsageError(`--node must be kvm1 or kvm2, not '${opts.node}'`);
@@ -439,7 +511,7 @@ export async function labBreak(opts: BreakOptions): Promise<BreakRecord> {
   if (active) {
     throw new LabError(`a fault is already in place: ${active.kind} on ${active.node} (${active.summary}); run \`vxlan-inspect lab fix\` first`, { exitCode: 2 });
   }
-  const { rec, apply } = await prepare(prefix, kind, node);
+  const { rec, apply } = await prepare(prefix, kind, node, labTopologyAt(dir));
   // recorded before anything changes: a crash half-way still leaves what to put back
   removeEntry(file);
   createNew(file, `${JSON.stringify(rec, null, 2)}\n`, 0o644);

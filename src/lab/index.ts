@@ -9,7 +9,7 @@ export type { TrafficSummary, TrafficStep } from './traffic.js';
 export { labRecord, recordFileName } from './record.js';
 export type { RecordOptions, RecordResult, RecordedFile } from './record.js';
 export { netnsExec } from './run.js';
-export { labBreak, labFix, readBreak, parseBreakRecord, BREAK_KINDS, defaultBreakNode, isBreakKind } from './faults.js';
+export { labBreak, labFix, readBreak, parseBreakRecord, BREAK_KINDS, LAB_BREAK_KINDS, defaultBreakNode, isBreakKind } from './faults.js';
 export type { BreakKind, BreakRecord, VxlanSnapshot, MtuSnapshot } from './faults.js';
 export { labPreflight, assertLabPrerequisites } from './preflight.js';
 export { LabError } from './errors.js';

@@ -1,6 +1,6 @@
 /** The inventory `lab up` writes, in the provisioning issue's format (YAML flow maps, one line per node). */
 import { stringify } from 'yaml';
-import { NODES, OVERLAY } from './topology.js';
+import { DEFAULT_TOPOLOGY, HOST_BYTES, OVERLAY, labTopology, underlayAddress, type LabTopology } from './topology.js';
 
 export interface LabInventoryPaths {
   identityFile: string;
@@ -17,7 +17,8 @@ function flow(entries: [string, string | number | boolean][]): string {
   return `{ ${entries.map(([k, v]) => `${k}: ${scalar(v)}`).join(', ')} }`;
 }
 
-export function renderInventory(p: LabInventoryPaths): string {
+/** The inventory of one lab (or one group of a class lab: `topo` gives its addresses). */
+export function renderInventory(p: LabInventoryPaths, topo: LabTopology = DEFAULT_TOPOLOGY): string {
   const lines = [
     '# vxlan-inspect lab inventory: written by `vxlan-inspect lab up`, removed by `lab down`',
     `defaults: ${flow([
@@ -34,8 +35,39 @@ export function renderInventory(p: LabInventoryPaths): string {
       ['mtu', OVERLAY.mtu],
     ])}`,
     'nodes:',
-    ...NODES.map((n) => `  ${n.name}: ${flow([['host', n.host], ['bridgeAddress', n.bridgeAddress]])}`),
+    ...topo.nodes.map((n) => `  ${n.name}: ${flow([['host', n.host], ['bridgeAddress', n.bridgeAddress]])}`),
     '',
   ];
   return lines.join('\n');
+}
+
+/**
+ * The class inventory `lab up --groups N` writes: the groups as one numbered series, group n's
+ * nodes on 10.3.n.x, as its namespaces are (src/class/inventory.ts reads it).
+ */
+export function renderClassInventory(p: LabInventoryPaths, groups: number): string {
+  const nodes = labTopology(1).nodes;
+  const byte = (name: 'kvm1' | 'kvm2'): number => HOST_BYTES[name];
+  return [
+    `# vxlan-inspect class lab inventory: written by \`vxlan-inspect lab up --groups ${groups}\`, removed by \`lab down\``,
+    `defaults: ${flow([
+      ['user', 'root'],
+      ['identityFile', p.identityFile],
+      ['knownHosts', p.knownHosts],
+      ['sudo', false],
+    ])}`,
+    `overlay: ${flow([
+      ['vni', OVERLAY.vni],
+      ['port', OVERLAY.port],
+      ['bridge', OVERLAY.bridge],
+      ['underlay', OVERLAY.underlay],
+      ['mtu', OVERLAY.mtu],
+    ])}`,
+    'groups:',
+    `  count: ${groups}`,
+    `  name: ${scalar('g{n:02}')}`,
+    '  nodes:',
+    ...nodes.map((n) => `    ${n.name}: ${flow([['host', underlayAddress('{n}', byte(n.name))], ['bridgeAddress', n.bridgeAddress]])}`),
+    '',
+  ].join('\n');
 }

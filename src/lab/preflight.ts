@@ -1,6 +1,7 @@
 /**
  * Can this machine run the lab? Root, iproute2 with working `ip netns`, OpenSSH's server and
- * key generator, tcpdump and ping. Answers with one line naming the Debian packages to install.
+ * key generator, tcpdump, ping, and ethtool (the lab turns checksum offload off on its veths).
+ * Answers with one line naming the Debian packages to install.
  */
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +25,7 @@ const TOOLS: readonly Tool[] = [
   { name: 'ssh-keygen', pkg: 'openssh-client', path: 'ssh-keygen' },
   { name: 'tcpdump', pkg: 'tcpdump', path: 'tcpdump' },
   { name: 'ping', pkg: 'iputils-ping', path: 'ping' },
+  { name: 'ethtool', pkg: 'ethtool', path: 'ethtool' },
 ];
 
 function isExecutable(file: string): boolean {

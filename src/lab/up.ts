@@ -6,14 +6,28 @@
 import { readFileSync } from 'node:fs';
 import { VxiError } from '../errors.js';
 import { LabError } from './errors.js';
-import { buildGuests, buildUnderlay, createNamespaces, existingLabNamespaces, pingOk, provisionOverlay } from './build.js';
+import { buildGuests, buildUnderlay, createNamespaces, disableChecksumOffload, existingLabNamespaces, pingOk, provisionOverlay } from './build.js';
 import { labDown } from './down.js';
 import { labFiles } from './files.js';
 import { renderInventory } from './inventory.js';
 import { assertLabPrerequisites } from './preflight.js';
 import { prepareDir, replaceFile } from './safedir.js';
 import { makeKey, prepareNodeSshd, startSshd } from './sshd.js';
-import { DEFAULT_PREFIX, GUESTS, NODES, addressOnly, checkPrefix, guestSpec, netnsName, type GuestName, type NodeName } from './topology.js';
+import {
+  DEFAULT_PREFIX,
+  DEFAULT_TOPOLOGY,
+  GUESTS,
+  MAX_GROUP,
+  NODES,
+  addressOnly,
+  checkPrefix,
+  guestSpec,
+  labTopology,
+  netnsName,
+  type GuestName,
+  type LabTopology,
+  type NodeName,
+} from './topology.js';
 
 export interface LabOptions {
   /** Namespace name prefix; default 'vxi-'. */
@@ -53,16 +67,28 @@ export interface LabState {
   createdAt: string;
 }
 
-export function labHandle(prefix: string, dir: string): LabHandle {
+/** What a lab (or one group of a class lab, with its `topo`) is made of. */
+export function labHandle(prefix: string, dir: string, topo: LabTopology = DEFAULT_TOPOLOGY): LabHandle {
   const files = labFiles(dir);
   return {
     prefix,
     dir: files.dir,
     inventoryPath: files.inventory,
     frontendNetns: netnsName(prefix, 'frontend'),
-    nodes: NODES.map((n) => ({ name: n.name, netns: netnsName(prefix, n.name), host: n.host, bridgeAddress: n.bridgeAddress, sshPort: 22 })),
+    nodes: topo.nodes.map((n) => ({ name: n.name, netns: netnsName(prefix, n.name), host: n.host, bridgeAddress: n.bridgeAddress, sshPort: 22 })),
     guests: GUESTS.map((g) => ({ name: g.name, netns: netnsName(prefix, g.name), address: g.address })),
   };
+}
+
+/** The addresses of the lab in DIR: a group of a class lab (`lab up --groups`) has its number in lab.json; any other lab is group 1. */
+export function labTopologyAt(dir: string): LabTopology {
+  try {
+    const g = (JSON.parse(readFileSync(labFiles(dir).state, 'utf8')) as { group?: unknown }).group;
+    if (typeof g === 'number' && Number.isInteger(g) && g >= 1 && g <= MAX_GROUP) return labTopology(g);
+  } catch {
+    /* no lab.json, or not ours: the class lab's own addresses */
+  }
+  return DEFAULT_TOPOLOGY;
 }
 
 export function readLabState(dir: string): LabState | null {
@@ -89,6 +115,7 @@ export async function labUp(opts: LabOptions): Promise<LabHandle> {
     await createNamespaces(prefix);
     await buildUnderlay(prefix);
     await buildGuests(prefix);
+    await disableChecksumOffload(prefix);
 
     replaceFile(files.authorizedKeys, await makeKey(files.clientKey, 'vxlan-inspect-lab-client'), 0o600);
     const knownHosts: string[] = [];
