@@ -11,9 +11,15 @@ import { existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { parseDuration } from '../capture/duration.js';
+import { loadClassInventory } from '../class/inventory.js';
+import { readClassLabState } from '../class/lab.js';
+import { DEFAULT_PARALLEL, MAX_PARALLEL } from '../class/run.js';
 import { UsageError, isVxiError } from '../errors.js';
 import { readLabState } from '../lab/up.js';
 import { netnsName } from '../lab/topology.js';
+import { ClassBoard } from '../web/class/board.js';
+import { newToken } from '../web/security.js';
 import { BUILTIN_SOURCE, loadInventory } from '../remote/inventory.js';
 import { inProcessCaptureStarter, netnsCaptureStarter } from '../web/live.js';
 import { nodeSpecOption, sessionFromArgs, type CaptureFileSpec, type SessionSpec } from '../web/session.js';
@@ -34,6 +40,12 @@ export interface ServeFlags {
   live?: boolean;
   /** Explicit pairs (--node kvm1=U.pcap,B.pcap), repeatable. */
   node?: CaptureFileSpec[];
+  /** A class inventory: the class dashboard instead of captures. */
+  class?: string;
+  /** --class: each group checked again this long after its previous check (default 30s). */
+  refresh?: string;
+  /** --class: SSH sessions in flight at most. */
+  parallel?: number;
 }
 
 /** How live capture is set up: the starter and the line that says so. */
@@ -128,9 +140,17 @@ export function describe(server: RunningServer, where: string, notes: string[] =
 }
 
 /** Serves until `signal` aborts (or SIGINT/SIGTERM when none is given). */
-export async function runServer(session: SessionSpec | undefined, opts: ServeOptions, where: string, io: CliIo, signal?: AbortSignal, notes: string[] = []): Promise<number> {
+export async function runServer(
+  session: SessionSpec | undefined,
+  opts: ServeOptions,
+  where: string,
+  io: CliIo,
+  signal?: AbortSignal,
+  notes: string[] = [],
+  say: (server: RunningServer) => string = (server) => describe(server, where, notes),
+): Promise<number> {
   const server = await startServer(session, opts);
-  io.stdout.write(describe(server, where, notes));
+  io.stdout.write(say(server));
   await new Promise<void>((resolve) => {
     if (signal) {
       if (signal.aborted) resolve();
@@ -156,8 +176,60 @@ export function serveOptions(flags: ServeFlags): ServeOptions {
   return o;
 }
 
+export const DEFAULT_REFRESH = '30s';
+
+/** What `serve --class` says at start-up. */
+export function describeClass(server: RunningServer, board: ClassBoard): string {
+  const o = board.opts;
+  const lines = [
+    `class dashboard: ${board.cls.groups.length} group(s) of ${board.cls.source}, each checked every ${o.refreshMs / 1000} s (after its previous check), at most ${o.parallel} SSH sessions at once`,
+    `open ${server.url.replace(/\/$/, '')}/class#token=${server.token}`,
+    `token (\`check now\` and the groups' live capture need it; header X-VXI-Token): ${server.token}`,
+  ];
+  if (!isLoopback(server.host)) lines.push(`warning: listening on ${server.host}: anyone who can reach this address sees the class's checks (actions still need the token)`);
+  lines.push('press Ctrl-C to stop');
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `serve --class FILE`: the class dashboard. Its checks (and the groups' live captures) go over
+ * SSH from this process, so a class lab's inventory is served only from inside the lab's class
+ * frontend namespace, the one place its addresses lead to the lab.
+ */
+export async function runServeClass(paths: string[], flags: ServeFlags, io: CliIo, signal?: AbortSignal): Promise<number> {
+  const file = flags.class as string;
+  if (paths.length > 0 || flags.node?.length) throw new UsageError('--class serves the class dashboard: give no capture folder or files (open a group from the dashboard for its own view)');
+  if (flags.inventory !== undefined || flags.netns !== undefined) throw new UsageError('--class FILE names every group\'s nodes: no --inventory or --netns with it');
+  if (flags.live === false) throw new UsageError('--no-live is for a capture folder; the class dashboard always offers live capture from a group\'s page (with the token)');
+  const refreshSec = parseDuration(flags.refresh ?? DEFAULT_REFRESH, '--refresh');
+  if (refreshSec < 1) throw new UsageError(`--refresh must be at least 1s, not ${JSON.stringify(flags.refresh)}`);
+  const lab = readClassLabState(path.dirname(path.resolve(file)));
+  if (lab) {
+    const fe = netnsName(lab.prefix, 'frontend');
+    if (!insideNetns(fe)) {
+      throw new UsageError(`${file} is the inventory of the class lab '${lab.prefix}': its nodes are reachable only from its class frontend namespace; run the dashboard there: ip netns exec ${fe} vxlan-inspect serve --class ${file}`);
+    }
+  }
+  const cls = await loadClassInventory(file);
+  const opts = serveOptions(flags);
+  const token = newToken();
+  const acceptNew = Boolean(flags.acceptNew);
+  const board = new ClassBoard(cls, {
+    refreshMs: refreshSec * 1000,
+    parallel: flags.parallel ?? DEFAULT_PARALLEL,
+    connect: { acceptNew },
+    host: opts.host ?? '127.0.0.1',
+    token,
+    acceptNew,
+    ...(opts.vxlanPorts ? { vxlanPorts: opts.vxlanPorts } : {}),
+  });
+  return runServer(undefined, { ...opts, token, classBoard: board }, file, io, signal, [], (server) => describeClass(server, board));
+}
+
 export async function runServe(paths: string[], flags: ServeFlags, io: CliIo, signal?: AbortSignal): Promise<number> {
   if (flags.host !== undefined && flags.host.trim() === '') throw new UsageError('--host needs an address, e.g. 127.0.0.1');
+  if (flags.class !== undefined) return runServeClass(paths, flags, io, signal);
+  if (flags.refresh !== undefined || flags.parallel !== undefined) throw new UsageError('--refresh and --parallel are for the class dashboard: serve --class FILE');
   let session = paths.length ? sessionFromArgs(paths) : undefined;
   if (flags.node?.length) {
     session ??= { files: [], nodes: [], vxlanPorts: [] };
@@ -192,8 +264,11 @@ export function registerServe(program: Command, io: CliIo): void {
     .option('--netns <name>', 'run live captures inside this network namespace (automatic for an inventory written by `lab up`)')
     .option('--accept-new', 'live capture: trust and record the host key of a node seen for the first time')
     .option('--no-live', 'no live capture from the page')
+    .option('--class <file>', 'the class dashboard: every group of this class inventory checked in the background, a grid of verdicts and traffic per VNI; a click opens a group\'s own view')
+    .option('--refresh <time>', `with --class: check each group again this long after its previous check (default ${DEFAULT_REFRESH})`)
+    .option('--parallel <n>', `with --class: SSH sessions in flight at most (default ${DEFAULT_PARALLEL})`, parseIntInRange('--parallel', 1, MAX_PARALLEL))
     .option('--node <node=underlay,bridge>', 'pair two captures as one node, whatever their names (repeatable; either side may be empty)', (v: string, prev: CaptureFileSpec[] = []) => [...prev, ...nodeSpecOption(v)])
-    .addHelpText('after', '\nExamples:\n  vxlan-inspect serve captures/           # kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap, …\n  vxlan-inspect serve --node kvm1=a.pcap,b.pcap --node kvm2=c.pcap,d.pcap\n  vxlan-inspect serve eth1.pcap vxlan_bridge.pcap --port 9000\n  vxlan-inspect serve --inventory lab/inventory.yaml   # Live: capture kvm1/kvm2 from the page\n')
+    .addHelpText('after', '\nExamples:\n  vxlan-inspect serve captures/           # kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap, …\n  vxlan-inspect serve --node kvm1=a.pcap,b.pcap --node kvm2=c.pcap,d.pcap\n  vxlan-inspect serve eth1.pcap vxlan_bridge.pcap --port 9000\n  vxlan-inspect serve --inventory lab/inventory.yaml   # Live: capture kvm1/kvm2 from the page\n  vxlan-inspect serve --class class.yaml --refresh 30s  # the class dashboard\n')
     .action(async (paths: string[], flags: ServeFlags) => {
       process.exitCode = await runServe(paths, flags, io);
     });

@@ -23,6 +23,7 @@
  *   POST /api/captures/live                    start a live capture (token; needs deps.startCapture)
  *   POST /api/captures/live/:id/stop           stop it (token); its files stay served
  *   GET  /, /client/app.js, /style.css, /vendor/chart.umd.js   the page (works offline; src/web/client/ compiled)
+ *   GET  /class, /api/class…                   with deps.classBoard (serve --class): the class dashboard (routes/class.ts)
  *
  * Every /api route refuses requests a browser marks as from another site (security.ts); the
  * filter= of the packet routes is bounded (filter.ts); uploads share one quota, reserved
@@ -46,6 +47,8 @@ import { pathRoutes } from './routes/path.js';
 import { sessionRoutes } from './routes/session.js';
 import { topologyRoutes } from './routes/topology.js';
 import { uploadRoutes } from './routes/uploads.js';
+import { classRoutes } from './routes/class.js';
+import type { ClassBoard } from './class/board.js';
 
 export type { LiveCaptureStatus } from './api-types.js';
 export { INNER_TRAILERS } from './routes/downloads.js';
@@ -89,6 +92,8 @@ export interface AppDeps {
   publicDir?: string;
   /** A line shown on the page (e.g. "synthetic sample: fixtures/lab not found"). */
   banner?: string;
+  /** serve --class: the class dashboard (its page at / and /class); closed with the app. */
+  classBoard?: ClassBoard;
 }
 
 /** What a server needs of the app: the app to listen with, live capture, and closing. */
@@ -145,6 +150,7 @@ export function createApp(deps: AppDeps): WebApp {
   app.use(hostCheck(deps.allowedHosts ?? []));
   app.use(securityHeaders);
   app.use('/api', sameSiteOnly);
+  if (deps.classBoard) app.use(classRoutes(deps.classBoard, deps.token, publicDir));
   app.use(sessionRoutes(ctx));
   app.use(topologyRoutes(store));
   app.use(pathRoutes(store));
@@ -172,6 +178,7 @@ export function createApp(deps: AppDeps): WebApp {
     startLive: (req) => ctx.live.start(req),
     close: async () => {
       unsubscribe();
+      await deps.classBoard?.close();
       await ctx.live.stopAll();
       events.close();
     },

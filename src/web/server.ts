@@ -21,6 +21,8 @@ export interface ServeOptions extends StoreOptions {
   /** Inventory nodes the page offers for live capture. */
   liveNodes?: string[];
   banner?: string;
+  /** serve --class: the class dashboard (started once the server listens). */
+  classBoard?: AppDeps['classBoard'];
 }
 
 export interface RunningServer {
@@ -51,6 +53,7 @@ export async function startServer(session: SessionSpec | undefined, opts: ServeO
   if (opts.startCapture) deps.startCapture = opts.startCapture;
   if (opts.liveNodes) deps.liveNodes = opts.liveNodes;
   if (opts.banner) deps.banner = opts.banner;
+  if (opts.classBoard) deps.classBoard = opts.classBoard;
   const web = createApp(deps);
   const server: Server = await new Promise((resolve, reject) => {
     const s = web.app.listen(opts.port ?? 8080, host);
@@ -64,6 +67,7 @@ export async function startServer(session: SessionSpec | undefined, opts: ServeO
     });
   });
   const port = (server.address() as AddressInfo).port;
+  opts.classBoard?.start();
   const url = `http://${urlHost(host)}:${port}/`;
   return {
     url,
