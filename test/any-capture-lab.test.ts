@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labPreflight, labTraffic, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
-import { canRunNetns } from './helpers/netns.js';
+import { canRunNetns, uniquePrefix } from './helpers/netns.js';
 import { captureRecords } from './helpers/pcap.js';
 import { runCli } from './helpers/cli.js';
 
@@ -41,7 +41,8 @@ if (why) describe.skip(`-i any and multi-interface captures in the lab (skipped:
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
-const PREFIX = 'vxa-';
+// a prefix of this run's own: two test runs at once (or a helper's lab) never meet
+const PREFIX = uniquePrefix();
 const KVM1 = `${PREFIX}kvm1`;
 const TSHARK_OPTS = ['-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE', '-o', 'tcp.desegment_tcp_streams:FALSE'];
 
