@@ -158,6 +158,11 @@ async function connectHop(h: Hop, opts: ConnectOptions, sock?: Duplex): Promise<
     keepaliveInterval: opts.keepaliveMs ?? 15_000,
     keepaliveCountMax: 3,
     authHandler: methods,
+    // No cipher list of our own: ssh2's puts aes128-gcm@openssh.com first on a CPU with AES
+    // instructions (chacha20-poly1305 first without), and that measured fastest here (raw streams in
+    // turn under the same load, median MB/s: aes128-gcm 60, aes128-ctr 55, chacha20-poly1305 34).
+    // Channel windows are ssh2 constants (2 MiB window, 32 KiB packets: OpenSSH's own defaults);
+    // with them the transport alone matches OpenSSH's client (docs/load.md).
     algorithms: { serverHostKey: preferredHostKeyAlgorithms(entries, name) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
     hostVerifier: (key: Buffer, verify: (ok: boolean) => void): void => {
       const v = verifyHostKey(entries, name, key);
