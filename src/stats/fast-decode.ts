@@ -21,22 +21,27 @@ import {
 
 /** UDP port → what the registry decodes there: 0 nothing, 1 VXLAN, 2 something this path leaves to the full decoder. */
 type PortTable = Uint8Array;
-const portTables = new Map<string, PortTable>();
+const portTables = new Map<string, { ports: PortTable; registry: DecoderRegistry }>();
 
-/** The registry's UDP table as one byte per port (cached per set of extra VXLAN ports). */
+/**
+ * The registry's UDP table as one byte per port, and the registry (both cached per set of extra
+ * VXLAN ports: making a registry fills its 64K-entry dispatch arrays, and `stats` on worker
+ * threads asks once per batch).
+ */
 export function udpPortTable(vxlanPorts: readonly number[]): { ports: PortTable; registry: DecoderRegistry } {
   const key = [...vxlanPorts].sort((a, b) => a - b).join(',');
-  const registry = vxlanPorts.length === 0 ? defaultRegistry() : createRegistry({ vxlanPorts });
-  let ports = portTables.get(key);
-  if (ports === undefined) {
-    ports = new Uint8Array(65536);
+  let cached = portTables.get(key);
+  if (cached === undefined) {
+    const registry = vxlanPorts.length === 0 ? defaultRegistry() : createRegistry({ vxlanPorts });
+    const ports = new Uint8Array(65536);
     for (let p = 0; p < 65536; p++) {
       const d = registry.lookup('udp', p);
       if (d !== undefined) ports[p] = d.name === 'vxlan' ? 1 : 2;
     }
-    portTables.set(key, ports);
+    cached = { ports, registry };
+    portTables.set(key, cached);
   }
-  return { ports, registry };
+  return cached;
 }
 
 /** VLAN tags followed at most before handing the packet to the full decoder. */

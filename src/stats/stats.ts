@@ -212,6 +212,8 @@ export class StatsCollector {
   private readonly protocolCounts = new Array<number>(LAYER_TYPES.length).fill(0);
   /** Packets per set of layer types present (a bit per type): one increment per packet, expanded into protocolCounts when read. */
   private readonly seenSets = new Float64Array(1 << LAYER_TYPES.length);
+  /** The sets counted in seenSets, each once (a batch's collector sees a few of the 16,384). */
+  private readonly seenList: number[] = [];
   private vxlanPackets = 0;
   private vxlanBytes = 0;
   private readonly vxlanByVni = new Map<number, CountBytes>();
@@ -295,7 +297,9 @@ export class StatsCollector {
     if (f.malformed) this.malformed++;
     if (f.truncated) this.truncated++;
     if (f.warnings) this.withWarnings++;
-    this.seenSets[f.seen] = (this.seenSets[f.seen] as number) + 1;
+    const seenBefore = this.seenSets[f.seen] as number;
+    if (seenBefore === 0) this.seenList.push(f.seen);
+    this.seenSets[f.seen] = seenBefore + 1;
     if (f.tunnel === TUNNEL_NONE) {
       this.addFlow(f, -1);
       return;
@@ -431,24 +435,15 @@ export class StatsCollector {
       this.dictionary.add(k, h, label, f.len);
       return;
     }
-    const table = this.flows;
-    const e = table.find(k, h);
-    if (e >= 0) {
-      const counts = table.counts;
-      counts[2 * e] = (counts[2 * e] as number) + 1;
-      counts[2 * e + 1] = (counts[2 * e + 1] as number) + f.len;
-    } else if (table.insert(k, h, label, 1, f.len) < 0) {
-      this.flowsDropped++;
-    }
+    if (this.flows.count(k, h, label, 1, f.len) < 0) this.flowsDropped++;
   }
 
   /** Packets containing each layer type (in LAYER_TYPES order): merged counts plus this collector's sets. */
   private protocolTotals(): number[] {
     const totals = [...this.protocolCounts];
     const sets = this.seenSets;
-    for (let set = 1; set < sets.length; set++) {
+    for (const set of this.seenList) {
       const n = sets[set] as number;
-      if (n === 0) continue;
       for (let i = 0, bits = set; bits !== 0; i++, bits >>>= 1) if (bits & 1) totals[i] = (totals[i] as number) + n;
     }
     return totals;
@@ -468,9 +463,9 @@ export class StatsCollector {
     }
     const flows: FlowsPartial = {
       count: t.size,
-      keys: t.keys.slice(0, t.size * KEY_WORDS),
+      keys: t.keysOf(0, t.size),
       labels: t.labels.slice(0, t.size),
-      counts: t.counts.slice(0, 2 * t.size),
+      counts: t.countsOf(0, t.size),
     };
     if (dictionary !== undefined) flows.dictionary = dictionary;
     return {
@@ -543,13 +538,7 @@ export class StatsCollector {
       const h = hashKey(k);
       const packets = fl.counts[2 * i] as number;
       const bytes = fl.counts[2 * i + 1] as number;
-      const e = table.find(k, h);
-      if (e >= 0) {
-        table.counts[2 * e] = (table.counts[2 * e] as number) + packets;
-        table.counts[2 * e + 1] = (table.counts[2 * e + 1] as number) + bytes;
-      } else if (table.insert(k, h, fl.labels[i] as number, packets, bytes) < 0) {
-        this.flowsDropped += packets;
-      }
+      if (table.count(k, h, fl.labels[i] as number, packets, bytes) < 0) this.flowsDropped += packets;
     }
     this.flowsDropped += s.flowsDropped;
     this.overheadPackets += s.overheadPackets;
@@ -578,7 +567,6 @@ export class StatsCollector {
       const e = table.find(k, h);
       map[d.firstId + i] = e >= 0 ? e : table.insert(k, h, d.newLabels[i] as number, 0, 0);
     }
-    const counts = table.counts;
     for (let i = 0; i < d.ids.length; i++) {
       const e = map[d.ids[i] as number] as number;
       const packets = d.counts[2 * i] as number;
@@ -586,8 +574,7 @@ export class StatsCollector {
         this.flowsDropped += packets;
         continue;
       }
-      counts[2 * e] = (counts[2 * e] as number) + packets;
-      counts[2 * e + 1] = (counts[2 * e + 1] as number) + (d.counts[2 * i + 1] as number);
+      table.add(e, packets, d.counts[2 * i + 1] as number);
     }
   }
 
@@ -630,8 +617,8 @@ export class StatsCollector {
       vtepPairs: pairs.sort((x, y) => y.packets - x.packets),
       macsBehindVtep,
       topFlows: topFlows(table, topN).map((e) => {
-        const vni = table.keys[e * KEY_WORDS + 1] as number;
-        return { flow: flowLabel(table, e), vni: vni < 0 ? null : vni, packets: table.counts[2 * e] as number, bytes: table.counts[2 * e + 1] as number };
+        const vni = table.keyWord(e, 1);
+        return { flow: flowLabel(table, e), vni: vni < 0 ? null : vni, packets: table.packetsOf(e), bytes: table.bytesOf(e) };
       }),
       flowsDropped: this.flowsDropped,
       overhead: {
@@ -650,13 +637,12 @@ export class StatsCollector {
 /** The `n` biggest flows by bytes, then packets, then first appearance (the order a stable sort gives). */
 function topFlows(t: FlowTable, n: number): number[] {
   const top: number[] = [];
-  const c = t.counts;
   const before = (x: number, y: number): boolean => {
-    const bx = c[2 * x + 1] as number;
-    const by = c[2 * y + 1] as number;
+    const bx = t.bytesOf(x);
+    const by = t.bytesOf(y);
     if (bx !== by) return bx > by;
-    const px = c[2 * x] as number;
-    const py = c[2 * y] as number;
+    const px = t.packetsOf(x);
+    const py = t.packetsOf(y);
     return px !== py ? px > py : x < y;
   };
   for (let e = 0; e < t.size; e++) {
@@ -685,7 +671,7 @@ function ipv6Text(k: Int32Array, at: number): string {
 
 /** e.g. "10.220.220.5 > 10.220.220.6 ICMP" or "10.220.220.5:40000 > 10.220.220.6:5201 TCP". */
 function flowLabel(t: FlowTable, e: number): string {
-  const k = t.keys.subarray(e * KEY_WORDS, (e + 1) * KEY_WORDS);
+  const k = t.keyOf(e);
   const kind = (k[0] as number) & 0xf;
   const code = (k[0] as number) >>> 4;
   const ports = k[2] as number;

@@ -6,11 +6,17 @@
  * (see iface.ts), as `tcpdump -i any` prints it:
  *   3 13:46:40.000069 eth1 Out 10.3.1.156:53394 > 10.3.1.174:4789 VXLAN vni 10 | …
  */
-import type { DecodedPacket, Layer } from '../types.js';
+import type {
+  ArpLayer, DecodedPacket, EthLayer, GeneveLayer, Icmpv6Layer, IcmpLayer, Ipv4Layer, Ipv6Layer, Layer, LoopbackLayer, SllLayer, TcpLayer,
+  UdpLayer, VlanLayer, VxlanGpeLayer, VxlanLayer,
+} from '../types.js';
+import {
+  KIND_ARP, KIND_ETH, KIND_GENEVE, KIND_GPE, KIND_ICMP, KIND_ICMPV6, KIND_IPV4, KIND_IPV6, KIND_LOOPBACK, KIND_SLL, KIND_TCP, KIND_UDP,
+  KIND_VLAN, KIND_VXLAN, LayerKinds,
+} from './kinds.js';
 import { cookedHeader, namesInterface, printableName, sllDirection } from './iface.js';
-import { formatAddressBytes, formatIPv6 } from './addr.js';
 import { isInvalidTimestamp, writeTimeOfDay } from './time.js';
-import { ByteWriter } from './bytes.js';
+import { ByteWriter, lit, type Lit } from './bytes.js';
 import { TCP_FLAG_NAMES } from '../layers/tcp.js';
 
 const IP_PROTO_NAMES: Record<number, string> = { 1: 'ICMP', 2: 'IGMP', 4: 'IPIP', 6: 'TCP', 17: 'UDP', 41: 'IPv6', 47: 'GRE', 50: 'ESP', 51: 'AH', 58: 'ICMPv6', 89: 'OSPF', 103: 'PIM', 112: 'VRRP', 132: 'SCTP' };
@@ -27,25 +33,60 @@ export function tcpFlags(flags: number): string {
   return s || 'none';
 }
 
-/** The parts of one tunnel level's summary, separated by spaces, written as they come. */
-class Parts {
-  private first = true;
-  constructor(readonly w: ByteWriter) {}
+// Fixed text, encoded once (see ByteWriter.lit): the per-packet path copies words, not characters.
+const T = {
+  arrow: lit(' > '),
+  port: lit('port '),
+  len8023: lit('802.3 length '),
+  ethertype: lit('ethertype 0x'),
+  vlan: lit('vlan '),
+  sTag: lit(' (S-tag)'),
+  sllProto: lit('SLL proto 0x'),
+  loopback: lit('loopback family '),
+  whoHas: lit('ARP who-has '),
+  tell: lit(' tell '),
+  reply: lit('ARP reply '),
+  isAt: lit(' is-at '),
+  arpOp: lit('ARP op '),
+  udpLength: lit(' UDP length '),
+  seq: lit('] seq '),
+  ack: lit(' ack '),
+  win: lit(' win '),
+  length: lit(' length '),
+  icmp: lit('ICMP '),
+  type: lit('type '),
+  code: lit(' code '),
+  id: lit(' id '),
+  seqOnly: lit(' seq '),
+  icmpv6: lit('ICMPv6 '),
+  whoHasV6: lit(' who has '),
+  tgtIs: lit(' tgt is '),
+  vxlan: lit('VXLAN vni '),
+  vxlanNoI: lit('VXLAN (I flag clear) vni '),
+  gbp: lit(' gbp '),
+  bar: lit(' | '),
+  invalidTs: lit(' (invalid timestamp)'),
+  ifindex: lit('ifindex '),
+  linkType: lit('link type '),
+  bytes: lit(' bytes'),
+  captured: lit(' captured'),
+  comma: lit(', '),
+  cut: lit(' [|'),
+} as const;
 
-  /** Starts the next part: the writer is positioned after its separator. */
-  next(): ByteWriter {
-    if (this.first) this.first = false;
-    else this.w.byte(0x20);
-    return this.w;
-  }
-}
+/** " TCP [S.]": the flags of every 9-bit value, made once. */
+const TCP_FLAG_TEXT: Lit[] = Array.from({ length: 0x200 }, (_, f) => lit(` TCP [${tcpFlags(f)}`));
+/** " ICMP", " TCP", " ip-proto-200": the protocol word after an IP pair with nothing above it. */
+const IP_PROTO_TEXT: Lit[] = Array.from({ length: 256 }, (_, p) => lit(` ${IP_PROTO_NAMES[p] ?? `ip-proto-${p}`}`));
+const ICMP_TEXT: (Lit | undefined)[] = Array.from({ length: 256 }, (_, t) => (ICMP_NAMES[t] === undefined ? undefined : lit(ICMP_NAMES[t] as string)));
+const ICMPV6_TEXT: (Lit | undefined)[] = Array.from({ length: 256 }, (_, t) => (ICMPV6_NAMES[t] === undefined ? undefined : lit(ICMPV6_NAMES[t] as string)));
 
 /** "ip:port" (IPv4) or "[ip]:port" (IPv6) of the level's last IP layer. */
 function writeHostPort(w: ByteWriter, ip: Layer, src: boolean, port: number): void {
   if (ip.type === 'ipv4') w.ipv4(src ? ip.src : ip.dst);
   else if (ip.type === 'ipv6') {
     w.byte(0x5b);
-    w.ascii(formatIPv6(src ? ip.src : ip.dst));
+    w.ipv6(src ? ip.src : ip.dst);
     w.byte(0x5d);
   }
   w.byte(0x3a);
@@ -54,176 +95,235 @@ function writeHostPort(w: ByteWriter, ip: Layer, src: boolean, port: number): vo
 
 function writeIp(w: ByteWriter, ip: Layer, src: boolean): void {
   if (ip.type === 'ipv4') w.ipv4(src ? ip.src : ip.dst);
-  else if (ip.type === 'ipv6') w.ascii(formatIPv6(src ? ip.src : ip.dst));
+  else if (ip.type === 'ipv6') w.ipv6(src ? ip.src : ip.dst);
 }
 
 function writePorts(w: ByteWriter, ip: Layer | undefined, srcPort: number, dstPort: number): void {
   if (ip) {
     writeHostPort(w, ip, true, srcPort);
-    w.ascii(' > ');
+    w.lit(T.arrow);
     writeHostPort(w, ip, false, dstPort);
   } else {
-    w.ascii('port ');
+    w.lit(T.port);
     w.num(srcPort);
-    w.ascii(' > ');
+    w.lit(T.arrow);
     w.num(dstPort);
   }
 }
 
-/** Summarises the layers [from, to) of one tunnel level. */
-function writeSegment(w: ByteWriter, layers: Layer[], from: number, to: number): void {
-  const parts = new Parts(w);
+/** Summarises the layers [from, to) of one tunnel level; parts are separated by one space. */
+function writeSegment(w: ByteWriter, layers: Layer[], kinds: Uint8Array, from: number, to: number): void {
+  let first = true;
+  /** Starts the next part: a space before every part but the first. */
+  const next = (): ByteWriter => {
+    if (first) first = false;
+    else w.byte(0x20);
+    return w;
+  };
   let ip: Layer | undefined; // the last IPv4/IPv6 layer so far: addresses for the transport part
   let suffix = '';
   let hasIp = false;
   for (let i = from; i < to; i++) {
-    const t = (layers[i] as Layer).type;
-    if (t === 'ipv4' || t === 'ipv6') hasIp = true;
+    const k = kinds[i];
+    if (k === KIND_IPV4 || k === KIND_IPV6) hasIp = true;
   }
   const last = to - 1;
   for (let i = from; i < to; i++) {
-    const l = layers[i] as Layer;
-    switch (l.type) {
-      case 'eth':
+    const any = layers[i] as Layer;
+    switch (kinds[i]) {
+      case KIND_ETH: {
+        const l = any as EthLayer;
         if (!hasIp) {
-          parts.next().mac(l.src);
-          w.ascii(' > ');
+          next().mac(l.src);
+          w.lit(T.arrow);
           w.mac(l.dst);
         }
         if (i === last && l.ethertype !== 0x0800 && l.ethertype !== 0x86dd && l.ethertype !== 0x0806) {
           if (l.ethertype < 0x0600) {
-            parts.next().ascii('802.3 length ');
+            next().lit(T.len8023);
             w.num(l.ethertype);
           } else {
-            parts.next().ascii('ethertype 0x');
+            next().lit(T.ethertype);
             w.hex(l.ethertype, 4);
           }
         }
         break;
-      case 'vlan':
-        parts.next().ascii('vlan ');
+      }
+      case KIND_VLAN: {
+        const l = any as VlanLayer;
+        next().lit(T.vlan);
         w.num(l.vid);
-        if (l.tpid === 0x88a8) w.ascii(' (S-tag)');
+        if (l.tpid === 0x88a8) w.lit(T.sTag);
         break;
-      case 'sll':
+      }
+      case KIND_SLL: {
+        const l = any as SllLayer;
         if (i === last) {
-          parts.next().ascii('SLL proto 0x');
+          next().lit(T.sllProto);
           w.hex(l.protocol, 4);
         }
         break;
-      case 'loopback':
+      }
+      case KIND_LOOPBACK: {
+        const l = any as LoopbackLayer;
         if (i === last) {
-          parts.next().ascii('loopback family ');
+          next().lit(T.loopback);
           w.num(l.family);
         }
         break;
-      case 'arp': {
-        const spa = formatAddressBytes(l.spa);
-        const tpa = formatAddressBytes(l.tpa);
-        if (l.op === 1) parts.next().ascii(`ARP who-has ${tpa} tell ${spa}`);
-        else if (l.op === 2) parts.next().ascii(`ARP reply ${spa} is-at ${formatAddressBytes(l.sha)}`);
-        else parts.next().ascii(`ARP op ${l.op} ${spa} > ${tpa}`);
+      }
+      case KIND_ARP: {
+        const l = any as ArpLayer;
+        if (l.op === 1) {
+          next().lit(T.whoHas);
+          w.address(l.tpa);
+          w.lit(T.tell);
+          w.address(l.spa);
+        } else if (l.op === 2) {
+          next().lit(T.reply);
+          w.address(l.spa);
+          w.lit(T.isAt);
+          w.address(l.sha);
+        } else {
+          next().lit(T.arpOp);
+          w.num(l.op);
+          w.byte(0x20);
+          w.address(l.spa);
+          w.lit(T.arrow);
+          w.address(l.tpa);
+        }
         break;
       }
-      case 'ipv4':
-      case 'ipv6': {
+      case KIND_IPV4:
+      case KIND_IPV6: {
+        const l = any as Ipv4Layer | Ipv6Layer;
         ip = l;
-        const next = i + 1 < to ? (layers[i + 1] as Layer) : undefined;
+        const nextKind = i + 1 < to ? kinds[i + 1] : -1;
         const frag = l.type === 'ipv4' ? (l.flags & 1) !== 0 || l.fragOffset !== 0 : l.fragment !== undefined;
         if (frag) {
           suffix = l.type === 'ipv4'
             ? `(frag id ${l.id} offset ${l.fragOffset}${l.flags & 1 ? '+' : ''})`
             : `(frag id ${l.fragment?.id} offset ${l.fragment?.offset}${l.fragment?.more ? '+' : ''})`;
         }
-        if (!next || (next.type !== 'udp' && next.type !== 'tcp')) {
-          writeIp(parts.next(), l, true);
-          w.ascii(' > ');
+        if (nextKind !== KIND_UDP && nextKind !== KIND_TCP) {
+          writeIp(next(), l, true);
+          w.lit(T.arrow);
           writeIp(w, l, false);
-          if (!next) {
-            w.byte(0x20);
-            w.ascii(IP_PROTO_NAMES[l.proto] ?? `ip-proto-${l.proto}`);
+          if (nextKind === -1) {
+            const proto = l.proto;
+            if (proto >= 0 && proto <= 255 && Number.isInteger(proto)) w.lit(IP_PROTO_TEXT[proto] as Lit);
+            else w.ascii(` ip-proto-${proto}`);
           }
         }
         break;
       }
-      case 'udp':
-        writePorts(parts.next(), ip, l.srcPort, l.dstPort);
+      case KIND_UDP: {
+        const l = any as UdpLayer;
+        writePorts(next(), ip, l.srcPort, l.dstPort);
         if (i === last) {
-          w.ascii(' UDP length ');
+          w.lit(T.udpLength);
           w.num(Math.max(0, l.udpLength - 8));
         }
         break;
-      case 'tcp':
-        writePorts(parts.next(), ip, l.srcPort, l.dstPort);
-        w.ascii(' TCP [');
-        w.ascii(tcpFlags(l.flags));
-        w.ascii('] seq ');
+      }
+      case KIND_TCP: {
+        const l = any as TcpLayer;
+        writePorts(next(), ip, l.srcPort, l.dstPort);
+        const flags = l.flags;
+        if (flags >= 0 && flags < 0x200 && Number.isInteger(flags)) w.lit(TCP_FLAG_TEXT[flags] as Lit);
+        else w.ascii(` TCP [${tcpFlags(flags)}`);
+        w.lit(T.seq);
         w.num(l.seq);
-        if (l.flags & 0x010) {
-          w.ascii(' ack ');
+        if (flags & 0x010) {
+          w.lit(T.ack);
           w.num(l.ack);
         }
-        w.ascii(' win ');
+        w.lit(T.win);
         w.num(l.window);
-        w.ascii(' length ');
+        w.lit(T.length);
         w.num(l.payloadLength);
         break;
-      case 'icmp': {
-        parts.next().ascii('ICMP ');
-        const name = ICMP_NAMES[l.icmpType];
-        if (name !== undefined) w.ascii(name);
+      }
+      case KIND_ICMP: {
+        const l = any as IcmpLayer;
+        next().lit(T.icmp);
+        const name = ICMP_TEXT[l.icmpType];
+        if (name !== undefined) w.lit(name);
         else {
-          w.ascii('type ');
+          w.lit(T.type);
           w.num(l.icmpType);
         }
         if (l.icmpType !== 0 && l.icmpType !== 8 && l.code) {
-          w.ascii(' code ');
+          w.lit(T.code);
           w.num(l.code);
         }
         if (l.id !== undefined) {
-          w.ascii(' id ');
+          w.lit(T.id);
           w.num(l.id);
-          w.ascii(' seq ');
+          w.lit(T.seqOnly);
           w.opt(l.seq);
         }
         break;
       }
-      case 'icmpv6': {
-        let s = `ICMPv6 ${ICMPV6_NAMES[l.icmpType] ?? `type ${l.icmpType}`}`;
-        if (l.target) s += ` ${l.icmpType === 135 ? 'who has' : 'tgt is'} ${formatIPv6(l.target)}`;
-        if (l.id !== undefined) s += ` id ${l.id} seq ${l.seq}`;
-        parts.next().ascii(s);
+      case KIND_ICMPV6: {
+        const l = any as Icmpv6Layer;
+        next().lit(T.icmpv6);
+        const name = ICMPV6_TEXT[l.icmpType];
+        if (name !== undefined) w.lit(name);
+        else {
+          w.lit(T.type);
+          w.num(l.icmpType);
+        }
+        if (l.target) {
+          w.lit(l.icmpType === 135 ? T.whoHasV6 : T.tgtIs);
+          w.ipv6(l.target);
+        }
+        if (l.id !== undefined) {
+          w.lit(T.id);
+          w.num(l.id);
+          w.lit(T.seqOnly);
+          w.opt(l.seq);
+        }
         break;
       }
-      case 'vxlan':
-        parts.next().ascii(l.flags & 0x08 ? 'VXLAN vni ' : 'VXLAN (I flag clear) vni ');
+      case KIND_VXLAN: {
+        const l = any as VxlanLayer;
+        next().lit(l.flags & 0x08 ? T.vxlan : T.vxlanNoI);
         w.num(l.vni);
         if (l.gbp) {
-          w.ascii(' gbp ');
+          w.lit(T.gbp);
           w.num(l.gbp.groupId);
         }
         break;
-      case 'geneve':
-        parts.next().ascii(`GENEVE vni ${l.vni} proto 0x${l.protocolType.toString(16).padStart(4, '0')}${l.optionsLength ? ` options ${l.optionsLength}B` : ''}`);
+      }
+      case KIND_GENEVE: {
+        const l = any as GeneveLayer;
+        next().ascii(`GENEVE vni ${l.vni} proto 0x${l.protocolType.toString(16).padStart(4, '0')}${l.optionsLength ? ` options ${l.optionsLength}B` : ''}`);
         break;
-      case 'vxlan-gpe':
-        parts.next().ascii(`VXLAN-GPE vni ${l.vni} next-proto ${l.nextProtocol}`);
+      }
+      case KIND_GPE: {
+        const l = any as VxlanGpeLayer;
+        next().ascii(`VXLAN-GPE vni ${l.vni} next-proto ${l.nextProtocol}`);
         break;
+      }
     }
   }
-  if (suffix) parts.next().ascii(suffix);
+  if (suffix) next().ascii(suffix);
 }
+
+const layerKinds = new LayerKinds();
 
 /** The summary of every tunnel level, outermost first, joined with " | " (nothing for no layers). */
 function writeSummary(w: ByteWriter, layers: Layer[]): void {
+  const { kinds, depths } = layerKinds.read(layers);
   // Depth never decreases along the list: each level is a run of equal depth.
   let from = 0;
   while (from < layers.length) {
-    const depth = (layers[from] as Layer).depth;
+    const depth = depths[from];
     let to = from + 1;
-    while (to < layers.length && (layers[to] as Layer).depth === depth) to++;
-    if (from > 0) w.ascii(' | ');
-    writeSegment(w, layers, from, to);
+    while (to < layers.length && depths[to] === depth) to++;
+    if (from > 0) w.lit(T.bar);
+    writeSegment(w, layers, kinds, from, to);
     from = to;
   }
 }
@@ -257,7 +357,7 @@ function writeWhere(w: ByteWriter, p: DecodedPacket, ifNames: ReadonlyMap<number
     const name = ifNames?.get(sll.ifindex);
     if (name) w.text(printableName(name));
     else {
-      w.ascii('ifindex ');
+      w.lit(T.ifindex);
       w.num(sll.ifindex);
     }
     w.byte(0x20);
@@ -281,26 +381,27 @@ export function writePacketText(w: ByteWriter, p: DecodedPacket, options?: TextO
   w.num(p.n);
   w.byte(0x20);
   writeTimeOfDay(w, raw);
-  if (isInvalidTimestamp(raw)) w.ascii(' (invalid timestamp)');
+  if (isInvalidTimestamp(raw)) w.lit(T.invalidTs);
   w.byte(0x20);
   writeWhere(w, p, options?.ifNames);
   const at = w.pos;
   writeSummary(w, p.layers);
   if (w.pos === at) {
-    w.ascii('link type ');
+    w.lit(T.linkType);
     w.num(raw.linkType);
   }
-  w.ascii(' (');
+  w.byte(0x20);
+  w.byte(0x28);
   w.num(raw.len);
-  w.ascii(' bytes');
+  w.lit(T.bytes);
   if (raw.caplen < raw.len) {
-    w.ascii(', ');
+    w.lit(T.comma);
     w.num(raw.caplen);
-    w.ascii(' captured');
+    w.lit(T.captured);
   }
   w.byte(0x29);
   if (p.truncated) {
-    w.ascii(' [|');
+    w.lit(T.cut);
     w.text(p.truncatedLayer ?? 'truncated');
     w.byte(0x5d);
   }

@@ -1,6 +1,6 @@
 /** Timestamps as text, exact to the source's precision (no floating-point rounding). */
 import type { RawPacket } from '../types.js';
-import type { ByteWriter } from './bytes.js';
+import { ByteWriter, lit, pow10, type Lit } from './bytes.js';
 
 type Ts = Pick<RawPacket, 'tsSec' | 'tsNsec' | 'tsDigits'>;
 
@@ -44,23 +44,54 @@ function plain(p: Ts): boolean {
     && p.tsSec >= 0 && p.tsSec <= 0xffffffff && Number.isInteger(p.tsSec);
 }
 
-/** formatEpoch, written to bytes. */
-export function writeEpoch(w: ByteWriter, p: Ts): void {
-  if (!plain(p)) return w.ascii(formatEpoch(p));
-  w.digits(p.tsSec, 1);
-  w.byte(0x2e);
-  w.digits(Math.floor(p.tsNsec / 10 ** (9 - p.tsDigits)), p.tsDigits);
+/**
+ * The text of a timestamp's whole seconds ("1700000000." or "13:46:40."), kept for the next
+ * packet: packets come thousands per second, so the seconds' digits are made once per second
+ * and copied as fixed text (ByteWriter.lit) for the rest.
+ */
+class SecondsText {
+  private sec = -1;
+  private text: Lit = lit('');
+  private readonly scratch = new ByteWriter(16);
+
+  constructor(private readonly make: (w: ByteWriter, sec: number) => void) {}
+
+  of(sec: number): Lit {
+    if (sec !== this.sec) {
+      this.scratch.reset();
+      this.make(this.scratch, sec);
+      this.text = lit(this.scratch.textFrom(0));
+      this.sec = sec;
+    }
+    return this.text;
+  }
 }
 
-/** formatTimeOfDay, written to bytes. */
-export function writeTimeOfDay(w: ByteWriter, p: Ts): void {
-  if (!plain(p)) return w.ascii(formatTimeOfDay(p));
-  const s = p.tsSec % 86400;
+const epochSeconds = new SecondsText((w, sec) => {
+  w.digits(sec, 1);
+  w.byte(0x2e);
+});
+
+const daySeconds = new SecondsText((w, sec) => {
+  const s = sec % 86400;
   w.digits(Math.floor(s / 3600), 2);
   w.byte(0x3a);
   w.digits(Math.floor((s % 3600) / 60), 2);
   w.byte(0x3a);
   w.digits(s % 60, 2);
   w.byte(0x2e);
-  w.digits(Math.floor(p.tsNsec / 10 ** (9 - p.tsDigits)), p.tsDigits);
+});
+
+/** formatEpoch, written to bytes. */
+export function writeEpoch(w: ByteWriter, p: Ts): void {
+  if (!plain(p)) return w.ascii(formatEpoch(p));
+  w.lit(epochSeconds.of(p.tsSec));
+  w.digits(Math.floor(p.tsNsec / pow10(9 - p.tsDigits)), p.tsDigits);
+}
+
+/** formatTimeOfDay, written to bytes. */
+export function writeTimeOfDay(w: ByteWriter, p: Ts): void {
+  if (!plain(p)) return w.ascii(formatTimeOfDay(p));
+  w.lit(daySeconds.of(p.tsSec));
+  w.digits(Math.floor(p.tsNsec / pow10(9 - p.tsDigits)), p.tsDigits);
 }
