@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Correlator, MAX_IN_FLIGHT, MAX_SAME_KEY } from './correlator.js';
-import { arpWhoHas, decoded, encap, KVM2, KVM3, ping } from './synth.js';
+import { arpWhoHas, decoded, encap, KVM1, KVM2, KVM3, ping } from './synth.js';
 import type { DecodedPacket } from '../decode/types.js';
-import type { CorrelationReport } from './types.js';
+import type { CorrelateOptions, CorrelationReport } from './types.js';
 
 const T0 = 1_700_000_000_000_000; // µs
 
@@ -29,12 +29,12 @@ interface Run {
  * N bridge frames `bridge(i)` at T0 + i·gapUs and, for each, its underlay copies (`underlay(i)`,
  * one per VTEP) lagUs later; fed as a capture pair would be, in time order per side.
  */
-function run(n: number, gapUs: number, lagUs: number, bridge: (i: number) => DecodedPacket, underlay: (i: number) => DecodedPacket[]): Run {
+function run(n: number, gapUs: number, lagUs: number, bridge: (i: number) => DecodedPacket, underlay: (i: number) => DecodedPacket[], opts: CorrelateOptions = {}): Run {
   let crossed = 0;
   let copies = 1;
   // in order: bridge copy k goes with underlay packets (k - 1)·copies + 1 … k·copies
   const inOrder = (u: number, o: number): boolean => Math.floor((u - 1) / copies) === o - 1;
-  const c = new Correlator({ maxListed: 100, onMatch: (m) => void (inOrder(m.underlay.n, m.overlay.n) || crossed++) });
+  const c = new Correlator({ ...opts, maxListed: 100, onMatch: (m) => void (inOrder(m.underlay.n, m.overlay.n) || crossed++) });
   let un = 0;
   for (let i = 0; i < n; i++) {
     const t = T0 + i * gapUs;
@@ -74,6 +74,15 @@ describe('identical frames: linear work, bounded memory', () => {
     expect(r.crossed).toBe(0);
     expectLinearAndBounded(r, n);
   }, 60_000);
+
+  it('20000 identical arrivals (eth1 18 µs before the bridge, the local VTEP known: each copy at or after its packet) are all matched, in order', () => {
+    const n = 20_000;
+    const inbound = decoded(encap(arp, { outerSrc: KVM2, outerDst: KVM1 }), 1, T0);
+    const r = run(n, 10, -18, () => arpO, () => [inbound], { localVtep: KVM1 });
+    expect(r.report).toMatchObject({ matched: n, underlayOnly: 0, overlayOnly: 0, decap: n });
+    expect(r.crossed).toBe(0);
+    expectLinearAndBounded(r, n);
+  });
 
   it('200,000 identical zero-length frames (nothing after the VXLAN header; empty bridge records) cost nothing to compare', () => {
     const empty = new Uint8Array(0);

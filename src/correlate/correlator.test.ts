@@ -216,6 +216,66 @@ describe('Correlator: direction', () => {
   });
 });
 
+describe('Correlator: which side of the underlay packet its bridge copy may be (issue 12)', () => {
+  // kvm2 → kvm1 arrivals, seen on kvm1: decapsulated, so on the bridge at or after eth1
+  const arriving = ping(50, { from: BR2_MAC, to: BR1_MAC, srcIp: '10.220.220.202', dstIp: '10.220.220.201' });
+  const inArriving = (): Uint8Array => encap(arriving, { outerSrc: KVM2, outerDst: KVM1 });
+  const leaving = ping(51);
+
+  it('does not give a decapsulation the identical bridge frame seen before it, even when it is the nearest', () => {
+    // three identical frames arrive; the bridge also shows a stray identical copy 1 ms before the
+    // first (its eth1 packet not captured), and the first arrival reaches the bridge only 1.5 ms
+    // late: the nearest copy of underlay #2 is before it. The third arrival is not delivered.
+    const under = side([
+      [encap(leaving), T0 + 30], // kvm1 sends: on the bridge first, so kvm1 is the local VTEP
+      [inArriving(), T0 + 11_000],
+      [inArriving(), T0 + 20_000],
+      [inArriving(), T0 + 30_000],
+    ]);
+    const over = side([
+      [leaving, T0],
+      [arriving, T0 + 10_000], // the stray copy
+      [arriving, T0 + 12_500],
+      [arriving, T0 + 20_020],
+    ]);
+    for (const opts of [{}, { localVtep: KVM1 }]) {
+      const r = correlatePackets(under, over, opts);
+      expect(r.localVtep).toBe(KVM1);
+      expect(r.matches.map((m) => [m.underlay.n, m.overlay.n, m.direction, m.deltaUs])).toEqual([
+        [1, 1, 'encap', 30],
+        [2, 3, 'decap', 1500],
+        [3, 4, 'decap', 20],
+      ]);
+      expect(r).toMatchObject({ matched: 3, underlayOnly: 1, overlayOnly: 1 });
+      expect(r.unmatchedUnderlay.map((u) => [u.n, u.code])).toEqual([[4, 'not-delivered']]);
+      expect(r.unmatchedOverlay.map((o) => o.n)).toEqual([2]);
+    }
+  });
+
+  it('does not give an encapsulation the identical bridge frame seen well after it', () => {
+    // two identical frames leave; the first one's bridge copy was not captured: the second one's,
+    // 500 µs after the first packet, is not the first's (it would make the second a "duplicate")
+    const under = side([[encap(leaving), T0 + 1_000], [encap(leaving), T0 + 1_530]]);
+    const over = side([[leaving, T0 + 1_500]]);
+    const r = correlatePackets(under, over, { localVtep: KVM1 });
+    expect(r.matches.map((m) => [m.underlay.n, m.overlay.n, m.direction, m.deltaUs])).toEqual([[2, 1, 'encap', 30]]);
+    expect(r.unmatchedUnderlay.map((u) => [u.n, u.code])).toEqual([[1, 'left-without-bridge']]);
+  });
+
+  it('keeps a bridge copy a little on the wrong side (same-clock jitter), and any side without the local VTEP or on another clock', () => {
+    // eth1 timestamps an encapsulated frame a few µs before the promiscuous bridge's copy
+    const late = correlatePackets(side([[encap(leaving), T0 + 1_000]]), side([[leaving, T0 + 1_005]]), { localVtep: KVM1 });
+    expect(late.matches.map((m) => [m.direction, m.deltaUs])).toEqual([['encap', 5]]);
+    // nothing tells the direction when it is decided: time order does not restrict (the local VTEP is
+    // inferred from the pairs made, so this pair makes kvm2 the local VTEP: nothing says otherwise)
+    const unknown = correlatePackets(side([[inArriving(), T0 + 11_000]]), side([[arriving, T0 + 10_000]]));
+    expect(unknown.matches.map((m) => [m.direction, m.deltaUs])).toEqual([['encap', 1000]]);
+    // two clocks (an overlay clock offset): order is only as good as the offset, so it does not restrict
+    const offset = correlatePackets(side([[inArriving(), T0 + 11_000]]), side([[arriving, T0 + 9_000]]), { localVtep: KVM1, overlayClockOffsetUs: 1_000 });
+    expect(offset.matches.map((m) => [m.direction, m.deltaUs])).toEqual([['decap', 1000]]);
+  });
+});
+
 describe('Correlator: streaming and memory', () => {
   it('copes with the two sides fed apart by less than maxSkewUs', () => {
     const c = new Correlator({ windowUs: 1000 });

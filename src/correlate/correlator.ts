@@ -17,8 +17,10 @@
  * Identical copies pair in order, per VTEP pair: an underlay packet takes the oldest copy in
  * its window that its VTEP pair has not taken yet (a cursor per class and pair, moving only
  * forward), the nearest such copy when several different bridge frames are equal to it (one
- * side's snaplen cut it short). Linear time and memory bounded by the window and by counts,
- * whatever the input.
+ * side's snaplen cut it short). Once the local VTEP is known, a copy must also be on the
+ * packet's side in time (at or after a decapsulation, at or before an encapsulation, give or
+ * take SAME_CLOCK_SLACK_US): see finalizeU. Linear time and memory bounded by the window and by
+ * counts, whatever the input.
  *
  * One bridge frame may be claimed by several underlay packets when it went to several VTEPs
  * (head-end replication of broadcast/multicast): a flood. An underlay packet never claims a
@@ -52,6 +54,15 @@ const MAX_FDB = 100_000;
 const MAX_PAIRS = 10_000;
 /** How much earlier the bridge sighting must be to count as evidence (timestamps are µs). */
 const STRICTLY_EARLIER_US = 0.5;
+/**
+ * How far a bridge copy may be on the wrong side of its underlay packet, on one clock: a
+ * decapsulated frame is on the bridge at or after eth1 (the same skb timestamp, or later), an
+ * encapsulated one at or before, but for a promiscuous bridge's copy of a forwarded frame, which
+ * may be timestamped after eth1's (bundled recording: up to 5 µs after; decapsulations never
+ * before). 200 µs is 40 times that, and shorter than the gap between identical frames that are
+ * not a storm (retries, pings: milliseconds to seconds), which are what it keeps apart.
+ */
+export const SAME_CLOCK_SLACK_US = 200;
 /** Evidence after which the local VTEP is taken as known and matches are no longer held back. */
 const SETTLED_SCORE = 32;
 /** Matches held back at most while the local VTEP is unknown (bounded memory). */
@@ -192,6 +203,8 @@ export class Correlator {
   private readonly maxSkewUs: number;
   private readonly maxListed: number;
   private readonly offsetUs: number;
+  /** How far a copy may be on the wrong side of its packet in time (see SAME_CLOCK_SLACK_US); the window when the sides are on two clocks. */
+  private readonly slackUs: number;
   private readonly onMatch: ((m: Match) => void) | undefined;
 
   // the frames of each side: queued for the merge by time, then in the window (see FrameRing)
@@ -256,6 +269,9 @@ export class Correlator {
     this.maxSkewUs = opts.maxSkewUs ?? this.windowUs;
     this.maxListed = opts.maxListed ?? DEFAULT_MAX_LISTED;
     this.offsetUs = opts.overlayClockOffsetUs ?? 0;
+    // An overlay clock offset means the bridge was captured on another clock: its error (half a
+    // round trip over SSH, see src/capture/clock.ts) is unknown here, so time order says nothing.
+    this.slackUs = this.offsetUs === 0 ? Math.min(SAME_CLOCK_SLACK_US, this.windowUs) : this.windowUs;
     this.onMatch = opts.onMatch;
     this.givenLocalVtep = opts.localVtep;
     this.compareFrom = opts.compareFrom ?? 'ethernet';
@@ -657,6 +673,13 @@ export class Correlator {
    * frame, the first copy its VTEP pair has not taken and that is not too old; the nearest of
    * those in the window is its match. Otherwise the nearest copy says why not (taken:
    * duplicate; too far).
+   *
+   * When its direction is known (the local VTEP given or inferred so far), the copy must be on
+   * its side in time: at or after the packet for a decapsulation, at or before it for an
+   * encapsulation, give or take slackUs. A copy on the other side is another frame's: taking it
+   * would leave that frame's packet without its copy (issue 12). When the direction is not known
+   * yet (no evidence of the local VTEP yet, or a packet between two other VTEPs), the whole
+   * window counts, as it must for the evidence to come at all.
    */
   private finalizeU(): void {
     const r = this.rU;
@@ -670,6 +693,10 @@ export class Correlator {
     }
     const ts = r.ts[i] as number;
     const pair = r.pair[i] as string;
+    // the copies this packet may take: [lo, hi] (a pair's bound only moves forward while its direction holds)
+    const local = this.localVtep();
+    const lo = local !== undefined && local === r.vtepDst[i] ? ts - this.slackUs : ts - w;
+    const hi = local !== undefined && local === r.vtepSrc[i] ? ts + this.slackUs : ts + w;
     let bestC: FrameClass | undefined;
     let bestSeq = 0;
     let bestO = -1;
@@ -686,13 +713,13 @@ export class Correlator {
         this.done.steps += 1;
         if (c.dead) continue;
         const cursor = Math.max(this.cursorOf(c, pair) ?? c.base, c.base);
-        const seq = this.seek(c, cursor, ts - w);
+        const seq = this.seek(c, cursor, lo);
         if (seq > cursor) this.setCursor(c, pair, seq); // too old for this pair's later packets too
         if (seq < c.base + c.count) {
           const o = memberAt(c, seq - c.base);
           const oTs = rO.ts[o & rO.mask] as number;
           const apartUs = Math.abs(oTs - ts);
-          if (oTs <= ts + w) {
+          if (oTs <= hi) {
             if (bestO < 0 || apartUs < bestApart) [bestC, bestSeq, bestO, bestApart] = [c, seq, o, apartUs];
             else if (apartUs === bestApart) {
               const bTs = rO.ts[bestO & rO.mask] as number;
@@ -701,12 +728,13 @@ export class Correlator {
           } else if (apartUs > w && (outside < 0 || apartUs < outsideApart)) [outside, outsideApart] = [o, apartUs];
         }
         if (seq > c.base) {
-          // the newest member before: taken by this pair (in the window), or too old
+          // the newest member before: taken by this pair (in the window), too old, or on the wrong side in time (another frame's: says nothing)
           const o = memberAt(c, seq - 1 - c.base);
-          const apartUs = Math.abs((rO.ts[o & rO.mask] as number) - ts);
+          const oTs = rO.ts[o & rO.mask] as number;
+          const apartUs = Math.abs(oTs - ts);
           if (apartUs > w) {
             if (outside < 0 || apartUs < outsideApart) [outside, outsideApart] = [o, apartUs];
-          } else if (taken < 0 && this.claimOf(o, pair) >= 0) taken = o;
+          } else if (oTs >= lo && taken < 0 && this.claimOf(o, pair) >= 0) taken = o;
         }
       }
     }
