@@ -12,7 +12,11 @@ import { Correlator } from '../correlate/correlator.js';
 import { Diagnostics, type Diagnostic } from '../correlate/diagnostics.js';
 import { TopologyBuilder } from '../correlate/topology.js';
 import type { CorrelateOptions, CorrelationReport, Match } from '../correlate/types.js';
+import type { DecodedPacket } from '../decode/types.js';
+import type { PacketFacts } from '../stats/facts.js';
+import { udpPortTable } from '../stats/fast-decode.js';
 import { StatsCollector, type CaptureStats } from '../stats/stats.js';
+import { FastSamples } from './fast-samples.js';
 import type { PassListener, PassPacket } from './pass.js';
 import type { Side } from './sides.js';
 
@@ -54,12 +58,20 @@ export class NodeAnalyzer {
       this.correlator = new Correlator(c);
     }
     const stats = !opts.correlationOnly;
-    this.stats = { underlay: stats && opts.sides.underlay ? new StatsCollector() : undefined, overlay: stats && opts.sides.overlay ? new StatsCollector() : undefined };
+    const ports = opts.vxlanPorts ?? [];
+    const collector = (): StatsCollector => new StatsCollector({ vxlanPorts: ports });
+    this.stats = { underlay: stats && opts.sides.underlay ? collector() : undefined, overlay: stats && opts.sides.overlay ? collector() : undefined };
+    this.statsPorts = udpPortTable(ports).ports;
     this.full = stats;
   }
 
   /** Statistics, topology and diagnostics listen too (not correlationOnly). */
   private readonly full: boolean;
+  private readonly samples = new FastSamples();
+  /** The UDP port table the collectors read bytes with (StatsCollector.addRaw), and whether the pass's is the same. */
+  private readonly statsPorts: Uint8Array;
+  private passPorts: Uint8Array | undefined;
+  private samePorts = false;
 
   /** The listener to give the pass. */
   readonly listener: PassListener = (x: PassPacket): void => {
@@ -67,14 +79,39 @@ export class NodeAnalyzer {
     if (tsUs < this.first[side]) this.first[side] = tsUs;
     if (tsUs > this.last[side]) this.last[side] = tsUs;
     if (this.full) {
-      const p = x.p;
-      this.stats[side]?.add(p);
-      this.diagnostics.add(p, side);
-      if (side === 'underlay') this.topology.add(p, this.opts.node);
+      const f = x.facts;
+      if (f === undefined) this.countDecoded(x.p, side);
+      else this.countFacts(x, f);
     }
     if (side === 'underlay') this.correlator?.addUnderlayPacket(x);
     else this.correlator?.addOverlayPacket(x);
   };
+
+  /** Statistics, diagnostics and topology from the full decode (a packet the facts cannot describe). */
+  private countDecoded(p: DecodedPacket, side: Side): void {
+    this.stats[side]?.add(p);
+    this.diagnostics.add(p, side);
+    if (side === 'underlay') this.topology.add(p, this.opts.node);
+  }
+
+  /** The same, from the facts the pass read from the bytes: no layer objects. */
+  private countFacts(x: PassPacket, f: PacketFacts): void {
+    const { side, raw } = x;
+    const stats = this.stats[side];
+    if (stats) {
+      if (x.udpPorts !== this.passPorts) {
+        this.passPorts = x.udpPorts;
+        this.samePorts = sameTable(x.udpPorts, this.statsPorts);
+      }
+      // addRaw reads the facts again (StatsCollector has no entry for facts read elsewhere)
+      if (this.samePorts) stats.addRaw(raw, x.n);
+      else stats.add(x.p);
+    }
+    const d = this.samples.diagnosticOf(raw, x.n, f, side);
+    if (d) this.diagnostics.addSample(d, side);
+    else this.diagnostics.add(x.p, side);
+    if (side === 'underlay') this.topology.addSample(this.samples.topologyOf(raw, f), this.opts.node);
+  }
 
   /** The figures once every packet was given (the correlator decides what was still in its window). */
   finish(): NodeFigures {
@@ -113,4 +150,12 @@ export class NodeAnalyzer {
       disjoint: u !== null && o !== null && (u[1] + w < o[0] || o[1] + w < u[0]),
     };
   }
+}
+
+/** Two UDP port tables say the same for every port (compared once per table). */
+function sameTable(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

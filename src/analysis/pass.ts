@@ -16,7 +16,8 @@ import { decodePacket } from '../decode/packet.js';
 import { createRegistry, type DecoderRegistry } from '../decode/registry.js';
 import type { DecodedPacket, RawPacket } from '../decode/types.js';
 import type { CapturedPacket } from '../correlate/frame-ring.js';
-import { udpPortTable } from '../stats/fast-decode.js';
+import { PacketFacts } from '../stats/facts.js';
+import { BufferView, readFacts, udpPortTable } from '../stats/fast-decode.js';
 import { LINKTYPE_SLL2, type PacketSelector, type Side, type SideSource } from './sides.js';
 
 export interface PassPacket extends CapturedPacket {
@@ -29,11 +30,34 @@ export interface PassPacket extends CapturedPacket {
   readonly tsUs: number;
   /** The packet's layers, decoded once, when a listener first asks (the correlator alone reads the record's bytes). */
   readonly p: DecodedPacket;
+  /**
+   * What the counting path reads straight from the bytes (readFacts), read once for every
+   * listener; undefined when the packet's shape is one for the full decoder (`p`). One object
+   * reused for every packet of the pass: valid while the packet is being delivered.
+   */
+  readonly facts: PacketFacts | undefined;
 }
 
-/** A packet of the pass: decoded on first use of `p`, once for every listener. */
+/** What the records of one pass share: the registry, the UDP port table, and the one facts object. */
+interface PassContext {
+  readonly registry: DecoderRegistry;
+  readonly udpPorts: Uint8Array;
+  readonly facts: PacketFacts;
+  readonly view: BufferView;
+  /** Every listener reads the full decode (PassOptions.fullDecode). */
+  readonly fullDecode: boolean;
+  /** The record whose facts `facts` holds now. */
+  owner: PassRecord | undefined;
+}
+
+const FACTS_UNREAD = 0;
+const FACTS_READ = 1;
+const FACTS_NONE = 2;
+
+/** A packet of the pass: read on first use of `facts`, decoded on first use of `p`, once for every listener. */
 class PassRecord implements PassPacket {
   private decoded: DecodedPacket | undefined = undefined;
+  private factsState = FACTS_UNREAD;
 
   constructor(
     readonly side: Side,
@@ -41,12 +65,26 @@ class PassRecord implements PassPacket {
     readonly frame: number,
     readonly tsUs: number,
     readonly raw: RawPacket,
-    private readonly registry: DecoderRegistry,
-    readonly udpPorts: Uint8Array,
+    private readonly ctx: PassContext,
   ) {}
 
+  get udpPorts(): Uint8Array {
+    return this.ctx.udpPorts;
+  }
+
   get p(): DecodedPacket {
-    return (this.decoded ??= decodePacket(this.raw, this.n, { registry: this.registry }));
+    return (this.decoded ??= decodePacket(this.raw, this.n, { registry: this.ctx.registry }));
+  }
+
+  get facts(): PacketFacts | undefined {
+    const c = this.ctx;
+    if (this.factsState === FACTS_UNREAD || (this.factsState === FACTS_READ && c.owner !== this)) {
+      // a listener that asks again after the next packet was read gets its own packet's facts back
+      const ok = !c.fullDecode && readFacts(this.raw, c.view.of(this.raw.data), c.udpPorts, c.facts);
+      this.factsState = ok ? FACTS_READ : FACTS_NONE;
+      c.owner = ok ? this : undefined;
+    }
+    return this.factsState === FACTS_READ ? c.facts : undefined;
   }
 }
 
@@ -58,6 +96,11 @@ export interface PassOptions {
   vxlanPorts?: number[];
   /** Added to the bridge side's timestamps to line them up with the underlay's. */
   overlayClockOffsetUs?: number;
+  /**
+   * No packet's facts are read from its bytes: every listener counts from the full decode.
+   * The reference the fast path is checked against (test/pass-fast.test.ts); slower.
+   */
+  fullDecode?: boolean;
 }
 
 /** What one file gave: its parser (format, interfaces, warnings, damage) and its counts. */
@@ -131,16 +174,16 @@ class FileFeed implements FileFeedState {
 
 export class NodePass {
   readonly feeds: FileFeed[] = [];
-  private readonly registry: DecoderRegistry;
-  /** The registry's UDP table as one byte per port, for readers of the record's bytes (CapturedPacket.udpPorts). */
-  private readonly udpPorts: Uint8Array;
+  private readonly ctx: PassContext;
   private readonly offsetUs: number;
   private readonly listeners: PassListener[] = [];
   private readonly count = { underlay: 0, overlay: 0 };
 
   constructor(sides: { underlay?: SideSource; overlay?: SideSource }, opts: PassOptions = {}) {
-    this.registry = opts.registry ?? createRegistry({ vxlanPorts: opts.vxlanPorts ?? [] });
-    this.udpPorts = udpPortTable(this.registry.keysOf('udp', 'vxlan')).ports;
+    const registry = opts.registry ?? createRegistry({ vxlanPorts: opts.vxlanPorts ?? [] });
+    // the registry's UDP table as one byte per port, for readers of the record's bytes (CapturedPacket.udpPorts)
+    const udpPorts = udpPortTable(registry.keysOf('udp', 'vxlan')).ports;
+    this.ctx = { registry, udpPorts, facts: new PacketFacts(), view: new BufferView(), fullDecode: opts.fullDecode === true, owner: undefined };
     this.offsetUs = opts.overlayClockOffsetUs ?? 0;
     for (const side of ['underlay', 'overlay'] as const) {
       const s = sides[side];
@@ -215,7 +258,7 @@ export class NodePass {
       const { raw, side, frame } = best.head;
       best.head = undefined;
       const n = ++this.count[side];
-      const x = new PassRecord(side, n, frame, bestTs, raw, this.registry, this.udpPorts);
+      const x = new PassRecord(side, n, frame, bestTs, raw, this.ctx);
       for (const l of this.listeners) l(x);
       delivered += 1;
     }

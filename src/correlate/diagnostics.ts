@@ -44,6 +44,58 @@ interface Acc {
   detail: string;
 }
 
+/**
+ * What the diagnostics look at in one packet, as numbers: read from a decoded packet
+ * (diagnosticSampleOf), or straight from the bytes by the one pass (src/analysis/fast-samples.ts).
+ * One reused object: nothing per packet.
+ */
+export class DiagnosticSample {
+  /** The packet's number in its side. */
+  n = 0;
+  malformed = false;
+  truncated = false;
+  /** The first outer IP header at depth 0 is a fragment: 4 (IPv4, carrying UDP), 6 (IPv6 fragment header), else 0. */
+  outerFragment = 0;
+  /** A VXLAN packet (the tunnel at depth 0 behind IP and UDP), its UDP destination port and flags. */
+  vxlan = false;
+  vxlanPort = 0;
+  vxlanFlags = 0;
+  /** Bytes on the wire (the longer of the original and captured lengths). */
+  wireLen = 0;
+  /** An Ethernet record (bridge side), whose destination is a group MAC, with an 802.1Q tag at depth 0. */
+  ethernet = false;
+  groupDst = false;
+  tagged = false;
+}
+
+/** Fills `s` from a decoded packet of `side`. */
+export function diagnosticSampleOf(p: DecodedPacket, side: 'underlay' | 'overlay', s: DiagnosticSample): DiagnosticSample {
+  s.n = p.n;
+  s.malformed = p.error !== undefined;
+  s.truncated = p.truncated === true;
+  s.wireLen = Math.max(p.raw.len, p.raw.data.length);
+  s.outerFragment = 0;
+  s.vxlan = false;
+  s.ethernet = false;
+  if (side === 'underlay') {
+    const outerIp = p.layers.find((l) => l.depth === 0 && (l.type === 'ipv4' || l.type === 'ipv6'));
+    if (outerIp?.type === 'ipv4' && outerIp.proto === 17 && ((outerIp.flags & 1) !== 0 || outerIp.fragOffset !== 0)) s.outerFragment = 4;
+    else if (outerIp?.type === 'ipv6' && outerIp.fragment) s.outerFragment = 6;
+    const outer = outerVxlan(p);
+    if (outer) {
+      s.vxlan = true;
+      s.vxlanPort = outer.udp.dstPort;
+      s.vxlanFlags = outer.vxlan.flags;
+    }
+  } else if (p.raw.linkType === 1) {
+    s.ethernet = true;
+    const eth = p.layers.find((l) => l.type === 'eth' && l.depth === 0);
+    s.groupDst = eth?.type === 'eth' && isGroupMac(eth.dst);
+    s.tagged = p.layers.some((l) => l.type === 'vlan' && l.depth === 0);
+  }
+  return s;
+}
+
 export class Diagnostics {
   private readonly acc = new Map<string, Acc>();
   private overlayFrames = 0;
@@ -51,11 +103,18 @@ export class Diagnostics {
   private readonly bumPackets: number[] = [];
   private report: CorrelationReport | undefined;
 
+  private readonly sample = new DiagnosticSample();
+
   add(p: DecodedPacket, side: 'underlay' | 'overlay'): void {
-    if (side === 'underlay') this.addUnderlay(p);
-    else this.addOverlay(p);
-    if (p.error) this.note(side, 'malformed', 'warning', p.n, (c) => `${c} malformed packet(s) on the ${side}`, 'Their bytes break a protocol rule: decoding stopped there (the packet detail says where).');
-    else if (p.truncated) this.note(side, 'truncated', 'info', p.n, (c) => `${c} packet(s) cut by the snaplen on the ${side}`, 'The capture kept only the first bytes of each packet: capture with tcpdump -s 0 to compare whole frames.');
+    this.addSample(diagnosticSampleOf(p, side, this.sample), side);
+  }
+
+  /** A packet as a sample (from a decoded packet, or read from its bytes by the one pass). */
+  addSample(s: DiagnosticSample, side: 'underlay' | 'overlay'): void {
+    if (side === 'underlay') this.addUnderlay(s);
+    else this.addOverlay(s);
+    if (s.malformed) this.note(side, 'malformed', 'warning', s.n, (c) => `${c} malformed packet(s) on the ${side}`, 'Their bytes break a protocol rule: decoding stopped there (the packet detail says where).');
+    else if (s.truncated) this.note(side, 'truncated', 'info', s.n, (c) => `${c} packet(s) cut by the snaplen on the ${side}`, 'The capture kept only the first bytes of each packet: capture with tcpdump -s 0 to compare whole frames.');
   }
 
   /** Adds the unmatched frames and floods of a correlation. */
@@ -70,50 +129,46 @@ export class Diagnostics {
     if (a.packets.length < MAX_PACKETS) a.packets.push(n);
   }
 
-  private addUnderlay(p: DecodedPacket): void {
-    const outerIp = p.layers.find((l) => l.depth === 0 && (l.type === 'ipv4' || l.type === 'ipv6'));
-    if (outerIp?.type === 'ipv4' && outerIp.proto === 17 && ((outerIp.flags & 1) !== 0 || outerIp.fragOffset !== 0)) {
-      this.note('underlay', 'outer-fragment', 'error', p.n, (c) => `${c} fragmented outer packet(s)`,
+  private addUnderlay(s: DiagnosticSample): void {
+    if (s.outerFragment === 4) {
+      this.note('underlay', 'outer-fragment', 'error', s.n, (c) => `${c} fragmented outer packet(s)`,
         `The underlay fragments VXLAN packets: the bridge MTU is too large for the underlay. VXLAN over IPv4 adds ${VXLAN_IPV4_OVERHEAD} bytes: with an underlay MTU of ${UNDERLAY_MTU}, give the bridge and the guests an MTU of ${UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD} (ip link set dev vxlan_bridge mtu ${UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD}).`);
-    } else if (outerIp?.type === 'ipv6' && outerIp.fragment) {
-      this.note('underlay', 'outer-fragment', 'error', p.n, (c) => `${c} fragmented outer packet(s)`, `The underlay fragments VXLAN packets (IPv6 fragment header): the bridge MTU is too large; VXLAN over IPv6 adds 70 bytes.`);
+    } else if (s.outerFragment === 6) {
+      this.note('underlay', 'outer-fragment', 'error', s.n, (c) => `${c} fragmented outer packet(s)`, `The underlay fragments VXLAN packets (IPv6 fragment header): the bridge MTU is too large; VXLAN over IPv6 adds 70 bytes.`);
     }
-    const outer = outerVxlan(p);
-    if (!outer) return;
-    const port = outer.udp.dstPort;
+    if (!s.vxlan) return;
+    const port = s.vxlanPort;
     if (port !== IANA_VXLAN_PORT) {
-      this.note('underlay', `non-standard-port:${port}`, 'warning', p.n, (c) => `VXLAN on UDP port ${port} (${c} packet(s))`,
+      this.note('underlay', `non-standard-port:${port}`, 'warning', s.n, (c) => `VXLAN on UDP port ${port} (${c} packet(s))`,
         port === 8472
           ? "Port 8472 is the Linux kernel's historical default (ip link add … type vxlan without dstport). The IANA port is 4789: both ends must agree, and firewalls usually open 4789 only (add dstport 4789)."
           : `The IANA VXLAN port is 4789; ${port} works only if both VTEPs and every firewall on the path agree.`);
     }
-    if ((outer.vxlan.flags & 0x08) === 0) {
-      this.note('underlay', 'i-flag-clear', 'warning', p.n, (c) => `${c} VXLAN header(s) with the I flag clear`,
+    if ((s.vxlanFlags & 0x08) === 0) {
+      this.note('underlay', 'i-flag-clear', 'warning', s.n, (c) => `${c} VXLAN header(s) with the I flag clear`,
         'RFC 7348 requires the I flag (0x08) so that the VNI is valid; a receiving Linux VTEP drops these packets. Decoded anyway, as tcpdump and Wireshark do.');
     }
-    const outerLen = Math.max(p.raw.len, p.raw.data.length);
-    if (outerLen > UNDERLAY_MTU + 14) {
-      this.note('underlay', 'gso-underlay', 'info', p.n, (c) => `${c} VXLAN packet(s) larger than a ${UNDERLAY_MTU}-byte MTU`,
+    if (s.wireLen > UNDERLAY_MTU + 14) {
+      this.note('underlay', 'gso-underlay', 'info', s.n, (c) => `${c} VXLAN packet(s) larger than a ${UNDERLAY_MTU}-byte MTU`,
         'GSO/TSO super-packets captured before the NIC segments them (normal on Linux), or an underlay with jumbo frames.');
     }
   }
 
-  private addOverlay(p: DecodedPacket): void {
-    if (p.raw.linkType !== 1) return;
+  private addOverlay(s: DiagnosticSample): void {
+    if (!s.ethernet) return;
     this.overlayFrames += 1;
-    const eth = p.layers.find((l) => l.type === 'eth' && l.depth === 0);
-    if (eth?.type === 'eth' && isGroupMac(eth.dst)) {
+    if (s.groupDst) {
       this.overlayBum += 1;
-      if (this.bumPackets.length < MAX_PACKETS) this.bumPackets.push(p.n);
+      if (this.bumPackets.length < MAX_PACKETS) this.bumPackets.push(s.n);
     }
-    const len = Math.max(p.raw.len, p.raw.data.length);
-    const tagged = p.layers.some((l) => l.type === 'vlan' && l.depth === 0);
+    const len = s.wireLen;
+    const tagged = s.tagged;
     const limit = OVERLAY_FRAME_LIMIT + (tagged ? 4 : 0);
     if (len > limit && len <= UNDERLAY_MTU + 14 + (tagged ? 4 : 0)) {
-      this.note('overlay', 'too-big-for-overlay', 'error', p.n, (c) => `${c} bridge frame(s) too big for the overlay MTU`,
+      this.note('overlay', 'too-big-for-overlay', 'error', s.n, (c) => `${c} bridge frame(s) too big for the overlay MTU`,
         `Frames longer than ${limit} bytes do not fit a ${UNDERLAY_MTU}-byte underlay once ${VXLAN_IPV4_OVERHEAD} bytes of VXLAN are added: they get fragmented or dropped. Lower the bridge and guest MTU to ${UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD}.`);
     } else if (len > UNDERLAY_MTU + 14 + (tagged ? 4 : 0)) {
-      this.note('overlay', 'gso-overlay', 'info', p.n, (c) => `${c} bridge frame(s) larger than the MTU`,
+      this.note('overlay', 'gso-overlay', 'info', s.n, (c) => `${c} bridge frame(s) larger than the MTU`,
         'GSO/TSO super-frames: the kernel segments them later (after encapsulation). Not an MTU problem by themselves.');
     }
   }
