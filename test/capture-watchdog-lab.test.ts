@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labPreflight, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
-import { canRunNetns, cmdline, processesIn, uniquePrefix } from './helpers/netns.js';
+import { canRunNetns, processesIn, uniquePrefix } from './helpers/netns.js';
 
 const can = canRunNetns();
 const preflight = can.ok ? await labPreflight() : can.reason;

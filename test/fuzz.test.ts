@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DecoderRegistry, PcapWriter, PcapngWriter, createRegistry } from '../src/decode/index.js';
+import { type DecoderRegistry, PcapWriter, PcapngWriter, createRegistry } from '../src/decode/index.js';
 import { captureStructure, loadSeeds, makeCase, minimise, mutate, Rng, runCase, runFuzz, type Seed } from '../src/fuzz/index.js';
 import * as f from '../src/synth/frames.js';
 

@@ -84,7 +84,7 @@ function sameOutcomeForAnyChunking(params: fc.Parameters<[Uint8Array, Damage, nu
       expect(parse(bytes, sizes)).toEqual(whole);
       expect(parse(bytes, [1])).toEqual(whole);
       // record i spans [offsets[i], offsets[i+1]); those ending at or before the damage are intact
-      original.offsets.forEach((o, i) => {
+      original.offsets.forEach((_, i) => {
         const end = original.offsets[i + 1] ?? file.length;
         if (end <= at) expect(whole.packets[i]).toBe(original.packets[i]);
       });

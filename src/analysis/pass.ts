@@ -254,7 +254,7 @@ export class NodePass {
           bestTs = ts;
         }
       }
-      if (!best || !best.head) return delivered;
+      if (!best?.head) return delivered;
       const { raw, side, frame } = best.head;
       best.head = undefined;
       const n = ++this.count[side];

@@ -279,7 +279,7 @@ function naming(err: unknown, node: NodeConfig, ifaces: readonly string[]): unkn
   if (!isVxiError(err)) return err;
   const list = ifaces.join(', ');
   const m = /^([^\s:]+ \([^)]*\)): ([\s\S]*)$/.exec(err.message);
-  const message = m && m[1]?.startsWith(`${node.name} (`) ? `${m[1]} ${list}: ${m[2] ?? ''}` : `${node.name} (${node.host}) ${list}: ${err.message}`;
+  const message = m?.[1]?.startsWith(`${node.name} (`) ? `${m[1]} ${list}: ${m[2] ?? ''}` : `${node.name} (${node.host}) ${list}: ${err.message}`;
   return new VxiError(err.code, message, { exitCode: err.exitCode, cause: err });
 }
 

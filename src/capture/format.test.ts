@@ -39,6 +39,7 @@ describe('live stats', () => {
 
   it('prints a status line with a progress bar', () => {
     const line = statusLine(statsOf('kvm1-eth1.pcap').snapshot(67905, 1500), { nameWidth: 17, durationSec: 3 });
+    // biome-ignore lint/complexity/noAdjacentSpacesInRegex: the line's two-space gaps, written as printed
     expect(line).toMatch(/^kvm1 eth1 {10}\s+107 pkts\s+[\d.]+ KB\s+71\.3 pkt\/s  vxlan\s+\d+  VNI 10  \[##########\.{10}\]  50%$/);
     expect(progressBar(0)).toBe('[....................]   0%');
     expect(progressBar(2)).toBe('[####################] 100%');

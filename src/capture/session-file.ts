@@ -34,7 +34,7 @@ export function linkNameProblem(name: unknown): string | null {
   if (typeof name !== 'string') return 'must be text';
   const bytes = Buffer.byteLength(name);
   if (bytes === 0 || bytes > 15) return `must be 1 to 15 bytes long (it is ${bytes})`;
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   if (/[\s/\x00-\x1f\x7f]/.test(name)) return 'must hold no white space, "/" or control characters';
   return null;
 }

@@ -75,11 +75,11 @@ async function decodeHere(file: string, run: DecodeRun): Promise<DecodeEnd> {
     );
   } catch (err) {
     if (!interrupt.aborted) throw err;
-    // Ctrl-C: the lines of every packet decoded so far still go out
-    out.bytes(w.take());
+    // Ctrl-C: the lines of every packet decoded so far still go out (runDecode's out.flush() waits for them)
+    void out.bytes(w.take());
     return 'interrupted';
   }
-  out.bytes(w.take());
+  void out.bytes(w.take()); // runDecode's out.flush() waits for it and reports a failed write
   return summary;
 }
 

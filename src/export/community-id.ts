@@ -160,7 +160,7 @@ export function parseIp(text: string): Uint8Array | undefined {
   const lastColon = s.lastIndexOf(':');
   if (s.slice(lastColon + 1).includes('.')) {
     tail4 = parseIp(s.slice(lastColon + 1));
-    if (!tail4 || tail4.length !== 4) return undefined;
+    if (tail4?.length !== 4) return undefined;
     head = `${s.slice(0, lastColon + 1)}0:0`;
   }
   const halves = head.split('::');

@@ -57,7 +57,7 @@ export function bridgeMac(bridgeAddress: string): string {
  * (the overlay looks dead for up to a minute). Setting the address to its current value fixes it.
  */
 function pinBridgeMac(bridge: LinkState | undefined, vx: string, doing: string): PlannedCommand | undefined {
-  if (!bridge || bridge.kind !== 'bridge' || bridge.alias === CREATED_BY || !bridge.address) return undefined;
+  if (bridge?.kind !== 'bridge' || bridge.alias === CREATED_BY || !bridge.address) return undefined;
   return {
     argv: ['ip', 'link', 'set', 'dev', bridge.name, 'address', bridge.address],
     why: `keep ${bridge.name} on its MAC ${bridge.address} while ${doing} ${vx} (a bridge without a set address takes its lowest port's MAC, and the peers' ARP caches would go stale)`,
@@ -133,7 +133,7 @@ export function planProvision(input: ProvisionInput): Plan {
   if (!bridgeAddrs.includes(node.bridgeAddress)) {
     add(['ip', 'addr', 'add', node.bridgeAddress, 'dev', br], `${br} lacks ${node.bridgeAddress}`);
   }
-  if (!bridge || !bridge.up) add(['ip', 'link', 'set', 'dev', br, 'up'], `${br} is down`);
+  if (!bridge?.up) add(['ip', 'link', 'set', 'dev', br, 'up'], `${br} is down`);
 
   // the VXLAN interface
   let link = findLink(state, vx);
@@ -160,7 +160,7 @@ export function planProvision(input: ProvisionInput): Plan {
     if (pin) add(pin.argv, pin.why);
     add(['ip', 'link', 'set', 'dev', vx, 'master', br], `${vx} is not a port of ${br}`);
   }
-  if (!link || !link.up) add(['ip', 'link', 'set', 'dev', vx, 'up'], `${vx} is down`);
+  if (!link?.up) add(['ip', 'link', 'set', 'dev', vx, 'up'], `${vx} is down`);
 
   // flood entries (head-end replication), or multicast
   const peers = [...new Set(input.peers.map((p) => p.address))].filter((a) => a !== input.localAddress);

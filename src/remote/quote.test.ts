@@ -35,6 +35,7 @@ const HOSTILE = [
   '&& rm -rf /nonexistent',
   '|| id > /tmp/x',
   '!!',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion the quoting must keep literal
   '${IFS}',
   '',
   'é ü 日本',

@@ -117,7 +117,7 @@ export function bpfFilterProblem(s: unknown): string | null {
   if (s.trim().length === 0) return 'is empty';
   if (s.length > 4096) return 'is longer than 4096 characters';
   if (/^\s*-/.test(s)) return 'must not start with "-" (tcpdump would take it for an option)';
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   if (/[\x00-\x08\x0b-\x1f\x7f]/.test(s)) return 'contains control characters';
   return null;
 }

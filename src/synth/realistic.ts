@@ -74,7 +74,7 @@ function guests(): Guest[] {
   });
 }
 
-const enum Kind {
+enum Kind {
   Tcp,
   Udp,
   Icmp,

@@ -129,7 +129,7 @@ function readSessionJson(dir: string, file: string): SessionSpec {
         throw new UsageError(`${file}: nodes[${i}].${role} ${JSON.stringify(f)} is outside the capture folder ${dir}`);
       }
       const why = refusal(realDir, p);
-      if (why && why.startsWith('is a symlink')) {
+      if (why?.startsWith('is a symlink')) {
         skipped.push(`${path.basename(p)}: ${why}`);
         continue;
       }

@@ -39,7 +39,7 @@ export function namesInterface(raw: RawPacket): boolean {
  */
 let lastName = '';
 let lastSafe = '';
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it replaces
 const CONTROL = /[\x00-\x1f\x7f]/g;
 export function printableName(name: string): string {
   if (name === lastName) return lastSafe;

@@ -115,7 +115,7 @@ export const ipv6: LayerDecoder = {
     if (next === 59) return result; // no next header
     if (layer.fragment && layer.fragment.offset !== 0) return result;
     result.next = nextProtocol('ipproto', next);
-    if (layer.fragment && layer.fragment.more) result.wireEnd = END_IN_LATER_FRAGMENTS;
+    if (layer.fragment?.more) result.wireEnd = END_IN_LATER_FRAGMENTS;
     return result;
   },
 };
