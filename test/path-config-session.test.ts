@@ -132,10 +132,10 @@ describe('session.json nodes[].config', () => {
     const err = { text: '', write(t: string) { this.text += t; return true; } };
     const io = { stdout: out, stderr: err } as unknown as Parameters<typeof runPath>[2];
     expect(await runPath(dir, {}, io)).toBe(0);
-    expect(out.text).toMatch(/\nconfiguration \(session\.json nodes\[\]\.config\)\n  kvm1    vxlan10 VNI 10 UDP 4789 local 10\.3\.1\.156 dev eth1 mtu 1450, vxlan_bridge mtu 1450, eth1 mtu 1500 10\.3\.1\.156\/24, floods to 10\.3\.1\.174  \(capture 2026-12-01 09:00:00Z\)\n/);
-    expect(out.text).toMatch(/  kvm2    vxlan10 VNI 11 UDP 4789 local 10\.3\.1\.174/);
-    expect(out.text).toMatch(/\nconfiguration against traffic\n  FAIL  vni-mismatch\s+VNI 10 is not configured on kvm2 \(it has VNI 11/);
-    expect(out.text).toMatch(/        traffic: kvm1 sent 2 VXLAN packets to 10\.3\.1\.174 \(kvm2\) with VNI 10 on UDP 4789/);
+    expect(out.text).toMatch(/\nconfiguration \(session\.json nodes\[\]\.config\)\n {2}kvm1 {4}vxlan10 VNI 10 UDP 4789 local 10\.3\.1\.156 dev eth1 mtu 1450, vxlan_bridge mtu 1450, eth1 mtu 1500 10\.3\.1\.156\/24, floods to 10\.3\.1\.174 {2}\(capture 2026-12-01 09:00:00Z\)\n/);
+    expect(out.text).toMatch(/ {2}kvm2 {4}vxlan10 VNI 11 UDP 4789 local 10\.3\.1\.174/);
+    expect(out.text).toMatch(/\nconfiguration against traffic\n {2}FAIL {2}vni-mismatch\s+VNI 10 is not configured on kvm2 \(it has VNI 11/);
+    expect(out.text).toMatch(/ {8}traffic: kvm1 sent 2 VXLAN packets to 10\.3\.1\.174 \(kvm2\) with VNI 10 on UDP 4789/);
     out.text = '';
     await runPath(dir, { json: true }, io);
     const j = JSON.parse(out.text) as { nodes: { vtepFrom: string }[]; notes: string[]; config: { nodes: { node: string; vxlan: { vni: number } }[]; findings: { code: string }[] } };

@@ -56,7 +56,7 @@ export class ChunkTable {
 
   constructor(
     private readonly appender: DuckDBAppender,
-    private readonly kinds: readonly Kind[],
+    kinds: readonly Kind[],
   ) {
     this.chunk = DuckDBDataChunk.create(kinds.map((k) => TYPE_OF[k]), CHUNK_ROWS);
     this.vectors = kinds.map((_, j) => this.chunk.getColumnVector(j));

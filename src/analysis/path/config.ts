@@ -54,7 +54,7 @@ function filterVerdicts(rec: OverlayConfigRecord, port: number): { status: 'pass
   const out: { status: 'pass' | 'warn' | 'fail'; text: string }[] = [];
   const underlay = rec.underlay?.name ?? rec.inventory.underlay;
   const fw = rec.firewalld;
-  if (fw && fw.running) {
+  if (fw?.running) {
     const zone = fw.runtime.underlayZone ?? fw.defaultZone;
     // firewalld is asked about the inventory's port only
     if (port === rec.inventory.port) {

@@ -15,7 +15,7 @@ import { arpRequest, ethernet, icmpEcho, ipv4, tcp, udp } from '../../synth/fram
 import { coveredBy, tcpSegmentOf } from './gro.js';
 import { EDGE_US } from './join.js';
 import { PathScenario, type SynthNode } from './synth.js';
-import { LAB_VTEP, labConfig, labConfigs } from './testing.js';
+import { LAB_VTEP, type labConfig, labConfigs } from './testing.js';
 
 const T0 = 1_764_150_000_000_000;
 const KVM1: SynthNode = { name: 'kvm1', vtep: LAB_VTEP.kvm1 };

@@ -589,7 +589,7 @@ export class PathJoiner {
         const entry = cfg?.fdbEntry(u.innerDstMac);
         const flood = cfg?.floodList();
         const member = this.owner.has(b.vtepDst) ? ` (${b.dst})` : ` (no captured node${flood && !flood.includes(b.vtepDst) ? `, and not in ${b.src}'s flood list: no member` : ''})`;
-        const recorded = cfg && cfg.device
+        const recorded = cfg?.device
           ? entry
             ? `: ${b.src}'s ${cfg.device.name} has a${entry.state ? ` ${entry.state}` : ' learnt'} entry ${entry.mac} → ${entry.dst ?? '?'} (${cfg.source}): a stale FDB entry (bridge fdb del ${entry.mac} dev ${cfg.device.name} dst ${entry.dst ?? ''})`
             : `: a stale FDB entry on ${b.src} (not in its configuration ${cfg.source}: made or learnt since; bridge fdb show | grep ${mac(u.innerDstMac)})`
