@@ -59,7 +59,10 @@ function fail(msg) {
 if (args[0] === '--transport-probe') {
   const [, host, identityFile, knownHosts, argvJson, out] = args;
   const { RemoteSession } = await import(join(root, 'dist', 'remote', 'connection.js'));
-  const session = await RemoteSession.connect({ name: 'kvm1', host, sshPort: 22, user: 'root', identityFile, knownHosts, sudo: false }, { agent: false });
+  const session = await RemoteSession.connect(
+    { name: 'kvm1', host, sshPort: 22, user: 'root', identityFile, knownHosts, sudo: false },
+    { agent: false },
+  );
   // which cipher ssh2 negotiated: read from its decipher object (no public API says it)
   const decipher = session.client?._protocol?._decipher?.constructor?.name ?? null;
   const proc = await session.spawn(JSON.parse(argvJson));
@@ -109,7 +112,10 @@ const ns = (role) => `${prefix}${role}`;
 const VM2 = '10.220.220.6';
 
 function namespaces() {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0]).filter(Boolean);
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter(Boolean);
 }
 /** A process inside a lab namespace (refused unless the namespace exists). */
 function inNs(role, argv) {
@@ -176,7 +182,11 @@ function tcpdumpCounters(text) {
     const m = re.exec(text);
     return m ? Number(m[1]) : null;
   };
-  return { captured: grab(/^(\d+) packets? captured$/m), receivedByFilter: grab(/^(\d+) packets? received by filter$/m), droppedByKernel: grab(/^(\d+) packets? dropped by kernel$/m) };
+  return {
+    captured: grab(/^(\d+) packets? captured$/m),
+    receivedByFilter: grab(/^(\d+) packets? received by filter$/m),
+    droppedByKernel: grab(/^(\d+) packets? dropped by kernel$/m),
+  };
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function waitFor(what, cond, ms) {
@@ -187,7 +197,9 @@ async function waitFor(what, cond, ms) {
   }
 }
 function tcpdumpsIn(role) {
-  const pids = spawnSync('ip', ['netns', 'pids', ns(role)], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean);
+  const pids = spawnSync('ip', ['netns', 'pids', ns(role)], { encoding: 'utf8' })
+    .stdout.split(/\s+/)
+    .filter(Boolean);
   return pids.filter((p) => {
     try {
       return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'tcpdump';
@@ -201,7 +213,8 @@ function tcpdumpsIn(role) {
 async function iperf(sec) {
   const server = inNs('vm2', ['iperf3', '-s', '-1', '-B', VM2]);
   // iperf3 does not flush "Server listening" into a pipe: look for its socket instead
-  const listening = () => spawnSync('ip', ['netns', 'exec', ns('vm2'), 'ss', '-Hltn', 'sport = :5201'], { encoding: 'utf8' }).stdout.trim() !== '';
+  const listening = () =>
+    spawnSync('ip', ['netns', 'exec', ns('vm2'), 'ss', '-Hltn', 'sport = :5201'], { encoding: 'utf8' }).stdout.trim() !== '';
   await waitFor('the iperf3 server', () => listening() || server.child.exitCode !== null, 10_000);
   if (server.child.exitCode !== null) fail(`iperf3 -s ended: ${server.err() || server.out()}`);
   const client = inNs('vm1', ['iperf3', '-c', VM2, '-t', String(sec), '-J']);
@@ -210,10 +223,12 @@ async function iperf(sec) {
   if (server.child.exitCode === null) server.child.kill('SIGKILL');
   if (r.code !== 0) fail(`iperf3 failed (exit ${r.code}): ${r.err || r.out}`);
   const j = JSON.parse(r.out);
-  return { bitsPerSec: j.end.sum_received.bits_per_second, retransmits: j.end.sum_sent.retransmits ?? null, bytes: j.end.sum_received.bytes };
+  return {
+    bitsPerSec: j.end.sum_received.bits_per_second,
+    retransmits: j.end.sum_sent.retransmits ?? null,
+    bytes: j.end.sum_received.bytes,
+  };
 }
-
-
 
 const mb = (n) => (n / 1e6).toFixed(1);
 let result;
@@ -231,7 +246,20 @@ try {
     const streamsWanted = extra.includes('--iface') ? 1 : 2;
     const walks = new Map();
     const out = join(work, `capture-${tag}`);
-    const cap = inNs('frontend', [process.execPath, BIN, 'capture', 'kvm1', '--inventory', h.inventoryPath, '--out', out, '--duration', `${duration}s`, '--json', ...extra]);
+    const cap = inNs('frontend', [
+      process.execPath,
+      BIN,
+      'capture',
+      'kvm1',
+      '--inventory',
+      h.inventoryPath,
+      '--out',
+      out,
+      '--duration',
+      `${duration}s`,
+      '--json',
+      ...extra,
+    ]);
     // iperf3 starts once the tcpdumps listen, and runs a second longer than the capture
     await waitFor('the tcpdumps on kvm1', () => tcpdumpsIn('kvm1').length === streamsWanted || cap.child.exitCode !== null, 30_000);
     let iperfRun;
@@ -246,27 +274,29 @@ try {
     for (const st of JSON.parse(c.out).nodes.flatMap((n) => n.streams)) if (st.file) walks.set(`${st.node} ${st.iface}`, pcapWalk(st.file));
     rmSync(out, { recursive: true, force: true });
     const summary = JSON.parse(c.out);
-    const streams = summary.nodes.flatMap((n) => n.streams).map((s) => {
-      const windowSec = (Date.parse(s.stopRequestedAt ?? s.stoppedAt) - Date.parse(s.listeningAt ?? s.startedAt)) / 1000;
-      return {
-        stream: `${s.node} ${s.iface}${extra.length ? ` (${extra.join(' ')})` : ''}`,
-        end: s.end,
-        packets: s.packets,
-        bytes: s.bytes,
-        fileBytes: s.fileBytes,
-        windowSec,
-        pps: s.packets / windowSec,
-        bytesPerSec: s.bytes / windowSec,
-        fileBytesPerSec: s.fileBytes / windowSec,
-        captured: s.tcpdump?.captured ?? null,
-        receivedByFilter: s.tcpdump?.receivedByFilter ?? null,
-        droppedByKernel: s.tcpdump?.droppedByKernel ?? null,
-        filter: s.filter,
-        tailBytes: s.droppedTailBytes,
-        walk: walks.get(`${s.node} ${s.iface}`) ?? null,
-        error: s.error ?? null,
-      };
-    });
+    const streams = summary.nodes
+      .flatMap((n) => n.streams)
+      .map((s) => {
+        const windowSec = (Date.parse(s.stopRequestedAt ?? s.stoppedAt) - Date.parse(s.listeningAt ?? s.startedAt)) / 1000;
+        return {
+          stream: `${s.node} ${s.iface}${extra.length ? ` (${extra.join(' ')})` : ''}`,
+          end: s.end,
+          packets: s.packets,
+          bytes: s.bytes,
+          fileBytes: s.fileBytes,
+          windowSec,
+          pps: s.packets / windowSec,
+          bytesPerSec: s.bytes / windowSec,
+          fileBytesPerSec: s.fileBytes / windowSec,
+          captured: s.tcpdump?.captured ?? null,
+          receivedByFilter: s.tcpdump?.receivedByFilter ?? null,
+          droppedByKernel: s.tcpdump?.droppedByKernel ?? null,
+          filter: s.filter,
+          tailBytes: s.droppedTailBytes,
+          walk: walks.get(`${s.node} ${s.iface}`) ?? null,
+          error: s.error ?? null,
+        };
+      });
     return { exit: c.code, iperf: iperfRun, streams };
   }
   const whole = await capturedRun('whole', []);
@@ -284,13 +314,39 @@ try {
     let p;
     if (how.startsWith('openssh')) {
       const ssh = ['ssh', '-F', '/dev/null', '-v', ...(how === 'openssh-gcm' ? ['-c', 'aes128-gcm@openssh.com'] : [])];
-      ssh.push('-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes');
+      ssh.push(
+        '-i',
+        key,
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'IdentityAgent=none',
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+      );
       p = inNsTo('frontend', [...ssh, `root@${kvm1.host}`, argv.map(shq).join(' ')], file);
     } else {
-      p = inNs('frontend', [process.execPath, fileURLToPath(import.meta.url), '--transport-probe', kvm1.host, key, knownHosts, JSON.stringify(argv), file]);
+      p = inNs('frontend', [
+        process.execPath,
+        fileURLToPath(import.meta.url),
+        '--transport-probe',
+        kvm1.host,
+        key,
+        knownHosts,
+        JSON.stringify(argv),
+        file,
+      ]);
     }
     let heardAt = 0;
-    await waitFor(`${how}: tcpdump on kvm1`, () => (tcpdumpsIn('kvm1').length === 1 && /listening on/.test(p.err() + (p.out?.() ?? ''))) || p.child.exitCode !== null, 30_000);
+    await waitFor(
+      `${how}: tcpdump on kvm1`,
+      () => (tcpdumpsIn('kvm1').length === 1 && /listening on/.test(p.err() + (p.out?.() ?? ''))) || p.child.exitCode !== null,
+      30_000,
+    );
     heardAt = performance.now();
     await sleep(300);
     const iperfRun = p.child.exitCode === null ? await iperf(duration + 1) : null;
@@ -310,7 +366,20 @@ try {
     const w = pcapWalk(file);
     rmSync(file, { force: true });
     const t = tcpdumpCounters(stderr);
-    return { round, how, cipher, processSec: windowSec, windowSec: w.spanSec, fileBytes, bytesPerSec: fileBytes / w.spanSec, packets: w.records, tailBytes: w.tailBytes, ...t, lost: t.captured === null ? null : t.captured - w.records, iperfBitsPerSec: iperfRun?.bitsPerSec ?? null };
+    return {
+      round,
+      how,
+      cipher,
+      processSec: windowSec,
+      windowSec: w.spanSec,
+      fileBytes,
+      bytesPerSec: fileBytes / w.spanSec,
+      packets: w.records,
+      tailBytes: w.tailBytes,
+      ...t,
+      lost: t.captured === null ? null : t.captured - w.records,
+      iperfBitsPerSec: iperfRun?.bitsPerSec ?? null,
+    };
   }
   const versus = [];
   let toolCipher = null;
@@ -322,12 +391,44 @@ try {
       if (how === 'tool') {
         const t = await capturedRun(`eth1-${round}`, ['--iface', 'eth1']);
         const s0 = t.streams[0];
-        if (!s0.walk || s0.walk.records !== s0.packets) fail(`the tool's file holds ${s0.walk?.records ?? 'no'} records, its summary says ${s0.packets}`);
-        versus.push({ round, how, cipher: null, processSec: s0.windowSec, windowSec: s0.walk.spanSec, fileBytes: s0.fileBytes, bytesPerSec: s0.fileBytes / s0.walk.spanSec, packets: s0.packets, tailBytes: s0.tailBytes, captured: s0.captured, receivedByFilter: s0.receivedByFilter, droppedByKernel: s0.droppedByKernel, lost: s0.captured === null ? null : s0.captured - s0.packets, iperfBitsPerSec: t.iperf.bitsPerSec, filter: s0.filter });
+        if (!s0.walk || s0.walk.records !== s0.packets)
+          fail(`the tool's file holds ${s0.walk?.records ?? 'no'} records, its summary says ${s0.packets}`);
+        versus.push({
+          round,
+          how,
+          cipher: null,
+          processSec: s0.windowSec,
+          windowSec: s0.walk.spanSec,
+          fileBytes: s0.fileBytes,
+          bytesPerSec: s0.fileBytes / s0.walk.spanSec,
+          packets: s0.packets,
+          tailBytes: s0.tailBytes,
+          captured: s0.captured,
+          receivedByFilter: s0.receivedByFilter,
+          droppedByKernel: s0.droppedByKernel,
+          lost: s0.captured === null ? null : s0.captured - s0.packets,
+          iperfBitsPerSec: t.iperf.bitsPerSec,
+          filter: s0.filter,
+        });
         continue;
       }
       const filter = versus.find((v) => v.how === 'tool')?.filter ?? whole.streams[0].filter;
-      const run = await remoteRun(round, how, ['timeout', '--preserve-status', '-s', 'INT', String(duration), 'tcpdump', '-U', '-n', '-w', '-', '-i', 'eth1', '--', filter]);
+      const run = await remoteRun(round, how, [
+        'timeout',
+        '--preserve-status',
+        '-s',
+        'INT',
+        String(duration),
+        'tcpdump',
+        '-U',
+        '-n',
+        '-w',
+        '-',
+        '-i',
+        'eth1',
+        '--',
+        filter,
+      ]);
       if (how === 'transport') toolCipher = run.cipher;
       versus.push(run);
     }
@@ -335,16 +436,38 @@ try {
   for (const v of versus) if (v.how === 'tool') v.cipher = toolCipher;
   // the baseline: tcpdump on the node itself writing to /dev/null (no SSH, no decoding), same load
   log('bench-capture: baseline, tcpdump -w /dev/null on kvm1 itself with the same iperf3 load…');
-  const local = ['eth1', 'vxlan_bridge'].map((iface) => ({ iface, p: inNs('kvm1', ['timeout', '--preserve-status', '-s', 'INT', String(duration), 'tcpdump', '-i', iface, '-n', '-w', '/dev/null']) }));
+  const local = ['eth1', 'vxlan_bridge'].map((iface) => ({
+    iface,
+    p: inNs('kvm1', ['timeout', '--preserve-status', '-s', 'INT', String(duration), 'tcpdump', '-i', iface, '-n', '-w', '/dev/null']),
+  }));
   await waitFor('both local tcpdumps', () => local.every((l) => /listening on/.test(l.p.err())), 10_000);
   const duringLocal = await iperf(duration + 1);
   const baseline = [];
   for (const l of local) {
     const e = (await l.p.done).err;
     const grab = (re) => Number(re.exec(e)?.[1] ?? NaN);
-    baseline.push({ stream: `kvm1 ${l.iface} (tcpdump -w /dev/null on the node)`, captured: grab(/^(\d+) packets? captured$/m), receivedByFilter: grab(/^(\d+) packets? received by filter$/m), droppedByKernel: grab(/^(\d+) packets? dropped by kernel$/m) });
+    baseline.push({
+      stream: `kvm1 ${l.iface} (tcpdump -w /dev/null on the node)`,
+      captured: grab(/^(\d+) packets? captured$/m),
+      receivedByFilter: grab(/^(\d+) packets? received by filter$/m),
+      droppedByKernel: grab(/^(\d+) packets? dropped by kernel$/m),
+    });
   }
-  result = { baseline, iperfDuringBaseline: duringLocal, date: new Date().toISOString(), machine: machineLine({ withTcpdump: true }), loadAvg: loadavg()[0], durationSec: duration, captureExit: Math.max(whole.exit ?? 1, short.exit ?? 1), iperfAlone: alone, iperfDuring: whole.iperf, iperfDuringSnaplen: short.iperf, streams: [...whole.streams, ...short.streams], versus, rounds };
+  result = {
+    baseline,
+    iperfDuringBaseline: duringLocal,
+    date: new Date().toISOString(),
+    machine: machineLine({ withTcpdump: true }),
+    loadAvg: loadavg()[0],
+    durationSec: duration,
+    captureExit: Math.max(whole.exit ?? 1, short.exit ?? 1),
+    iperfAlone: alone,
+    iperfDuring: whole.iperf,
+    iperfDuringSnaplen: short.iperf,
+    streams: [...whole.streams, ...short.streams],
+    versus,
+    rounds,
+  };
 } finally {
   await labDown({ prefix, dir: join(work, 'lab') }).catch((e) => process.stderr.write(`bench-capture: lab down failed: ${e.message}\n`));
   rmSync(work, { recursive: true, force: true });
@@ -366,7 +489,7 @@ const rows = [
 const iperfLine = `iperf3 vm1 → vm2 (TCP, one stream): ${(r.iperfAlone.bitsPerSec / 1e9).toFixed(2)} Gbit/s alone, ${(r.iperfDuring.bitsPerSec / 1e9).toFixed(2)} Gbit/s while captured (${r.iperfDuring.retransmits ?? '?'} retransmits), ${(r.iperfDuringSnaplen.bitsPerSec / 1e9).toFixed(2)} Gbit/s while captured with --snaplen 128, ${(r.iperfDuringBaseline.bitsPerSec / 1e9).toFixed(2)} Gbit/s during the baseline; capture exit ${r.captureExit}`;
 const HOW = {
   tool: '`vxlan-inspect capture kvm1 --iface eth1`',
-  openssh: "OpenSSH `ssh` (defaults, `-F /dev/null`)",
+  openssh: 'OpenSSH `ssh` (defaults, `-F /dev/null`)',
   'openssh-gcm': 'OpenSSH `ssh -c aes128-gcm@openssh.com`',
   transport: "the tool's SSH transport alone (ssh2, no sink)",
 };
@@ -391,7 +514,15 @@ const verdict = [
     `ssh2 transport alone ${mb(rate('transport'))} (${Math.round(pktRate('transport')).toLocaleString('en')}).`,
   `Tool / OpenSSH default: ${(rate('tool') / rate('openssh')).toFixed(2)}×; tool / OpenSSH aes128-gcm: ${(rate('tool') / rate('openssh-gcm')).toFixed(2)}×; ssh2 transport / OpenSSH default: ${(rate('transport') / rate('openssh')).toFixed(2)}×. ` +
     // tcpdump's "captured" is at times one above what it wrote (OpenSSH's files too): compare the tool with them
-    `tcpdump's captured count − packets in the file, per round: ${['tool', 'openssh', 'openssh-gcm', 'transport'].map((how) => `${how} ${r.versus.filter((v) => v.how === how).map((v) => num(v.lost)).join(', ')}`).join('; ')}.`,
+    `tcpdump's captured count − packets in the file, per round: ${['tool', 'openssh', 'openssh-gcm', 'transport']
+      .map(
+        (how) =>
+          `${how} ${r.versus
+            .filter((v) => v.how === how)
+            .map((v) => num(v.lost))
+            .join(', ')}`,
+      )
+      .join('; ')}.`,
 ];
 const table = `${rows.join('\n')}\n\n${iperfLine}\n\nAgainst OpenSSH (eth1 alone, same remote command and filter, same load):\n\n${versusRows.join('\n')}\n\n${verdict.join('\n')}`;
 if (asJson) process.stdout.write(`${JSON.stringify(r)}\n`);
@@ -399,7 +530,12 @@ else process.stdout.write(`${table}\n\n${r.machine}; load average ${r.loadAvg.to
 if (writeDoc) {
   replaceSection(
     'bench-capture',
-    [`Run: \`node scripts/bench-capture.mjs --duration ${duration} --rounds ${rounds} --write-doc\` (${r.date.slice(0, 16).replace('T', ' ')} UTC)`, `Machine: ${r.machine}; load average ${r.loadAvg.toFixed(1)} at the end`, '', table].join('\n'),
+    [
+      `Run: \`node scripts/bench-capture.mjs --duration ${duration} --rounds ${rounds} --write-doc\` (${r.date.slice(0, 16).replace('T', ' ')} UTC)`,
+      `Machine: ${r.machine}; load average ${r.loadAvg.toFixed(1)} at the end`,
+      '',
+      table,
+    ].join('\n'),
   );
   log('bench-capture: docs/load.md updated');
 }

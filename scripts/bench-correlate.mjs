@@ -64,12 +64,35 @@ async function generate(n, frameRate = rate) {
   const over = join(dir, `vxlan_bridge-${n}.pcap`);
   const { vm1, vm2, kvm1, kvm2 } = CLASS;
   // templates: the frames are rewritten in place (sequence number, payload), lengths never change
-  const req = f.ethernet(vm2.mac, vm1.mac, 0x0800, f.ipv4({ src: vm1.ip, dst: vm2.ip, proto: 1 }, f.icmpEcho(8, 0x1c2b, 0, new Uint8Array(PAYLOAD))));
-  const rep = f.ethernet(vm1.mac, vm2.mac, 0x0800, f.ipv4({ src: vm2.ip, dst: vm1.ip, proto: 1 }, f.icmpEcho(0, 0x1c2b, 0, new Uint8Array(PAYLOAD))));
-  const local = f.ethernet(kvm1.bridgeMac, vm1.mac, 0x0800, f.ipv4({ src: vm1.ip, dst: kvm1.bridge, proto: 1 }, f.icmpEcho(8, 0x2d3c, 0, new Uint8Array(PAYLOAD))));
+  const req = f.ethernet(
+    vm2.mac,
+    vm1.mac,
+    0x0800,
+    f.ipv4({ src: vm1.ip, dst: vm2.ip, proto: 1 }, f.icmpEcho(8, 0x1c2b, 0, new Uint8Array(PAYLOAD))),
+  );
+  const rep = f.ethernet(
+    vm1.mac,
+    vm2.mac,
+    0x0800,
+    f.ipv4({ src: vm2.ip, dst: vm1.ip, proto: 1 }, f.icmpEcho(0, 0x1c2b, 0, new Uint8Array(PAYLOAD))),
+  );
+  const local = f.ethernet(
+    kvm1.bridgeMac,
+    vm1.mac,
+    0x0800,
+    f.ipv4({ src: vm1.ip, dst: kvm1.bridge, proto: 1 }, f.icmpEcho(8, 0x2d3c, 0, new Uint8Array(PAYLOAD))),
+  );
   const encap = (inner, from) => {
     const [a, b] = from === 'kvm1' ? [kvm1, kvm2] : [kvm2, kvm1];
-    return f.vxlanPacket(inner, { outerSrcMac: a.mac, outerDstMac: b.mac, outerSrc: a.underlay, outerDst: b.underlay, srcPort: 49152, dstPort: 4789, vni: CLASS.vni });
+    return f.vxlanPacket(inner, {
+      outerSrcMac: a.mac,
+      outerDstMac: b.mac,
+      outerSrc: a.underlay,
+      outerDst: b.underlay,
+      srcPort: 49152,
+      dstPort: 4789,
+      vni: CLASS.vni,
+    });
   };
   const w = new PcapWriter();
   const uOut = createWriteStream(under);
@@ -159,8 +182,13 @@ async function generateRealistic(n) {
   uOut.write(w.header());
   oOut.write(w.header());
   const { vm1, kvm1 } = CLASS;
-  const local = f.ethernet(kvm1.bridgeMac, vm1.mac, 0x0800, f.ipv4({ src: vm1.ip, dst: kvm1.bridge, proto: 1 }, f.icmpEcho(8, 0x2d3c, 0, new Uint8Array(56))));
-  const LOCAL_VTEP = (192 << 24 | 168 << 16 | 100 << 8 | 11) >>> 0;
+  const local = f.ethernet(
+    kvm1.bridgeMac,
+    vm1.mac,
+    0x0800,
+    f.ipv4({ src: vm1.ip, dst: kvm1.bridge, proto: 1 }, f.icmpEcho(8, 0x2d3c, 0, new Uint8Array(56))),
+  );
+  const LOCAL_VTEP = ((192 << 24) | (168 << 16) | (100 << 8) | 11) >>> 0;
   let uBatch = [];
   let oBatch = [];
   let pending = []; // bridge frames not written yet, in time order: {us, data}
@@ -215,7 +243,11 @@ function tool(argvOf, u, o) {
   let cpu = 0;
   let mb = 0;
   for (const file of [u, o]) {
-    const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...argvOf(file)], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+    const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...argvOf(file)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'ignore', 'pipe'],
+      maxBuffer: 1 << 26,
+    });
     const [s, user, sys, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
     secs += s;
     cpu += user + sys;
@@ -228,11 +260,21 @@ const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
 function once(u, o) {
   const node = heapMb === undefined ? [process.execPath] : [process.execPath, `--max-old-space-size=${heapMb}`];
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...node, join(root, 'dist', 'cli', 'bin.js'), 'correlate', '--json', u, o], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...node, join(root, 'dist', 'cli', 'bin.js'), 'correlate', '--json', u, o], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   if (r.status !== 0) throw new Error(`correlate failed (exit ${r.status}): ${r.stderr.slice(-500)}`);
   const [secs, user, sys, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
   const report = JSON.parse(r.stdout);
-  return { secs, cpu: user + sys, mb: kb / 1024, matched: report.matched, underlayOnly: report.underlayOnly, overlayOnly: report.overlayOnly };
+  return {
+    secs,
+    cpu: user + sys,
+    mb: kb / 1024,
+    matched: report.matched,
+    underlayOnly: report.underlayOnly,
+    overlayOnly: report.overlayOnly,
+  };
 }
 
 const rows = [];
@@ -248,10 +290,14 @@ function measurePair(input, n, under, over) {
     if (!best || r.secs < best.secs) best = r;
   }
   const row = { input, packetsPerSide: n, fileMiB: Math.round(mbOnDisk), ...best, ppsPerSide: Math.round(n / best.secs), tools: [] };
-  if (have('tcpdump')) row.tools.push({ label: 'tcpdump -nn -r (each file once)', ...tool((file) => ['tcpdump', '-nn', '-r', file], under, over) });
-  if (withTshark && have('tshark')) row.tools.push({ label: 'tshark -n -r (each file once)', ...tool((file) => ['tshark', '-n', '-r', file], under, over) });
+  if (have('tcpdump'))
+    row.tools.push({ label: 'tcpdump -nn -r (each file once)', ...tool((file) => ['tcpdump', '-nn', '-r', file], under, over) });
+  if (withTshark && have('tshark'))
+    row.tools.push({ label: 'tshark -n -r (each file once)', ...tool((file) => ['tshark', '-n', '-r', file], under, over) });
   rows.push(row);
-  log(`  ${input}, ${n.toLocaleString('en-US')} per side: ${best.secs} s wall, ${best.cpu.toFixed(2)} s CPU, ${best.mb.toFixed(0)} MiB peak RSS, ${row.ppsPerSide.toLocaleString('en-US')} packets/s per side; matched ${best.matched}, underlay only ${best.underlayOnly}, overlay only ${best.overlayOnly}`);
+  log(
+    `  ${input}, ${n.toLocaleString('en-US')} per side: ${best.secs} s wall, ${best.cpu.toFixed(2)} s CPU, ${best.mb.toFixed(0)} MiB peak RSS, ${row.ppsPerSide.toLocaleString('en-US')} packets/s per side; matched ${best.matched}, underlay only ${best.underlayOnly}, overlay only ${best.overlayOnly}`,
+  );
   for (const t of row.tools) log(`    ${t.label}: ${t.secs.toFixed(2)} s wall, ${t.cpu.toFixed(2)} s CPU, ${t.mb.toFixed(0)} MiB`);
 }
 
@@ -274,12 +320,24 @@ try {
   if (storm > 0) {
     const { vm1, kvm1, kvm2 } = CLASS;
     const arp = f.ethernet('ff:ff:ff:ff:ff:ff', vm1.mac, 0x0806, f.arpRequest(vm1.mac, vm1.ip, '10.220.220.99'));
-    const inVxlan = (inner) => f.vxlanPacket(inner, { outerSrcMac: kvm1.mac, outerDstMac: kvm2.mac, outerSrc: kvm1.underlay, outerDst: kvm2.underlay, srcPort: 49152, dstPort: 4789, vni: CLASS.vni });
+    const inVxlan = (inner) =>
+      f.vxlanPacket(inner, {
+        outerSrcMac: kvm1.mac,
+        outerDstMac: kvm2.mac,
+        outerSrc: kvm1.underlay,
+        outerDst: kvm2.underlay,
+        srcPort: 49152,
+        dstPort: 4789,
+        vni: CLASS.vni,
+      });
     const empty = new Uint8Array(0);
     const cases = [
       ['distinct frames (the pings above)', () => generate(storm, 100_000)],
       ['one ARP request, identical copies', () => generateIdentical(storm, 'arp', arp, inVxlan(arp), 18)],
-      ['identical zero-length frames (VXLAN header only; empty bridge records)', () => generateIdentical(storm, 'empty', empty, inVxlan(empty), 18)],
+      [
+        'identical zero-length frames (VXLAN header only; empty bridge records)',
+        () => generateIdentical(storm, 'empty', empty, inVxlan(empty), 18),
+      ],
     ];
     for (const [input, make] of cases) {
       const { under, over } = await make();
@@ -291,7 +349,9 @@ try {
         if (!best || r.secs < best.secs) best = r;
       }
       stormRows.push({ input, packetsPerSide: storm, ...best });
-      log(`  ${input}: ${best.secs} s wall, ${best.cpu.toFixed(2)} s CPU, ${best.mb.toFixed(0)} MiB peak RSS; matched ${best.matched}, underlay only ${best.underlayOnly}, overlay only ${best.overlayOnly}`);
+      log(
+        `  ${input}: ${best.secs} s wall, ${best.cpu.toFixed(2)} s CPU, ${best.mb.toFixed(0)} MiB peak RSS; matched ${best.matched}, underlay only ${best.underlayOnly}, overlay only ${best.overlayOnly}`,
+      );
       if (!keep) rmSync(dir, { recursive: true, force: true });
     }
   }
@@ -304,22 +364,31 @@ const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem()
 const load = `load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} before, ${loadAfter.map((l) => l.toFixed(2)).join(' ')} after`;
 if (json) process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), machine, load, rate, rows, stormRows }, null, 2)}\n`);
 else {
-  const lines = rows.length === 0 ? [] : [
-    '| pair | packets per side | files | wall time | CPU time | packets/s per side | peak RSS | matched | underlay only | overlay only |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.flatMap((r) => [
-      `| ${r.input} | ${r.packetsPerSide.toLocaleString('en-US')} | ${r.fileMiB} MiB | ${r.secs.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${r.ppsPerSide.toLocaleString('en-US')} | ${r.mb.toFixed(0)} MiB | ${r.matched.toLocaleString('en-US')} | ${r.underlayOnly.toLocaleString('en-US')} | ${r.overlayOnly.toLocaleString('en-US')} |`,
-      ...r.tools.map((t) => `| ${r.input}: ${t.label} | ${r.packetsPerSide.toLocaleString('en-US')} | | ${t.secs.toFixed(2)} s | ${t.cpu.toFixed(2)} s | ${Math.round((2 * r.packetsPerSide) / t.secs).toLocaleString("en-US")} (both files) | ${t.mb.toFixed(0)} MiB | | | |`),
-    ]),
-    '',
-    `\`node${heapMb === undefined ? '' : ` --max-old-space-size=${heapMb}`} dist/cli/bin.js correlate --json eth1.pcap vxlan_bridge.pcap\`, friendly at ${rate.toLocaleString('en-US')} frames/s of capture time, best of ${runs} after a warm-up run; ${machine}; ${load}; ${new Date().toISOString().slice(0, 10)}.`,
-  ];
+  const lines =
+    rows.length === 0
+      ? []
+      : [
+          '| pair | packets per side | files | wall time | CPU time | packets/s per side | peak RSS | matched | underlay only | overlay only |',
+          '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+          ...rows.flatMap((r) => [
+            `| ${r.input} | ${r.packetsPerSide.toLocaleString('en-US')} | ${r.fileMiB} MiB | ${r.secs.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${r.ppsPerSide.toLocaleString('en-US')} | ${r.mb.toFixed(0)} MiB | ${r.matched.toLocaleString('en-US')} | ${r.underlayOnly.toLocaleString('en-US')} | ${r.overlayOnly.toLocaleString('en-US')} |`,
+            ...r.tools.map(
+              (t) =>
+                `| ${r.input}: ${t.label} | ${r.packetsPerSide.toLocaleString('en-US')} | | ${t.secs.toFixed(2)} s | ${t.cpu.toFixed(2)} s | ${Math.round((2 * r.packetsPerSide) / t.secs).toLocaleString('en-US')} (both files) | ${t.mb.toFixed(0)} MiB | | | |`,
+            ),
+          ]),
+          '',
+          `\`node${heapMb === undefined ? '' : ` --max-old-space-size=${heapMb}`} dist/cli/bin.js correlate --json eth1.pcap vxlan_bridge.pcap\`, friendly at ${rate.toLocaleString('en-US')} frames/s of capture time, best of ${runs} after a warm-up run; ${machine}; ${load}; ${new Date().toISOString().slice(0, 10)}.`,
+        ];
   if (stormRows.length > 0) {
     lines.push(
       ...(lines.length ? [''] : []),
       `| ${storm.toLocaleString('en-US')} frames per side, 10 µs apart | wall time | CPU time | peak RSS | matched | underlay only | overlay only |`,
       '|---|---|---|---|---|---|---|',
-      ...stormRows.map((r) => `| ${r.input} | ${r.secs.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${r.mb.toFixed(0)} MiB | ${r.matched.toLocaleString('en-US')} | ${r.underlayOnly.toLocaleString('en-US')} | ${r.overlayOnly.toLocaleString('en-US')} |`),
+      ...stormRows.map(
+        (r) =>
+          `| ${r.input} | ${r.secs.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${r.mb.toFixed(0)} MiB | ${r.matched.toLocaleString('en-US')} | ${r.underlayOnly.toLocaleString('en-US')} | ${r.overlayOnly.toLocaleString('en-US')} |`,
+      ),
       '',
       `Storm rows: best of ${runs}, page cache warmed by reading the files; ${machine}; ${new Date().toISOString().slice(0, 10)}.`,
     );

@@ -124,7 +124,10 @@ async function generate() {
 }
 
 function timed(cmd, cmdArgs) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', process.execPath, join(root, 'dist', 'cli', 'bin.js'), cmd, ...cmdArgs], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', process.execPath, join(root, 'dist', 'cli', 'bin.js'), cmd, ...cmdArgs], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   if (r.status !== 0) throw new Error(`${cmd} failed (exit ${r.status}): ${r.stderr.slice(-800)}`);
   const [secs, user, sys, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
   return { secs, cpu: Math.round((user + sys) * 100) / 100, mb: Math.round(kb / 1024), stdout: r.stdout };
@@ -136,7 +139,9 @@ const made = !fresh && existsSync(join(dir, 'recipe.json')) && readFileSync(join
 if (!made) {
   const g0 = performance.now();
   const c = await generate();
-  log(`generated ${dir}: underlay ${c.underlay.toLocaleString('en-US')} packets (${c.vxlan.toLocaleString('en-US')} VXLAN), bridge ${c.bridge.toLocaleString('en-US')} frames, in ${((performance.now() - g0) / 1000).toFixed(1)} s`);
+  log(
+    `generated ${dir}: underlay ${c.underlay.toLocaleString('en-US')} packets (${c.vxlan.toLocaleString('en-US')} VXLAN), bridge ${c.bridge.toLocaleString('en-US')} frames, in ${((performance.now() - g0) / 1000).toFixed(1)} s`,
+  );
 } else log(`reusing ${dir}`);
 const mib = (statSync(under).size + statSync(over).size) / 2 ** 20;
 readFileSync(under);
@@ -166,8 +171,18 @@ try {
   const db = await inst.connect();
   const rows = async (sql) => (await db.runAndReadAll(sql)).getRowObjectsJson();
   const pq = `'${summary.files.packets}'`;
-  const byVni = Object.fromEntries((await rows(`SELECT vni::VARCHAR AS vni, count(*)::INTEGER AS packets, sum(wire_len)::BIGINT AS bytes FROM ${pq} WHERE side = 'underlay' AND tunnel = 'vxlan' GROUP BY vni`)).map((r) => [r.vni, { packets: r.packets, bytes: Number(r.bytes) }]));
-  const pairs = (await rows(`SELECT outer_src AS src, outer_dst AS dst, vni, count(*)::INTEGER AS packets, sum(wire_len)::BIGINT AS bytes FROM ${pq} WHERE side = 'underlay' AND tunnel IS NOT NULL GROUP BY ALL`)).map((r) => ({ src: r.src, dst: r.dst, vni: r.vni, packets: r.packets, bytes: Number(r.bytes) }));
+  const byVni = Object.fromEntries(
+    (
+      await rows(
+        `SELECT vni::VARCHAR AS vni, count(*)::INTEGER AS packets, sum(wire_len)::BIGINT AS bytes FROM ${pq} WHERE side = 'underlay' AND tunnel = 'vxlan' GROUP BY vni`,
+      )
+    ).map((r) => [r.vni, { packets: r.packets, bytes: Number(r.bytes) }]),
+  );
+  const pairs = (
+    await rows(
+      `SELECT outer_src AS src, outer_dst AS dst, vni, count(*)::INTEGER AS packets, sum(wire_len)::BIGINT AS bytes FROM ${pq} WHERE side = 'underlay' AND tunnel IS NOT NULL GROUP BY ALL`,
+    )
+  ).map((r) => ({ src: r.src, dst: r.dst, vni: r.vni, packets: r.packets, bytes: Number(r.bytes) }));
   db.closeSync();
   inst.closeSync();
   const key = (p) => `${p.src}>${p.dst}/${p.vni}`;
@@ -199,7 +214,10 @@ try {
       '',
       '| command | wall s | CPU s | peak RSS MiB | wall vs `stats --json` |',
       '|---|---:|---:|---:|---:|',
-      ...Object.entries(result.best).map(([k, v]) => `| \`${commands[k][0]} ${k === 'export' ? 'DIR --out OUT' : k === 'stats' ? '--json UNDERLAY' : '--json UNDERLAY BRIDGE'}\` | ${v.secs.toFixed(2)} | ${v.cpu.toFixed(2)} | ${v.mb} | ${(v.secs / result.best.stats.secs).toFixed(1)}× |`),
+      ...Object.entries(result.best).map(
+        ([k, v]) =>
+          `| \`${commands[k][0]} ${k === 'export' ? 'DIR --out OUT' : k === 'stats' ? '--json UNDERLAY' : '--json UNDERLAY BRIDGE'}\` | ${v.secs.toFixed(2)} | ${v.cpu.toFixed(2)} | ${v.mb} | ${(v.secs / result.best.stats.secs).toFixed(1)}× |`,
+      ),
       '',
       `export's phases (its own clock, best run): pass ${result.exportPhases.analysis} s (${result.exportPhases.analysisCpu} CPU s), DuckDB joins and Parquet ${result.exportPhases.parquet} s (${result.exportPhases.parquetCpu} CPU s).`,
       `DuckDB's counts over packets.parquet equal stats --json: per VNI ${vniEqual ? 'yes' : 'NO'}, per VTEP pair ${pairsEqual ? 'yes' : 'NO'}.`,

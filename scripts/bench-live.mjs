@@ -55,7 +55,10 @@ function copy(side, k) {
 
 const store = await CaptureStore.open(undefined, {});
 const u = await store.follow({ path: files.underlay, name: 'kvm1-eth1.pcap', node: 'kvm1', role: 'underlay', iface: 'eth1' }, 5);
-const o = await store.follow({ path: files.overlay, name: 'kvm1-vxlan_bridge.pcap', node: 'kvm1', role: 'overlay', iface: 'vxlan_bridge' }, 5);
+const o = await store.follow(
+  { path: files.overlay, name: 'kvm1-vxlan_bridge.pcap', node: 'kvm1', role: 'overlay', iface: 'vxlan_bridge' },
+  5,
+);
 const perCopy = { underlay: src.underlay.length, overlay: src.overlay.length };
 const copiesPerSecond = rate / 2.5;
 
@@ -81,10 +84,18 @@ for (let m = 0; m < minutes; m++) {
     await store.analyze('kvm1');
   }
   const cpu = process.cpuUsage(cpu0);
-  rows.push({ minute: m + 1, packets: u.index.count + o.index.count, cpuMs: Math.round((cpu.user + cpu.system) / 1000), wallMs: Math.round(performance.now() - wall0), rssMb: Math.round(process.memoryUsage().rss / 2 ** 20) });
+  rows.push({
+    minute: m + 1,
+    packets: u.index.count + o.index.count,
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    wallMs: Math.round(performance.now() - wall0),
+    rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+  });
   if (!json) {
     const r = rows[rows.length - 1];
-    console.log(`minute ${String(r.minute).padStart(3)}  ${String(r.packets).padStart(9)} packets so far  CPU ${String(r.cpuMs).padStart(6)} ms  RSS ${r.rssMb} MB`);
+    console.log(
+      `minute ${String(r.minute).padStart(3)}  ${String(r.packets).padStart(9)} packets so far  CPU ${String(r.cpuMs).padStart(6)} ms  RSS ${r.rssMb} MB`,
+    );
   }
 }
 await store.settle(u.id);
@@ -93,12 +104,24 @@ const a = store.node('kvm1').analysis;
 const first = rows.slice(0, 3).reduce((x, r) => x + r.cpuMs, 0) / Math.min(3, rows.length);
 const last = rows.slice(-3).reduce((x, r) => x + r.cpuMs, 0) / Math.min(3, rows.length);
 const summary = {
-  date: new Date().toISOString(), cpus: cpus().length, load: loadavg().map((x) => x.toFixed(2)).join(' '),
-  minutes, packetsPerSecondPerSide: Math.round((copiesPerSecond * perCopy.underlay)), totalPackets: rows.at(-1)?.packets ?? 0,
-  cpuMsFirstMinutes: Math.round(first), cpuMsLastMinutes: Math.round(last), growth: first ? Math.round((last / first) * 100) / 100 : null,
-  matched: a?.matched ?? 0, rows,
+  date: new Date().toISOString(),
+  cpus: cpus().length,
+  load: loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' '),
+  minutes,
+  packetsPerSecondPerSide: Math.round(copiesPerSecond * perCopy.underlay),
+  totalPackets: rows.at(-1)?.packets ?? 0,
+  cpuMsFirstMinutes: Math.round(first),
+  cpuMsLastMinutes: Math.round(last),
+  growth: first ? Math.round((last / first) * 100) / 100 : null,
+  matched: a?.matched ?? 0,
+  rows,
 };
 store.close();
 rmSync(dir, { recursive: true, force: true });
 if (json) console.log(JSON.stringify(summary));
-else console.log(`\n${minutes} simulated minutes, ${summary.totalPackets} packets (${summary.packetsPerSecondPerSide}/s a side), ${summary.matched} matched: CPU per minute ${summary.cpuMsFirstMinutes} ms at the start, ${summary.cpuMsLastMinutes} ms at the end (× ${summary.growth}); ${summary.date}, load ${summary.load}, ${summary.cpus} CPUs`);
+else
+  console.log(
+    `\n${minutes} simulated minutes, ${summary.totalPackets} packets (${summary.packetsPerSecondPerSide}/s a side), ${summary.matched} matched: CPU per minute ${summary.cpuMsFirstMinutes} ms at the start, ${summary.cpuMsLastMinutes} ms at the end (× ${summary.growth}); ${summary.date}, load ${summary.load}, ${summary.cpus} CPUs`,
+  );

@@ -63,7 +63,8 @@ function side(data, vtep) {
   const at = (o) => vtep.every((b, i) => data[o + i] === b);
   return at(26) ? 'encap' : at(30) ? 'decap' : undefined;
 }
-const isVxlan = (data) => data.length >= 50 && data[12] === 0x08 && data[13] === 0x00 && data[23] === 17 && ((data[36] << 8) | data[37]) === 4789;
+const isVxlan = (data) =>
+  data.length >= 50 && data[12] === 0x08 && data[13] === 0x00 && data[23] === 17 && ((data[36] << 8) | data[37]) === 4789;
 
 async function generate() {
   rmSync(dir, { recursive: true, force: true });
@@ -127,7 +128,12 @@ async function generate() {
     const r = spawnSync('ln', [join(bothDir, name), join(kvm1Dir, name)]);
     if (r.status !== 0) fail(`ln ${name}: ${r.stderr}`);
   }
-  const counts = Object.fromEntries(files.flatMap((f) => [[`${f.node.name}-eth1.pcap`, f.under.n], [`${f.node.name}-vxlan_bridge.pcap`, f.over.n]]));
+  const counts = Object.fromEntries(
+    files.flatMap((f) => [
+      [`${f.node.name}-eth1.pcap`, f.under.n],
+      [`${f.node.name}-vxlan_bridge.pcap`, f.over.n],
+    ]),
+  );
   writeFileSync(join(dir, 'recipe.json'), JSON.stringify({ recipe: JSON.parse(RECIPE), counts }, null, 1));
   return counts;
 }
@@ -149,14 +155,25 @@ const sizeOf = (f) => statSync(f).size;
 /** One command under GNU time; its peak RSS, wall and CPU seconds. */
 function timed(name, argv) {
   log(`bench-memory: ${name}…`);
-  const r = spawnSync('/usr/bin/time', ['-v', process.execPath, BIN, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const r = spawnSync('/usr/bin/time', ['-v', process.execPath, BIN, ...argv], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
   const grab = (re) => Number(re.exec(r.stderr)?.[1] ?? NaN);
   const maxKb = grab(/Maximum resident set size \(kbytes\): (\d+)/);
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr);
   const wallSec = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
   const cpuSec = grab(/User time \(seconds\): ([\d.]+)/) + grab(/System time \(seconds\): ([\d.]+)/);
   const exit = grab(/Exit status: (\d+)/);
-  const problem = exit !== 0 ? r.stderr.split('\n').filter((l) => !/^\t/.test(l) && l.trim()).slice(-3).join(' / ') : null;
+  const problem =
+    exit !== 0
+      ? r.stderr
+          .split('\n')
+          .filter((l) => !/^\t/.test(l) && l.trim())
+          .slice(-3)
+          .join(' / ')
+      : null;
   return { name, peakBytes: maxKb * 1024, wallSec, cpuSec, exit, problem };
 }
 
@@ -164,7 +181,9 @@ function timed(name, argv) {
 async function serve() {
   log('bench-memory: serve…');
   const t0 = performance.now();
-  const child = spawn(process.execPath, [BIN, 'serve', kvm1Dir, '--port', '0', '--host', '127.0.0.1', '--no-live'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', kvm1Dir, '--port', '0', '--host', '127.0.0.1', '--no-live'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
   child.stderr.setEncoding('utf8').on('data', (s) => (out += s));
@@ -174,7 +193,8 @@ async function serve() {
     const deadline = Date.now() + 300_000;
     let base;
     while (!(base = /open (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1])) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not start (exit ${child.exitCode}): ${out.slice(-500)}`);
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`serve did not start (exit ${child.exitCode}): ${out.slice(-500)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const indexedSec = (performance.now() - t0) / 1000;
@@ -190,7 +210,16 @@ async function serve() {
     const s = status();
     const usage = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
     const cpuSec = (Number(usage[11]) + Number(usage[12])) / 100; // utime + stime, clock ticks (100/s on Linux)
-    return { name: 'serve (index, /api/session, one page of each capture)', peakBytes: kb(s, 'VmHWM') * 1024, afterIndexBytes: afterIndex * 1024, wallSec: (performance.now() - t0) / 1000, indexedSec, cpuSec, exit: 0, problem: null };
+    return {
+      name: 'serve (index, /api/session, one page of each capture)',
+      peakBytes: kb(s, 'VmHWM') * 1024,
+      afterIndexBytes: afterIndex * 1024,
+      wallSec: (performance.now() - t0) / 1000,
+      indexedSec,
+      cpuSec,
+      exit: 0,
+      problem: null,
+    };
   } catch (err) {
     return { name: 'serve', peakBytes: NaN, wallSec: NaN, cpuSec: NaN, exit: 1, problem: err.message };
   } finally {
@@ -205,7 +234,16 @@ const commands = [
   ['decode', () => timed('decode', ['decode', underlay])],
   ['decode-json', () => timed('decode --json', ['decode', '--json', underlay])],
   ['stats', () => timed('stats --json', ['stats', '--json', underlay])],
-  ['correlate', () => timed('correlate --json (kvm1 pair)', ['correlate', '--json', join(kvm1Dir, 'kvm1-eth1.pcap'), join(kvm1Dir, 'kvm1-vxlan_bridge.pcap')])],
+  [
+    'correlate',
+    () =>
+      timed('correlate --json (kvm1 pair)', [
+        'correlate',
+        '--json',
+        join(kvm1Dir, 'kvm1-eth1.pcap'),
+        join(kvm1Dir, 'kvm1-vxlan_bridge.pcap'),
+      ]),
+  ],
   ['path', () => timed('path --json (kvm1 + kvm2)', ['path', '--json', bothDir])],
   ['export', () => timed('export (kvm1 pair)', ['export', kvm1Dir, '--out', exportOut])],
   ['serve', serve],
@@ -216,13 +254,23 @@ try {
     if (only && !only.includes(key)) continue;
     const r = await run();
     rows.push(r);
-    log(`  ${r.name}: peak RSS ${(r.peakBytes / 1e6).toFixed(0)} MB, ${r.wallSec.toFixed(1)} s wall, ${r.cpuSec.toFixed(1)} CPU s${r.problem ? `; FAILED: ${r.problem}` : ''}`);
+    log(
+      `  ${r.name}: peak RSS ${(r.peakBytes / 1e6).toFixed(0)} MB, ${r.wallSec.toFixed(1)} s wall, ${r.cpuSec.toFixed(1)} CPU s${r.problem ? `; FAILED: ${r.problem}` : ''}`,
+    );
   }
 } finally {
   if (!keepOut) rmSync(exportOut, { recursive: true, force: true });
 }
 
-const result = { date: new Date().toISOString(), machine: machineLine(), loadAvg: loadavg(), packets: N, files: Object.fromEntries(Object.keys(counts).map((f) => [f, { packets: counts[f], bytes: sizeOf(join(bothDir, f)) }])), limitMB: LIMIT_MB, rows };
+const result = {
+  date: new Date().toISOString(),
+  machine: machineLine(),
+  loadAvg: loadavg(),
+  packets: N,
+  files: Object.fromEntries(Object.keys(counts).map((f) => [f, { packets: counts[f], bytes: sizeOf(join(bothDir, f)) }])),
+  limitMB: LIMIT_MB,
+  rows,
+};
 if (asJson) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else {
@@ -237,7 +285,11 @@ if (asJson) {
       return `| \`${r.name}\` | ${input} | ${mb(r.peakBytes)} (${(r.peakBytes / 2 ** 20).toFixed(0)}) | ${verdict} | ${r.wallSec.toFixed(1)} | ${r.cpuSec.toFixed(1)} |`;
     }),
   ];
-  const files = Object.entries(result.files).map(([f, v]) => `${f} ${v.packets.toLocaleString('en')} packets, ${(v.bytes / 1e6).toFixed(0)} MB`).join('; ');
-  process.stdout.write(`${lines.join('\n')}\n\nFiles: ${files}.\n${result.machine}; load average ${result.loadAvg.map((x) => x.toFixed(1)).join(' ')} at the end; ${result.date}\n`);
+  const files = Object.entries(result.files)
+    .map(([f, v]) => `${f} ${v.packets.toLocaleString('en')} packets, ${(v.bytes / 1e6).toFixed(0)} MB`)
+    .join('; ');
+  process.stdout.write(
+    `${lines.join('\n')}\n\nFiles: ${files}.\n${result.machine}; load average ${result.loadAvg.map((x) => x.toFixed(1)).join(' ')} at the end; ${result.date}\n`,
+  );
 }
 if (rows.some((r) => r.problem)) process.exitCode = 1;

@@ -23,7 +23,19 @@
 //   --fresh      regenerate the captures (they are cached in $TMPDIR/vxi-bench, keyed by size and generator)
 //   --profile    also write a CPU profile of `stats --json` on each file (node --cpu-prof) and print its top functions
 import { createHash } from 'node:crypto';
-import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,7 +130,18 @@ function generatorHash(kind) {
 async function writeFriendly(path) {
   // The class mix (ARP, pings) plus a TCP bulk flow, all in VXLAN VNI 10 and 20, repeated.
   const sc = classScenario({ pings: 8, localPings: 0 });
-  const tcp = frames.vxlanPacket(frames.ethernet('36:0f:4a:00:00:06', '36:0f:4a:00:00:05', 0x0800, frames.ipv4({ src: '10.220.220.5', dst: '10.220.220.6', proto: 6 }, frames.tcp({ srcPort: 40000, dstPort: 5201, flags: 0x18, seq: 1 }, new Uint8Array(1398)))), { vni: 20 });
+  const tcp = frames.vxlanPacket(
+    frames.ethernet(
+      '36:0f:4a:00:00:06',
+      '36:0f:4a:00:00:05',
+      0x0800,
+      frames.ipv4(
+        { src: '10.220.220.5', dst: '10.220.220.6', proto: 6 },
+        frames.tcp({ srcPort: 40000, dstPort: 5201, flags: 0x18, seq: 1 }, new Uint8Array(1398)),
+      ),
+    ),
+    { vni: 20 },
+  );
   const templates = [...sc.underlay.map((f) => f.data), tcp, tcp];
   const w = new PcapWriter({ snaplen: 262144 });
   const out = createWriteStream(path);
@@ -161,7 +184,11 @@ function version(argv) {
 
 function once(label, argv, env = {}) {
   const cmd = `${argv.map((a) => `'${a}'`).join(' ')} > /dev/null`;
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', 'sh', '-c', cmd], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...env } });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', 'sh', '-c', cmd], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    env: { ...process.env, ...env },
+  });
   const lastLine = r.stderr.trim().split('\n').at(-1) ?? '';
   const [secs, user, sys, kb] = lastLine.split(' ').map(Number);
   if (r.status !== 0) throw new Error(`${label} failed (exit ${r.status}): ${r.stderr.slice(-500)}`);
@@ -185,8 +212,12 @@ function commands(file) {
 const c = cpus();
 const started = new Date();
 const loadBefore = loadavg();
-console.log(`npm run bench, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${c.length} × ${c[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${have('tcpdump') ? version(['tcpdump', '--version']) : 'no tcpdump'}, ${have('tshark') ? version(['tshark', '--version']).replace(/ \(Git.*$/, '') : 'no tshark'}`);
-console.log(`load average before: ${loadBefore.map((l) => l.toFixed(2)).join(' ')}; each command: output to /dev/null, page cache warm, best of ${runs} interleaved rounds${withTshark ? ' (tshark: one run)' : ''}`);
+console.log(
+  `npm run bench, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${c.length} × ${c[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${have('tcpdump') ? version(['tcpdump', '--version']) : 'no tcpdump'}, ${have('tshark') ? version(['tshark', '--version']).replace(/ \(Git.*$/, '') : 'no tshark'}`,
+);
+console.log(
+  `load average before: ${loadBefore.map((l) => l.toFixed(2)).join(' ')}; each command: output to /dev/null, page cache warm, best of ${runs} interleaved rounds${withTshark ? ' (tshark: one run)' : ''}`,
+);
 
 const tables = [];
 for (const kind of fileKinds) {
@@ -212,12 +243,18 @@ for (const kind of fileKinds) {
   }
   const rows = list.map((cmd) => ({ label: cmd.label, ...best.get(cmd.label) }));
   if (withTshark && have('tshark') && only === undefined) {
-    rows.push({ label: 'tshark -n -r -T fields -e vxlan.vni (one run)', ...once('tshark', ['tshark', '-n', '-r', file, '-T', 'fields', '-e', 'vxlan.vni']) });
+    rows.push({
+      label: 'tshark -n -r -T fields -e vxlan.vni (one run)',
+      ...once('tshark', ['tshark', '-n', '-r', file, '-T', 'fields', '-e', 'vxlan.vni']),
+    });
   }
   tables.push({ kind, file, size, packets, rows });
   if (profile) {
     const dir = join(cacheDir, `profile-${kind}-${process.pid}`);
-    spawnSync('node', ['--cpu-prof', `--cpu-prof-dir=${dir}`, bin, 'stats', '--json', file], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, VXI_THREADS: '0' } });
+    spawnSync('node', ['--cpu-prof', `--cpu-prof-dir=${dir}`, bin, 'stats', '--json', file], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, VXI_THREADS: '0' },
+    });
     printProfile(kind, dir);
   }
 }
@@ -235,20 +272,27 @@ for (const t of tables) {
   for (const r of t.rows) {
     const vsTcpdump = !tcpdump || r === tcpdump ? '—' : ratio(tcpdump.secs, r.secs);
     const vsWalk = !walkRow || r === walkRow ? '—' : `${(r.secs / walkRow.secs).toFixed(2)}×`;
-    console.log(`| \`${r.label}\` | ${r.secs.toFixed(2)} | ${r.cpu.toFixed(2)} | ${r.mb.toFixed(0)} | ${Math.round(t.packets / r.secs).toLocaleString('en-US')} | ${vsTcpdump} | ${vsWalk} |`);
+    console.log(
+      `| \`${r.label}\` | ${r.secs.toFixed(2)} | ${r.cpu.toFixed(2)} | ${r.mb.toFixed(0)} | ${Math.round(t.packets / r.secs).toLocaleString('en-US')} | ${vsTcpdump} | ${vsWalk} |`,
+    );
   }
   const stats = t.rows.find((r) => r.label.includes('stats'));
   const json = t.rows.find((r) => r.label.includes('decode --json'));
   const text = t.rows.find((r) => r.label === 'vxlan-inspect decode');
   const verdicts = [];
   const check = (what, ok) => verdicts.push(`${what}: ${ok ? 'met' : 'NOT met'}`);
-  if (stats && tcpdump) check(`stats ≥ 5× faster than tcpdump (${(tcpdump.secs / stats.secs).toFixed(2)}×)`, tcpdump.secs / stats.secs >= 5);
-  if (stats && walkRow) check(`stats within 3× of the bare walk (${(stats.secs / walkRow.secs).toFixed(2)}×)`, stats.secs / walkRow.secs <= 3);
-  if (json && tcpdump) check(`decode --json ≥ 2× faster than tcpdump (${(tcpdump.secs / json.secs).toFixed(2)}×)`, tcpdump.secs / json.secs >= 2);
+  if (stats && tcpdump)
+    check(`stats ≥ 5× faster than tcpdump (${(tcpdump.secs / stats.secs).toFixed(2)}×)`, tcpdump.secs / stats.secs >= 5);
+  if (stats && walkRow)
+    check(`stats within 3× of the bare walk (${(stats.secs / walkRow.secs).toFixed(2)}×)`, stats.secs / walkRow.secs <= 3);
+  if (json && tcpdump)
+    check(`decode --json ≥ 2× faster than tcpdump (${(tcpdump.secs / json.secs).toFixed(2)}×)`, tcpdump.secs / json.secs >= 2);
   if (text && tcpdump) check(`decode ≥ 3× faster than tcpdump (${(tcpdump.secs / text.secs).toFixed(2)}×)`, tcpdump.secs / text.secs >= 3);
   if (verdicts.length) console.log(`\ntargets (wall clock): ${verdicts.join('; ')}`);
 }
-console.log(`\nload average after: ${loadAfter.map((l) => l.toFixed(2)).join(' ')} (${Math.round((Date.now() - started.getTime()) / 1000)} s in all)`);
+console.log(
+  `\nload average after: ${loadAfter.map((l) => l.toFixed(2)).join(' ')} (${Math.round((Date.now() - started.getTime()) / 1000)} s in all)`,
+);
 
 function printProfile(kind, dir) {
   const f = readdirSync(dir).find((n) => n.endsWith('.cpuprofile'));
@@ -264,6 +308,7 @@ function printProfile(kind, dir) {
   });
   const total = [...selfTime.values()].reduce((a, b) => a + b, 0);
   console.log(`\nCPU profile of \`stats --json\` on the ${kind} capture, one thread (${dir}), self time:`);
-  for (const [k, us] of [...selfTime].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`  ${(us / 1000).toFixed(0).padStart(6)} ms ${((100 * us) / total).toFixed(1).padStart(5)} %  ${k}`);
+  for (const [k, us] of [...selfTime].sort((a, b) => b[1] - a[1]).slice(0, 12))
+    console.log(`  ${(us / 1000).toFixed(0).padStart(6)} ms ${((100 * us) / total).toFixed(1).padStart(5)} %  ${k}`);
   rmSync(dir, { recursive: true, force: true });
 }

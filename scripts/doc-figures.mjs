@@ -7,7 +7,9 @@ import { cpus, release, totalmem } from 'node:os';
 /** "2 × AMD EPYC, 24 GiB, Debian GNU/Linux 12 (bookworm), Linux 6.x, Node 20.x[, tcpdump version …]" */
 export function machineLine({ withTcpdump = false } = {}) {
   const cpu = cpus();
-  const os = existsSync('/etc/os-release') ? /^PRETTY_NAME="?([^"\n]+)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] : process.platform;
+  const os = existsSync('/etc/os-release')
+    ? /^PRETTY_NAME="?([^"\n]+)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1]
+    : process.platform;
   const line = `${cpu.length} × ${cpu[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${os}, Linux ${release()}, Node ${process.versions.node}`;
   if (!withTcpdump) return line;
   return `${line}, ${spawnSync('tcpdump', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]}`;

@@ -40,7 +40,7 @@ function malformedTable() {
     '',
     '| file | fault | how it is made |',
     '|---|---|---|',
-    ...cases.map((c) => `| \`${c.file}\` | ${c.fault} | ${c.how.replace(/\|/g, "\\|")} |`),
+    ...cases.map((c) => `| \`${c.file}\` | ${c.fault} | ${c.how.replace(/\|/g, '\\|')} |`),
     '',
   ];
   const rows = [];
@@ -49,7 +49,11 @@ function malformedTable() {
     const rel = `fixtures/malformed/${c.file}`;
     const timeFile = join('/tmp', `vxi-fuzz-time-${process.pid}`);
     const t0 = performance.now();
-    const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, join(root, 'dist', 'cli', 'bin.js'), 'decode', rel], { cwd: root, encoding: 'utf8' });
+    const r = spawnSync(
+      '/usr/bin/time',
+      ['-f', '%M', '-o', timeFile, process.execPath, join(root, 'dist', 'cli', 'bin.js'), 'decode', rel],
+      { cwd: root, encoding: 'utf8' },
+    );
     const ms = performance.now() - t0;
     const kb = Number(spawnSync('tail', ['-1', timeFile], { encoding: 'utf8' }).stdout.trim());
     const lines = r.stdout.split('\n').filter(Boolean);
@@ -60,17 +64,21 @@ function malformedTable() {
       const bad = lines.find((l) => /\[malformed|\[unknown|\[\|/.test(l)) ?? '';
       says = (bad.match(/\[(malformed|unknown|\|)[^\]]*\]/) ?? [''])[0];
     }
-    rows.push(`| ${c.fault} | \`${c.file}\` | ${lines.length} | ${says.replace(/\|/g, '\\|')} | ${r.status} | ${Math.round(ms)} ms | ${(kb / 1024).toFixed(0)} MiB |`);
+    rows.push(
+      `| ${c.fault} | \`${c.file}\` | ${lines.length} | ${says.replace(/\|/g, '\\|')} | ${r.status} | ${Math.round(ms)} ms | ${(kb / 1024).toFixed(0)} MiB |`,
+    );
   }
   writeFileSync(join(dir, 'README.md'), `${readme.join('\n')}`);
-  process.stdout.write([
-    `| fault | file (fixtures/malformed/) | packets printed | stderr / the frame's line says | exit | time | peak RSS |`,
-    '|---|---|---|---|---|---|---|',
-    ...rows,
-    '',
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}: \`node dist/cli/bin.js decode FILE\`, wall time and maximum RSS from GNU time.`,
-    '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      `| fault | file (fixtures/malformed/) | packets printed | stderr / the frame's line says | exit | time | peak RSS |`,
+      '|---|---|---|---|---|---|---|',
+      ...rows,
+      '',
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}: \`node dist/cli/bin.js decode FILE\`, wall time and maximum RSS from GNU time.`,
+      '',
+    ].join('\n'),
+  );
 }
 
 if (isMainThread && process.argv.includes('--malformed')) {
@@ -81,14 +89,20 @@ if (isMainThread && process.argv.includes('--malformed')) {
   const seeds = lib.loadSeeds(SEED_DIRS);
   const running = new Int32Array(progress);
   const report = await lib.runFuzz({
-    seeds, cases, seed, firstCase: first, timeBudgetMs, slowMs,
+    seeds,
+    cases,
+    seed,
+    firstCase: first,
+    timeBudgetMs,
+    slowMs,
     onCaseStart: (i) => {
       Atomics.store(running, 0, i);
       // --selftest-hang I: case I spins forever, to show the watchdog catches a real hang
       if (i === workerData.selftestHang) for (;;);
     },
     progressEvery: 10_000,
-    onProgress: (done, r) => parentPort.postMessage({ progress: { done, elapsedMs: r.elapsedMs, crashes: r.crashes.length, hangs: r.hangs.length } }),
+    onProgress: (done, r) =>
+      parentPort.postMessage({ progress: { done, elapsedMs: r.elapsedMs, crashes: r.crashes.length, hangs: r.hangs.length } }),
   });
   parentPort.postMessage({ report });
 } else {
@@ -102,15 +116,31 @@ if (isMainThread && process.argv.includes('--malformed')) {
   const hangS = Number(opt('--hang-s') ?? 10);
   const out = opt('--out') ?? join('/tmp', `vxi-fuzz-seed${seed}`);
   const json = args.includes('--json');
-  const log = (s) => { if (!json) process.stderr.write(`${s}\n`); };
+  const log = (s) => {
+    if (!json) process.stderr.write(`${s}\n`);
+  };
   for (const [k, v] of Object.entries({ cases, seed, first, slowMs, hangS })) {
-    if (!Number.isInteger(v) || v < 0) { process.stderr.write(`fuzz: --${k} must be a whole number >= 0\n`); process.exit(2); }
+    if (!Number.isInteger(v) || v < 0) {
+      process.stderr.write(`fuzz: --${k} must be a whole number >= 0\n`);
+      process.exit(2);
+    }
   }
   const seeds = lib.loadSeeds(SEED_DIRS);
   log(`fuzz: ${cases} cases, seed ${seed}, ${seeds.length} seed files${budgetS ? `, time budget ${budgetS} s` : ''}`);
 
   const t0 = performance.now();
-  const total = { cases: 0, crashes: [], hangs: [], duplicateCrashes: 0, damagedFiles: 0, malformedFrames: 0, packets: 0, slowest: undefined, p50: [], p99: [] };
+  const total = {
+    cases: 0,
+    crashes: [],
+    hangs: [],
+    duplicateCrashes: 0,
+    damagedFiles: 0,
+    malformedFrames: 0,
+    packets: 0,
+    slowest: undefined,
+    p50: [],
+    p99: [],
+  };
   let next = first;
   const end = first + cases;
   // Run in a worker; a case stuck for hangS seconds is a hang: the worker is killed and a new one resumes after it.
@@ -121,23 +151,38 @@ if (isMainThread && process.argv.includes('--malformed')) {
     const running = new Int32Array(progress);
     Atomics.store(running, 0, next);
     const selftestHang = opt('--selftest-hang') === undefined ? -1 : Number(opt('--selftest-hang'));
-    const w = new Worker(fileURLToPath(import.meta.url), { workerData: { first: next, cases: end - next, seed, timeBudgetMs: left, slowMs, progress, selftestHang } });
+    const w = new Worker(fileURLToPath(import.meta.url), {
+      workerData: { first: next, cases: end - next, seed, timeBudgetMs: left, slowMs, progress, selftestHang },
+    });
     const result = await new Promise((resolve) => {
       let last = -1;
       let since = performance.now();
       const timer = setInterval(() => {
         const cur = Atomics.load(running, 0);
-        if (cur !== last) { last = cur; since = performance.now(); return; }
+        if (cur !== last) {
+          last = cur;
+          since = performance.now();
+          return;
+        }
         if (performance.now() - since > hangS * 1000) {
           clearInterval(timer);
           void w.terminate().then(() => resolve({ stuck: cur }));
         }
       }, 250);
       w.on('message', (m) => {
-        if (m.progress) log(`  ${m.progress.done} cases, ${(m.progress.elapsedMs / 1000).toFixed(0)} s, ${m.progress.crashes} crash(es), ${m.progress.hangs} hang(s)`);
-        if (m.report) { clearInterval(timer); resolve({ report: m.report }); }
+        if (m.progress)
+          log(
+            `  ${m.progress.done} cases, ${(m.progress.elapsedMs / 1000).toFixed(0)} s, ${m.progress.crashes} crash(es), ${m.progress.hangs} hang(s)`,
+          );
+        if (m.report) {
+          clearInterval(timer);
+          resolve({ report: m.report });
+        }
       });
-      w.on('error', (err) => { clearInterval(timer); resolve({ failed: err, at: Atomics.load(running, 0) }); });
+      w.on('error', (err) => {
+        clearInterval(timer);
+        resolve({ failed: err, at: Atomics.load(running, 0) });
+      });
     });
     if (result.report) {
       const r = result.report;
@@ -155,8 +200,17 @@ if (isMainThread && process.argv.includes('--malformed')) {
     }
     const at = result.stuck ?? result.at;
     const c = lib.makeCase(seeds, seed, at);
-    const what = result.stuck !== undefined ? { where: 'hang', message: `case still running after ${hangS} s` } : { where: 'worker', message: String(result.failed?.stack ?? result.failed) };
-    (result.stuck !== undefined ? total.hangs : total.crashes).push({ caseIndex: at, seedName: c.seedName, ops: c.ops, bytes: c.bytes, outcome: { crash: what, ms: hangS * 1000 } });
+    const what =
+      result.stuck !== undefined
+        ? { where: 'hang', message: `case still running after ${hangS} s` }
+        : { where: 'worker', message: String(result.failed?.stack ?? result.failed) };
+    (result.stuck !== undefined ? total.hangs : total.crashes).push({
+      caseIndex: at,
+      seedName: c.seedName,
+      ops: c.ops,
+      bytes: c.bytes,
+      outcome: { crash: what, ms: hangS * 1000 },
+    });
     total.cases += at - next + 1;
     next = at + 1;
   }
@@ -175,20 +229,46 @@ if (isMainThread && process.argv.includes('--malformed')) {
     }
     const base = join(out, `${f.seedName.replace(/[^\w.-]+/g, '_')}-case${f.caseIndex}`);
     writeFileSync(`${base}.bin`, bytes);
-    writeFileSync(`${base}.txt`, `seed ${seed} case ${f.caseIndex} from ${f.seedName}\n${f.ops.join('\n')}\n${f.outcome.crash?.where ?? 'slow'}: ${f.outcome.crash?.message ?? `${f.outcome.ms.toFixed(1)} ms`}\n${f.outcome.crash?.stack ?? ''}\n`);
-    saved.push({ file: `${base}.bin`, bytes: bytes.length, caseIndex: f.caseIndex, where: f.outcome.crash?.where ?? 'slow', message: f.outcome.crash?.message ?? `${f.outcome.ms.toFixed(1)} ms` });
+    writeFileSync(
+      `${base}.txt`,
+      `seed ${seed} case ${f.caseIndex} from ${f.seedName}\n${f.ops.join('\n')}\n${f.outcome.crash?.where ?? 'slow'}: ${f.outcome.crash?.message ?? `${f.outcome.ms.toFixed(1)} ms`}\n${f.outcome.crash?.stack ?? ''}\n`,
+    );
+    saved.push({
+      file: `${base}.bin`,
+      bytes: bytes.length,
+      caseIndex: f.caseIndex,
+      where: f.outcome.crash?.where ?? 'slow',
+      message: f.outcome.crash?.message ?? `${f.outcome.ms.toFixed(1)} ms`,
+    });
   }
-  const weighted = (list) => { const n = list.reduce((a, [, k]) => a + k, 0); return n ? list.reduce((a, [v, k]) => a + v * k, 0) / n : 0; };
+  const weighted = (list) => {
+    const n = list.reduce((a, [, k]) => a + k, 0);
+    return n ? list.reduce((a, [v, k]) => a + v * k, 0) / n : 0;
+  };
   const summary = {
     date: new Date().toISOString(),
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`,
-    seed, cases: total.cases, seedFiles: seeds.length,
-    crashes: total.crashes.length, duplicateCrashes: total.duplicateCrashes, hangs: total.hangs.length,
-    damagedFiles: total.damagedFiles, malformedFrames: total.malformedFrames, packets: total.packets,
-    elapsedS: +(elapsedMs / 1000).toFixed(1), casesPerS: Math.round(total.cases / (elapsedMs / 1000)),
-    p50Ms: +weighted(total.p50).toFixed(2), p99Ms: +weighted(total.p99).toFixed(2),
-    slowest: total.slowest && { caseIndex: total.slowest.caseIndex, seedFile: total.slowest.seedName, ms: +total.slowest.ms.toFixed(1), ops: total.slowest.ops },
-    peakRssMb: Math.round(peakRssMb), findings: saved,
+    seed,
+    cases: total.cases,
+    seedFiles: seeds.length,
+    crashes: total.crashes.length,
+    duplicateCrashes: total.duplicateCrashes,
+    hangs: total.hangs.length,
+    damagedFiles: total.damagedFiles,
+    malformedFrames: total.malformedFrames,
+    packets: total.packets,
+    elapsedS: +(elapsedMs / 1000).toFixed(1),
+    casesPerS: Math.round(total.cases / (elapsedMs / 1000)),
+    p50Ms: +weighted(total.p50).toFixed(2),
+    p99Ms: +weighted(total.p99).toFixed(2),
+    slowest: total.slowest && {
+      caseIndex: total.slowest.caseIndex,
+      seedFile: total.slowest.seedName,
+      ms: +total.slowest.ms.toFixed(1),
+      ops: total.slowest.ops,
+    },
+    peakRssMb: Math.round(peakRssMb),
+    findings: saved,
   };
   if (json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   else {
@@ -201,7 +281,8 @@ if (isMainThread && process.argv.includes('--malformed')) {
       `outcomes        ${summary.damagedFiles} files reported damaged (with a byte offset), ${summary.malformedFrames} frames [malformed], ${summary.packets} packets decoded`,
       `machine         ${summary.machine}, ${summary.date}`,
     ];
-    for (const s of saved) lines.push(`finding         case ${s.caseIndex}: ${s.where}: ${s.message.split('\n')[0]} -> ${s.file} (${s.bytes} bytes)`);
+    for (const s of saved)
+      lines.push(`finding         case ${s.caseIndex}: ${s.where}: ${s.message.split('\n')[0]} -> ${s.file} (${s.bytes} bytes)`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   process.exitCode = total.crashes.length || total.hangs.length ? 1 : 0;

@@ -48,7 +48,17 @@ if (args[0] === '--index-worker') {
   const cpu = process.cpuUsage(c0);
   const packets = store.captures().reduce((a, c) => a + c.index.count, 0);
   const hwm = Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) / 1024;
-  process.stdout.write(JSON.stringify({ wallSec, cpuSec: (cpu.user + cpu.system) / 1e6, packets, captures: store.captures().length, problems: store.problems, hwmMiB: hwm, rssMiB: process.memoryUsage().rss / 2 ** 20 }));
+  process.stdout.write(
+    JSON.stringify({
+      wallSec,
+      cpuSec: (cpu.user + cpu.system) / 1e6,
+      packets,
+      captures: store.captures().length,
+      problems: store.problems,
+      hwmMiB: hwm,
+      rssMiB: process.memoryUsage().rss / 2 ** 20,
+    }),
+  );
   process.exit(0);
 }
 
@@ -128,7 +138,12 @@ function writePcap(file, data, innerAt, tsShiftUs) {
 }
 
 let t = Date.now();
-const inner = ethernet('52:54:00:aa:00:12', '52:54:00:aa:00:11', 0x0800, ipv4({ src: '10.220.220.5', dst: '10.220.220.6', proto: 1 }, icmpEcho(8, 0, 0, new Uint8Array(56))));
+const inner = ethernet(
+  '52:54:00:aa:00:12',
+  '52:54:00:aa:00:11',
+  0x0800,
+  ipv4({ src: '10.220.220.5', dst: '10.220.220.6', proto: 1 }, icmpEcho(8, 0, 0, new Uint8Array(56))),
+);
 const outer = vxlanPacket(inner, { vni: 10 });
 writePcap(join(dir, 'kvm1-vxlan_bridge.pcap'), inner, 0, 10);
 writePcap(join(dir, 'kvm1-eth1.pcap'), outer, outer.length - inner.length, 30);
@@ -141,12 +156,17 @@ if (timeIndex) {
   const alone = join(dir, 'alone');
   mkdirSync(alone);
   linkSync(join(dir, 'kvm1-eth1.pcap'), join(alone, 'kvm1-eth1.pcap'));
-  for (const [label, d] of [['one', alone], ['pair', dir]]) {
+  for (const [label, d] of [
+    ['one', alone],
+    ['pair', dir],
+  ]) {
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--index-worker', d], { encoding: 'utf8', maxBuffer: 1 << 20 });
     if (r.status !== 0) fail(`indexing ${d} failed: ${r.stderr}`);
     indexing[label] = JSON.parse(r.stdout);
     const x = indexing[label];
-    log(`load-web: indexed ${x.packets.toLocaleString('en')} packets (${x.captures} capture(s)) in ${x.wallSec.toFixed(2)} s, ${x.cpuSec.toFixed(2)} CPU s, peak RSS ${x.hwmMiB.toFixed(0)} MiB`);
+    log(
+      `load-web: indexed ${x.packets.toLocaleString('en')} packets (${x.captures} capture(s)) in ${x.wallSec.toFixed(2)} s, ${x.cpuSec.toFixed(2)} CPU s, peak RSS ${x.hwmMiB.toFixed(0)} MiB`,
+    );
   }
   rmSync(alone, { recursive: true, force: true });
 }
@@ -154,7 +174,9 @@ if (timeIndex) {
 // ---- 2. the server ----
 t = Date.now();
 const nodeFlags = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-server = spawn(process.execPath, [...nodeFlags, BIN, 'serve', dir, '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+server = spawn(process.execPath, [...nodeFlags, BIN, 'serve', dir, '--port', '0', '--host', '127.0.0.1'], {
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
 let serverOut = '';
 server.stdout.setEncoding('utf8').on('data', (s) => (serverOut += s));
 server.stderr.setEncoding('utf8').on('data', (s) => (serverOut += s));
@@ -172,7 +194,8 @@ const base = await new Promise((resolve, reject) => {
 }).catch((e) => fail(e.message));
 const startSec = (Date.now() - t) / 1000;
 const paint = timePaint ? await firstPaint(base) : undefined;
-if (paint) log(`load-web: first paint ${paint.fcpMs.toFixed(0)} ms, overview drawn ${paint.overviewMs.toFixed(0)} ms after navigation (chromium)`);
+if (paint)
+  log(`load-web: first paint ${paint.fcpMs.toFixed(0)} ms, overview drawn ${paint.overviewMs.toFixed(0)} ms after navigation (chromium)`);
 // GET /api/session correlates the pair: the first one pays for it
 t = Date.now();
 const session = await (await fetch(`${base}api/session`)).json();
@@ -190,7 +213,9 @@ const mem = () => {
   return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
 };
 const before = mem();
-log(`load-web: server up in ${startSec.toFixed(1)} s (indexing), first /api/session in ${warmSec.toFixed(1)} s (correlation); RSS ${before.rssMiB.toFixed(0)} MiB`);
+log(
+  `load-web: server up in ${startSec.toFixed(1)} s (indexing), first /api/session in ${warmSec.toFixed(1)} s (correlation); RSS ${before.rssMiB.toFixed(0)} MiB`,
+);
 
 // ---- 3. the load ----
 const loadBefore = loadavg()[0];
@@ -270,11 +295,18 @@ const indexTable = timeIndex
     ].join('\n')
   : '';
 const extra = [
-  `server CPU under load: ${serverCpuSec.toFixed(1)} s in ${row.durationSec.toFixed(0)} s (${(serverCpuSec / row.durationSec * 100).toFixed(0)} % of a core); load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`,
-  paint ? `first paint in chromium: ${paint.fcpMs.toFixed(0)} ms (first contentful paint), overview drawn (cards and charts) ${paint.overviewMs.toFixed(0)} ms after navigation` : '',
-].filter(Boolean).join('\n');
+  `server CPU under load: ${serverCpuSec.toFixed(1)} s in ${row.durationSec.toFixed(0)} s (${((serverCpuSec / row.durationSec) * 100).toFixed(0)} % of a core); load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`,
+  paint
+    ? `first paint in chromium: ${paint.fcpMs.toFixed(0)} ms (first contentful paint), overview drawn (cards and charts) ${paint.overviewMs.toFixed(0)} ms after navigation`
+    : '',
+]
+  .filter(Boolean)
+  .join('\n');
 if (asJson) process.stdout.write(`${JSON.stringify(row)}\n`);
-else process.stdout.write(`${indexTable ? `${indexTable}\n\n` : ''}${table}\n\n${extra}\npeak RSS by quarter: ${row.peakRssByQuarterMiB.join(', ')} MiB\n${row.machine}, ${row.date}, generator ${generator}${row.errors ? `; errors: ${JSON.stringify(row.errorDetail)}` : ''}\n`);
+else
+  process.stdout.write(
+    `${indexTable ? `${indexTable}\n\n` : ''}${table}\n\n${extra}\npeak RSS by quarter: ${row.peakRssByQuarterMiB.join(', ')} MiB\n${row.machine}, ${row.date}, generator ${generator}${row.errors ? `; errors: ${JSON.stringify(row.errorDetail)}` : ''}\n`,
+  );
 
 if (writeDoc) {
   const section = [
@@ -293,7 +325,9 @@ if (writeDoc) {
 }
 
 if (maxP99 !== undefined && (row.errors > 0 || row.p99ms > maxP99 || row.requests === 0)) {
-  process.stderr.write(`load-web: FAILED: ${row.errors} errors, p99 ${row.p99ms.toFixed(1)} ms (limit ${maxP99} ms), ${row.requests} requests\n`);
+  process.stderr.write(
+    `load-web: FAILED: ${row.errors} errors, p99 ${row.p99ms.toFixed(1)} ms (limit ${maxP99} ms), ${row.requests} requests\n`,
+  );
   process.exitCode = 1;
 }
 server.kill('SIGTERM');
@@ -304,8 +338,6 @@ await new Promise((r) => {
 });
 
 // ---------------------------------------------------------------------------------------------
-
-
 
 /** Chromium opens the page: first contentful paint, and the overview drawn (the client's data-ready mark). */
 async function firstPaint(url) {
@@ -321,7 +353,10 @@ async function firstPaint(url) {
     log(`load-web: ${CHROMIUM} is missing: no first-paint measurement`);
     return undefined;
   }
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
   try {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     // the moment the client marks the page ready, not when the poll below notices it
@@ -374,7 +409,11 @@ end
 async function runWrk(url, p) {
   const lua = join(dir, 'pages.lua');
   writeFileSync(lua, luaScript(p));
-  const child = spawn(WRK, ['-t', String(Math.min(threads, clients)), '-c', String(clients), '-d', `${duration}s`, '--timeout', '10s', '-s', lua, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    WRK,
+    ['-t', String(Math.min(threads, clients)), '-c', String(clients), '-d', `${duration}s`, '--timeout', '10s', '-s', lua, url],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
   child.stderr.setEncoding('utf8').on('data', (s) => (out += s));
@@ -396,7 +435,9 @@ async function runWrk(url, p) {
 
 async function runNode(url, p) {
   const cfg = { url, clients, duration, ...p };
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--worker', JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--worker', JSON.stringify(cfg)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
   const code = await new Promise((r) => child.on('close', r));
@@ -416,7 +457,10 @@ async function worker(cfg) {
     while (Date.now() < end) {
       count++;
       const id = cfg.ids[rnd(cfg.ids.length)];
-      const q = count % cfg.filterEvery === 0 ? `offset=${rnd(Math.floor(cfg.packets / 2))}&filter=${encodeURIComponent(cfg.filter)}` : `offset=${rnd(cfg.packets - 100)}`;
+      const q =
+        count % cfg.filterEvery === 0
+          ? `offset=${rnd(Math.floor(cfg.packets / 2))}&filter=${encodeURIComponent(cfg.filter)}`
+          : `offset=${rnd(cfg.packets - 100)}`;
       const s = performance.now();
       try {
         const r = await fetch(`${cfg.url}api/captures/${id}/packets?limit=100&${q}`);
@@ -433,6 +477,14 @@ async function worker(cfg) {
   lat.sort((a, b) => a - b);
   const pct = (q) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] ?? 0;
   process.stdout.write(
-    JSON.stringify({ requests: lat.length, durationSec, p50ms: pct(0.5), p99ms: pct(0.99), maxms: lat[lat.length - 1] ?? 0, errors: errorDetail.status + errorDetail.network, errorDetail }),
+    JSON.stringify({
+      requests: lat.length,
+      durationSec,
+      p50ms: pct(0.5),
+      p99ms: pct(0.99),
+      maxms: lat[lat.length - 1] ?? 0,
+      errors: errorDetail.status + errorDetail.network,
+      errorDetail,
+    }),
   );
 }

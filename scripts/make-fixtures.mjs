@@ -10,11 +10,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { fixtureFiles } = await import(join(root, 'dist', 'synth', 'fixtures.js'));
 const out = join(root, 'fixtures', 'synth');
 mkdirSync(out, { recursive: true });
-const readme = ['# Synthetic fixtures', '', 'Made byte by byte by `scripts/make-fixtures.mjs` from `src/synth/fixtures.ts` (every value explained there).', '`NAME.decode.txt` and `NAME.decode.ndjson` are the expected `vxlan-inspect decode` outputs (golden files, reviewed by hand).', ''];
+const readme = [
+  '# Synthetic fixtures',
+  '',
+  'Made byte by byte by `scripts/make-fixtures.mjs` from `src/synth/fixtures.ts` (every value explained there).',
+  '`NAME.decode.txt` and `NAME.decode.ndjson` are the expected `vxlan-inspect decode` outputs (golden files, reviewed by hand).',
+  '',
+];
 for (const fx of fixtureFiles()) {
   const file = join(out, fx.name);
   writeFileSync(file, fx.bytes);
-  for (const [ext, args] of [['txt', []], ['ndjson', ['--json']]]) {
+  for (const [ext, args] of [
+    ['txt', []],
+    ['ndjson', ['--json']],
+  ]) {
     const rel = join('fixtures', 'synth', fx.name);
     const r = spawnSync(process.execPath, [join(root, 'dist', 'cli', 'bin.js'), 'decode', ...args, rel], { encoding: 'utf8', cwd: root });
     if (r.status !== fx.exitCode) throw new Error(`${fx.name}: decode exited ${r.status}, expected ${fx.exitCode}: ${r.stderr}`);

@@ -110,7 +110,13 @@ export class CaptureFormatError extends VxiError {
   readonly tailBytes: number | undefined;
   readonly missingBytes: number | undefined;
   readonly blockType: number | undefined;
-  constructor(kind: CaptureFormatKind, message: string, offset: number, fields: CaptureFormatFields = {}, options: { cause?: unknown } = {}) {
+  constructor(
+    kind: CaptureFormatKind,
+    message: string,
+    offset: number,
+    fields: CaptureFormatFields = {},
+    options: { cause?: unknown } = {},
+  ) {
     super('VXI_CAPTURE_FORMAT', `${message} (at byte offset ${offset})`, options);
     this.offset = offset;
     this.kind = kind;

@@ -9,7 +9,16 @@ export * from './remote/index.js';
 export * from './provision/index.js';
 export * from './web/index.js';
 export * from './capture/index.js';
-export { inProcessCaptureStarter, netnsCaptureStarter, type InProcessStarterOptions, type NetnsStarterOptions, type LiveStartEvent, type LiveStatsEvent, type LiveErrorEvent, type LiveEndEvent } from './web/live.js';
+export {
+  inProcessCaptureStarter,
+  netnsCaptureStarter,
+  type InProcessStarterOptions,
+  type NetnsStarterOptions,
+  type LiveStartEvent,
+  type LiveStatsEvent,
+  type LiveErrorEvent,
+  type LiveEndEvent,
+} from './web/live.js';
 export {
   checkClass,
   checkGroup,

@@ -47,7 +47,10 @@ const KVM1 = `${PREFIX}kvm1`;
 const TSHARK_OPTS = ['-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE', '-o', 'tcp.desegment_tcp_streams:FALSE'];
 
 function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter(Boolean);
 }
 
 function mustHaveNetns(ns: string): void {
@@ -78,10 +81,11 @@ function record(name: string, argv: string[]): Recorder {
   const child = spawn(cmd[0] as string, cmd.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr?.setEncoding('utf8').on('data', (s: string) => (err += s));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('close', (code, signal) => r({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on('close', (code, signal) => r({ code, signal })),
+  );
   return { name, child, stderr: () => err, exit };
 }
-
 
 /** Every record's time, in seconds. */
 function times(file: string): number[] {
@@ -123,7 +127,9 @@ function fieldRows(file: string, fields: string[], filter: string): string[][] {
 
 /** Raw bytes of every frame (hex), from tshark's JSON with -x; only those passing `filter`. */
 function rawFrames(file: string, filter?: string): string[] {
-  const pkts = JSON.parse(tshark(file, ['-T', 'json', '-x', ...(filter ? ['-Y', filter] : [])]) || '[]') as { _source: { layers: { frame_raw: [string] } } }[];
+  const pkts = JSON.parse(tshark(file, ['-T', 'json', '-x', ...(filter ? ['-Y', filter] : [])]) || '[]') as {
+    _source: { layers: { frame_raw: [string] } };
+  }[];
   return pkts.map((p) => p._source.layers.frame_raw[0]);
 }
 
@@ -182,7 +188,8 @@ interface Correlation {
  * give one packet times a few µs apart (seen: 1-2 µs; dumpcap writes ns, tcpdump µs).
  */
 function expectSameMatches(a: Correlation, b: Correlation): void {
-  const list = (c: Correlation): { ts: number; what: string }[] => c.matches.map((m) => ({ ts: m.underlay.tsUs, what: `${m.direction} ${m.frameLen}` })).sort((x, y) => x.ts - y.ts);
+  const list = (c: Correlation): { ts: number; what: string }[] =>
+    c.matches.map((m) => ({ ts: m.underlay.tsUs, what: `${m.direction} ${m.frameLen}` })).sort((x, y) => x.ts - y.ts);
   const la = list(a);
   const lb = list(b);
   expect(la.length).toBe(lb.length);
@@ -205,16 +212,27 @@ async function correlate(args: string[]): Promise<Correlation> {
   return JSON.parse(r.stdout) as Correlation;
 }
 
-const counts = (c: Correlation): Record<string, number> => ({ vxlan: c.underlayVxlan, matched: c.matched, underlayOnly: c.underlayOnly, encap: c.encap, decap: c.decap });
+const counts = (c: Correlation): Record<string, number> => ({
+  vxlan: c.underlayVxlan,
+  matched: c.matched,
+  underlayOnly: c.underlayOnly,
+  encap: c.encap,
+  decap: c.decap,
+});
 
 /** kvm1's links by index, as its kernel says (`ip -n NS -j link show`: a local netlink query, no packet sent). */
 function links(): { ifindex: number; name: string }[] {
-  const j = JSON.parse(spawnSync('ip', ['-n', KVM1, '-j', 'link', 'show'], { encoding: 'utf8' }).stdout) as { ifindex: number; ifname: string }[];
+  const j = JSON.parse(spawnSync('ip', ['-n', KVM1, '-j', 'link', 'show'], { encoding: 'utf8' }).stdout) as {
+    ifindex: number;
+    ifname: string;
+  }[];
   return j.map((l) => ({ ifindex: l.ifindex, name: l.ifname })).sort((a, b) => a.ifindex - b.ifindex);
 }
 
 function underlayAddress(): string {
-  const j = JSON.parse(spawnSync('ip', ['-n', KVM1, '-j', '-4', 'addr', 'show', 'dev', 'eth1'], { encoding: 'utf8' }).stdout) as { addr_info: { local: string }[] }[];
+  const j = JSON.parse(spawnSync('ip', ['-n', KVM1, '-j', '-4', 'addr', 'show', 'dev', 'eth1'], { encoding: 'utf8' }).stdout) as {
+    addr_info: { local: string }[];
+  }[];
   return j[0]?.addr_info[0]?.local ?? '';
 }
 
@@ -244,7 +262,20 @@ suite('-i any and multi-interface captures in the lab', () => {
     const f = (n: string): string => path.join(work, n);
     const recs = [
       record('eth1', ['tcpdump', '-n', '-U', '--immediate-mode', '-B', '32768', '-Z', 'root', '-i', 'eth1', '-w', f('eth1.pcap')]),
-      record('bridge', ['tcpdump', '-n', '-U', '--immediate-mode', '-B', '32768', '-Z', 'root', '-i', 'vxlan_bridge', '-w', f('bridge.pcap')]),
+      record('bridge', [
+        'tcpdump',
+        '-n',
+        '-U',
+        '--immediate-mode',
+        '-B',
+        '32768',
+        '-Z',
+        'root',
+        '-i',
+        'vxlan_bridge',
+        '-w',
+        f('bridge.pcap'),
+      ]),
       record('any', ['tcpdump', '-n', '-U', '--immediate-mode', '-B', '32768', '-Z', 'root', '-i', 'any', '-w', f('any.pcap')]),
       record('dumpcap', ['dumpcap', '-B', '32', '-i', 'eth1', '-i', 'vxlan_bridge', '-w', f('both.pcapng')]),
     ];
@@ -275,10 +306,16 @@ suite('-i any and multi-interface captures in the lab', () => {
     for (const r of recs.slice(0, 3)) expect(r.stderr(), r.name).toMatch(/^0 packets dropped by kernel$/m);
     expect(recs[3]?.stderr()).not.toMatch(/received\/dropped on interface '[^']+': \d+\/[1-9]/);
     // flushed and closed: tcpdump's own count is what is in the file, dumpcap's too
-    for (const [r, file] of [[recs[0], 'eth1.pcap'], [recs[1], 'bridge.pcap'], [recs[2], 'any.pcap']] as const) {
+    for (const [r, file] of [
+      [recs[0], 'eth1.pcap'],
+      [recs[1], 'bridge.pcap'],
+      [recs[2], 'any.pcap'],
+    ] as const) {
       expect(captureRecords(f(file), { whole: true }).length).toBe(Number(/(\d+) packets? captured/.exec(r?.stderr() ?? '')?.[1]));
     }
-    expect(captureRecords(f('both.pcapng'), { whole: true }).length).toBe(Number(/Packets captured: (\d+)/.exec(recs[3]?.stderr() ?? '')?.[1]));
+    expect(captureRecords(f('both.pcapng'), { whole: true }).length).toBe(
+      Number(/Packets captured: (\d+)/.exec(recs[3]?.stderr() ?? '')?.[1]),
+    );
     expect(pcapLinkType(f('any.pcap'))).toBe(276); // LINKTYPE_LINUX_SLL2
     expect(pcapLinkType(f('eth1.pcap'))).toBe(1);
 
@@ -286,7 +323,12 @@ suite('-i any and multi-interface captures in the lab', () => {
     const all = ['eth1.pcap', 'bridge.pcap', 'any.pcap', 'both.pcapng'].flatMap((n) => times(f(n)));
     const from = quietCut(all, startBarrier - 0.9, startBarrier);
     const to = quietCut(all, stopBarrier - 0.9, stopBarrier);
-    const [eth1, bridge, any, both] = ['eth1.pcap', 'bridge.pcap', 'any.pcap', 'both.pcapng'].map((n) => cut(f(n), from, to)) as [string, string, string, string];
+    const [eth1, bridge, any, both] = ['eth1.pcap', 'bridge.pcap', 'any.pcap', 'both.pcapng'].map((n) => cut(f(n), from, to)) as [
+      string,
+      string,
+      string,
+      string,
+    ];
 
     // tshark's reference, from the pair
     const local = underlayAddress();
@@ -296,7 +338,13 @@ suite('-i any and multi-interface captures in the lab', () => {
     expect(ref.in).toBeGreaterThan(20);
 
     const pair = await correlate([eth1, bridge, '--clock-offset', '0']);
-    expect(counts(pair)).toEqual({ vxlan: ref.vxlan, matched: ref.matchedOut + ref.matchedIn, underlayOnly: ref.vxlan - ref.matchedOut - ref.matchedIn, encap: ref.matchedOut, decap: ref.matchedIn });
+    expect(counts(pair)).toEqual({
+      vxlan: ref.vxlan,
+      matched: ref.matchedOut + ref.matchedIn,
+      underlayOnly: ref.vxlan - ref.matchedOut - ref.matchedIn,
+      encap: ref.matchedOut,
+      decap: ref.matchedIn,
+    });
     expect(pair.localVtep).toBe(local);
 
     // one pcapng, one interface block each
@@ -323,7 +371,20 @@ suite('-i any and multi-interface captures in the lab', () => {
   it('capture kvm1 --iface any: session.json names the interface indexes; decode --session and correlate print the names', async () => {
     mustHaveNetns(h.frontendNetns);
     const out = path.join(work, 'capture-any');
-    const argv = netnsExec(h.frontendNetns, [process.execPath, BIN, 'capture', '--inventory', h.inventoryPath, 'kvm1', '--iface', 'any', '--out', out, '--duration', '6']);
+    const argv = netnsExec(h.frontendNetns, [
+      process.execPath,
+      BIN,
+      'capture',
+      '--inventory',
+      h.inventoryPath,
+      'kvm1',
+      '--iface',
+      'any',
+      '--out',
+      out,
+      '--duration',
+      '6',
+    ]);
     const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
@@ -342,7 +403,9 @@ suite('-i any and multi-interface captures in the lab', () => {
     expect(pcapLinkType(file)).toBe(276);
 
     // the node's links, by index, as its kernel lists them
-    const session = JSON.parse(readFileSync(path.join(out, 'session.json'), 'utf8')) as { nodes: { name: string; ifindexNames?: { ifindex: number; name: string }[] }[] };
+    const session = JSON.parse(readFileSync(path.join(out, 'session.json'), 'utf8')) as {
+      nodes: { name: string; ifindexNames?: { ifindex: number; name: string }[] }[];
+    };
     const kernel = links();
     expect(session.nodes[0]?.ifindexNames).toEqual(kernel);
     const idx = new Map(kernel.map((l) => [l.name, l.ifindex]));
@@ -364,7 +427,9 @@ suite('-i any and multi-interface captures in the lab', () => {
     expect(c.code, c.stderr).toBe(0);
     const r = JSON.parse(c.stdout) as Correlation & { sessionFile?: string };
     expect(r.sessionFile).toBe(path.join(out, 'session.json'));
-    expect(r.sides).toMatch(/^split by interface from the traffic: underlay eth1 \(\d+ VXLAN packets .*\), bridge side vm1 \(\d+ of its frames carried in them\); not the VXLAN device vxlan10, which carries them all$/);
+    expect(r.sides).toMatch(
+      /^split by interface from the traffic: underlay eth1 \(\d+ VXLAN packets .*\), bridge side vm1 \(\d+ of its frames carried in them\); not the VXLAN device vxlan10, which carries them all$/,
+    );
     const text = await runCli(['correlate', file]);
     expect(text.stdout).toContain(`${file} [eth1]`);
     expect(text.stdout).toContain(`${file} [vm1]`);
@@ -375,7 +440,13 @@ suite('-i any and multi-interface captures in the lab', () => {
     const rows = fieldRows(file, ['ip.src', 'udp.payload'], `sll.ifindex == ${idx.get('eth1')} && vxlan`);
     const port = rawFrames(file, `sll.ifindex == ${idx.get('vm1')}`).map((hex) => hex.slice(0, 4) + hex.slice(40)); // SLL2: protocol, then 16 bytes, then the frame's payload
     const ref = reference(rows, local, port, (hex) => hex.slice(24)); // inner Ethernet: from its EtherType
-    expect(counts(r)).toEqual({ vxlan: ref.vxlan, matched: ref.matchedOut + ref.matchedIn, underlayOnly: ref.vxlan - ref.matchedOut - ref.matchedIn, encap: ref.matchedOut, decap: ref.matchedIn });
+    expect(counts(r)).toEqual({
+      vxlan: ref.vxlan,
+      matched: ref.matchedOut + ref.matchedIn,
+      underlayOnly: ref.vxlan - ref.matchedOut - ref.matchedIn,
+      encap: ref.matchedOut,
+      decap: ref.matchedIn,
+    });
     expect(r.matched).toBeGreaterThan(20);
     // what is not matched is the VXLAN device's own traffic (it never crosses the bridge), a
     // repeat of an identical frame, or a packet at an end of the capture (this file is not cut)

@@ -29,7 +29,10 @@ interface CliMatch {
 describe.skipIf(!canRun)(`direction labels in the page${canRun ? '' : ' (skipped: needs /usr/bin/chromium and fixtures/lab)'}`, () => {
   beforeAll(async () => {
     server = await startServer(sessionFromDir(lab), { port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -41,7 +44,9 @@ describe.skipIf(!canRun)(`direction labels in the page${canRun ? '' : ' (skipped
     const box = page.locator('#list-underlay input.goto');
     await box.fill(String(n));
     await box.press('Enter');
-    await expect.poll(() => page.locator('#detail-main h3').innerText(), { timeout: 10_000 }).toMatch(new RegExp(`^Underlay packet #${n}\\b`));
+    await expect
+      .poll(() => page.locator('#detail-main h3').innerText(), { timeout: 10_000 })
+      .toMatch(new RegExp(`^Underlay packet #${n}\\b`));
     return page.locator('#detail-main .link-line').first().innerText();
   }
 
@@ -53,7 +58,15 @@ describe.skipIf(!canRun)(`direction labels in the page${canRun ? '' : ' (skipped
     let checked = 0;
     let equalTimes = 0;
     for (const node of ['kvm1', 'kvm2']) {
-      const r = await runCli(['correlate', '--json', '--matches', '--window', '100', path.join(lab, `${node}-eth1.pcap`), path.join(lab, `${node}-vxlan_bridge.pcap`)]);
+      const r = await runCli([
+        'correlate',
+        '--json',
+        '--matches',
+        '--window',
+        '100',
+        path.join(lab, `${node}-eth1.pcap`),
+        path.join(lab, `${node}-vxlan_bridge.pcap`),
+      ]);
       expect(r.code, r.stderr).toBe(0);
       const matches = (JSON.parse(r.stdout) as { matches: (CliMatch & { deltaUs: number })[] }).matches;
       expect(matches.length).toBeGreaterThan(70);

@@ -75,26 +75,55 @@ describe.skipIf(!haveAll)('the Path view in chromium', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     mkdirSync(LOSSY);
-    for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-vxlan_bridge.pcap']) copyFileSync(path.join(LAB, f), path.join(LOSSY, f));
+    for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-vxlan_bridge.pcap'])
+      copyFileSync(path.join(LAB, f), path.join(LOSSY, f));
     pcapWithout(path.join(LAB, 'kvm2-eth1.pcap'), path.join(LOSSY, 'kvm2-eth1.pcap'), (n) => n >= 10 && n < 20);
     // the recording with a session.json that records each node's overlay configuration, as capture writes it
     mkdirSync(CONFIGURED);
-    for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap', 'kvm2-vxlan_bridge.pcap']) copyFileSync(path.join(LAB, f), path.join(CONFIGURED, f));
+    for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap', 'kvm2-vxlan_bridge.pcap'])
+      copyFileSync(path.join(LAB, f), path.join(CONFIGURED, f));
     const config = (self: string, other: string): unknown => ({
-      recordedAt: '2026-12-01T09:00:00.000Z', recordedBy: 'capture',
+      recordedAt: '2026-12-01T09:00:00.000Z',
+      recordedBy: 'capture',
       inventory: { vni: 10, port: 4789, bridge: 'vxlan_bridge', underlay: 'eth1', mtu: 1450, group: null },
-      vxlan: [{ name: 'vxlan10', vni: 10, port: 4789, local: self, group: null, remote: null, dev: 'eth1', mtu: 1450, up: true, master: 'vxlan_bridge' }],
+      vxlan: [
+        {
+          name: 'vxlan10',
+          vni: 10,
+          port: 4789,
+          local: self,
+          group: null,
+          remote: null,
+          dev: 'eth1',
+          mtu: 1450,
+          up: true,
+          master: 'vxlan_bridge',
+        },
+      ],
       bridge: { name: 'vxlan_bridge', mtu: 1450, up: true, addresses: [] },
       underlay: { name: 'eth1', mtu: 1500, up: true, addresses: [`${self}/24`] },
       fdb: [{ dev: 'vxlan10', mac: '00:00:00:00:00:00', dst: other, state: 'permanent' }],
-      firewalld: null, nftables: { installed: false },
+      firewalld: null,
+      nftables: { installed: false },
     });
-    const node = (name: string, self: string, other: string): unknown => ({ name, underlay: `${name}-eth1.pcap`, overlay: `${name}-vxlan_bridge.pcap`, clockOffsetUs: 0, config: config(self, other) });
-    writeFileSync(path.join(CONFIGURED, 'session.json'), JSON.stringify({ nodes: [node('kvm1', '10.3.1.156', '10.3.1.174'), node('kvm2', '10.3.1.174', '10.3.1.156')] }));
+    const node = (name: string, self: string, other: string): unknown => ({
+      name,
+      underlay: `${name}-eth1.pcap`,
+      overlay: `${name}-vxlan_bridge.pcap`,
+      clockOffsetUs: 0,
+      config: config(self, other),
+    });
+    writeFileSync(
+      path.join(CONFIGURED, 'session.json'),
+      JSON.stringify({ nodes: [node('kvm1', '10.3.1.156', '10.3.1.174'), node('kvm2', '10.3.1.174', '10.3.1.156')] }),
+    );
     server = await startServer(sessionFromDir(LAB), { port: 0 });
     lossyServer = await startServer(sessionFromDir(LOSSY), { port: 0 });
     configuredServer = await startServer(sessionFromDir(CONFIGURED), { port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -104,16 +133,33 @@ describe.skipIf(!haveAll)('the Path view in chromium', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('the summary is the CLI\'s; a frame\'s ladder has four points and the CLI\'s hop times; a sighting opens in Packets', async () => {
+  test("the summary is the CLI's; a frame's ladder has four points and the CLI's hop times; a sighting opens in Packets", async () => {
     const want = await cliJson(LAB);
     const errors: string[] = [];
     const page = await openPath(server.openUrl, errors);
 
-    const totals = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll<HTMLElement>('[data-total]')].map((e) => [e.dataset.total, Number((e.textContent ?? '').replace(/,/g, ''))])));
-    expect(totals).toEqual({ sent: want.totals.sent, delivered: want.totals.delivered, lost: want.totals.lost, notCaptured: want.totals.notCaptured });
-    const rows = await page.$$eval('table.path-summary tbody tr[data-src]', (trs) => trs.map((tr) => [
-      (tr as HTMLElement).dataset.src, (tr as HTMLElement).dataset.dst, Number(tr.querySelector('.sent')?.textContent?.replace(/,/g, '')), Number(tr.querySelector('.delivered')?.textContent?.replace(/,/g, '')),
-    ]));
+    const totals = await page.evaluate(() =>
+      Object.fromEntries(
+        [...document.querySelectorAll<HTMLElement>('[data-total]')].map((e) => [
+          e.dataset.total,
+          Number((e.textContent ?? '').replace(/,/g, '')),
+        ]),
+      ),
+    );
+    expect(totals).toEqual({
+      sent: want.totals.sent,
+      delivered: want.totals.delivered,
+      lost: want.totals.lost,
+      notCaptured: want.totals.notCaptured,
+    });
+    const rows = await page.$$eval('table.path-summary tbody tr[data-src]', (trs) =>
+      trs.map((tr) => [
+        (tr as HTMLElement).dataset.src,
+        (tr as HTMLElement).dataset.dst,
+        Number(tr.querySelector('.sent')?.textContent?.replace(/,/g, '')),
+        Number(tr.querySelector('.delivered')?.textContent?.replace(/,/g, '')),
+      ]),
+    );
     expect(rows).toEqual(want.paths.map((g) => [g.src, g.dst, g.sent, g.delivered]));
 
     // pick a frame from kvm1's list of bridge frames that crossed (the second: both directions are in the first rows)
@@ -122,7 +168,12 @@ describe.skipIf(!haveAll)('the Path view in chromium', () => {
     expect(picks.length).toBeGreaterThan(1);
     for (const n of picks.slice(0, 3)) {
       await page.click(`.path-frames tbody tr[data-n="${n}"]`);
-      await page.waitForFunction((k) => document.querySelector('#path-frame h3')?.textContent?.includes(`packet #${k} `) && document.querySelector('#path-frame .ladder') !== null, n);
+      await page.waitForFunction(
+        (k) =>
+          document.querySelector('#path-frame h3')?.textContent?.includes(`packet #${k} `) &&
+          document.querySelector('#path-frame .ladder') !== null,
+        n,
+      );
       const ladder = await page.evaluate(() => {
         const box = document.querySelector('#path-frame .path-branch') as HTMLElement;
         const x = (e: Element): number => e.getBoundingClientRect().left;
@@ -130,7 +181,12 @@ describe.skipIf(!haveAll)('the Path view in chromium', () => {
           status: box.dataset.status,
           heads: [...box.querySelectorAll('.ladder-head')].sort((a, b) => x(a) - x(b)).map((e) => (e.textContent ?? '').trim()),
           seen: box.querySelectorAll('.ladder-point.seen').length,
-          hops: Object.fromEntries([...box.querySelectorAll<HTMLElement>('.ladder-hop')].map((h) => [h.dataset.hop, { us: Number(h.dataset.us), text: h.querySelector('.us')?.textContent }])),
+          hops: Object.fromEntries(
+            [...box.querySelectorAll<HTMLElement>('.ladder-hop')].map((h) => [
+              h.dataset.hop,
+              { us: Number(h.dataset.us), text: h.querySelector('.us')?.textContent },
+            ]),
+          ),
         };
       });
       expect(ladder.status).toBe('delivered');
@@ -147,16 +203,25 @@ describe.skipIf(!haveAll)('the Path view in chromium', () => {
     expect(new URLSearchParams(new URL(page.url()).hash.slice(1)).get('view')).toBe('path');
 
     // the same byte view at each hop: four, in the order the frame passed them; the guest's frame the same bytes at each
-    const views = await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('#path-frame .path-branch .hop-bytes')].map((v) => ({
-      point: v.dataset.point,
-      wrapped: v.classList.contains('wrapped'),
-      wrapping: v.querySelectorAll('.wrap-row .b').length,
-      inner: [...v.querySelectorAll<HTMLElement>('.inner-row .b[data-k]')].map((b) => `${b.dataset.k}:${b.textContent}`).join(' '),
-      // where byte 0 of the frame stands across the view: the same column at every hop
-      column: Math.round((v.querySelector('.inner-row .b[data-k="0"]')?.getBoundingClientRect().left ?? 0) - v.getBoundingClientRect().left),
-      differs: v.querySelectorAll('.b.differs').length,
-    })));
-    expect(views.map((v) => [v.point, v.wrapped, v.wrapping])).toEqual([['srcBridge', false, 0], ['srcUnderlay', true, 50], ['dstUnderlay', true, 50], ['dstBridge', false, 0]]);
+    const views = await page.evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('#path-frame .path-branch .hop-bytes')].map((v) => ({
+        point: v.dataset.point,
+        wrapped: v.classList.contains('wrapped'),
+        wrapping: v.querySelectorAll('.wrap-row .b').length,
+        inner: [...v.querySelectorAll<HTMLElement>('.inner-row .b[data-k]')].map((b) => `${b.dataset.k}:${b.textContent}`).join(' '),
+        // where byte 0 of the frame stands across the view: the same column at every hop
+        column: Math.round(
+          (v.querySelector('.inner-row .b[data-k="0"]')?.getBoundingClientRect().left ?? 0) - v.getBoundingClientRect().left,
+        ),
+        differs: v.querySelectorAll('.b.differs').length,
+      })),
+    );
+    expect(views.map((v) => [v.point, v.wrapped, v.wrapping])).toEqual([
+      ['srcBridge', false, 0],
+      ['srcUnderlay', true, 50],
+      ['dstUnderlay', true, 50],
+      ['dstBridge', false, 0],
+    ]);
     expect(views[0]?.inner.length).toBeGreaterThan(0);
     for (const v of views) {
       expect(v.inner, v.point).toBe(views[0]?.inner);
@@ -164,19 +229,32 @@ describe.skipIf(!haveAll)('the Path view in chromium', () => {
       expect(v.differs, v.point).toBe(0);
     }
     // the outer IP id and TTL, the same on both underlays; nothing else differs
-    const compared = await page.$$eval('#path-frame .path-branch table.hop-diffs tbody tr', (trs) => trs.map((tr) => [(tr as HTMLElement).className, tr.querySelector('td')?.textContent]));
-    expect(compared).toEqual([['same', '= outer IPv4 Identification'], ['same', '= outer IPv4 TTL']]);
+    const compared = await page.$$eval('#path-frame .path-branch table.hop-diffs tbody tr', (trs) =>
+      trs.map((tr) => [(tr as HTMLElement).className, tr.querySelector('td')?.textContent]),
+    );
+    expect(compared).toEqual([
+      ['same', '= outer IPv4 Identification'],
+      ['same', '= outer IPv4 TTL'],
+    ]);
     // hovering a byte of the guest's frame lights it at every hop, and says its field's value at each
     await page.hover('#path-frame .hop-bytes[data-point="dstUnderlay"] .b[data-k="6"]');
     const lit = await page.evaluate(() => ({
-      points: [...document.querySelectorAll<HTMLElement>('#path-frame .path-branch .hop-bytes')].map((v) => [...v.querySelectorAll<HTMLElement>('.b.hl')].map((b) => Number(b.dataset.k))),
+      points: [...document.querySelectorAll<HTMLElement>('#path-frame .path-branch .hop-bytes')].map((v) =>
+        [...v.querySelectorAll<HTMLElement>('.b.hl')].map((b) => Number(b.dataset.k)),
+      ),
       caption: document.querySelector('#path-frame .hop-caption')?.textContent,
     }));
     expect(lit.points).toEqual([0, 1, 2, 3].map(() => [6, 7, 8, 9, 10, 11]));
-    expect(lit.caption).toMatch(/^inner Ethernet Source MAC .*: source bridge ([0-9a-f:]{17}) · source underlay \1 · destination underlay \1 · destination bridge \1$/);
+    expect(lit.caption).toMatch(
+      /^inner Ethernet Source MAC .*: source bridge ([0-9a-f:]{17}) · source underlay \1 · destination underlay \1 · destination bridge \1$/,
+    );
     // and a byte of the wrapping, on both underlays only
     await page.hover('#path-frame .hop-bytes[data-point="srcUnderlay"] .wrap-row .b[data-i="22"]');
-    expect(await page.evaluate(() => [...document.querySelectorAll<HTMLElement>('#path-frame .path-branch .hop-bytes')].map((v) => v.querySelectorAll('.b.hl').length))).toEqual([0, 1, 1, 0]);
+    expect(
+      await page.evaluate(() =>
+        [...document.querySelectorAll<HTMLElement>('#path-frame .path-branch .hop-bytes')].map((v) => v.querySelectorAll('.b.hl').length),
+      ),
+    ).toEqual([0, 1, 1, 0]);
     expect(await page.textContent('#path-frame .hop-caption')).toMatch(/^outer IPv4 TTL/);
     // no session.json here: no configuration recorded
     expect(await page.textContent('#path .path-config')).toContain('No configuration recorded');
@@ -192,7 +270,11 @@ describe.skipIf(!haveAll)('the Path view in chromium', () => {
     const dst = await page.$eval('#path-frame .ladder-point[data-point="dstUnderlay"]', (e) => Number((e as HTMLElement).dataset.frame));
     await page.click('#path-frame .ladder-point[data-point="dstUnderlay"] button.open');
     await page.waitForFunction((k) => document.querySelector(`#list-underlay tbody tr.selected[data-n="${k}"]`) !== null, dst);
-    expect(await page.evaluate(() => [window.vxi.view, window.vxi.node, window.vxi.selected])).toEqual(['packets', 'kvm2', { side: 'underlay', n: dst }]);
+    expect(await page.evaluate(() => [window.vxi.view, window.vxi.node, window.vxi.selected])).toEqual([
+      'packets',
+      'kvm2',
+      { side: 'underlay', n: dst },
+    ]);
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -207,7 +289,11 @@ describe.skipIf(!haveAll)('the Path view in chromium', () => {
     expect(await page.locator('.path-why li.loss[data-hop="underlay"]').count()).toBeGreaterThan(0);
     // a frame that left kvm1's underlay and never reached kvm2's
     const button = page.locator('.frame-list.incomplete li', { hasText: 'lost-underlay' }).locator('button').first();
-    const ref = await button.evaluate((e) => ({ node: (e as HTMLElement).dataset.node, side: (e as HTMLElement).dataset.side, n: Number((e as HTMLElement).dataset.n) }));
+    const ref = await button.evaluate((e) => ({
+      node: (e as HTMLElement).dataset.node,
+      side: (e as HTMLElement).dataset.side,
+      n: Number((e as HTMLElement).dataset.n),
+    }));
     await button.click();
     await page.waitForSelector('#path-frame .path-branch');
     const shown = await page.evaluate(() => {
@@ -232,27 +318,40 @@ describe.skipIf(!haveAll)('the Path view in chromium', () => {
     expect(shown.stopped).toEqual(['dstUnderlay']);
     expect(shown.lostHop).toEqual(['underlay']);
     // the byte view: the two sightings it has, the other two not seen
-    const views = await page.$$eval('#path-frame .path-branch .hop-bytes', (vs) => vs.map((v) => [(v as HTMLElement).dataset.point, v.classList.contains('missing')]));
-    expect(views).toEqual([['srcBridge', !('srcBridge' in (b?.sightings ?? {}))], ['srcUnderlay', false], ['dstUnderlay', true], ['dstBridge', true]]);
+    const views = await page.$$eval('#path-frame .path-branch .hop-bytes', (vs) =>
+      vs.map((v) => [(v as HTMLElement).dataset.point, v.classList.contains('missing')]),
+    );
+    expect(views).toEqual([
+      ['srcBridge', !('srcBridge' in (b?.sightings ?? {}))],
+      ['srcUnderlay', false],
+      ['dstUnderlay', true],
+      ['dstBridge', true],
+    ]);
     expect(errors).toEqual([]);
     await page.close();
   });
 
-  test('each node\'s recorded configuration beside the paths: a card per node, and the findings', async () => {
+  test("each node's recorded configuration beside the paths: a card per node, and the findings", async () => {
     const want = await cliJson(CONFIGURED);
     const errors: string[] = [];
     const page = await openPath(configuredServer.openUrl, errors);
     await page.waitForSelector('#path .path-config');
-    const cards = await page.$$eval('#path .config-card', (cs) => cs.map((c) => ({
-      node: (c as HTMLElement).dataset.node,
-      lines: Object.fromEntries([...c.querySelectorAll<HTMLElement>('tr[data-key]')].map((tr) => [tr.dataset.key, tr.querySelector('td')?.textContent])),
-    })));
+    const cards = await page.$$eval('#path .config-card', (cs) =>
+      cs.map((c) => ({
+        node: (c as HTMLElement).dataset.node,
+        lines: Object.fromEntries(
+          [...c.querySelectorAll<HTMLElement>('tr[data-key]')].map((tr) => [tr.dataset.key, tr.querySelector('td')?.textContent]),
+        ),
+      })),
+    );
     expect(cards.map((c) => c.node)).toEqual(want.config.nodes.map((n) => n.node));
     expect(cards.map((c) => [c.node, c.lines.vni, c.lines.port, c.lines.local, c.lines.flood])).toEqual([
       ['kvm1', '10 (vxlan10)', '4789', '10.3.1.156', '10.3.1.174'],
       ['kvm2', '10 (vxlan10)', '4789', '10.3.1.174', '10.3.1.156'],
     ]);
-    const findings = await page.$$eval('#path .config-findings li', (ls) => ls.map((l) => [(l as HTMLElement).dataset.code, (l as HTMLElement).dataset.severity]));
+    const findings = await page.$$eval('#path .config-findings li', (ls) =>
+      ls.map((l) => [(l as HTMLElement).dataset.code, (l as HTMLElement).dataset.severity]),
+    );
     expect(findings).toEqual(want.config.findings.map((f) => [f.code, f.severity]));
     if (want.config.findings.length === 0) expect(await page.textContent('#path .path-config')).toContain('no finding');
 
@@ -265,12 +364,21 @@ describe.skipIf(!haveAll)('the Path view in chromium', () => {
     // a large frame (kvm1 bridge #21, a 1414-byte ping): its first 8 rows at each hop, every byte on demand
     await page.fill('.frame-go input', '21');
     await page.click('.frame-go button[type="submit"]');
-    await page.waitForFunction(() => document.querySelector('#path-frame h3')?.textContent?.includes('packet #21 ') && document.querySelectorAll('#path-frame .hop-bytes').length === 4);
-    const innerRows = (): Promise<number[]> => page.$$eval('#path-frame .hop-bytes', (vs) => vs.map((v) => v.querySelectorAll('.inner-row').length));
+    await page.waitForFunction(
+      () =>
+        document.querySelector('#path-frame h3')?.textContent?.includes('packet #21 ') &&
+        document.querySelectorAll('#path-frame .hop-bytes').length === 4,
+    );
+    const innerRows = (): Promise<number[]> =>
+      page.$$eval('#path-frame .hop-bytes', (vs) => vs.map((v) => v.querySelectorAll('.inner-row').length));
     expect(await innerRows()).toEqual([8, 8, 8, 8]);
     await page.click('#path-frame .hop-all');
     expect(await innerRows()).toEqual([0, 1, 2, 3].map(() => Math.ceil(1414 / 16)));
-    expect(await page.$$eval('#path-frame .hop-bytes', (vs) => vs.map((v) => v.querySelector('.inner-row:last-child .b:last-child')?.getAttribute('data-k')))).toEqual(['1413', '1413', '1413', '1413']);
+    expect(
+      await page.$$eval('#path-frame .hop-bytes', (vs) =>
+        vs.map((v) => v.querySelector('.inner-row:last-child .b:last-child')?.getAttribute('data-k')),
+      ),
+    ).toEqual(['1413', '1413', '1413', '1413']);
     expect(errors).toEqual([]);
     await page.close();
   });

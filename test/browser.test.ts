@@ -41,7 +41,10 @@ describe.skipIf(!haveChromium)('the page in chromium', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     server = await startServer(sessionFromDir(labDir()), { port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -57,7 +60,9 @@ describe.skipIf(!haveChromium)('the page in chromium', () => {
     expect(await page.evaluate(() => sessionStorage.getItem('vxi-token'))).toBe(server.token);
     await page.waitForFunction(() => document.querySelectorAll('#cards .card').length >= 5);
     const charts = await page.evaluate(() => {
-      const w = window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { data: { datasets: { label: string; data: number[] }[] } } | undefined } };
+      const w = window as unknown as {
+        Chart: { getChart(c: HTMLCanvasElement): { data: { datasets: { label: string; data: number[] }[] } } | undefined };
+      };
       return ['chart-u-pps', 'chart-u-bps', 'chart-o-pps', 'chart-o-bps'].map((id) => {
         const canvas = document.getElementById(id) as HTMLCanvasElement;
         const chart = w.Chart.getChart(canvas);
@@ -103,13 +108,21 @@ describe.skipIf(!haveChromium)('the page in chromium', () => {
     await page.waitForSelector('#detail-match .layerbar');
     const underlayN = Number(matchText.replace('#', ''));
     expect(await page.locator('#detail-main h3').innerText()).toMatch(new RegExp(`^Bridge frame #${bridgeN}`));
-    expect(await page.locator('#detail-main .link-line').innerText()).toMatch(new RegExp(`Carried on the underlay by packet #${underlayN}`));
+    expect(await page.locator('#detail-main .link-line').innerText()).toMatch(
+      new RegExp(`Carried on the underlay by packet #${underlayN}`),
+    );
     expect(await page.locator('#detail-match h3').innerText()).toMatch(new RegExp(`^Underlay packet #${underlayN}`));
     // the underlay list shows it, highlighted
     await expect.poll(() => page.locator('#list-underlay tbody tr.linked').getAttribute('data-n')).toBe(String(underlayN));
     // the layer bar, outermost first, with sizes
     const bar = await page.locator('#detail-match .layerbar .seg').allInnerTexts();
-    expect(bar.slice(0, 5).map((s) => s.replace(/\s+/g, ' ').trim())).toEqual(['Ethernet 14 @0', 'IPv4 20 @14', 'UDP 8 @34', 'VXLAN 8 @42', 'inner Ethernet 14 @50']);
+    expect(bar.slice(0, 5).map((s) => s.replace(/\s+/g, ' ').trim())).toEqual([
+      'Ethernet 14 @0',
+      'IPv4 20 @14',
+      'UDP 8 @34',
+      'VXLAN 8 @42',
+      'inner Ethernet 14 @50',
+    ]);
     // the VXLAN layer, byte by byte
     const vxlan = page.locator('#detail-match details.layer', { hasText: 'Outer VXLAN' });
     expect(await vxlan.locator('summary').innerText()).toMatch(/VNI 10/);
@@ -122,9 +135,13 @@ describe.skipIf(!haveChromium)('the page in chromium', () => {
     expect(hl).toEqual(['08', '00', '00', '00', '00', '00', '0a', '00']);
     // hovering the bridge frame's Ethernet header lights the same 14 bytes inside the underlay packet (50–63)
     await page.hover('#detail-main .layerbar .seg:nth-child(1)');
-    const mirrored = await page.locator('#detail-match .hex .b.hl').evaluateAll((bs) => bs.map((b) => Number((b as HTMLElement).dataset.i)));
+    const mirrored = await page
+      .locator('#detail-match .hex .b.hl')
+      .evaluateAll((bs) => bs.map((b) => Number((b as HTMLElement).dataset.i)));
     expect(mirrored).toEqual(Array.from({ length: 14 }, (_, i) => 50 + i));
-    expect(await page.locator('#detail-match .mirror-note').innerText()).toMatch(/The same bytes here: 50–63, after the 50 bytes of outer headers/);
+    expect(await page.locator('#detail-match .mirror-note').innerText()).toMatch(
+      /The same bytes here: 50–63, after the 50 bytes of outer headers/,
+    );
     await page.hover('#detail-match .layerbar .seg:nth-child(4)');
     await page.screenshot({ path: path.join(SHOTS, 'packet-detail.png'), fullPage: true });
     // and the other way round: clicking the underlay packet points back at the bridge frame
@@ -150,10 +167,20 @@ describe.skipIf(!haveChromium)('the page in chromium', () => {
     const url = page.url();
     expect(url).toMatch(/#view=packets&node=kvm1&side=overlay&n=3$/);
     const again = await openPage(url, errors);
-    await expect.poll(() => again.locator('#detail-main h3').innerText().catch(() => '')).toMatch(/^Bridge frame #3 /);
+    await expect
+      .poll(() =>
+        again
+          .locator('#detail-main h3')
+          .innerText()
+          .catch(() => ''),
+      )
+      .toMatch(/^Bridge frame #3 /);
     expect(await again.locator('#list-overlay tbody tr.selected').getAttribute('data-n')).toBe('3');
     // go to a packet by number: the last one, on the last page
-    const last: number = await again.evaluate(() => (window as unknown as { vxi: { session: { nodes: { underlay: { packets: number } }[] } } }).vxi.session.nodes[0]!.underlay.packets);
+    const last: number = await again.evaluate(
+      () =>
+        (window as unknown as { vxi: { session: { nodes: { underlay: { packets: number } }[] } } }).vxi.session.nodes[0]!.underlay.packets,
+    );
     await again.fill('#list-underlay input.goto', String(last));
     await again.press('#list-underlay input.goto', 'Enter');
     await expect.poll(() => again.locator('#detail-main h3').innerText()).toMatch(new RegExp(`^Underlay packet #${last} `));
@@ -203,7 +230,11 @@ describe.skipIf(!haveChromium)('the page in chromium', () => {
     const n = (await first.innerText()).replace('#', '');
     await first.click();
     await page.waitForSelector('#view-packets.active');
-    await expect.poll(async () => page.locator('tbody tr.selected, tbody tr.linked').evaluateAll((trs) => trs.map((t) => (t as HTMLElement).dataset.n))).toContain(n);
+    await expect
+      .poll(async () =>
+        page.locator('tbody tr.selected, tbody tr.linked').evaluateAll((trs) => trs.map((t) => (t as HTMLElement).dataset.n)),
+      )
+      .toContain(n);
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -229,20 +260,29 @@ describe.skipIf(!haveChromium)('the page in chromium', () => {
     const errors: string[] = [];
     const page = await openPage(server.openUrl, errors);
     await page.setInputFiles('#upload', [path.join(files, 'kvm1-eth1.pcap')]);
-    await expect.poll(() => page.locator('#message').innerText(), { timeout: 10_000 }).toMatch(/^Loaded kvm1-eth1\.pcap: 16 packets \(node kvm1-2, underlay\)/);
+    await expect
+      .poll(() => page.locator('#message').innerText(), { timeout: 10_000 })
+      .toMatch(/^Loaded kvm1-eth1\.pcap: 16 packets \(node kvm1-2, underlay\)/);
     await page.waitForSelector('#nodes button[data-node="kvm1-2"]');
     expect(errors).toEqual([]);
 
     const bad = path.join(tmp, 'holiday-photo.pcap');
-    writeFileSync(bad, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(' not a capture at all')]));
+    writeFileSync(
+      bad,
+      Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(' not a capture at all')]),
+    );
     await page.setInputFiles('#upload', [bad]);
-    await expect.poll(() => page.locator('#message').innerText()).toMatch(/^Upload failed — holiday-photo\.pcap is not a capture file we can read: not a pcap or pcapng capture: unknown magic 0x89504e47/);
+    await expect
+      .poll(() => page.locator('#message').innerText())
+      .toMatch(
+        /^Upload failed — holiday-photo\.pcap is not a capture file we can read: not a pcap or pcapng capture: unknown magic 0x89504e47/,
+      );
     expect(await page.locator('#message').getAttribute('class')).toMatch(/error/);
     await page.screenshot({ path: path.join(tmp, 'bad-upload.png') });
     await page.close();
   });
 
-  test('an empty server: upload a node\'s two captures and see them correlated', async () => {
+  test("an empty server: upload a node's two captures and see them correlated", async () => {
     const empty = await startServer(undefined, { port: 0 });
     try {
       const files = path.join(tmp, 'pair');
@@ -251,7 +291,9 @@ describe.skipIf(!haveChromium)('the page in chromium', () => {
       const page = await openPage(empty.openUrl, errors);
       expect(await page.locator('#empty').isVisible()).toBe(true);
       await page.setInputFiles('#upload', [path.join(files, 'kvm1-eth1.pcap'), path.join(files, 'kvm1-vxlan_bridge.pcap')]);
-      await expect.poll(() => page.locator('#message').innerText(), { timeout: 10_000 }).toMatch(/^Loaded kvm1-eth1\.pcap: 16 packets \(node kvm1, underlay\); kvm1-vxlan_bridge\.pcap: 14 packets \(node kvm1, bridge\)/);
+      await expect
+        .poll(() => page.locator('#message').innerText(), { timeout: 10_000 })
+        .toMatch(/^Loaded kvm1-eth1\.pcap: 16 packets \(node kvm1, underlay\); kvm1-vxlan_bridge\.pcap: 14 packets \(node kvm1, bridge\)/);
       expect(await page.locator('#empty').isVisible()).toBe(false);
       await expect.poll(() => page.locator('#cards').innerText()).toMatch(/13\s+matched/);
       expect(errors).toEqual([]);

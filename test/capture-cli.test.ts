@@ -20,7 +20,10 @@ class Sink extends Writable {
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vxi-capture-cli-'));
 const inventory = path.join(dir, 'inventory.yaml');
-writeFileSync(inventory, 'defaults: { identityFile: /nonexistent/key, knownHosts: /nonexistent/known_hosts }\nnodes:\n  local: { host: 127.0.0.1, port: 9 }\n');
+writeFileSync(
+  inventory,
+  'defaults: { identityFile: /nonexistent/key, knownHosts: /nonexistent/known_hosts }\nnodes:\n  local: { host: 127.0.0.1, port: 9 }\n',
+);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -63,6 +66,18 @@ describe('capture: usage errors (exit 2, nothing sent)', () => {
   it('lists its options in --help', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);
-    for (const o of ['--iface', '--out', '--duration', '--count', '--snaplen', '--filter', '--json', '--tcpdump', '--inventory', '--accept-new']) expect(r.stdout).toContain(o);
+    for (const o of [
+      '--iface',
+      '--out',
+      '--duration',
+      '--count',
+      '--snaplen',
+      '--filter',
+      '--json',
+      '--tcpdump',
+      '--inventory',
+      '--accept-new',
+    ])
+      expect(r.stdout).toContain(o);
   });
 });

@@ -27,7 +27,10 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
 
 function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter(Boolean);
 }
 
 interface CliRun {
@@ -47,7 +50,9 @@ function startCli(h: LabHandle, args: string[]): { child: ReturnType<typeof spaw
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const done = new Promise<CliRun>((resolve) => child.on('close', (code, signal) => (clearTimeout(timer), resolve({ code, signal, stdout, stderr }))));
+  const done = new Promise<CliRun>((resolve) =>
+    child.on('close', (code, signal) => (clearTimeout(timer), resolve({ code, signal, stdout, stderr }))),
+  );
   return { child, done, stderr: () => stderr };
 }
 
@@ -79,7 +84,9 @@ function readCapture(file: string): DecodedPacket[] {
 
 /** An interface's MAC as a 48-bit number (read with `ip -n NS`: a local netlink query, no packet sent). */
 function ownMac(netns: string, dev: string): number {
-  const j = JSON.parse(spawnSync('ip', ['-n', netns, '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' }).stdout) as { address: string }[];
+  const j = JSON.parse(spawnSync('ip', ['-n', netns, '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' }).stdout) as {
+    address: string;
+  }[];
   return parseInt((j[0]?.address ?? '').replace(/:/g, ''), 16);
 }
 
@@ -141,7 +148,9 @@ suite('capture against the lab', () => {
     expect(r.stderr).not.toMatch(/vxlan-inspect:/);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^kvm1 \(10\.3\.1\.156\): tcpdump \d+\.\d+/m);
-    expect(r.stdout).toMatch(/^ {2}eth1: \d+ packets, .* -> .*kvm1-eth1\.pcap; tcpdump: \d+ captured, \d+ received by filter, \d+ dropped by kernel$/m);
+    expect(r.stdout).toMatch(
+      /^ {2}eth1: \d+ packets, .* -> .*kvm1-eth1\.pcap; tcpdump: \d+ captured, \d+ received by filter, \d+ dropped by kernel$/m,
+    );
     expect(r.stdout).toMatch(/stopped by --duration\n$/);
     expect(readdirSync(out).sort()).toEqual(['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'session.json']);
 
@@ -192,12 +201,28 @@ suite('capture against the lab', () => {
     const r = await startCli(h, ['kvm1', 'kvm2', '--out', out, '--count', '4', '--duration', '40', '--json']).done;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
-    const sum = JSON.parse(r.stdout) as { ok: boolean; reason: string; nodes: { node: string; streams: { iface: string; end: string; packets: number; file: string }[] }[] };
+    const sum = JSON.parse(r.stdout) as {
+      ok: boolean;
+      reason: string;
+      nodes: { node: string; streams: { iface: string; end: string; packets: number; file: string }[] }[];
+    };
     expect(sum.ok).toBe(true);
     expect(sum.reason).toBe('count');
     expect(sum.nodes.map((n) => [n.node, n.streams.map((s) => [s.iface, s.end, s.packets])])).toEqual([
-      ['kvm1', [['eth1', 'count', 4], ['vxlan_bridge', 'count', 4]]],
-      ['kvm2', [['eth1', 'count', 4], ['vxlan_bridge', 'count', 4]]],
+      [
+        'kvm1',
+        [
+          ['eth1', 'count', 4],
+          ['vxlan_bridge', 'count', 4],
+        ],
+      ],
+      [
+        'kvm2',
+        [
+          ['eth1', 'count', 4],
+          ['vxlan_bridge', 'count', 4],
+        ],
+      ],
     ]);
     for (const n of sum.nodes) for (const s of n.streams) expect(readCapture(s.file)).toHaveLength(4);
     expect(session(out).nodes.map((n) => [n.name, n.underlay, n.overlay])).toEqual([
@@ -229,7 +254,9 @@ suite('capture against the lab', () => {
     const out = path.join(work, 'nosuch');
     const r = await startCli(h, ['kvm1', '--iface', 'eth1', '--iface', 'nosuch0', '--out', out]).done;
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/vxlan-inspect: kvm1 \(10\.3\.1\.156\) nosuch0: interface nosuch0 does not exist on the node \(it has: eth1, lo, .*vxlan_bridge\)/);
+    expect(r.stderr).toMatch(
+      /vxlan-inspect: kvm1 \(10\.3\.1\.156\) nosuch0: interface nosuch0 does not exist on the node \(it has: eth1, lo, .*vxlan_bridge\)/,
+    );
     expect(existsSync(out)).toBe(false);
   });
 
@@ -237,7 +264,9 @@ suite('capture against the lab', () => {
     const out = path.join(work, 'notcpdump');
     const r = await startCli(h, ['kvm1', '--tcpdump', 'tcpdump-not-here', '--out', out]).done;
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/vxlan-inspect: kvm1 \(10\.3\.1\.156\) eth1, vxlan_bridge: tcpdump-not-here is not installed \(or not on the PATH of root\).*apt install tcpdump/);
+    expect(r.stderr).toMatch(
+      /vxlan-inspect: kvm1 \(10\.3\.1\.156\) eth1, vxlan_bridge: tcpdump-not-here is not installed \(or not on the PATH of root\).*apt install tcpdump/,
+    );
     expect(existsSync(out)).toBe(false);
   });
 
@@ -246,7 +275,9 @@ suite('capture against the lab', () => {
     const out = path.join(work, 'filter');
     const r = await startCli(h, ['kvm1', '--out', out, '--filter', `udp port 4789; touch ${marker}`]).done;
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`kvm1 (10.3.1.156) eth1: tcpdump rejected the filter "(not (tcp port 22 and host 10.3.1.250)) and (udp port 4789; touch ${marker})"`);
+    expect(r.stderr).toContain(
+      `kvm1 (10.3.1.156) eth1: tcpdump rejected the filter "(not (tcp port 22 and host 10.3.1.250)) and (udp port 4789; touch ${marker})"`,
+    );
     expect(r.stderr).toMatch(/syntax error/);
     // the lab's namespaces share this machine's file system: the marker would be here
     expect(existsSync(marker)).toBe(false);
@@ -268,7 +299,11 @@ suite('capture against the lab', () => {
     expect(Date.now() - t0).toBeLessThan(15_000);
     expect(r.code).toBe(1);
     for (const iface of ['eth1', 'vxlan_bridge']) {
-      expect(r.stderr).toMatch(new RegExp(`kvm1 \\(10\\.3\\.1\\.156\\) ${iface}: the SSH connection was lost mid-capture .*kvm1-${iface}\\.pcap keeps the \\d+ whole packet`));
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `kvm1 \\(10\\.3\\.1\\.156\\) ${iface}: the SSH connection was lost mid-capture .*kvm1-${iface}\\.pcap keeps the \\d+ whole packet`,
+        ),
+      );
     }
     const s = session(out);
     expect(s.reason).toBe('error');

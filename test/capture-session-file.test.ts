@@ -88,17 +88,20 @@ describe('writeSessionJson', () => {
   });
 
   const why = cannotMount();
-  it.skipIf(why !== null)(`a full disk (a full 4 KiB tmpfs): ENOSPC is thrown, nothing is left behind${why ? ` (skipped: ${why})` : ''}`, () => {
-    const mnt = mkdtempSync(path.join(work, 'full-'));
-    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', mnt], { encoding: 'utf8' });
-    expect(m.status, m.stderr).toBe(0);
-    mounts.push(mnt);
-    // fill it
-    expect(() => writeFileSync(path.join(mnt, 'filler'), Buffer.alloc(64 * 1024))).toThrow(/ENOSPC/);
-    expect(() => writeSessionJson(mnt, SESSION)).toThrow(/ENOSPC/);
-    expect(leftovers(mnt)).toEqual([]);
-    expect(existsSync(path.join(mnt, SESSION_FILE))).toBe(false);
-  });
+  it.skipIf(why !== null)(
+    `a full disk (a full 4 KiB tmpfs): ENOSPC is thrown, nothing is left behind${why ? ` (skipped: ${why})` : ''}`,
+    () => {
+      const mnt = mkdtempSync(path.join(work, 'full-'));
+      const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', mnt], { encoding: 'utf8' });
+      expect(m.status, m.stderr).toBe(0);
+      mounts.push(mnt);
+      // fill it
+      expect(() => writeFileSync(path.join(mnt, 'filler'), Buffer.alloc(64 * 1024))).toThrow(/ENOSPC/);
+      expect(() => writeSessionJson(mnt, SESSION)).toThrow(/ENOSPC/);
+      expect(leftovers(mnt)).toEqual([]);
+      expect(existsSync(path.join(mnt, SESSION_FILE))).toBe(false);
+    },
+  );
 });
 
 describe('the end of a capture when session.json cannot be written', () => {

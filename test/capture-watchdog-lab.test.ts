@@ -34,7 +34,10 @@ const IDLE_PEER = 'vxiwd1';
 const DEADLINE_MS = 20_000;
 
 function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter(Boolean);
 }
 
 function mustExist(ns: string): void {
@@ -47,7 +50,6 @@ function must(argv: string[]): string {
   return r.stdout;
 }
 
-
 function parentOf(pid: number): number {
   try {
     // `pid (comm) state ppid …`: comm may hold spaces, the last ')' ends it
@@ -57,7 +59,6 @@ function parentOf(pid: number): number {
     return 0;
   }
 }
-
 
 async function waitFor(what: string, cond: () => boolean, ms = DEADLINE_MS): Promise<number> {
   const t0 = Date.now();
@@ -124,7 +125,9 @@ suite(`the remote end of a capture when the local end dies${preflight ? ` (skipp
     if (work && namespaces().includes(kvm1)) {
       const ours = [...onKvm1(IDLE), ...onKvm1(work)].map((p) => p.pid);
       // and the script's sleep
-      const children = processesIn(kvm1).filter((p) => ours.includes(parentOf(p.pid))).map((p) => p.pid);
+      const children = processesIn(kvm1)
+        .filter((p) => ours.includes(parentOf(p.pid)))
+        .map((p) => p.pid);
       for (const pid of [...children, ...ours]) {
         try {
           process.kill(pid, 'SIGKILL');
@@ -162,13 +165,16 @@ suite(`the remote end of a capture when the local end dies${preflight ? ` (skipp
     const run = startCli(['capture', 'kvm1', '--iface', IDLE, '--out', out, '--duration', '2', '--json']);
     const r = await run.done;
     expect(r.code, r.stderr).toBe(0);
-    const summary = JSON.parse(r.stdout) as { ok: boolean; nodes: { streams: { end: string; tcpdump: { captured: number | null } | null }[] }[] };
+    const summary = JSON.parse(r.stdout) as {
+      ok: boolean;
+      nodes: { streams: { end: string; tcpdump: { captured: number | null } | null }[] }[];
+    };
     expect(summary.ok).toBe(true);
     expect(summary.nodes[0]?.streams.map((s) => [s.end, s.tcpdump?.captured])).toEqual([['stopped', 0]]);
     await waitFor('nothing of the capture left on kvm1', () => onKvm1(IDLE).length === 0);
   });
 
-  it('sshd\'s session killed while a command runs: the error names kvm1 and the command, says the connection closed, exit 1', async () => {
+  it("sshd's session killed while a command runs: the error names kvm1 and the command, says the connection closed, exit 1", async () => {
     // `--tcpdump` names a script that sleeps through `--version`: the command that is running when sshd goes
     const slow = path.join(work, 'slow-tcpdump');
     writeFileSync(slow, '#!/bin/sh\nsleep 30\n');

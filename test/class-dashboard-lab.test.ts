@@ -32,7 +32,10 @@ const PREFIX = 'vxd-';
 const GROUPS = 2;
 
 function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter(Boolean);
 }
 
 /** Refuses to run a thing in a namespace that is not there (it would run in this one instead). */
@@ -96,15 +99,40 @@ suite(`class dashboard on a class lab of ${GROUPS} groups`, () => {
 
   beforeAll(async () => {
     const there = namespaces().filter((n) => n.startsWith(PREFIX));
-    if (there.length > 0) throw new Error(`namespaces with prefix ${PREFIX} exist already (${there.join(', ')}): another run's lab? remove it with lab down --prefix ${PREFIX}`);
+    if (there.length > 0)
+      throw new Error(
+        `namespaces with prefix ${PREFIX} exist already (${there.join(', ')}): another run's lab? remove it with lab down --prefix ${PREFIX}`,
+      );
     lab = await classLabUp({ prefix: PREFIX, dir: labDir, groups: GROUPS, provisioned: true });
     // steady traffic through g01's overlay, so its VNI shows a rate
     ping = startBackground(inside(`${PREFIX}g01-vm1`, ['ping', '-n', '-q', '-i', '0.2', '10.220.220.6']));
-    server = spawn('ip', ['netns', 'exec', lab.frontendNetns, process.execPath, BIN, 'serve', '--class', lab.classInventoryPath, '--port', '0', '--refresh', '3s'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        lab.frontendNetns,
+        process.execPath,
+        BIN,
+        'serve',
+        '--class',
+        lab.classInventoryPath,
+        '--port',
+        '0',
+        '--refresh',
+        '3s',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     if (!namespaces().includes(lab.frontendNetns)) throw new Error('the class frontend is gone');
     server.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
     server.stderr!.setEncoding('utf8').on('data', (s: string) => (err += s));
-    const m = await until('the URL', () => /^open (http:\/\/127\.0\.0\.1:\d+\/)class#token=(\S+)$/m.exec(out), (x) => x !== null || server!.exitCode !== null, 20_000);
+    const m = await until(
+      'the URL',
+      () => /^open (http:\/\/127\.0\.0\.1:\d+\/)class#token=(\S+)$/m.exec(out),
+      (x) => x !== null || server!.exitCode !== null,
+      20_000,
+    );
     if (!m) throw new Error(`serve --class did not start: ${out}${err}`);
     url = m[1]!;
     token = m[2]!;
@@ -133,23 +161,42 @@ suite(`class dashboard on a class lab of ${GROUPS} groups`, () => {
   });
 
   const board = (): ClassBoardResponse => {
-    const r = spawnSync('ip', ['netns', 'exec', lab!.frontendNetns, 'curl', '-sf', `${url}api/class`], { encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync('ip', ['netns', 'exec', lab!.frontendNetns, 'curl', '-sf', `${url}api/class`], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     return JSON.parse(r.stdout || 'null') as ClassBoardResponse;
   };
 
   it('checks every group in the background: the board fills in, every check passes, traffic per VNI moves', async () => {
-    const b = await until('every group checked and passing, g01 with a VNI rate', board, (x) =>
-      x?.groups.every((g) => g.last?.status === 'pass') && (x.groups[0]?.vnis[0]?.rxPerSec ?? 0) > 0, 60_000);
+    const b = await until(
+      'every group checked and passing, g01 with a VNI rate',
+      board,
+      (x) => x?.groups.every((g) => g.last?.status === 'pass') && (x.groups[0]?.vnis[0]?.rxPerSec ?? 0) > 0,
+      60_000,
+    );
     expect(b.groups.map((g) => g.group)).toEqual(['g01', 'g02']);
     expect(b.columns.map((c) => c.name)).toEqual(expect.arrayContaining(['ssh', 'vni', 'peer-overlay']));
-    expect(b.groups[0]!.nodes).toEqual([{ name: 'kvm1', host: '10.3.1.156' }, { name: 'kvm2', host: '10.3.1.174' }]);
+    expect(b.groups[0]!.nodes).toEqual([
+      { name: 'kvm1', host: '10.3.1.156' },
+      { name: 'kvm2', host: '10.3.1.174' },
+    ]);
     expect(b.groups[0]!.vnis[0]).toMatchObject({ vni: 10 });
   });
 
   it('pushes each check over server-sent events; check now needs the token', () => {
-    const r = spawnSync('ip', ['netns', 'exec', lab!.frontendNetns, process.execPath, '-e', CLIENT, url, token, 'g02', '5'], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('ip', ['netns', 'exec', lab!.frontendNetns, process.execPath, '-e', CLIENT, url, token, 'g02', '5'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.status, r.stderr).toBe(0);
-    const got = JSON.parse(r.stdout) as { board: ClassBoardResponse; noToken: number; now: { status: number; body: { group: string; state: string } }; events: { event: string; data: Record<string, unknown> }[]; contentType: string };
+    const got = JSON.parse(r.stdout) as {
+      board: ClassBoardResponse;
+      noToken: number;
+      now: { status: number; body: { group: string; state: string } };
+      events: { event: string; data: Record<string, unknown> }[];
+      contentType: string;
+    };
     expect(got.contentType).toMatch(/^text\/event-stream/);
     expect(got.noToken).toBe(401);
     expect(got.now).toMatchObject({ status: 202, body: { group: 'g02' } });
@@ -160,56 +207,78 @@ suite(`class dashboard on a class lab of ${GROUPS} groups`, () => {
     expect(got.events.some((e) => e.event === 'checking' && e.data.group === 'g02')).toBe(true);
   });
 
-  it.skipIf(!existsSync(CHROMIUM))('the grid in chromium: g02 broken (lab break vni) turns red on vni, g01 stays green; a click opens g01\'s own view', async () => {
-    // chromium runs in the class frontend namespace too (playwright talks to it over a pipe)
-    const wrapper = path.join(tmp, 'chromium-in-frontend.sh');
-    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${lab!.frontendNetns} ${CHROMIUM} "$@"\n`);
-    chmodSync(wrapper, 0o755);
-    if (!namespaces().includes(lab!.frontendNetns)) throw new Error('the class frontend is gone');
-    const brk = spawnSync(process.execPath, [BIN, 'lab', 'break', 'vni', '--group', 'g02', '--prefix', PREFIX, '--dir', labDir], { encoding: 'utf8', timeout: 30_000 });
-    expect(brk.status, brk.stderr).toBe(0);
-    const browser: Browser = await chromium.launch({ executablePath: wrapper, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    const errors: string[] = [];
-    try {
-      const page = await openPage(browser, `${url}class#token=${token}`, errors, { width: 1920, height: 1080 });
-      // the fault shows on its own (events), and the other group is green at the same time
-      await page.waitForFunction(() => {
-        const st = (g: string, c?: string): string | undefined =>
-          document.querySelector<HTMLElement>(c ? `#class-grid tr[data-group="${g}"] td.cell[data-status][title^="${c}:"]` : `#class-grid tr[data-group="${g}"]`)?.dataset.status;
-        return st('g02') === 'fail' && st('g02', 'vni') === 'fail' && st('g01') === 'pass' && st('g01', 'vni') === 'pass';
-      }, undefined, { timeout: 60_000, polling: 250 });
-      const g02vni = page.locator('#class-grid tr[data-group="g02"] td.cell[title^="vni:"]');
-      expect(await g02vni.getAttribute('title')).toMatch(/vni: kvm2: vxlan10 has VNI 11/);
-      expect(await g02vni.textContent()).toMatch(/^✗fails: vni: kvm2/); // the symbol, then the words a screen reader says
-      expect(await page.locator('#class-grid tr[data-group="g02"] td.verdict').textContent()).toMatch(/^✗ FAIL/);
-      expect(await page.locator('#class-grid tr[data-group="g01"] td.cell[title^="vni:"]').textContent()).toMatch(/^✓/);
-      // red, and the others green: the colour only repeats the word
-      const bg = async (sel: string): Promise<string> => page.locator(sel).first().evaluate((e) => getComputedStyle(e).backgroundColor);
-      expect(await bg('#class-grid tr[data-group="g02"] td.cell[title^="vni:"]')).toBe('rgb(213, 94, 0)');
-      expect(await bg('#class-grid tr[data-group="g01"] td.cell[title^="vni:"]')).toBe('rgb(217, 240, 231)');
-      // the reason is listed under the grid too; checked N s ago ticks
-      await page.locator('#class-problems li[data-group="g02"][data-check="vni"]').waitFor();
-      expect(await page.locator('#class-grid td.ago[data-group="g01"]').textContent()).toMatch(/^(just now|\d+ s ago)/);
-      await page.screenshot({ path: path.join(tmp, 'class.png') });
-      if (process.env.VXI_CLASS_SCREENSHOT) await page.screenshot({ path: process.env.VXI_CLASS_SCREENSHOT });
-      expect(errors).toEqual([]);
-      // a click opens the group's own page: the single-overlay view, live capture of the group's nodes
-      const dashPort = new URL(url).port;
-      await Promise.all([page.waitForURL((u) => u.port !== dashPort, { timeout: 15_000 }), page.click('#class-grid tr[data-group="g01"] button.open')]);
-      await page.waitForSelector('body[data-ready="1"]', { timeout: 15_000 });
-      const s = await page.evaluate(() => {
-        const v = (window as unknown as { vxi: { session: { liveNodes: string[]; banner: string | null }; token: string | null } }).vxi;
-        return { liveNodes: v.session.liveNodes, banner: v.session.banner, token: v.token, port: location.port };
+  it.skipIf(!existsSync(CHROMIUM))(
+    "the grid in chromium: g02 broken (lab break vni) turns red on vni, g01 stays green; a click opens g01's own view",
+    async () => {
+      // chromium runs in the class frontend namespace too (playwright talks to it over a pipe)
+      const wrapper = path.join(tmp, 'chromium-in-frontend.sh');
+      writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${lab!.frontendNetns} ${CHROMIUM} "$@"\n`);
+      chmodSync(wrapper, 0o755);
+      if (!namespaces().includes(lab!.frontendNetns)) throw new Error('the class frontend is gone');
+      const brk = spawnSync(process.execPath, [BIN, 'lab', 'break', 'vni', '--group', 'g02', '--prefix', PREFIX, '--dir', labDir], {
+        encoding: 'utf8',
+        timeout: 30_000,
       });
-      expect(s).toMatchObject({ liveNodes: ['kvm1', 'kvm2'], banner: expect.stringMatching(/group g01/), token });
-      expect(s.port).not.toBe(new URL(url).port);
-      // leaving the dashboard ends its event stream; nothing else may fail
-      expect(errors.filter((e) => !e.endsWith('/api/class/events'))).toEqual([]);
-    } finally {
-      await browser.close();
-    }
-    const peak = Math.max(...rss);
-    console.log(`serve --class (${GROUPS} groups, refresh 3s): peak RSS ${peak.toFixed(0)} MB over ${rss.length} samples`);
-    expect(peak).toBeLessThan(300);
-  });
+      expect(brk.status, brk.stderr).toBe(0);
+      const browser: Browser = await chromium.launch({
+        executablePath: wrapper,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+      });
+      const errors: string[] = [];
+      try {
+        const page = await openPage(browser, `${url}class#token=${token}`, errors, { width: 1920, height: 1080 });
+        // the fault shows on its own (events), and the other group is green at the same time
+        await page.waitForFunction(
+          () => {
+            const st = (g: string, c?: string): string | undefined =>
+              document.querySelector<HTMLElement>(
+                c ? `#class-grid tr[data-group="${g}"] td.cell[data-status][title^="${c}:"]` : `#class-grid tr[data-group="${g}"]`,
+              )?.dataset.status;
+            return st('g02') === 'fail' && st('g02', 'vni') === 'fail' && st('g01') === 'pass' && st('g01', 'vni') === 'pass';
+          },
+          undefined,
+          { timeout: 60_000, polling: 250 },
+        );
+        const g02vni = page.locator('#class-grid tr[data-group="g02"] td.cell[title^="vni:"]');
+        expect(await g02vni.getAttribute('title')).toMatch(/vni: kvm2: vxlan10 has VNI 11/);
+        expect(await g02vni.textContent()).toMatch(/^✗fails: vni: kvm2/); // the symbol, then the words a screen reader says
+        expect(await page.locator('#class-grid tr[data-group="g02"] td.verdict').textContent()).toMatch(/^✗ FAIL/);
+        expect(await page.locator('#class-grid tr[data-group="g01"] td.cell[title^="vni:"]').textContent()).toMatch(/^✓/);
+        // red, and the others green: the colour only repeats the word
+        const bg = async (sel: string): Promise<string> =>
+          page
+            .locator(sel)
+            .first()
+            .evaluate((e) => getComputedStyle(e).backgroundColor);
+        expect(await bg('#class-grid tr[data-group="g02"] td.cell[title^="vni:"]')).toBe('rgb(213, 94, 0)');
+        expect(await bg('#class-grid tr[data-group="g01"] td.cell[title^="vni:"]')).toBe('rgb(217, 240, 231)');
+        // the reason is listed under the grid too; checked N s ago ticks
+        await page.locator('#class-problems li[data-group="g02"][data-check="vni"]').waitFor();
+        expect(await page.locator('#class-grid td.ago[data-group="g01"]').textContent()).toMatch(/^(just now|\d+ s ago)/);
+        await page.screenshot({ path: path.join(tmp, 'class.png') });
+        if (process.env.VXI_CLASS_SCREENSHOT) await page.screenshot({ path: process.env.VXI_CLASS_SCREENSHOT });
+        expect(errors).toEqual([]);
+        // a click opens the group's own page: the single-overlay view, live capture of the group's nodes
+        const dashPort = new URL(url).port;
+        await Promise.all([
+          page.waitForURL((u) => u.port !== dashPort, { timeout: 15_000 }),
+          page.click('#class-grid tr[data-group="g01"] button.open'),
+        ]);
+        await page.waitForSelector('body[data-ready="1"]', { timeout: 15_000 });
+        const s = await page.evaluate(() => {
+          const v = (window as unknown as { vxi: { session: { liveNodes: string[]; banner: string | null }; token: string | null } }).vxi;
+          return { liveNodes: v.session.liveNodes, banner: v.session.banner, token: v.token, port: location.port };
+        });
+        expect(s).toMatchObject({ liveNodes: ['kvm1', 'kvm2'], banner: expect.stringMatching(/group g01/), token });
+        expect(s.port).not.toBe(new URL(url).port);
+        // leaving the dashboard ends its event stream; nothing else may fail
+        expect(errors.filter((e) => !e.endsWith('/api/class/events'))).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+      const peak = Math.max(...rss);
+      console.log(`serve --class (${GROUPS} groups, refresh 3s): peak RSS ${peak.toFixed(0)} MB over ${rss.length} samples`);
+      expect(peak).toBeLessThan(300);
+    },
+  );
 });

@@ -59,7 +59,9 @@ function sh(argv: string[], timeoutMs = 120_000): Promise<Out> {
 }
 
 function netnsExists(ns: string): boolean {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').some((l) => l.split(' ')[0] === ns);
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .some((l) => l.split(' ')[0] === ns);
 }
 
 /** Runs argv inside `ns`, refusing when the namespace is missing (lab addresses must never leave the machine). */
@@ -86,7 +88,9 @@ suite(`the class: ${GROUPS} groups in namespaces`, () => {
   afterAll(async () => {
     const down = await labCli(['down']);
     expect(down.code, down.stderr).toBe(0);
-    const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.startsWith(PREFIX));
+    const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((l) => l.startsWith(PREFIX));
     expect(left).toEqual([]);
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 120_000);
@@ -108,10 +112,19 @@ suite(`the class: ${GROUPS} groups in namespaces`, () => {
     const r = await classCli(['check', '--class', classFile(), '--json']);
     expect(r.code, r.stderr).toBe(0);
     const m = JSON.parse(r.stdout) as ClassCheckMatrix;
-    expect(m.groups.map((g) => [g.group, g.status])).toEqual(Array.from({ length: GROUPS }, (_, i) => [`g${String(i + 1).padStart(2, '0')}`, 'pass']));
+    expect(m.groups.map((g) => [g.group, g.status])).toEqual(
+      Array.from({ length: GROUPS }, (_, i) => [`g${String(i + 1).padStart(2, '0')}`, 'pass']),
+    );
     expect(m.columns).toEqual(expect.arrayContaining(['ssh', 'vni', 'port', 'flood', 'peer-overlay', 'same-vni-port']));
     // the dashboard's "traffic seen per VNI": lab up's vm1 → vm2 ping crossed every group's vxlan10
-    for (const g of m.groups) expect(g.traffic.filter((t) => t.vni === 10 && t.txPackets > 0).map((t) => t.node).sort(), g.group).toEqual(['kvm1', 'kvm2']);
+    for (const g of m.groups)
+      expect(
+        g.traffic
+          .filter((t) => t.vni === 10 && t.txPackets > 0)
+          .map((t) => t.node)
+          .sort(),
+        g.group,
+      ).toEqual(['kvm1', 'kvm2']);
   }, 120_000);
 
   it('with one group broken, names that group and that check only; --parallel bounds the sessions in flight', async () => {
@@ -122,7 +135,11 @@ suite(`the class: ${GROUPS} groups in namespaces`, () => {
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toContain(`check --class failed: ${BROKEN} (`);
       const m = JSON.parse(r.stdout) as ClassCheckMatrix;
-      const failing = m.groups.flatMap((g) => Object.entries(g.cells).filter(([, c]) => c.status !== 'pass').map(([name, c]) => `${g.group} ${name} ${c.status}`));
+      const failing = m.groups.flatMap((g) =>
+        Object.entries(g.cells)
+          .filter(([, c]) => c.status !== 'pass')
+          .map(([name, c]) => `${g.group} ${name} ${c.status}`),
+      );
       // the fault, the cross-node comparison that sees it, and the overlay pings it stops: nothing else, nowhere else
       expect(failing.sort()).toEqual([`${BROKEN} peer-overlay fail`, `${BROKEN} same-vni-port fail`, `${BROKEN} vni fail`]);
       expect(m.groups.find((g) => g.group === BROKEN)?.cells.vni?.detail).toBe('kvm2: vxlan10 has VNI 11, the inventory says 10');
@@ -145,7 +162,9 @@ suite(`the class: ${GROUPS} groups in namespaces`, () => {
   it('capture --class records every node of every group while the guests ping: whole pcaps, nothing lost by the tool', async () => {
     const out = path.join(dir, 'capture');
     // pings for longer than connecting every group and the 3 s capture take, so every group's capture sees some
-    const pings = Array.from({ length: GROUPS }, (_, i) => inNetns(`${PREFIX}g${String(i + 1).padStart(2, '0')}-vm1`, ['ping', '-n', '-q', '-c', '60', '-i', '0.2', '10.220.220.6'], 30_000));
+    const pings = Array.from({ length: GROUPS }, (_, i) =>
+      inNetns(`${PREFIX}g${String(i + 1).padStart(2, '0')}-vm1`, ['ping', '-n', '-q', '-c', '60', '-i', '0.2', '10.220.220.6'], 30_000),
+    );
     const r = await classCli(['capture', '--class', classFile(), '--duration', '3s', '--out', out, '--json', '--parallel', '6'], 120_000);
     await Promise.all(pings);
     expect(r.code, r.stderr).toBe(0);
@@ -158,10 +177,19 @@ suite(`the class: ${GROUPS} groups in namespaces`, () => {
     for (const g of s.groups) {
       expect(g.streamsWithoutCounters, g.group).toBe(0);
       const files = readdirSync(g.outDir).sort();
-      expect(files, g.group).toEqual(['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap', 'kvm2-vxlan_bridge.pcap', 'session.json']);
+      expect(files, g.group).toEqual([
+        'kvm1-eth1.pcap',
+        'kvm1-vxlan_bridge.pcap',
+        'kvm2-eth1.pcap',
+        'kvm2-vxlan_bridge.pcap',
+        'session.json',
+      ]);
       // each group's folder is an ordinary capture session; the underlay carries its VXLAN
       const under = wholePcapRecords(path.join(g.outDir, 'kvm1-eth1.pcap')).map((p, i) => decodePacket(p, i + 1));
-      expect(under.some((p) => p.layers.some((l) => l.type === 'vxlan')), g.group).toBe(true);
+      expect(
+        under.some((p) => p.layers.some((l) => l.type === 'vxlan')),
+        g.group,
+      ).toBe(true);
       for (const f of files.filter((x) => x.endsWith('.pcap'))) wholePcapRecords(path.join(g.outDir, f));
     }
   }, 180_000);

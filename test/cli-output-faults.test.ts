@@ -87,13 +87,20 @@ suite('standard output on a full disk (/dev/full)', { timeout: DEADLINE_MS + 10_
     ['correlate', ['correlate', path.join(LAB, 'kvm1-eth1.pcap'), path.join(LAB, 'kvm1-vxlan_bridge.pcap')], {}],
     ['correlate --json', ['correlate', '--json', path.join(LAB, 'kvm1-eth1.pcap'), path.join(LAB, 'kvm1-vxlan_bridge.pcap')], {}],
     ['--help', ['--help'], {}],
-  ] as [string, (string | (() => string))[], Record<string, string>][])('%s: exit 1, one line naming ENOSPC, no hang', async (_name, args, env) => {
-    const r = await runInto('/dev/full', args.map((a) => (typeof a === 'function' ? a() : a)), env);
-    expect(r.hung, 'the run hung and was killed at the deadline').toBe(false);
-    expect(r.signal).toBeNull();
-    expect(r.stderr).toBe(ENOSPC_LINE);
-    expect(r.code).toBe(1);
-  });
+  ] as [string, (string | (() => string))[], Record<string, string>][])(
+    '%s: exit 1, one line naming ENOSPC, no hang',
+    async (_name, args, env) => {
+      const r = await runInto(
+        '/dev/full',
+        args.map((a) => (typeof a === 'function' ? a() : a)),
+        env,
+      );
+      expect(r.hung, 'the run hung and was killed at the deadline').toBe(false);
+      expect(r.signal).toBeNull();
+      expect(r.stderr).toBe(ENOSPC_LINE);
+      expect(r.code).toBe(1);
+    },
+  );
 
   it('the same commands into a file still exit 0 with their whole output', async () => {
     const out = path.join(dir, 'out.ndjson');
@@ -107,13 +114,19 @@ suite('standard output on a full disk (/dev/full)', { timeout: DEADLINE_MS + 10_
 
   it('a reader that goes away (| head -1) is a quiet exit 0, on worker threads and on this thread', async () => {
     for (const threads of ['2', '0']) {
-      const child = spawn(process.execPath, [BIN, 'decode', big], { cwd: ROOT, env: { ...process.env, VXI_THREADS: threads }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'decode', big], {
+        cwd: ROOT,
+        env: { ...process.env, VXI_THREADS: threads },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
       // like `head -1`: the first line, then the pipe is closed
       child.stdout?.once('data', () => child.stdout?.destroy());
       const timer = setTimeout(() => child.kill('SIGKILL'), DEADLINE_MS);
-      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+        child.on('close', (c, s) => resolve([c, s])),
+      );
       clearTimeout(timer);
       expect({ threads, code, signal, stderr }).toEqual({ threads, code: 0, signal: null, stderr: '' });
     }

@@ -41,11 +41,11 @@ async function api(server: RunningServer, p: string): Promise<J> {
   return r.json();
 }
 
-
 /** One pcapng with eth1 (id 0) and vxlan_bridge (id 1), records merged by time, as dumpcap writes them. */
 function bothInOnePcapng(underlay: string, overlay: string, out: string): void {
-  const merged = [...captureRecords(underlay).map((p) => ({ p, id: 0 })), ...captureRecords(overlay).map((p) => ({ p, id: 1 }))]
-    .sort((a, b) => a.p.tsSec - b.p.tsSec || a.p.tsNsec - b.p.tsNsec || a.id - b.id);
+  const merged = [...captureRecords(underlay).map((p) => ({ p, id: 0 })), ...captureRecords(overlay).map((p) => ({ p, id: 1 }))].sort(
+    (a, b) => a.p.tsSec - b.p.tsSec || a.p.tsNsec - b.p.tsNsec || a.id - b.id,
+  );
   const w = new PcapngWriter({ interfaces: [{ name: 'eth1' }, { name: 'vxlan_bridge' }] });
   writeFileSync(out, w.file(merged.map(({ p, id }) => ({ tsSec: p.tsSec, tsNsec: p.tsNsec, data: p.data, len: p.len, interfaceId: id }))));
 }
@@ -65,10 +65,20 @@ function anyCapture(underlay: string, overlay: string, out: string): void {
     if (k % 10 === 0) rows.push({ p, data: sll2FromEthernet(p.data, 7, 0) });
   }
   const first = rows[0]!.p;
-  rows.push({ p: { ...first, tsNsec: first.tsNsec + 1 }, data: sll2FromEthernet(Uint8Array.from({ length: 80 }, (_, i) => (i === 12 ? 8 : i === 14 ? 0x45 : 0)), 2, 4) });
+  rows.push({
+    p: { ...first, tsNsec: first.tsNsec + 1 },
+    data: sll2FromEthernet(
+      Uint8Array.from({ length: 80 }, (_, i) => (i === 12 ? 8 : i === 14 ? 0x45 : 0)),
+      2,
+      4,
+    ),
+  });
   rows.sort((a, b) => a.p.tsSec - b.p.tsSec || a.p.tsNsec - b.p.tsNsec);
   const w = new PcapWriter({ linkType: 276 });
-  writeFileSync(out, w.file(rows.map(({ p, data }) => ({ tsSec: p.tsSec, tsNsec: p.tsNsec, data, len: data.length + (p.len - p.data.length) }))));
+  writeFileSync(
+    out,
+    w.file(rows.map(({ p, data }) => ({ tsSec: p.tsSec, tsNsec: p.tsNsec, data, len: data.length + (p.len - p.data.length) }))),
+  );
 }
 
 const WINDOW_MS = 100; // the web view's correlation window
@@ -88,7 +98,12 @@ async function expectSameTruth(server: RunningServer, nodeName: string, statsFil
 
   // statistics: per VNI, per VTEP pair, overhead
   for (const [vni, c] of Object.entries(stats.vxlan.byVni as Record<string, { packets: number; bytes: number }>)) {
-    expect(a.byVni[vni], `VNI ${vni}`).toMatchObject({ packets: c.packets, bytes: c.bytes, matched: corr.byVni[vni]?.matched ?? 0, underlayOnly: corr.byVni[vni]?.underlayOnly ?? 0 });
+    expect(a.byVni[vni], `VNI ${vni}`).toMatchObject({
+      packets: c.packets,
+      bytes: c.bytes,
+      matched: corr.byVni[vni]?.matched ?? 0,
+      underlayOnly: corr.byVni[vni]?.underlayOnly ?? 0,
+    });
   }
   expect(Object.keys(a.byVni).sort()).toEqual(Object.keys(stats.vxlan.byVni).sort());
   const pairs = (rows: J[]): string[] => rows.map((p: J) => `${p.src}>${p.dst}/${p.vni}:${p.packets}/${p.bytes}`).sort();
@@ -98,7 +113,13 @@ async function expectSameTruth(server: RunningServer, nodeName: string, statsFil
 
   // correlation: counts, floods, directions, reasons
   expect([a.matched, a.underlayOnly, a.overlayOnly, a.floodedFrames, a.encapsulated, a.decapsulated, a.localVtep]).toEqual([
-    corr.matched, corr.underlayOnly, corr.overlayOnly, corr.floodedFrames, corr.encap, corr.decap, corr.localVtep ?? null,
+    corr.matched,
+    corr.underlayOnly,
+    corr.overlayOnly,
+    corr.floodedFrames,
+    corr.encap,
+    corr.decap,
+    corr.localVtep ?? null,
   ]);
   expect(a.unmatchedUnderlay.map((x: J) => `${x.n}:${x.code}`)).toEqual(corr.unmatchedUnderlay.map((x: J) => `${x.n}:${x.code}`));
   expect(a.unmatchedOverlay.map((x: J) => `${x.n}:${x.code}`)).toEqual(corr.unmatchedOverlay.map((x: J) => `${x.n}:${x.code}`));
@@ -116,7 +137,11 @@ describe('the page and the CLI tell the same truth', () => {
   test('the classic pair: the lab recording (equal timestamps on both sides)', async () => {
     const server = await startServer(sessionFromDir(LAB), { port: 0 });
     try {
-      for (const n of ['kvm1', 'kvm2']) await expectSameTruth(server, n, path.join(LAB, `${n}-eth1.pcap`), [path.join(LAB, `${n}-eth1.pcap`), path.join(LAB, `${n}-vxlan_bridge.pcap`)]);
+      for (const n of ['kvm1', 'kvm2'])
+        await expectSameTruth(server, n, path.join(LAB, `${n}-eth1.pcap`), [
+          path.join(LAB, `${n}-eth1.pcap`),
+          path.join(LAB, `${n}-vxlan_bridge.pcap`),
+        ]);
     } finally {
       await server.close();
     }
@@ -133,9 +158,19 @@ describe('the page and the CLI tell the same truth', () => {
       expect(s.nodes.map((n: J) => [n.name, n.underlay?.iface, n.overlay?.iface])).toEqual([['kvm1', 'eth1', 'vxlan_bridge']]);
       await expectSameTruth(server, 'kvm1', path.join(LAB, 'kvm1-eth1.pcap'), [file]);
       // and the one-file correlation is the pair's
-      const pair = await cliJson(['correlate', '--json', '--matches', '--window', String(WINDOW_MS), path.join(LAB, 'kvm1-eth1.pcap'), path.join(LAB, 'kvm1-vxlan_bridge.pcap')]);
+      const pair = await cliJson([
+        'correlate',
+        '--json',
+        '--matches',
+        '--window',
+        String(WINDOW_MS),
+        path.join(LAB, 'kvm1-eth1.pcap'),
+        path.join(LAB, 'kvm1-vxlan_bridge.pcap'),
+      ]);
       const one = await cliJson(['correlate', '--json', '--matches', '--window', String(WINDOW_MS), file]);
-      expect(one.matches.map((m: J) => [m.underlay.n, m.overlay.n, m.direction])).toEqual(pair.matches.map((m: J) => [m.underlay.n, m.overlay.n, m.direction]));
+      expect(one.matches.map((m: J) => [m.underlay.n, m.overlay.n, m.direction])).toEqual(
+        pair.matches.map((m: J) => [m.underlay.n, m.overlay.n, m.direction]),
+      );
       // the guest's own frames on the bridge are not charted as underlay
       expect(s.nodes[0].underlay.packets).toBe(107);
       expect(s.nodes[0].overlay.packets).toBe(84);
@@ -149,18 +184,39 @@ describe('the page and the CLI tell the same truth', () => {
     mkdirSync(dir);
     const file = path.join(dir, 'kvm1-any.pcap');
     anyCapture(path.join(LAB, 'kvm1-eth1.pcap'), path.join(LAB, 'kvm1-vxlan_bridge.pcap'), file);
-    const pair = await cliJson(['correlate', '--json', '--matches', '--window', String(WINDOW_MS), path.join(LAB, 'kvm1-eth1.pcap'), path.join(LAB, 'kvm1-vxlan_bridge.pcap')]);
+    const pair = await cliJson([
+      'correlate',
+      '--json',
+      '--matches',
+      '--window',
+      String(WINDOW_MS),
+      path.join(LAB, 'kvm1-eth1.pcap'),
+      path.join(LAB, 'kvm1-vxlan_bridge.pcap'),
+    ]);
     const one = await cliJson(['correlate', '--json', '--matches', '--window', String(WINDOW_MS), file]);
     expect(one.sides).toMatch(/underlay ifindex 3 .* bridge side ifindex 5/);
-    expect([one.matched, one.underlayOnly, one.overlayOnly, one.encap, one.decap, one.floodedFrames]).toEqual([pair.matched, pair.underlayOnly, pair.overlayOnly, pair.encap, pair.decap, pair.floodedFrames]);
-    expect(one.matches.map((m: J) => [m.underlay.n, m.overlay.n, m.direction])).toEqual(pair.matches.map((m: J) => [m.underlay.n, m.overlay.n, m.direction]));
+    expect([one.matched, one.underlayOnly, one.overlayOnly, one.encap, one.decap, one.floodedFrames]).toEqual([
+      pair.matched,
+      pair.underlayOnly,
+      pair.overlayOnly,
+      pair.encap,
+      pair.decap,
+      pair.floodedFrames,
+    ]);
+    expect(one.matches.map((m: J) => [m.underlay.n, m.overlay.n, m.direction])).toEqual(
+      pair.matches.map((m: J) => [m.underlay.n, m.overlay.n, m.direction]),
+    );
     // the page splits it the same way
     const server = await startServer(sessionFromArgs([file]), { port: 0 });
     try {
       const s = await api(server, '/api/session');
       expect(s.nodes).toHaveLength(1);
       expect([s.nodes[0].underlay.packets, s.nodes[0].overlay.packets]).toEqual([107, 84]);
-      expect([s.nodes[0].analysis.matched, s.nodes[0].analysis.encapsulated, s.nodes[0].analysis.decapsulated]).toEqual([pair.matched, pair.encap, pair.decap]);
+      expect([s.nodes[0].analysis.matched, s.nodes[0].analysis.encapsulated, s.nodes[0].analysis.decapsulated]).toEqual([
+        pair.matched,
+        pair.encap,
+        pair.decap,
+      ]);
       // stats of the cooked capture count the overhead as on an Ethernet underlay: 50 bytes a VXLAN packet
       expect(s.nodes[0].analysis.overhead.perPacket).toBe(50);
     } finally {
@@ -182,11 +238,20 @@ describe('the page and the CLI tell the same truth', () => {
     const server = await startServer(sessionFromDir(odd), { port: 0 });
     const readme = await startServer(sessionFromArgs([path.join(bare, 'eth1.pcap'), path.join(bare, 'vxlan_bridge.pcap')]), { port: 0 });
     try {
-      await expectSameTruth(server, '..kvm1', path.join(odd, '..kvm1-eth1.pcap'), [path.join(odd, '..kvm1-eth1.pcap'), path.join(odd, '..kvm1-vxlan_bridge.pcap')]);
-      await expectSameTruth(server, 'hôte 2', path.join(odd, 'hôte 2-eth1.pcap'), [path.join(odd, 'hôte 2-eth1.pcap'), path.join(odd, 'hôte 2-vxlan_bridge.pcap')]);
+      await expectSameTruth(server, '..kvm1', path.join(odd, '..kvm1-eth1.pcap'), [
+        path.join(odd, '..kvm1-eth1.pcap'),
+        path.join(odd, '..kvm1-vxlan_bridge.pcap'),
+      ]);
+      await expectSameTruth(server, 'hôte 2', path.join(odd, 'hôte 2-eth1.pcap'), [
+        path.join(odd, 'hôte 2-eth1.pcap'),
+        path.join(odd, 'hôte 2-vxlan_bridge.pcap'),
+      ]);
       const s = await api(readme, '/api/session');
       expect(s.nodes.map((n: J) => n.name)).toEqual(['kvm1']);
-      await expectSameTruth(readme, 'kvm1', path.join(bare, 'eth1.pcap'), [path.join(bare, 'eth1.pcap'), path.join(bare, 'vxlan_bridge.pcap')]);
+      await expectSameTruth(readme, 'kvm1', path.join(bare, 'eth1.pcap'), [
+        path.join(bare, 'eth1.pcap'),
+        path.join(bare, 'vxlan_bridge.pcap'),
+      ]);
     } finally {
       await server.close();
       await readme.close();
@@ -204,7 +269,9 @@ describe('the page and the CLI tell the same truth', () => {
     const server = await startServer({ files, nodes: [], vxlanPorts: [] }, { port: 0 });
     try {
       const s = await api(server, '/api/session');
-      expect(s.nodes.map((n: J) => [n.name, n.underlay.name, n.overlay.name, n.analysis.pairedBy])).toEqual([['kvm2', 'a.pcap', 'b.pcap', 'explicit']]);
+      expect(s.nodes.map((n: J) => [n.name, n.underlay.name, n.overlay.name, n.analysis.pairedBy])).toEqual([
+        ['kvm2', 'a.pcap', 'b.pcap', 'explicit'],
+      ]);
       await expectSameTruth(server, 'kvm2', path.join(dir, 'a.pcap'), [path.join(dir, 'a.pcap'), path.join(dir, 'b.pcap')]);
     } finally {
       await server.close();
@@ -222,7 +289,10 @@ describe('the page and the CLI tell the same truth', () => {
       const kvm1 = s.nodes.find((n: J) => n.name === 'kvm1');
       expect([kvm1.underlay.name, kvm1.overlay.name]).toEqual(['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap']);
       expect(s.nodes.map((n: J) => n.name)).not.toContain('kvm1-2');
-      await expectSameTruth(server, 'kvm1', path.join(dir, 'kvm1-eth1.pcap'), [path.join(dir, 'kvm1-eth1.pcap'), path.join(dir, 'kvm1-vxlan_bridge.pcap')]);
+      await expectSameTruth(server, 'kvm1', path.join(dir, 'kvm1-eth1.pcap'), [
+        path.join(dir, 'kvm1-eth1.pcap'),
+        path.join(dir, 'kvm1-vxlan_bridge.pcap'),
+      ]);
     } finally {
       await server.close();
     }
@@ -235,7 +305,10 @@ describe('the page and the CLI tell the same truth', () => {
     copyFileSync(path.join(SYNTH, 'class-kvm1-vxlan_bridge.pcap'), path.join(dir, 'kvm1-vxlan_bridge.pcap'));
     const server = await startServer(sessionFromDir(dir), { port: 0 });
     try {
-      await expectSameTruth(server, 'kvm1', path.join(dir, 'kvm1-eth1.pcap'), [path.join(dir, 'kvm1-eth1.pcap'), path.join(dir, 'kvm1-vxlan_bridge.pcap')]);
+      await expectSameTruth(server, 'kvm1', path.join(dir, 'kvm1-eth1.pcap'), [
+        path.join(dir, 'kvm1-eth1.pcap'),
+        path.join(dir, 'kvm1-vxlan_bridge.pcap'),
+      ]);
       const s = await api(server, '/api/session');
       expect(s.nodes[0].analysis.matched).toBeGreaterThan(0);
     } finally {
@@ -249,13 +322,23 @@ describe('the page and the CLI tell the same truth', () => {
     const server = await startServer(undefined, { port: 0 });
     try {
       const files = { underlay: path.join(dir, 'kvm1-eth1.pcap'), overlay: path.join(dir, 'kvm1-vxlan_bridge.pcap') };
-      const src = { underlay: readFileSync(path.join(LAB, 'kvm1-eth1.pcap')), overlay: readFileSync(path.join(LAB, 'kvm1-vxlan_bridge.pcap')) };
+      const src = {
+        underlay: readFileSync(path.join(LAB, 'kvm1-eth1.pcap')),
+        overlay: readFileSync(path.join(LAB, 'kvm1-vxlan_bridge.pcap')),
+      };
       for (const side of ['underlay', 'overlay'] as const) writeFileSync(files[side], src[side].subarray(0, 24));
-      const u = await server.store.follow({ path: files.underlay, name: 'kvm1-eth1.pcap', node: 'kvm1', role: 'underlay', iface: 'eth1' }, 20);
-      const o = await server.store.follow({ path: files.overlay, name: 'kvm1-vxlan_bridge.pcap', node: 'kvm1', role: 'overlay', iface: 'vxlan_bridge' }, 20);
+      const u = await server.store.follow(
+        { path: files.underlay, name: 'kvm1-eth1.pcap', node: 'kvm1', role: 'underlay', iface: 'eth1' },
+        20,
+      );
+      const o = await server.store.follow(
+        { path: files.overlay, name: 'kvm1-vxlan_bridge.pcap', node: 'kvm1', role: 'overlay', iface: 'vxlan_bridge' },
+        20,
+      );
       // pieces of 700 bytes, both files growing side by side (records cut across pieces)
       for (let at = 24; at < Math.max(src.underlay.length, src.overlay.length); at += 700) {
-        for (const side of ['underlay', 'overlay'] as const) if (at < src[side].length) appendFileSync(files[side], src[side].subarray(at, at + 700));
+        for (const side of ['underlay', 'overlay'] as const)
+          if (at < src[side].length) appendFileSync(files[side], src[side].subarray(at, at + 700));
         await new Promise((r) => setTimeout(r, 5));
       }
       await server.store.settle(u.id);

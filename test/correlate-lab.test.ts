@@ -12,7 +12,14 @@ const DIR = join(import.meta.dirname, '..', 'fixtures', 'lab');
 
 interface Expected {
   files: { file: string; packets: number; vxlan: { packets: number; vnis: Record<string, number> } }[];
-  correlation: { node: string; eth1VxlanPackets: number; bridgePackets: number; matched: number; unmatchedEth1Frames: number[]; bridgeOnly: number }[];
+  correlation: {
+    node: string;
+    eth1VxlanPackets: number;
+    bridgePackets: number;
+    matched: number;
+    unmatchedEth1Frames: number[];
+    bridgeOnly: number;
+  }[];
 }
 
 const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as Expected;
@@ -56,7 +63,8 @@ describe.each(expected.correlation.map((c) => [c.node, c] as const))('lab record
     // guest ↔ own bridge pings and their ARP replies never cross the overlay: their destination
     // is behind this node's VTEP (stats lists it there), so the reason says it is on this node
     expect(report.reasons.overlay).toEqual({ local: exp.bridgeOnly });
-    for (const u of report.unmatchedOverlay) expect(u.reason).toContain(`is behind this node's VTEP ${local}: the destination is on this node`);
+    for (const u of report.unmatchedOverlay)
+      expect(u.reason).toContain(`is behind this node's VTEP ${local}: the destination is on this node`);
     // the VXLAN device's own IPv6 (MLD, RS, DAD) leaves without crossing the bridge: recognised as such
     expect(report.reasons.underlay['from-vxlan-device']).toBeGreaterThanOrEqual(3);
     expect(report.reasons.underlay['left-without-bridge']).toBeUndefined();

@@ -50,18 +50,23 @@ describe('a session.json that is not a session file', () => {
     expect(err?.message).toMatch(message);
   });
 
-  it.each(['null', '{"nodes":[null]}'])('%s beside the underlay: correlate exits 2 with one line naming it and how to do without it', async (text) => {
-    const f = folder(text);
-    const r = await run(['correlate', f.u, f.o]);
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe('');
-    expect(r.stderr.split('\n')).toHaveLength(2); // one line
-    expect(r.stderr).toContain(`vxlan-inspect: ${f.session}`);
-    expect(r.stderr).toContain('(the session.json beside the underlay capture: name another with --session FILE, or give --clock-offset 0 to read none)');
-    expect(r.stderr).not.toMatch(/Cannot read properties|unexpected error/);
-    // --clock-offset reads no session file at all
-    expect(await run(['correlate', f.u, f.o, '--clock-offset', '0'])).toMatchObject({ code: 0, stderr: '' });
-  });
+  it.each(['null', '{"nodes":[null]}'])(
+    '%s beside the underlay: correlate exits 2 with one line naming it and how to do without it',
+    async (text) => {
+      const f = folder(text);
+      const r = await run(['correlate', f.u, f.o]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.split('\n')).toHaveLength(2); // one line
+      expect(r.stderr).toContain(`vxlan-inspect: ${f.session}`);
+      expect(r.stderr).toContain(
+        '(the session.json beside the underlay capture: name another with --session FILE, or give --clock-offset 0 to read none)',
+      );
+      expect(r.stderr).not.toMatch(/Cannot read properties|unexpected error/);
+      // --clock-offset reads no session file at all
+      expect(await run(['correlate', f.u, f.o, '--clock-offset', '0'])).toMatchObject({ code: 0, stderr: '' });
+    },
+  );
 
   it('named with --session: the same message, without the hint about a file found beside the capture', async () => {
     const f = folder(undefined);
@@ -69,12 +74,19 @@ describe('a session.json that is not a session file', () => {
     writeFileSync(named, 'null');
     const r = await run(['correlate', f.u, f.o, '--session', named]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`^vxlan-inspect: ${named.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not a session file: .*, not null\\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(`^vxlan-inspect: ${named.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not a session file: .*, not null\\n$`),
+    );
   });
 });
 
 describe('the session.json correlate used is named in its output', () => {
-  const good = JSON.stringify({ nodes: [{ name: 'kvm1', clockOffsetUs: 0 }, { name: 'kvm2', clockOffsetUs: 2_000_000 }] });
+  const good = JSON.stringify({
+    nodes: [
+      { name: 'kvm1', clockOffsetUs: 0 },
+      { name: 'kvm2', clockOffsetUs: 2_000_000 },
+    ],
+  });
 
   it('found beside the underlay: a "session" line in the text header, sessionFile in --json', async () => {
     const f = folder(good);
@@ -83,7 +95,11 @@ describe('the session.json correlate used is named in its output', () => {
     const head = text.stdout.split('\n').slice(0, 4);
     expect(head[2]).toBe(`session   ${f.session} (beside the underlay capture; --session FILE or --clock-offset US to choose otherwise)`);
     expect(head[3]).toBe('          window ±1000 ms, overlay clock offset -2000000 µs (from the session file)');
-    const json = JSON.parse((await run(['correlate', f.u, f.o, '--json'])).stdout) as { sessionFile?: string; matched: number; overlayClockOffsetUs: number };
+    const json = JSON.parse((await run(['correlate', f.u, f.o, '--json'])).stdout) as {
+      sessionFile?: string;
+      matched: number;
+      overlayClockOffsetUs: number;
+    };
     expect(json).toMatchObject({ sessionFile: f.session, matched: 1, overlayClockOffsetUs: -2_000_000 });
   });
 
@@ -97,7 +113,10 @@ describe('the session.json correlate used is named in its output', () => {
     expect(none.stdout).not.toMatch(/^session/m);
     expect((JSON.parse((await run(['correlate', f.u, f.o, '--json'])).stdout) as { sessionFile?: string }).sessionFile).toBeUndefined();
     const beside = folder(good);
-    const forced = JSON.parse((await run(['correlate', beside.u, beside.o, '--json', '--clock-offset', '0'])).stdout) as { sessionFile?: string; matched: number };
+    const forced = JSON.parse((await run(['correlate', beside.u, beside.o, '--json', '--clock-offset', '0'])).stdout) as {
+      sessionFile?: string;
+      matched: number;
+    };
     expect(forced).toMatchObject({ matched: 0 });
     expect(forced.sessionFile).toBeUndefined();
   });

@@ -23,8 +23,6 @@ function writePcap(name: string, packets: [Uint8Array, number][], opts: { nanose
   return file;
 }
 
-
-
 // kvm1: a ping out and its reply in, a broadcast ARP, a guest ↔ bridge ping that stays local,
 // and a VNI 20 packet for a bridge that was not captured.
 const out = ping(1);
@@ -49,11 +47,28 @@ describe('correlateFiles', () => {
   it('correlates two pcap files and feeds every packet to onPacket', async () => {
     const seen: string[] = [];
     const matches: Match[] = [];
-    const r = await correlateFiles(underlay, overlay, { onPacket: (p, side) => seen.push(`${side[0]}${p.n}`), onMatch: (m) => matches.push(m) });
+    const r = await correlateFiles(underlay, overlay, {
+      onPacket: (p, side) => seen.push(`${side[0]}${p.n}`),
+      onMatch: (m) => matches.push(m),
+    });
     expect(seen).toEqual(['o1', 'u1', 'o2', 'u2', 'u3', 'o3', 'u4', 'o4']);
-    expect(r).toMatchObject({ underlayPackets: 4, underlayVxlan: 4, overlayPackets: 4, matched: 3, underlayOnly: 1, overlayOnly: 1, encap: 2, decap: 1, localVtep: KVM1 });
+    expect(r).toMatchObject({
+      underlayPackets: 4,
+      underlayVxlan: 4,
+      overlayPackets: 4,
+      matched: 3,
+      underlayOnly: 1,
+      overlayOnly: 1,
+      encap: 2,
+      decap: 1,
+      localVtep: KVM1,
+    });
     expect(r.inputErrors).toBeUndefined();
-    expect(matches.map((m) => [m.underlay.n, m.overlay.n, m.direction, m.deltaUs])).toEqual([[1, 1, 'encap', 30], [2, 2, 'encap', 25], [3, 3, 'decap', 10]]);
+    expect(matches.map((m) => [m.underlay.n, m.overlay.n, m.direction, m.deltaUs])).toEqual([
+      [1, 1, 'encap', 30],
+      [2, 2, 'encap', 25],
+      [3, 3, 'decap', 10],
+    ]);
     expect(r.unmatchedUnderlay).toEqual([expect.objectContaining({ n: 4, vni: 20, code: 'vni-not-on-bridge' })]);
     expect(r.unmatchedOverlay).toEqual([expect.objectContaining({ n: 4, code: 'local' })]);
   });
@@ -86,7 +101,10 @@ describe('correlateFiles', () => {
   });
 
   it('throws VXI_IO for a file that is not there', async () => {
-    await expect(correlateFiles(join(dir, 'missing.pcap'), overlay)).rejects.toMatchObject({ code: 'VXI_IO', message: expect.stringContaining('missing.pcap') });
+    await expect(correlateFiles(join(dir, 'missing.pcap'), overlay)).rejects.toMatchObject({
+      code: 'VXI_IO',
+      message: expect.stringContaining('missing.pcap'),
+    });
   });
 });
 
@@ -99,8 +117,12 @@ describe('vxlan-inspect correlate', () => {
     expect(lines).toContain(`matched                  3   encapsulated 2, decapsulated 1`);
     expect(lines).toContain(`underlay only            1   VXLAN packets whose inner frame is not on the bridge`);
     expect(lines).toContain(`overlay only             1   bridge frames not seen on the underlay`);
-    expect(lines.find((l) => l.startsWith('latency'))).toBe('latency         p50 25 µs   p99 30 µs   max 30 µs   (time between the two sightings)');
-    expect(lines).toContain(`  10                 3           ${(arp.length + out.length + back.length + 150).toLocaleString('en-US')}         3              0`);
+    expect(lines.find((l) => l.startsWith('latency'))).toBe(
+      'latency         p50 25 µs   p99 30 µs   max 30 µs   (time between the two sightings)',
+    );
+    expect(lines).toContain(
+      `  10                 3           ${(arp.length + out.length + back.length + 150).toLocaleString('en-US')}         3              0`,
+    );
     expect(lines).toContain(`  20                 1           ${other.length + 50}         0              1`);
     expect(lines.some((l) => /^ {2}10\.3\.1\.156 > 10\.3\.1\.174 +10 +2 /.test(l))).toBe(true);
     expect(lines).toContain('  vni-not-on-bridge            1');
@@ -120,7 +142,9 @@ describe('vxlan-inspect correlate', () => {
       latencyUs: { p50: 25, p99: 30, max: 30 },
       byVni: { '10': { matched: 3, underlayOnly: 0, packets: 3 }, '20': { matched: 0, underlayOnly: 1, packets: 1 } },
     });
-    expect(j.byVtepPair).toEqual(expect.arrayContaining([expect.objectContaining({ src: KVM1, dst: KVM2, vni: 10, packets: 2, matched: 2 })]));
+    expect(j.byVtepPair).toEqual(
+      expect.arrayContaining([expect.objectContaining({ src: KVM1, dst: KVM2, vni: 10, packets: 2, matched: 2 })]),
+    );
     expect(j.matches).toBeUndefined();
     const withMatches = JSON.parse((await run(['correlate', underlay, overlay, '--json', '--matches'])).stdout) as { matches: unknown[] };
     expect(withMatches.matches).toHaveLength(3);
@@ -134,8 +158,20 @@ describe('vxlan-inspect correlate', () => {
     writeFileSync(o, new PcapWriter().file([{ tsSec: T0 + 12, tsNsec: 0, data: out }])); // kvm2's clock is 2 s ahead
     expect(JSON.parse((await run(['correlate', u, o, '--json'])).stdout)).toMatchObject({ matched: 0, underlayOnly: 1 });
     expect(JSON.parse((await run(['correlate', u, o, '--json', '--window', '2500'])).stdout)).toMatchObject({ matched: 1 });
-    writeFileSync(join(sub, 'session.json'), JSON.stringify({ nodes: [{ name: 'kvm1', clockOffsetUs: 0 }, { name: 'kvm2', clockOffsetUs: 2_000_000 }] }));
-    const r = JSON.parse((await run(['correlate', u, o, '--json'])).stdout) as { matched: number; overlayClockOffsetUs: number; matches?: unknown };
+    writeFileSync(
+      join(sub, 'session.json'),
+      JSON.stringify({
+        nodes: [
+          { name: 'kvm1', clockOffsetUs: 0 },
+          { name: 'kvm2', clockOffsetUs: 2_000_000 },
+        ],
+      }),
+    );
+    const r = JSON.parse((await run(['correlate', u, o, '--json'])).stdout) as {
+      matched: number;
+      overlayClockOffsetUs: number;
+      matches?: unknown;
+    };
     expect(r).toMatchObject({ matched: 1, overlayClockOffsetUs: -2_000_000 });
     const m = JSON.parse((await run(['correlate', u, o, '--json', '--matches', '--window', '50'])).stdout) as { matches: Match[] };
     expect(m.matches[0]?.deltaUs).toBe(40); // tsNsec 40,000 = 40 µs after the bridge's (offset) time

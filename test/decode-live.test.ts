@@ -69,7 +69,9 @@ function startDecode(args: string[], stdin: 'pipe' | number = 'pipe'): Live {
   child.stdout?.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   child.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   child.stdin?.on('error', () => undefined); // the child may be gone before the test stops writing
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
@@ -96,7 +98,8 @@ async function fill(fd: number, bytes: Uint8Array, live: Live): Promise<void> {
       at += writeSync(fd, bytes, at);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-      if (Date.now() - t0 > DEADLINE_MS) throw new Error(`the child read nothing more for ${DEADLINE_MS} ms (${at} of ${bytes.length} bytes in); stderr: ${live.stderr()}`);
+      if (Date.now() - t0 > DEADLINE_MS)
+        throw new Error(`the child read nothing more for ${DEADLINE_MS} ms (${at} of ${bytes.length} bytes in); stderr: ${live.stderr()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -110,7 +113,10 @@ function feed(live: Live, bytes: Uint8Array): Promise<void> {
 async function until(what: string, cond: () => boolean, live: Live): Promise<void> {
   const t0 = Date.now();
   while (!cond()) {
-    if (Date.now() - t0 > DEADLINE_MS) throw new Error(`no ${what} within ${DEADLINE_MS} ms; stdout so far: ${JSON.stringify(live.stdout())}, stderr: ${JSON.stringify(live.stderr())}`);
+    if (Date.now() - t0 > DEADLINE_MS)
+      throw new Error(
+        `no ${what} within ${DEADLINE_MS} ms; stdout so far: ${JSON.stringify(live.stdout())}, stderr: ${JSON.stringify(live.stderr())}`,
+      );
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -128,7 +134,7 @@ const lines = (s: string): string[] => s.split('\n').filter(Boolean);
 suite('decode - on a live pipe', { timeout: 4 * DEADLINE_MS }, () => {
   const { header, records } = splitPcap(CAPTURE);
 
-  it('-l: each record\'s line comes out while standard input stays open; more records, more lines; Ctrl-C exits 130', async () => {
+  it("-l: each record's line comes out while standard input stays open; more records, more lines; Ctrl-C exits 130", async () => {
     const want = expectedLines(5);
     const live = startDecode(['-l']);
     await feed(live, Buffer.concat([header, ...records.slice(0, 3)]));

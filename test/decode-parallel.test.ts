@@ -49,7 +49,18 @@ function makeCapture(count: number): Uint8Array {
     let data = frames[i % frames.length] as Uint8Array;
     if (i % 5 === 0) {
       // a TCP flow per 64 packets, VNI 20 or 30
-      data = f.vxlanPacket(f.ethernet('36:0f:4a:00:00:06', '36:0f:4a:00:00:05', 0x0800, f.ipv4({ src: '10.220.220.5', dst: '10.220.220.6', proto: 6 }, f.tcp({ srcPort: 40000 + (i >> 6), dstPort: 5201, flags: 0x18, seq: i }, new Uint8Array(i % 200)))), { vni: 20 + 10 * (i & 1), srcPort: 1024 + (i % 50000) });
+      data = f.vxlanPacket(
+        f.ethernet(
+          '36:0f:4a:00:00:06',
+          '36:0f:4a:00:00:05',
+          0x0800,
+          f.ipv4(
+            { src: '10.220.220.5', dst: '10.220.220.6', proto: 6 },
+            f.tcp({ srcPort: 40000 + (i >> 6), dstPort: 5201, flags: 0x18, seq: i }, new Uint8Array(i % 200)),
+          ),
+        ),
+        { vni: 20 + 10 * (i & 1), srcPort: 1024 + (i % 50000) },
+      );
     }
     parts.push(w.record({ tsSec: 1_764_140_000 + Math.floor(i / 1000), tsNsec: (i % 1000) * 1_000_123, data }));
   }
@@ -65,7 +76,11 @@ interface Run {
 /** One thread. */
 const ONE = { VXI_THREADS: '0' };
 /** `threads` workers on any file, batches of `batch` packets (8192 when not given). */
-const on = (threads: number, batch?: number): Record<string, string> => ({ VXI_THREADS: String(threads), VXI_PARALLEL_MIN_BYTES: '0', ...(batch ? { VXI_BATCH_PACKETS: String(batch) } : {}) });
+const on = (threads: number, batch?: number): Record<string, string> => ({
+  VXI_THREADS: String(threads),
+  VXI_PARALLEL_MIN_BYTES: '0',
+  ...(batch ? { VXI_BATCH_PACKETS: String(batch) } : {}),
+});
 
 /**
  * The built CLI's main() in this process, with `env` set for the run (the policy reads it per
@@ -93,7 +108,12 @@ async function cli(args: string[], env: Record<string, string>): Promise<Run> {
 
 /** bin.js as a child process. */
 function binRun(args: string[], env: Record<string, string>): Run {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 30, timeout: 120_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    timeout: 120_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -125,17 +145,21 @@ describe('decode and stats on worker threads', () => {
     expect(readFileSync(big).length).toBeGreaterThan(2.5 * 1024 * 1024);
   });
 
-  it.each(([
-    ['decode'],
-    ['decode', '--json'],
-    ['stats', '--json'],
-    ['stats', '--top', '25'],
-    ['decode', '-c', '12345'],
-    ['decode', '--json', '--vni', '30', '-c', '777'],
-    ['decode', '--vni', '20'],
-    ['decode', '--json', '--vxlan-port', '9999'],
-    ['stats', '--json', '--vxlan-port', '9999'],
-  ] as string[][]).map((a) => [a.join(' '), a] as const))('%s: two workers print what one thread prints (24k packets, batches of 700)', async (_name, args) => {
+  it.each(
+    (
+      [
+        ['decode'],
+        ['decode', '--json'],
+        ['stats', '--json'],
+        ['stats', '--top', '25'],
+        ['decode', '-c', '12345'],
+        ['decode', '--json', '--vni', '30', '-c', '777'],
+        ['decode', '--vni', '20'],
+        ['decode', '--json', '--vxlan-port', '9999'],
+        ['stats', '--json', '--vxlan-port', '9999'],
+      ] as string[][]
+    ).map((a) => [a.join(' '), a] as const),
+  )('%s: two workers print what one thread prints (24k packets, batches of 700)', async (_name, args) => {
     const one = await cli([...args, big], ONE);
     expect(one.code).toBe(0);
     expectSame(await cli([...args, big], on(2, 700)), one, 'two workers');
@@ -145,12 +169,16 @@ describe('decode and stats on worker threads', () => {
     expectSame(await cli(['decode', big], on(3)), await cli(['decode', big], ONE), 'default batches');
   });
 
-  it.each(([['decode'], ['decode', '--json'], ['stats', '--json'], ['decode', '-c', '7000']] as string[][]).map((a) => [a.join(' '), a] as const))('damaged input, %s: every packet before the fault, then the same stderr line and exit code', async (_name, args) => {
+  it.each(
+    ([['decode'], ['decode', '--json'], ['stats', '--json'], ['decode', '-c', '7000']] as string[][]).map((a) => [a.join(' '), a] as const),
+  )('damaged input, %s: every packet before the fault, then the same stderr line and exit code', async (_name, args) => {
     const one = await cli([...args, damaged], ONE);
     expectSame(await cli([...args, damaged], on(3, 700)), one, 'three workers');
     if (args.length === 1) {
       expect(one.code).toBe(1);
-      expect(one.stderr).toMatch(/^vxlan-inspect: .*damaged\.pcap: truncated pcap record: .* \(at byte offset \d+\); \d+ packets read before it\n$/);
+      expect(one.stderr).toMatch(
+        /^vxlan-inspect: .*damaged\.pcap: truncated pcap record: .* \(at byte offset \d+\); \d+ packets read before it\n$/,
+      );
     }
   });
 
@@ -160,8 +188,12 @@ describe('decode and stats on worker threads', () => {
   });
 
   it('every fixture, in batches of 7 packets over 2 workers, gives the one-thread NDJSON', async () => {
-    const pool = (await import(pathToFileURL(join(DIST, 'decode', 'parallel', 'pool.js')).href)) as typeof import('../src/decode/parallel/pool.js');
-    const lines = (await import(pathToFileURL(join(DIST, 'decode', 'parallel', 'decode-lines.js')).href)) as typeof import('../src/decode/parallel/decode-lines.js');
+    const pool = (await import(
+      pathToFileURL(join(DIST, 'decode', 'parallel', 'pool.js')).href
+    )) as typeof import('../src/decode/parallel/pool.js');
+    const lines = (await import(
+      pathToFileURL(join(DIST, 'decode', 'parallel', 'decode-lines.js')).href
+    )) as typeof import('../src/decode/parallel/decode-lines.js');
     const files = captureFilesUnder(join(ROOT, 'fixtures'));
     expect(files.length).toBeGreaterThan(20);
     // NDJSON carries every field of every packet (time, lengths, layers, warnings, errors); the
@@ -198,7 +230,10 @@ describe('decode and stats on worker threads', () => {
   }, 180_000);
 
   it('a slow reader holds the workers back: memory stays bounded, nothing is lost', async () => {
-    const child = spawn(process.execPath, [BIN, 'decode', '--json', huge], { env: { ...process.env, ...on(2) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'decode', '--json', huge], {
+      env: { ...process.env, ...on(2) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const rssKb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
     child.stdout.pause();
     let peak = 0;

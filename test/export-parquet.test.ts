@@ -87,8 +87,12 @@ describe('export of the bundled recording (fixtures/lab)', () => {
 
   it('has one row per packet of every file', async () => {
     const expected = JSON.parse(readFileSync(path.join(LAB, 'expected.json'), 'utf8')) as { files: { file: string; packets: number }[] };
-    const rows = await query(`SELECT file, count(*) AS packets, min(frame) AS first, max(frame) AS last, count(DISTINCT frame) AS distinct_frames FROM ${q(packets)} GROUP BY file ORDER BY file`);
-    expect(rows).toEqual(expected.files.map((f) => ({ file: f.file, packets: f.packets, first: 1, last: f.packets, distinct_frames: f.packets })));
+    const rows = await query(
+      `SELECT file, count(*) AS packets, min(frame) AS first, max(frame) AS last, count(DISTINCT frame) AS distinct_frames FROM ${q(packets)} GROUP BY file ORDER BY file`,
+    );
+    expect(rows).toEqual(
+      expected.files.map((f) => ({ file: f.file, packets: f.packets, first: 1, last: f.packets, distinct_frames: f.packets })),
+    );
     expect(summary.packetRows).toBe(expected.files.reduce((a, f) => a + f.packets, 0));
   });
 
@@ -96,10 +100,14 @@ describe('export of the bundled recording (fixtures/lab)', () => {
     for (const node of ['kvm1', 'kvm2']) {
       const file = path.join(LAB, `${node}-eth1.pcap`);
       const s = await statsOf(file);
-      const byVni = await query(`SELECT vni::VARCHAR AS vni, count(*) AS packets, sum(wire_len) AS bytes FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay' AND tunnel = 'vxlan' GROUP BY vni ORDER BY vni`);
+      const byVni = await query(
+        `SELECT vni::VARCHAR AS vni, count(*) AS packets, sum(wire_len) AS bytes FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay' AND tunnel = 'vxlan' GROUP BY vni ORDER BY vni`,
+      );
       expect(Object.fromEntries(byVni.map((r) => [r.vni, { packets: r.packets, bytes: r.bytes }]))).toEqual(s.vxlan.byVni);
       expect(Object.keys(s.vxlan.byVni).length).toBeGreaterThan(0);
-      const pairs = await query(`SELECT outer_src AS src, outer_dst AS dst, vni, count(*) AS packets, sum(wire_len) AS bytes FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay' AND tunnel IS NOT NULL GROUP BY ALL ORDER BY packets DESC, src`);
+      const pairs = await query(
+        `SELECT outer_src AS src, outer_dst AS dst, vni, count(*) AS packets, sum(wire_len) AS bytes FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay' AND tunnel IS NOT NULL GROUP BY ALL ORDER BY packets DESC, src`,
+      );
       expect(pairs).toEqual([...s.vtepPairs].sort((a, b) => b.packets - a.packets || a.src.localeCompare(b.src)));
       expect(pairs.length).toBe(2);
     }
@@ -108,13 +116,21 @@ describe('export of the bundled recording (fixtures/lab)', () => {
   it('the flow rows imply the same counts (per VNI, per VTEP pair) and add up to the packet rows', async () => {
     for (const node of ['kvm1', 'kvm2']) {
       const s = await statsOf(path.join(LAB, `${node}-eth1.pcap`));
-      const byVni = await query(`SELECT vni::VARCHAR AS vni, sum(packets) AS packets, sum(bytes) AS bytes FROM ${q(flows)} WHERE node = '${node}' AND side = 'underlay' AND tunnel = 'vxlan' GROUP BY vni`);
+      const byVni = await query(
+        `SELECT vni::VARCHAR AS vni, sum(packets) AS packets, sum(bytes) AS bytes FROM ${q(flows)} WHERE node = '${node}' AND side = 'underlay' AND tunnel = 'vxlan' GROUP BY vni`,
+      );
       expect(Object.fromEntries(byVni.map((r) => [r.vni, { packets: Number(r.packets), bytes: Number(r.bytes) }]))).toEqual(s.vxlan.byVni);
-      const pairs = await query(`SELECT outer_src AS src, outer_dst AS dst, vni, sum(packets)::BIGINT AS packets, sum(bytes)::BIGINT AS bytes FROM ${q(flows)} WHERE node = '${node}' AND side = 'underlay' AND tunnel IS NOT NULL GROUP BY ALL ORDER BY packets DESC, src`);
+      const pairs = await query(
+        `SELECT outer_src AS src, outer_dst AS dst, vni, sum(packets)::BIGINT AS packets, sum(bytes)::BIGINT AS bytes FROM ${q(flows)} WHERE node = '${node}' AND side = 'underlay' AND tunnel IS NOT NULL GROUP BY ALL ORDER BY packets DESC, src`,
+      );
       expect(pairs).toEqual([...s.vtepPairs].sort((a, b) => b.packets - a.packets || a.src.localeCompare(b.src)));
     }
-    const [sums] = await query(`SELECT sum(packets)::BIGINT AS packets, sum(bytes)::BIGINT AS bytes, sum(matched)::BIGINT AS matched, count(*) AS rows FROM ${q(flows)}`);
-    const [direct] = await query(`SELECT count(*) AS packets, sum(wire_len)::BIGINT AS bytes, count(*) FILTER (WHERE matched) AS matched FROM ${q(packets)}`);
+    const [sums] = await query(
+      `SELECT sum(packets)::BIGINT AS packets, sum(bytes)::BIGINT AS bytes, sum(matched)::BIGINT AS matched, count(*) AS rows FROM ${q(flows)}`,
+    );
+    const [direct] = await query(
+      `SELECT count(*) AS packets, sum(wire_len)::BIGINT AS bytes, count(*) FILTER (WHERE matched) AS matched FROM ${q(packets)}`,
+    );
     expect(sums).toEqual({ ...direct, rows: summary.flowRows });
   });
 
@@ -122,16 +138,41 @@ describe('export of the bundled recording (fixtures/lab)', () => {
     for (const node of ['kvm1', 'kvm2']) {
       const r = await runCli(['correlate', path.join(LAB, `${node}-eth1.pcap`), path.join(LAB, `${node}-vxlan_bridge.pcap`), '--json']);
       expect(r.code).toBe(0);
-      const c = JSON.parse(r.stdout) as { matched: number; underlayOnly: number; overlayOnly: number; encap: number; decap: number; underlayVxlan: number; byVni: Record<string, { matched: number; underlayOnly: number }>; byVtepPair: { src: string; dst: string; vni: number; matched: number }[] };
-      const [u] = await query(`SELECT count(*) FILTER (WHERE matched) AS matched, count(*) FILTER (WHERE NOT matched) AS underlay_only, count(*) FILTER (WHERE direction = 'encap') AS encap, count(*) FILTER (WHERE direction = 'decap') AS decap, count(matched) AS compared FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay'`);
+      const c = JSON.parse(r.stdout) as {
+        matched: number;
+        underlayOnly: number;
+        overlayOnly: number;
+        encap: number;
+        decap: number;
+        underlayVxlan: number;
+        byVni: Record<string, { matched: number; underlayOnly: number }>;
+        byVtepPair: { src: string; dst: string; vni: number; matched: number }[];
+      };
+      const [u] = await query(
+        `SELECT count(*) FILTER (WHERE matched) AS matched, count(*) FILTER (WHERE NOT matched) AS underlay_only, count(*) FILTER (WHERE direction = 'encap') AS encap, count(*) FILTER (WHERE direction = 'decap') AS decap, count(matched) AS compared FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay'`,
+      );
       expect(u).toEqual({ matched: c.matched, underlay_only: c.underlayOnly, encap: c.encap, decap: c.decap, compared: c.underlayVxlan });
-      const [o] = await query(`SELECT count(*) FILTER (WHERE NOT matched) AS overlay_only, sum(copies) FILTER (WHERE matched)::BIGINT AS copies FROM ${q(packets)} WHERE node = '${node}' AND side = 'overlay'`);
+      const [o] = await query(
+        `SELECT count(*) FILTER (WHERE NOT matched) AS overlay_only, sum(copies) FILTER (WHERE matched)::BIGINT AS copies FROM ${q(packets)} WHERE node = '${node}' AND side = 'overlay'`,
+      );
       expect(o).toEqual({ overlay_only: c.overlayOnly, copies: c.matched });
-      const byVni = await query(`SELECT vni::VARCHAR AS vni, count(*) FILTER (WHERE matched) AS matched, count(*) FILTER (WHERE NOT matched) AS underlay_only FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay' AND tunnel = 'vxlan' GROUP BY vni`);
-      expect(Object.fromEntries(byVni.map((x) => [x.vni, { matched: x.matched, underlayOnly: x.underlay_only }]))).toEqual(Object.fromEntries(Object.entries(c.byVni).map(([k, v]) => [k, { matched: v.matched, underlayOnly: v.underlayOnly }])));
-      const pairs = await query(`SELECT outer_src AS src, outer_dst AS dst, vni, count(*) FILTER (WHERE matched) AS matched FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay' AND tunnel = 'vxlan' GROUP BY ALL ORDER BY src`);
-      expect(pairs).toEqual(c.byVtepPair.map((p) => ({ src: p.src, dst: p.dst, vni: p.vni, matched: p.matched })).sort((a, b) => a.src.localeCompare(b.src)));
-      expect(summary.nodes.find((n) => n.node === node)?.correlation).toMatchObject({ matched: c.matched, underlayOnly: c.underlayOnly, overlayOnly: c.overlayOnly });
+      const byVni = await query(
+        `SELECT vni::VARCHAR AS vni, count(*) FILTER (WHERE matched) AS matched, count(*) FILTER (WHERE NOT matched) AS underlay_only FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay' AND tunnel = 'vxlan' GROUP BY vni`,
+      );
+      expect(Object.fromEntries(byVni.map((x) => [x.vni, { matched: x.matched, underlayOnly: x.underlay_only }]))).toEqual(
+        Object.fromEntries(Object.entries(c.byVni).map(([k, v]) => [k, { matched: v.matched, underlayOnly: v.underlayOnly }])),
+      );
+      const pairs = await query(
+        `SELECT outer_src AS src, outer_dst AS dst, vni, count(*) FILTER (WHERE matched) AS matched FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay' AND tunnel = 'vxlan' GROUP BY ALL ORDER BY src`,
+      );
+      expect(pairs).toEqual(
+        c.byVtepPair.map((p) => ({ src: p.src, dst: p.dst, vni: p.vni, matched: p.matched })).sort((a, b) => a.src.localeCompare(b.src)),
+      );
+      expect(summary.nodes.find((n) => n.node === node)?.correlation).toMatchObject({
+        matched: c.matched,
+        underlayOnly: c.underlayOnly,
+        overlayOnly: c.overlayOnly,
+      });
     }
   });
 
@@ -141,14 +182,16 @@ describe('export of the bundled recording (fixtures/lab)', () => {
       FROM ${q(packets)} u JOIN ${q(packets)} o ON o.node = u.node AND o.side = 'overlay' AND o.frame = u.partner_frame
       WHERE u.side = 'underlay' AND u.matched AND (o.copies = 1 AND o.partner_frame <> u.frame OR o.direction <> u.direction OR NOT o.matched OR u.latency_us < 0)`);
     expect(bad).toEqual([]);
-    const [n] = await query(`SELECT count(*) AS n FROM ${q(packets)} WHERE matched AND (partner_frame IS NULL OR direction IS NULL OR latency_us IS NULL)`);
+    const [n] = await query(
+      `SELECT count(*) AS n FROM ${q(packets)} WHERE matched AND (partner_frame IS NULL OR direction IS NULL OR latency_us IS NULL)`,
+    );
     expect(n).toEqual({ n: 0 });
     // bridge frames carry the VNI of the underlay packets they matched
     const [v] = await query(`SELECT count(*) AS n FROM ${q(packets)} WHERE side = 'overlay' AND matched AND vni <> 10`);
     expect(v).toEqual({ n: 0 });
   });
 
-  it('every Community ID is the one its row\'s tuple gives; the inner ping and its reply share one', async () => {
+  it("every Community ID is the one its row's tuple gives; the inner ping and its reply share one", async () => {
     const rows = await query(`
       SELECT DISTINCT 'outer' AS level, outer_src AS src, outer_dst AS dst, outer_proto AS proto, outer_sport AS sport, outer_dport AS dport, outer_community_id AS id FROM ${q(packets)} WHERE outer_src IS NOT NULL
       UNION SELECT DISTINCT 'inner', inner_src, inner_dst, inner_proto, inner_sport, inner_dport, inner_community_id FROM ${q(packets)} WHERE inner_src IS NOT NULL`);
@@ -156,56 +199,136 @@ describe('export of the bundled recording (fixtures/lab)', () => {
     for (const r of rows) {
       const sport = r.sport as number | null;
       const dport = r.dport as number | null;
-      const want = communityId({ src: parseIp(r.src as string) as Uint8Array, dst: parseIp(r.dst as string) as Uint8Array, proto: r.proto as number, ...(sport === null || dport === null ? {} : { sport, dport }) });
+      const want = communityId({
+        src: parseIp(r.src as string) as Uint8Array,
+        dst: parseIp(r.dst as string) as Uint8Array,
+        proto: r.proto as number,
+        ...(sport === null || dport === null ? {} : { sport, dport }),
+      });
       expect({ r, id: r.id ?? undefined }).toEqual({ r, id: want });
     }
-    const pings = await query(`SELECT DISTINCT inner_community_id AS id FROM ${q(packets)} WHERE protocol = 'ICMP' AND inner_sport IN (0, 8) AND inner_src IN ('10.220.220.5', '10.220.220.6') AND inner_dst IN ('10.220.220.5', '10.220.220.6')`);
+    const pings = await query(
+      `SELECT DISTINCT inner_community_id AS id FROM ${q(packets)} WHERE protocol = 'ICMP' AND inner_sport IN (0, 8) AND inner_src IN ('10.220.220.5', '10.220.220.6') AND inner_dst IN ('10.220.220.5', '10.220.220.6')`,
+    );
     expect(pings.length).toBe(1);
     // the later fragments of the 3000-byte pings carry no ICMP header: no ports, no ID
-    const [frags] = await query(`SELECT count(*) AS n, count(inner_community_id) AS with_id FROM ${q(packets)} WHERE inner_proto = 1 AND inner_sport IS NULL`);
+    const [frags] = await query(
+      `SELECT count(*) AS n, count(inner_community_id) AS with_id FROM ${q(packets)} WHERE inner_proto = 1 AND inner_sport IS NULL`,
+    );
     expect(frags?.n).toBeGreaterThan(0);
     expect(frags?.with_id).toBe(0);
   });
 
   it('has the documented schema, path_hop and loss_reason nullable and null', async () => {
-    const cols = await query(`SELECT column_name AS name, column_type AS type, "null" AS nullable FROM (DESCRIBE SELECT * FROM ${q(packets)})`);
+    const cols = await query(
+      `SELECT column_name AS name, column_type AS type, "null" AS nullable FROM (DESCRIBE SELECT * FROM ${q(packets)})`,
+    );
     expect(cols.map((c) => `${c.name} ${c.type}`)).toEqual([
-      'capture VARCHAR', 'node VARCHAR', 'side VARCHAR', 'interface VARCHAR', 'file VARCHAR', 'frame BIGINT', 'n BIGINT', 'ts TIMESTAMP WITH TIME ZONE',
-      'wire_len INTEGER', 'cap_len INTEGER', 'tunnel VARCHAR', 'vni INTEGER',
-      'outer_src VARCHAR', 'outer_dst VARCHAR', 'outer_proto INTEGER', 'outer_sport INTEGER', 'outer_dport INTEGER', 'outer_community_id VARCHAR',
-      'inner_eth_src VARCHAR', 'inner_eth_dst VARCHAR', 'inner_ethertype INTEGER',
-      'inner_src VARCHAR', 'inner_dst VARCHAR', 'inner_proto INTEGER', 'inner_sport INTEGER', 'inner_dport INTEGER', 'inner_community_id VARCHAR',
-      'protocol VARCHAR', 'matched BOOLEAN', 'partner_frame BIGINT', 'partner_n BIGINT', 'direction VARCHAR', 'latency_us DOUBLE', 'flood BOOLEAN', 'copies INTEGER',
-      'path_hop VARCHAR', 'loss_reason VARCHAR', 'malformed BOOLEAN', 'truncated BOOLEAN',
+      'capture VARCHAR',
+      'node VARCHAR',
+      'side VARCHAR',
+      'interface VARCHAR',
+      'file VARCHAR',
+      'frame BIGINT',
+      'n BIGINT',
+      'ts TIMESTAMP WITH TIME ZONE',
+      'wire_len INTEGER',
+      'cap_len INTEGER',
+      'tunnel VARCHAR',
+      'vni INTEGER',
+      'outer_src VARCHAR',
+      'outer_dst VARCHAR',
+      'outer_proto INTEGER',
+      'outer_sport INTEGER',
+      'outer_dport INTEGER',
+      'outer_community_id VARCHAR',
+      'inner_eth_src VARCHAR',
+      'inner_eth_dst VARCHAR',
+      'inner_ethertype INTEGER',
+      'inner_src VARCHAR',
+      'inner_dst VARCHAR',
+      'inner_proto INTEGER',
+      'inner_sport INTEGER',
+      'inner_dport INTEGER',
+      'inner_community_id VARCHAR',
+      'protocol VARCHAR',
+      'matched BOOLEAN',
+      'partner_frame BIGINT',
+      'partner_n BIGINT',
+      'direction VARCHAR',
+      'latency_us DOUBLE',
+      'flood BOOLEAN',
+      'copies INTEGER',
+      'path_hop VARCHAR',
+      'loss_reason VARCHAR',
+      'malformed BOOLEAN',
+      'truncated BOOLEAN',
     ]);
     const [nulls] = await query(`SELECT count(path_hop) AS hop, count(loss_reason) AS reason FROM ${q(packets)}`);
     expect(nulls).toEqual({ hop: 0, reason: 0 });
     const flowCols = await query(`SELECT column_name AS name FROM (DESCRIBE SELECT * FROM ${q(flows)})`);
-    expect(flowCols.map((c) => c.name)).toEqual(['capture', 'node', 'side', 'interface', 'tunnel', 'vni', 'outer_src', 'outer_dst', 'outer_proto', 'outer_sport', 'outer_dport', 'outer_community_id', 'inner_eth_src', 'inner_eth_dst', 'inner_ethertype', 'inner_src', 'inner_dst', 'inner_proto', 'inner_sport', 'inner_dport', 'inner_community_id', 'protocol', 'packets', 'bytes', 'first', 'last', 'matched']);
+    expect(flowCols.map((c) => c.name)).toEqual([
+      'capture',
+      'node',
+      'side',
+      'interface',
+      'tunnel',
+      'vni',
+      'outer_src',
+      'outer_dst',
+      'outer_proto',
+      'outer_sport',
+      'outer_dport',
+      'outer_community_id',
+      'inner_eth_src',
+      'inner_eth_dst',
+      'inner_ethertype',
+      'inner_src',
+      'inner_dst',
+      'inner_proto',
+      'inner_sport',
+      'inner_dport',
+      'inner_community_id',
+      'protocol',
+      'packets',
+      'bytes',
+      'first',
+      'last',
+      'matched',
+    ]);
   });
 
-  it('times are the capture\'s own (µs) and rows come in file order', async () => {
+  it("times are the capture's own (µs) and rows come in file order", async () => {
     const [first] = await query(`SELECT epoch_us(ts) AS us FROM ${q(packets)} WHERE node = 'kvm1' AND side = 'underlay' AND frame = 1`);
     const s = JSON.parse((await runCli(['stats', path.join(LAB, 'kvm1-eth1.pcap'), '--json'])).stdout) as { firstTs: number };
     expect(first?.us).toBe(Math.round(s.firstTs * 1e6));
-    const [order] = await query(`SELECT count(*) AS n FROM (SELECT node, side, n, lag(n) OVER () AS prev, lag(side) OVER () AS prev_side FROM ${q(packets)}) WHERE side = prev_side AND n <> prev + 1`);
+    const [order] = await query(
+      `SELECT count(*) AS n FROM (SELECT node, side, n, lag(n) OVER () AS prev, lag(side) OVER () AS prev_side FROM ${q(packets)}) WHERE side = prev_side AND n <> prev + 1`,
+    );
     expect(order).toEqual({ n: 0 });
   });
 });
 
 describe('export of other inputs', () => {
-  it('a pcapng holding both sides: rows name each side\'s interface, partners by record number', async () => {
+  it("a pcapng holding both sides: rows name each side's interface, partners by record number", async () => {
     const out = path.join(tmp, 'pcapng');
     const file = path.join(ROOT, 'fixtures', 'synth', 'class-kvm1.pcapng');
     const { code, summary } = await exportJson([file, '--out', out, '--capture', 'group 7']);
     expect(code).toBe(0);
     const c = JSON.parse((await runCli(['correlate', file, '--json'])).stdout) as { matched: number; overlayOnly: number };
     const sides = await query(`SELECT DISTINCT capture, side, interface FROM ${q(summary.files.packets)} ORDER BY side`);
-    expect(sides).toEqual([{ capture: 'group 7', side: 'overlay', interface: 'vxlan_bridge' }, { capture: 'group 7', side: 'underlay', interface: 'eth1' }]);
-    const [m] = await query(`SELECT count(*) FILTER (WHERE matched AND side = 'underlay') AS matched, count(*) FILTER (WHERE NOT matched AND side = 'overlay') AS overlay_only FROM ${q(summary.files.packets)}`);
+    expect(sides).toEqual([
+      { capture: 'group 7', side: 'overlay', interface: 'vxlan_bridge' },
+      { capture: 'group 7', side: 'underlay', interface: 'eth1' },
+    ]);
+    const [m] = await query(
+      `SELECT count(*) FILTER (WHERE matched AND side = 'underlay') AS matched, count(*) FILTER (WHERE NOT matched AND side = 'overlay') AS overlay_only FROM ${q(summary.files.packets)}`,
+    );
     expect(m).toEqual({ matched: c.matched, overlay_only: c.overlayOnly });
     // the partner's frame is its record number in the one file, not its number among its side's packets
-    const bad = await query(`SELECT u.frame FROM ${q(summary.files.packets)} u LEFT JOIN ${q(summary.files.packets)} o ON o.frame = u.partner_frame AND o.side = 'overlay' WHERE u.side = 'underlay' AND u.matched AND o.frame IS NULL`);
+    const bad = await query(
+      `SELECT u.frame FROM ${q(summary.files.packets)} u LEFT JOIN ${q(summary.files.packets)} o ON o.frame = u.partner_frame AND o.side = 'overlay' WHERE u.side = 'underlay' AND u.matched AND o.frame IS NULL`,
+    );
     expect(bad).toEqual([]);
     const [differs] = await query(`SELECT count(*) AS n FROM ${q(summary.files.packets)} WHERE partner_frame <> partner_n`);
     expect(differs?.n).toBeGreaterThan(0);
@@ -225,10 +348,15 @@ describe('export of other inputs', () => {
     const dir = mkdtempSync(path.join(tmp, 'session-'));
     copyFileSync(path.join(LAB, 'kvm1-eth1.pcap'), path.join(dir, 'a.pcap'));
     copyFileSync(path.join(LAB, 'kvm1-vxlan_bridge.pcap'), path.join(dir, 'b.pcap'));
-    writeFileSync(path.join(dir, 'session.json'), JSON.stringify({ nodes: [{ name: 'hv1', underlay: 'a.pcap', overlay: 'b.pcap', clockOffsetUs: 2_000_000 }] }));
+    writeFileSync(
+      path.join(dir, 'session.json'),
+      JSON.stringify({ nodes: [{ name: 'hv1', underlay: 'a.pcap', overlay: 'b.pcap', clockOffsetUs: 2_000_000 }] }),
+    );
     const { code, summary } = await exportJson([dir, '--out', path.join(dir, 'out')]);
     expect(code).toBe(0);
-    expect(summary.nodes).toMatchObject([{ node: 'hv1', rule: 'session.json', underlay: { file: 'a.pcap' }, overlay: { file: 'b.pcap' }, correlation: { matched: 79 } }]);
+    expect(summary.nodes).toMatchObject([
+      { node: 'hv1', rule: 'session.json', underlay: { file: 'a.pcap' }, overlay: { file: 'b.pcap' }, correlation: { matched: 79 } },
+    ]);
     const [t] = await query(`SELECT epoch_us(ts) AS us FROM ${q(summary.files.packets)} WHERE side = 'underlay' AND frame = 1`);
     const s = JSON.parse((await runCli(['stats', path.join(dir, 'a.pcap'), '--json'])).stdout) as { firstTs: number };
     expect(t?.us).toBe(Math.round(s.firstTs * 1e6) - 2_000_000);

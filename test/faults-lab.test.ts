@@ -31,7 +31,10 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
 
 function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter(Boolean);
 }
 
 function mustExist(ns: string): void {
@@ -95,8 +98,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-
-
 function tcpdumpsIn(netns: string): { pid: number; argv: string[] }[] {
   return processesIn(netns).filter((p) => p.comm === 'tcpdump');
 }
@@ -109,7 +110,6 @@ function localProcessesWith(marker: string): string[] {
     .filter((a) => a.some((x) => x.includes(marker)))
     .map((a) => a.join(' '));
 }
-
 
 interface JsonStream {
   iface: string;
@@ -216,7 +216,9 @@ suite(`faults against the lab${preflight ? ` (skipped: ${preflight})` : ''}`, { 
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/^vxlan-inspect: kvm1 \(10\.3\.1\.156\) eth1: tcpdump failed: killed by SIGKILL$/m);
     expect(r.stderr).not.toMatch(/vxlan_bridge:/);
-    const session = JSON.parse(readFileSync(path.join(out, 'session.json'), 'utf8')) as { nodes: { interfaces: { iface: string; end: string; packets: number; file: string }[] }[] };
+    const session = JSON.parse(readFileSync(path.join(out, 'session.json'), 'utf8')) as {
+      nodes: { interfaces: { iface: string; end: string; packets: number; file: string }[] }[];
+    };
     const ifs = session.nodes[0]?.interfaces ?? [];
     expect(ifs.map((i) => [i.iface, i.end])).toEqual([
       ['eth1', 'failed'],
@@ -245,7 +247,9 @@ suite(`faults against the lab${preflight ? ` (skipped: ${preflight})` : ''}`, { 
       expect(streams.map((s) => s.end)).toEqual(['failed', 'failed']);
       for (const s of streams) {
         const file = path.join(out, `kvm1-${s.iface}.pcap`);
-        expect(s.error).toBe(`kvm1 (10.3.1.156) ${s.iface}: cannot write ${file}: ENOSPC: no space left on device, write; the file keeps its ${s.packets} whole packet(s)`);
+        expect(s.error).toBe(
+          `kvm1 (10.3.1.156) ${s.iface}: cannot write ${file}: ENOSPC: no space left on device, write; the file keeps its ${s.packets} whole packet(s)`,
+        );
         expect(r.stderr).toContain(s.error);
         // the file is exactly its whole records: the partial write was cut off
         expect(statSync(file).size).toBe(s.fileBytes);
@@ -296,7 +300,9 @@ suite(`faults against the lab${preflight ? ` (skipped: ${preflight})` : ''}`, { 
       const out = path.join(work, 'blackhole');
       const r = await startCli(h, ['capture', 'kvm1', '--inventory', h.inventoryPath, '--out', out, '--connect-timeout', '3']).done;
       expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(/^vxlan-inspect: kvm1 \(10\.3\.1\.156\) eth1, vxlan_bridge: no SSH session within 3 s \(connect timeout\); is the host up and port 22 open\?$/m);
+      expect(r.stderr).toMatch(
+        /^vxlan-inspect: kvm1 \(10\.3\.1\.156\) eth1, vxlan_bridge: no SSH session within 3 s \(connect timeout\); is the host up and port 22 open\?$/m,
+      );
       expect(r.ms).toBeLessThan(10_000);
       expect(existsSync(out)).toBe(false);
       expectNoOrphans(out);
@@ -329,10 +335,15 @@ suite(`faults against the lab${preflight ? ` (skipped: ${preflight})` : ''}`, { 
     expect(noticedMs).toBeLessThan(35_000);
     for (const iface of ['eth1', 'vxlan_bridge']) {
       expect(r.stderr).toMatch(
-        new RegExp(`kvm1 \\(10\\.3\\.1\\.156\\) ${iface}: the SSH connection was lost mid-capture \\(SSH connection lost: Keepalive timeout\\); \\S*kvm1-${iface}\\.pcap keeps the \\d+ whole packet`),
+        new RegExp(
+          `kvm1 \\(10\\.3\\.1\\.156\\) ${iface}: the SSH connection was lost mid-capture \\(SSH connection lost: Keepalive timeout\\); \\S*kvm1-${iface}\\.pcap keeps the \\d+ whole packet`,
+        ),
       );
     }
-    const session = JSON.parse(readFileSync(path.join(out, 'session.json'), 'utf8')) as { reason: string; nodes: { interfaces: { end: string; packets: number; file: string }[] }[] };
+    const session = JSON.parse(readFileSync(path.join(out, 'session.json'), 'utf8')) as {
+      reason: string;
+      nodes: { interfaces: { end: string; packets: number; file: string }[] }[];
+    };
     expect(session.reason).toBe('error');
     for (const i of session.nodes[0]?.interfaces ?? []) {
       expect(i.end).toBe('connection-lost');
@@ -342,7 +353,9 @@ suite(`faults against the lab${preflight ? ` (skipped: ${preflight})` : ''}`, { 
     // on the node, sshd only learns the session is gone once the link is back (its retransmission
     // meets the frontend's reset); then tcpdump loses its stdout and ends on its next packet
     const goneMs = await waitFor('tcpdump to end on kvm1 once eth1 is up', () => tcpdumpsIn(kvm1).length === 0, 120_000);
-    console.log(`link down: the node's tcpdump ended ${((Date.now() - up) / 1000).toFixed(1)} s after eth1 came back (waited ${goneMs} ms)`);
+    console.log(
+      `link down: the node's tcpdump ended ${((Date.now() - up) / 1000).toFixed(1)} s after eth1 came back (waited ${goneMs} ms)`,
+    );
     expectNoOrphans(out);
     // the overlay works again
     await waitFor('vm1 to reach vm2 again', () => pingsVm2(), 20_000);
@@ -380,6 +393,11 @@ suite(`faults against the lab${preflight ? ` (skipped: ${preflight})` : ''}`, { 
     const third = await startCli(h, ['provision', 'kvm1', 'kvm2', '--inventory', h.inventoryPath]).done;
     expect(third.stdout).toMatch(/provision: kvm1 nothing to change, kvm2 nothing to change\n$/);
     expect(pingsVm2()).toBe(true);
-    for (const ns of [kvm1, kvm2]) expect(processesIn(ns).filter((p) => p.comm !== 'sshd').map((p) => p.argv.join(' '))).toEqual([]);
+    for (const ns of [kvm1, kvm2])
+      expect(
+        processesIn(ns)
+          .filter((p) => p.comm !== 'sshd')
+          .map((p) => p.argv.join(' ')),
+      ).toEqual([]);
   });
 });

@@ -13,8 +13,6 @@ import { runCli as run } from './helpers/cli.js';
 const ROOT = join(import.meta.dirname, '..');
 const DIR = join(ROOT, 'fixtures', 'synth');
 
-
-
 function have(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 }
@@ -31,7 +29,10 @@ describe('synthetic fixtures', () => {
     const cwd = process.cwd();
     process.chdir(ROOT);
     try {
-      for (const [ext, args] of [['txt', []], ['ndjson', ['--json']]] as const) {
+      for (const [ext, args] of [
+        ['txt', []],
+        ['ndjson', ['--json']],
+      ] as const) {
         const r = await run(['decode', ...args, rel]);
         const golden = readFileSync(join(DIR, `${fx.name}.decode.${ext}`), 'utf8');
         expect(r.code).toBe(fx.exitCode);
@@ -69,7 +70,12 @@ describe('decode and stats options', () => {
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
     // 2 ARP + 4 echo requests + 4 replies, all VXLAN VNI 10: 2×92 + 8×148 bytes
-    expect(s).toMatchObject({ packets: 10, bytes: 2 * 92 + 8 * 148, vxlan: { packets: 10, byVni: { '10': { packets: 10, bytes: 1368 } } }, malformed: 0 });
+    expect(s).toMatchObject({
+      packets: 10,
+      bytes: 2 * 92 + 8 * 148,
+      vxlan: { packets: 10, byVni: { '10': { packets: 10, bytes: 1368 } } },
+      malformed: 0,
+    });
     expect(s.macsBehindVtep).toEqual({ '10.3.1.156': ['36:0f:4a:00:00:05'], '10.3.1.174': ['36:0f:4a:00:00:06'] });
     expect(s.overhead).toMatchObject({ bytes: 500, tunnelledBytes: 1368 });
     const text = (await run(['stats', eth1])).stdout;
@@ -94,35 +100,75 @@ describe('decode and stats options', () => {
   });
 
   it('reads standard input with "-"', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'bin.js'), 'stats', '--json', '-'], { input: readFileSync(eth1), encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'bin.js'), 'stats', '--json', '-'], {
+      input: readFileSync(eth1),
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).packets).toBe(10);
   });
 });
 
 describe.runIf(have('tshark'))('cross-check with tshark', () => {
-  it.each(['class-kvm1-eth1.pcap', 'class-kvm1.pcapng', 'class-kvm1-eth1-ns-be.pcap', 'edge-cases.pcap'])('%s: VNIs, addresses and ports agree', async (name) => {
-    const file = join(DIR, name);
-    const t = spawnSync('tshark', ['-r', file, '-n', '-d', 'udp.port==8472,vxlan', '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'udp.dstport', '-e', 'vxlan.vni', '-e', 'geneve.vni', '-e', 'eth.src'], { encoding: 'utf8', env: { ...process.env, WIRESHARK_CONFIG_DIR: '/nonexistent' } });
-    expect(t.status).toBe(0);
-    const rows = t.stdout.trimEnd().split('\n').map((l) => l.split('\t'));
-    const r = await run(['decode', '--json', file]);
-    const ours = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
-    expect(ours).toHaveLength(rows.length);
-    ours.forEach((p, i) => {
-      const row = rows[i] as string[];
-      const layers = p.layers as { type: string; src?: string; dstPort?: number; vni?: number }[];
-      if (p.error) return; // tshark reads the malformed IPv4 header differently; ours is checked in the golden file
-      expect(Math.abs(p.ts - Number(row[0]))).toBeLessThan(1e-6);
-      const cut = (s: string | undefined) => (s ? s.split(',') : []);
-      const ip = layers.filter((l) => l.type === 'ipv4').map((l) => l.src);
-      expect(cut(row[1]).slice(0, ip.length)).toEqual(ip);
-      const vni = layers.filter((l) => l.type === 'vxlan').map((l) => String(l.vni));
-      expect(cut(row[3])).toEqual(vni);
-      const mac = layers.filter((l) => l.type === 'eth').map((l) => l.src);
-      expect(cut(row[5]).slice(0, mac.length)).toEqual(mac);
-    });
-  });
+  it.each(['class-kvm1-eth1.pcap', 'class-kvm1.pcapng', 'class-kvm1-eth1-ns-be.pcap', 'edge-cases.pcap'])(
+    '%s: VNIs, addresses and ports agree',
+    async (name) => {
+      const file = join(DIR, name);
+      const t = spawnSync(
+        'tshark',
+        [
+          '-r',
+          file,
+          '-n',
+          '-d',
+          'udp.port==8472,vxlan',
+          '-T',
+          'fields',
+          '-E',
+          'occurrence=a',
+          '-E',
+          'aggregator=,',
+          '-e',
+          'frame.time_epoch',
+          '-e',
+          'ip.src',
+          '-e',
+          'udp.dstport',
+          '-e',
+          'vxlan.vni',
+          '-e',
+          'geneve.vni',
+          '-e',
+          'eth.src',
+        ],
+        { encoding: 'utf8', env: { ...process.env, WIRESHARK_CONFIG_DIR: '/nonexistent' } },
+      );
+      expect(t.status).toBe(0);
+      const rows = t.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split('\t'));
+      const r = await run(['decode', '--json', file]);
+      const ours = r.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(ours).toHaveLength(rows.length);
+      ours.forEach((p, i) => {
+        const row = rows[i] as string[];
+        const layers = p.layers as { type: string; src?: string; dstPort?: number; vni?: number }[];
+        if (p.error) return; // tshark reads the malformed IPv4 header differently; ours is checked in the golden file
+        expect(Math.abs(p.ts - Number(row[0]))).toBeLessThan(1e-6);
+        const cut = (s: string | undefined) => (s ? s.split(',') : []);
+        const ip = layers.filter((l) => l.type === 'ipv4').map((l) => l.src);
+        expect(cut(row[1]).slice(0, ip.length)).toEqual(ip);
+        const vni = layers.filter((l) => l.type === 'vxlan').map((l) => String(l.vni));
+        expect(cut(row[3])).toEqual(vni);
+        const mac = layers.filter((l) => l.type === 'eth').map((l) => l.src);
+        expect(cut(row[5]).slice(0, mac.length)).toEqual(mac);
+      });
+    },
+  );
 });
 
 describe.runIf(have('tcpdump'))('cross-check with tcpdump', () => {
@@ -132,10 +178,16 @@ describe.runIf(have('tcpdump'))('cross-check with tcpdump', () => {
       const t = spawnSync('tcpdump', ['-nn', '-r', file], { encoding: 'utf8' });
       expect(t.status).toBe(0);
       // tcpdump prints a VXLAN packet on two lines: "… VXLAN, flags [I] (0x08), vni 10" then the inner frame.
-      const lines = t.stdout.trimEnd().split('\n').filter((l) => /^\d\d:\d\d:\d\d\.\d+ /.test(l));
+      const lines = t.stdout
+        .trimEnd()
+        .split('\n')
+        .filter((l) => /^\d\d:\d\d:\d\d\.\d+ /.test(l));
       const vnis = lines.map((l) => /vni (\d+)/.exec(l)?.[1]);
       const r = await run(['decode', '--json', file]);
-      const ours = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+      const ours = r.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(ours.length).toBe(lines.length);
       expect(ours.map((p) => String(p.layers.find((l: { type: string }) => l.type === 'vxlan')?.vni))).toEqual(vnis);
     }

@@ -20,7 +20,10 @@ const seeds = loadSeeds(['synth', 'format', 'lab', 'public', 'malformed'].map((d
 describe('mutation fuzzer (CI size)', () => {
   it('3,000 seeded cases: no crash, no hang, bounded memory', async () => {
     const report = await runFuzz({ seeds, cases: 3000, seed: 20261126, slowMs: 200 });
-    const explain = [...report.crashes, ...report.hangs].map((c) => `case ${c.caseIndex} (${c.seedName}: ${c.ops.join('; ')}): ${c.outcome.crash?.where ?? 'slow'} ${c.outcome.crash?.message ?? `${c.outcome.ms} ms`}`);
+    const explain = [...report.crashes, ...report.hangs].map(
+      (c) =>
+        `case ${c.caseIndex} (${c.seedName}: ${c.ops.join('; ')}): ${c.outcome.crash?.where ?? 'slow'} ${c.outcome.crash?.message ?? `${c.outcome.ms} ms`}`,
+    );
     expect(explain).toEqual([]);
     expect(report.cases).toBe(3000);
     // the mutants do reach the interesting outcomes, not only "bad magic"
@@ -29,7 +32,9 @@ describe('mutation fuzzer (CI size)', () => {
     expect(report.packets).toBeGreaterThan(10_000);
     expect(report.slowest?.ms ?? 0).toBeLessThan(200);
     expect(report.peakRssMb).toBeLessThan(1024);
-    console.log(`fuzz: ${report.cases} cases in ${(report.elapsedMs / 1000).toFixed(1)} s, p50 ${report.p50Ms.toFixed(2)} ms, p99 ${report.p99Ms.toFixed(2)} ms, slowest ${report.slowest?.ms.toFixed(1)} ms (case ${report.slowest?.caseIndex}), peak RSS ${report.peakRssMb.toFixed(0)} MiB`);
+    console.log(
+      `fuzz: ${report.cases} cases in ${(report.elapsedMs / 1000).toFixed(1)} s, p50 ${report.p50Ms.toFixed(2)} ms, p99 ${report.p99Ms.toFixed(2)} ms, slowest ${report.slowest?.ms.toFixed(1)} ms (case ${report.slowest?.caseIndex}), peak RSS ${report.peakRssMb.toFixed(0)} MiB`,
+    );
   }, 120_000);
 });
 
@@ -47,7 +52,9 @@ describe('the engine', () => {
   });
 
   it('finds the length fields at their offsets', () => {
-    const frame = f.vxlanPacket(f.ethernet('02:00:00:00:00:02', '02:00:00:00:00:01', 0x0806, f.arpRequest('02:00:00:00:00:01', '10.0.0.1', '10.0.0.2')));
+    const frame = f.vxlanPacket(
+      f.ethernet('02:00:00:00:00:02', '02:00:00:00:00:01', 0x0806, f.arpRequest('02:00:00:00:00:01', '10.0.0.1', '10.0.0.2')),
+    );
     const file = new PcapWriter().file([{ tsSec: 1, tsNsec: 0, data: frame }]);
     const s = captureStructure(file);
     const at = (name: string): number | undefined => s.fields.find((x) => x.name === name)?.offset;
@@ -90,8 +97,16 @@ describe('the engine', () => {
         return { ok: true, nextOffset: input.offset };
       },
     });
-    const frame = f.ethernet('02:00:00:00:00:02', '02:00:00:00:00:01', 0x0800, f.ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 0x2a }, new Uint8Array(40)));
-    const file = new PcapngWriter().file([{ tsSec: 1, tsNsec: 0, data: new Uint8Array(60) }, { tsSec: 2, tsNsec: 0, data: frame }]);
+    const frame = f.ethernet(
+      '02:00:00:00:00:02',
+      '02:00:00:00:00:01',
+      0x0800,
+      f.ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 0x2a }, new Uint8Array(40)),
+    );
+    const file = new PcapngWriter().file([
+      { tsSec: 1, tsNsec: 0, data: new Uint8Array(60) },
+      { tsSec: 2, tsNsec: 0, data: frame },
+    ]);
     const o = await runCase(file, { registry });
     expect(o.crash).toMatchObject({ where: 'decode', message: 'TypeError: boom' });
     expect(o.packets).toBe(0);
@@ -101,18 +116,43 @@ describe('the engine', () => {
   });
 });
 
-describe.skipIf(!existsSync(join(import.meta.dirname, '..', 'dist', 'fuzz', 'index.js')))('scripts/fuzz.mjs (run `npm run build` first)', () => {
-  it('its watchdog catches a case that never ends, saves it, and goes on with the next', () => {
-    const out = mkdtempSync(join(tmpdir(), 'vxt-fuzz-'));
-    try {
-      const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'fuzz.mjs'), '--cases', '60', '--seed', '5', '--hang-s', '1', '--selftest-hang', '20', '--out', out, '--json'], { encoding: 'utf8', timeout: 60_000 });
-      expect(r.status).toBe(1);
-      const summary = JSON.parse(r.stdout) as { cases: number; crashes: number; hangs: number; findings: { caseIndex: number; where: string; file: string }[] };
-      expect(summary).toMatchObject({ cases: 60, crashes: 0, hangs: 1 });
-      expect(summary.findings).toEqual([expect.objectContaining({ caseIndex: 20, where: 'hang' })]);
-      expect(existsSync(summary.findings[0]?.file ?? '')).toBe(true);
-    } finally {
-      rmSync(out, { recursive: true, force: true });
-    }
-  }, 60_000);
-});
+describe.skipIf(!existsSync(join(import.meta.dirname, '..', 'dist', 'fuzz', 'index.js')))(
+  'scripts/fuzz.mjs (run `npm run build` first)',
+  () => {
+    it('its watchdog catches a case that never ends, saves it, and goes on with the next', () => {
+      const out = mkdtempSync(join(tmpdir(), 'vxt-fuzz-'));
+      try {
+        const r = spawnSync(
+          process.execPath,
+          [
+            join(import.meta.dirname, '..', 'scripts', 'fuzz.mjs'),
+            '--cases',
+            '60',
+            '--seed',
+            '5',
+            '--hang-s',
+            '1',
+            '--selftest-hang',
+            '20',
+            '--out',
+            out,
+            '--json',
+          ],
+          { encoding: 'utf8', timeout: 60_000 },
+        );
+        expect(r.status).toBe(1);
+        const summary = JSON.parse(r.stdout) as {
+          cases: number;
+          crashes: number;
+          hangs: number;
+          findings: { caseIndex: number; where: string; file: string }[];
+        };
+        expect(summary).toMatchObject({ cases: 60, crashes: 0, hangs: 1 });
+        expect(summary.findings).toEqual([expect.objectContaining({ caseIndex: 20, where: 'hang' })]);
+        expect(existsSync(summary.findings[0]?.file ?? '')).toBe(true);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    }, 60_000);
+  },
+);

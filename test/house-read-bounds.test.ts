@@ -17,7 +17,15 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { createRegistry, DecoderRegistry, decodePacket, readCapture, type LayerDecoder, type LayerInput, type RawPacket } from '../src/decode/index.js';
+import {
+  createRegistry,
+  DecoderRegistry,
+  decodePacket,
+  readCapture,
+  type LayerDecoder,
+  type LayerInput,
+  type RawPacket,
+} from '../src/decode/index.js';
 import type { DispatchTable } from '../src/decode/layer.js';
 import { ethernet } from '../src/decode/layers/ethernet.js';
 import { loadSeeds, makeCase, runCase, type CaseOutcome } from '../src/fuzz/index.js';
@@ -30,7 +38,8 @@ function boundedBytes(data: Uint8Array, capEnd: number, layer: string): Uint8Arr
   const fail = (what: string): never => {
     throw new ReadPastCapEnd(`${layer}: ${what} past capEnd ${capEnd}`);
   };
-  const end = (b: number | undefined): number => (b === undefined ? data.length : b < 0 ? Math.max(0, data.length + b) : Math.min(b, data.length));
+  const end = (b: number | undefined): number =>
+    b === undefined ? data.length : b < 0 ? Math.max(0, data.length + b) : Math.min(b, data.length);
   return new Proxy(data, {
     get(target, key) {
       if (typeof key === 'string' && /^\d+$/.test(key) && Number(key) >= capEnd) fail(`byte ${key} read`);
@@ -107,18 +116,39 @@ function corpusFiles(): string[] {
 describe('read bounds: the checked view', () => {
   it('throws on a read past capEnd, and is transparent before it', () => {
     const frame = f.ethernet('02:00:00:00:00:02', '02:00:00:00:00:01', 0x0800, new Uint8Array(20));
-    const input = (capEnd: number): LayerInput => ({ data: frame, view: new DataView(frame.buffer, frame.byteOffset, frame.length), offset: 0, capEnd, wireEnd: frame.length, depth: 0 });
+    const input = (capEnd: number): LayerInput => ({
+      data: frame,
+      view: new DataView(frame.buffer, frame.byteOffset, frame.length),
+      offset: 0,
+      capEnd,
+      wireEnd: frame.length,
+      depth: 0,
+    });
     expect(bounded(ethernet).decode(input(frame.length))).toEqual(ethernet.decode(input(frame.length)));
     // a decoder that checks 14 bytes and reads a 15th: caught by the view, and by the bytes
-    const drifting = (read: (i: LayerInput) => number): LayerDecoder => ({ name: 'drift', decode: (i) => ({ ok: true, nextOffset: read(i) }) });
+    const drifting = (read: (i: LayerInput) => number): LayerDecoder => ({
+      name: 'drift',
+      decode: (i) => ({ ok: true, nextOffset: read(i) }),
+    });
     expect(() => bounded(drifting((i) => i.view.getUint8(14))).decode(input(14))).toThrow(RangeError);
     expect(() => bounded(drifting((i) => i.data[14] ?? 0)).decode(input(14))).toThrow(/byte 14 read past capEnd 14/);
     expect(() => bounded(drifting((i) => i.data.subarray(10, 16).length)).decode(input(14))).toThrow(/subarray\(10, 16\) past capEnd 14/);
-    expect(bounded(drifting((i) => i.view.getUint8(13) + i.data.subarray(0, 14).length)).decode(input(14))).toEqual({ ok: true, nextOffset: 14 });
+    expect(bounded(drifting((i) => i.view.getUint8(13) + i.data.subarray(0, 14).length)).decode(input(14))).toEqual({
+      ok: true,
+      nextOffset: 14,
+    });
   });
 
   it('decodes through the registry subclass: a frame decodes the same checked or not', () => {
-    const frame = f.vxlanPacket(f.ethernet('02:00:00:00:00:02', '02:00:00:00:00:01', 0x0800, f.ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 1 }, f.icmpEcho(8, 1, 1))), { vni: 10 });
+    const frame = f.vxlanPacket(
+      f.ethernet(
+        '02:00:00:00:00:02',
+        '02:00:00:00:00:01',
+        0x0800,
+        f.ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 1 }, f.icmpEcho(8, 1, 1)),
+      ),
+      { vni: 10 },
+    );
     const raw = { tsSec: 0, tsNsec: 0, tsDigits: 6, caplen: frame.length, len: frame.length, linkType: 1, fileOffset: 0, data: frame };
     const checked = decodePacket(raw, 1, { registry: bounds });
     expect(checked.layers.map((l) => l.type)).toEqual(['eth', 'ipv4', 'udp', 'vxlan', 'eth', 'ipv4', 'icmp']);
@@ -169,7 +199,8 @@ describe('read bounds: no decoder reads past capEnd', () => {
           cuts++;
           try {
             const checked = decodePacket(cut, 1, { registry: bounds });
-            if (!isDeepStrictEqual(checked, decodePacket(cut, 1, { registry: plain }))) found.add(`${file} @${raw.fileOffset} cut to ${k}: decodes differently when checked`);
+            if (!isDeepStrictEqual(checked, decodePacket(cut, 1, { registry: plain })))
+              found.add(`${file} @${raw.fileOffset} cut to ${k}: decodes differently when checked`);
           } catch (err) {
             found.add(`${file} @${raw.fileOffset} cut to ${k}: ${err instanceof Error ? err.message : String(err)}`);
           }
@@ -180,7 +211,7 @@ describe('read bounds: no decoder reads past capEnd', () => {
     expect(cuts).toBeGreaterThan(15_000);
   }, 120_000);
 
-  it('on 1,500 of the fuzzer\'s mutants of the fixture captures', async () => {
+  it("on 1,500 of the fuzzer's mutants of the fixture captures", async () => {
     const seeds = loadSeeds(['synth', 'format', 'lab', 'public', 'malformed'].map((d) => join(ROOT, 'fixtures', d)));
     const found: string[] = [];
     let malformed = 0;
@@ -188,7 +219,10 @@ describe('read bounds: no decoder reads past capEnd', () => {
       const c = makeCase(seeds, 20261201, i);
       const checked = await runCase(c.bytes, { registry: bounds, chunkSizes: c.chunkSizes, correlate: false });
       if (checked.crash) found.push(`case ${i} (${c.seedName}: ${c.ops.join('; ')}): ${checked.crash.message}`);
-      else expect(verdict(checked), `case ${i}`).toEqual(verdict(await runCase(c.bytes, { registry: plain, chunkSizes: c.chunkSizes, correlate: false })));
+      else
+        expect(verdict(checked), `case ${i}`).toEqual(
+          verdict(await runCase(c.bytes, { registry: plain, chunkSizes: c.chunkSizes, correlate: false })),
+        );
       malformed += checked.malformedFrames;
     }
     expect(found).toEqual([]);

@@ -94,7 +94,9 @@ const LINKS = [
 describe('session.json ifindexNames', () => {
   it('round-trips: written per node by capture, read back by the capture file it names', async () => {
     const f = folder(LINKS);
-    const json = JSON.parse(readFileSync(f.session, 'utf8')) as { nodes: { ifindexNames?: unknown; underlay?: string; overlay?: string }[] };
+    const json = JSON.parse(readFileSync(f.session, 'utf8')) as {
+      nodes: { ifindexNames?: unknown; underlay?: string; overlay?: string }[];
+    };
     expect(json.nodes[0]?.ifindexNames).toEqual(LINKS);
     // an `any` capture is neither side by name: the readers that pair by underlay/overlay see none
     expect(json.nodes[0]?.underlay).toBeUndefined();
@@ -178,7 +180,13 @@ describe('decode --session: interface names for a tcpdump -i any capture', () =>
     const plain = run([]);
     expect(plain.split('\n').filter(Boolean)).toHaveLength(10);
     expect(run(['--session', f.session])).toBe(plain.replace(/ ifindex 3 /g, ' eth1 '));
-    expect(run(['--session', f.session, '-c', '4'])).toBe(plain.replace(/ ifindex 3 /g, ' eth1 ').split('\n').slice(0, 4).join('\n') + '\n');
+    expect(run(['--session', f.session, '-c', '4'])).toBe(
+      plain
+        .replace(/ ifindex 3 /g, ' eth1 ')
+        .split('\n')
+        .slice(0, 4)
+        .join('\n') + '\n',
+    );
   });
 
   it('says why it cannot name them: the session has no node for the file, or no names for the node', async () => {
@@ -186,11 +194,15 @@ describe('decode --session: interface names for a tcpdump -i any capture', () =>
     const r = await runCli(['decode', older.pcap, '--session', older.session, '-c', '1']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/ ifindex 3 Out /);
-    expect(r.stderr).toBe(`vxlan-inspect: ${older.session} holds no interface names for node kvm1 (recorded by capture since ifindexNames was added): interface indexes are printed as they are\n`);
+    expect(r.stderr).toBe(
+      `vxlan-inspect: ${older.session} holds no interface names for node kvm1 (recorded by capture since ifindexNames was added): interface indexes are printed as they are\n`,
+    );
     const elsewhere = path.join(work, 'other.pcap');
     copyFileSync(ANY, elsewhere);
     const o = await runCli(['decode', elsewhere, '--session', folder(LINKS).session, '-c', '1']);
     expect(o.stdout).toMatch(/ ifindex 3 Out /);
-    expect(o.stderr).toMatch(/lists no node for .*other\.pcap \(by its file name or a <node>- prefix\): interface indexes are printed as they are\n$/);
+    expect(o.stderr).toMatch(
+      /lists no node for .*other\.pcap \(by its file name or a <node>- prefix\): interface indexes are printed as they are\n$/,
+    );
   });
 });

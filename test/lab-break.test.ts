@@ -55,7 +55,9 @@ function sh(argv: string[], timeoutMs = 90_000): Promise<Out> {
 }
 
 function netnsExists(ns: string): boolean {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').some((l) => l.split(' ')[0] === ns);
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .some((l) => l.split(' ')[0] === ns);
 }
 
 /** Runs argv inside `ns`, refusing when the namespace is missing (lab addresses must never leave the machine). */
@@ -115,8 +117,8 @@ function startInNetns(ns: string, argv: string[]): Started {
       new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => (wake.delete(check), reject(new Error(`no ${re} within ${timeoutMs} ms: ${stderr}`))), timeoutMs);
         const check = (): void => {
-          if (re.test(stderr) || re.test(stdout)) (clearTimeout(t), wake.delete(check), resolve());
-          else if (exited) (clearTimeout(t), wake.delete(check), reject(new Error(`exited before ${re}: ${stderr}`)));
+          if (re.test(stderr) || re.test(stdout)) clearTimeout(t), wake.delete(check), resolve();
+          else if (exited) clearTimeout(t), wake.delete(check), reject(new Error(`exited before ${re}: ${stderr}`));
         };
         wake.add(check);
         check();
@@ -135,7 +137,19 @@ let captures = 0;
  */
 async function captureDuring<T>(label: string, during: () => Promise<T>): Promise<{ out: string; result: T; report: PathReport }> {
   const out = path.join(dir, `cap-${++captures}-${label}`);
-  const cap = startInNetns(h().frontendNetns, ['node', BIN, 'capture', 'kvm1', 'kvm2', '--duration', '60s', '--out', out, '--inventory', h().inventoryPath]);
+  const cap = startInNetns(h().frontendNetns, [
+    'node',
+    BIN,
+    'capture',
+    'kvm1',
+    'kvm2',
+    '--duration',
+    '60s',
+    '--out',
+    out,
+    '--inventory',
+    h().inventoryPath,
+  ]);
   let result: T;
   try {
     await cap.waitFor(/^capture: .* -> .* for /m, 30_000);
@@ -163,7 +177,8 @@ const HOP_OF: Partial<Record<PathStatus, PathHop | 'delivery'>> = {
 const branchLine = (b: PathBranch): string => `${b.src} → ${b.dst} VNI ${b.vni} ${b.status} ${b.code}: ${b.reason}`;
 const lostAtHops = (r: PathReport): Record<string, number> => {
   const by: Record<string, number> = {};
-  for (const g of r.paths) for (const [hop, codes] of Object.entries(g.lostAt)) for (const n of Object.values(codes)) by[hop] = (by[hop] ?? 0) + n;
+  for (const g of r.paths)
+    for (const [hop, codes] of Object.entries(g.lostAt)) for (const n of Object.values(codes)) by[hop] = (by[hop] ?? 0) + n;
   return by;
 };
 
@@ -182,12 +197,21 @@ function expectPathNames(kind: string, r: PathReport, expected: PathExpect[]): v
   expect(r.totals.lost, `${kind}: path reports no loss`).toBeGreaterThan(0);
   const fits = (b: PathBranch, e: PathExpect): boolean => b.status === e.status && b.code === e.code && e.reason.test(b.reason);
   for (const e of expected.filter((x) => !x.optional)) {
-    expect(lost.filter((b) => fits(b, e)).length, `${kind}: no ${e.status} ${e.code} branch whose reason matches ${e.reason} among:\n${lost.slice(0, 8).map(branchLine).join('\n')}`).toBeGreaterThan(0);
+    expect(
+      lost.filter((b) => fits(b, e)).length,
+      `${kind}: no ${e.status} ${e.code} branch whose reason matches ${e.reason} among:\n${lost.slice(0, 8).map(branchLine).join('\n')}`,
+    ).toBeGreaterThan(0);
   }
   // nothing else: every loss is one the fault explains, at its hop
-  expect(lost.filter((b) => !expected.some((e) => fits(b, e))).map(branchLine), `${kind}: losses of another kind or with another reason`).toEqual([]);
+  expect(
+    lost.filter((b) => !expected.some((e) => fits(b, e))).map(branchLine),
+    `${kind}: losses of another kind or with another reason`,
+  ).toEqual([]);
   const hops = new Set(expected.map((e) => HOP_OF[e.status]));
-  expect(Object.entries(lostAtHops(r)).filter(([h, n]) => !hops.has(h as PathHop) && n > 0), `${kind}: losses at a hop other than ${[...hops].join(', ')}`).toEqual([]);
+  expect(
+    Object.entries(lostAtHops(r)).filter(([h, n]) => !hops.has(h as PathHop) && n > 0),
+    `${kind}: losses at a hop other than ${[...hops].join(', ')}`,
+  ).toEqual([]);
 }
 
 /** Every path complete: delivered, or not captured at a capture's edge (never lost). */
@@ -209,7 +233,21 @@ async function vm2Probes(): Promise<void> {
 /** Counts the frames of a capture that match a tshark display filter. */
 function tsharkCount(file: string, filter: string): number {
   // checksums are verified only when asked (their status is "unverified" otherwise)
-  const argv = ['-n', '-o', 'udp.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE', '-r', file, '-Y', filter, '-T', 'fields', '-e', 'frame.number'];
+  const argv = [
+    '-n',
+    '-o',
+    'udp.check_checksum:TRUE',
+    '-o',
+    'tcp.check_checksum:TRUE',
+    '-r',
+    file,
+    '-Y',
+    filter,
+    '-T',
+    'fields',
+    '-e',
+    'frame.number',
+  ];
   const r = spawnSync('tshark', argv, { encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(`tshark -r ${file} -Y '${filter}': ${r.stderr}`);
   return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
@@ -234,7 +272,12 @@ interface Named {
  * the `named` checks are there and that every other check passes, except the peer-overlay pings
  * the fault stops (a consequence, not another fault).
  */
-async function breakAndCheck(kind: string, named: Named[], pathExpect: PathExpect[] | null, checkArgs: string[] = []): Promise<{ report: CheckReport; traffic: TrafficSummary; path: PathReport }> {
+async function breakAndCheck(
+  kind: string,
+  named: Named[],
+  pathExpect: PathExpect[] | null,
+  checkArgs: string[] = [],
+): Promise<{ report: CheckReport; traffic: TrafficSummary; path: PathReport }> {
   const b = await labCli(['break', kind]);
   expect(b.code, b.stderr).toBe(0);
   expect(b.stdout).toMatch(new RegExp(`^lab break ${kind}: `));
@@ -247,7 +290,12 @@ async function breakAndCheck(kind: string, named: Named[], pathExpect: PathExpec
   }
 }
 
-async function brokenAndChecked(kind: string, named: Named[], pathExpect: PathExpect[] | null, checkArgs: string[]): Promise<{ report: CheckReport; traffic: TrafficSummary; path: PathReport }> {
+async function brokenAndChecked(
+  kind: string,
+  named: Named[],
+  pathExpect: PathExpect[] | null,
+  checkArgs: string[],
+): Promise<{ report: CheckReport; traffic: TrafficSummary; path: PathReport }> {
   const status = await labCli(['status']);
   expect(status.stdout).toMatch(new RegExp(`active fault: ${kind} on kvm[12] since `));
   expect(existsSync(path.join(labDir(), 'break.json'))).toBe(true);
@@ -314,7 +362,11 @@ suite(`lab break / lab fix: check names each fault${preflight ? ` (skipped: ${pr
   });
 
   it('the healthy lab: every check passes; every path completes, as tshark counts it on the four captures; no bad checksum anywhere', async () => {
-    const { out, result: report, report: paths } = await captureDuring('healthy', async () => {
+    const {
+      out,
+      result: report,
+      report: paths,
+    } = await captureDuring('healthy', async () => {
       const traffic = labTraffic({ prefix: PREFIX, durationSec: 3 });
       try {
         return await check();
@@ -335,7 +387,10 @@ suite(`lab break / lab fix: check names each fault${preflight ? ` (skipped: ${pr
     expect(echoes[0]).toBeGreaterThan(5);
     const bad = files.map((file) => tsharkCount(file, 'udp.checksum.status == 0 || tcp.checksum.status == 0'));
     expect(bad, 'tshark: bad checksums per capture').toEqual([0, 0, 0, 0]);
-    for (const [a, b, va, vb] of [['kvm1', 'kvm2', '10.3.1.156', '10.3.1.174'], ['kvm2', 'kvm1', '10.3.1.174', '10.3.1.156']] as const) {
+    for (const [a, b, va, vb] of [
+      ['kvm1', 'kvm2', '10.3.1.156', '10.3.1.174'],
+      ['kvm2', 'kvm1', '10.3.1.174', '10.3.1.156'],
+    ] as const) {
       const g = paths.paths.find((p) => p.src === a && p.dst === b && p.vni === 10);
       expect(g, `path ${a} → ${b}`).toBeDefined();
       const vxlan = `udp.dstport == 4789 && ip.src == ${va} && ip.dst == ${vb}`;
@@ -369,7 +424,13 @@ suite(`lab break / lab fix: check names each fault${preflight ? ` (skipped: ${pr
         { node: 'overlay', name: 'same-vni-port', status: 'fail', detail: /kvm1 VNI 10\/UDP 4789, kvm2 VNI 11\/UDP 4789/ },
       ],
       // kvm1's packets (VNI 10) reach kvm2's eth1, kvm2's (VNI 11) reach kvm1's: neither is decapsulated
-      [{ status: 'not-decapsulated', code: 'vni-mismatch', reason: /VNI (10 is not configured on kvm2 \(it has VNI 11|11 is not configured on kvm1 \(it has VNI 10)\b/ }],
+      [
+        {
+          status: 'not-decapsulated',
+          code: 'vni-mismatch',
+          reason: /VNI (10 is not configured on kvm2 \(it has VNI 11|11 is not configured on kvm1 \(it has VNI 10)\b/,
+        },
+      ],
     );
     expect(traffic.steps.find((s) => s.name === 'arp + ping')?.ok).toBe(false);
     const again = await labCli(['break', 'port']);
@@ -382,10 +443,21 @@ suite(`lab break / lab fix: check names each fault${preflight ? ` (skipped: ${pr
     await breakAndCheck(
       'port',
       [
-        { node: 'kvm2', name: 'port', status: 'fail', detail: /^vxlan10 uses UDP 8472 \(the kernel's old default.*\), the inventory says 4789$/ },
+        {
+          node: 'kvm2',
+          name: 'port',
+          status: 'fail',
+          detail: /^vxlan10 uses UDP 8472 \(the kernel's old default.*\), the inventory says 4789$/,
+        },
         { node: 'overlay', name: 'same-vni-port', status: 'fail', detail: /kvm2 VNI 10\/UDP 8472/ },
       ],
-      [{ status: 'not-decapsulated', code: 'port-mismatch', reason: /kvm1 sends to UDP 4789, kvm2 listens on 8472 |kvm2 sends to UDP 8472, kvm1 listens on 4789 / }],
+      [
+        {
+          status: 'not-decapsulated',
+          code: 'port-mismatch',
+          reason: /kvm1 sends to UDP 4789, kvm2 listens on 8472 |kvm2 sends to UDP 8472, kvm1 listens on 4789 /,
+        },
+      ],
     );
     await fixAndVerify('port');
   });
@@ -410,20 +482,40 @@ suite(`lab break / lab fix: check names each fault${preflight ? ` (skipped: ${pr
   });
 
   it('fdb: kvm2 without its flood entry toward kvm1', async () => {
-    await breakAndCheck('fdb', [{ node: 'kvm2', name: 'flood', status: 'fail', detail: /^no flood entry for kvm1 \(10\.3\.1\.156\)/ }], [
-      // vm2's ARP broadcast (vm2Probes) never leaves kvm2's bridge
-      { status: 'not-encapsulated', code: 'bum-not-flooded', reason: /not flooded to VTEP 10\.3\.1\.156: kvm2's vxlan10 has no flood entry for it/ },
-    ]);
+    await breakAndCheck(
+      'fdb',
+      [{ node: 'kvm2', name: 'flood', status: 'fail', detail: /^no flood entry for kvm1 \(10\.3\.1\.156\)/ }],
+      [
+        // vm2's ARP broadcast (vm2Probes) never leaves kvm2's bridge
+        {
+          status: 'not-encapsulated',
+          code: 'bum-not-flooded',
+          reason: /not flooded to VTEP 10\.3\.1\.156: kvm2's vxlan10 has no flood entry for it/,
+        },
+      ],
+    );
     await fixAndVerify('fdb');
   });
 
   it("stale-fdb: kvm1 sends vm2's MAC to a host that is no VTEP", async () => {
     const { traffic } = await breakAndCheck(
       'stale-fdb',
-      [{ node: 'kvm1', name: 'fdb', status: 'fail', detail: /^vxlan10 has 1 static entry toward a VTEP that is no overlay member \([0-9a-f:]{17} → 10\.3\.1\.250\)/ }],
+      [
+        {
+          node: 'kvm1',
+          name: 'fdb',
+          status: 'fail',
+          detail: /^vxlan10 has 1 static entry toward a VTEP that is no overlay member \([0-9a-f:]{17} → 10\.3\.1\.250\)/,
+        },
+      ],
       [
         // the kernel drops what arrives from vm2 behind kvm2: kvm1 pins vm2's MAC to 10.3.1.250 (static entry)
-        { status: 'not-decapsulated', code: 'stale-fdb', reason: /kvm1's vxlan10 has a static entry for its inner source [0-9a-f:]{17} → 10\.3\.1\.250 .*this packet comes from 10\.3\.1\.174: Linux drops VXLAN packets whose source MAC is pinned to another VTEP/ },
+        {
+          status: 'not-decapsulated',
+          code: 'stale-fdb',
+          reason:
+            /kvm1's vxlan10 has a static entry for its inner source [0-9a-f:]{17} → 10\.3\.1\.250 .*this packet comes from 10\.3\.1\.174: Linux drops VXLAN packets whose source MAC is pinned to another VTEP/,
+        },
         // so vm1 never learns vm2's MAC and sends it nothing unicast; were it to, kvm1 would send it to 10.3.1.250
         { status: 'misdirected', code: 'stale-fdb', reason: /10\.3\.1\.250/, optional: true },
       ],
@@ -435,8 +527,21 @@ suite(`lab break / lab fix: check names each fault${preflight ? ` (skipped: ${pr
   it.skipIf(!hasNft)('drop: kvm2 drops UDP 4789 (nftables), counted', async () => {
     const { report } = await breakAndCheck(
       'drop',
-      [{ node: 'kvm2', name: 'packet-filter', status: 'fail', detail: /^nftables table inet vxlan_inspect_lab chain input \(hook input\) drops udp\/4789, .*, \d+ packet\(s\) dropped so far/ }],
-      [{ status: 'not-decapsulated', code: 'firewall-drops-port', reason: /kvm2's packet filter drops UDP 4789: nftables table inet vxlan_inspect_lab chain input \(hook input\) drops udp\/4789/ }],
+      [
+        {
+          node: 'kvm2',
+          name: 'packet-filter',
+          status: 'fail',
+          detail: /^nftables table inet vxlan_inspect_lab chain input \(hook input\) drops udp\/4789, .*, \d+ packet\(s\) dropped so far/,
+        },
+      ],
+      [
+        {
+          status: 'not-decapsulated',
+          code: 'firewall-drops-port',
+          reason: /kvm2's packet filter drops UDP 4789: nftables table inet vxlan_inspect_lab chain input \(hook input\) drops udp\/4789/,
+        },
+      ],
     );
     const pf = report.checks.find((c) => c.node === 'kvm2' && c.name === 'packet-filter');
     expect(Number(/(\d+) packet\(s\) dropped/.exec(pf?.detail ?? '')?.[1])).toBeGreaterThan(0);
@@ -453,7 +558,14 @@ suite(`lab break / lab fix: check names each fault${preflight ? ` (skipped: ${pr
           { node: 'kvm2', name: 'flood', status: 'fail', detail: /^vxlan10 group is 239\.1\.1\.2, want 239\.1\.1\.1$/ },
           { node: 'overlay', name: 'same-group', status: 'fail', detail: /kvm1 239\.1\.1\.1, kvm2 239\.1\.1\.2/ },
         ],
-        [{ status: 'not-decapsulated', code: 'group-mismatch', reason: /kvm1 floods to multicast group 239\.1\.1\.1, which kvm2 did not join: vxlan10 group 239\.1\.1\.2|kvm2 floods to multicast group 239\.1\.1\.2, which kvm1 did not join: vxlan10 group 239\.1\.1\.1/ }],
+        [
+          {
+            status: 'not-decapsulated',
+            code: 'group-mismatch',
+            reason:
+              /kvm1 floods to multicast group 239\.1\.1\.1, which kvm2 did not join: vxlan10 group 239\.1\.1\.2|kvm2 floods to multicast group 239\.1\.1\.2, which kvm1 did not join: vxlan10 group 239\.1\.1\.1/,
+          },
+        ],
         ['--multicast', '239.1.1.1'],
       );
       await fixAndVerify('multicast', ['--multicast', '239.1.1.1']);

@@ -38,16 +38,41 @@ function inNetns(netns: string, argv: string[], timeout?: number): { code: numbe
 }
 
 function vxlanCounters(netns: string): { tx: number; rx: number } {
-  const j = JSON.parse(inNetns(netns, ['ip', '-s', '-j', 'link', 'show', 'dev', 'vxlan10']).stdout) as { stats64: { tx: { packets: number }; rx: { packets: number } } }[];
+  const j = JSON.parse(inNetns(netns, ['ip', '-s', '-j', 'link', 'show', 'dev', 'vxlan10']).stdout) as {
+    stats64: { tx: { packets: number }; rx: { packets: number } };
+  }[];
   const s = j[0]?.stats64;
   if (!s) throw new Error(`no stats for vxlan10 in ${netns}`);
   return { tx: s.tx.packets, rx: s.rx.packets };
 }
 
-function ssh(h: LabHandle, host: string, knownHosts: string, identity: string, command: string[]): { code: number | null; stdout: string; stderr: string } {
+function ssh(
+  h: LabHandle,
+  host: string,
+  knownHosts: string,
+  identity: string,
+  command: string[],
+): { code: number | null; stdout: string; stderr: string } {
   return inNetns(h.frontendNetns, [
-    'ssh', '-F', '/dev/null', '-i', identity, '-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-o', 'IdentitiesOnly=yes', `root@${host}`, ...command,
+    'ssh',
+    '-F',
+    '/dev/null',
+    '-i',
+    identity,
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=5',
+    '-o',
+    'IdentitiesOnly=yes',
+    `root@${host}`,
+    ...command,
   ]);
 }
 
@@ -119,8 +144,16 @@ suite('lab: a provisioned lab', () => {
       ['vm2', `${prefix}vm2`, '10.220.220.6/24'],
     ]);
     expect(namespacesWith(prefix).sort()).toEqual(ROLES.map((r) => prefix + r).sort());
-    const inv = parse(readFileSync(h.inventoryPath, 'utf8')) as { defaults: Record<string, unknown>; nodes: Record<string, { host: string }> };
-    expect(inv.defaults).toEqual({ user: 'root', identityFile: path.join(dir, 'id_ed25519'), knownHosts: path.join(dir, 'known_hosts'), sudo: false });
+    const inv = parse(readFileSync(h.inventoryPath, 'utf8')) as {
+      defaults: Record<string, unknown>;
+      nodes: Record<string, { host: string }>;
+    };
+    expect(inv.defaults).toEqual({
+      user: 'root',
+      identityFile: path.join(dir, 'id_ed25519'),
+      knownHosts: path.join(dir, 'known_hosts'),
+      sudo: false,
+    });
     expect(inv.nodes.kvm1?.host).toBe('10.3.1.156');
     const kh = readFileSync(path.join(dir, 'known_hosts'), 'utf8');
     expect(kh).toMatch(/^10\.3\.1\.156 ssh-ed25519 AAAA\S+\n10\.3\.1\.174 ssh-ed25519 AAAA\S+\n$/);
@@ -145,12 +178,22 @@ suite('lab: a provisioned lab', () => {
     const link = inNetns(`${prefix}kvm1`, ['ip', '-d', '-o', 'link', 'show', 'dev', 'vxlan10']).stdout;
     expect(link).toMatch(/vxlan id 10 local 10\.3\.1\.156 dev eth1 .*dstport 4789/);
     expect(link).toContain('master vxlan_bridge');
-    expect(inNetns(`${prefix}kvm1`, ['bridge', 'fdb', 'show', 'dev', 'vxlan10']).stdout).toContain('00:00:00:00:00:00 dst 10.3.1.174 self permanent');
+    expect(inNetns(`${prefix}kvm1`, ['bridge', 'fdb', 'show', 'dev', 'vxlan10']).stdout).toContain(
+      '00:00:00:00:00:00 dst 10.3.1.174 self permanent',
+    );
   });
 
   it('lets the frontend ssh into kvm1 and kvm2 with the inventory’s key and known_hosts (strict checking)', () => {
     for (const n of h.nodes) {
-      const r = ssh(h, n.host, path.join(dir, 'known_hosts'), path.join(dir, 'id_ed25519'), ['ip', '-o', '-4', 'addr', 'show', 'dev', 'eth1']);
+      const r = ssh(h, n.host, path.join(dir, 'known_hosts'), path.join(dir, 'id_ed25519'), [
+        'ip',
+        '-o',
+        '-4',
+        'addr',
+        'show',
+        'dev',
+        'eth1',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain(`inet ${n.host}/24`);
     }
@@ -176,7 +219,10 @@ suite('lab: a provisioned lab', () => {
     const s = await labStatus({ prefix, dir });
     expect(s.up).toBe(true);
     expect(s.provisioned).toBe(true);
-    expect(s.nodes.map((n) => [n.sshd.running, n.sshd.listening, n.overlay.guestAttached])).toEqual([[true, true, true], [true, true, true]]);
+    expect(s.nodes.map((n) => [n.sshd.running, n.sshd.listening, n.overlay.guestAttached])).toEqual([
+      [true, true, true],
+      [true, true, true],
+    ]);
     expect(s.reachability.filter((r) => !r.ok)).toEqual([]);
     sshdPids = s.nodes.map((n) => n.sshd.pid ?? -1);
     expect(sshdPids.every((p) => p > 1)).toBe(true);
@@ -202,7 +248,12 @@ suite('lab: a provisioned lab', () => {
     const out = path.join(work, 'rec');
     const r = await labRecord({ prefix, outDir: out, durationSec: 1 });
     expect(r.traffic.ok).toBe(true);
-    expect(r.files.map((f) => path.basename(f.path))).toEqual(['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap', 'kvm2-vxlan_bridge.pcap']);
+    expect(r.files.map((f) => path.basename(f.path))).toEqual([
+      'kvm1-eth1.pcap',
+      'kvm1-vxlan_bridge.pcap',
+      'kvm2-eth1.pcap',
+      'kvm2-vxlan_bridge.pcap',
+    ]);
     for (const f of r.files) {
       const c = pcapCounts(f.path);
       expect(c.records).toBe(f.packets);
@@ -210,7 +261,11 @@ suite('lab: a provisioned lab', () => {
       else expect(c.vxlan).toBe(0);
     }
     for (const n of ['kvm1', 'kvm2']) {
-      const pids = sh(['ip', 'netns', 'pids', `${prefix}${n}`]).stdout.trim().split(/\s+/).filter(Boolean).map(Number);
+      const pids = sh(['ip', 'netns', 'pids', `${prefix}${n}`])
+        .stdout.trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number);
       expect(pids.sort()).toEqual(sshdPids.filter((_, i) => h.nodes[i]?.name === n));
     }
   });
@@ -259,7 +314,9 @@ suite('lab: unprovisioned, from the CLI', () => {
     expect(up.stderr).toBe('');
     expect(up.code).toBe(0);
     expect(up.stdout).toContain(`inventory: ${path.join(dir, 'inventory.yaml')}`);
-    expect(up.stdout).toContain(`ip netns exec ${prefix}frontend npx vxlan-inspect check kvm1 kvm2 --inventory ${path.join(dir, 'inventory.yaml')}`);
+    expect(up.stdout).toContain(
+      `ip netns exec ${prefix}frontend npx vxlan-inspect check kvm1 kvm2 --inventory ${path.join(dir, 'inventory.yaml')}`,
+    );
     for (const n of ['kvm1', 'kvm2']) {
       expect(inNetns(`${prefix}${n}`, ['ip', '-o', 'link', 'show', 'type', 'vxlan']).stdout.trim()).toBe('');
       expect(inNetns(`${prefix}${n}`, ['ip', 'link', 'show', 'dev', 'vxlan_bridge']).code).not.toBe(0);
@@ -302,12 +359,12 @@ suite('lab: failures', () => {
     mkdirSync(path.join(dir, 'kvm1', 'sshd_config'), { recursive: true, mode: 0o755 });
     chmodSync(dir, 0o755);
     writeFileSync(path.join(dir, 'lab.json'), JSON.stringify({ prefix, provisioned: true, createdAt: new Date().toISOString() }));
-    writeFileSync(path.join(dir, 'kvm1', 'sshd_config', 'mine'), 'not lab up\'s\n');
+    writeFileSync(path.join(dir, 'kvm1', 'sshd_config', 'mine'), "not lab up's\n");
     const err = await labUp({ prefix, dir, provisioned: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LabError);
     expect((err as Error).message).toMatch(/kvm1\/sshd_config is a folder where vxlan-inspect writes a file: remove it and run again/);
     expect(namespacesWith(prefix)).toEqual([]);
-    expect(readFileSync(path.join(dir, 'kvm1', 'sshd_config', 'mine'), 'utf8')).toBe('not lab up\'s\n');
+    expect(readFileSync(path.join(dir, 'kvm1', 'sshd_config', 'mine'), 'utf8')).toBe("not lab up's\n");
     expect(existsSync(path.join(dir, 'id_ed25519'))).toBe(false);
   });
 

@@ -32,7 +32,10 @@ const BIN = path.join(ROOT, 'dist/cli/bin.js');
 const CHROMIUM = '/usr/bin/chromium';
 
 function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter(Boolean);
 }
 
 interface Child {
@@ -115,7 +118,6 @@ async function until<T>(what: string, get: () => Promise<T> | T, ok: (v: T) => b
   }
 }
 
-
 suite('live capture from the web view, through the lab frontend namespace', () => {
   const prefix = uniquePrefix();
   const tmp = mkdtempSync(path.join(tmpdir(), 'vxi-live-api-'));
@@ -152,13 +154,20 @@ suite('live capture from the web view, through the lab frontend namespace', () =
   });
 
   const post = (p: string, headers: Record<string, string>, body?: unknown): Promise<Response> =>
-    fetch(`${server!.url}${p.slice(1)}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+    fetch(`${server!.url}${p.slice(1)}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
 
   it('refuses to start without the token, with a wrong one, or from another site; nothing is started', async () => {
     const token = server!.token;
     const none = await post('/api/captures/live', {}, { node: 'kvm1' });
     expect(none.status).toBe(401);
-    expect(((await none.json()) as ApiErrorBody).error).toMatchObject({ code: 'VXI_WEB_TOKEN', message: expect.stringMatching(/needs the token/) });
+    expect(((await none.json()) as ApiErrorBody).error).toMatchObject({
+      code: 'VXI_WEB_TOKEN',
+      message: expect.stringMatching(/needs the token/),
+    });
     expect((await post('/api/captures/live', { 'X-VXI-Token': 'x'.repeat(token.length) }, { node: 'kvm1' })).status).toBe(403);
     expect((await post('/api/captures/live', { 'X-VXI-Token': token, Origin: 'http://evil.example' }, { node: 'kvm1' })).status).toBe(403);
     expect((await post('/api/captures/live/live1/stop', {})).status).toBe(401);
@@ -177,11 +186,13 @@ suite('live capture from the web view, through the lab frontend namespace', () =
 
   it('does not start anything when the namespace is missing', async () => {
     const starter = netnsCaptureStarter(`${prefix}nope`, lab!.inventoryPath, { outRoot });
-    await expect(starter({ node: 'kvm1' }, server!.store, () => undefined)).rejects.toThrow(/namespace .*nope does not exist.*nothing was sent/);
+    await expect(starter({ node: 'kvm1' }, server!.store, () => undefined)).rejects.toThrow(
+      /namespace .*nope does not exist.*nothing was sent/,
+    );
     expect(existsSync(outRoot) ? readdirSync(outRoot) : []).toEqual([]);
   });
 
-  it('a capture that cannot start answers with the capture\'s own reason, naming node and interface', async () => {
+  it("a capture that cannot start answers with the capture's own reason, naming node and interface", async () => {
     const r = await post('/api/captures/live', { 'X-VXI-Token': server!.token }, { node: 'kvm1', interfaces: ['nosuch0'] });
     const body = (await r.json()) as ApiErrorBody;
     expect(r.status, body.error.message).toBeGreaterThanOrEqual(400);
@@ -208,12 +219,21 @@ suite('live capture from the web view, through the lab frontend namespace', () =
 
       // the files grow, the store follows them, the page hears `update` and `live-stats`
       const size0 = statSync(files[0]!).size;
-      await until('VXLAN on kvm1 eth1 in the stats', () => sse.events.filter((e) => e.event === 'live-stats' && e.data.iface === 'eth1' && (e.data.vxlanPackets as number) > 0).length, (n) => n > 0, 20_000);
+      await until(
+        'VXLAN on kvm1 eth1 in the stats',
+        () => sse.events.filter((e) => e.event === 'live-stats' && e.data.iface === 'eth1' && (e.data.vxlanPackets as number) > 0).length,
+        (n) => n > 0,
+        20_000,
+      );
       expect(statSync(files[0]!).size).toBeGreaterThan(size0);
       expect(sse.events.filter((e) => e.event === 'update').length).toBeGreaterThan(0);
       const session = await until(
         'kvm1 correlated',
-        async () => (await (await fetch(`${server!.url}api/session`)).json()) as { nodes: { name: string; underlay: { tunnelled: number; live: boolean }; analysis: { matched: number } | null }[]; liveCaptures: { id: string; running: boolean }[] },
+        async () =>
+          (await (await fetch(`${server!.url}api/session`)).json()) as {
+            nodes: { name: string; underlay: { tunnelled: number; live: boolean }; analysis: { matched: number } | null }[];
+            liveCaptures: { id: string; running: boolean }[];
+          },
         (s) => (s.nodes.find((n) => n.name === 'kvm1')?.analysis?.matched ?? 0) > 0,
         20_000,
       );
@@ -227,7 +247,9 @@ suite('live capture from the web view, through the lab frontend namespace', () =
       expect(end!.data).toMatchObject({ ok: true, reason: 'stopped', errors: [] });
 
       // whole records only; the store read every one of them before it stopped following
-      const after = (await (await fetch(`${server!.url}api/session`)).json()) as { captures: { name: string; packets: number; live: boolean }[] };
+      const after = (await (await fetch(`${server!.url}api/session`)).json()) as {
+        captures: { name: string; packets: number; live: boolean }[];
+      };
       for (const f of files) {
         const n = wholePcapCount(f);
         expect(n).toBeGreaterThan(0);
@@ -235,7 +257,9 @@ suite('live capture from the web view, through the lab frontend namespace', () =
       }
       expect(JSON.parse(readFileSync(path.join(outDir, 'session.json'), 'utf8'))).toHaveProperty('nodes');
       // no tcpdump left on kvm1
-      const pids = spawnSync('ip', ['netns', 'pids', `${prefix}kvm1`], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean);
+      const pids = spawnSync('ip', ['netns', 'pids', `${prefix}kvm1`], { encoding: 'utf8' })
+        .stdout.split(/\s+/)
+        .filter(Boolean);
       const comms = pids.map((p) => {
         try {
           return readFileSync(`/proc/${p}/comm`, 'utf8').trim();
@@ -249,32 +273,57 @@ suite('live capture from the web view, through the lab frontend namespace', () =
     }
   });
 
-  it('serve --inventory of a lab: from this namespace the capture goes through the lab\'s frontend namespace', async () => {
+  it("serve --inventory of a lab: from this namespace the capture goes through the lab's frontend namespace", async () => {
     const c = startChild([process.execPath, BIN, 'serve', '--inventory', lab!.inventoryPath, '--port', '0']);
     try {
-      await until('the URL', () => c.out(), (o) => /^open http/m.test(o) || c.child.exitCode !== null, 15_000);
-      expect(c.out(), c.err()).toMatch(new RegExp(`^live capture: kvm1, kvm2 of .*inventory\\.yaml, run inside namespace ${prefix}frontend, into a temporary folder$`, 'm'));
+      await until(
+        'the URL',
+        () => c.out(),
+        (o) => /^open http/m.test(o) || c.child.exitCode !== null,
+        15_000,
+      );
+      expect(c.out(), c.err()).toMatch(
+        new RegExp(
+          `^live capture: kvm1, kvm2 of .*inventory\\.yaml, run inside namespace ${prefix}frontend, into a temporary folder$`,
+          'm',
+        ),
+      );
     } finally {
       c.child.kill('SIGINT');
     }
     expect(await c.exited).toBe(0);
   });
 
-  it('serve inside the frontend namespace: the page\'s capture runs over SSH from the server itself, for --duration', async () => {
+  it("serve inside the frontend namespace: the page's capture runs over SSH from the server itself, for --duration", async () => {
     const ns = lab!.frontendNetns;
     if (!namespaces().includes(ns)) throw new Error(`namespace ${ns} does not exist: refusing to start anything`);
     const c = startChild(netnsExec(ns, [process.execPath, BIN, 'serve', '--inventory', lab!.inventoryPath, '--port', '0']));
     let outDir: string | undefined;
     try {
-      const out = await until('the URL', () => c.out(), (o) => /^open http/m.test(o) || c.child.exitCode !== null, 15_000);
+      const out = await until(
+        'the URL',
+        () => c.out(),
+        (o) => /^open http/m.test(o) || c.child.exitCode !== null,
+        15_000,
+      );
       expect(out, c.err()).toMatch(/^live capture: kvm1, kvm2 of .*, over SSH from here, into a temporary folder$/m);
       const m = /^open (http:\/\/127\.0\.0\.1:\d+\/)#token=(\S+)$/m.exec(out)!;
       // the client talks to the server where it listens: 127.0.0.1 of the frontend namespace
-      const client = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', CLIENT, m[1]!, m[2]!, 'kvm2', '3'], { encoding: 'utf8', timeout: 45_000 });
+      const client = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', CLIENT, m[1]!, m[2]!, 'kvm2', '3'], {
+        encoding: 'utf8',
+        timeout: 45_000,
+      });
       expect(client.status, client.stderr).toBe(0);
       const { start, session } = JSON.parse(client.stdout) as {
         start: { id: string; status: { outDir: string } };
-        session: { nodes: { name: string; underlay: { tunnelled: number; packets: number; live: boolean } | null; analysis: { matched: number } | null }[]; liveCaptures: { id: string; running: boolean; errors: string[] }[] };
+        session: {
+          nodes: {
+            name: string;
+            underlay: { tunnelled: number; packets: number; live: boolean } | null;
+            analysis: { matched: number } | null;
+          }[];
+          liveCaptures: { id: string; running: boolean; errors: string[] }[];
+        };
       };
       outDir = start.status.outDir;
       const k2 = session.nodes.find((n) => n.name === 'kvm2');
@@ -292,7 +341,10 @@ suite('live capture from the web view, through the lab frontend namespace', () =
   });
 
   it.skipIf(!existsSync(CHROMIUM))('the page: Live, pick kvm2, Start, the node fills in, Stop', async () => {
-    const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const browser: Browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
       const errors: string[] = [];
@@ -308,11 +360,21 @@ suite('live capture from the web view, through the lab frontend namespace', () =
       await page.waitForSelector('#nodes button[data-node="kvm2"]', { timeout: 20_000 });
       await page.click('#nodes button[data-node="kvm2"]');
       // the overview of kvm2 fills in: underlay packets with VXLAN, and matched frames
-      await page.waitForFunction(() => {
-        const s = (window as unknown as { vxi: { session: { nodes: { name: string; underlay: { tunnelled: number } | null; analysis: { matched: number } | null }[] } } }).vxi.session;
-        const k = s.nodes.find((n) => n.name === 'kvm2');
-        return (k?.underlay?.tunnelled ?? 0) > 0 && (k?.analysis?.matched ?? 0) > 0 && document.querySelectorAll('#cards .card').length >= 5;
-      }, undefined, { timeout: 25_000 });
+      await page.waitForFunction(
+        () => {
+          const s = (
+            window as unknown as {
+              vxi: { session: { nodes: { name: string; underlay: { tunnelled: number } | null; analysis: { matched: number } | null }[] } };
+            }
+          ).vxi.session;
+          const k = s.nodes.find((n) => n.name === 'kvm2');
+          return (
+            (k?.underlay?.tunnelled ?? 0) > 0 && (k?.analysis?.matched ?? 0) > 0 && document.querySelectorAll('#cards .card').length >= 5
+          );
+        },
+        undefined,
+        { timeout: 25_000 },
+      );
       const row = page.locator('#live-list li', { hasText: 'kvm2' });
       await row.locator('.live').waitFor({ timeout: 5000 });
       expect(await row.textContent()).toMatch(/eth1 [\d,]+ packets \([\d,]+ VXLAN\)/);

@@ -23,7 +23,10 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
 
 function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter(Boolean);
 }
 
 /** The program name of a live process; null when it is gone (or a zombie waiting for init to reap it). */
@@ -63,7 +66,10 @@ const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'
 function nobodyCannotRunCli(): string | undefined {
   const r = spawnSync(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), process.execPath, BIN, '--version'], { encoding: 'utf8', timeout: 20_000 });
   if (r.status === 0) return undefined;
-  const lines = (r.error?.message ?? r.stderr).split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = (r.error?.message ?? r.stderr)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const said = lines.find((l) => /error|denied/i.test(l)) ?? lines[0] ?? `exit ${r.status}`;
   return `uid 65534 cannot run ${BIN} (this checkout is not readable by an unprivileged user): ${said.slice(0, 160)}`;
 }
@@ -71,7 +77,9 @@ function nobodyCannotRunCli(): string | undefined {
 describe('demo --live: refused before anything is made', () => {
   const run = (args: string[], asNobody = false): { status: number | null; stdout: string; stderr: string } => {
     const argv = [process.execPath, BIN, 'demo', ...args];
-    const r = asNobody ? spawnSync(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), ...argv], { encoding: 'utf8', timeout: 20_000 }) : spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000 });
+    const r = asNobody
+      ? spawnSync(AS_NOBODY[0]!, [...AS_NOBODY.slice(1), ...argv], { encoding: 'utf8', timeout: 20_000 })
+      : spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 20_000 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   };
   it('not root (or not Linux): one line saying why, exit 2', (ctx) => {
@@ -120,7 +128,10 @@ suite('demo --live', () => {
   });
 
   it('brings the lab up, serves kvm1 and kvm2 as they are captured, and takes it all down on Ctrl-C', async () => {
-    child = spawn(process.execPath, [BIN, 'demo', '--live', '--prefix', prefix, '--port', '0'], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(process.execPath, [BIN, 'demo', '--live', '--prefix', prefix, '--port', '0'], {
+      cwd: tmp,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const c = child;
@@ -142,12 +153,21 @@ suite('demo --live', () => {
     let live: { node: string; running: boolean }[] = [];
     const until = Date.now() + 30_000;
     for (;;) {
-      const s = (await (await fetch(`${url}api/session`)).json()) as { nodes: NodeView[]; liveCaptures: { node: string; running: boolean }[] };
+      const s = (await (await fetch(`${url}api/session`)).json()) as {
+        nodes: NodeView[];
+        liveCaptures: { node: string; running: boolean }[];
+      };
       nodes = s.nodes;
       live = s.liveCaptures;
       const ready = ['kvm1', 'kvm2'].every((name) => {
         const n = nodes.find((x) => x.name === name);
-        return n && n.underlay?.iface === 'eth1' && n.underlay.tunnelled > 0 && n.overlay?.iface === 'vxlan_bridge' && (n.analysis?.matched ?? 0) > 0;
+        return (
+          n &&
+          n.underlay?.iface === 'eth1' &&
+          n.underlay.tunnelled > 0 &&
+          n.overlay?.iface === 'vxlan_bridge' &&
+          (n.analysis?.matched ?? 0) > 0
+        );
       });
       if (ready) break;
       if (Date.now() > until) throw new Error(`the nodes did not fill in: ${JSON.stringify(nodes)}\n${stderr}`);
@@ -155,9 +175,14 @@ suite('demo --live', () => {
     }
     expect(nodes.map((n) => n.name)).toEqual(['kvm1', 'kvm2']);
     expect(nodes.every((n) => n.underlay?.live)).toBe(true);
-    expect(live.map((l) => [l.node, l.running])).toEqual([['kvm1', true], ['kvm2', true]]);
+    expect(live.map((l) => [l.node, l.running])).toEqual([
+      ['kvm1', true],
+      ['kvm2', true],
+    ]);
     // the page's charts have data too
-    const series = (await (await fetch(`${url}api/nodes/kvm2/series`)).json()) as { sides: Record<string, { groups: Record<string, unknown> }> };
+    const series = (await (await fetch(`${url}api/nodes/kvm2/series`)).json()) as {
+      sides: Record<string, { groups: Record<string, unknown> }>;
+    };
     expect(Object.keys(series.sides.underlay?.groups ?? {})).toContain('VNI 10');
 
     // what runs in the lab now: sshd and tcpdump on the nodes, the capture CLI in the frontend
@@ -165,7 +190,12 @@ suite('demo --live', () => {
     expect(running.map((p) => p.comm)).toEqual(expect.arrayContaining(['sshd', 'tcpdump', 'node']));
 
     c.kill('SIGINT');
-    const r = await Promise.race([exited!, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`demo --live did not stop within 30 s:\n${stdout}\n${stderr}`)), 30_000))]);
+    const r = await Promise.race([
+      exited!,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`demo --live did not stop within 30 s:\n${stdout}\n${stderr}`)), 30_000),
+      ),
+    ]);
     expect(r, `${stdout}\n${stderr}`).toEqual({ code: 0, signal: null });
     expect(stdout).toMatch(/^ {2}kvm1: eth1 \d+ packets \(\d+ VXLAN\), vxlan_bridge \d+ frames; \d+ matched$/m);
     expect(stdout).toContain(`lab '${prefix}' is down`);
@@ -180,7 +210,10 @@ suite('demo --live', () => {
 
   it('Ctrl-C while the lab is still coming up: it is taken down all the same, exit 0', async () => {
     const p2 = uniquePrefix();
-    const c = spawn(process.execPath, [BIN, 'demo', '--live', '--prefix', p2, '--port', '0'], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [BIN, 'demo', '--live', '--prefix', p2, '--port', '0'], {
+      cwd: tmp,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     c.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));

@@ -22,12 +22,24 @@ const cases = malformedCases();
 const scratch = mkdtempSync(join(tmpdir(), 'vxt-malformed-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-interface Run { status: number | null; stdout: string[]; stderr: string; ms: number; maxRssKb: number }
+interface Run {
+  status: number | null;
+  stdout: string[];
+  stderr: string;
+  ms: number;
+  maxRssKb: number;
+}
 
 function decode(rel: string, env: Record<string, string> = {}): Run {
   const timeFile = join(scratch, 'time.txt');
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, BIN, 'decode', rel], { cwd: ROOT, encoding: 'utf8', timeout: 40_000, maxBuffer: 1 << 28, env: { ...process.env, VXI_THREADS: undefined, ...env } });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, BIN, 'decode', rel], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 40_000,
+    maxBuffer: 1 << 28,
+    env: { ...process.env, VXI_THREADS: undefined, ...env },
+  });
   const ms = performance.now() - t0;
   return {
     status: r.status,
@@ -85,35 +97,56 @@ describe.skipIf(!existsSync(BIN))('vxlan-inspect decode on malformed files (run 
 describe.skipIf(!existsSync(BIN))('damage in a big file (decoded on worker threads)', () => {
   // Files of 16 MiB and more are decoded in parallel: the packets before the fault and the
   // line on stderr must be exactly those of the single-threaded reader.
-  const frame = f.vxlanPacket(f.ethernet('02:00:00:00:00:02', '02:00:00:00:00:01', 0x0800, f.ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 1 }, f.icmpEcho(8, 1, 1, new Uint8Array(100)))));
+  const frame = f.vxlanPacket(
+    f.ethernet(
+      '02:00:00:00:00:02',
+      '02:00:00:00:00:01',
+      0x0800,
+      f.ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 1 }, f.icmpEcho(8, 1, 1, new Uint8Array(100))),
+    ),
+  );
   const packets = Array.from({ length: 100_000 }, (_, i) => ({ tsSec: 1_764_140_000 + i, tsNsec: 0, data: frame }));
 
   it.each([
-    ['pcap, huge caplen in record 70,000', 'mid.pcap', 70_000, (): Uint8Array => {
-      const b = new PcapWriter().file(packets);
-      new DataView(b.buffer).setUint32(24 + 70_000 * (16 + frame.length) + 8, 0xffffffff, true);
-      return b;
-    }],
-    ['pcapng, block length 30 at block 90,000', 'mid.pcapng', 90_000, (): Uint8Array => {
-      const b = new PcapngWriter().file(packets);
-      new DataView(b.buffer).setUint32(48 + 90_000 * (32 + ((frame.length + 3) & ~3)) + 4, 30, true);
-      return b;
-    }],
+    [
+      'pcap, huge caplen in record 70,000',
+      'mid.pcap',
+      70_000,
+      (): Uint8Array => {
+        const b = new PcapWriter().file(packets);
+        new DataView(b.buffer).setUint32(24 + 70_000 * (16 + frame.length) + 8, 0xffffffff, true);
+        return b;
+      },
+    ],
+    [
+      'pcapng, block length 30 at block 90,000',
+      'mid.pcapng',
+      90_000,
+      (): Uint8Array => {
+        const b = new PcapngWriter().file(packets);
+        new DataView(b.buffer).setUint32(48 + 90_000 * (32 + ((frame.length + 3) & ~3)) + 4, 30, true);
+        return b;
+      },
+    ],
     ['pcap, last record cut', 'cut.pcap', 99_999, (): Uint8Array => new PcapWriter().file(packets).subarray(0, -30)],
-  ])('%s', (_name, file, before, make) => {
-    const path = join(scratch, file);
-    writeFileSync(path, make());
-    const one = decode(path, { VXI_THREADS: '0' });
-    const many = decode(path, { VXI_THREADS: '2' });
-    for (const r of [one, many]) {
-      expect(r.status).toBe(1);
-      expect(r.stdout).toHaveLength(before);
-      expect(r.stderr).toMatch(new RegExp(`\\(at byte offset \\d+\\); ${before} packets read before it\\n$`));
-      expect(r.stderr.split('\n')).toHaveLength(2);
-    }
-    expect(many.stderr).toBe(one.stderr);
-    expect(many.stdout.at(-1)).toBe(one.stdout.at(-1));
-  }, 60_000);
+  ])(
+    '%s',
+    (_name, file, before, make) => {
+      const path = join(scratch, file);
+      writeFileSync(path, make());
+      const one = decode(path, { VXI_THREADS: '0' });
+      const many = decode(path, { VXI_THREADS: '2' });
+      for (const r of [one, many]) {
+        expect(r.status).toBe(1);
+        expect(r.stdout).toHaveLength(before);
+        expect(r.stderr).toMatch(new RegExp(`\\(at byte offset \\d+\\); ${before} packets read before it\\n$`));
+        expect(r.stderr.split('\n')).toHaveLength(2);
+      }
+      expect(many.stderr).toBe(one.stderr);
+      expect(many.stdout.at(-1)).toBe(one.stdout.at(-1));
+    },
+    60_000,
+  );
 });
 
 describe('memory stays bounded on hostile interface lists', () => {
@@ -121,7 +154,9 @@ describe('memory stays bounded on hostile interface lists', () => {
   // held 4 GiB before names were cut to 256 bytes (found while measuring: 685 MiB RSS for a
   // 540 MB file of 9,000 such IDBs, 127 MiB after).
   const longNames = (n: number): Uint8Array =>
-    new PcapngWriter({ interfaces: Array.from({ length: n }, (_, i) => ({ name: `${i}`.padEnd(65_000, 'x') })) }).file([{ tsSec: 1, tsNsec: 0, data: new Uint8Array(60) }]);
+    new PcapngWriter({ interfaces: Array.from({ length: n }, (_, i) => ({ name: `${i}`.padEnd(65_000, 'x') })) }).file([
+      { tsSec: 1, tsNsec: 0, data: new Uint8Array(60) },
+    ]);
 
   it('keeps the first 256 bytes of an if_name, with a warning', () => {
     const p = new CaptureParser();
@@ -135,12 +170,16 @@ describe('memory stays bounded on hostile interface lists', () => {
     ]);
   });
 
-  it.skipIf(!existsSync(BIN))('decode of a 130 MB file of 2,000 IDBs with 64 KiB names stays under 180 MiB', () => {
-    const path = join(scratch, 'names.pcapng');
-    writeFileSync(path, longNames(2000));
-    const r = decode(path);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toHaveLength(1);
-    expect(r.maxRssKb).toBeLessThan(180 * 1024);
-  }, 60_000);
+  it.skipIf(!existsSync(BIN))(
+    'decode of a 130 MB file of 2,000 IDBs with 64 KiB names stays under 180 MiB',
+    () => {
+      const path = join(scratch, 'names.pcapng');
+      writeFileSync(path, longNames(2000));
+      const r = decode(path);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toHaveLength(1);
+      expect(r.maxRssKb).toBeLessThan(180 * 1024);
+    },
+    60_000,
+  );
 });

@@ -32,10 +32,19 @@ interface Outcome {
   packets: number;
 }
 
-async function analyse(sides: { underlay?: SideSource; overlay?: SideSource }, fullDecode: boolean, vxlanPorts: number[] = []): Promise<Outcome> {
+async function analyse(
+  sides: { underlay?: SideSource; overlay?: SideSource },
+  fullDecode: boolean,
+  vxlanPorts: number[] = [],
+): Promise<Outcome> {
   const registry = createRegistry({ vxlanPorts });
   const pass = new NodePass(sides, { registry, fullDecode });
-  const analyzer = new NodeAnalyzer({ node: 'n1', windowUs: 1_000_000, vxlanPorts, sides: { underlay: sides.underlay !== undefined, overlay: sides.overlay !== undefined } });
+  const analyzer = new NodeAnalyzer({
+    node: 'n1',
+    windowUs: 1_000_000,
+    vxlanPorts,
+    sides: { underlay: sides.underlay !== undefined, overlay: sides.overlay !== undefined },
+  });
   let fast = 0;
   let packets = 0;
   pass.listen(analyzer.listener);
@@ -68,13 +77,31 @@ async function bothWays(sides: { underlay?: SideSource; overlay?: SideSource }, 
  * and oversized frames, and a frame that carries VXLAN itself.
  */
 function cornerFrames(): Uint8Array[] {
-  const ip4 = (src: string, dst: string, payload: Uint8Array): Uint8Array => f.ipv4({ src, dst, proto: 17, flags: 0 }, f.udp(40000, 5000, payload));
+  const ip4 = (src: string, dst: string, payload: Uint8Array): Uint8Array =>
+    f.ipv4({ src, dst, proto: 17, flags: 0 }, f.udp(40000, 5000, payload));
   const inner = (src: string, payload: Uint8Array, dst = '02:00:00:00:00:02'): Uint8Array => f.ethernet(dst, src, 0x0800, payload);
   const arp = (mac: string, ip: string): Uint8Array => f.ethernet('ff:ff:ff:ff:ff:ff', mac, 0x0806, f.arpRequest(mac, ip, '10.9.9.1'));
-  const taggedArp = f.ethernet('ff:ff:ff:ff:ff:ff', '02:00:00:00:00:0a', 0x8100, f.vlanTag(7, 0x0806, f.arpRequest('02:00:00:00:00:0a', '10.9.9.10', '10.9.9.1')));
-  const v6inner = f.ethernet('02:00:00:00:00:02', '02:00:00:00:00:0b', 0x86dd, f.ipv6({ src: 'fd00::b', dst: 'fd00::2', nextHeader: 17 }, f.udp(1, 2, new Uint8Array(8))));
-  const v6outer = f.ethernet('52:54:00:00:00:02', '52:54:00:00:00:01', 0x86dd,
-    f.ipv6({ src: 'fd10::1', dst: 'fd10::2', nextHeader: 17 }, f.udp(50000, 4789, f.concat(f.vxlanHeader(30), inner('02:00:00:00:00:0c', ip4('10.9.9.12', '10.9.9.2', new Uint8Array(4)))))));
+  const taggedArp = f.ethernet(
+    'ff:ff:ff:ff:ff:ff',
+    '02:00:00:00:00:0a',
+    0x8100,
+    f.vlanTag(7, 0x0806, f.arpRequest('02:00:00:00:00:0a', '10.9.9.10', '10.9.9.1')),
+  );
+  const v6inner = f.ethernet(
+    '02:00:00:00:00:02',
+    '02:00:00:00:00:0b',
+    0x86dd,
+    f.ipv6({ src: 'fd00::b', dst: 'fd00::2', nextHeader: 17 }, f.udp(1, 2, new Uint8Array(8))),
+  );
+  const v6outer = f.ethernet(
+    '52:54:00:00:00:02',
+    '52:54:00:00:00:01',
+    0x86dd,
+    f.ipv6(
+      { src: 'fd10::1', dst: 'fd10::2', nextHeader: 17 },
+      f.udp(50000, 4789, f.concat(f.vxlanHeader(30), inner('02:00:00:00:00:0c', ip4('10.9.9.12', '10.9.9.2', new Uint8Array(4))))),
+    ),
+  );
   return [
     f.vxlanPacket(arp('02:00:00:00:00:09', '10.9.9.9'), { vni: 20 }),
     f.vxlanPacket(arp('02:00:00:00:00:0d', '0.0.0.0'), { vni: 20 }),
@@ -86,9 +113,18 @@ function cornerFrames(): Uint8Array[] {
     v6outer,
     f.ethernet('33:33:00:00:00:01', '02:00:00:00:00:10', 0x8100, f.vlanTag(7, 0x0800, ip4('10.9.9.16', '10.9.9.2', new Uint8Array(1460)))),
     f.ethernet('02:00:00:00:00:02', '02:00:00:00:00:11', 0x0800, ip4('10.9.9.17', '10.9.9.2', new Uint8Array(3000))),
-    f.ethernet('02:00:00:00:00:02', '02:00:00:00:00:12', 0x8100, f.vlanTag(8, 0x0800, ip4('10.3.1.1', '10.3.1.2', new Uint8Array(0)).subarray(0, 0))),
-    f.ethernet('52:54:00:00:00:02', '52:54:00:00:00:01', 0x0800,
-      f.ipv4({ src: '10.3.1.1', dst: '10.3.1.2', proto: 17, flags: 0 }, f.udp(50001, 4789, f.concat(f.vxlanHeader(22), taggedArp)))),
+    f.ethernet(
+      '02:00:00:00:00:02',
+      '02:00:00:00:00:12',
+      0x8100,
+      f.vlanTag(8, 0x0800, ip4('10.3.1.1', '10.3.1.2', new Uint8Array(0)).subarray(0, 0)),
+    ),
+    f.ethernet(
+      '52:54:00:00:00:02',
+      '52:54:00:00:00:01',
+      0x0800,
+      f.ipv4({ src: '10.3.1.1', dst: '10.3.1.2', proto: 17, flags: 0 }, f.udp(50001, 4789, f.concat(f.vxlanHeader(22), taggedArp))),
+    ),
   ];
 }
 
@@ -128,7 +164,10 @@ describe('the one pass: figures from the bytes equal figures from the full decod
 
   it('on the lab nodes, both sides (with the correlation that feeds the diagnostics)', async () => {
     for (const node of ['kvm1', 'kvm2']) {
-      const r = await bothWays({ underlay: whole(join(FIXTURES, 'lab', `${node}-eth1.pcap`)), overlay: whole(join(FIXTURES, 'lab', `${node}-vxlan_bridge.pcap`)) });
+      const r = await bothWays({
+        underlay: whole(join(FIXTURES, 'lab', `${node}-eth1.pcap`)),
+        overlay: whole(join(FIXTURES, 'lab', `${node}-vxlan_bridge.pcap`)),
+      });
       expect(r.topology.vxlanPackets).toBeGreaterThan(0);
       expect(r.figures.correlation?.matches.length).toBeGreaterThan(0);
     }
@@ -154,7 +193,12 @@ describe('the one pass: figures from the bytes equal figures from the full decod
     expect(u.figures.diagnostics.map((d) => d.code).sort()).toEqual(['gso-underlay', 'malformed', 'non-standard-port:8472']);
     expect(u.fast).toBeGreaterThanOrEqual(u.packets - 1);
     const o = await bothWays({ overlay: whole(corners) });
-    expect(o.figures.diagnostics.map((d) => d.code).sort()).toEqual(['broadcast-multicast', 'gso-overlay', 'malformed', 'too-big-for-overlay']);
+    expect(o.figures.diagnostics.map((d) => d.code).sort()).toEqual([
+      'broadcast-multicast',
+      'gso-overlay',
+      'malformed',
+      'too-big-for-overlay',
+    ]);
   });
 
   it('with an extra VXLAN port, the same figures', async () => {

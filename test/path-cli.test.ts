@@ -26,16 +26,25 @@ describe('vxlan-inspect path', () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as PathReport;
     expect(j.totals).toMatchObject({ sent: 83, delivered: 83, lost: 0 });
-    expect(j.paths.map((g) => [g.src, g.dst, g.vni, g.sent])).toEqual([['kvm1', 'kvm2', 10, 41], ['kvm2', 'kvm1', 10, 42]]);
+    expect(j.paths.map((g) => [g.src, g.dst, g.vni, g.sent])).toEqual([
+      ['kvm1', 'kvm2', 10, 41],
+      ['kvm2', 'kvm1', 10, 42],
+    ]);
     expect(j.paths[0]?.latencyUs.underlay.count).toBe(41);
   });
 
-  it('--frame: one frame\'s four sightings and hop times', async () => {
+  it("--frame: one frame's four sightings and hop times", async () => {
     const r = await runCli(['path', LAB, '--frame', 'kvm2:underlay:1']);
     expect(r.code).toBe(0);
     const journey = r.stdout.slice(r.stdout.indexOf('frame 1 of kvm2-eth1.pcap'));
     expect(journey).toMatch(/branch 1 of 1: kvm2 → kvm1, VNI 10, VTEP 10\.3\.1\.174 → 10\.3\.1\.156 UDP 4789: delivered/);
-    for (const line of [/source bridge\s+kvm2\s+kvm2-vxlan_bridge\.pcap #1/, /source underlay\s+kvm2\s+kvm2-eth1\.pcap #1/, /destination underlay\s+kvm1\s+kvm1-eth1\.pcap #\d+/, /destination bridge\s+kvm1\s+kvm1-vxlan_bridge\.pcap #\d+/]) expect(journey).toMatch(line);
+    for (const line of [
+      /source bridge\s+kvm2\s+kvm2-vxlan_bridge\.pcap #1/,
+      /source underlay\s+kvm2\s+kvm2-eth1\.pcap #1/,
+      /destination underlay\s+kvm1\s+kvm1-eth1\.pcap #\d+/,
+      /destination bridge\s+kvm1\s+kvm1-vxlan_bridge\.pcap #\d+/,
+    ])
+      expect(journey).toMatch(line);
     expect(journey).toMatch(/↓ \+\d+(\.\d+)? µs encapsulation/);
     expect(journey).toMatch(/↓ [+-]\d+(\.\d+)? µs underlay crossing/);
     const j = JSON.parse((await runCli(['path', LAB, '--frame', 'kvm2:underlay:1', '--json'])).stdout) as PathReport;
@@ -49,9 +58,16 @@ describe('vxlan-inspect path', () => {
     expect(j.followed?.note).toContain('has no frame 99999');
   });
 
-  it('--node names each node\'s files', async () => {
+  it("--node names each node's files", async () => {
     const f = (n: string): string => path.join(LAB, n);
-    const r = await runCli(['path', '--json', '--node', `a=${f('kvm1-eth1.pcap')},${f('kvm1-vxlan_bridge.pcap')}`, '--node', `b=${f('kvm2-eth1.pcap')},${f('kvm2-vxlan_bridge.pcap')}`]);
+    const r = await runCli([
+      'path',
+      '--json',
+      '--node',
+      `a=${f('kvm1-eth1.pcap')},${f('kvm1-vxlan_bridge.pcap')}`,
+      '--node',
+      `b=${f('kvm2-eth1.pcap')},${f('kvm2-vxlan_bridge.pcap')}`,
+    ]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as PathReport;
     expect(j.paths.map((g) => `${g.src}>${g.dst}`)).toEqual(['a>b', 'b>a']);
@@ -73,7 +89,9 @@ describe('vxlan-inspect path', () => {
     copyFileSync(path.join(LAB, 'kvm2-eth1.pcap'), path.join(one, 'kvm2-eth1.pcap'));
     const r = await runCli(['path', one]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('found nodes kvm1 (underlay kvm1-eth1.pcap, bridge kvm1-vxlan_bridge.pcap); kvm2 (underlay kvm2-eth1.pcap, no bridge capture)');
+    expect(r.stderr).toContain(
+      'found nodes kvm1 (underlay kvm1-eth1.pcap, bridge kvm1-vxlan_bridge.pcap); kvm2 (underlay kvm2-eth1.pcap, no bridge capture)',
+    );
     expect(r.stderr).toContain('NODE-eth1.pcap and NODE-vxlan_bridge.pcap, or --node kvm1=UNDERLAY,BRIDGE --node kvm2=UNDERLAY,BRIDGE');
     const frame = await runCli(['path', LAB, '--frame', 'kvm9:3']);
     expect(frame.code).toBe(2);

@@ -21,13 +21,15 @@ function readAll(bytes: Uint8Array, chunk: number): { packets: RawPacket[]; erro
 }
 
 const packetArb = (maxInterface: number): fc.Arbitrary<PacketToWrite> =>
-  fc.record({
-    tsSec: fc.oneof(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.constantFrom(0, 1, 1_764_140_000, 2 ** 31, 2 ** 32 - 1)),
-    tsNsec: fc.oneof(fc.integer({ min: 0, max: 999_999_999 }), fc.constantFrom(0, 999, 1000, 999_999_999)),
-    data: fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ minLength: 1400, maxLength: 1600 })),
-    extra: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 65_535 })),
-    interfaceId: fc.integer({ min: 0, max: maxInterface }),
-  }).map(({ extra, ...p }) => ({ ...p, len: p.data.length + extra }));
+  fc
+    .record({
+      tsSec: fc.oneof(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.constantFrom(0, 1, 1_764_140_000, 2 ** 31, 2 ** 32 - 1)),
+      tsNsec: fc.oneof(fc.integer({ min: 0, max: 999_999_999 }), fc.constantFrom(0, 999, 1000, 999_999_999)),
+      data: fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ minLength: 1400, maxLength: 1600 })),
+      extra: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 65_535 })),
+      interfaceId: fc.integer({ min: 0, max: maxInterface }),
+    })
+    .map(({ extra, ...p }) => ({ ...p, len: p.data.length + extra }));
 
 const chunkArb = fc.oneof(fc.constant(1 << 30), fc.integer({ min: 1, max: 97 }));
 
@@ -38,7 +40,11 @@ describe('PcapWriter → CaptureParser', () => {
   it('reads back every packet identically (both byte orders, µs and ns)', () => {
     fc.assert(
       fc.property(
-        fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: 300 }), fc.array(packetArb(0), { maxLength: 20 }), chunkArb,
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 300 }),
+        fc.array(packetArb(0), { maxLength: 20 }),
+        chunkArb,
         (bigEndian, nanosecond, linkType, packets, chunk) => {
           const file = new PcapWriter({ bigEndian, nanosecond, linkType, snaplen: 65_535 }).file(packets);
           const got = readAll(file, chunk);
@@ -74,7 +80,10 @@ describe('PcapngWriter → CaptureParser', () => {
   it('reads back every packet identically (both byte orders, any interface, resolutions 10^-0..10^-9)', () => {
     fc.assert(
       fc.property(
-        fc.boolean(), fc.array(ifaceArb, { minLength: 1, maxLength: 4 }), fc.array(packetArb(3), { maxLength: 20 }), chunkArb,
+        fc.boolean(),
+        fc.array(ifaceArb, { minLength: 1, maxLength: 4 }),
+        fc.array(packetArb(3), { maxLength: 20 }),
+        chunkArb,
         (bigEndian, ifaces, rawPackets, chunk) => {
           const interfaces = ifaces.map((i) => Object.fromEntries(Object.entries(i).filter(([, v]) => v !== undefined)));
           const packets = rawPackets.map((p) => ({ ...p, interfaceId: (p.interfaceId ?? 0) % ifaces.length }));

@@ -56,12 +56,27 @@ describe('provision / check / teardown command lines', () => {
   });
 
   it('exit 2 for unknown nodes, non-members, bad options, missing nodes', async () => {
-    expect(await run(['check', 'kvm9', '--inventory', good])).toMatchObject({ code: 2, stderr: expect.stringMatching(/no node "kvm9" in the inventory .*\(nodes: kvm1, frontend\)/) });
-    expect(await run(['provision', 'frontend', '--inventory', good])).toMatchObject({ code: 2, stderr: expect.stringMatching(/node frontend has no bridgeAddress/) });
-    expect(await run(['provision', 'kvm1', '--multicast', '10.1.1.1', '--inventory', good])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--multicast "10\.1\.1\.1" is not a multicast address/) });
-    expect(await run(['teardown', 'kvm1', '--connect-timeout', 'soon', '--inventory', good])).toMatchObject({ code: 2, stderr: expect.stringMatching(/--connect-timeout must be a number/) });
+    expect(await run(['check', 'kvm9', '--inventory', good])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/no node "kvm9" in the inventory .*\(nodes: kvm1, frontend\)/),
+    });
+    expect(await run(['provision', 'frontend', '--inventory', good])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/node frontend has no bridgeAddress/),
+    });
+    expect(await run(['provision', 'kvm1', '--multicast', '10.1.1.1', '--inventory', good])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--multicast "10\.1\.1\.1" is not a multicast address/),
+    });
+    expect(await run(['teardown', 'kvm1', '--connect-timeout', 'soon', '--inventory', good])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--connect-timeout must be a number/),
+    });
     expect((await run(['provision'])).code).toBe(2);
-    expect(await run(['provision', 'kvm1', '--inventory', path.join(dir, 'missing.yaml')])).toMatchObject({ code: 2, stderr: expect.stringMatching(/cannot read inventory/) });
+    expect(await run(['provision', 'kvm1', '--inventory', path.join(dir, 'missing.yaml')])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/cannot read inventory/),
+    });
   });
 
   it('check reports an unreachable node as a failed ssh check (exit 1), with node, host and what to do', async () => {
@@ -76,7 +91,14 @@ describe('provision / check / teardown command lines', () => {
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout)).toEqual({
       ok: false,
-      checks: [{ node: 'kvm1', name: 'ssh', status: 'fail', detail: expect.stringMatching(/^kvm1 \(127\.0\.0\.1:1\): no credentials: .*create a key/) }],
+      checks: [
+        {
+          node: 'kvm1',
+          name: 'ssh',
+          status: 'fail',
+          detail: expect.stringMatching(/^kvm1 \(127\.0\.0\.1:1\): no credentials: .*create a key/),
+        },
+      ],
     });
     expect(r.stderr).toBe('vxlan-inspect: check failed: kvm1 ssh\n');
   });

@@ -33,7 +33,9 @@ function sh(argv: string[], timeout = 60_000): Out {
 }
 
 function netnsExists(ns: string): boolean {
-  return sh(['ip', 'netns', 'list']).stdout.split('\n').some((l) => l.split(' ')[0] === ns);
+  return sh(['ip', 'netns', 'list'])
+    .stdout.split('\n')
+    .some((l) => l.split(' ')[0] === ns);
 }
 
 /** Runs argv inside `ns`, refusing when the namespace is missing (lab addresses must never leave the machine). */
@@ -65,7 +67,10 @@ function onNode(name: 'kvm1' | 'kvm2', argv: string[]): Out {
   return r;
 }
 function vxlanDevices(name: 'kvm1' | 'kvm2'): string[] {
-  const links = JSON.parse(onNode(name, ['ip', '-j', '-d', 'link', 'show']).stdout) as { ifname: string; linkinfo?: { info_kind?: string } }[];
+  const links = JSON.parse(onNode(name, ['ip', '-j', '-d', 'link', 'show']).stdout) as {
+    ifname: string;
+    linkinfo?: { info_kind?: string };
+  }[];
   return links.filter((l) => l.linkinfo?.info_kind === 'vxlan').map((l) => l.ifname);
 }
 function check(args: string[] = []): { code: number | null; report: CheckReport; stderr: string } {
@@ -125,11 +130,33 @@ suite(`provision, check and teardown against the lab${preflight ? ` (skipped: ${
     expect(c.code).toBe(0);
     expect(c.report.ok).toBe(true);
     const names = c.report.checks.filter((x) => x.node === 'kvm1').map((x) => x.name);
-    expect(names).toEqual(['ssh', 'underlay', 'bridge', 'bridge-address', 'vxlan', 'vni', 'port', 'local-address', 'underlay-dev', 'flood', 'fdb', 'mtu', 'firewall', 'packet-filter', 'peer-underlay', 'peer-overlay', 'probe']);
-    expect(c.report.checks.find((x) => x.node === 'kvm2' && x.name === 'probe')?.detail).toMatch(/VXLAN packets on eth1 UDP 4789, all VNI 10/);
+    expect(names).toEqual([
+      'ssh',
+      'underlay',
+      'bridge',
+      'bridge-address',
+      'vxlan',
+      'vni',
+      'port',
+      'local-address',
+      'underlay-dev',
+      'flood',
+      'fdb',
+      'mtu',
+      'firewall',
+      'packet-filter',
+      'peer-underlay',
+      'peer-overlay',
+      'probe',
+    ]);
+    expect(c.report.checks.find((x) => x.node === 'kvm2' && x.name === 'probe')?.detail).toMatch(
+      /VXLAN packets on eth1 UDP 4789, all VNI 10/,
+    );
     // the probe's tcpdump is gone from both node namespaces
     for (const n of ['kvm1', 'kvm2'] as const) {
-      const pids = sh(['ip', 'netns', 'pids', nodeNs(n)]).stdout.split('\n').filter(Boolean);
+      const pids = sh(['ip', 'netns', 'pids', nodeNs(n)])
+        .stdout.split('\n')
+        .filter(Boolean);
       const comms = pids.map((p) => sh(['cat', `/proc/${p}/comm`]).stdout.trim());
       expect(comms, n).not.toContain('tcpdump');
     }
@@ -159,7 +186,9 @@ suite(`provision, check and teardown against the lab${preflight ? ` (skipped: ${
     onNode('kvm1', ['bridge', 'fdb', 'del', '00:00:00:00:00:00', 'dev', 'vxlan10', 'dst', '10.3.1.174']);
     const c = check();
     expect(c.code).toBe(1);
-    expect(failures(c.report)).toContain('kvm1 flood: no flood entry for kvm2 (10.3.1.174): bridge fdb append 00:00:00:00:00:00 dev vxlan10 dst 10.3.1.174');
+    expect(failures(c.report)).toContain(
+      'kvm1 flood: no flood entry for kvm2 (10.3.1.174): bridge fdb append 00:00:00:00:00:00 dev vxlan10 dst 10.3.1.174',
+    );
     const fix = provisionBoth();
     expect(fix.stdout).toMatch(/kvm1 \(10\.3\.1\.156\):\n {2}\+ bridge fdb append 00:00:00:00:00:00 dev vxlan10 dst 10\.3\.1\.174 /);
     expect(fix.stdout).toMatch(/provision: kvm1 1 applied, kvm2 nothing to change\n$/);
@@ -189,7 +218,9 @@ suite(`provision, check and teardown against the lab${preflight ? ` (skipped: ${
       );
       const p = cli(['provision', 'kvm1', 'kvm2']);
       expect(p.code).toBe(1);
-      expect(p.stderr).toMatch(/provision changed nothing, because:\n {2}kvm1: overlay mtu 1450 \+ 50 bytes of VXLAN headers exceeds eth1's mtu 1400; set mtu: 1350/);
+      expect(p.stderr).toMatch(
+        /provision changed nothing, because:\n {2}kvm1: overlay mtu 1450 \+ 50 bytes of VXLAN headers exceeds eth1's mtu 1400; set mtu: 1350/,
+      );
     } finally {
       onNode('kvm1', ['ip', 'link', 'set', 'dev', 'eth1', 'mtu', '1500']);
     }
@@ -205,7 +236,9 @@ suite(`provision, check and teardown against the lab${preflight ? ` (skipped: ${
     expect(ping.code, ping.stdout).toBe(0);
     const c = check(['--multicast', '239.1.1.1']);
     expect(failures(c.report)).toEqual([]);
-    expect(c.report.checks.find((x) => x.node === 'kvm1' && x.name === 'flood')?.detail).toBe('vxlan10 floods to multicast group 239.1.1.1');
+    expect(c.report.checks.find((x) => x.node === 'kvm1' && x.name === 'flood')?.detail).toBe(
+      'vxlan10 floods to multicast group 239.1.1.1',
+    );
     const back = provisionBoth();
     expect(back.stdout).toContain('  + bridge fdb append 00:00:00:00:00:00 dev vxlan10 dst 10.3.1.174');
     expect(failures(check().report)).toEqual([]);
@@ -219,7 +252,9 @@ suite(`provision, check and teardown against the lab${preflight ? ` (skipped: ${
     const r = cli(['provision', 'kvm1', '--dry-run', '--connect-timeout', '2'], alt);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('  bridge fdb append 00:00:00:00:00:00 dev vxlan10 dst 10.3.1.99    # no flood entry for kvm3 (10.3.1.99)');
-    expect(r.stdout).toMatch(/note: could not read kvm3's eth1 address \(kvm3 \(10\.3\.1\.99\): no SSH session within 2 s .*\); using its SSH host 10\.3\.1\.99/);
+    expect(r.stdout).toMatch(
+      /note: could not read kvm3's eth1 address \(kvm3 \(10\.3\.1\.99\): no SSH session within 2 s .*\); using its SSH host 10\.3\.1\.99/,
+    );
   });
 
   it('refuses an unknown host key with its fingerprint; --accept-new records it', () => {
@@ -231,7 +266,9 @@ suite(`provision, check and teardown against the lab${preflight ? ` (skipped: ${
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout) as CheckReport;
     expect(report.checks[0]).toMatchObject({ node: 'kvm1', name: 'ssh', status: 'fail' });
-    expect(report.checks[0]?.detail).toMatch(new RegExp(`kvm1 \\(10\\.3\\.1\\.156\\): host key not in ${kh} — ssh-ed25519 fingerprint SHA256:\\S+; .*--accept-new`));
+    expect(report.checks[0]?.detail).toMatch(
+      new RegExp(`kvm1 \\(10\\.3\\.1\\.156\\): host key not in ${kh} — ssh-ed25519 fingerprint SHA256:\\S+; .*--accept-new`),
+    );
     const ok = cli(['provision', 'kvm1', '--accept-new'], alt);
     expect(ok.code, ok.stderr).toBe(0);
     expect(readFileSync(kh, 'utf8')).toMatch(/^10\.3\.1\.156 ssh-ed25519 /);

@@ -16,7 +16,6 @@ import { captureFilesUnder } from './helpers/pcap.js';
 
 const ROOT = join(import.meta.dirname, '..', 'fixtures', 'public');
 
-
 type Row = Record<string, string>;
 function readTsv(path: string): Row[] {
   const [head, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n');
@@ -61,12 +60,25 @@ function ours(p: DecodedPacket) {
     'tcp.srcport': tcp.map((l) => String(l.srcPort)),
     'tcp.dstport': tcp.map((l) => String(l.dstPort)),
     'vxlan.vni': vx.map((l) => String(l.vni)),
-    'geneve.vni': gen.map((l) => `0x${l.vni.toString(16).padStart(6, "0")}`),
+    'geneve.vni': gen.map((l) => `0x${l.vni.toString(16).padStart(6, '0')}`),
   };
 }
 
 /** Fields where tshark may know more than we decode (ICMP quotes, GRE, …): ours must be a prefix. */
-const PREFIX_FIELDS = ['eth.src', 'eth.dst', 'vlan.id', 'ieee8021ad.id', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst', 'udp.srcport', 'udp.dstport', 'tcp.srcport', 'tcp.dstport'];
+const PREFIX_FIELDS = [
+  'eth.src',
+  'eth.dst',
+  'vlan.id',
+  'ieee8021ad.id',
+  'ip.src',
+  'ip.dst',
+  'ipv6.src',
+  'ipv6.dst',
+  'udp.srcport',
+  'udp.dstport',
+  'tcp.srcport',
+  'tcp.dstport',
+];
 /** Tunnel fields must agree exactly. */
 const EXACT_FIELDS = ['vxlan.vni', 'geneve.vni'];
 
@@ -118,7 +130,9 @@ describe('decode agrees with tshark on the public captures', () => {
         tally.frames++;
         tally.tunnels += mine['vxlan.vni'].length + mine['geneve.vni'].length;
       }
-      expect(compared + decoded.filter((p) => p.error).length + rows.filter((r) => r['_ws.malformed']).length).toBeGreaterThanOrEqual(Math.min(decoded.length, 1));
+      expect(compared + decoded.filter((p) => p.error).length + rows.filter((r) => r['_ws.malformed']).length).toBeGreaterThanOrEqual(
+        Math.min(decoded.length, 1),
+      );
     });
   }
 });
@@ -136,7 +150,11 @@ describe('the comparison covered the corpus', () => {
 // same kinds of input: fixtures.test.ts and malformed.test.ts.
 describe('every public capture ends cleanly through the CLI', () => {
   it.each(files.map((f) => [relative(ROOT, f), f]))('%s', async (_name, file) => {
-    for (const args of [['decode', file], ['decode', '--json', file], ['stats', '--json', file]]) {
+    for (const args of [
+      ['decode', file],
+      ['decode', '--json', file],
+      ['stats', '--json', file],
+    ]) {
       const r = await runCli(args);
       expect([0, 1]).toContain(r.code);
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace

@@ -18,7 +18,10 @@ const PKTS = [
 ];
 
 function twoSections(): Uint8Array {
-  const w1 = new PcapngWriter({ userAppl: 'vxlan-inspect fixtures', interfaces: [{ name: 'eth1' }, { name: 'vxlan_bridge', tsresol: 9 }, { linkType: 113, tsresol: 0x80 | 20, snaplen: 0 }] });
+  const w1 = new PcapngWriter({
+    userAppl: 'vxlan-inspect fixtures',
+    interfaces: [{ name: 'eth1' }, { name: 'vxlan_bridge', tsresol: 9 }, { linkType: 113, tsresol: 0x80 | 20, snaplen: 0 }],
+  });
   const w2 = new PcapngWriter({ bigEndian: true, interfaces: [{ name: 'eth1', tsresol: 9, snaplen: 64 }] });
   return concatBytes([
     w1.header(),
@@ -44,18 +47,39 @@ function hugeUnknownBlock(): Uint8Array {
   return concatBytes([w.file(PKTS.slice(0, 2)), Uint8Array.of(0xcc, 0x0c, 0, 0, 0xf0, 0xff, 0xff, 0x7f), fr(64)]);
 }
 
-interface Fixture { file: string; build: () => Uint8Array; packets: number; errorAt?: number; error?: RegExp; warnings?: number }
+interface Fixture {
+  file: string;
+  build: () => Uint8Array;
+  packets: number;
+  errorAt?: number;
+  error?: RegExp;
+  warnings?: number;
+}
 
 const FIXTURES: Fixture[] = [
   { file: 'two-sections.pcapng', build: twoSections, packets: 5 },
-  { file: 'big-endian-ns-sll.pcap', build: () => new PcapWriter({ bigEndian: true, nanosecond: true, linkType: 113 }).file(PKTS), packets: 3 },
+  {
+    file: 'big-endian-ns-sll.pcap',
+    build: () => new PcapWriter({ bigEndian: true, nanosecond: true, linkType: 113 }).file(PKTS),
+    packets: 3,
+  },
   {
     file: 'invalid-timestamps.pcap',
-    build: () => new PcapWriter().file([{ tsSec: 1418145370, tsNsec: 1_000_000_000, data: fr(20) }, { tsSec: 1418145370, tsNsec: 2_147_483_648_000, data: fr(20) }]),
+    build: () =>
+      new PcapWriter().file([
+        { tsSec: 1418145370, tsNsec: 1_000_000_000, data: fr(20) },
+        { tsSec: 1418145370, tsNsec: 2_147_483_648_000, data: fr(20) },
+      ]),
     packets: 2,
   },
   { file: 'caplen-over-snaplen.pcap', build: () => new PcapWriter({ snaplen: 32 }).file(PKTS), packets: 3, warnings: 2 },
-  { file: 'truncated-last-record.pcap', build: () => new PcapWriter().file(PKTS).subarray(0, -5), packets: 2, errorAt: 24 + 76 + 77, error: /^truncated pcap record/ },
+  {
+    file: 'truncated-last-record.pcap',
+    build: () => new PcapWriter().file(PKTS).subarray(0, -5),
+    packets: 2,
+    errorAt: 24 + 76 + 77,
+    error: /^truncated pcap record/,
+  },
   { file: 'bad-interface-id.pcapng', build: badInterfaceId, packets: 1, errorAt: 28 + 32 + 92, error: /refers to interface 3/ },
   { file: 'huge-unknown-block.pcapng', build: hugeUnknownBlock, packets: 2, errorAt: 28 + 20 + 92 + 96, error: /^truncated pcapng block/ },
 ];

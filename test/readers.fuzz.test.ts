@@ -8,7 +8,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CaptureParser, PcapWriter, PcapngWriter, type RawPacket } from '../src/index.js';
 
-interface Result { packets: string[]; offsets: number[]; error?: string }
+interface Result {
+  packets: string[];
+  offsets: number[];
+  error?: string;
+}
 
 function show(p: RawPacket): string {
   return `${p.fileOffset} ${p.tsSec}.${p.tsNsec} ${p.caplen}/${p.len} if${p.interfaceId ?? '-'} ${Buffer.from(p.data).toString('hex')}`;
@@ -43,21 +47,27 @@ const packetArb = fc.record({
   interfaceId: fc.integer({ min: 0, max: 2 }),
 });
 
-const fileArb = fc.record({
-  ng: fc.boolean(),
-  bigEndian: fc.boolean(),
-  nanosecond: fc.boolean(),
-  packets: fc.array(packetArb, { minLength: 1, maxLength: 12 }),
-}).map(({ ng, bigEndian, nanosecond, packets }) =>
-  ng
-    ? new PcapngWriter({ bigEndian, interfaces: [{ name: 'a' }, { tsresol: 9 }, { tsresol: 0x80 | 24, snaplen: 100 }] }).file(packets)
-    : new PcapWriter({ bigEndian, nanosecond, snaplen: 200 }).file(packets),
-);
+const fileArb = fc
+  .record({
+    ng: fc.boolean(),
+    bigEndian: fc.boolean(),
+    nanosecond: fc.boolean(),
+    packets: fc.array(packetArb, { minLength: 1, maxLength: 12 }),
+  })
+  .map(({ ng, bigEndian, nanosecond, packets }) =>
+    ng
+      ? new PcapngWriter({ bigEndian, interfaces: [{ name: 'a' }, { tsresol: 9 }, { tsresol: 0x80 | 24, snaplen: 100 }] }).file(packets)
+      : new PcapWriter({ bigEndian, nanosecond, snaplen: 200 }).file(packets),
+  );
 
 const damageArb = fc.oneof(
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(), value: fc.constant(0) }),
   fc.record({ kind: fc.constant('byte' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
-  fc.record({ kind: fc.constant('u32' as const), at: fc.nat(), value: fc.oneof(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.constantFrom(0, 8, 12, 13, 0x7fffffff, 0xffffffff, 262_145)) }),
+  fc.record({
+    kind: fc.constant('u32' as const),
+    at: fc.nat(),
+    value: fc.oneof(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.constantFrom(0, 8, 12, 13, 0x7fffffff, 0xffffffff, 262_145)),
+  }),
 );
 
 type Damage = { kind: 'truncate' | 'byte' | 'u32'; at: number; value: number };
@@ -110,8 +120,9 @@ describe('damaged input (property tests)', () => {
     // second byte with 0x64000001, which makes it a block of unknown type 0x101 and total length 100
     // (so it spans the next IDBs, and its "trailing length" reads 6). Read whole, the block is in the
     // buffer; read in small chunks, it is skipped and its trailing length checked later.
-    const file = new PcapngWriter({ interfaces: [{ name: 'a' }, { tsresol: 9 }, { tsresol: 0x80 | 24, snaplen: 100 }] })
-      .file([{ tsSec: 0, tsNsec: 0, data: new Uint8Array(0), interfaceId: 0 }]);
+    const file = new PcapngWriter({ interfaces: [{ name: 'a' }, { tsresol: 9 }, { tsresol: 0x80 | 24, snaplen: 100 }] }).file([
+      { tsSec: 0, tsNsec: 0, data: new Uint8Array(0), interfaceId: 0 },
+    ]);
     const { bytes } = damaged(file, { kind: 'u32', at: 29, value: 1677721601 });
     const whole = parse(bytes, []);
     expect(whole.error).toBe('pcapng block of type 0x101 has total length 100 but its trailing length says 6 (at byte offset 28)');
@@ -120,10 +131,15 @@ describe('damaged input (property tests)', () => {
 
   it('random bytes after a valid magic never throw', () => {
     fc.assert(
-      fc.property(fc.constantFrom([0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d], [0x0a, 0x0d, 0x0d, 0x0a]), fc.uint8Array({ maxLength: 2000 }), sizesArb, (magic, rest, sizes) => {
-        const bytes = Uint8Array.from([...magic, ...rest]);
-        expect(parse(bytes, sizes)).toEqual(parse(bytes, []));
-      }),
+      fc.property(
+        fc.constantFrom([0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d], [0x0a, 0x0d, 0x0d, 0x0a]),
+        fc.uint8Array({ maxLength: 2000 }),
+        sizesArb,
+        (magic, rest, sizes) => {
+          const bytes = Uint8Array.from([...magic, ...rest]);
+          expect(parse(bytes, sizes)).toEqual(parse(bytes, []));
+        },
+      ),
       { numRuns: 400 },
     );
   });

@@ -16,9 +16,17 @@ const ROOT = new URL('../fixtures/public', import.meta.url).pathname;
 const HAVE = existsSync(`${ROOT}/CAPINFOS.tsv`);
 const SKIP_REASON = `public captures not found at ${ROOT}`;
 
-interface Row { file: string; packets: number; fileType: string; precision: string }
+interface Row {
+  file: string;
+  packets: number;
+  fileType: string;
+  precision: string;
+}
 const ROWS: Row[] = HAVE
-  ? readFileSync(`${ROOT}/CAPINFOS.tsv`, 'utf8').trim().split('\n').slice(1)
+  ? readFileSync(`${ROOT}/CAPINFOS.tsv`, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
       .map((l) => l.split('\t'))
       .map(([file = '', packets = '', , fileType = '', precision = '']) => ({ file, packets: Number(packets), fileType, precision }))
       .filter((r) => /\.pcap(ng)?$/.test(r.file))
@@ -37,7 +45,11 @@ describe.skipIf(!HAVE)(`public captures (${HAVE ? ROWS.length : SKIP_REASON})`, 
     const { pkts, error } = await readAll(`${ROOT}/${file}`);
     expect(error).toBeUndefined();
     expect(pkts).toHaveLength(packets);
-    const tshark = readFileSync(`${ROOT}/${file}.tshark.tsv`, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
+    const tshark = readFileSync(`${ROOT}/${file}.tshark.tsv`, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t'));
     pkts.forEach((p, i) => {
       const [, len, caplen, epoch, ifid] = tshark[i] ?? [];
       expect(String(p.len), `frame ${i + 1} len`).toBe(len);
@@ -80,14 +92,20 @@ interface PpPacket {
   header: { timestampSeconds: number; timestampMicroseconds: number; capturedLength: number; originalLength: number };
   data: Buffer;
 }
-interface PpParser { on(ev: 'packet', f: (p: PpPacket) => void): void; on(ev: 'end', f: () => void): void; on(ev: 'error', f: (e: Error) => void): void }
+interface PpParser {
+  on(ev: 'packet', f: (p: PpPacket) => void): void;
+  on(ev: 'end', f: () => void): void;
+  on(ev: 'error', f: (e: Error) => void): void;
+}
 const pcapParser = createRequire(import.meta.url)('pcap-parser') as { parse(input: string | NodeJS.ReadableStream): PpParser };
 
 function viaPcapParser(input: string | NodeJS.ReadableStream): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const out: string[] = [];
     const p = pcapParser.parse(input);
-    p.on('packet', ({ header: h, data }) => out.push(`${h.timestampSeconds}.${h.timestampMicroseconds} ${h.capturedLength}/${h.originalLength} ${data.toString('hex')}`));
+    p.on('packet', ({ header: h, data }) =>
+      out.push(`${h.timestampSeconds}.${h.timestampMicroseconds} ${h.capturedLength}/${h.originalLength} ${data.toString('hex')}`),
+    );
     p.on('error', reject);
     p.on('end', () => resolve(out));
   });
@@ -95,7 +113,10 @@ function viaPcapParser(input: string | NodeJS.ReadableStream): Promise<string[]>
 
 async function viaUs(input: string | NodeJS.ReadableStream): Promise<string[]> {
   const out: string[] = [];
-  const s = await readCapture(input, (p) => void out.push(`${p.tsSec}.${p.tsNsec / 1000} ${p.caplen}/${p.len} ${Buffer.from(p.data).toString('hex')}`));
+  const s = await readCapture(
+    input,
+    (p) => void out.push(`${p.tsSec}.${p.tsNsec / 1000} ${p.caplen}/${p.len} ${Buffer.from(p.data).toString('hex')}`),
+  );
   expect(s.error).toBeUndefined();
   return out;
 }
@@ -113,7 +134,7 @@ describe('same packets as pcap-parser', () => {
 
   it.each([false, true])('on files from our writer (big-endian %s)', async (bigEndian) => {
     let seed = 7;
-    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
     const pkts = Array.from({ length: 300 }, () => ({
       tsSec: rnd(2 ** 31),
       tsNsec: rnd(1e6) * 1000,

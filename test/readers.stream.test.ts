@@ -9,7 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CaptureFormatError, CaptureParser, PcapWriter, PcapngWriter, VxiError, concatBytes, packets, readCapture, type RawPacket } from '../src/index.js';
+import {
+  CaptureFormatError,
+  CaptureParser,
+  PcapWriter,
+  PcapngWriter,
+  VxiError,
+  concatBytes,
+  packets,
+  readCapture,
+  type RawPacket,
+} from '../src/index.js';
 
 function frame(n: number, seed: number): Uint8Array {
   return Uint8Array.from({ length: n }, (_, i) => (i * 13 + seed) & 0xff);
@@ -135,15 +145,35 @@ describe("'-' reads standard input", () => {
     const out = join(dir, 'js');
     const tsc = new URL('../node_modules/typescript/bin/tsc', import.meta.url).pathname;
     const src = new URL('../src/decode/file/index.ts', import.meta.url).pathname;
-    execFileSync(process.execPath, [tsc, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--types', 'node', '--skipLibCheck', '--outDir', out, src]);
+    execFileSync(process.execPath, [
+      tsc,
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--types',
+      'node',
+      '--skipLibCheck',
+      '--outDir',
+      out,
+      src,
+    ]);
     const script = join(out, 'stdin.mjs');
-    await writeFile(script, `import { readCapture } from './decode/file/index.js';
+    await writeFile(
+      script,
+      `import { readCapture } from './decode/file/index.js';
 const s = await readCapture('-', () => {});
 process.stdout.write(JSON.stringify({ format: s.format, packets: s.packets, bytesRead: s.bytesRead, error: s.error?.message }));
-`);
+`,
+    );
     const res = JSON.parse(execFileSync(process.execPath, [script], { input: Buffer.from(PCAPNG), encoding: 'utf8' })) as unknown;
     expect(res).toEqual({ format: 'pcapng', packets: 500, bytesRead: PCAPNG.length });
-    const cut = JSON.parse(execFileSync(process.execPath, [script], { input: Buffer.from(PCAP.subarray(0, 100)), encoding: 'utf8' })) as { packets: number; error: string };
+    const cut = JSON.parse(execFileSync(process.execPath, [script], { input: Buffer.from(PCAP.subarray(0, 100)), encoding: 'utf8' })) as {
+      packets: number;
+      error: string;
+    };
     expect(cut.packets).toBe(1); // 24-byte header + one 56-byte record, then 20 bytes of the second
     expect(cut.error).toMatch(/^truncated pcap record/);
   }, 60_000);

@@ -53,7 +53,11 @@ const pcap: Adapter = {
   format: 'pcap',
   write(s) {
     const w = new PcapWriter({ bigEndian: s.bigEndian, nanosecond: s.nanosecond, snaplen: s.snaplen, linkType: s.linkType });
-    return withOffsets(w.header(), s.packets.map((p) => w.record(p)), 8);
+    return withOffsets(
+      w.header(),
+      s.packets.map((p) => w.record(p)),
+      8,
+    );
   },
   expected(s, w, i) {
     const p = s.packets[i]!;
@@ -79,7 +83,11 @@ const pcapng: Adapter = {
       bigEndian: s.bigEndian,
       interfaces: [{ linkType: s.linkType, snaplen: s.snaplen, tsresol: s.nanosecond ? 9 : undefined }],
     });
-    return withOffsets(w.header(), s.packets.map((p) => w.record(p)), 20);
+    return withOffsets(
+      w.header(),
+      s.packets.map((p) => w.record(p)),
+      20,
+    );
   },
   expected(s, w, i) {
     return { ...pcap.expected(s, w, i), interfaceId: 0 };
@@ -141,8 +149,20 @@ function feed(bytes: Uint8Array, size: () => number = () => bytes.length): Outco
 const CHUNKINGS: [string, (len: number) => () => number][] = [
   ['whole', (len) => () => len],
   ['1 byte at a time', () => () => 1],
-  ['random chunks (seed 1)', () => { const r = mulberry32(1); return () => 1 + Math.floor(r() * 40); }],
-  ['random chunks (seed 2)', () => { const r = mulberry32(2); return () => 1 + Math.floor(r() * 300); }],
+  [
+    'random chunks (seed 1)',
+    () => {
+      const r = mulberry32(1);
+      return () => 1 + Math.floor(r() * 40);
+    },
+  ],
+  [
+    'random chunks (seed 2)',
+    () => {
+      const r = mulberry32(2);
+      return () => 1 + Math.floor(r() * 300);
+    },
+  ],
 ];
 
 /** A hand-built pcapng file: its blocks' offsets, and what the reader must deliver. */
@@ -177,7 +197,12 @@ const CASES: Case[] = [
   {
     name: 'invalid microsecond fields are kept raw (usec 1,000,000 and 2^31)',
     only: 'pcap',
-    spec: { packets: [{ tsSec: 1418145370, tsNsec: 1_000_000_000, data: frame(68) }, { tsSec: 1418145370, tsNsec: 2_147_483_648_000, data: frame(68) }] },
+    spec: {
+      packets: [
+        { tsSec: 1418145370, tsNsec: 1_000_000_000, data: frame(68) },
+        { tsSec: 1418145370, tsNsec: 2_147_483_648_000, data: frame(68) },
+      ],
+    },
   },
   {
     name: 'invalid nanosecond field is kept raw (1.5e9)',
@@ -196,14 +221,22 @@ const CASES: Case[] = [
   {
     name: 'captured length 262145: fatal, earlier packets delivered',
     spec: { packets: THREE },
-    damage: (w, _a, le) => { const b = w.bytes.slice(); u32(b, w.caplenAt(1), 262_145, le); return b; },
+    damage: (w, _a, le) => {
+      const b = w.bytes.slice();
+      u32(b, w.caplenAt(1), 262_145, le);
+      return b;
+    },
     delivered: [0],
     error: { at: (w) => w.offsets[1]!, message: /captured length of 262145 bytes, more than the 262144-byte maximum/ },
   },
   {
     name: 'captured length 2 GiB: fatal, nothing allocated',
     spec: { bigEndian: true, packets: THREE },
-    damage: (w, _a, le) => { const b = w.bytes.slice(); u32(b, w.caplenAt(2), 0x8000_0000, le); return b; },
+    damage: (w, _a, le) => {
+      const b = w.bytes.slice();
+      u32(b, w.caplenAt(2), 0x8000_0000, le);
+      return b;
+    },
     delivered: [0, 1],
     error: { at: (w) => w.offsets[2]!, message: /2147483648 bytes/ },
   },
@@ -231,7 +264,11 @@ const CASES: Case[] = [
   {
     name: 'wrong magic',
     spec: { packets: THREE },
-    damage: (w) => { const b = w.bytes.slice(); b[0] = 0x42; return b; },
+    damage: (w) => {
+      const b = w.bytes.slice();
+      b[0] = 0x42;
+      return b;
+    },
     delivered: [],
     error: { at: () => 0, message: /not a pcap or pcapng capture: unknown magic 0x42/ },
   },
@@ -257,7 +294,6 @@ const CASES: Case[] = [
     error: { at: () => 0, message: /gzip-compressed/ },
   },
 ];
-
 
 /** Concatenates blocks, remembering where each starts. */
 function assemble(parts: Uint8Array[]): Written {
@@ -289,7 +325,13 @@ function rp(f: Pick<RawPacket, 'tsSec' | 'tsNsec' | 'fileOffset' | 'data'> & Par
 }
 
 function iface(f: Partial<CaptureInterface> & { id: number }): CaptureInterface {
-  const out: CaptureInterface = { id: f.id, linkType: f.linkType ?? 1, snaplen: f.snaplen ?? 262_144, tsDigits: f.tsDigits ?? 6, section: f.section ?? 0 };
+  const out: CaptureInterface = {
+    id: f.id,
+    linkType: f.linkType ?? 1,
+    snaplen: f.snaplen ?? 262_144,
+    tsDigits: f.tsDigits ?? 6,
+    section: f.section ?? 0,
+  };
   if (f.name !== undefined) out.name = f.name;
   return out;
 }
@@ -304,7 +346,10 @@ function twoEpbs(): Built {
   const f = assemble([w.header(), w.record(a), w.record(b)]);
   return {
     w: f,
-    packets: [rp({ ...a, interfaceName: 'eth1', fileOffset: f.offsets[1]! }), rp({ ...b, interfaceName: 'eth1', fileOffset: f.offsets[2]! })],
+    packets: [
+      rp({ ...a, interfaceName: 'eth1', fileOffset: f.offsets[1]! }),
+      rp({ ...b, interfaceName: 'eth1', fileOffset: f.offsets[2]! }),
+    ],
     interfaces: [iface({ id: 0, name: 'eth1' })],
   };
 }
@@ -335,11 +380,47 @@ const PCAPNG_ROWS: Case[] = [
       return {
         w: f,
         packets: [
-          rp({ interfaceCount: 3, interfaceId: 1, interfaceName: 'vxlan_bridge', tsSec: 1_700_000_000, tsNsec: 123_456_789, tsDigits: 9, data: frame(50), fileOffset: f.offsets[1]! }),
-          rp({ interfaceCount: 3, interfaceId: 0, interfaceName: 'eth1', tsSec: 1_700_000_000, tsNsec: 123_456_000, data: frame(50), len: 9000, fileOffset: f.offsets[2]! }),
+          rp({
+            interfaceCount: 3,
+            interfaceId: 1,
+            interfaceName: 'vxlan_bridge',
+            tsSec: 1_700_000_000,
+            tsNsec: 123_456_789,
+            tsDigits: 9,
+            data: frame(50),
+            fileOffset: f.offsets[1]!,
+          }),
+          rp({
+            interfaceCount: 3,
+            interfaceId: 0,
+            interfaceName: 'eth1',
+            tsSec: 1_700_000_000,
+            tsNsec: 123_456_000,
+            data: frame(50),
+            len: 9000,
+            fileOffset: f.offsets[2]!,
+          }),
           // 2^-20 s units: 0.5 s and 0.25 s are exact; ceil(20·log10 2) = 7 digits
-          rp({ interfaceCount: 3, interfaceId: 2, linkType: 113, tsSec: 7, tsNsec: 500_000_000, tsDigits: 7, data: frame(20), fileOffset: f.offsets[3]! }),
-          rp({ interfaceCount: 3, interfaceId: 2, linkType: 113, tsSec: 8, tsNsec: 250_000_000, tsDigits: 7, data: frame(21), fileOffset: f.offsets[4]! }),
+          rp({
+            interfaceCount: 3,
+            interfaceId: 2,
+            linkType: 113,
+            tsSec: 7,
+            tsNsec: 500_000_000,
+            tsDigits: 7,
+            data: frame(20),
+            fileOffset: f.offsets[3]!,
+          }),
+          rp({
+            interfaceCount: 3,
+            interfaceId: 2,
+            linkType: 113,
+            tsSec: 8,
+            tsNsec: 250_000_000,
+            tsDigits: 7,
+            data: frame(21),
+            fileOffset: f.offsets[4]!,
+          }),
         ],
         interfaces: [
           iface({ id: 0, name: 'eth1' }),
@@ -366,9 +447,22 @@ const PCAPNG_ROWS: Case[] = [
         w: f,
         packets: [
           rp({ interfaceCount: 2, interfaceId: 1, interfaceName: 'b', tsSec: 1, tsNsec: 1000, data: frame(30), fileOffset: f.offsets[1]! }),
-          rp({ interfaceId: 0, interfaceName: 'c', linkType: 276, tsDigits: 9, tsSec: 2, tsNsec: 3, data: frame(31), fileOffset: f.offsets[3]! }),
+          rp({
+            interfaceId: 0,
+            interfaceName: 'c',
+            linkType: 276,
+            tsDigits: 9,
+            tsSec: 2,
+            tsNsec: 3,
+            data: frame(31),
+            fileOffset: f.offsets[3]!,
+          }),
         ],
-        interfaces: [iface({ id: 0, name: 'a' }), iface({ id: 1, name: 'b' }), iface({ id: 0, name: 'c', linkType: 276, tsDigits: 9, section: 1 })],
+        interfaces: [
+          iface({ id: 0, name: 'a' }),
+          iface({ id: 1, name: 'b' }),
+          iface({ id: 0, name: 'c', linkType: 276, tsDigits: 9, section: 1 }),
+        ],
       };
     },
   },
@@ -408,7 +502,10 @@ const PCAPNG_ROWS: Case[] = [
       ]);
       return {
         w: f,
-        packets: [rp({ tsSec: 3, tsNsec: 0, data: frame(40), fileOffset: f.offsets[2]! }), rp({ tsSec: 4, tsNsec: 0, data: frame(41), fileOffset: f.offsets[5]! })],
+        packets: [
+          rp({ tsSec: 3, tsNsec: 0, data: frame(40), fileOffset: f.offsets[2]! }),
+          rp({ tsSec: 4, tsNsec: 0, data: frame(41), fileOffset: f.offsets[5]! }),
+        ],
         interfaces: [iface({ id: 0 })],
       };
     },
@@ -420,7 +517,11 @@ const PCAPNG_ROWS: Case[] = [
     build: () => {
       const w = new PcapngWriter({ interfaces: [{ tsresol: 9 }] });
       const f = assemble([w.header(), w.record({ tsSec: 2 ** 32, tsNsec: 999_999_999, data: frame(14) })]);
-      return { w: f, packets: [rp({ tsSec: 2 ** 32, tsNsec: 999_999_999, tsDigits: 9, data: frame(14), fileOffset: f.offsets[1]! })], interfaces: [iface({ id: 0, tsDigits: 9 })] };
+      return {
+        w: f,
+        packets: [rp({ tsSec: 2 ** 32, tsNsec: 999_999_999, tsDigits: 9, data: frame(14), fileOffset: f.offsets[1]! })],
+        interfaces: [iface({ id: 0, tsDigits: 9 })],
+      };
     },
   },
   {
@@ -430,67 +531,100 @@ const PCAPNG_ROWS: Case[] = [
     build: () => {
       const w = new PcapngWriter({ interfaces: [{ snaplen: 40 }] });
       const f = assemble([w.header(), w.record({ tsSec: 1, tsNsec: 0, data: frame(41) })]);
-      return { w: f, packets: [rp({ tsSec: 1, tsNsec: 0, data: frame(41), fileOffset: f.offsets[1]! })], interfaces: [iface({ id: 0, snaplen: 40 })] };
+      return {
+        w: f,
+        packets: [rp({ tsSec: 1, tsNsec: 0, data: frame(41), fileOffset: f.offsets[1]! })],
+        interfaces: [iface({ id: 0, snaplen: 40 })],
+      };
     },
     warnings: [/offset 48: captured length 41 exceeds interface 0's snaplen 40/],
   },
   {
     name: 'block length not a multiple of 4',
-    only: 'pcapng', spec: NO_SPEC, build: twoEpbs, delivered: [0],
+    only: 'pcapng',
+    spec: NO_SPEC,
+    build: twoEpbs,
+    delivered: [0],
     damage: (w) => patched(w, w.offsets[2]! + 4, 98),
     error: { at: (w) => w.offsets[2]!, message: /total length 98, which is not a multiple of 4/ },
   },
   {
     name: 'block length smaller than 12',
-    only: 'pcapng', spec: NO_SPEC, build: twoEpbs, delivered: [],
+    only: 'pcapng',
+    spec: NO_SPEC,
+    build: twoEpbs,
+    delivered: [],
     damage: (w) => patched(w, w.offsets[1]! + 4, 8),
     error: { at: (w) => w.offsets[1]!, message: /total length 8, which is smaller than 12/ },
   },
   {
     name: 'trailing block length does not match',
-    only: 'pcapng', spec: NO_SPEC, build: twoEpbs, delivered: [0],
+    only: 'pcapng',
+    spec: NO_SPEC,
+    build: twoEpbs,
+    delivered: [0],
     damage: (w) => patched(w, w.bytes.length - 4, 1234),
     error: { at: (w) => w.offsets[2]!, message: /trailing length says 1234/ },
   },
   {
     name: 'block length past the end of the input',
-    only: 'pcapng', spec: NO_SPEC, build: twoEpbs, delivered: [0],
+    only: 'pcapng',
+    spec: NO_SPEC,
+    build: twoEpbs,
+    delivered: [0],
     damage: (w) => patched(w, w.offsets[2]! + 4, 4096),
     error: { at: (w) => w.offsets[2]!, message: /^truncated pcapng block/ },
   },
   {
     name: 'block larger than 16 MiB',
-    only: 'pcapng', spec: NO_SPEC, build: twoEpbs, delivered: [0],
+    only: 'pcapng',
+    spec: NO_SPEC,
+    build: twoEpbs,
+    delivered: [0],
     damage: (w) => patched(w, w.offsets[2]! + 4, 16 * 1024 * 1024 + 4),
     error: { at: (w) => w.offsets[2]!, message: /claims 16777220 bytes, more than the 16777216-byte limit/ },
   },
   {
     name: 'captured length runs past the end of its block',
-    only: 'pcapng', spec: NO_SPEC, build: twoEpbs, delivered: [0],
+    only: 'pcapng',
+    spec: NO_SPEC,
+    build: twoEpbs,
+    delivered: [0],
     damage: (w) => patched(w, w.caplenAt(2), 200),
     error: { at: (w) => w.offsets[2]!, message: /captured length 200 runs past the end of its 96-byte block/ },
   },
   {
     name: 'enhanced packet block refers to an interface that does not exist',
-    only: 'pcapng', spec: NO_SPEC, build: twoEpbs, delivered: [0],
+    only: 'pcapng',
+    spec: NO_SPEC,
+    build: twoEpbs,
+    delivered: [0],
     damage: (w) => patched(w, w.offsets[2]! + 8, 3),
     error: { at: (w) => w.offsets[2]!, message: /refers to interface 3, but section 0 declares 1 interface/ },
   },
   {
     name: 'unknown block running past the end of the input',
-    only: 'pcapng', spec: NO_SPEC, build: twoEpbs, delivered: [0, 1],
+    only: 'pcapng',
+    spec: NO_SPEC,
+    build: twoEpbs,
+    delivered: [0, 1],
     damage: (w) => concatBytes([w.bytes, Uint8Array.of(0xad, 0x0b, 0, 0, 0, 0, 1, 0, 1, 2, 3, 4)]),
     error: { at: (w) => w.bytes.length, message: /^truncated pcapng block: its length runs past the end/ },
   },
   {
     name: 'unknown block claiming 2 GiB: skipped without buffering, then truncated',
-    only: 'pcapng', spec: NO_SPEC, build: twoEpbs, delivered: [0, 1],
+    only: 'pcapng',
+    spec: NO_SPEC,
+    build: twoEpbs,
+    delivered: [0, 1],
     damage: (w) => concatBytes([w.bytes, Uint8Array.of(0xad, 0x0b, 0, 0, 0, 0, 0, 0x80), frame(1000)]),
     error: { at: (w) => w.bytes.length, message: /^truncated pcapng block/ },
   },
   {
     name: 'skipped unknown block whose trailing length does not match',
-    only: 'pcapng', spec: NO_SPEC, delivered: [0],
+    only: 'pcapng',
+    spec: NO_SPEC,
+    delivered: [0],
     build: () => {
       const w = new PcapngWriter();
       const f = assemble([w.header(), w.record({ tsSec: 3, tsNsec: 0, data: frame(40) }), w.block(0x0bad, frame(100_000))]);
@@ -501,7 +635,9 @@ const PCAPNG_ROWS: Case[] = [
   },
   {
     name: 'simple packet block before any interface description',
-    only: 'pcapng', spec: NO_SPEC, delivered: [],
+    only: 'pcapng',
+    spec: NO_SPEC,
+    delivered: [],
     build: () => {
       const w = new PcapngWriter({ interfaces: [] });
       return { w: assemble([w.header(), w.simplePacket(frame(10))]), packets: [] };
@@ -510,7 +646,9 @@ const PCAPNG_ROWS: Case[] = [
   },
   {
     name: 'second section with a bad byte-order magic',
-    only: 'pcapng', spec: NO_SPEC, delivered: [0, 1],
+    only: 'pcapng',
+    spec: NO_SPEC,
+    delivered: [0, 1],
     build: () => {
       const b = twoEpbs();
       const f = assemble([b.w.bytes, new PcapngWriter().header()]);
@@ -521,13 +659,22 @@ const PCAPNG_ROWS: Case[] = [
   },
   {
     name: 'section header with version 2.0',
-    only: 'pcapng', spec: NO_SPEC, build: twoEpbs, delivered: [],
-    damage: (w) => { const b = w.bytes.slice(); b[12] = 2; return b; },
+    only: 'pcapng',
+    spec: NO_SPEC,
+    build: twoEpbs,
+    delivered: [],
+    damage: (w) => {
+      const b = w.bytes.slice();
+      b[12] = 2;
+      return b;
+    },
     error: { at: () => 0, message: /version 2\.0; only version 1\.x/ },
   },
   {
     name: 'if_tsresol 10^-20 does not fit 64 bits',
-    only: 'pcapng', spec: NO_SPEC, delivered: [],
+    only: 'pcapng',
+    spec: NO_SPEC,
+    delivered: [],
     build: () => {
       const w = new PcapngWriter({ interfaces: [{ tsresol: 20 }] });
       const shbLen = 28;
@@ -583,4 +730,3 @@ describe('pcap link-type FCS bits', () => {
     expect(got.packets.map((p) => p.linkType)).toEqual([1, 1, 1]);
   });
 });
-

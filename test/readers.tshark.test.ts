@@ -29,7 +29,9 @@ const PKTS = [
 ];
 
 function pcapng(): Uint8Array {
-  const w1 = new PcapngWriter({ interfaces: [{ name: 'eth1' }, { name: 'vxlan_bridge', tsresol: 9 }, { linkType: 113, tsresol: 0x80 | 20, snaplen: 0 }] });
+  const w1 = new PcapngWriter({
+    interfaces: [{ name: 'eth1' }, { name: 'vxlan_bridge', tsresol: 9 }, { linkType: 113, tsresol: 0x80 | 20, snaplen: 0 }],
+  });
   const w2 = new PcapngWriter({ bigEndian: true, interfaces: [{ name: 'c', tsresol: 9, snaplen: 64 }] });
   return concatBytes([
     w1.header(),
@@ -59,12 +61,20 @@ describe.skipIf(!HAVE)('tshark reads what our writers write, as our reader does'
       env: { ...process.env, WIRESHARK_CONFIG_DIR: dir, TZ: 'UTC' },
       stdio: ['ignore', 'pipe', 'ignore'],
     });
-    const theirs = out.replace(/\n$/, '').split('\n').map((l) => l.split('\t'));
+    const theirs = out
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((l) => l.split('\t'));
     const ours: string[][] = [];
     const s = await readCapture(path, (p) => {
       // a simple packet block has no timestamp: tshark prints nothing, we say 0
       const simple = name.endsWith('pcapng') && p.tsSec === 0 && p.tsNsec === 0;
-      ours.push([simple ? '' : `${p.tsSec}.${String(p.tsNsec).padStart(9, '0')}`, String(p.len), String(p.caplen), p.interfaceId === undefined ? '' : String(p.interfaceId)]);
+      ours.push([
+        simple ? '' : `${p.tsSec}.${String(p.tsNsec).padStart(9, '0')}`,
+        String(p.len),
+        String(p.caplen),
+        p.interfaceId === undefined ? '' : String(p.interfaceId),
+      ]);
     });
     expect(s.error).toBeUndefined();
     expect(ours).toEqual(theirs);

@@ -4,7 +4,7 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
-import { createServer, } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,18 +27,38 @@ let sshdLog = '';
 
 /** OpenSSH's client with StrictHostKeyChecking=accept-new against the test sshd, on `knownHosts`. */
 function spawnSyncSsh(knownHosts: string): { status: number | null; stderr: string } {
-  const r = spawnSync('ssh', [
-    '-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${knownHosts}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'HashKnownHosts=no', '-o', 'IdentitiesOnly=yes', '-i', join(dir, 'client'), '-p', String(port), 'root@127.0.0.1', 'true',
-  ], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(
+    'ssh',
+    [
+      '-F',
+      '/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=accept-new',
+      '-o',
+      `UserKnownHostsFile=${knownHosts}`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-o',
+      'HashKnownHosts=no',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-i',
+      join(dir, 'client'),
+      '-p',
+      String(port),
+      'root@127.0.0.1',
+      'true',
+    ],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
   return { status: r.status, stderr: r.stderr };
 }
 
 function keygen(file: string): void {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vxi-test', '-f', file]);
 }
-
-
 
 /** A node on the test sshd; `extra` is YAML merged into the node entry. */
 function node(extra = '', knownHosts = 'known_hosts'): NodeConfig {
@@ -126,7 +146,7 @@ describe.skipIf(!canRun)(`SSH layer against a real sshd${skipReason ? ` (skipped
       `" ; touch ${pwned} ; "`,
       `a\nb\ntouch ${pwned}`,
       '$(id)',
-      "it's \"quoted\" \\ back\\slash",
+      'it\'s "quoted" \\ back\\slash',
       '*',
       '',
       '-n',
@@ -171,7 +191,10 @@ describe.skipIf(!canRun)(`SSH layer against a real sshd${skipReason ? ` (skipped
   it('refuses a changed host key loudly, even with accept-new', async () => {
     writeFileSync(join(dir, 'changed_known_hosts'), otherHostLine);
     const err = RemoteSession.connect(node('', 'changed_known_hosts'), { agent: false, acceptNew: true });
-    await expect(err).rejects.toMatchObject({ code: 'VXI_HOSTKEY', message: expect.stringMatching(/REMOTE HOST IDENTIFICATION HAS CHANGED.*ssh-keygen -f .* -R/) });
+    await expect(err).rejects.toMatchObject({
+      code: 'VXI_HOSTKEY',
+      message: expect.stringMatching(/REMOTE HOST IDENTIFICATION HAS CHANGED.*ssh-keygen -f .* -R/),
+    });
     expect(readFileSync(join(dir, 'changed_known_hosts'), 'utf8')).toBe(otherHostLine);
   });
 
@@ -199,7 +222,11 @@ describe.skipIf(!canRun)(`SSH layer against a real sshd${skipReason ? ` (skipped
         await (await attempt).close();
         expect(readFileSync(ours, 'utf8'), c.name).toBe(readFileSync(ref, 'utf8').replace(/^\|1\|.*\n/m, hostLine));
       } else {
-        await expect(attempt, c.name).rejects.toMatchObject({ code: 'VXI_HOSTKEY', exitCode: 2, message: expect.stringContaining('REMOTE HOST IDENTIFICATION HAS CHANGED') });
+        await expect(attempt, c.name).rejects.toMatchObject({
+          code: 'VXI_HOSTKEY',
+          exitCode: 2,
+          message: expect.stringContaining('REMOTE HOST IDENTIFICATION HAS CHANGED'),
+        });
         expect(readFileSync(ours, 'utf8'), `${c.name}: nothing appended`).toBe(c.text);
         expect(readFileSync(ref, 'utf8')).toBe(c.text);
       }
@@ -222,7 +249,10 @@ describe.skipIf(!canRun)(`SSH layer against a real sshd${skipReason ? ` (skipped
       message: expect.stringMatching(/known_hosts .*kh-dir: it is a directory/),
     });
     const n = node(`identityFile: ${dir}/kh-dir`);
-    await expect(RemoteSession.connect(n, { agent: false })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/identity file .*kh-dir: it is a directory/) });
+    await expect(RemoteSession.connect(n, { agent: false })).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/identity file .*kh-dir: it is a directory/),
+    });
   });
 
   it('accepts a hashed known_hosts entry (ssh-keygen -H)', async () => {
@@ -240,7 +270,10 @@ describe.skipIf(!canRun)(`SSH layer against a real sshd${skipReason ? ` (skipped
       code: 'VXI_SSH_AUTH',
       message: expect.stringMatching(/authentication failed as root \(tried .*stranger\).*authorized_keys/),
     });
-    await expect(RemoteSession.connect(node(`identityFile: ${dir}/none`), { agent: false })).rejects.toMatchObject({ code: 'VXI_SSH_AUTH', message: expect.stringMatching(/no credentials/) });
+    await expect(RemoteSession.connect(node(`identityFile: ${dir}/none`), { agent: false })).rejects.toMatchObject({
+      code: 'VXI_SSH_AUTH',
+      message: expect.stringMatching(/no credentials/),
+    });
   });
 
   it('authenticates through ssh-agent (SSH_AUTH_SOCK) before the identity file', async () => {
@@ -267,7 +300,10 @@ describe.skipIf(!canRun)(`SSH layer against a real sshd${skipReason ? ` (skipped
     const a = silent.address();
     const sp = a && typeof a === 'object' ? a.port : 0;
     try {
-      await expect(RemoteSession.connect({ ...node(), sshPort: sp }, { agent: false, timeoutMs: 800 })).rejects.toMatchObject({ code: 'VXI_SSH_TIMEOUT', message: expect.stringMatching(/no SSH session within 0.8 s/) });
+      await expect(RemoteSession.connect({ ...node(), sshPort: sp }, { agent: false, timeoutMs: 800 })).rejects.toMatchObject({
+        code: 'VXI_SSH_TIMEOUT',
+        message: expect.stringMatching(/no SSH session within 0.8 s/),
+      });
     } finally {
       silent.close();
     }
@@ -290,7 +326,10 @@ describe.skipIf(!canRun)(`SSH layer against a real sshd${skipReason ? ` (skipped
       if (hasSudo) {
         console.info('sudo is installed here: the "sudo missing" message is not exercised');
       } else {
-        await expect(s.run(['id'], { sudo: true })).rejects.toMatchObject({ code: 'VXI_REMOTE_COMMAND', message: expect.stringMatching(/local \(127\.0\.0\.1\): sudo is not installed/) });
+        await expect(s.run(['id'], { sudo: true })).rejects.toMatchObject({
+          code: 'VXI_REMOTE_COMMAND',
+          message: expect.stringMatching(/local \(127\.0\.0\.1\): sudo is not installed/),
+        });
       }
       // without `sudo: true` on the command, no sudo is used
       expect((await s.run(['id', '-u'])).stdout.trim()).toBe('0');

@@ -47,7 +47,10 @@ function must(argv: string[]): string {
 }
 
 function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter(Boolean);
 }
 
 interface CliRun {
@@ -101,14 +104,15 @@ async function settledLeftIn(netns: string): Promise<string[]> {
   return alive();
 }
 
-
 /**
  * Both streams were stopped on request and tcpdump printed its counters on the way out (it got
  * SIGINT through `sudo -n -- kill -s INT PID`, not a closed channel), and every packet is in a
  * whole pcap file.
  */
 function expectCleanStop(out: string): void {
-  const s = JSON.parse(readFileSync(path.join(out, 'session.json'), 'utf8')) as { nodes: { interfaces: { iface: string; packets: number; captured: number | null; end: string }[] }[] };
+  const s = JSON.parse(readFileSync(path.join(out, 'session.json'), 'utf8')) as {
+    nodes: { interfaces: { iface: string; packets: number; captured: number | null; end: string }[] }[];
+  };
   const ifaces = s.nodes[0]?.interfaces ?? [];
   expect(ifaces.map((i) => i.iface)).toEqual(['eth1', 'vxlan_bridge']);
   for (const i of ifaces) {
@@ -142,7 +146,8 @@ suite('the non-root sudo path against the lab', () => {
   let invHomeless = '';
 
   beforeAll(async () => {
-    if (!existsSync(BIN)) must(['sh', '-c', `cd ${JSON.stringify(ROOT)} && npx tsc -p tsconfig.build.json && node scripts/copy-assets.mjs`]);
+    if (!existsSync(BIN))
+      must(['sh', '-c', `cd ${JSON.stringify(ROOT)} && npx tsc -p tsconfig.build.json && node scripts/copy-assets.mjs`]);
     work = mkdtempSync(path.join(tmpdir(), 'vxi-sudo-test-'));
     chmodSync(work, 0o755);
     // a home that exists: without one, sshd writes "Could not chdir to home directory" first on
@@ -220,7 +225,11 @@ suite('the non-root sudo path against the lab', () => {
     expect(down.code, down.stderr).toBe(0);
     const gone = await cli(h, ['check', 'kvm1', 'kvm2', '--inventory', invSudo, '--json']);
     expect(gone.code).toBe(1);
-    expect((JSON.parse(gone.stdout) as { checks: { node: string; name: string; status: string }[] }).checks.filter((k) => k.name === 'vxlan').map((k) => `${k.node} ${k.status}`)).toEqual(['kvm1 fail', 'kvm2 fail']);
+    expect(
+      (JSON.parse(gone.stdout) as { checks: { node: string; name: string; status: string }[] }).checks
+        .filter((k) => k.name === 'vxlan')
+        .map((k) => `${k.node} ${k.status}`),
+    ).toEqual(['kvm1 fail', 'kvm2 fail']);
     const up = await cli(h, ['provision', 'kvm1', 'kvm2', '--inventory', invSudo]);
     expect(up.code, up.stderr).toBe(0);
     const again = await cli(h, ['check', 'kvm1', 'kvm2', '--inventory', invSudo, '--json']);
@@ -239,12 +248,14 @@ suite('the non-root sudo path against the lab', () => {
     expect(await settledLeftIn(`${prefix}kvm1`)).toEqual([]);
   });
 
-  it('sudo: false as a non-root user: tcpdump\'s permission failure names node, interface, user and the fix', async () => {
+  it("sudo: false as a non-root user: tcpdump's permission failure names node, interface, user and the fix", async () => {
     const out = path.join(work, 'cap-nosudo');
     const r = await cli(h, ['capture', 'kvm1', '--inventory', invNoSudo, '--out', out, '--duration', '2s']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      new RegExp(`vxlan-inspect: kvm1 \\(10\\.3\\.1\\.156\\) eth1: permission denied: ${user} may not capture on eth1 \\(tcpdump: eth1: You don't have permission .*\\); set sudo: true for the node in the inventory`),
+      new RegExp(
+        `vxlan-inspect: kvm1 \\(10\\.3\\.1\\.156\\) eth1: permission denied: ${user} may not capture on eth1 \\(tcpdump: eth1: You don't have permission .*\\); set sudo: true for the node in the inventory`,
+      ),
     );
     expect(await settledLeftIn(`${prefix}kvm1`)).toEqual([]);
   });

@@ -31,14 +31,25 @@ interface Reply {
 }
 
 /** A raw HTTP request to `server` (fetch sets neither Host nor Sec-Fetch-Site as a test needs). */
-function raw(server: RunningServer, method: string, p: string, headers: Record<string, string | number> = {}, body?: Uint8Array): Promise<Reply> {
+function raw(
+  server: RunningServer,
+  method: string,
+  p: string,
+  headers: Record<string, string | number> = {},
+  body?: Uint8Array,
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.port, method, path: p, headers: { Host: `127.0.0.1:${server.port}`, ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, trailers: res.trailers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port: server.port, method, path: p, headers: { Host: `127.0.0.1:${server.port}`, ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, trailers: res.trailers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     if (body !== undefined) req.write(body);
     req.end();
@@ -46,10 +57,16 @@ function raw(server: RunningServer, method: string, p: string, headers: Record<s
 }
 
 /** The error an API answer carries: `{ "error": { "code", "message" } }`. */
-const apiError = (r: Reply): { code: string; message: string } => (JSON.parse(r.body.toString('utf8')) as { error: { code: string; message: string } }).error;
+const apiError = (r: Reply): { code: string; message: string } =>
+  (JSON.parse(r.body.toString('utf8')) as { error: { code: string; message: string } }).error;
 
 function arpFrame(k: number): Uint8Array {
-  return ethernet('ff:ff:ff:ff:ff:ff', '52:54:00:aa:00:11', 0x0806, arpRequest('52:54:00:aa:00:11', '10.220.220.11', `10.220.${(k >> 8) & 255}.${k & 255}`));
+  return ethernet(
+    'ff:ff:ff:ff:ff:ff',
+    '52:54:00:aa:00:11',
+    0x0806,
+    arpRequest('52:54:00:aa:00:11', '10.220.220.11', `10.220.${(k >> 8) & 255}.${k & 255}`),
+  );
 }
 
 /** A VXLAN packet whose inner frame carries `pad` bytes after an ARP request. */
@@ -101,7 +118,11 @@ describe('item 4: the packet filter and other sites', () => {
     expect(() => parseFilter(Array(1000).fill('proto=vxlan').join(' '))).toThrow(/filter is 11999 characters long: at most 1024/);
     expect(() => parseFilter(Array(40).fill('vxlan').join(' '))).toThrow(/more than 32 terms/);
     const id = server.store.captures()[0]!.id;
-    const r = await raw(server, 'GET', `/api/captures/${id}/packets?filter=${encodeURIComponent(Array(1000).fill('proto=vxlan').join(' '))}`);
+    const r = await raw(
+      server,
+      'GET',
+      `/api/captures/${id}/packets?filter=${encodeURIComponent(Array(1000).fill('proto=vxlan').join(' '))}`,
+    );
     expect(r.status).toBe(400);
     expect(apiError(r)).toMatchObject({ code: 'VXI_USAGE', message: expect.stringMatching(/at most 1024 are accepted/) });
     const p = await raw(server, 'GET', `/api/captures/${id}/position/1?filter=${Array(33).fill('arp').join('+')}`);
@@ -113,21 +134,47 @@ describe('item 4: the packet filter and other sites', () => {
     expect(parseFilter(Array(32).fill('proto=vxlan').join(' '))).toEqual([{ kind: 'proto', proto: 'vxlan' }]);
     expect(parseFilter('vni=10 vni 10 10 ip=10.0.0.1 ip 10.0.0.1 10.0.0.1')).toHaveLength(2);
     const c = server.store.captures()[0]!;
-    expect(filterIndex(c.index, [{ kind: 'proto', proto: 'vxlan' }, { kind: 'proto', proto: 'vxlan' }])).toEqual(filterIndex(c.index, [{ kind: 'proto', proto: 'vxlan' }]));
+    expect(
+      filterIndex(c.index, [
+        { kind: 'proto', proto: 'vxlan' },
+        { kind: 'proto', proto: 'vxlan' },
+      ]),
+    ).toEqual(filterIndex(c.index, [{ kind: 'proto', proto: 'vxlan' }]));
   });
 
   test('every API route refuses what a browser says comes from another site, GETs too', async () => {
     const id = server.store.captures()[0]!.id;
     const self = `http://127.0.0.1:${server.port}`;
-    for (const p of ['/api/session', `/api/captures/${id}/packets?filter=vxlan`, `/api/captures/${id}/file`, `/api/captures/${id}/inner.pcap`, '/api/diagnostics', '/api/events']) {
-      for (const headers of <Record<string, string>[]>[{ 'Sec-Fetch-Site': 'cross-site' }, { 'Sec-Fetch-Site': 'same-site' }, { Origin: 'http://evil.example' }, { Origin: 'null' }, { Origin: `http://127.0.0.1:${server.port + 1}` }]) {
+    for (const p of [
+      '/api/session',
+      `/api/captures/${id}/packets?filter=vxlan`,
+      `/api/captures/${id}/file`,
+      `/api/captures/${id}/inner.pcap`,
+      '/api/diagnostics',
+      '/api/events',
+    ]) {
+      for (const headers of <Record<string, string>[]>[
+        { 'Sec-Fetch-Site': 'cross-site' },
+        { 'Sec-Fetch-Site': 'same-site' },
+        { Origin: 'http://evil.example' },
+        { Origin: 'null' },
+        { Origin: `http://127.0.0.1:${server.port + 1}` },
+      ]) {
         const r = await raw(server, 'GET', p, headers);
         expect(r.status, `${p} ${JSON.stringify(headers)}`).toBe(403);
-        expect(apiError(r)).toMatchObject({ code: 'VXI_WEB_FORBIDDEN', message: expect.stringMatching(/refused: open the page served at/) });
+        expect(apiError(r)).toMatchObject({
+          code: 'VXI_WEB_FORBIDDEN',
+          message: expect.stringMatching(/refused: open the page served at/),
+        });
       }
     }
     // the page's own requests, a typed URL, curl: fine
-    for (const headers of <Record<string, string>[]>[{}, { 'Sec-Fetch-Site': 'same-origin', Origin: self }, { 'Sec-Fetch-Site': 'none' }, { Origin: self }]) {
+    for (const headers of <Record<string, string>[]>[
+      {},
+      { 'Sec-Fetch-Site': 'same-origin', Origin: self },
+      { 'Sec-Fetch-Site': 'none' },
+      { Origin: self },
+    ]) {
       expect((await raw(server, 'GET', '/api/session', headers)).status, JSON.stringify(headers)).toBe(200);
     }
     // the page itself may be opened from a link elsewhere
@@ -190,7 +237,8 @@ describe('item 6: the upload quota holds for uploads side by side', () => {
   afterAll(async () => server?.close());
 
   /** A valid capture of `count` frames of about `size` bytes each. */
-  const capture = (count: number, pad: number): Uint8Array => new PcapWriter().file(Array.from({ length: count }, (_, k) => ({ tsSec: 1 + k, tsNsec: 0, data: vxlanOf(k, pad) })));
+  const capture = (count: number, pad: number): Uint8Array =>
+    new PcapWriter().file(Array.from({ length: count }, (_, k) => ({ tsSec: 1 + k, tsNsec: 0, data: vxlanOf(k, pad) })));
 
   test('ten uploads at once of the largest size: only what fits the total (8 × the limit) is taken', async () => {
     const body = capture(4, 900);
@@ -207,17 +255,30 @@ describe('item 6: the upload quota holds for uploads side by side', () => {
     const results: Promise<Reply>[] = [];
     const finishers: (() => void)[] = [];
     for (let k = 0; k < 10; k++) {
-      results.push(new Promise<Reply>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port: server.port, method: 'POST', path: `/api/captures?name=kvm${k}-eth1.pcap`, headers: { Host: `127.0.0.1:${server.port}`, 'X-VXI-Token': server.token, 'Content-Length': body.length } }, (res) => {
-          const chunks: Buffer[] = [];
-          if (res.statusCode === 413) refused++;
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, trailers: {}, body: Buffer.concat(chunks) }));
-        });
-        req.on('error', reject);
-        req.write(body.subarray(0, 100));
-        finishers.push(() => req.end(body.subarray(100)));
-      }));
+      results.push(
+        new Promise<Reply>((resolve, reject) => {
+          const req = request(
+            {
+              host: '127.0.0.1',
+              port: server.port,
+              method: 'POST',
+              path: `/api/captures?name=kvm${k}-eth1.pcap`,
+              headers: { Host: `127.0.0.1:${server.port}`, 'X-VXI-Token': server.token, 'Content-Length': body.length },
+            },
+            (res) => {
+              const chunks: Buffer[] = [];
+              if (res.statusCode === 413) refused++;
+              res.on('data', (c: Buffer) => chunks.push(c));
+              res.on('end', () =>
+                resolve({ status: res.statusCode ?? 0, headers: res.headers, trailers: {}, body: Buffer.concat(chunks) }),
+              );
+            },
+          );
+          req.on('error', reject);
+          req.write(body.subarray(0, 100));
+          finishers.push(() => req.end(body.subarray(100)));
+        }),
+      );
     }
     // every upload is being received or refused before any of them ends
     expect(await eventually(() => accepted + refused === 10)).toBe(true);
@@ -225,10 +286,15 @@ describe('item 6: the upload quota holds for uploads side by side', () => {
     const replies = await Promise.all(results);
     const ok = replies.filter((r) => r.status === 201).length;
     expect(ok).toBe(8);
-    expect(replies.filter((r) => r.status === 413).map((r) => apiError(r))).toEqual(Array(2).fill({ code: 'VXI_WEB_TOO_LARGE', message: expect.stringMatching(/fill the 0 MB this server keeps for them/) }));
+    expect(replies.filter((r) => r.status === 413).map((r) => apiError(r))).toEqual(
+      Array(2).fill({ code: 'VXI_WEB_TOO_LARGE', message: expect.stringMatching(/fill the 0 MB this server keeps for them/) }),
+    );
     expect(store.uploadedBytes).toBeLessThanOrEqual(8 * LIMIT);
     // the quota is spent: one more of that size is refused now
-    expect((await raw(server, 'POST', '/api/captures?name=late.pcap', { 'X-VXI-Token': server.token, 'Content-Length': body.length }, body)).status).toBe(413);
+    expect(
+      (await raw(server, 'POST', '/api/captures?name=late.pcap', { 'X-VXI-Token': server.token, 'Content-Length': body.length }, body))
+        .status,
+    ).toBe(413);
   });
 
   test('an upload holds at most one packet per 64 bytes of the limit: its index stays bounded', async () => {
@@ -236,13 +302,26 @@ describe('item 6: the upload quota holds for uploads side by side', () => {
     try {
       const many = new PcapWriter().file(Array.from({ length: 100 }, (_, k) => ({ tsSec: 1, tsNsec: k, data: new Uint8Array(14) })));
       expect(many.length).toBeLessThanOrEqual(LIMIT);
-      const r = await raw(other, 'POST', '/api/captures?name=many.pcap', { 'X-VXI-Token': other.token, 'Content-Length': many.length }, many);
+      const r = await raw(
+        other,
+        'POST',
+        '/api/captures?name=many.pcap',
+        { 'X-VXI-Token': other.token, 'Content-Length': many.length },
+        many,
+      );
       expect(r.status).toBe(413);
-      expect(apiError(r)).toMatchObject({ code: 'VXI_WEB_TOO_LARGE', message: expect.stringMatching(/many\.pcap has more than 64 packets: uploads are indexed up to that many/) });
+      expect(apiError(r)).toMatchObject({
+        code: 'VXI_WEB_TOO_LARGE',
+        message: expect.stringMatching(/many\.pcap has more than 64 packets: uploads are indexed up to that many/),
+      });
       expect(other.store.captures()).toHaveLength(0);
       // its reservation was given back: a whole quota's worth still fits
       const ok = capture(4, 900);
-      for (let k = 0; k < 8; k++) expect((await raw(other, 'POST', `/api/captures?name=k${k}-eth1.pcap`, { 'X-VXI-Token': other.token, 'Content-Length': ok.length }, ok)).status).toBe(201);
+      for (let k = 0; k < 8; k++)
+        expect(
+          (await raw(other, 'POST', `/api/captures?name=k${k}-eth1.pcap`, { 'X-VXI-Token': other.token, 'Content-Length': ok.length }, ok))
+            .status,
+        ).toBe(201);
     } finally {
       await other.close();
     }
@@ -275,7 +354,12 @@ describe('item 9: the inner-only pcap of a capture with odd timestamps', () => {
       const got = [];
       for (let x = p.next(); x; x = p.next()) got.push(x);
       expect(p.error).toBeUndefined();
-      expect(got.map((x) => [x.tsSec, x.tsNsec])).toEqual([[1_700_000_000, 0], [1_700_000_001 + 4294, 967_295_000], [1_700_000_003, 500_000_000], [1_700_000_003, 5000]]);
+      expect(got.map((x) => [x.tsSec, x.tsNsec])).toEqual([
+        [1_700_000_000, 0],
+        [1_700_000_001 + 4294, 967_295_000],
+        [1_700_000_003, 500_000_000],
+        [1_700_000_003, 5000],
+      ]);
       expect(got.map((x) => x.caplen)).toEqual(pkts.map((x) => x.data.length - 50));
     } finally {
       await server.close();
@@ -339,17 +423,20 @@ describe('item 11: a client that goes away', () => {
     expect(fdsOn(file)).toBe(0);
     const id = server.store.captures().find((c) => c.path === file)!.id;
     await new Promise<void>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: server.port, path: `/api/captures/${id}/${what}`, headers: { Host: `127.0.0.1:${server.port}` } }, (res) => {
-        expect(res.statusCode).toBe(200);
-        res.once('data', () => {
-          // stop reading: the server fills the socket and waits; then go away
-          res.pause();
-          void eventually(() => fdsOn(file) > 0).then(() => {
-            req.destroy();
-            resolve();
+      const req = request(
+        { host: '127.0.0.1', port: server.port, path: `/api/captures/${id}/${what}`, headers: { Host: `127.0.0.1:${server.port}` } },
+        (res) => {
+          expect(res.statusCode).toBe(200);
+          res.once('data', () => {
+            // stop reading: the server fills the socket and waits; then go away
+            res.pause();
+            void eventually(() => fdsOn(file) > 0).then(() => {
+              req.destroy();
+              resolve();
+            });
           });
-        });
-      });
+        },
+      );
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e.code !== 'ECONNRESET') reject(e);
       });
@@ -380,7 +467,9 @@ describe('item 12: what a served folder may hold', () => {
     mkdirSync(dir);
     const sj = path.join(dir, 'session.json');
     writeFileSync(sj, 'null');
-    expect(() => sessionFromDir(dir)).toThrow(new RegExp(`${sj.replace(/[/.]/g, '\\$&')} is not a session file: it must hold a JSON object`));
+    expect(() => sessionFromDir(dir)).toThrow(
+      new RegExp(`${sj.replace(/[/.]/g, '\\$&')} is not a session file: it must hold a JSON object`),
+    );
     writeFileSync(sj, '{"nodes":[null]}');
     expect(() => sessionFromDir(dir)).toThrow(/session\.json: nodes\[0\] must be an object/);
     writeFileSync(sj, '{"nodes":{"name":"kvm1"}}');
@@ -405,11 +494,13 @@ describe('item 12: what a served folder may hold', () => {
       expect(body).not.toMatch(/726f6f74|root/);
       const s = JSON.parse(r.body.toString('utf8')) as { captures: { name: string }[]; problems: string[] };
       expect(s.captures.map((c) => c.name)).not.toContain('kvm9-eth1.pcap');
-      expect(s.problems).toEqual(expect.arrayContaining([
-        'kvm7-eth1.pcap: is a symlink to a file outside the capture folder: not served',
-        'kvm9-eth1.pcap: is a symlink to a file outside the capture folder: not served',
-        expect.stringMatching(/^kvm8-eth1\.pcap: not a pcap or pcapng capture file \(what it holds is not shown/),
-      ]));
+      expect(s.problems).toEqual(
+        expect.arrayContaining([
+          'kvm7-eth1.pcap: is a symlink to a file outside the capture folder: not served',
+          'kvm9-eth1.pcap: is a symlink to a file outside the capture folder: not served',
+          expect.stringMatching(/^kvm8-eth1\.pcap: not a pcap or pcapng capture file \(what it holds is not shown/),
+        ]),
+      );
       const d = await raw(server, 'GET', '/api/diagnostics');
       expect(d.body.toString('utf8')).not.toMatch(/726f6f74|root/);
     } finally {
@@ -422,7 +513,10 @@ describe('item 12: what a served folder may hold', () => {
     writeSampleSession(dir);
     writeFileSync(path.join(dir, '..kvm1.pcap'), readFileSync(path.join(dir, 'kvm1-eth1.pcap')));
     symlinkSync('/etc/hostname', path.join(dir, 'out.pcap'));
-    writeFileSync(path.join(dir, 'session.json'), JSON.stringify({ nodes: [{ name: 'kvm1', underlay: '..kvm1.pcap', overlay: 'out.pcap' }] }));
+    writeFileSync(
+      path.join(dir, 'session.json'),
+      JSON.stringify({ nodes: [{ name: 'kvm1', underlay: '..kvm1.pcap', overlay: 'out.pcap' }] }),
+    );
     const s = sessionFromDir(dir);
     expect(s.files.map((f) => f.name)).toEqual(['..kvm1.pcap']);
     expect(s.skipped).toEqual(['out.pcap: is a symlink to a file outside the capture folder: not served']);
@@ -437,7 +531,9 @@ describe('item 12: what a served folder may hold', () => {
     for (const host of ['127.0.0.2', '127.255.0.9']) {
       const out = sink();
       const err = sink();
-      expect(await runServe([dir], { port: 0, host, live: false }, { stdout: out.stream, stderr: err.stream }, AbortSignal.abort())).toBe(0);
+      expect(await runServe([dir], { port: 0, host, live: false }, { stdout: out.stream, stderr: err.stream }, AbortSignal.abort())).toBe(
+        0,
+      );
       expect(out.text(), host).toMatch(new RegExp(`open http://${host.replace(/\./g, '\\.')}:\\d+/#token=`));
       expect(out.text(), host).not.toMatch(/warning: listening on/);
     }

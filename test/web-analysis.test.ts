@@ -17,12 +17,17 @@ const dir = mkdtempSync(path.join(tmpdir(), 'vxi-web-analysis-'));
 writeSampleSession(dir);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-test('the sample\'s figures, and every match as the correlator decided it', async () => {
+test("the sample's figures, and every match as the correlator decided it", async () => {
   const store = await CaptureStore.open(sessionFromDir(dir));
   for (const node of ['kvm1', 'kvm2'] as const) {
     const a = store.node(node)!.analysis!;
     const want = SAMPLE.expected[node];
-    expect([a.matched, a.underlayOnly, a.overlayOnly, a.floodedFrames], node).toEqual([want.matched, want.underlayOnly, want.overlayOnly, want.floodedFrames]);
+    expect([a.matched, a.underlayOnly, a.overlayOnly, a.floodedFrames], node).toEqual([
+      want.matched,
+      want.underlayOnly,
+      want.overlayOnly,
+      want.floodedFrames,
+    ]);
     // each node sends the ARP request (kvm1 twice: flooded), or reply, and 5 pings or replies
     expect([a.encapsulated, a.decapsulated]).toEqual(node === 'kvm1' ? [7, 6] : [6, 6]);
     expect(a.overhead?.perPacket).toBe(50);

@@ -53,7 +53,9 @@ describe('session', () => {
     expect([k2.underlay.packets, k2.overlay.packets]).toEqual([12, 12]);
     // 12 frames cross the tunnel, the ARP request twice (flooded to two VTEPs); VNI 20 reaches kvm1
     // with no bridge for it; vm1 ↔ bridge stays local
-    expect([k1.analysis.matched, k1.analysis.underlayOnly, k1.analysis.overlayOnly, k1.analysis.underlayNotTunnelled]).toEqual([13, 1, 2, 2]);
+    expect([k1.analysis.matched, k1.analysis.underlayOnly, k1.analysis.overlayOnly, k1.analysis.underlayNotTunnelled]).toEqual([
+      13, 1, 2, 2,
+    ]);
     expect([k1.analysis.floodedFrames, k2.analysis.floodedFrames]).toEqual([1, 0]);
     expect([k2.analysis.matched, k2.analysis.underlayOnly, k2.analysis.overlayOnly]).toEqual([12, 0, 0]);
     // kvm1 sends 7 (the ARP request twice, 5 echo requests) and receives 6
@@ -74,7 +76,9 @@ describe('packet list', () => {
     const p1 = await get(`/api/captures/${id}/packets?offset=0&limit=10`);
     expect([p1.total, p1.all, p1.rows.length]).toEqual([16, 16, 10]);
     expect(p1.rows[0]).toMatchObject({ n: 1, vni: 10, proto: 'arp', len: 92, match: 1 });
-    expect(p1.rows[0].summary).toMatch(/^10\.3\.1\.156:\d+ > 10\.3\.1\.174:4789 VXLAN vni 10 \| .*ARP who-has 10\.220\.220\.12 tell 10\.220\.220\.11/);
+    expect(p1.rows[0].summary).toMatch(
+      /^10\.3\.1\.156:\d+ > 10\.3\.1\.174:4789 VXLAN vni 10 \| .*ARP who-has 10\.220\.220\.12 tell 10\.220\.220\.11/,
+    );
     expect(p1.rows[0].time).toBe('06:53:20.100023');
     const p2 = await get(`/api/captures/${id}/packets?offset=10&limit=10`);
     expect(p2.rows.map((r: J) => r.n)).toEqual([11, 12, 13, 14, 15, 16]);
@@ -84,7 +88,8 @@ describe('packet list', () => {
     const u1 = await captureId('kvm1', 'underlay');
     const o1 = await captureId('kvm1', 'overlay');
     const o2 = await captureId('kvm2', 'overlay');
-    const count = async (id: string, f: string): Promise<number> => (await get(`/api/captures/${id}/packets?filter=${encodeURIComponent(f)}`)).total;
+    const count = async (id: string, f: string): Promise<number> =>
+      (await get(`/api/captures/${id}/packets?filter=${encodeURIComponent(f)}`)).total;
     expect(await count(u1, 'vni=20')).toBe(1);
     expect(await count(u1, 'vni=10')).toBe(13);
     expect(await count(u1, 'proto=tcp')).toBe(2);
@@ -103,10 +108,16 @@ describe('packet list', () => {
     const id = await captureId('kvm1', 'underlay');
     let r = await fetch(`${base}/api/captures/${id}/packets?filter=vni%3Dten`);
     expect(r.status).toBe(400);
-    expect((await r.json()).error).toMatchObject({ code: 'VXI_USAGE', message: expect.stringMatching(/cannot understand filter "vni=ten".*vni=10/) });
+    expect((await r.json()).error).toMatchObject({
+      code: 'VXI_USAGE',
+      message: expect.stringMatching(/cannot understand filter "vni=ten".*vni=10/),
+    });
     r = await fetch(`${base}/api/captures/${id}/packets?limit=100000`);
     expect(r.status).toBe(400);
-    expect((await r.json()).error).toMatchObject({ code: 'VXI_WEB_BAD_REQUEST', message: expect.stringMatching(/limit must be an integer from 1 to 500/) });
+    expect((await r.json()).error).toMatchObject({
+      code: 'VXI_WEB_BAD_REQUEST',
+      message: expect.stringMatching(/limit must be an integer from 1 to 500/),
+    });
     r = await fetch(`${base}/api/captures/c99/packets`);
     expect(r.status).toBe(404);
     expect((await r.json()).error).toMatchObject({ code: 'VXI_WEB_NOT_FOUND', message: expect.stringMatching(/no capture "c99"/) });
@@ -129,14 +140,24 @@ describe('packet detail', () => {
     expect(d.match).toMatchObject({ n: 1, direction: 'encap', deltaUs: 23 });
     expect(d.match.capture.name).toBe('kvm1-eth1.pcap');
     const layers = d.match.packet.layers;
-    expect(layers.map((l: J) => `${l.type}@${l.offset}+${l.length}`)).toEqual(['eth@0+14', 'ipv4@14+20', 'udp@34+8', 'vxlan@42+8', 'eth@50+14', 'arp@64+28']);
+    expect(layers.map((l: J) => `${l.type}@${l.offset}+${l.length}`)).toEqual([
+      'eth@0+14',
+      'ipv4@14+20',
+      'udp@34+8',
+      'vxlan@42+8',
+      'eth@50+14',
+      'arp@64+28',
+    ]);
     expect(layers[3]).toMatchObject({ type: 'vxlan', vni: 10, flags: 0x08 });
     // the inner bytes of the underlay packet are the bridge frame
     expect(d.match.hex.slice(50 * 2)).toBe(d.hex);
     // VXLAN header bytes: flags 08, reserved, VNI 00 00 0a, reserved
     expect(d.match.hex.slice(42 * 2, 50 * 2)).toBe('08' + '000000' + '00000a' + '00');
     // a broadcast: one copy per remote VTEP
-    expect(d.copies).toEqual([{ n: 1, vtep: '10.3.1.174' }, { n: 2, vtep: '10.3.1.180' }]);
+    expect(d.copies).toEqual([
+      { n: 1, vtep: '10.3.1.174' },
+      { n: 2, vtep: '10.3.1.180' },
+    ]);
     expect((await get(`/api/captures/${id}/packets/2`)).copies).toEqual([]);
   });
 
@@ -201,7 +222,10 @@ describe('overview, topology, diagnostics', () => {
     expect(stray).toMatchObject({ side: 'underlay', packets: [14], severity: 'warning' });
     expect(stray.title).toMatch(/^1 VXLAN packet\(s\) on the underlay with no frame on the bridge/);
     expect(find('kvm1', /^unmatched-overlay:/)).toMatchObject({ side: 'overlay', packets: [9, 10] });
-    expect(find('kvm1', /^flooded$/)).toMatchObject({ packets: [1], title: expect.stringMatching(/^1 bridge frame\(s\) flooded to several VTEPs/) });
+    expect(find('kvm1', /^flooded$/)).toMatchObject({
+      packets: [1],
+      title: expect.stringMatching(/^1 bridge frame\(s\) flooded to several VTEPs/),
+    });
     expect(find('kvm2', /^all-accounted-for$/)).toBeDefined();
     // errors first, then warnings, then information
     const rank = { error: 0, warning: 1, info: 2 } as Record<string, number>;
@@ -242,7 +266,10 @@ describe('downloads', () => {
     const u1 = await captureId('kvm1', 'underlay');
     const r = await fetch(`${base}/api/captures/${u1}/packets.ndjson`);
     expect(r.headers.get('content-type')).toMatch(/application\/x-ndjson/);
-    const lines = (await r.text()).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await r.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(16);
     expect(lines[0]).toMatchObject({ n: 1, ts: 1764140000.100023, len: 92 });
     expect(lines[0].layers.find((l: J) => l.type === 'vxlan').vni).toBe(10);
@@ -260,8 +287,14 @@ describe('downloads', () => {
 describe('uploads', () => {
   test('an uploaded underlay capture joins its node', async () => {
     // kvm3: a node of its own, its underlay only
-    const file = new PcapWriter().file([{ tsSec: 1_764_140_000, tsNsec: 0, data: readFileSync(path.join(dir, 'kvm2-eth1.pcap')).subarray(40, 40 + 92) }]);
-    const r = await fetch(`${base}/api/captures?name=kvm3-eth1.pcap`, { method: 'POST', headers: { 'X-VXI-Token': server.token, 'Content-Type': 'application/octet-stream' }, body: Buffer.from(file) });
+    const file = new PcapWriter().file([
+      { tsSec: 1_764_140_000, tsNsec: 0, data: readFileSync(path.join(dir, 'kvm2-eth1.pcap')).subarray(40, 40 + 92) },
+    ]);
+    const r = await fetch(`${base}/api/captures?name=kvm3-eth1.pcap`, {
+      method: 'POST',
+      headers: { 'X-VXI-Token': server.token, 'Content-Type': 'application/octet-stream' },
+      body: Buffer.from(file),
+    });
     expect(r.status).toBe(201);
     const j = await r.json();
     expect(j.node).toBe('kvm3');

@@ -23,7 +23,10 @@ function io(): { io: { stdout: PassThrough; stderr: PassThrough }; out: () => st
 }
 
 /** Runs a command that serves until aborted; resolves with what it printed once the URL is out. */
-async function whileServing(start: (signal: AbortSignal, t: ReturnType<typeof io>) => Promise<number>, check: (out: string, url: string) => Promise<void>): Promise<number> {
+async function whileServing(
+  start: (signal: AbortSignal, t: ReturnType<typeof io>) => Promise<number>,
+  check: (out: string, url: string) => Promise<void>,
+): Promise<number> {
   const t = io();
   const ac = new AbortController();
   const done = start(ac.signal, t);
@@ -40,27 +43,38 @@ async function whileServing(start: (signal: AbortSignal, t: ReturnType<typeof io
 
 test('serve DIR: lists the nodes, the correlation, the URL with the token', async () => {
   writeSampleSession(dir);
-  const code = await whileServing((signal, t) => runServe([dir], { port: 0 }, t.io, signal), async (out, url) => {
-    expect(out).toMatch(/^serving 4 capture\(s\) of .* — 2 node\(s\)$/m);
-    expect(out).toMatch(/^ {2}kvm1: underlay kvm1-eth1\.pcap \(16 packets\), bridge kvm1-vxlan_bridge\.pcap \(14 packets\): 13 matched, 1 underlay only, 2 bridge only$/m);
-    expect(out).toMatch(/^token \(uploads and live capture need it; header X-VXI-Token\): [\w-]{24}$/m);
-    const s = await (await fetch(`${url}api/session`)).json();
-    expect(s.captures).toHaveLength(4);
-  });
+  const code = await whileServing(
+    (signal, t) => runServe([dir], { port: 0 }, t.io, signal),
+    async (out, url) => {
+      expect(out).toMatch(/^serving 4 capture\(s\) of .* — 2 node\(s\)$/m);
+      expect(out).toMatch(
+        /^ {2}kvm1: underlay kvm1-eth1\.pcap \(16 packets\), bridge kvm1-vxlan_bridge\.pcap \(14 packets\): 13 matched, 1 underlay only, 2 bridge only$/m,
+      );
+      expect(out).toMatch(/^token \(uploads and live capture need it; header X-VXI-Token\): [\w-]{24}$/m);
+      const s = await (await fetch(`${url}api/session`)).json();
+      expect(s.captures).toHaveLength(4);
+    },
+  );
   expect(code).toBe(0);
 });
 
 test('serve FILE FILE: any files, paired by name', async () => {
-  const code = await whileServing((signal, t) => runServe([path.join(dir, 'kvm2-eth1.pcap'), path.join(dir, 'kvm2-vxlan_bridge.pcap')], { port: 0 }, t.io, signal), async (out) => {
-    expect(out).toMatch(/kvm2: underlay kvm2-eth1\.pcap \(12 packets\), bridge kvm2-vxlan_bridge\.pcap \(12 packets\): 12 matched/);
-  });
+  const code = await whileServing(
+    (signal, t) => runServe([path.join(dir, 'kvm2-eth1.pcap'), path.join(dir, 'kvm2-vxlan_bridge.pcap')], { port: 0 }, t.io, signal),
+    async (out) => {
+      expect(out).toMatch(/kvm2: underlay kvm2-eth1\.pcap \(12 packets\), bridge kvm2-vxlan_bridge\.pcap \(12 packets\): 12 matched/);
+    },
+  );
   expect(code).toBe(0);
 });
 
 test('serve with no argument: an empty page to upload to', async () => {
-  const code = await whileServing((signal, t) => runServe([], { port: 0 }, t.io, signal), async (out) => {
-    expect(out).toMatch(/^serving 0 capture\(s\)$/m);
-  });
+  const code = await whileServing(
+    (signal, t) => runServe([], { port: 0 }, t.io, signal),
+    async (out) => {
+      expect(out).toMatch(/^serving 0 capture\(s\)$/m);
+    },
+  );
   expect(code).toBe(0);
 });
 
@@ -84,30 +98,39 @@ test('usage errors exit 2 with what to do', async () => {
 });
 
 test('a port in use is a clear error', async () => {
-  await whileServing((signal, t) => runServe([], { port: 0 }, t.io, signal), async (_out, url) => {
-    const port = Number(new URL(url).port);
-    const t = io();
-    expect(await main(['serve', '--port', String(port)], t.io)).toBe(2);
-    expect(t.err()).toMatch(new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use: choose another with --port`));
-  });
+  await whileServing(
+    (signal, t) => runServe([], { port: 0 }, t.io, signal),
+    async (_out, url) => {
+      const port = Number(new URL(url).port);
+      const t = io();
+      expect(await main(['serve', '--port', String(port)], t.io)).toBe(2);
+      expect(t.err()).toMatch(new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use: choose another with --port`));
+    },
+  );
 });
 
 test('demo serves the lab recording (or a sample when it is missing)', async () => {
-  await whileServing((signal, t) => runDemo({ port: 0 }, t.io, signal), async (out) => {
-    expect(out).toMatch(/kvm1: underlay kvm1-eth1\.pcap/);
-    expect(out).toMatch(/kvm2: underlay kvm2-eth1\.pcap/);
-  });
+  await whileServing(
+    (signal, t) => runDemo({ port: 0 }, t.io, signal),
+    async (out) => {
+      expect(out).toMatch(/kvm1: underlay kvm1-eth1\.pcap/);
+      expect(out).toMatch(/kvm2: underlay kvm2-eth1\.pcap/);
+    },
+  );
   const missing = path.join(dir, 'no-such-recording');
   writeFileSync(path.join(dir, 'placeholder'), '');
   let err = '';
-  await whileServing(async (signal, t) => {
-    const code = await runDemo({ port: 0 }, t.io, signal, missing);
-    err = t.err();
-    return code;
-  }, async (out, url) => {
-    expect(out).toMatch(/serving 4 capture\(s\) of a synthetic sample/);
-    const s = await (await fetch(`${url}api/session`)).json();
-    expect(s.banner).toMatch(/Synthetic sample/);
-  });
+  await whileServing(
+    async (signal, t) => {
+      const code = await runDemo({ port: 0 }, t.io, signal, missing);
+      err = t.err();
+      return code;
+    },
+    async (out, url) => {
+      expect(out).toMatch(/serving 4 capture\(s\) of a synthetic sample/);
+      const s = await (await fetch(`${url}api/session`)).json();
+      expect(s.banner).toMatch(/Synthetic sample/);
+    },
+  );
   expect(err).toMatch(/the lab recording .* is missing: serving a small synthetic sample instead/);
 });

@@ -19,7 +19,12 @@ import { decodePacket } from '../src/decode/packet.js';
 const dir = mkdtempSync(path.join(tmpdir(), 'vxi-web-index-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const ping = ethernet('52:54:00:aa:00:12', '52:54:00:aa:00:11', 0x0800, ipv4({ src: '10.220.220.11', dst: '10.220.220.12', proto: 1 }, icmpEcho(8, 7, 1)));
+const ping = ethernet(
+  '52:54:00:aa:00:12',
+  '52:54:00:aa:00:11',
+  0x0800,
+  ipv4({ src: '10.220.220.11', dst: '10.220.220.12', proto: 1 }, icmpEcho(8, 7, 1)),
+);
 const arp = ethernet('ff:ff:ff:ff:ff:ff', '52:54:00:aa:00:11', 0x0806, arpRequest('52:54:00:aa:00:11', '10.220.220.11', '10.220.220.12'));
 
 /** n packets alternating: VXLAN(ping, vni 10), plain ARP, VXLAN(arp, vni 20) on port 8472. */
@@ -86,12 +91,23 @@ describe('readRecords re-reads pages by offset', () => {
   const cases: [string, () => Uint8Array][] = [
     ['pcap (µs)', () => new PcapWriter().file(frames(500))],
     ['pcap (ns, big-endian)', () => new PcapWriter({ nanosecond: true, bigEndian: true }).file(frames(500))],
-    ['pcapng', () => new PcapngWriter({ interfaces: [{ name: 'eth1' }, { name: 'vxlan_bridge', tsresol: 9 }] }).file(frames(500).map((f, i) => ({ ...f, interfaceId: i % 2 })))],
-    ['pcapng, two sections', () => {
-      const a = new PcapngWriter({ interfaces: [{ name: 'eth1' }] }).file(frames(250));
-      const b = new PcapngWriter({ interfaces: [{ name: 'x' }, { name: 'y', tsresol: 9 }], bigEndian: true }).file(frames(250).map((f, i) => ({ ...f, interfaceId: i % 2 })));
-      return concatBytes([a, b]);
-    }],
+    [
+      'pcapng',
+      () =>
+        new PcapngWriter({ interfaces: [{ name: 'eth1' }, { name: 'vxlan_bridge', tsresol: 9 }] }).file(
+          frames(500).map((f, i) => ({ ...f, interfaceId: i % 2 })),
+        ),
+    ],
+    [
+      'pcapng, two sections',
+      () => {
+        const a = new PcapngWriter({ interfaces: [{ name: 'eth1' }] }).file(frames(250));
+        const b = new PcapngWriter({ interfaces: [{ name: 'x' }, { name: 'y', tsresol: 9 }], bigEndian: true }).file(
+          frames(250).map((f, i) => ({ ...f, interfaceId: i % 2 })),
+        );
+        return concatBytes([a, b]);
+      },
+    ],
   ];
   for (const [name, make] of cases) {
     test(name, async () => {
@@ -143,7 +159,16 @@ describe('filters', () => {
 });
 
 test('innerFrame gives the decapsulated Ethernet frame, bounded by the UDP length', () => {
-  const raw: RawPacket = { tsSec: 0, tsNsec: 0, tsDigits: 6, caplen: 0, len: 0, linkType: 1, fileOffset: 0, data: concatBytes([vxlanPacket(arp), new Uint8Array(6)]) };
+  const raw: RawPacket = {
+    tsSec: 0,
+    tsNsec: 0,
+    tsDigits: 6,
+    caplen: 0,
+    len: 0,
+    linkType: 1,
+    fileOffset: 0,
+    data: concatBytes([vxlanPacket(arp), new Uint8Array(6)]),
+  };
   raw.caplen = raw.len = raw.data.length;
   const inner = innerFrame(decodePacket(raw, 1));
   expect(inner && Buffer.from(inner).equals(Buffer.from(arp))).toBe(true);

@@ -52,7 +52,12 @@ test('a growing capture is indexed as it grows, and the page is told', async () 
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return;
-        events.push(...dec.decode(value).split('\n').filter((l) => l.startsWith('event: ')));
+        events.push(
+          ...dec
+            .decode(value)
+            .split('\n')
+            .filter((l) => l.startsWith('event: ')),
+        );
       }
     } catch {
       // aborted
@@ -67,9 +72,19 @@ test('a growing capture is indexed as it grows, and the page is told', async () 
   // five records, the fifth cut in the middle: four are indexed, the fifth waits
   const fifth = ethRecords[4]!;
   appendFileSync(ethFile, concatBytes([...ethRecords.slice(0, 4), fifth.subarray(0, 20)]));
-  expect(await until(() => eth.index.count, (n) => n === 4)).toBe(4);
+  expect(
+    await until(
+      () => eth.index.count,
+      (n) => n === 4,
+    ),
+  ).toBe(4);
   appendFileSync(ethFile, concatBytes([fifth.subarray(20), ...ethRecords.slice(5)]));
-  expect(await until(() => eth.index.count, (n) => n === 16)).toBe(16);
+  expect(
+    await until(
+      () => eth.index.count,
+      (n) => n === 16,
+    ),
+  ).toBe(16);
 
   // the API sees all of it, pages re-read by offset from the growing file
   const page = await (await fetch(`${server.url}api/captures/${eth.id}/packets?offset=10`)).json();
@@ -79,14 +94,22 @@ test('a growing capture is indexed as it grows, and the page is told', async () 
   // correlator decides what its window still held, as time going on would
   type Session = { nodes: { name: string; underlay: unknown; analysis: { matched: number; underlayOnly: number; overlayOnly: number } }[] };
   const kvm1 = (x: Session): Session['nodes'][number] => x.nodes.find((n) => n.name === 'kvm1')!;
-  const s = await until(async () => (await (await fetch(`${server.url}api/session`)).json()) as Session, (x) => kvm1(x).analysis.matched === 13);
+  const s = await until(
+    async () => (await (await fetch(`${server.url}api/session`)).json()) as Session,
+    (x) => kvm1(x).analysis.matched === 13,
+  );
   const k1 = kvm1(s);
   expect(k1.underlay).toMatchObject({ packets: 16, tunnelled: 14, live: true });
   expect([k1.analysis.matched, k1.analysis.underlayOnly, k1.analysis.overlayOnly]).toEqual([13, 1, 2]);
   const d = await (await fetch(`${server.url}api/captures/${br.id}/packets/1`)).json();
   expect(d.match.n).toBe(1);
 
-  expect(await until(() => events.filter((e) => e === 'event: update').length, (n) => n >= 3)).toBeGreaterThanOrEqual(3);
+  expect(
+    await until(
+      () => events.filter((e) => e === 'event: update').length,
+      (n) => n >= 3,
+    ),
+  ).toBeGreaterThanOrEqual(3);
   ac.abort();
 
   store.unfollow(eth.id);

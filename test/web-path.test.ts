@@ -41,10 +41,12 @@ async function cli(dir: string, ...more: string[]): Promise<PathReport> {
 
 /** A branch as the CLI gives it: the page's sightings carry where the Packets view shows them (and a journey's, their bytes) on top. */
 function withoutPackets(b: PathBranchView | PathFrameBranchView): unknown {
-  const sightings = Object.fromEntries(Object.entries(b.sightings).map(([k, s]) => {
-    const { packet: _packet, ...rest } = s;
-    return [k, rest];
-  }));
+  const sightings = Object.fromEntries(
+    Object.entries(b.sightings).map(([k, s]) => {
+      const { packet: _packet, ...rest } = s;
+      return [k, rest];
+    }),
+  );
   const { bytes: _bytes, ...branch } = b as PathFrameBranchView;
   return JSON.parse(JSON.stringify({ ...branch, sightings })) as unknown;
 }
@@ -71,9 +73,23 @@ function pcapWithout(src: string, dst: string, drop: (n: number) => boolean): nu
 /** Each lab node's configuration as `capture` records it (session.json nodes[].config): VNI 10 on UDP 4789, a flood entry toward the other. */
 function recorded(self: string, other: string): OverlayConfigRecord {
   return {
-    recordedAt: '2026-12-01T09:00:00.000Z', recordedBy: 'capture',
+    recordedAt: '2026-12-01T09:00:00.000Z',
+    recordedBy: 'capture',
     inventory: { vni: 10, port: 4789, bridge: 'vxlan_bridge', underlay: 'eth1', mtu: 1450, group: null },
-    vxlan: [{ name: 'vxlan10', vni: 10, port: 4789, local: self, group: null, remote: null, dev: 'eth1', mtu: 1450, up: true, master: 'vxlan_bridge' }],
+    vxlan: [
+      {
+        name: 'vxlan10',
+        vni: 10,
+        port: 4789,
+        local: self,
+        group: null,
+        remote: null,
+        dev: 'eth1',
+        mtu: 1450,
+        up: true,
+        master: 'vxlan_bridge',
+      },
+    ],
     bridge: { name: 'vxlan_bridge', mtu: 1450, up: true, addresses: [] },
     underlay: { name: 'eth1', mtu: 1500, up: true, addresses: [`${self}/24`] },
     fdb: [{ dev: 'vxlan10', mac: '00:00:00:00:00:00', dst: other, state: 'permanent' }],
@@ -90,14 +106,25 @@ const CONFIGURED = path.join(tmp, 'configured');
 
 beforeAll(async () => {
   mkdirSync(LOSSY);
-  for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-vxlan_bridge.pcap']) copyFileSync(path.join(LAB, f), path.join(LOSSY, f));
+  for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-vxlan_bridge.pcap'])
+    copyFileSync(path.join(LAB, f), path.join(LOSSY, f));
   // kvm2's underlay capture misses its records 10 to 19: what kvm1 sent then never arrived
   expect(pcapWithout(path.join(LAB, 'kvm2-eth1.pcap'), path.join(LOSSY, 'kvm2-eth1.pcap'), (n) => n >= 10 && n < 20)).toBe(10);
   // the lab recording with a session.json naming its files and recording each node's configuration
   mkdirSync(CONFIGURED);
-  for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap', 'kvm2-vxlan_bridge.pcap']) copyFileSync(path.join(LAB, f), path.join(CONFIGURED, f));
-  const node = (name: string, self: string, other: string): unknown => ({ name, underlay: `${name}-eth1.pcap`, overlay: `${name}-vxlan_bridge.pcap`, clockOffsetUs: 0, config: recorded(self, other) });
-  writeFileSync(path.join(CONFIGURED, 'session.json'), JSON.stringify({ nodes: [node('kvm1', '10.3.1.156', '10.3.1.174'), node('kvm2', '10.3.1.174', '10.3.1.156')], vxlanPorts: [] }));
+  for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap', 'kvm2-vxlan_bridge.pcap'])
+    copyFileSync(path.join(LAB, f), path.join(CONFIGURED, f));
+  const node = (name: string, self: string, other: string): unknown => ({
+    name,
+    underlay: `${name}-eth1.pcap`,
+    overlay: `${name}-vxlan_bridge.pcap`,
+    clockOffsetUs: 0,
+    config: recorded(self, other),
+  });
+  writeFileSync(
+    path.join(CONFIGURED, 'session.json'),
+    JSON.stringify({ nodes: [node('kvm1', '10.3.1.156', '10.3.1.174'), node('kvm2', '10.3.1.174', '10.3.1.156')], vxlanPorts: [] }),
+  );
   lab = await serve(LAB);
   lossy = await serve(LOSSY);
   configured = await serve(CONFIGURED);
@@ -118,8 +145,13 @@ describe('GET /api/path', () => {
     expect(body.totals.sent).toBeGreaterThan(0);
     expect(body.totals.delivered).toBe(body.totals.sent);
     expect(body.paths).toEqual(want.paths);
-    expect(body.paths.map((g) => [g.src, g.dst, g.vni])).toEqual([['kvm1', 'kvm2', 10], ['kvm2', 'kvm1', 10]]);
-    expect(body.nodes.map((n) => [n.name, n.vtep, n.underlay, n.overlay])).toEqual(want.nodes.map((n) => [n.name, n.vtep, n.underlay, n.overlay]));
+    expect(body.paths.map((g) => [g.src, g.dst, g.vni])).toEqual([
+      ['kvm1', 'kvm2', 10],
+      ['kvm2', 'kvm1', 10],
+    ]);
+    expect(body.nodes.map((n) => [n.name, n.vtep, n.underlay, n.overlay])).toEqual(
+      want.nodes.map((n) => [n.name, n.vtep, n.underlay, n.overlay]),
+    );
     // each node names the captures the page serves (for the Packets view)
     const session = (await get<{ nodes: { name: string; underlay: { id: string }; overlay: { id: string } }[] }>(lab, '/api/session')).body;
     for (const n of body.nodes) {
@@ -154,14 +186,23 @@ describe('GET /api/path', () => {
     }
   });
 
-  test('a session.json recording each node\'s configuration: the comparison the CLI prints', async () => {
+  test("a session.json recording each node's configuration: the comparison the CLI prints", async () => {
     const want = await cli(CONFIGURED);
     const { status, body } = await get<PathResponse>(configured, '/api/path');
     expect(status).toBe(200);
     expect(body.totals).toEqual(want.totals);
     expect(body.config).toEqual(JSON.parse(JSON.stringify(want.config)));
     // each node's card: what was recorded
-    expect(body.config.nodes.map((n) => [n.node, n.recordedBy, n.vxlan?.vni, n.vxlan?.port, n.vxlan?.local, n.fdb.filter((e) => e.flood).map((e) => e.dst)])).toEqual([
+    expect(
+      body.config.nodes.map((n) => [
+        n.node,
+        n.recordedBy,
+        n.vxlan?.vni,
+        n.vxlan?.port,
+        n.vxlan?.local,
+        n.fdb.filter((e) => e.flood).map((e) => e.dst),
+      ]),
+    ).toEqual([
       ['kvm1', 'capture', 10, 4789, '10.3.1.156', ['10.3.1.174']],
       ['kvm2', 'capture', 10, 4789, '10.3.1.174', ['10.3.1.156']],
     ]);
@@ -172,39 +213,122 @@ describe('GET /api/path', () => {
   test('a damaged nodes[].config: the paths without it, and a note naming the key', async () => {
     const dir = path.join(tmp, 'damaged');
     mkdirSync(dir);
-    for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap', 'kvm2-vxlan_bridge.pcap']) copyFileSync(path.join(LAB, f), path.join(dir, f));
+    for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap', 'kvm2-vxlan_bridge.pcap'])
+      copyFileSync(path.join(LAB, f), path.join(dir, f));
     const bad = { ...recorded('10.3.1.156', '10.3.1.174'), vxlan: [{ name: 'vxlan10', vni: 'ten' }] };
-    const node = (name: string, config?: unknown): unknown => ({ name, underlay: `${name}-eth1.pcap`, overlay: `${name}-vxlan_bridge.pcap`, ...(config ? { config } : {}) });
+    const node = (name: string, config?: unknown): unknown => ({
+      name,
+      underlay: `${name}-eth1.pcap`,
+      overlay: `${name}-vxlan_bridge.pcap`,
+      ...(config ? { config } : {}),
+    });
     writeFileSync(path.join(dir, 'session.json'), JSON.stringify({ nodes: [node('kvm1', bad), node('kvm2')] }));
     const base = await serve(dir);
     const { status, body } = await get<PathResponse>(base, '/api/path');
     expect(status).toBe(200);
     expect(body.available).toBe(true);
     expect(body.totals.delivered).toBeGreaterThan(0);
-    expect(body.config.nodes.map((n) => [n.node, n.recordedAt])).toEqual([['kvm1', null], ['kvm2', null]]);
+    expect(body.config.nodes.map((n) => [n.node, n.recordedAt])).toEqual([
+      ['kvm1', null],
+      ['kvm2', null],
+    ]);
     const note = body.notes.find((n) => n.includes('recorded configuration'));
     expect(note).toMatch(/session\.json: nodes\[0\] \(kvm1\): config\.vxlan\[0\]\.vni must be a whole number/);
     expect(note).not.toContain(tmp);
   });
 
-  test('the report\'s configuration comparison goes to the page as it is, its messages naming files as the page does', () => {
+  test("the report's configuration comparison goes to the page as it is, its messages naming files as the page does", () => {
     const file = path.join(tmp, 'kvm2-eth1.pcap');
     const config: ConfigComparison = {
       nodes: [
-        { node: 'kvm1', recordedAt: '2026-12-01T09:00:00.000Z', recordedBy: 'capture', vxlan: { device: 'vxlan10', vni: 10, port: 4789, local: '10.3.1.156', group: null, remote: null, dev: 'eth1', mtu: 1450, up: true }, bridge: { name: 'vxlan_bridge', mtu: 1450, up: true }, underlay: { name: 'eth1', mtu: 1500, addresses: ['10.3.1.156/24'] }, fdb: [{ mac: '00:00:00:00:00:00', dst: '10.3.1.174', flood: true, permanent: true }], firewall: [] },
-        { node: 'kvm2', recordedAt: '2026-12-01T09:00:00.000Z', recordedBy: 'check', vxlan: { device: 'vxlan11', vni: 11, port: 4789, local: '10.3.1.174', group: null, remote: null, dev: 'eth1', mtu: 1450, up: true }, bridge: null, underlay: null, fdb: [], firewall: ['nftables inet filter input: udp dport 4789 drop'] },
+        {
+          node: 'kvm1',
+          recordedAt: '2026-12-01T09:00:00.000Z',
+          recordedBy: 'capture',
+          vxlan: {
+            device: 'vxlan10',
+            vni: 10,
+            port: 4789,
+            local: '10.3.1.156',
+            group: null,
+            remote: null,
+            dev: 'eth1',
+            mtu: 1450,
+            up: true,
+          },
+          bridge: { name: 'vxlan_bridge', mtu: 1450, up: true },
+          underlay: { name: 'eth1', mtu: 1500, addresses: ['10.3.1.156/24'] },
+          fdb: [{ mac: '00:00:00:00:00:00', dst: '10.3.1.174', flood: true, permanent: true }],
+          firewall: [],
+        },
+        {
+          node: 'kvm2',
+          recordedAt: '2026-12-01T09:00:00.000Z',
+          recordedBy: 'check',
+          vxlan: {
+            device: 'vxlan11',
+            vni: 11,
+            port: 4789,
+            local: '10.3.1.174',
+            group: null,
+            remote: null,
+            dev: 'eth1',
+            mtu: 1450,
+            up: true,
+          },
+          bridge: null,
+          underlay: null,
+          fdb: [],
+          firewall: ['nftables inet filter input: udp dport 4789 drop'],
+        },
       ],
-      findings: [{ code: 'vni-mismatch', severity: 'fail', nodes: ['kvm1', 'kvm2'], message: `kvm1 sends VNI 10; kvm2 is configured with VNI 11 (${file})`, evidence: { config: ['kvm2: vxlan11 id 11'], traffic: [`kvm1 → kvm2: 41 packets with VNI 10 in ${file}`] } }],
+      findings: [
+        {
+          code: 'vni-mismatch',
+          severity: 'fail',
+          nodes: ['kvm1', 'kvm2'],
+          message: `kvm1 sends VNI 10; kvm2 is configured with VNI 11 (${file})`,
+          evidence: { config: ['kvm2: vxlan11 id 11'], traffic: [`kvm1 → kvm2: 41 packets with VNI 10 in ${file}`] },
+        },
+      ],
     };
     const report: PathReport = {
-      windowUs: 1_000_000, nodes: [], paths: [], totals: { sent: 0, delivered: 0, lost: 0, notCaptured: 0, checksumOffload: 0 }, incomplete: [], listsCapped: false,
-      notes: [], inputErrors: [], work: { peakHeld: 0, forced: 0, lateLinks: 0 }, config,
+      windowUs: 1_000_000,
+      nodes: [],
+      paths: [],
+      totals: { sent: 0, delivered: 0, lost: 0, notCaptured: 0, checksumOffload: 0 },
+      incomplete: [],
+      listsCapped: false,
+      notes: [],
+      inputErrors: [],
+      work: { peakHeld: 0, forced: 0, lateLinks: 0 },
+      config,
     };
-    const captures = { underlay: { id: 'c3' }, overlay: { id: 'c4' } } as unknown as Parameters<typeof pathResponse>[1]['nodes'][number]['captures'];
-    const served = { nodes: [{ input: { name: 'kvm2', underlay: { path: file, name: 'kvm2-eth1.pcap', select: { kind: 'all' as const } }, overlay: { path: '/nowhere/b.pcap', name: 'b.pcap', select: { kind: 'all' as const } } }, captures }], missing: null };
+    const captures = { underlay: { id: 'c3' }, overlay: { id: 'c4' } } as unknown as Parameters<
+      typeof pathResponse
+    >[1]['nodes'][number]['captures'];
+    const served = {
+      nodes: [
+        {
+          input: {
+            name: 'kvm2',
+            underlay: { path: file, name: 'kvm2-eth1.pcap', select: { kind: 'all' as const } },
+            overlay: { path: '/nowhere/b.pcap', name: 'b.pcap', select: { kind: 'all' as const } },
+          },
+          captures,
+        },
+      ],
+      missing: null,
+    };
     const body = pathResponse(report, served);
     expect(body.config.nodes).toEqual(config.nodes);
-    expect(body.config.findings).toEqual([{ ...config.findings[0], message: 'kvm1 sends VNI 10; kvm2 is configured with VNI 11 (kvm2-eth1.pcap)', evidence: { config: ['kvm2: vxlan11 id 11'], traffic: ['kvm1 → kvm2: 41 packets with VNI 10 in kvm2-eth1.pcap'] } }]);
+    expect(body.config.findings).toEqual([
+      {
+        ...config.findings[0],
+        message: 'kvm1 sends VNI 10; kvm2 is configured with VNI 11 (kvm2-eth1.pcap)',
+        evidence: { config: ['kvm2: vxlan11 id 11'], traffic: ['kvm1 → kvm2: 41 packets with VNI 10 in kvm2-eth1.pcap'] },
+      },
+    ]);
   });
 
   test('one node only: not available, and why', async () => {
@@ -227,7 +351,10 @@ describe('GET /api/path', () => {
 
 describe('GET /api/path/frame', () => {
   test('a bridge frame: its four sightings and hop times, as `path --frame NODE:N`', async () => {
-    for (const [node, n] of [['kvm1', 5], ['kvm2', 3]] as const) {
+    for (const [node, n] of [
+      ['kvm1', 5],
+      ['kvm2', 3],
+    ] as const) {
       const want = await cli(LAB, '--frame', `${node}:${n}`);
       const { status, body } = await get<PathFrameResponse>(lab, `/api/path/frame?node=${node}&n=${n}`);
       expect(status).toBe(200);
@@ -241,7 +368,8 @@ describe('GET /api/path/frame', () => {
       expect(Object.keys(b.sightings).sort()).toEqual(['dstBridge', 'dstUnderlay', 'srcBridge', 'srcUnderlay']);
       expect(Object.keys(b.hopsUs).sort()).toEqual(['decapsulation', 'encapsulation', 'underlay']);
       // each sighting is a packet of the page: the capture of that node and side, numbered as in its file
-      const session = (await get<{ nodes: { name: string; underlay: { id: string }; overlay: { id: string } }[] }>(lab, '/api/session')).body;
+      const session = (await get<{ nodes: { name: string; underlay: { id: string }; overlay: { id: string } }[] }>(lab, '/api/session'))
+        .body;
       for (const [point, s] of Object.entries(b.sightings)) {
         const side = point.endsWith('Bridge') ? 'overlay' : 'underlay';
         const ids = session.nodes.find((x) => x.name === s.node);

@@ -21,7 +21,12 @@ let indexMs = 0;
 /** One VXLAN/ICMP packet, copied N times with its VNI (bytes 46-48) and ICMP sequence changed. */
 function writeBig(): void {
   const w = new PcapWriter();
-  const inner = ethernet('52:54:00:aa:00:12', '52:54:00:aa:00:11', 0x0800, ipv4({ src: '10.220.220.11', dst: '10.220.220.12', proto: 1 }, icmpEcho(8, 7, 0)));
+  const inner = ethernet(
+    '52:54:00:aa:00:12',
+    '52:54:00:aa:00:11',
+    0x0800,
+    ipv4({ src: '10.220.220.11', dst: '10.220.220.12', proto: 1 }, icmpEcho(8, 7, 0)),
+  );
   const data = vxlanPacket(inner, { vni: 10 });
   const fd = openSync(file, 'w');
   writeSync(fd, w.header());
@@ -70,7 +75,9 @@ test('indexed in one pass, with a few bytes per packet', () => {
 
 test('any page comes back fast, filtered or not', async () => {
   const id = server.store.captures()[0]!.id;
-  const timed = async (q: string): Promise<{ ms: number; body: { total: number; rows: { n: number; vni: number; summary: string }[] } }> => {
+  const timed = async (
+    q: string,
+  ): Promise<{ ms: number; body: { total: number; rows: { n: number; vni: number; summary: string }[] } }> => {
     const t = Date.now();
     const r = await fetch(`${server.url}api/captures/${id}/packets?${q}`);
     const body = await r.json();

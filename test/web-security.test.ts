@@ -26,18 +26,29 @@ interface Reply {
 /** A raw HTTP request (fetch does not let a test set Host). */
 function raw(method: string, p: string, headers: Record<string, string | number> = {}, body?: Uint8Array | string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: server.port, method, path: p, headers: { Host: `127.0.0.1:${server.port}`, ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port: server.port, method, path: p, headers: { Host: `127.0.0.1:${server.port}`, ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('error', reject);
     if (body !== undefined) req.write(body);
     req.end();
   });
 }
 
-const capture = new PcapWriter().file([{ tsSec: 1, tsNsec: 0, data: vxlanPacket(ethernet('ff:ff:ff:ff:ff:ff', '52:54:00:aa:00:11', 0x0806, arpRequest('52:54:00:aa:00:11', '10.220.220.11', '10.220.220.12'))) }]);
+const capture = new PcapWriter().file([
+  {
+    tsSec: 1,
+    tsNsec: 0,
+    data: vxlanPacket(
+      ethernet('ff:ff:ff:ff:ff:ff', '52:54:00:aa:00:11', 0x0806, arpRequest('52:54:00:aa:00:11', '10.220.220.11', '10.220.220.12')),
+    ),
+  },
+]);
 
 beforeAll(async () => {
   writeSampleSession(dir);
@@ -61,14 +72,22 @@ describe('binding and Host', () => {
   });
 
   test('a Host that is not this server is refused on every route (DNS rebinding)', async () => {
-    for (const host of ['evil.example', `evil.example:${server.port}`, `127.0.0.1:${server.port + 1}`, `localhost.evil.example:${server.port}`]) {
+    for (const host of [
+      'evil.example',
+      `evil.example:${server.port}`,
+      `127.0.0.1:${server.port + 1}`,
+      `localhost.evil.example:${server.port}`,
+    ]) {
       for (const p of ['/', '/api/session', '/app.js']) {
         const r = await raw('GET', p, { Host: host });
         expect(r.status, `${host} ${p}`).toBe(421);
       }
     }
     const r = await raw('GET', '/api/session', { Host: 'evil.example' });
-    expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_WEB_HOST', message: expect.stringMatching(/is not this server: open it by its address/) });
+    expect(JSON.parse(r.body).error).toMatchObject({
+      code: 'VXI_WEB_HOST',
+      message: expect.stringMatching(/is not this server: open it by its address/),
+    });
   });
 
   test('its own address and localhost are fine', async () => {
@@ -79,12 +98,20 @@ describe('binding and Host', () => {
 
 describe('state-changing requests', () => {
   const upload = (headers: Record<string, string | number>, body: Uint8Array | string = capture) =>
-    raw('POST', '/api/captures?name=kvm5-eth1.pcap', { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length, ...headers }, body);
+    raw(
+      'POST',
+      '/api/captures?name=kvm5-eth1.pcap',
+      { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length, ...headers },
+      body,
+    );
 
   test('need the token', async () => {
     let r = await upload({});
     expect(r.status).toBe(401);
-    expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_WEB_TOKEN', message: expect.stringMatching(/needs the token printed by `vxlan-inspect serve`/) });
+    expect(JSON.parse(r.body).error).toMatchObject({
+      code: 'VXI_WEB_TOKEN',
+      message: expect.stringMatching(/needs the token printed by `vxlan-inspect serve`/),
+    });
     r = await upload({ 'X-VXI-Token': 'x'.repeat(24) });
     expect(r.status).toBe(403);
     expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_WEB_TOKEN', message: expect.stringMatching(/wrong token/) });
@@ -105,9 +132,17 @@ describe('state-changing requests', () => {
   });
 
   test('live capture: token checked, then a clear "not available"', async () => {
-    const r = await raw('POST', '/api/captures/live', { 'X-VXI-Token': server.token, 'Content-Type': 'application/json' }, '{"node":"kvm1"}');
+    const r = await raw(
+      'POST',
+      '/api/captures/live',
+      { 'X-VXI-Token': server.token, 'Content-Type': 'application/json' },
+      '{"node":"kvm1"}',
+    );
     expect(r.status).toBe(501);
-    expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_WEB_UNAVAILABLE', message: expect.stringMatching(/live capture is not available/) });
+    expect(JSON.parse(r.body).error).toMatchObject({
+      code: 'VXI_WEB_UNAVAILABLE',
+      message: expect.stringMatching(/live capture is not available/),
+    });
   });
 });
 
@@ -118,18 +153,30 @@ describe('uploads', () => {
     const before = (await (await fetch(`${server.url}api/session`)).json()).captures.length;
     const r = await raw('POST', '/api/captures?name=big.pcap', { 'X-VXI-Token': server.token, 'Content-Length': big.length }, big);
     expect(r.status).toBe(413);
-    expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_WEB_TOO_LARGE', message: expect.stringMatching(/big\.pcap is .* MB: uploads are limited to 0 MB|limited to/) });
+    expect(JSON.parse(r.body).error).toMatchObject({
+      code: 'VXI_WEB_TOO_LARGE',
+      message: expect.stringMatching(/big\.pcap is .* MB: uploads are limited to 0 MB|limited to/),
+    });
     const after = (await (await fetch(`${server.url}api/session`)).json()).captures.length;
     expect(after).toBe(before);
   });
 
   test('over the limit without a Content-Length (chunked): stopped while streaming', async () => {
     const r = await new Promise<Reply>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/captures?name=stream.pcap', headers: { Host: `127.0.0.1:${server.port}`, 'X-VXI-Token': server.token, 'Transfer-Encoding': 'chunked' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: server.port,
+          method: 'POST',
+          path: '/api/captures?name=stream.pcap',
+          headers: { Host: `127.0.0.1:${server.port}`, 'X-VXI-Token': server.token, 'Transfer-Encoding': 'chunked' },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        },
+      );
       req.on('error', reject);
       req.write(capture);
       req.write(new Uint8Array(3000));
@@ -137,13 +184,21 @@ describe('uploads', () => {
       req.end();
     });
     expect(r.status).toBe(413);
-    expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_WEB_TOO_LARGE', message: expect.stringMatching(/larger than the .* upload limit/) });
+    expect(JSON.parse(r.body).error).toMatchObject({
+      code: 'VXI_WEB_TOO_LARGE',
+      message: expect.stringMatching(/larger than the .* upload limit/),
+    });
   });
 
   test('not a capture: 400 that says so, file removed', async () => {
     const r = await raw('POST', '/api/captures?name=notes.txt', { 'X-VXI-Token': server.token, 'Content-Length': 12 }, 'hello world\n');
     expect(r.status).toBe(400);
-    expect(JSON.parse(r.body).error).toMatchObject({ code: 'VXI_CAPTURE_FORMAT', message: expect.stringMatching(/notes\.txt is not a capture file we can read: not a pcap or pcapng capture: unknown magic 0x68656c6c/) });
+    expect(JSON.parse(r.body).error).toMatchObject({
+      code: 'VXI_CAPTURE_FORMAT',
+      message: expect.stringMatching(
+        /notes\.txt is not a capture file we can read: not a pcap or pcapng capture: unknown magic 0x68656c6c/,
+      ),
+    });
   });
 
   test('empty: 400', async () => {
@@ -153,20 +208,40 @@ describe('uploads', () => {
   });
 
   test('a file name with a path is reduced to its base name', async () => {
-    const r = await raw('POST', `/api/captures?name=${encodeURIComponent('../../etc/kvm6-eth1.pcap')}`, { 'X-VXI-Token': server.token, 'Content-Length': capture.length }, capture);
+    const r = await raw(
+      'POST',
+      `/api/captures?name=${encodeURIComponent('../../etc/kvm6-eth1.pcap')}`,
+      { 'X-VXI-Token': server.token, 'Content-Length': capture.length },
+      capture,
+    );
     expect(r.status).toBe(201);
     expect(JSON.parse(r.body).capture.name).toBe('kvm6-eth1.pcap');
     // nothing was written into the served folder
-    expect(readdirSync(dir).sort()).toEqual(['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap', 'kvm2-vxlan_bridge.pcap', 'secret.txt']);
+    expect(readdirSync(dir).sort()).toEqual([
+      'kvm1-eth1.pcap',
+      'kvm1-vxlan_bridge.pcap',
+      'kvm2-eth1.pcap',
+      'kvm2-vxlan_bridge.pcap',
+      'secret.txt',
+    ]);
   });
 });
 
 describe('no path outside what is served', () => {
   test('traversal in static paths and ids finds nothing', async () => {
     const paths = [
-      '/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/vendor/../../secret.txt', '/vendor/..%2f..%2f..%2fpackage.json',
-      `/${encodeURIComponent(secret)}`, '/api/captures/..%2fsecret.txt/file', `/api/captures/${encodeURIComponent(secret)}/file`,
-      '/api/captures/c1%2f..%2f..%2fsecret.txt/file', '/%2e%2e%2f%2e%2e%2fpackage.json', '/.git/config', '/../../../../etc/passwd',
+      '/../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/..%2fsecret.txt',
+      '/vendor/../../secret.txt',
+      '/vendor/..%2f..%2f..%2fpackage.json',
+      `/${encodeURIComponent(secret)}`,
+      '/api/captures/..%2fsecret.txt/file',
+      `/api/captures/${encodeURIComponent(secret)}/file`,
+      '/api/captures/c1%2f..%2f..%2fsecret.txt/file',
+      '/%2e%2e%2f%2e%2e%2fpackage.json',
+      '/.git/config',
+      '/../../../../etc/passwd',
     ];
     for (const p of paths) {
       const r = await raw('GET', p);

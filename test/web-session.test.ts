@@ -19,14 +19,24 @@ test('file names: <node>-<interface>.pcap, and which side an interface is', () =
   expect(splitCaptureName('/x/kvm2-eth1.pcapng')).toEqual({ node: 'kvm2', iface: 'eth1' });
   expect(splitCaptureName('capture.pcap')).toEqual({ node: 'capture' });
   expect(['eth1', 'ens3', 'enp0s8', 'bond0'].map(roleOfInterface)).toEqual(['underlay', 'underlay', 'underlay', 'underlay']);
-  expect(['vxlan_bridge', 'br0', 'virbr0', 'vxlan10', 'tap0', 'vnet3'].map(roleOfInterface)).toEqual(['overlay', 'overlay', 'overlay', 'overlay', 'overlay', 'overlay']);
+  expect(['vxlan_bridge', 'br0', 'virbr0', 'vxlan10', 'tap0', 'vnet3'].map(roleOfInterface)).toEqual([
+    'overlay',
+    'overlay',
+    'overlay',
+    'overlay',
+    'overlay',
+    'overlay',
+  ]);
   expect(roleOfInterface('wat')).toBe('unknown');
 });
 
 test('a folder without session.json pairs its captures by name', () => {
   const s = sessionFromDir(sample);
   expect(s.files.map((f) => `${f.node}/${f.role}/${f.name}`)).toEqual([
-    'kvm1/underlay/kvm1-eth1.pcap', 'kvm1/overlay/kvm1-vxlan_bridge.pcap', 'kvm2/underlay/kvm2-eth1.pcap', 'kvm2/overlay/kvm2-vxlan_bridge.pcap',
+    'kvm1/underlay/kvm1-eth1.pcap',
+    'kvm1/overlay/kvm1-vxlan_bridge.pcap',
+    'kvm2/underlay/kvm2-eth1.pcap',
+    'kvm2/overlay/kvm2-vxlan_bridge.pcap',
   ]);
   expect(s.nodes.map((n) => n.name)).toEqual(['kvm1', 'kvm2']);
 });
@@ -36,7 +46,13 @@ test('session.json names the files, the nodes and their clock offsets', async ()
   mkdirSync(dir);
   copyFileSync(path.join(sample, 'kvm1-eth1.pcap'), path.join(dir, 'left.pcap'));
   copyFileSync(path.join(sample, 'kvm1-vxlan_bridge.pcap'), path.join(dir, 'right.pcap'));
-  writeFileSync(path.join(dir, 'session.json'), JSON.stringify({ nodes: [{ name: 'hostA', underlay: 'left.pcap', overlay: 'right.pcap', clockOffsetUs: 250 }], vxlanPorts: [4790, 'x'] }));
+  writeFileSync(
+    path.join(dir, 'session.json'),
+    JSON.stringify({
+      nodes: [{ name: 'hostA', underlay: 'left.pcap', overlay: 'right.pcap', clockOffsetUs: 250 }],
+      vxlanPorts: [4790, 'x'],
+    }),
+  );
   const s = sessionFromDir(dir);
   expect(s.files.map((f) => `${f.node}/${f.role}/${f.name}`)).toEqual(['hostA/underlay/left.pcap', 'hostA/overlay/right.pcap']);
   expect(s.nodes).toEqual([{ name: 'hostA', clockOffsetUs: 250, overlayClockOffsetUs: 0 }]);
@@ -73,7 +89,9 @@ test('files that are not captures are skipped and reported, the rest is served',
   const store = await CaptureStore.open(sessionFromArgs([dir]));
   expect(store.captures().map((c) => c.name)).toEqual(['kvm2-eth1.pcap']);
   // what a non-capture file holds is never echoed (a symlink could point at /etc/shadow: issue 16 #12)
-  expect(store.problems).toEqual([expect.stringMatching(/^kvm2-vxlan_bridge\.pcap: not a pcap or pcapng capture file \(what it holds is not shown/)]);
+  expect(store.problems).toEqual([
+    expect.stringMatching(/^kvm2-vxlan_bridge\.pcap: not a pcap or pcapng capture file \(what it holds is not shown/),
+  ]);
   expect(store.problems.join('\n')).not.toContain('0x6f6f7073');
   expect(store.diagnostics().some((d) => d.severity === 'error' && /could not be read/.test(d.title))).toBe(true);
   store.close();
@@ -101,7 +119,8 @@ test('clock offsets from session.json line two nodes up on one time axis', async
     const [a, b] = [await get('kvm1'), await get('kvm2')];
     expect(b.t0Us).toBe(a.t0Us);
     expect(b.binUs).toBe(a.binUs);
-    const firstBin = (s: { sides: { underlay: { groups: Record<string, { packetsPerSec: number[] }> } } }) => s.sides.underlay.groups['VNI 10']!.packetsPerSec.findIndex((v) => v > 0);
+    const firstBin = (s: { sides: { underlay: { groups: Record<string, { packetsPerSec: number[] }> } } }) =>
+      s.sides.underlay.groups['VNI 10']!.packetsPerSec.findIndex((v) => v > 0);
     // the ARP request leaves kvm1 and reaches kvm2 within the same bin once kvm2's clock is corrected
     expect(firstBin(b)).toBe(firstBin(a));
     // each node's own two captures share a clock: still correlated

@@ -29,7 +29,16 @@ describe('MAC ids', () => {
   test('past 65,535 distinct MACs the ids widen, and every MAC reads back and filters', async () => {
     const n = 70_000;
     const w = new PcapWriter();
-    const pkts = Array.from({ length: n }, (_, i) => ({ tsSec: 1_700_000_000, tsNsec: i, data: ethernet('ff:ff:ff:ff:ff:ff', macOf(i), 0x0800, ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 1 }, icmpEcho(8, 1, i & 0xffff))) }));
+    const pkts = Array.from({ length: n }, (_, i) => ({
+      tsSec: 1_700_000_000,
+      tsNsec: i,
+      data: ethernet(
+        'ff:ff:ff:ff:ff:ff',
+        macOf(i),
+        0x0800,
+        ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 1 }, icmpEcho(8, 1, i & 0xffff)),
+      ),
+    }));
     const file = path.join(dir, 'macs.pcap');
     writeFileSync(file, w.file(pkts));
     const ix = await buildCaptureIndex(file);
@@ -48,10 +57,24 @@ describe('MAC ids', () => {
 describe('record offsets', () => {
   test('an offset past 4 GiB widens the column without losing the earlier ones', async () => {
     const file = path.join(dir, 'two.pcap');
-    const frame = ethernet('52:54:00:aa:00:12', '52:54:00:aa:00:11', 0x0800, ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 1 }, icmpEcho(8, 1, 1)));
+    const frame = ethernet(
+      '52:54:00:aa:00:12',
+      '52:54:00:aa:00:11',
+      0x0800,
+      ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 1 }, icmpEcho(8, 1, 1)),
+    );
     writeFileSync(file, new PcapWriter().file([{ tsSec: 1, tsNsec: 0, data: frame }]));
     const b = new IndexBuilder();
-    const raw: RawPacket = { tsSec: 1, tsNsec: 0, tsDigits: 6, caplen: frame.length, len: frame.length, linkType: 1, data: frame, fileOffset: 24 };
+    const raw: RawPacket = {
+      tsSec: 1,
+      tsNsec: 0,
+      tsDigits: 6,
+      caplen: frame.length,
+      len: frame.length,
+      linkType: 1,
+      data: frame,
+      fileOffset: 24,
+    };
     b.add(decodePacket(raw, 1), 1);
     b.add(decodePacket({ ...raw, fileOffset: 5 * 2 ** 30 }, 2), 2);
     const ix = await b.index(file, 6 * 2 ** 30, true);
@@ -60,7 +83,7 @@ describe('record offsets', () => {
   });
 });
 
-describe('the store\'s caches give what the plain computation gives', async () => {
+describe("the store's caches give what the plain computation gives", async () => {
   const session = path.join(dir, 'sample');
   writeSampleSession(session);
   const store = await CaptureStore.open(sessionFromDir(session));
@@ -69,7 +92,17 @@ describe('the store\'s caches give what the plain computation gives', async () =
   test('filters: each filter once per capture, any spelling, any order of requests', async () => {
     const caps = store.captures();
     expect(caps.length).toBe(4);
-    const filters = ['', 'vni=10', 'vni 10', 'proto=icmp', 'unmatched', 'flood', 'mac=52:54:00:aa:00:11', 'ip=10.220.220.11 proto=arp', 'vni=99'];
+    const filters = [
+      '',
+      'vni=10',
+      'vni 10',
+      'proto=icmp',
+      'unmatched',
+      'flood',
+      'mac=52:54:00:aa:00:11',
+      'ip=10.220.220.11 proto=arp',
+      'vni=99',
+    ];
     for (let round = 0; round < 2; round++) {
       for (const c of caps) {
         for (const f of filters) {
@@ -88,7 +121,7 @@ describe('the store\'s caches give what the plain computation gives', async () =
     expect(selection(u, '', store.generation).positions).toBeUndefined();
   });
 
-  test('series: numeric groups give the labelled computation\'s figures, and a second call the same', () => {
+  test("series: numeric groups give the labelled computation's figures, and a second call the same", () => {
     for (const node of store.nodes()) {
       const u = node.underlay ? store.capture(node.underlay) : undefined;
       const o = node.overlay ? store.capture(node.overlay) : undefined;
@@ -114,11 +147,22 @@ describe('the store\'s caches give what the plain computation gives', async () =
   });
 });
 
-describe('a VXLAN packet\'s derived columns are those of its decode', () => {
+describe("a VXLAN packet's derived columns are those of its decode", () => {
   test('hash, hashLen and tunnelPort, computed on first read', async () => {
-    const inner = ethernet('52:54:00:aa:00:12', '52:54:00:aa:00:11', 0x0800, ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 1 }, icmpEcho(8, 1, 1)));
+    const inner = ethernet(
+      '52:54:00:aa:00:12',
+      '52:54:00:aa:00:11',
+      0x0800,
+      ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 1 }, icmpEcho(8, 1, 1)),
+    );
     const file = path.join(dir, 'vx.pcap');
-    writeFileSync(file, new PcapWriter().file([{ tsSec: 1, tsNsec: 0, data: vxlanPacket(inner, { vni: 5, dstPort: 8472 }) }, { tsSec: 1, tsNsec: 5, data: inner }]));
+    writeFileSync(
+      file,
+      new PcapWriter().file([
+        { tsSec: 1, tsNsec: 0, data: vxlanPacket(inner, { vni: 5, dstPort: 8472 }) },
+        { tsSec: 1, tsNsec: 5, data: inner },
+      ]),
+    );
     const ix = await buildCaptureIndex(file);
     expect(ix.tunnelPort[0]).toBe(8472);
     expect(ix.hash[0]).toBe(ix.hash[1]);

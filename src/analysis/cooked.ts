@@ -76,7 +76,10 @@ function vxlanDevice(carrying: readonly (CookedEvidence & { keys: number[] })[])
 }
 
 /** Reads the start of a cooked capture and says which interface index is which side; undefined when it cannot tell. */
-export async function findCookedSides(path: string, opts: { registry?: DecoderRegistry; vxlanPorts?: number[]; names?: ReadonlyMap<number, string> } = {}): Promise<CookedSides | undefined> {
+export async function findCookedSides(
+  path: string,
+  opts: { registry?: DecoderRegistry; vxlanPorts?: number[]; names?: ReadonlyMap<number, string> } = {},
+): Promise<CookedSides | undefined> {
   const registry = opts.registry ?? createRegistry({ vxlanPorts: opts.vxlanPorts ?? [] });
   const by = new Map<number, CookedEvidence & { keys: number[] }>();
   const inner = new Set<number>();
@@ -101,19 +104,26 @@ export async function findCookedSides(path: string, opts: { registry?: DecoderRe
     return n < PROBE_RECORDS;
   });
   const list = [...by.values()];
-  const under = list.reduce<(typeof list)[number] | undefined>((best, e) => (e.vxlan > 0 && (!best || e.vxlan > best.vxlan) ? e : best), undefined);
+  const under = list.reduce<(typeof list)[number] | undefined>(
+    (best, e) => (e.vxlan > 0 && (!best || e.vxlan > best.vxlan) ? e : best),
+    undefined,
+  );
   if (!under) return undefined;
   for (const e of list) if (e !== under) e.carried = e.keys.filter((k) => inner.has(k)).length;
   const overlayNamed = (e: CookedEvidence): number => {
     const n = opts.names?.get(e.ifindex);
     return n !== undefined && roleOfInterface(n) === 'overlay' ? 1 : 0;
   };
-  const carrying = list.filter((e) => e !== under && e.carried > 0).sort((a, b) => b.carried - a.carried || overlayNamed(b) - overlayNamed(a) || a.ifindex - b.ifindex);
+  const carrying = list
+    .filter((e) => e !== under && e.carried > 0)
+    .sort((a, b) => b.carried - a.carried || overlayNamed(b) - overlayNamed(a) || a.ifindex - b.ifindex);
   const device = vxlanDevice(carrying);
   const over = carrying.find((e) => e !== device) ?? device;
   if (!over) return undefined;
   const name = (i: number): string => opts.names?.get(i) ?? `ifindex ${i}`;
-  const evidence = list.map(({ ifindex, records, vxlan, carried }) => ({ ifindex, records, vxlan, carried })).sort((a, b) => a.ifindex - b.ifindex);
+  const evidence = list
+    .map(({ ifindex, records, vxlan, carried }) => ({ ifindex, records, vxlan, carried }))
+    .sort((a, b) => a.ifindex - b.ifindex);
   return {
     underlay: { kind: 'ifindex', ifindexes: [under.ifindex], names: [name(under.ifindex)] },
     overlay: { kind: 'ifindex', ifindexes: [over.ifindex], names: [name(over.ifindex)] },

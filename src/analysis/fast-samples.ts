@@ -47,7 +47,14 @@ export class FastSamples {
     s.bytes = Math.max(raw.len, raw.data.length);
     s.tsUs = raw.tsSec * 1e6 + raw.tsNsec / 1e3;
     s.mac = f.innerEthSrc >= 0 && !isGroupMac(f.innerEthSrc) ? f.innerEthSrc : -1;
-    s.ip = f.ipVersion === 4 ? f.ipSrc | 0 : f.ipVersion === 6 ? this.ipv6Text(f.ip6) : f.other === BIT_ARP ? arpSender(raw.data, f.overhead - f.linkAdjust) : undefined;
+    s.ip =
+      f.ipVersion === 4
+        ? f.ipSrc | 0
+        : f.ipVersion === 6
+          ? this.ipv6Text(f.ip6)
+          : f.other === BIT_ARP
+            ? arpSender(raw.data, f.overhead - f.linkAdjust)
+            : undefined;
     return s;
   }
 
@@ -87,7 +94,8 @@ export class FastSamples {
     const b = w[1] as number;
     const c = w[2] as number;
     const d = w[3] as number;
-    const slot = (Math.imul(a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b) ^ Math.imul(d, 0xc2b2ae35), 0x27d4eb2f) >>> 24) & (V6_SLOTS - 1);
+    const slot =
+      (Math.imul(a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b) ^ Math.imul(d, 0xc2b2ae35), 0x27d4eb2f) >>> 24) & (V6_SLOTS - 1);
     const at = slot * 4;
     const words = this.v6Words;
     const cached = this.v6Text[slot];

@@ -60,7 +60,10 @@ export class NodeAnalyzer {
     const stats = !opts.correlationOnly;
     const ports = opts.vxlanPorts ?? [];
     const collector = (): StatsCollector => new StatsCollector({ vxlanPorts: ports });
-    this.stats = { underlay: stats && opts.sides.underlay ? collector() : undefined, overlay: stats && opts.sides.overlay ? collector() : undefined };
+    this.stats = {
+      underlay: stats && opts.sides.underlay ? collector() : undefined,
+      overlay: stats && opts.sides.overlay ? collector() : undefined,
+    };
     this.statsPorts = udpPortTable(ports).ports;
     this.full = stats;
   }

@@ -156,7 +156,10 @@ class FileFeed implements FileFeedState {
       const raw = this.parser.next();
       if (raw === undefined) return;
       this.records += 1;
-      const route = this.routes.length === 1 && this.routes[0]?.select.kind === 'all' ? this.routes[0] : this.routes.find((r) => selects(r.select, raw));
+      const route =
+        this.routes.length === 1 && this.routes[0]?.select.kind === 'all'
+          ? this.routes[0]
+          : this.routes.find((r) => selects(r.select, raw));
       if (route) this.head = { raw, side: route.side, frame: this.records };
       else this.otherInterfaces += 1;
     }
@@ -183,7 +186,14 @@ export class NodePass {
     const registry = opts.registry ?? createRegistry({ vxlanPorts: opts.vxlanPorts ?? [] });
     // the registry's UDP table as one byte per port, for readers of the record's bytes (CapturedPacket.udpPorts)
     const udpPorts = udpPortTable(registry.keysOf('udp', 'vxlan')).ports;
-    this.ctx = { registry, udpPorts, facts: new PacketFacts(), view: new BufferView(), fullDecode: opts.fullDecode === true, owner: undefined };
+    this.ctx = {
+      registry,
+      udpPorts,
+      facts: new PacketFacts(),
+      view: new BufferView(),
+      fullDecode: opts.fullDecode === true,
+      owner: undefined,
+    };
     this.offsetUs = opts.overlayClockOffsetUs ?? 0;
     for (const side of ['underlay', 'overlay'] as const) {
       const s = sides[side];

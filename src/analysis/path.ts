@@ -33,13 +33,15 @@ const DEFAULT_MAX_LISTED = 1000;
 
 /** Follows every frame of the session's nodes across the overlay. */
 export async function followPaths(inputs: readonly PathNodeInput[], opts: PathOptions = {}): Promise<PathReport> {
-  if (inputs.length < 2) throw new UsageError(`a path needs two or more nodes, each with an underlay and a bridge capture; got ${inputs.length}`);
+  if (inputs.length < 2)
+    throw new UsageError(`a path needs two or more nodes, each with an underlay and a bridge capture; got ${inputs.length}`);
   const names = new Set<string>();
   for (const i of inputs) {
     if (names.has(i.name)) throw new UsageError(`node ${i.name} is given twice: each node once (--node NAME=UNDERLAY,BRIDGE)`);
     names.add(i.name);
   }
-  if (opts.follow && !names.has(opts.follow.node)) throw new UsageError(`--frame: no node ${JSON.stringify(opts.follow.node)} in this session (nodes: ${[...names].join(', ')})`);
+  if (opts.follow && !names.has(opts.follow.node))
+    throw new UsageError(`--frame: no node ${JSON.stringify(opts.follow.node)} in this session (nodes: ${[...names].join(', ')})`);
   const windowUs = opts.windowUs ?? DEFAULT_PATH_WINDOW_US;
   const vxlanPorts = opts.vxlanPorts ?? [];
   const registry = opts.registry ?? createRegistry({ vxlanPorts });
@@ -48,7 +50,8 @@ export async function followPaths(inputs: readonly PathNodeInput[], opts: PathOp
   // 1. each node alone
   const homes = new MacHomes();
   const profiles: NodeProfile[] = [];
-  for (const [i, input] of inputs.entries()) profiles.push(await profileNode(input, i, homes, { registry, windowUs, vxlanPorts, ...(opts.signal ? { signal: opts.signal } : {}) }));
+  for (const [i, input] of inputs.entries())
+    profiles.push(await profileNode(input, i, homes, { registry, windowUs, vxlanPorts, ...(opts.signal ? { signal: opts.signal } : {}) }));
   deduceVteps(profiles);
   // a node whose traffic does not tell its VTEP (it sent nothing through its bridge): its recorded configuration does
   const config = inputs.map((i) => (i.config && i.config.error === undefined ? new ConfigEvidence(i.name, i.config) : undefined));
@@ -57,24 +60,40 @@ export async function followPaths(inputs: readonly PathNodeInput[], opts: PathOp
     if (p.vtep === undefined && v !== undefined && !profiles.some((q) => q.vtep === v)) {
       p.vtep = v;
       p.vtepFrom = 'deduced';
-      notes.push(`${p.input.name}'s VTEP ${v} is taken from its recorded configuration (${config[i]?.source ?? ''}): its traffic did not tell it`);
+      notes.push(
+        `${p.input.name}'s VTEP ${v} is taken from its recorded configuration (${config[i]?.source ?? ''}): its traffic did not tell it`,
+      );
     }
   }
   const byVtep = new Map<string, string>();
   for (const p of profiles) {
     if (p.vtep === undefined) {
-      notes.push(`${p.input.name}'s VTEP could not be told from its traffic (nothing it sent crossed its bridge first): its packets are left out of the paths; give it with --vtep ${p.input.name}=ADDRESS`);
+      notes.push(
+        `${p.input.name}'s VTEP could not be told from its traffic (nothing it sent crossed its bridge first): its packets are left out of the paths; give it with --vtep ${p.input.name}=ADDRESS`,
+      );
       continue;
     }
     const other = byVtep.get(p.vtep);
-    if (other !== undefined) throw new UsageError(`nodes ${other} and ${p.input.name} both have VTEP ${p.vtep}: are they captures of the same host? Give each node's own captures (or its VTEP with --vtep NODE=ADDRESS)`);
+    if (other !== undefined)
+      throw new UsageError(
+        `nodes ${other} and ${p.input.name} both have VTEP ${p.vtep}: are they captures of the same host? Give each node's own captures (or its VTEP with --vtep NODE=ADDRESS)`,
+      );
     byVtep.set(p.vtep, p.input.name);
   }
 
   // 2. every node side by side
   const tracks: NodeTrack[] = [];
-  const joiner = new PathJoiner({ tracks, profiles, homes, windowUs, maxListed: opts.maxListed ?? DEFAULT_MAX_LISTED, follow: opts.follow, config });
-  for (const [i, input] of inputs.entries()) tracks.push(new NodeTrack(i, input, { registry, windowUs, vxlanPorts, vtep: profiles[i]?.vtep }, (r) => joiner.receive(r)));
+  const joiner = new PathJoiner({
+    tracks,
+    profiles,
+    homes,
+    windowUs,
+    maxListed: opts.maxListed ?? DEFAULT_MAX_LISTED,
+    follow: opts.follow,
+    config,
+  });
+  for (const [i, input] of inputs.entries())
+    tracks.push(new NodeTrack(i, input, { registry, windowUs, vxlanPorts, vtep: profiles[i]?.vtep }, (r) => joiner.receive(r)));
   await readSideBySide(tracks, () => joiner.advance(), opts.signal);
   joiner.finish();
 
@@ -92,7 +111,9 @@ export async function followPaths(inputs: readonly PathNodeInput[], opts: PathOp
   for (const g of paths) {
     const lost = (g.lostAt.underlay['lost-underlay'] ?? 0) + (g.notCaptured['outside-underlay-capture'] ?? 0);
     if (lost > 0 && g.sourceUnderlayMissed > 0) {
-      notes.push(`${g.src} → ${g.dst}: ${lost} packets left ${g.src} and were not seen on ${g.dst}, while ${g.sourceUnderlayMissed} arrived on ${g.dst} that were not seen leaving ${g.src}: the two nodes' clocks are probably further apart than the ±${windowUs / 1000} ms window; give the clock offsets (the session.json capture writes, or --clock-offset ${g.dst}=MICROSECONDS) or a larger --window`);
+      notes.push(
+        `${g.src} → ${g.dst}: ${lost} packets left ${g.src} and were not seen on ${g.dst}, while ${g.sourceUnderlayMissed} arrived on ${g.dst} that were not seen leaving ${g.src}: the two nodes' clocks are probably further apart than the ±${windowUs / 1000} ms window; give the clock offsets (the session.json capture writes, or --clock-offset ${g.dst}=MICROSECONDS) or a larger --window`,
+      );
     }
   }
   const report: PathReport = {
@@ -120,7 +141,16 @@ export async function followPaths(inputs: readonly PathNodeInput[], opts: PathOp
     },
     config: compareConfig({
       nodes: profiles.map((p) => ({
-        traffic: { name: p.input.name, vtep: p.vtep ?? null, flows: flowsOf(p), largest: p.largest, tooBig: p.tooBig, tooBigCount: p.tooBigCount, underlayFile: p.input.underlay.name, overlayFile: p.input.overlay.name },
+        traffic: {
+          name: p.input.name,
+          vtep: p.vtep ?? null,
+          flows: flowsOf(p),
+          largest: p.largest,
+          tooBig: p.tooBig,
+          tooBigCount: p.tooBigCount,
+          underlayFile: p.input.underlay.name,
+          overlayFile: p.input.overlay.name,
+        },
         config: p.input.config,
       })),
       homes,
@@ -133,7 +163,9 @@ export async function followPaths(inputs: readonly PathNodeInput[], opts: PathOp
     const file = f.side === 'overlay' ? input.overlay.name : input.underlay.name;
     report.followed = { ref: f, file, branches: joiner.followed };
     if (joiner.followed.length === 0) {
-      report.followed.note = joiner.followNote ?? `${f.node}'s ${f.side === 'overlay' ? 'bridge' : 'underlay'} capture ${file} has no frame ${f.frame} that is a VXLAN packet or an Ethernet frame (frames are numbered from 1, as decode and Wireshark number them)`;
+      report.followed.note =
+        joiner.followNote ??
+        `${f.node}'s ${f.side === 'overlay' ? 'bridge' : 'underlay'} capture ${file} has no frame ${f.frame} that is a VXLAN packet or an Ethernet frame (frames are numbered from 1, as decode and Wireshark number them)`;
     }
   }
   return report;

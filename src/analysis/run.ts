@@ -35,12 +35,23 @@ export function wholeFile(path: string, name = path): SideSource {
 }
 
 /** Runs the one pass over the node's captures (complete files, or `-`) and returns its figures. */
-export async function analyzeCaptures(sides: { underlay?: SideSource; overlay?: SideSource }, opts: AnalyzeOptions = {}): Promise<AnalysisRun> {
+export async function analyzeCaptures(
+  sides: { underlay?: SideSource; overlay?: SideSource },
+  opts: AnalyzeOptions = {},
+): Promise<AnalysisRun> {
   const registry = opts.registry ?? createRegistry({ vxlanPorts: opts.vxlanPorts ?? [] });
-  const pass = new NodePass(sides, { registry, ...(opts.overlayClockOffsetUs !== undefined ? { overlayClockOffsetUs: opts.overlayClockOffsetUs } : {}) });
+  const pass = new NodePass(sides, {
+    registry,
+    ...(opts.overlayClockOffsetUs !== undefined ? { overlayClockOffsetUs: opts.overlayClockOffsetUs } : {}),
+  });
   const { registry: _r, onPacket, node, ...correlate } = opts;
   void _r;
-  const analyzer = new NodeAnalyzer({ compareFrom: compareFromOf(sides.overlay), ...correlate, node: node ?? 'node', sides: { underlay: sides.underlay !== undefined, overlay: sides.overlay !== undefined } });
+  const analyzer = new NodeAnalyzer({
+    compareFrom: compareFromOf(sides.overlay),
+    ...correlate,
+    node: node ?? 'node',
+    sides: { underlay: sides.underlay !== undefined, overlay: sides.overlay !== undefined },
+  });
   pass.listen(analyzer.listener);
   if (onPacket) pass.listen((x) => onPacket(x.p, x.side, x));
   await runPass(pass);
@@ -61,23 +72,35 @@ export async function analyzeCaptures(sides: { underlay?: SideSource; overlay?: 
  * no interface. A file that holds one side only is a usage error that says what to give.
  * `ifindexNames` (what `capture` recorded in session.json) names a cooked capture's interfaces.
  */
-export async function sidesOfOneFile(path: string, registry?: DecoderRegistry, ifindexNames?: ReadonlyMap<number, string>): Promise<{ pairing: NodePairing; note: string }> {
+export async function sidesOfOneFile(
+  path: string,
+  registry?: DecoderRegistry,
+  ifindexNames?: ReadonlyMap<number, string>,
+): Promise<{ pairing: NodePairing; note: string }> {
   const probed = await probeCapture(path, path, registry);
   if (probed.error && probed.packets === 0 && probed.error.offset === 0) throw probed.error;
   const [pairing] = pairFiles([{ path, name: path, interfaces: probed.interfaces }]).nodes;
   if (!pairing?.underlay || !pairing.overlay) {
     const names = probed.interfaces.map((i) => i.name ?? `if${i.id}`).join(', ');
-    throw new UsageError(`${path} holds one side only (interfaces: ${names || 'one, unnamed'}): give the bridge capture too (correlate UNDERLAY OVERLAY), or capture both in one file (dumpcap -i eth1 -i vxlan_bridge, or tcpdump -i any)`);
+    throw new UsageError(
+      `${path} holds one side only (interfaces: ${names || 'one, unnamed'}): give the bridge capture too (correlate UNDERLAY OVERLAY), or capture both in one file (dumpcap -i eth1 -i vxlan_bridge, or tcpdump -i any)`,
+    );
   }
-  let note = pairing.rule === 'pcapng interfaces'
-    ? `one file, split by interface: underlay ${pairing.underlay.iface ?? '?'}, bridge ${pairing.overlay.iface ?? '?'}`
-    : '';
+  let note =
+    pairing.rule === 'pcapng interfaces'
+      ? `one file, split by interface: underlay ${pairing.underlay.iface ?? '?'}, bridge ${pairing.overlay.iface ?? '?'}`
+      : '';
   if (pairing.underlay.select.kind === 'ifindex' && pairing.underlay.select.ifindexes.length === 0) {
     if (probed.interfaces.every((i) => i.linkType === LINKTYPE_SLL)) {
-      throw new UsageError(`${path} is a Linux cooked capture of version 1 (SLL), whose records say no interface: its sides cannot be told apart; tcpdump 4.99 and later write SLL2 for -i any (--interface any), or capture the underlay and the bridge apart`);
+      throw new UsageError(
+        `${path} is a Linux cooked capture of version 1 (SLL), whose records say no interface: its sides cannot be told apart; tcpdump 4.99 and later write SLL2 for -i any (--interface any), or capture the underlay and the bridge apart`,
+      );
     }
     const found = await findCookedSides(path, { ...(registry ? { registry } : {}), ...(ifindexNames ? { names: ifindexNames } : {}) });
-    if (!found) throw new UsageError(`${path}: a capture of every interface (tcpdump -i any) in which no interface carries VXLAN packets whose frames another interface carries: its sides cannot be told apart; capture the underlay and the bridge apart`);
+    if (!found)
+      throw new UsageError(
+        `${path}: a capture of every interface (tcpdump -i any) in which no interface carries VXLAN packets whose frames another interface carries: its sides cannot be told apart; capture the underlay and the bridge apart`,
+      );
     pairing.underlay = { ...pairing.underlay, iface: found.underlay.names.join(','), select: found.underlay };
     pairing.overlay = { ...pairing.overlay, iface: found.overlay.names.join(','), select: found.overlay };
     note = found.note;

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { CaptureInterface } from '../decode/file/types.js';
 import { LINKTYPE_SLL2, compareFromOf, pairFiles, roleOfInterface, splitCaptureName, type FileShape } from './sides.js';
 
-const eth = (id: number, name?: string, section = 0): CaptureInterface => ({ id, linkType: 1, snaplen: 0, tsDigits: 6, section, ...(name ? { name } : {}) });
+const eth = (id: number, name?: string, section = 0): CaptureInterface => ({
+  id,
+  linkType: 1,
+  snaplen: 0,
+  tsDigits: 6,
+  section,
+  ...(name ? { name } : {}),
+});
 const pcap = (p: string): FileShape => ({ path: `/caps/${p}`, name: p, interfaces: [eth(0)] });
 
 describe('roles of interface names', () => {
@@ -47,7 +54,7 @@ describe('pairing capture files into nodes', () => {
     expect(p.nodes).toHaveLength(2);
   });
 
-  it('leaves an `any` capture\'s sides to the traffic (a bridge is not promiscuous under -i any)', () => {
+  it("leaves an `any` capture's sides to the traffic (a bridge is not promiscuous under -i any)", () => {
     const any: FileShape = { path: '/caps/kvm1-any.pcap', name: 'kvm1-any.pcap', interfaces: [{ ...eth(0), linkType: LINKTYPE_SLL2 }] };
     const [n] = pairFiles([any]).nodes;
     expect(n?.underlay?.select).toEqual({ kind: 'ifindex', ifindexes: [], names: [] });
@@ -55,18 +62,26 @@ describe('pairing capture files into nodes', () => {
     expect(compareFromOf(n?.overlay)).toBe('network');
   });
 
-  it('pairs README\'s `serve eth1.pcap vxlan_bridge.pcap` as one node named after its folder', () => {
+  it("pairs README's `serve eth1.pcap vxlan_bridge.pcap` as one node named after its folder", () => {
     const p = pairFiles([
       { path: '/tmp/kvm1/eth1.pcap', name: 'eth1.pcap', interfaces: [eth(0)] },
       { path: '/tmp/kvm1/vxlan_bridge.pcap', name: 'vxlan_bridge.pcap', interfaces: [eth(0)] },
     ]);
     expect(p.nodes).toEqual([
-      expect.objectContaining({ node: 'kvm1', underlay: expect.objectContaining({ name: 'eth1.pcap', iface: 'eth1' }), overlay: expect.objectContaining({ name: 'vxlan_bridge.pcap' }) }),
+      expect.objectContaining({
+        node: 'kvm1',
+        underlay: expect.objectContaining({ name: 'eth1.pcap', iface: 'eth1' }),
+        overlay: expect.objectContaining({ name: 'vxlan_bridge.pcap' }),
+      }),
     ]);
   });
 
   it('splits a multi-interface pcapng (dumpcap -i eth1 -i vxlan_bridge) by if_name (issue 11 #3)', () => {
-    const f: FileShape = { path: '/c/kvm1.pcapng', name: 'kvm1.pcapng', interfaces: [eth(0, 'eth1'), eth(1, 'vxlan_bridge'), eth(2, 'vxlan10')] };
+    const f: FileShape = {
+      path: '/c/kvm1.pcapng',
+      name: 'kvm1.pcapng',
+      interfaces: [eth(0, 'eth1'), eth(1, 'vxlan_bridge'), eth(2, 'vxlan10')],
+    };
     const [n, extra] = pairFiles([f]).nodes;
     expect(extra).toBeUndefined();
     expect(pairFiles([{ ...f, name: 'class-kvm1.pcapng' }]).nodes[0]?.node).toBe('class-kvm1');
@@ -88,7 +103,10 @@ describe('pairing capture files into nodes', () => {
 
   it('odd names: no dash, dots, spaces, unicode, a leading ..', () => {
     const p = pairFiles(['..kvm1-eth1.pcap', '..kvm1-vxlan_bridge.pcap', 'my trace é.pcap'].map(pcap));
-    expect(p.nodes.find((n) => n.node === '..kvm1')).toMatchObject({ underlay: { name: '..kvm1-eth1.pcap' }, overlay: { name: '..kvm1-vxlan_bridge.pcap' } });
+    expect(p.nodes.find((n) => n.node === '..kvm1')).toMatchObject({
+      underlay: { name: '..kvm1-eth1.pcap' },
+      overlay: { name: '..kvm1-vxlan_bridge.pcap' },
+    });
     expect(p.nodes.find((n) => n.node === 'my trace é')).toBeDefined();
   });
 

@@ -53,7 +53,10 @@ export function roleOfInterface(iface: string, names: RoleNames = CLASS_ROLE_NAM
  * Which packets of a file belong to a side: all of them, those of some pcapng interfaces
  * (ids of its first section), or those of some Linux cooked ifindexes (SLL2).
  */
-export type PacketSelector = { kind: 'all' } | { kind: 'interfaces'; ids: number[]; names: string[] } | { kind: 'ifindex'; ifindexes: number[]; names: string[] };
+export type PacketSelector =
+  | { kind: 'all' }
+  | { kind: 'interfaces'; ids: number[]; names: string[] }
+  | { kind: 'ifindex'; ifindexes: number[]; names: string[] };
 
 export interface SideSource {
   path: string;
@@ -119,7 +122,10 @@ function splitByIfName(shape: FileShape, names: RoleNames): { underlay: CaptureI
   const first = shape.interfaces.filter((i) => i.section === 0);
   if (first.length < 2) return undefined;
   const underlay = first.filter((i) => i.name !== undefined && roleOfInterface(i.name, names) === 'underlay');
-  const overlay = pickBridge(first.filter((i) => i.name !== undefined && roleOfInterface(i.name, names) === 'overlay'), names);
+  const overlay = pickBridge(
+    first.filter((i) => i.name !== undefined && roleOfInterface(i.name, names) === 'overlay'),
+    names,
+  );
   return underlay.length > 0 && overlay.length > 0 ? { underlay, overlay } : undefined;
 }
 
@@ -129,9 +135,10 @@ function splitByIfName(shape: FileShape, names: RoleNames): { underlay: CaptureI
  * The inventory's bridge first, then a `*br*`/`*bridge*` name, then the first.
  */
 function pickBridge<T extends { name?: string }>(candidates: T[], names: RoleNames): T[] {
-  const named = candidates.find((c) => c.name !== undefined && names.bridge.includes(c.name))
-    ?? candidates.find((c) => c.name !== undefined && /br|bridge/i.test(c.name))
-    ?? candidates[0];
+  const named =
+    candidates.find((c) => c.name !== undefined && names.bridge.includes(c.name)) ??
+    candidates.find((c) => c.name !== undefined && /br|bridge/i.test(c.name)) ??
+    candidates[0];
   return named ? [named] : [];
 }
 
@@ -170,8 +177,18 @@ export function pairFiles(files: readonly FileShape[], names: RoleNames = CLASS_
       oneFile.push({
         // kvm1-eth1_br.pcapng → kvm1; a name without an interface part (class-kvm1.pcapng) is the node's whole
         node: node !== undefined && iface !== undefined && roleOfInterface(iface, names) !== 'unknown' ? node : base,
-        underlay: { path: f.path, name: f.name, iface: un.join(','), select: { kind: 'interfaces', ids: split.underlay.map((i) => i.id), names: un } },
-        overlay: { path: f.path, name: f.name, iface: on.join(','), select: { kind: 'interfaces', ids: split.overlay.map((i) => i.id), names: on } },
+        underlay: {
+          path: f.path,
+          name: f.name,
+          iface: un.join(','),
+          select: { kind: 'interfaces', ids: split.underlay.map((i) => i.id), names: un },
+        },
+        overlay: {
+          path: f.path,
+          name: f.name,
+          iface: on.join(','),
+          select: { kind: 'interfaces', ids: split.overlay.map((i) => i.id), names: on },
+        },
         rule: 'pcapng interfaces',
       });
       notes.push(`${f.name}: one file with both sides, split by interface (underlay ${un.join(', ')}, bridge ${on.join(', ')})`);

@@ -17,7 +17,13 @@ function unionNumbers(a: readonly number[], b: readonly number[]): number[] {
 }
 
 function mergeVni(a: TopologyVni, b: TopologyVni): TopologyVni {
-  return { vni: a.vni, packets: Math.max(a.packets, b.packets), bytes: Math.max(a.bytes, b.bytes), macs: union(a.macs, b.macs), ips: union(a.ips, b.ips) };
+  return {
+    vni: a.vni,
+    packets: Math.max(a.packets, b.packets),
+    bytes: Math.max(a.bytes, b.bytes),
+    macs: union(a.macs, b.macs),
+    ips: union(a.ips, b.ips),
+  };
 }
 
 function mergeVtep(a: TopologyVtep, b: TopologyVtep): TopologyVtep {
@@ -38,7 +44,13 @@ function mergeVtep(a: TopologyVtep, b: TopologyVtep): TopologyVtep {
 }
 
 function mergeFdb(a: FdbEntry, b: FdbEntry): FdbEntry {
-  return { ...a, ips: union(a.ips, b.ips), packets: Math.max(a.packets, b.packets), firstTsUs: Math.min(a.firstTsUs, b.firstTsUs), lastTsUs: Math.max(a.lastTsUs, b.lastTsUs) };
+  return {
+    ...a,
+    ips: union(a.ips, b.ips),
+    packets: Math.max(a.packets, b.packets),
+    firstTsUs: Math.min(a.firstTsUs, b.firstTsUs),
+    lastTsUs: Math.max(a.lastTsUs, b.lastTsUs),
+  };
 }
 
 /** One topology from several nodes' (each from that node's underlay capture). */

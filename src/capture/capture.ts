@@ -59,9 +59,14 @@ export function validateCaptureOptions(o: CaptureOptions): void {
   }
   if (o.filter !== undefined) checkUserFilter(o.filter);
   if (o.durationSec !== undefined && !(o.durationSec > 0)) throw new UsageError('--duration must be more than 0 seconds');
-  if (o.count !== undefined && (!Number.isInteger(o.count) || o.count < 1)) throw new UsageError('--count must be a whole number of packets, at least 1');
-  if (o.snaplen !== undefined && (!Number.isInteger(o.snaplen) || o.snaplen < 0 || o.snaplen > 262_144)) throw new UsageError('--snaplen must be between 0 (whole packets) and 262144');
-  if (o.tcpdumpPath !== undefined && !/^[A-Za-z0-9_./+-]+$/.test(o.tcpdumpPath)) throw new UsageError(`--tcpdump must be a program name or path (letters, digits, "_", ".", "/", "+", "-"), not ${JSON.stringify(o.tcpdumpPath)}`);
+  if (o.count !== undefined && (!Number.isInteger(o.count) || o.count < 1))
+    throw new UsageError('--count must be a whole number of packets, at least 1');
+  if (o.snaplen !== undefined && (!Number.isInteger(o.snaplen) || o.snaplen < 0 || o.snaplen > 262_144))
+    throw new UsageError('--snaplen must be between 0 (whole packets) and 262144');
+  if (o.tcpdumpPath !== undefined && !/^[A-Za-z0-9_./+-]+$/.test(o.tcpdumpPath))
+    throw new UsageError(
+      `--tcpdump must be a program name or path (letters, digits, "_", ".", "/", "+", "-"), not ${JSON.stringify(o.tcpdumpPath)}`,
+    );
 }
 
 export class CaptureHandle extends EventEmitter<CaptureEvents> {
@@ -121,7 +126,8 @@ export class CaptureHandle extends EventEmitter<CaptureEvents> {
     for (const s of all) {
       void s.ended.then((sum) => {
         if (sum.error) {
-          if (this.listenerCount('stream-error') > 0) this.emit('stream-error', { node: sum.node, iface: sum.iface, error: new VxiError('VXI_CAPTURE', sum.error) });
+          if (this.listenerCount('stream-error') > 0)
+            this.emit('stream-error', { node: sum.node, iface: sum.iface, error: new VxiError('VXI_CAPTURE', sum.error) });
         }
         this.emit('stats', s.snapshot(true));
       });
@@ -198,7 +204,8 @@ export async function startCapture(opts: CaptureOptions): Promise<CaptureHandle>
   });
   const outDir = path.resolve(opts.outDir);
   const files = plan.flatMap((p) => p.ifaces.map((i) => path.join(outDir, captureFileName(p.config.name, i))));
-  for (const f of files) if (existsSync(f)) throw new UsageError(`${f} already exists: pick another --out folder (captures are never overwritten)`);
+  for (const f of files)
+    if (existsSync(f)) throw new UsageError(`${f} already exists: pick another --out folder (captures are never overwritten)`);
   const ports = [...new Set([...(opts.vxlanPorts ?? []), ...configs.map((c) => c.overlay.port)])].sort((a, b) => a - b);
   const registry = createRegistry({ vxlanPorts: ports });
 
@@ -208,7 +215,13 @@ export async function startCapture(opts: CaptureOptions): Promise<CaptureHandle>
   } catch (err) {
     throw new VxiError('VXI_IO', `cannot create the capture folder ${outDir}: ${(err as Error).message}`, { cause: err });
   }
-  const ownPool = opts.pool ? undefined : new SessionPool({ acceptNew: Boolean(opts.acceptNew), timeoutMs: opts.connectTimeoutMs ?? 10_000, keepaliveMs: opts.keepaliveMs ?? 5_000 });
+  const ownPool = opts.pool
+    ? undefined
+    : new SessionPool({
+        acceptNew: Boolean(opts.acceptNew),
+        timeoutMs: opts.connectTimeoutMs ?? 10_000,
+        keepaliveMs: opts.keepaliveMs ?? 5_000,
+      });
   const pool = opts.pool ?? (ownPool as SessionPool);
   const handle = new CaptureHandle(outDir, opts, ports, ownPool);
   const runs: NodeRun[] = [];
@@ -279,7 +292,9 @@ function naming(err: unknown, node: NodeConfig, ifaces: readonly string[]): unkn
   if (!isVxiError(err)) return err;
   const list = ifaces.join(', ');
   const m = /^([^\s:]+ \([^)]*\)): ([\s\S]*)$/.exec(err.message);
-  const message = m?.[1]?.startsWith(`${node.name} (`) ? `${m[1]} ${list}: ${m[2] ?? ''}` : `${node.name} (${node.host}) ${list}: ${err.message}`;
+  const message = m?.[1]?.startsWith(`${node.name} (`)
+    ? `${m[1]} ${list}: ${m[2] ?? ''}`
+    : `${node.name} (${node.host}) ${list}: ${err.message}`;
   return new VxiError(err.code, message, { exitCode: err.exitCode, cause: err });
 }
 

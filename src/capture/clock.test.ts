@@ -6,11 +6,21 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { findProgram } from '../lab/preflight.js';
-import { CLOCK_READER_SCRIPT, measureClockOffset, measureRemoteClock, offsetFromSamples, parseEpochText, parseReaderLine, type ClockChannel, type ClockSample } from './clock.js';
+import {
+  CLOCK_READER_SCRIPT,
+  measureClockOffset,
+  measureRemoteClock,
+  offsetFromSamples,
+  parseEpochText,
+  parseReaderLine,
+  type ClockChannel,
+  type ClockSample,
+} from './clock.js';
 
 /** [local µs before, what the node printed, local µs after], as the lab's kvm1 answered over SSH (same kernel clock as ours). */
 type Recorded = [number, string, number];
-const samples = (rows: Recorded[]): ClockSample[] => rows.map(([sentUs, text, receivedUs]) => ({ sentUs, remoteUs: parseEpochText(text)?.us ?? NaN, receivedUs }));
+const samples = (rows: Recorded[]): ClockSample[] =>
+  rows.map(([sentUs, text, receivedUs]) => ({ sentUs, remoteUs: parseEpochText(text)?.us ?? NaN, receivedUs }));
 
 // 2026-12-01, 2 cores at load 6.7: bash's $EPOCHREALTIME, one SSH channel
 const BUILTIN: Recorded[] = [
@@ -37,13 +47,15 @@ const DATE: Recorded[] = [
 function localChannel(env?: NodeJS.ProcessEnv): (argv: string[]) => Promise<ClockChannel> {
   return async ([cmd, ...args]) => {
     const child = spawn(cmd ?? 'sh', args, { stdio: ['pipe', 'pipe', 'ignore'], ...(env ? { env } : {}) });
-    const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal })),
+    );
     return { stdin: child.stdin, stdout: child.stdout, exit, close: () => child.kill() };
   };
 }
 
 describe('clock offset', () => {
-  it('reads `date +%s.%N` and bash\'s $EPOCHREALTIME to the microsecond', () => {
+  it("reads `date +%s.%N` and bash's $EPOCHREALTIME to the microsecond", () => {
     expect(parseEpochText('1700000000.123456789\n')).toEqual({ us: 1_700_000_000_123_456, digits: 9 });
     expect(parseEpochText('1700000000.5')).toEqual({ us: 1_700_000_000_500_000, digits: 1 });
     expect(parseEpochText('1700000000,123456')).toEqual({ us: 1_700_000_000_123_456, digits: 6 }); // a decimal comma locale
@@ -87,8 +99,9 @@ describe('clock offset', () => {
     expect(Math.abs(off?.offsetUs ?? Infinity)).toBeLessThanOrEqual((off?.rttUs ?? 0) / 2 + 1000);
   });
 
-  it('runs the reader script: bash\'s builtin where bash has one, `date` otherwise; 0 within half the round trip', async () => {
-    const bashHasIt = findProgram('bash') !== null && (await promisify(execFile)('bash', ['-c', 'echo "$EPOCHREALTIME"'])).stdout.trim() !== '';
+  it("runs the reader script: bash's builtin where bash has one, `date` otherwise; 0 within half the round trip", async () => {
+    const bashHasIt =
+      findProgram('bash') !== null && (await promisify(execFile)('bash', ['-c', 'echo "$EPOCHREALTIME"'])).stdout.trim() !== '';
     const off = await measureRemoteClock(localChannel(), { samples: 8 });
     expect(off?.reader).toBe(bashHasIt ? 'shell-builtin' : 'date');
     expect(off?.samples).toBe(8);
@@ -112,7 +125,9 @@ describe('clock offset', () => {
   });
 
   it('gives undefined when the node answers something that is not a time', async () => {
-    const off = await measureRemoteClock(async () => localChannel()(['sh', '-c', 'while read -r _; do echo nonsense; done']), { samples: 2 });
+    const off = await measureRemoteClock(async () => localChannel()(['sh', '-c', 'while read -r _; do echo nonsense; done']), {
+      samples: 2,
+    });
     expect(off).toBeUndefined();
     expect(CLOCK_READER_SCRIPT).not.toMatch(/\$\{|`/); // fixed text: nothing substituted into it but the clock
   });

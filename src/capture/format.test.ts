@@ -21,7 +21,9 @@ function statsOf(file: string): LiveStats {
 describe('live stats', () => {
   it('counts packets, bytes, VXLAN packets and VNIs (independently counted in fixtures/lab/expected.json)', () => {
     type Expected = { files: { file: string; packets: number; vxlan: { packets: number; vnis: Record<string, number> } }[] };
-    const expected = JSON.parse(readFileSync(fileURLToPath(new URL('../../fixtures/lab/expected.json', import.meta.url)), 'utf8')) as Expected;
+    const expected = JSON.parse(
+      readFileSync(fileURLToPath(new URL('../../fixtures/lab/expected.json', import.meta.url)), 'utf8'),
+    ) as Expected;
     const want = (f: string): Expected['files'][number] | undefined => expected.files.find((e) => e.file === f);
     const eth1 = statsOf('kvm1-eth1.pcap');
     const bridge = statsOf('kvm1-vxlan_bridge.pcap');
@@ -32,7 +34,15 @@ describe('live stats', () => {
     expect(bridge.vxlanPackets).toBe(0);
     expect(bridge.vnis.size).toBe(0);
     const snap = eth1.snapshot(67905, 2000);
-    expect(snap).toMatchObject({ node: 'kvm1', iface: 'eth1', packets: 107, vxlanPackets: eth1.vxlanPackets, vnis: [10], elapsedSec: 2, fileBytes: 67905 });
+    expect(snap).toMatchObject({
+      node: 'kvm1',
+      iface: 'eth1',
+      packets: 107,
+      vxlanPackets: eth1.vxlanPackets,
+      vnis: [10],
+      elapsedSec: 2,
+      fileBytes: 67905,
+    });
     expect(snap.packetsPerSec).toBe(53.5);
     expect(eth1.snapshot(67905, 3000).packetsPerSec).toBe(0); // nothing new in the last second
   });
@@ -50,16 +60,53 @@ describe('live stats', () => {
 
   it('prints the summary with tcpdump counters and what went wrong', () => {
     const s: CaptureRunSummary = {
-      ok: false, outDir: '/o', sessionFile: '/o/session.json', startedAt: '', stoppedAt: '', durationSec: 4.2, reason: 'error', filter: null,
+      ok: false,
+      outDir: '/o',
+      sessionFile: '/o/session.json',
+      startedAt: '',
+      stoppedAt: '',
+      durationSec: 4.2,
+      reason: 'error',
+      filter: null,
       errors: ['kvm1 (10.3.1.156) eth1: the SSH connection was lost mid-capture'],
-      nodes: [{
-        node: 'kvm1', host: '10.3.1.156', sshPort: 22, user: 'root', sudo: false, ssh: null, exclusionFilter: 'not tcp port 22', tcpdumpVersion: '4.99.3', libpcapVersion: null,
-        clock: { offsetUs: 430, rttUs: 1228, samples: 7, remoteDigits: 9 },
-        streams: [{
-          node: 'kvm1', iface: 'eth1', role: 'underlay', file: '/o/kvm1-eth1.pcap', filter: 'not tcp port 22', command: '', remotePid: 9, startedAt: '', listeningAt: null, stopRequestedAt: null, stoppedAt: '',
-          end: 'connection-lost', packets: 28, bytes: 7782, fileBytes: 8000, vxlanPackets: 28, vnis: [10], tcpdump: null, exit: { code: null, signal: null }, droppedTailBytes: 0,
-        }],
-      }],
+      nodes: [
+        {
+          node: 'kvm1',
+          host: '10.3.1.156',
+          sshPort: 22,
+          user: 'root',
+          sudo: false,
+          ssh: null,
+          exclusionFilter: 'not tcp port 22',
+          tcpdumpVersion: '4.99.3',
+          libpcapVersion: null,
+          clock: { offsetUs: 430, rttUs: 1228, samples: 7, remoteDigits: 9 },
+          streams: [
+            {
+              node: 'kvm1',
+              iface: 'eth1',
+              role: 'underlay',
+              file: '/o/kvm1-eth1.pcap',
+              filter: 'not tcp port 22',
+              command: '',
+              remotePid: 9,
+              startedAt: '',
+              listeningAt: null,
+              stopRequestedAt: null,
+              stoppedAt: '',
+              end: 'connection-lost',
+              packets: 28,
+              bytes: 7782,
+              fileBytes: 8000,
+              vxlanPackets: 28,
+              vnis: [10],
+              tcpdump: null,
+              exit: { code: null, signal: null },
+              droppedTailBytes: 0,
+            },
+          ],
+        },
+      ],
     };
     expect(summaryText(s)).toBe(
       'kvm1 (10.3.1.156): tcpdump 4.99.3, clock offset 0.430 ms (rtt 1.228 ms), excluded: not tcp port 22\n' +

@@ -56,16 +56,24 @@ const REASON_TEXT: Record<CaptureRunSummary['reason'], string> = {
 export function summaryText(s: CaptureRunSummary): string {
   const lines: string[] = [];
   for (const n of s.nodes) {
-    const clock = n.clock ? `clock offset ${(n.clock.offsetUs / 1000).toFixed(3)} ms (rtt ${(n.clock.rttUs / 1000).toFixed(3)} ms)` : 'clock offset unknown';
+    const clock = n.clock
+      ? `clock offset ${(n.clock.offsetUs / 1000).toFixed(3)} ms (rtt ${(n.clock.rttUs / 1000).toFixed(3)} ms)`
+      : 'clock offset unknown';
     lines.push(`${n.node} (${n.host}): tcpdump ${n.tcpdumpVersion}, ${clock}, excluded: ${n.exclusionFilter}`);
     for (const st of n.streams) {
       const t = st.tcpdump;
-      const counters = t ? `tcpdump: ${t.captured ?? '?'} captured, ${t.receivedByFilter ?? '?'} received by filter, ${t.droppedByKernel ?? '?'} dropped by kernel` : 'tcpdump counters: not received';
+      const counters = t
+        ? `tcpdump: ${t.captured ?? '?'} captured, ${t.receivedByFilter ?? '?'} received by filter, ${t.droppedByKernel ?? '?'} dropped by kernel`
+        : 'tcpdump counters: not received';
       const vx = st.vxlanPackets > 0 ? `, ${st.vxlanPackets} VXLAN (VNI ${st.vnis.join(',')})` : '';
-      lines.push(`  ${st.iface}: ${st.packets} packets, ${formatBytes(st.bytes)}${vx} -> ${st.file ?? '(no file)'}; ${counters}${st.end === 'stopped' || st.end === 'count' ? '' : ` [${st.end}]`}`);
+      lines.push(
+        `  ${st.iface}: ${st.packets} packets, ${formatBytes(st.bytes)}${vx} -> ${st.file ?? '(no file)'}; ${counters}${st.end === 'stopped' || st.end === 'count' ? '' : ` [${st.end}]`}`,
+      );
     }
   }
   lines.push(s.sessionError === undefined ? `session: ${s.sessionFile}` : `session: not written (${s.sessionFile}: ${s.sessionError})`);
-  lines.push(`capture ${s.ok ? 'done' : 'FAILED'}: ${s.nodes.reduce((a, n) => a + n.streams.length, 0)} stream(s), ${formatDuration(s.durationSec)}, stopped by ${REASON_TEXT[s.reason]}`);
+  lines.push(
+    `capture ${s.ok ? 'done' : 'FAILED'}: ${s.nodes.reduce((a, n) => a + n.streams.length, 0)} stream(s), ${formatDuration(s.durationSec)}, stopped by ${REASON_TEXT[s.reason]}`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -26,5 +26,13 @@ export {
   type SshEndpoints,
   type TcpdumpCounters,
 } from './tcpdump.js';
-export { sessionJson, writeSessionJson, ifindexNamesOf, SESSION_FILE, type SessionJson, type SessionJsonNode, type IfindexName } from './session-file.js';
+export {
+  sessionJson,
+  writeSessionJson,
+  ifindexNamesOf,
+  SESSION_FILE,
+  type SessionJson,
+  type SessionJsonNode,
+  type IfindexName,
+} from './session-file.js';
 export { statusLine, summaryText, progressBar, formatBytes } from './format.js';

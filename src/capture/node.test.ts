@@ -15,7 +15,9 @@ describe('node facts', () => {
     ].join('\n');
     expect(parseInterfaceList(ipText)).toEqual(['eth1', 'lo', 'vxlan10']);
     // this machine's own list, both ways, agrees
-    const sys = readdirSync('/sys/class/net').filter((n) => n !== 'bonding_masters').sort();
+    const sys = readdirSync('/sys/class/net')
+      .filter((n) => n !== 'bonding_masters')
+      .sort();
     expect(parseInterfaceList(sys.join('\n'))).toEqual(sys);
     expect(parseInterfaceList(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }))).toEqual(sys);
   });

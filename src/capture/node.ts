@@ -11,7 +11,15 @@ import type { RemoteSession } from '../remote/connection.js';
 import { vxlanInterfaceName, type NodeConfig } from '../remote/inventory.js';
 import { measureRemoteClock, type ClockOffset } from './clock.js';
 import { parseSshConnection, selfExclusionFilter, type SshEndpoints } from './tcpdump.js';
-import { CONFIG_LIMITS, ifindexProblem, linkNameProblem, type IfindexName, type OverlayConfigRecord, type RecordedFdbEntry, type RecordedLink } from './session-file.js';
+import {
+  CONFIG_LIMITS,
+  ifindexProblem,
+  linkNameProblem,
+  type IfindexName,
+  type OverlayConfigRecord,
+  type RecordedFdbEntry,
+  type RecordedLink,
+} from './session-file.js';
 
 export interface NodeFacts {
   ssh: SshEndpoints | null;
@@ -46,7 +54,8 @@ export function parseInterfaceList(text: string): string[] {
 export function parseLinkIndexes(text: string): IfindexName[] | undefined {
   const found = new Map<number, string>();
   const add = (ifindex: unknown, name: unknown): void => {
-    if (ifindexProblem(ifindex) === null && linkNameProblem(name) === null && !found.has(ifindex as number)) found.set(ifindex as number, name as string);
+    if (ifindexProblem(ifindex) === null && linkNameProblem(name) === null && !found.has(ifindex as number))
+      found.set(ifindex as number, name as string);
   };
   const t = text.trim();
   if (t.startsWith('[')) {
@@ -57,7 +66,8 @@ export function parseLinkIndexes(text: string): IfindexName[] | undefined {
       return undefined;
     }
     if (!Array.isArray(j)) return undefined;
-    for (const e of j as unknown[]) if (typeof e === 'object' && e !== null) add((e as { ifindex?: unknown }).ifindex, (e as { ifname?: unknown }).ifname);
+    for (const e of j as unknown[])
+      if (typeof e === 'object' && e !== null) add((e as { ifindex?: unknown }).ifindex, (e as { ifname?: unknown }).ifname);
   } else {
     for (const line of t.split('\n')) {
       const m = /^(\d+):\s+([^:@\s]+)(?:@\S+)?:/.exec(line.trim());
@@ -70,7 +80,10 @@ export function parseLinkIndexes(text: string): IfindexName[] | undefined {
 
 /** The node's links by index, over the session's connection: `ip -j link show`, else `ip -o link show`; null when neither works (nothing else depends on it). */
 async function listLinkIndexes(session: RemoteSession): Promise<IfindexName[] | null> {
-  for (const argv of [['ip', '-j', 'link', 'show'], ['ip', '-o', 'link', 'show']]) {
+  for (const argv of [
+    ['ip', '-j', 'link', 'show'],
+    ['ip', '-o', 'link', 'show'],
+  ]) {
     const r = await session.run(argv, { timeoutMs: 15_000 }).catch(() => undefined);
     const list = r?.code === 0 ? parseLinkIndexes(r.stdout) : undefined;
     if (list) return list;
@@ -96,7 +109,10 @@ function rethrowNaming(session: RemoteSession, ifaces: readonly string[], progra
     const msg = err.message.startsWith(`${session.label}: `) ? err.message.slice(session.label.length + 2) : err.message;
     const where = `${session.label} ${ifaces.join(', ')}`;
     if (/is not installed/.test(msg) && msg.includes(program)) {
-      throw new VxiError('VXI_PREREQ', `${where}: ${msg}; install it there (apt install tcpdump) or name it with --tcpdump PATH`, { exitCode: 2, cause: err });
+      throw new VxiError('VXI_PREREQ', `${where}: ${msg}; install it there (apt install tcpdump) or name it with --tcpdump PATH`, {
+        exitCode: 2,
+        cause: err,
+      });
     }
     throw new VxiError(err.code, `${where}: ${msg}`, { exitCode: err.exitCode, cause: err });
   };
@@ -124,11 +140,19 @@ export async function gatherNodeFacts(session: RemoteSession, ifaces: readonly s
   if (!v && /(^|: )(command )?not found/m.test(version.stderr)) {
     // `sudo: tcpdump: command not found` (exit 1): sudo's secure_path has no tcpdump either
     const u = session.node.user;
-    throw new VxiError('VXI_PREREQ', `${session.label} ${ifaces.join(', ')}: ${program} is not installed (or not on the PATH${session.node.sudo ? ' sudo uses' : ` of ${u}`}): ${version.stderr.trim().split('\n')[0] ?? ''}; install it there (apt install tcpdump) or name it with --tcpdump PATH`, { exitCode: 2 });
+    throw new VxiError(
+      'VXI_PREREQ',
+      `${session.label} ${ifaces.join(', ')}: ${program} is not installed (or not on the PATH${session.node.sudo ? ' sudo uses' : ` of ${u}`}): ${version.stderr.trim().split('\n')[0] ?? ''}; install it there (apt install tcpdump) or name it with --tcpdump PATH`,
+      { exitCode: 2 },
+    );
   }
   if (!v) {
     const said = (version.stderr.trim() || version.stdout.trim()).split('\n').slice(0, 2).join(' / ');
-    throw new VxiError('VXI_PREREQ', `${session.label} ${ifaces.join(', ')}: \`${program} --version\` did not print a tcpdump version (exit ${version.code ?? version.signal ?? '?'}): ${said || 'no output'}; is ${program} tcpdump?`, { exitCode: 2 });
+    throw new VxiError(
+      'VXI_PREREQ',
+      `${session.label} ${ifaces.join(', ')}: \`${program} --version\` did not print a tcpdump version (exit ${version.code ?? version.signal ?? '?'}): ${said || 'no output'}; is ${program} tcpdump?`,
+      { exitCode: 2 },
+    );
   }
   let present = links.code === 0 ? parseInterfaceList(links.stdout) : [];
   if (present.length === 0) {
@@ -202,7 +226,18 @@ export function overlayConfigRecord(
   for (const l of state.links) {
     if (!l.vxlan || rec.vxlan.length >= CONFIG_LIMITS.vxlan) continue;
     const v = l.vxlan;
-    rec.vxlan.push({ name: l.name, vni: v.id, port: v.port, local: v.local ?? null, group: v.group ?? null, remote: v.remote ?? null, dev: v.dev ?? null, mtu: l.mtu, up: l.up, master: l.master ?? null });
+    rec.vxlan.push({
+      name: l.name,
+      vni: v.id,
+      port: v.port,
+      local: v.local ?? null,
+      group: v.group ?? null,
+      remote: v.remote ?? null,
+      dev: v.dev ?? null,
+      mtu: l.mtu,
+      up: l.up,
+      master: l.master ?? null,
+    });
   }
   const link = (name: string): RecordedLink | null => {
     const l = state.links.find((x) => x.name === name);
@@ -210,7 +245,12 @@ export function overlayConfigRecord(
   };
   rec.bridge = link(o.bridge);
   rec.underlay = link(o.underlay);
-  const fdb: RecordedFdbEntry[] = read.fdb.map((e) => ({ dev: e.dev ?? '', mac: e.mac.toLowerCase(), dst: e.dst ?? null, state: e.state ? e.state : null }));
+  const fdb: RecordedFdbEntry[] = read.fdb.map((e) => ({
+    dev: e.dev ?? '',
+    mac: e.mac.toLowerCase(),
+    dst: e.dst ?? null,
+    state: e.state ? e.state : null,
+  }));
   rec.fdb = fdb.filter((e) => e.dev !== '').slice(0, CONFIG_LIMITS.fdb);
   if (fdb.length > CONFIG_LIMITS.fdb) rec.fdbLeftOut = fdb.length - CONFIG_LIMITS.fdb;
   rec.firewalld = state.firewall;
@@ -235,7 +275,11 @@ export async function recordOverlayConfig(runner: CommandRunner, node: NodeConfi
         continue;
       }
       const r = await runner.run(['bridge', '-j', 'fdb', 'show', 'dev', l.name], { sudo: true, timeoutMs: 15_000 });
-      if (r.code !== 0) throw new VxiError('VXI_REMOTE_COMMAND', `${node.name}: \`bridge -j fdb show dev ${l.name}\` failed (exit ${r.code ?? '?'}): ${r.stderr.trim()}`);
+      if (r.code !== 0)
+        throw new VxiError(
+          'VXI_REMOTE_COMMAND',
+          `${node.name}: \`bridge -j fdb show dev ${l.name}\` failed (exit ${r.code ?? '?'}): ${r.stderr.trim()}`,
+        );
       for (const e of parseFdb(r.stdout)) fdb.push({ ...e, dev: l.name });
     }
     const nftables = await readNftables(runner);

@@ -53,16 +53,23 @@ export function ifindexProblem(ifindex: unknown): string | null {
  */
 export function ifindexNamesOf(value: unknown, what: string): Map<number, string> | undefined {
   if (value === undefined) return undefined;
-  if (!Array.isArray(value)) throw new UsageError(`${what}: "ifindexNames" must be a list of {"ifindex", "name"} (as capture writes it), not ${value === null ? 'null' : typeof value}`);
+  if (!Array.isArray(value))
+    throw new UsageError(
+      `${what}: "ifindexNames" must be a list of {"ifindex", "name"} (as capture writes it), not ${value === null ? 'null' : typeof value}`,
+    );
   const map = new Map<number, string>();
   value.forEach((e: unknown, i) => {
-    if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new UsageError(`${what}: ifindexNames[${i}] must be an object {"ifindex", "name"}, not ${JSON.stringify(e)}`);
+    if (typeof e !== 'object' || e === null || Array.isArray(e))
+      throw new UsageError(`${what}: ifindexNames[${i}] must be an object {"ifindex", "name"}, not ${JSON.stringify(e)}`);
     const { ifindex, name } = e as { ifindex?: unknown; name?: unknown };
     const pi = ifindexProblem(ifindex);
     if (pi) throw new UsageError(`${what}: ifindexNames[${i}].ifindex ${pi}, not ${JSON.stringify(ifindex)}`);
     const pn = linkNameProblem(name);
     if (pn) throw new UsageError(`${what}: ifindexNames[${i}].name ${pn}: ${JSON.stringify(name)}`);
-    if (map.has(ifindex as number)) throw new UsageError(`${what}: ifindexNames lists ifindex ${String(ifindex)} twice (${JSON.stringify(map.get(ifindex as number))} and ${JSON.stringify(name)})`);
+    if (map.has(ifindex as number))
+      throw new UsageError(
+        `${what}: ifindexNames lists ifindex ${String(ifindex)} twice (${JSON.stringify(map.get(ifindex as number))} and ${JSON.stringify(name)})`,
+      );
     map.set(ifindex as number, name as string);
   });
   return map;
@@ -91,13 +98,16 @@ export function parseSessionJson(text: string, file: string): SessionJsonRead {
     throw new UsageError(`${file} is not valid JSON (${(err as Error).message}): fix it, or remove it to pair captures by file name`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new UsageError(`${file} is not a session file: it must hold a JSON object with a "nodes" list (as capture writes it), not ${kindOf(json)}`);
+    throw new UsageError(
+      `${file} is not a session file: it must hold a JSON object with a "nodes" list (as capture writes it), not ${kindOf(json)}`,
+    );
   }
   const { nodes, vxlanPorts } = json as { nodes?: unknown; vxlanPorts?: unknown };
   if (nodes !== undefined && !Array.isArray(nodes)) throw new UsageError(`${file}: "nodes" must be a list of nodes, not ${kindOf(nodes)}`);
   const list = (nodes ?? []) as unknown[];
   list.forEach((n, i) => {
-    if (typeof n !== 'object' || n === null || Array.isArray(n)) throw new UsageError(`${file}: nodes[${i}] must be an object (name, underlay, overlay, clockOffsetUs), not ${kindOf(n)}`);
+    if (typeof n !== 'object' || n === null || Array.isArray(n))
+      throw new UsageError(`${file}: nodes[${i}] must be an object (name, underlay, overlay, clockOffsetUs), not ${kindOf(n)}`);
   });
   const ports = Array.isArray(vxlanPorts) ? vxlanPorts.filter((p): p is number => Number.isInteger(p) && p > 0 && p < 65536) : [];
   return { nodes: list as Record<string, unknown>[], vxlanPorts: ports };
@@ -312,7 +322,9 @@ class ConfigReader {
   constructor(private readonly what: string) {}
   fail(key: string, problem: string, v: unknown): never {
     const shown = JSON.stringify(v);
-    throw new UsageError(`${this.what}: config.${key} ${problem}, not ${shown === undefined ? 'undefined' : shown.slice(0, 80)} (remove "config" to analyse without the recorded configuration)`);
+    throw new UsageError(
+      `${this.what}: config.${key} ${problem}, not ${shown === undefined ? 'undefined' : shown.slice(0, 80)} (remove "config" to analyse without the recorded configuration)`,
+    );
   }
   obj(v: unknown, key: string): Record<string, unknown> {
     if (!isObj(v)) this.fail(key, 'must be an object', v);
@@ -379,7 +391,12 @@ function readFirewalld(r: ConfigReader, v: unknown): FirewallState | null {
     if (w.underlayZone !== undefined) out.underlayZone = r.text(w.underlayZone, `${key}.underlayZone`, 100);
     return out;
   };
-  return { running: true, defaultZone: r.text(o.defaultZone, 'firewalld.defaultZone', 100), runtime: view(o.runtime, 'firewalld.runtime'), permanent: view(o.permanent, 'firewalld.permanent') };
+  return {
+    running: true,
+    defaultZone: r.text(o.defaultZone, 'firewalld.defaultZone', 100),
+    runtime: view(o.runtime, 'firewalld.runtime'),
+    permanent: view(o.permanent, 'firewalld.permanent'),
+  };
 }
 
 function readNftables(r: ConfigReader, v: unknown): NftablesView | null {
@@ -391,7 +408,12 @@ function readNftables(r: ConfigReader, v: unknown): NftablesView | null {
   const chains = r.list(o.chains, 'nftables.chains', CONFIG_LIMITS.chains).map((c, i): NftChain => {
     const k = `nftables.chains[${i}]`;
     const x = r.obj(c, k);
-    const chain: NftChain = { family: r.text(x.family, `${k}.family`, 20), table: r.text(x.table, `${k}.table`, 100), name: r.text(x.name, `${k}.name`, 100), rules: [] };
+    const chain: NftChain = {
+      family: r.text(x.family, `${k}.family`, 20),
+      table: r.text(x.table, `${k}.table`, 100),
+      name: r.text(x.name, `${k}.name`, 100),
+      rules: [],
+    };
     if (x.hook !== undefined) chain.hook = r.text(x.hook, `${k}.hook`, 20);
     if (x.device !== undefined) chain.device = r.text(x.device, `${k}.device`, 20);
     if (x.policy !== undefined) chain.policy = r.text(x.policy, `${k}.policy`, 20);
@@ -403,7 +425,8 @@ function readNftables(r: ConfigReader, v: unknown): NftablesView | null {
       if (y.comment !== undefined) rule.comment = r.text(y.comment, `${rk}.comment`, 200);
       if (y.packets !== undefined) rule.packets = r.int(y.packets, `${rk}.packets`, 0, Number.MAX_SAFE_INTEGER);
       if (y.verdict !== undefined) {
-        if (y.verdict !== 'accept' && y.verdict !== 'drop' && y.verdict !== 'reject' && y.verdict !== 'other') r.fail(`${rk}.verdict`, 'must be accept, drop, reject or other', y.verdict);
+        if (y.verdict !== 'accept' && y.verdict !== 'drop' && y.verdict !== 'reject' && y.verdict !== 'other')
+          r.fail(`${rk}.verdict`, 'must be accept, drop, reject or other', y.verdict);
         rule.verdict = y.verdict;
       }
       if (y.udpDport !== undefined) {
@@ -511,7 +534,10 @@ export function saveOverlayConfigs(dir: string, nodes: readonly ConfigToSave[]):
     let entry = list.find((x) => x.name === n.name);
     if (!entry) {
       entry = { name: n.name, host: n.host, clockOffsetUs: 0 };
-      for (const [role, iface] of [['underlay', n.underlay], ['overlay', n.bridge]] as const) {
+      for (const [role, iface] of [
+        ['underlay', n.underlay],
+        ['overlay', n.bridge],
+      ] as const) {
         const f = `${n.name}-${iface}.pcap`;
         if (existsSync(path.join(dir, f))) entry[role] = f;
       }

@@ -30,8 +30,16 @@ function localTcpdump(args: string[], asNobody = false): { stderr: string; code:
 
 describe('the self-exclusion filter', () => {
   it('reads $SSH_CONNECTION', () => {
-    expect(parseSshConnection('10.3.1.250 45620 10.3.1.156 22\n')).toEqual({ clientAddress: '10.3.1.250', clientPort: 45620, serverAddress: '10.3.1.156', serverPort: 22 });
-    expect(parseSshConnection('::ffff:10.3.1.250 1 ::ffff:10.3.1.156 2222')).toMatchObject({ clientAddress: '10.3.1.250', serverPort: 2222 });
+    expect(parseSshConnection('10.3.1.250 45620 10.3.1.156 22\n')).toEqual({
+      clientAddress: '10.3.1.250',
+      clientPort: 45620,
+      serverAddress: '10.3.1.156',
+      serverPort: 22,
+    });
+    expect(parseSshConnection('::ffff:10.3.1.250 1 ::ffff:10.3.1.156 2222')).toMatchObject({
+      clientAddress: '10.3.1.250',
+      serverPort: 2222,
+    });
     expect(parseSshConnection('fe80::1 50000 fe80::2 22')?.clientAddress).toBe('fe80::1');
     expect(parseSshConnection('')).toBeUndefined();
     expect(parseSshConnection('10.3.1.250 x 10.3.1.156 22')).toBeUndefined();
@@ -67,14 +75,39 @@ describe('the self-exclusion filter', () => {
 
 describe('the tcpdump command line', () => {
   it('streams pcap to stdout, unbuffered, with the filter as the last single argument', () => {
-    expect(tcpdumpArgv({ iface: 'eth1', filter: 'not tcp port 22' })).toEqual(['tcpdump', '-U', '-n', '-w', '-', '-i', 'eth1', '--', 'not tcp port 22']);
+    expect(tcpdumpArgv({ iface: 'eth1', filter: 'not tcp port 22' })).toEqual([
+      'tcpdump',
+      '-U',
+      '-n',
+      '-w',
+      '-',
+      '-i',
+      'eth1',
+      '--',
+      'not tcp port 22',
+    ]);
     expect(tcpdumpArgv({ program: '/usr/sbin/tcpdump', iface: 'any', filter: 'udp', snaplen: 128, count: 10 })).toEqual([
-      '/usr/sbin/tcpdump', '-U', '-n', '-w', '-', '-i', 'any', '-s', '128', '-c', '10', '--', 'udp',
+      '/usr/sbin/tcpdump',
+      '-U',
+      '-n',
+      '-w',
+      '-',
+      '-i',
+      'any',
+      '-s',
+      '128',
+      '-c',
+      '10',
+      '--',
+      'udp',
     ]);
   });
 
   it('keeps shell metacharacters in the filter as data in the SSH command (and sudo -n when asked)', () => {
-    const argv = tcpdumpArgv({ iface: 'eth1', filter: combineFilters('not tcp port 22', "udp port 4789; touch /tmp/pwned-x $(id) `id` 'q'") });
+    const argv = tcpdumpArgv({
+      iface: 'eth1',
+      filter: combineFilters('not tcp port 22', "udp port 4789; touch /tmp/pwned-x $(id) `id` 'q'"),
+    });
     const cmd = buildCommand({ name: 'kvm1', host: 'h', user: 'u', sudo: true }, argv, { sudo: true, reportPid: true });
     expect(cmd).toBe(
       `sh -c 'echo VXI_PID=$$ >&2; exec "$@"' sh sudo -n -- tcpdump -U -n -w - -i eth1 -- '(not tcp port 22) and (udp port 4789; touch /tmp/pwned-x $(id) \`id\` '\\''q'\\'')'`,
@@ -87,12 +120,18 @@ describe('the tcpdump command line', () => {
 
 describe("tcpdump's own words", () => {
   it('finds the listening line and the closing counters', () => {
-    const stderr = 'tcpdump: listening on eth1, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n14 packets captured\n18 packets received by filter\n0 packets dropped by kernel\n';
+    const stderr =
+      'tcpdump: listening on eth1, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n14 packets captured\n18 packets received by filter\n0 packets dropped by kernel\n';
     expect(isListening(stderr)).toBe(true);
     expect(isListening('tcpdump: eth1: No such device exists\n')).toBe(false);
     expect(parseTcpdumpCounters(stderr)).toEqual({ captured: 14, receivedByFilter: 18, droppedByKernel: 0, droppedByInterface: null });
-    expect(parseTcpdumpCounters('1 packet captured\n1 packet received by filter\n0 packets dropped by kernel\n3 packets dropped by interface\n')).toEqual({
-      captured: 1, receivedByFilter: 1, droppedByKernel: 0, droppedByInterface: 3,
+    expect(
+      parseTcpdumpCounters('1 packet captured\n1 packet received by filter\n0 packets dropped by kernel\n3 packets dropped by interface\n'),
+    ).toEqual({
+      captured: 1,
+      receivedByFilter: 1,
+      droppedByKernel: 0,
+      droppedByInterface: 3,
     });
     expect(parseTcpdumpCounters('tcpdump: eth1: No such device exists\n')).toBeNull();
   });

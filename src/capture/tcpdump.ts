@@ -26,7 +26,15 @@ export function parseSshConnection(text: string): SshEndpoints | undefined {
   const clientAddress = ca.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
   const serverAddress = sa.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
   if (isIP(clientAddress) === 0 || isIP(serverAddress) === 0) return undefined;
-  if (!Number.isInteger(clientPort) || !Number.isInteger(serverPort) || clientPort < 1 || serverPort < 1 || clientPort > 65535 || serverPort > 65535) return undefined;
+  if (
+    !Number.isInteger(clientPort) ||
+    !Number.isInteger(serverPort) ||
+    clientPort < 1 ||
+    serverPort < 1 ||
+    clientPort > 65535 ||
+    serverPort > 65535
+  )
+    return undefined;
   return { clientAddress, clientPort, serverAddress, serverPort };
 }
 
@@ -110,7 +118,13 @@ function meaningful(stderr: string): string {
   return stderr
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^tcpdump: listening on /.test(l) && !/packets? (captured|received by filter|dropped by (kernel|interface))$/.test(l) && !/^tcpdump: verbose output suppressed/.test(l))
+    .filter(
+      (l) =>
+        l !== '' &&
+        !/^tcpdump: listening on /.test(l) &&
+        !/packets? (captured|received by filter|dropped by (kernel|interface))$/.test(l) &&
+        !/^tcpdump: verbose output suppressed/.test(l),
+    )
     .join(' / ');
 }
 
@@ -128,17 +142,35 @@ export interface StreamWhere {
  * with an error), from its stderr and exit code. Interface and filter problems are the user's
  * (exit 2); the others are failures (exit 1).
  */
-export function tcpdumpFailure(w: StreamWhere, stderr: string, exit: { code: number | null; signal: string | null }, filter: string): VxiError {
+export function tcpdumpFailure(
+  w: StreamWhere,
+  stderr: string,
+  exit: { code: number | null; signal: string | null },
+  filter: string,
+): VxiError {
   const where = `${w.node} ${w.iface}`;
-  const said = meaningful(stderr) || (exit.signal ? `killed by ${exit.signal.replace(/^(SIG)?/, 'SIG')}` : `exit code ${exit.code ?? 'unknown'}`);
+  const said =
+    meaningful(stderr) || (exit.signal ? `killed by ${exit.signal.replace(/^(SIG)?/, 'SIG')}` : `exit code ${exit.code ?? 'unknown'}`);
   if (exit.code === 127 && /not found/.test(stderr)) {
-    return new VxiError('VXI_PREREQ', `${where}: ${w.program} is not installed (or not on the PATH of ${w.user}): ${said}; install it there (apt install tcpdump / dnf install tcpdump) or name it with --tcpdump PATH`, { exitCode: 2 });
+    return new VxiError(
+      'VXI_PREREQ',
+      `${where}: ${w.program} is not installed (or not on the PATH of ${w.user}): ${said}; install it there (apt install tcpdump / dnf install tcpdump) or name it with --tcpdump PATH`,
+      { exitCode: 2 },
+    );
   }
   if (/No such device exists|No such device|SIOCGIFHWADDR|doesn't exist|no such interface/i.test(stderr)) {
     return new VxiError('VXI_CAPTURE', `${where}: interface ${w.iface} does not exist on the node (${said})`, { exitCode: 2 });
   }
-  if (/can't parse filter expression|syntax error|illegal token|unknown host|unknown port|expression rejects all packets|filter expression/i.test(stderr)) {
-    return new VxiError('VXI_CAPTURE', `${where}: tcpdump rejected the filter ${JSON.stringify(filter)}: ${said}; check the --filter expression (pcap-filter(7))`, { exitCode: 2 });
+  if (
+    /can't parse filter expression|syntax error|illegal token|unknown host|unknown port|expression rejects all packets|filter expression/i.test(
+      stderr,
+    )
+  ) {
+    return new VxiError(
+      'VXI_CAPTURE',
+      `${where}: tcpdump rejected the filter ${JSON.stringify(filter)}: ${said}; check the --filter expression (pcap-filter(7))`,
+      { exitCode: 2 },
+    );
   }
   if (/permission|Operation not permitted|not permitted|Permission denied/i.test(stderr)) {
     const fix = w.sudo

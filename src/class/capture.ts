@@ -73,7 +73,9 @@ export interface ClassCaptureSummary {
 }
 
 /** The loss figures of one group's capture, from the counters its summary already has. */
-export function lossOf(s: CaptureRunSummary): Pick<GroupCaptureResult, 'streams' | 'packets' | 'lostByTool' | 'droppedByKernel' | 'streamsWithoutCounters'> {
+export function lossOf(
+  s: CaptureRunSummary,
+): Pick<GroupCaptureResult, 'streams' | 'packets' | 'lostByTool' | 'droppedByKernel' | 'streamsWithoutCounters'> {
   const streams = s.nodes.flatMap((n) => n.streams);
   let lost = 0;
   let dropped = 0;
@@ -84,7 +86,13 @@ export function lossOf(s: CaptureRunSummary): Pick<GroupCaptureResult, 'streams'
     else lost += Math.max(0, captured - st.packets);
     dropped += st.tcpdump?.droppedByKernel ?? 0;
   }
-  return { streams: streams.length, packets: streams.reduce((a, st) => a + st.packets, 0), lostByTool: lost, droppedByKernel: dropped, streamsWithoutCounters: unknown };
+  return {
+    streams: streams.length,
+    packets: streams.reduce((a, st) => a + st.packets, 0),
+    lostByTool: lost,
+    droppedByKernel: dropped,
+    streamsWithoutCounters: unknown,
+  };
 }
 
 function waitFor(ms: number | undefined, signal: AbortSignal | undefined): Promise<StopReason> {
@@ -123,7 +131,12 @@ export async function captureClass(cls: ClassInventory, opts: ClassCaptureOption
         run: async (signal) => {
           const pool = new GroupPool(opts.connect ?? {}, undefined, signal, g.name);
           pools.set(g.name, pool);
-          const co: CaptureOptions = { inventory: g.inventory, nodes: overlayMembers(g.inventory), outDir: path.join(outDir, g.name), pool };
+          const co: CaptureOptions = {
+            inventory: g.inventory,
+            nodes: overlayMembers(g.inventory),
+            outDir: path.join(outDir, g.name),
+            pool,
+          };
           if (opts.ifaces) co.ifaces = opts.ifaces;
           if (opts.count !== undefined) co.count = opts.count;
           if (opts.snaplen !== undefined) co.snaplen = opts.snaplen;
@@ -146,7 +159,10 @@ export async function captureClass(cls: ClassInventory, opts: ClassCaptureOption
     const running = [...handles.values()];
     if (running.length > 0) {
       const allDone = Promise.all(running.map((h) => h.done)).then(() => 'count' as const);
-      const reason = await Promise.race([waitFor(opts.durationSec === undefined ? undefined : opts.durationSec * 1000, stopAll.signal), allDone]);
+      const reason = await Promise.race([
+        waitFor(opts.durationSec === undefined ? undefined : opts.durationSec * 1000, stopAll.signal),
+        allDone,
+      ]);
       if (reason !== 'count') await Promise.all(running.map((h) => h.stop(reason)));
     }
 
@@ -157,7 +173,17 @@ export async function captureClass(cls: ClassInventory, opts: ClassCaptureOption
       const h = handles.get(g.name);
       if (!h || !o?.ok) {
         const error = o && !o.ok ? o.error : 'stopped before it started';
-        results.push({ group: g.name, outDir: dir, ok: false, error, streams: 0, packets: 0, lostByTool: 0, droppedByKernel: 0, streamsWithoutCounters: 0 });
+        results.push({
+          group: g.name,
+          outDir: dir,
+          ok: false,
+          error,
+          streams: 0,
+          packets: 0,
+          lostByTool: 0,
+          droppedByKernel: 0,
+          streamsWithoutCounters: 0,
+        });
         continue;
       }
       const summary = await h.done;

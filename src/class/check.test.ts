@@ -28,7 +28,16 @@ const broken: CheckResult[] = healthy.map((c) =>
 
 function row(group: string, checks: CheckResult[], extra: Partial<GroupCheck> = {}): GroupCheck {
   const cells = cellsOf(checks);
-  return { group, status: worst(Object.values(cells).map((c) => c.status)), checkedAt: '2025-01-01T00:00:00.000Z', durationMs: 800, cells, checks, traffic: [], ...extra };
+  return {
+    group,
+    status: worst(Object.values(cells).map((c) => c.status)),
+    checkedAt: '2025-01-01T00:00:00.000Z',
+    durationMs: 800,
+    cells,
+    checks,
+    traffic: [],
+    ...extra,
+  };
 }
 
 describe('the check matrix', () => {
@@ -49,11 +58,31 @@ describe('the check matrix', () => {
 
   it('renders groups as rows, checks as columns, a legend, the failing cells and a summary', () => {
     const rows = [
-      row('g01', healthy, { traffic: [{ node: 'kvm1', device: 'vxlan10', vni: 10, rxPackets: 5, rxBytes: 500, txPackets: 7, txBytes: 700 }] }),
+      row('g01', healthy, {
+        traffic: [{ node: 'kvm1', device: 'vxlan10', vni: 10, rxPackets: 5, rxBytes: 500, txPackets: 7, txBytes: 700 }],
+      }),
       row('g02', broken),
-      { group: 'g03', status: 'error' as const, checkedAt: '2025-01-01T00:00:00.000Z', durationMs: 60_000, cells: {}, checks: [], traffic: [], error: 'no answer within 60 s (deadline)' },
+      {
+        group: 'g03',
+        status: 'error' as const,
+        checkedAt: '2025-01-01T00:00:00.000Z',
+        durationMs: 60_000,
+        cells: {},
+        checks: [],
+        traffic: [],
+        error: 'no answer within 60 s (deadline)',
+      },
     ];
-    const m: ClassCheckMatrix = { source: '/c/class.yaml', ok: false, checkedAt: '2025-01-01T00:00:00.000Z', durationMs: 3200, parallel: 8, peakSessions: 6, columns: columnsOf(rows), groups: rows };
+    const m: ClassCheckMatrix = {
+      source: '/c/class.yaml',
+      ok: false,
+      checkedAt: '2025-01-01T00:00:00.000Z',
+      durationMs: 3200,
+      parallel: 8,
+      peakSessions: 6,
+      columns: columnsOf(rows),
+      groups: rows,
+    };
     const text = renderMatrix(m);
     const lines = text.split('\n');
     expect(lines[0]).toMatch(/^group\s+ssh\s+vni\s+peer-o\s+same\s+traffic seen/);
@@ -65,13 +94,23 @@ describe('the check matrix', () => {
     expect(text).toContain('g02  FAIL  vni: kvm2: vxlan10 has VNI 11, the inventory says 10');
     expect(text).toContain('g03  ERR   no answer within 60 s (deadline)');
     expect(text).not.toMatch(/^g01 .*FAIL/m);
-    expect(lines.at(-2)).toBe('check --class: 1 of 3 groups pass, 2 fail: g02, g03; 4 nodes in 3.2s, at most 6 SSH sessions at once (--parallel 8)');
+    expect(lines.at(-2)).toBe(
+      'check --class: 1 of 3 groups pass, 2 fail: g02, g03; 4 nodes in 3.2s, at most 6 SSH sessions at once (--parallel 8)',
+    );
   });
 
   it('reads the VXLAN counters per VNI from ip -s -d -j link', () => {
     const json = JSON.stringify([
-      { ifname: 'vxlan10', linkinfo: { info_kind: 'vxlan', info_data: { id: 10, port: 4789 } }, stats64: { rx: { bytes: 27922, packets: 121 }, tx: { bytes: 93584, packets: 124 } } },
-      { ifname: 'vxlan20', linkinfo: { info_kind: 'vxlan', info_data: { id: 20, port: 4789 } }, stats64: { rx: { bytes: 1, packets: 1 }, tx: { bytes: 2, packets: 2 } } },
+      {
+        ifname: 'vxlan10',
+        linkinfo: { info_kind: 'vxlan', info_data: { id: 10, port: 4789 } },
+        stats64: { rx: { bytes: 27922, packets: 121 }, tx: { bytes: 93584, packets: 124 } },
+      },
+      {
+        ifname: 'vxlan20',
+        linkinfo: { info_kind: 'vxlan', info_data: { id: 20, port: 4789 } },
+        stats64: { rx: { bytes: 1, packets: 1 }, tx: { bytes: 2, packets: 2 } },
+      },
       { ifname: 'eth1', stats64: { rx: { bytes: 9, packets: 9 }, tx: { bytes: 9, packets: 9 } } },
     ]);
     const t = parseVxlanCounters('kvm1', json);
@@ -80,6 +119,12 @@ describe('the check matrix', () => {
       { node: 'kvm1', device: 'vxlan20', vni: 20, rxPackets: 1, rxBytes: 1, txPackets: 2, txBytes: 2 },
     ]);
     expect(parseVxlanCounters('kvm1', 'not json')).toEqual([]);
-    expect(trafficByVni([...t, { ...t[0]!, node: 'kvm2' }])[0]).toEqual({ vni: 10, rxPackets: 242, txPackets: 248, rxBytes: 55844, txBytes: 187168 });
+    expect(trafficByVni([...t, { ...t[0]!, node: 'kvm2' }])[0]).toEqual({
+      vni: 10,
+      rxPackets: 242,
+      txPackets: 248,
+      rxBytes: 55844,
+      txBytes: 187168,
+    });
   });
 });

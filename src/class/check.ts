@@ -65,11 +65,19 @@ export function columnsOf(rows: readonly GroupCheck[]): string[] {
 }
 
 /** The checks of one group, over its own connections (closed at the end, or when `signal` fires). */
-async function checkGroupNow(group: ClassGroup, connect: ConnectOptions, signal: AbortSignal, gauge: SessionGauge | undefined): Promise<GroupCheck> {
+async function checkGroupNow(
+  group: ClassGroup,
+  connect: ConnectOptions,
+  signal: AbortSignal,
+  gauge: SessionGauge | undefined,
+): Promise<GroupCheck> {
   const started = new Date();
   const inv = group.inventory;
   const members = overlayMembers(inv);
-  if (members.length === 0) throw new VxiError('VXI_INVENTORY', `group ${group.name} has no overlay member (a node with bridgeAddress) in ${inv.source}`, { exitCode: 2 });
+  if (members.length === 0)
+    throw new VxiError('VXI_INVENTORY', `group ${group.name} has no overlay member (a node with bridgeAddress) in ${inv.source}`, {
+      exitCode: 2,
+    });
   const pool = new GroupPool(connect, gauge, signal, group.name);
   try {
     const report = await runChecks(pool, inv, members);
@@ -102,7 +110,16 @@ async function checkGroupNow(group: ClassGroup, connect: ConnectOptions, signal:
 }
 
 function errorRow(group: string, o: Extract<TaskOutcome<unknown>, { ok: false }>): GroupCheck {
-  return { group, status: 'error', checkedAt: (o.startedAt ?? new Date()).toISOString(), durationMs: o.ms, cells: {}, checks: [], traffic: [], error: o.error };
+  return {
+    group,
+    status: 'error',
+    checkedAt: (o.startedAt ?? new Date()).toISOString(),
+    durationMs: o.ms,
+    cells: {},
+    checks: [],
+    traffic: [],
+    error: o.error,
+  };
 }
 
 function rowOf(o: TaskOutcome<GroupCheck>): GroupCheck {
@@ -117,7 +134,11 @@ export async function checkClass(cls: ClassInventory, opts: ClassCheckOptions = 
   const gauge = new SessionGauge();
   const started = new Date();
   const r = await runBounded<GroupCheck>(
-    groups.map((g) => ({ key: g.name, weight: overlayMembers(g.inventory).length, run: (signal) => checkGroupNow(g, connect, signal, gauge) })),
+    groups.map((g) => ({
+      key: g.name,
+      weight: overlayMembers(g.inventory).length,
+      run: (signal) => checkGroupNow(g, connect, signal, gauge),
+    })),
     {
       parallel,
       deadlineMs: opts.deadlineMs ?? DEFAULT_GROUP_DEADLINE_MS,
@@ -141,13 +162,15 @@ export async function checkClass(cls: ClassInventory, opts: ClassCheckOptions = 
 /** One group, with the same deadline and connections as in checkClass: what the dashboard refreshes. */
 export async function checkGroup(group: ClassGroup, opts: GroupCheckOptions = {}): Promise<GroupCheck> {
   const weight = Math.max(1, overlayMembers(group.inventory).length);
-  const r = await runBounded<GroupCheck>([{ key: group.name, weight, run: (signal) => checkGroupNow(group, opts.connect ?? {}, signal, undefined) }], {
-    parallel: weight,
-    deadlineMs: opts.deadlineMs ?? DEFAULT_GROUP_DEADLINE_MS,
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  });
+  const r = await runBounded<GroupCheck>(
+    [{ key: group.name, weight, run: (signal) => checkGroupNow(group, opts.connect ?? {}, signal, undefined) }],
+    {
+      parallel: weight,
+      deadlineMs: opts.deadlineMs ?? DEFAULT_GROUP_DEADLINE_MS,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    },
+  );
   const o = r.outcomes[0];
   if (!o) throw new Error(`checkGroup ${group.name}: no outcome`);
   return rowOf(o);
 }
-

@@ -40,7 +40,9 @@ export function addClassOptions(cmd: Command): Command {
   return cmd
     .option('--class <file>', 'a class inventory (groups of nodes): every node of the selected groups, in parallel, instead of NODE…')
     .option('--group <name>', 'with --class: only this group (repeatable; default every group)', collect)
-    .addOption(new Option('--parallel <n>', `with --class: SSH sessions in flight at most (1-${MAX_PARALLEL})`).default(String(DEFAULT_PARALLEL)));
+    .addOption(
+      new Option('--parallel <n>', `with --class: SSH sessions in flight at most (1-${MAX_PARALLEL})`).default(String(DEFAULT_PARALLEL)),
+    );
 }
 
 /** Whether the command runs over a class; refuses node names given with --class, and class options without it. */
@@ -48,23 +50,30 @@ export function classMode(nodes: readonly string[], flags: ClassFlags): boolean 
   if (flags.class === undefined) {
     if (flags.group !== undefined) throw new UsageError('--group needs --class FILE (a class inventory)');
     // commander's own words, as when NODE… was a required argument
-    if (nodes.length === 0) throw new UsageError("missing required argument 'nodes': name the nodes (e.g. kvm1 kvm2), or give --class FILE");
+    if (nodes.length === 0)
+      throw new UsageError("missing required argument 'nodes': name the nodes (e.g. kvm1 kvm2), or give --class FILE");
     return false;
   }
-  if (flags.inventory !== undefined) throw new UsageError('--class FILE replaces --inventory: the class inventory names every group\'s nodes');
-  if (nodes.length > 0) throw new UsageError(`--class runs on every node of the selected groups: give groups with --group, not node names (${nodes.join(' ')})`);
+  if (flags.inventory !== undefined)
+    throw new UsageError("--class FILE replaces --inventory: the class inventory names every group's nodes");
+  if (nodes.length > 0)
+    throw new UsageError(
+      `--class runs on every node of the selected groups: give groups with --group, not node names (${nodes.join(' ')})`,
+    );
   return true;
 }
 
 function parallelOf(flags: ClassFlags): number {
   const v = flags.parallel ?? String(DEFAULT_PARALLEL);
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_PARALLEL) throw new UsageError(`--parallel must be a whole number from 1 to ${MAX_PARALLEL}, not ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > MAX_PARALLEL)
+    throw new UsageError(`--parallel must be a whole number from 1 to ${MAX_PARALLEL}, not ${JSON.stringify(v)}`);
   return Number(v);
 }
 
 function connectOf(flags: ClassFlags): ConnectOptions {
   const t = Number(flags.connectTimeout ?? '10');
-  if (!Number.isFinite(t) || t <= 0 || t > 300) throw new UsageError(`--connect-timeout must be a number of seconds between 0 and 300, not ${JSON.stringify(flags.connectTimeout)}`);
+  if (!Number.isFinite(t) || t <= 0 || t > 300)
+    throw new UsageError(`--connect-timeout must be a number of seconds between 0 and 300, not ${JSON.stringify(flags.connectTimeout)}`);
   return { acceptNew: Boolean(flags.acceptNew), timeoutMs: t * 1000 };
 }
 
@@ -83,14 +92,26 @@ async function withInterrupt<T>(fn: (signal: AbortSignal) => Promise<T>): Promis
 }
 
 export async function checkClassCommand(flags: ClassFlags & { multicast?: string; probe?: boolean }, io: ClassIo): Promise<void> {
-  if (flags.probe || flags.multicast !== undefined) throw new UsageError('--probe and --multicast are for check NODE…; with --class, set the overlay (group:) in the class inventory');
+  if (flags.probe || flags.multicast !== undefined)
+    throw new UsageError('--probe and --multicast are for check NODE…; with --class, set the overlay (group:) in the class inventory');
   const parallel = parallelOf(flags);
   const connect = connectOf(flags);
   const cls = await loadClassInventory(flags.class as string);
   const m = await withInterrupt((signal) => checkClass(cls, { groups: flags.group ?? [], parallel, connect, signal }));
   io.stdout.write(flags.json ? `${JSON.stringify(m)}\n` : renderMatrix(m));
   if (!m.ok) {
-    const bad = m.groups.filter((g) => g.status === 'fail' || g.status === 'error').map((g) => `${g.group} (${g.error ?? Object.entries(g.cells).filter(([, c]) => c.status === 'fail').map(([n]) => n).join(', ')})`);
+    const bad = m.groups
+      .filter((g) => g.status === 'fail' || g.status === 'error')
+      .map(
+        (g) =>
+          `${g.group} (${
+            g.error ??
+            Object.entries(g.cells)
+              .filter(([, c]) => c.status === 'fail')
+              .map(([n]) => n)
+              .join(', ')
+          })`,
+      );
     throw new VxiError('VXI_REMOTE_COMMAND', `check --class failed: ${bad.join('; ')}`, { exitCode: 1 });
   }
 }
@@ -107,7 +128,8 @@ export interface ClassCaptureFlags extends ClassFlags {
 
 export async function captureClassCommand(flags: ClassCaptureFlags, io: ClassIo): Promise<void> {
   if (flags.out === undefined) throw new UsageError('capture --class needs --out DIR: each group is captured into DIR/<group>/');
-  if (flags.duration === undefined && flags.count === undefined) throw new UsageError('capture --class needs --duration (or --count): it stops every group together');
+  if (flags.duration === undefined && flags.count === undefined)
+    throw new UsageError('capture --class needs --duration (or --count): it stops every group together');
   const parallel = parallelOf(flags);
   const connect = { ...connectOf(flags), keepaliveMs: 5_000 };
   const cls = await loadClassInventory(flags.class as string);
@@ -130,7 +152,15 @@ export async function captureClassCommand(flags: ClassCaptureFlags, io: ClassIo)
     }),
   );
   io.stdout.write(flags.json ? `${JSON.stringify(s)}\n` : renderClassCapture(s));
-  if (!s.ok) throw new VxiError('VXI_CAPTURE', `capture --class failed: ${s.groups.filter((g) => !g.ok).map((g) => `${g.group}: ${g.error ?? 'failed'}`).join('; ')}`, { exitCode: 1 });
+  if (!s.ok)
+    throw new VxiError(
+      'VXI_CAPTURE',
+      `capture --class failed: ${s.groups
+        .filter((g) => !g.ok)
+        .map((g) => `${g.group}: ${g.error ?? 'failed'}`)
+        .join('; ')}`,
+      { exitCode: 1 },
+    );
 }
 
 export async function provisionClassCommand(
@@ -146,7 +176,14 @@ export async function provisionClassCommand(
   const connect = connectOf(flags);
   const cls = await loadClassInventory(flags.class as string);
   const s = await withInterrupt((signal) =>
-    provisionClass(cls, { groups: flags.group ?? [], parallel, connect, signal, dryRun: Boolean(flags.dryRun), ...(flags.multicast ? { multicast: flags.multicast } : {}) }),
+    provisionClass(cls, {
+      groups: flags.group ?? [],
+      parallel,
+      connect,
+      signal,
+      dryRun: Boolean(flags.dryRun),
+      ...(flags.multicast ? { multicast: flags.multicast } : {}),
+    }),
   );
   if (flags.json) io.stdout.write(`${JSON.stringify(s)}\n`);
   else {
@@ -156,7 +193,17 @@ export async function provisionClassCommand(
       if (g.error) io.stdout.write(`  ! ${g.error}\n`);
     }
     const failed = s.groups.filter((g) => !g.ok).map((g) => g.group);
-    io.stdout.write(`provision --class${s.dryRun ? ' --dry-run' : ''}: ${s.groups.length - failed.length} of ${s.groups.length} groups ok${failed.length ? `, failed: ${failed.join(', ')}` : ''}; at most ${s.peakSessions} SSH sessions at once (--parallel ${s.parallel})\n`);
+    io.stdout.write(
+      `provision --class${s.dryRun ? ' --dry-run' : ''}: ${s.groups.length - failed.length} of ${s.groups.length} groups ok${failed.length ? `, failed: ${failed.join(', ')}` : ''}; at most ${s.peakSessions} SSH sessions at once (--parallel ${s.parallel})\n`,
+    );
   }
-  if (!s.ok) throw new VxiError('VXI_REMOTE_COMMAND', `provision --class failed: ${s.groups.filter((g) => !g.ok).map((g) => `${g.group}: ${g.error ?? 'failed'}`).join('; ')}`, { exitCode: 1 });
+  if (!s.ok)
+    throw new VxiError(
+      'VXI_REMOTE_COMMAND',
+      `provision --class failed: ${s.groups
+        .filter((g) => !g.ok)
+        .map((g) => `${g.group}: ${g.error ?? 'failed'}`)
+        .join('; ')}`,
+      { exitCode: 1 },
+    );
 }

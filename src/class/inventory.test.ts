@@ -33,7 +33,13 @@ describe('class inventory', () => {
     if (!g3) throw new Error('no g03');
     expect(overlayMembers(g3.inventory)).toEqual(['kvm1', 'kvm2']);
     const kvm2 = resolveNode(g3.inventory, 'kvm2');
-    expect(kvm2).toMatchObject({ host: '10.3.3.174', bridgeAddress: '10.220.220.202/24', user: 'root', identityFile: '/keys/id', knownHosts: '/keys/known_hosts' });
+    expect(kvm2).toMatchObject({
+      host: '10.3.3.174',
+      bridgeAddress: '10.220.220.202/24',
+      user: 'root',
+      identityFile: '/keys/id',
+      knownHosts: '/keys/known_hosts',
+    });
     expect(kvm2.overlay).toEqual({ vni: 10, port: 4789, bridge: 'vxlan_bridge', underlay: 'eth1', mtu: 1450 });
     expect(g3.inventory.source).toBe('/c/class.yaml (group g03)');
   });
@@ -87,14 +93,20 @@ overrides:
     expect(errorOf(CLASS.replace('name: g{n:02}', 'name: g')).message).toMatch(/, line 5: groups\.name: "g" has no \{n\}/);
     expect(errorOf(CLASS.replace('count: 15', 'count: 0')).message).toMatch(/, line 4: groups\.count: must be a whole number/);
     expect(errorOf(`${CLASS}overrides:\n  g99: { overlay: { vni: 3 } }\n`).message).toMatch(/, line 10: overrides\.g99: no group g99/);
-    expect(errorOf(`${CLASS}overrides:\n  g02: { overlay: { mtu: 20 } }\n`).message).toMatch(/, line 10: overrides\.g02\.overlay\.mtu \(group g02\): /);
-    expect(errorOf(`${CLASS}  - oops`).message).toMatch(/not valid YAML|line/);
-    expect(errorOf(CLASS.replace('"10.3.{n}.174"', '10.3.{n}.174')).message).toMatch(/line 8: not valid YAML: .*quote a pattern inside \{ \}: host: "10\.3\.\{n\}\.156"/);
-    expect(errorOf('groups:\n  - name: a\n    nodes: { x: { host: 10.0.0.1 } }\n  - name: a\n    nodes: { x: { host: 10.0.0.1 } }\n').message).toMatch(
-      /, line 4: groups\[1\]\.name: group a is defined twice \(first at line 2\)/,
+    expect(errorOf(`${CLASS}overrides:\n  g02: { overlay: { mtu: 20 } }\n`).message).toMatch(
+      /, line 10: overrides\.g02\.overlay\.mtu \(group g02\): /,
     );
+    expect(errorOf(`${CLASS}  - oops`).message).toMatch(/not valid YAML|line/);
+    expect(errorOf(CLASS.replace('"10.3.{n}.174"', '10.3.{n}.174')).message).toMatch(
+      /line 8: not valid YAML: .*quote a pattern inside \{ \}: host: "10\.3\.\{n\}\.156"/,
+    );
+    expect(
+      errorOf('groups:\n  - name: a\n    nodes: { x: { host: 10.0.0.1 } }\n  - name: a\n    nodes: { x: { host: 10.0.0.1 } }\n').message,
+    ).toMatch(/, line 4: groups\[1\]\.name: group a is defined twice \(first at line 2\)/);
     expect(errorOf('nodes:\n  kvm1: { host: 10.0.0.1 }\n').message).toMatch(/line 1: nodes: this is a node inventory/);
-    expect(errorOf('groups:\n  - name: a\n    nodes: { x: { bridgeAddress: 10.0.0.1/24 } }\n').message).toMatch(/line 3: groups\[0\]\.nodes\.x \(group a\): .*missing/);
+    expect(errorOf('groups:\n  - name: a\n    nodes: { x: { bridgeAddress: 10.0.0.1/24 } }\n').message).toMatch(
+      /line 3: groups\[0\]\.nodes\.x \(group a\): .*missing/,
+    );
   });
 
   it('fills {n} and {n:0W}, and refuses other placeholders', () => {

@@ -146,19 +146,37 @@ interface RawGroup {
 
 function checkKeys(obj: Json, allowed: readonly string[], at: Path, ctx: { source: string; pos: Positions }): void {
   for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) throw classError(ctx.source, ctx.pos.line([...at, k]), pathText([...at, k]), `unknown key (known: ${allowed.join(', ')})`);
+    if (!allowed.includes(k))
+      throw classError(ctx.source, ctx.pos.line([...at, k]), pathText([...at, k]), `unknown key (known: ${allowed.join(', ')})`);
   }
 }
 
-function readNodes(raw: unknown, at: Path, origins: Origins, fill: Parameters<typeof copyMap>[4], ctx: { source: string; pos: Positions }): Record<string, Json> {
+function readNodes(
+  raw: unknown,
+  at: Path,
+  origins: Origins,
+  fill: Parameters<typeof copyMap>[4],
+  ctx: { source: string; pos: Positions },
+): Record<string, Json> {
   if (!isRecord(raw) || Object.keys(raw).length === 0) {
-    throw classError(ctx.source, ctx.pos.line(at), pathText(at), 'must be a map with at least one node (e.g. kvm1: { host: 10.3.{n}.156, bridgeAddress: 10.220.220.201/24 })');
+    throw classError(
+      ctx.source,
+      ctx.pos.line(at),
+      pathText(at),
+      'must be a map with at least one node (e.g. kvm1: { host: 10.3.{n}.156, bridgeAddress: 10.220.220.201/24 })',
+    );
   }
   const nodes: Record<string, Json> = Object.create(null) as Record<string, Json>;
   origins.set('nodes', at);
   for (const [name, entry] of Object.entries(raw)) {
     const p = [...at, name];
-    if (!isRecord(entry)) throw classError(ctx.source, ctx.pos.line(p), pathText(p), 'must be a map (e.g. { host: 10.3.{n}.156, bridgeAddress: 10.220.220.201/24 })');
+    if (!isRecord(entry))
+      throw classError(
+        ctx.source,
+        ctx.pos.line(p),
+        pathText(p),
+        'must be a map (e.g. { host: 10.3.{n}.156, bridgeAddress: 10.220.220.201/24 })',
+      );
     origins.set(`nodes.${name}`, p);
     nodes[name] = copyMap(entry, p, `nodes.${name}`, origins, fill, ctx);
   }
@@ -166,11 +184,23 @@ function readNodes(raw: unknown, at: Path, origins: Origins, fill: Parameters<ty
 }
 
 function expandItem(item: unknown, at: Path, ctx: { source: string; pos: Positions }): RawGroup[] {
-  if (!isRecord(item)) throw classError(ctx.source, ctx.pos.line(at), pathText(at), 'must be a map: a numbered series { count, name: g{n:02}, nodes } or a group { name, nodes }');
+  if (!isRecord(item))
+    throw classError(
+      ctx.source,
+      ctx.pos.line(at),
+      pathText(at),
+      'must be a map: a numbered series { count, name: g{n:02}, nodes } or a group { name, nodes }',
+    );
   if (!('count' in item)) {
     checkKeys(item, SINGLE_KEYS, at, ctx);
     const name = item.name;
-    if (typeof name !== 'string') throw classError(ctx.source, ctx.pos.line([...at, 'name']), pathText([...at, 'name']), 'is missing or not a string: every group has a name (or give count: for a numbered series)');
+    if (typeof name !== 'string')
+      throw classError(
+        ctx.source,
+        ctx.pos.line([...at, 'name']),
+        pathText([...at, 'name']),
+        'is missing or not a string: every group has a name (or give count: for a numbered series)',
+      );
     const origins: Origins = new Map();
     return [
       {
@@ -186,18 +216,39 @@ function expandItem(item: unknown, at: Path, ctx: { source: string; pos: Positio
   checkKeys(item, SERIES_KEYS, at, ctx);
   const count = item.count;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > MAX_GROUPS) {
-    throw classError(ctx.source, ctx.pos.line([...at, 'count']), pathText([...at, 'count']), `must be a whole number of groups from 1 to ${MAX_GROUPS} (got ${JSON.stringify(count)})`);
+    throw classError(
+      ctx.source,
+      ctx.pos.line([...at, 'count']),
+      pathText([...at, 'count']),
+      `must be a whole number of groups from 1 to ${MAX_GROUPS} (got ${JSON.stringify(count)})`,
+    );
   }
   const start = item.start ?? 1;
   if (typeof start !== 'number' || !Number.isInteger(start) || start < 0 || start > 1_000_000) {
-    throw classError(ctx.source, ctx.pos.line([...at, 'start']), pathText([...at, 'start']), `must be a whole number, the first group's n (got ${JSON.stringify(start)})`);
+    throw classError(
+      ctx.source,
+      ctx.pos.line([...at, 'start']),
+      pathText([...at, 'start']),
+      `must be a whole number, the first group's n (got ${JSON.stringify(start)})`,
+    );
   }
   const pattern = item.name;
-  if (typeof pattern !== 'string') throw classError(ctx.source, ctx.pos.line([...at, 'name']), pathText([...at, 'name']), 'is missing: a series needs a name pattern such as g{n:02}');
+  if (typeof pattern !== 'string')
+    throw classError(
+      ctx.source,
+      ctx.pos.line([...at, 'name']),
+      pathText([...at, 'name']),
+      'is missing: a series needs a name pattern such as g{n:02}',
+    );
   const probe = fillPattern(pattern, start);
   if ('problem' in probe) throw classError(ctx.source, ctx.pos.line([...at, 'name']), pathText([...at, 'name']), probe.problem);
   if (count > 1 && !probe.filled) {
-    throw classError(ctx.source, ctx.pos.line([...at, 'name']), pathText([...at, 'name']), `"${pattern}" has no {n}: ${count} groups would have the same name (use e.g. g{n:02})`);
+    throw classError(
+      ctx.source,
+      ctx.pos.line([...at, 'name']),
+      pathText([...at, 'name']),
+      `"${pattern}" has no {n}: ${count} groups would have the same name (use e.g. g{n:02})`,
+    );
   }
   const out: RawGroup[] = [];
   for (let n = start; n < start + count; n++) {
@@ -222,7 +273,14 @@ function expandItem(item: unknown, at: Path, ctx: { source: string; pos: Positio
 }
 
 /** Merges a map on top of another, noting origins of the keys it brings. */
-function overlayOnto(base: Json, top: unknown, topPath: Path, dst: string, origins: Origins, ctx: { source: string; pos: Positions }): Json {
+function overlayOnto(
+  base: Json,
+  top: unknown,
+  topPath: Path,
+  dst: string,
+  origins: Origins,
+  ctx: { source: string; pos: Positions },
+): Json {
   const add = copyMap(top, topPath, dst, origins, null, ctx);
   const out: Json = { ...base };
   for (const [k, v] of Object.entries(add)) out[k] = isRecord(v) && isRecord(out[k]) ? { ...out[k], ...v } : v;
@@ -239,7 +297,11 @@ function originOf(origins: Origins, key: string): Path | undefined {
 }
 
 /** Validates one group through the node inventory's own parser; its errors are mapped back to this file's lines. */
-function toInventory(g: RawGroup, top: { defaults: Json; overlay: Json }, ctx: { source: string; pos: Positions; baseDir: string }): Inventory {
+function toInventory(
+  g: RawGroup,
+  top: { defaults: Json; overlay: Json },
+  ctx: { source: string; pos: Positions; baseDir: string },
+): Inventory {
   const source = `${ctx.source} (group ${g.name})`;
   const doc = { defaults: { ...top.defaults, ...g.defaults }, overlay: { ...top.overlay, ...g.overlay }, nodes: g.nodes };
   try {
@@ -265,7 +327,8 @@ export function parseClassInventory(text: string, source: string, baseDir: strin
     const p = e?.linePos?.[0];
     const line = p === undefined ? '' : (text.split('\n')[p.line - 1] ?? '');
     // the classic slip: an unquoted pattern inside a flow map, where YAML reads `{` as a map
-    const hint = /\{n[:}]/.test(line) && /[{,]\s*\w+:\s*[^"'\s{][^,}]*\{n/.test(line) ? ' (quote a pattern inside { }: host: "10.3.{n}.156")' : '';
+    const hint =
+      /\{n[:}]/.test(line) && /[{,]\s*\w+:\s*[^"'\s{][^,}]*\{n/.test(line) ? ' (quote a pattern inside { }: host: "10.3.{n}.156")' : '';
     throw classError(source, p?.line ?? null, '', `not valid YAML: ${(e?.message ?? 'parse error').split('\n')[0] ?? ''}${hint}`);
   }
   let root: unknown;
@@ -278,7 +341,12 @@ export function parseClassInventory(text: string, source: string, baseDir: strin
   const ctx = { source, pos, baseDir };
   if (!isRecord(root)) throw classError(source, null, '', 'the file must be a map with keys defaults, overlay, groups, overrides');
   if ('nodes' in root && !('groups' in root)) {
-    throw classError(source, pos.line(['nodes']), 'nodes', 'this is a node inventory (nodes:), not a class inventory (groups:): give it with --inventory, or list the groups under groups:');
+    throw classError(
+      source,
+      pos.line(['nodes']),
+      'nodes',
+      'this is a node inventory (nodes:), not a class inventory (groups:): give it with --inventory, or list the groups under groups:',
+    );
   }
   checkKeys(root, TOP_KEYS, [], ctx);
   const sharedOrigins: Origins = new Map();
@@ -286,8 +354,16 @@ export function parseClassInventory(text: string, source: string, baseDir: strin
     defaults: copyMap(root.defaults, ['defaults'], 'defaults', sharedOrigins, null, ctx),
     overlay: copyMap(root.overlay, ['overlay'], 'overlay', sharedOrigins, null, ctx),
   };
-  if (root.groups === undefined || root.groups === null) throw classError(source, null, 'groups', 'is missing: list the groups (or one numbered series: { count: 15, name: g{n:02}, nodes: … })');
-  const items: [unknown, Path][] = Array.isArray(root.groups) ? root.groups.map((it, i) => [it, ['groups', i]]) : [[root.groups, ['groups']]];
+  if (root.groups === undefined || root.groups === null)
+    throw classError(
+      source,
+      null,
+      'groups',
+      'is missing: list the groups (or one numbered series: { count: 15, name: g{n:02}, nodes: … })',
+    );
+  const items: [unknown, Path][] = Array.isArray(root.groups)
+    ? root.groups.map((it, i) => [it, ['groups', i]])
+    : [[root.groups, ['groups']]];
   if (items.length === 0) throw classError(source, pos.line(['groups']), 'groups', 'is empty: list at least one group');
 
   const raws: RawGroup[] = [];
@@ -296,10 +372,21 @@ export function parseClassInventory(text: string, source: string, baseDir: strin
     for (const g of expandItem(item, at, ctx)) {
       const nameAt = [...g.at, 'name'];
       if (!GROUP_NAME.test(g.name)) {
-        throw classError(source, pos.line(nameAt), pathText(nameAt), `group name "${g.name}" must be 1-32 letters, digits, "_", "." or "-", starting with a letter or digit (it names a folder)`);
+        throw classError(
+          source,
+          pos.line(nameAt),
+          pathText(nameAt),
+          `group name "${g.name}" must be 1-32 letters, digits, "_", "." or "-", starting with a letter or digit (it names a folder)`,
+        );
       }
       const before = seen.get(g.name);
-      if (before) throw classError(source, pos.line(nameAt), pathText(nameAt), `group ${g.name} is defined twice (first at line ${pos.line(before)})`);
+      if (before)
+        throw classError(
+          source,
+          pos.line(nameAt),
+          pathText(nameAt),
+          `group ${g.name} is defined twice (first at line ${pos.line(before)})`,
+        );
       seen.set(g.name, nameAt);
       raws.push(g);
     }
@@ -307,20 +394,32 @@ export function parseClassInventory(text: string, source: string, baseDir: strin
   }
 
   if (root.overrides !== undefined && root.overrides !== null) {
-    if (!isRecord(root.overrides)) throw classError(source, pos.line(['overrides']), 'overrides', 'must be a map of group name to { defaults, overlay, nodes }');
+    if (!isRecord(root.overrides))
+      throw classError(source, pos.line(['overrides']), 'overrides', 'must be a map of group name to { defaults, overlay, nodes }');
     for (const [name, ov] of Object.entries(root.overrides)) {
       const at: Path = ['overrides', name];
       const g = raws.find((r) => r.name === name);
       if (!g) {
         const names = raws.map((r) => r.name);
-        throw classError(source, pos.line(at), pathText(at), `no group ${name} (groups: ${names.slice(0, 8).join(', ')}${names.length > 8 ? `, … ${names.length} in all` : ''})`);
+        throw classError(
+          source,
+          pos.line(at),
+          pathText(at),
+          `no group ${name} (groups: ${names.slice(0, 8).join(', ')}${names.length > 8 ? `, … ${names.length} in all` : ''})`,
+        );
       }
       if (!isRecord(ov)) throw classError(source, pos.line(at), pathText(at), 'must be a map with defaults, overlay or nodes');
       checkKeys(ov, OVERRIDE_KEYS, at, ctx);
       g.defaults = overlayOnto(g.defaults, ov.defaults, [...at, 'defaults'], 'defaults', g.origins, ctx);
       g.overlay = overlayOnto(g.overlay, ov.overlay, [...at, 'overlay'], 'overlay', g.origins, ctx);
       if (ov.nodes !== undefined) {
-        if (!isRecord(ov.nodes)) throw classError(source, pos.line([...at, 'nodes']), pathText([...at, 'nodes']), 'must be a map of node name to the keys that change');
+        if (!isRecord(ov.nodes))
+          throw classError(
+            source,
+            pos.line([...at, 'nodes']),
+            pathText([...at, 'nodes']),
+            'must be a map of node name to the keys that change',
+          );
         for (const [node, entry] of Object.entries(ov.nodes)) {
           const p = [...at, 'nodes', node];
           if (!Object.hasOwn(g.nodes, node)) g.origins.set(`nodes.${node}`, p);
@@ -351,7 +450,8 @@ async function readBounded(file: string): Promise<string> {
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    if (got > MAX_INVENTORY_BYTES) throw classError(file, null, '', `larger than ${MAX_INVENTORY_BYTES / 1024} KiB, so not a class inventory (a YAML file of groups)`);
+    if (got > MAX_INVENTORY_BYTES)
+      throw classError(file, null, '', `larger than ${MAX_INVENTORY_BYTES / 1024} KiB, so not a class inventory (a YAML file of groups)`);
     return buf.subarray(0, got).toString('utf8');
   } finally {
     await fh.close();
@@ -378,7 +478,11 @@ export function selectGroups(cls: ClassInventory, names: readonly string[] = [])
   for (const n of wanted) {
     if (!cls.groups.some((g) => g.name === n)) {
       const all = cls.groups.map((g) => g.name);
-      throw new VxiError('VXI_USAGE', `no group "${n}" in the class inventory ${cls.source} (groups: ${all.slice(0, 12).join(', ')}${all.length > 12 ? `, … ${all.length} in all` : ''})`, { exitCode: 2 });
+      throw new VxiError(
+        'VXI_USAGE',
+        `no group "${n}" in the class inventory ${cls.source} (groups: ${all.slice(0, 12).join(', ')}${all.length > 12 ? `, … ${all.length} in all` : ''})`,
+        { exitCode: 2 },
+      );
     }
   }
   return cls.groups.filter((g) => wanted.has(g.name));

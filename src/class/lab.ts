@@ -16,7 +16,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, VxiError } from '../errors.js';
-import { buildGuests, buildUnderlay, createNamespaces, disableChecksumOffload, existingLabNamespaces, pingOk, provisionOverlay } from '../lab/build.js';
+import {
+  buildGuests,
+  buildUnderlay,
+  createNamespaces,
+  disableChecksumOffload,
+  existingLabNamespaces,
+  pingOk,
+  provisionOverlay,
+} from '../lab/build.js';
 import { labDown } from '../lab/down.js';
 import { LabError } from '../lab/errors.js';
 import { labFiles } from '../lab/files.js';
@@ -112,7 +120,11 @@ export async function isClassLab(prefix: string, dir: string | undefined): Promi
 }
 
 /** `g03`, `3` or `03` → group 3 of the class lab, with its prefix and folder; refused when the lab has no such group. */
-export async function resolveLabGroup(prefix: string, dir: string, group: string): Promise<{ name: string; n: number; prefix: string; dir: string }> {
+export async function resolveLabGroup(
+  prefix: string,
+  dir: string,
+  group: string,
+): Promise<{ name: string; n: number; prefix: string; dir: string }> {
   const m = /^g?(\d{1,3})$/.exec(group);
   const groups = await knownGroups(prefix, dir);
   const list = groups.map(labGroupName).join(', ') || 'none: is it up? (lab up --groups N)';
@@ -132,7 +144,13 @@ export function classLabHandle(prefix: string, dir: string, groups: number, prov
     groups: Array.from({ length: groups }, (_, i) => {
       const n = i + 1;
       const gdir = path.join(root, labGroupName(n));
-      return { name: labGroupName(n), n, prefix: labGroupPrefix(prefix, n), dir: gdir, handle: labHandle(labGroupPrefix(prefix, n), gdir, labTopology(n)) };
+      return {
+        name: labGroupName(n),
+        n,
+        prefix: labGroupPrefix(prefix, n),
+        dir: gdir,
+        handle: labHandle(labGroupPrefix(prefix, n), gdir, labTopology(n)),
+      };
     }),
   };
 }
@@ -140,7 +158,14 @@ export function classLabHandle(prefix: string, dir: string, groups: number, prov
 const ipn = (ns: string, ...args: string[]): string[] => ['ip', '-n', ns, ...args];
 
 /** One group: an ordinary lab in its namespaces and folder, plus its veth to the class frontend. Returns its known_hosts lines. */
-async function buildGroup(prefix: string, root: string, n: number, clientPub: string, clientKey: string, provisioned: boolean): Promise<string[]> {
+async function buildGroup(
+  prefix: string,
+  root: string,
+  n: number,
+  clientPub: string,
+  clientKey: string,
+  provisioned: boolean,
+): Promise<string[]> {
   const gp = labGroupPrefix(prefix, n);
   const topo = labTopology(n);
   const gdir = path.join(root, labGroupName(n));
@@ -154,7 +179,10 @@ async function buildGroup(prefix: string, root: string, n: number, clientPub: st
   const lan = netnsName(gp, 'lan');
   const fe = netnsName(prefix, 'frontend');
   const leg = labGroupName(n);
-  await mustRun(`wiring the class frontend ${fe} to ${lan}`, ipn(lan, 'link', 'add', 'class', 'type', 'veth', 'peer', 'name', leg, 'netns', fe));
+  await mustRun(
+    `wiring the class frontend ${fe} to ${lan}`,
+    ipn(lan, 'link', 'add', 'class', 'type', 'veth', 'peer', 'name', leg, 'netns', fe),
+  );
   await mustRun(`plugging the class frontend into ${lan}'s switch`, ipn(lan, 'link', 'set', 'class', 'master', 'lan', 'up'));
   await mustRun(`addressing ${leg} in ${fe}`, ipn(fe, 'addr', 'add', `${underlayAddress(n, HOST_BYTES.classFrontend)}/24`, 'dev', leg));
   await mustRun(`bringing up ${leg} in ${fe}`, ipn(fe, 'link', 'set', leg, 'up'));
@@ -166,18 +194,25 @@ async function buildGroup(prefix: string, root: string, n: number, clientPub: st
   replaceFile(files.knownHosts, `${known.join('\n')}\n`, 0o644);
   for (const node of topo.nodes) await startSshd(netnsName(gp, node.name), files.node(node.name));
   for (const node of topo.nodes) {
-    if (!(await pingOk(fe, node.host))) throw new LabError(`group ${leg}: the class frontend ${fe} cannot ping ${node.name} (${node.host})`);
+    if (!(await pingOk(fe, node.host)))
+      throw new LabError(`group ${leg}: the class frontend ${fe} cannot ping ${node.name} (${node.host})`);
   }
   if (provisioned) {
     await provisionOverlay(gp, topo);
     const vm1 = guestSpec('vm1');
     const vm2 = guestSpec('vm2');
     if (!(await pingOk(netnsName(gp, 'vm1'), addressOnly(vm2.address), 5))) {
-      throw new LabError(`group ${leg}: the overlay does not work: ${vm1.name} cannot ping ${vm2.name} (${addressOnly(vm2.address)}) across it`);
+      throw new LabError(
+        `group ${leg}: the overlay does not work: ${vm1.name} cannot ping ${vm2.name} (${addressOnly(vm2.address)}) across it`,
+      );
     }
   }
   replaceFile(files.inventory, renderInventory({ identityFile: clientKey, knownHosts: files.knownHosts }, topo), 0o644);
-  replaceFile(files.state, `${JSON.stringify({ prefix: gp, provisioned, createdAt: new Date().toISOString(), group: n, classPrefix: prefix }, null, 2)}\n`, 0o644);
+  replaceFile(
+    files.state,
+    `${JSON.stringify({ prefix: gp, provisioned, createdAt: new Date().toISOString(), group: n, classPrefix: prefix }, null, 2)}\n`,
+    0o644,
+  );
   return known;
 }
 
@@ -191,11 +226,14 @@ export interface ClassLabOptions {
 export async function classLabUp(opts: ClassLabOptions): Promise<ClassLabHandle> {
   await assertLabPrerequisites();
   const prefix = checkPrefix(opts.prefix);
-  if (!Number.isInteger(opts.groups) || opts.groups < 1 || opts.groups > MAX_LAB_GROUPS) throw new UsageError(`--groups must be a whole number from 1 to ${MAX_LAB_GROUPS}, not ${opts.groups}`);
+  if (!Number.isInteger(opts.groups) || opts.groups < 1 || opts.groups > MAX_LAB_GROUPS)
+    throw new UsageError(`--groups must be a whole number from 1 to ${MAX_LAB_GROUPS}, not ${opts.groups}`);
   checkPrefix(labGroupPrefix(prefix, opts.groups)); // the groups' prefixes must be valid too: a shorter PREFIX when not
   const there = [...(await existingLabNamespaces(prefix)), ...(await existingGroups(prefix)).map((n) => `${labGroupPrefix(prefix, n)}*`)];
   if (there.length > 0) {
-    throw new LabError(`a lab with prefix '${prefix}' already exists (${there.slice(0, 6).join(', ')}${there.length > 6 ? ', …' : ''}): run \`vxlan-inspect lab down --prefix ${prefix}\` first, or pick another --prefix`);
+    throw new LabError(
+      `a lab with prefix '${prefix}' already exists (${there.slice(0, 6).join(', ')}${there.length > 6 ? ', …' : ''}): run \`vxlan-inspect lab down --prefix ${prefix}\` first, or pick another --prefix`,
+    );
   }
   // outside the try: a folder that is refused is not ours to clean up
   const root = prepareDir(opts.dir, { what: 'lab folder', option: '--dir', marker: 'lab.json', owner: 'self' });
@@ -207,14 +245,21 @@ export async function classLabUp(opts: ClassLabOptions): Promise<ClassLabHandle>
     await mustRun(`bringing up loopback in ${fe}`, ipn(fe, 'link', 'set', 'lo', 'up'));
     const pub = await makeKey(files.clientKey, 'vxlan-inspect-class-lab-client');
     const r = await runBounded(
-      Array.from({ length: opts.groups }, (_, i) => ({ key: labGroupName(i + 1), run: () => buildGroup(prefix, root, i + 1, pub, files.clientKey, provisioned) })),
+      Array.from({ length: opts.groups }, (_, i) => ({
+        key: labGroupName(i + 1),
+        run: () => buildGroup(prefix, root, i + 1, pub, files.clientKey, provisioned),
+      })),
       { parallel: BUILD_PARALLEL, deadlineMs: 180_000 },
     );
     const failed = r.outcomes.filter((o) => !o.ok);
     if (failed.length > 0) throw new LabError(failed.map((o) => `${o.key}: ${o.ok ? '' : o.error}`).join('; '));
     await disableChecksumOffload(prefix);
     replaceFile(files.knownHosts, `${r.outcomes.flatMap((o) => (o.ok ? o.value : [])).join('\n')}\n`, 0o644);
-    replaceFile(path.join(root, CLASS_INVENTORY_FILE), renderClassInventory({ identityFile: files.clientKey, knownHosts: files.knownHosts }, opts.groups), 0o644);
+    replaceFile(
+      path.join(root, CLASS_INVENTORY_FILE),
+      renderClassInventory({ identityFile: files.clientKey, knownHosts: files.knownHosts }, opts.groups),
+      0o644,
+    );
     const state: ClassLabState = { prefix, provisioned, createdAt: new Date().toISOString(), groups: opts.groups };
     replaceFile(files.state, `${JSON.stringify(state, null, 2)}\n`, 0o644);
     return classLabHandle(prefix, root, opts.groups, provisioned);
@@ -236,7 +281,8 @@ export async function classLabDown(opts: { prefix: string; dir?: string }): Prom
   const r = await runBounded(
     groups.map((n) => ({
       key: labGroupName(n),
-      run: () => labDown({ prefix: labGroupPrefix(prefix, n), ...(opts.dir !== undefined ? { dir: path.join(opts.dir, labGroupName(n)) } : {}) }),
+      run: () =>
+        labDown({ prefix: labGroupPrefix(prefix, n), ...(opts.dir !== undefined ? { dir: path.join(opts.dir, labGroupName(n)) } : {}) }),
     })),
     { parallel: BUILD_PARALLEL, deadlineMs: 120_000 },
   );
@@ -279,7 +325,11 @@ export async function classLabStatus(opts: { prefix: string; dir: string }): Pro
       run: async () => {
         const status = await labStatus({ prefix: labGroupPrefix(prefix, n), dir: path.join(opts.dir, labGroupName(n)) });
         const fromClassFrontend = await Promise.all(
-          labTopology(n).nodes.map(async (node) => ({ node: node.name, address: node.host, ok: feExists && (await pingOk(fe, node.host, 1)) })),
+          labTopology(n).nodes.map(async (node) => ({
+            node: node.name,
+            address: node.host,
+            ok: feExists && (await pingOk(fe, node.host, 1)),
+          })),
         );
         return { name: labGroupName(n), n, status, fromClassFrontend };
       },

@@ -38,7 +38,12 @@ export class GroupPool extends SessionPool {
 
   override get(node: NodeConfig): Promise<RemoteSession> {
     if (this.signal?.aborted) {
-      return Promise.reject(new VxiError('VXI_SSH', `${node.name} (${node.host}) of group ${this.group}: not connected, the group's check was abandoned (deadline or cancel)`));
+      return Promise.reject(
+        new VxiError(
+          'VXI_SSH',
+          `${node.name} (${node.host}) of group ${this.group}: not connected, the group's check was abandoned (deadline or cancel)`,
+        ),
+      );
     }
     const p = super.get(node);
     if (this.gauge && !this.counted.has(node.name)) {
@@ -49,10 +54,7 @@ export class GroupPool extends SessionPool {
         this.counted.delete(node.name);
         gauge.leave();
       };
-      p.then(
-        (s) => (s.isOpen ? s.once('close', leave) : leave()),
-        leave,
-      );
+      p.then((s) => (s.isOpen ? s.once('close', leave) : leave()), leave);
     }
     return p;
   }

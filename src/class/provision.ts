@@ -53,7 +53,10 @@ export async function provisionClass(cls: ClassInventory, opts: ClassProvisionOp
       run: async (signal) => {
         const pool = new GroupPool(opts.connect ?? {}, gauge, signal, g.name);
         try {
-          return await provision(pool, g.inventory, overlayMembers(g.inventory), { dryRun: Boolean(opts.dryRun), ...(opts.multicast ? { group: opts.multicast } : {}) });
+          return await provision(pool, g.inventory, overlayMembers(g.inventory), {
+            dryRun: Boolean(opts.dryRun),
+            ...(opts.multicast ? { group: opts.multicast } : {}),
+          });
         } finally {
           await pool.closeAll();
         }
@@ -69,5 +72,12 @@ export async function provisionClass(cls: ClassInventory, opts: ClassProvisionOp
     if (blocked.length > 0) row.error = `would refuse to run on ${blocked.join(', ')}: see the lines marked !`;
     return row;
   });
-  return { ok: rows.every((x) => x.ok), dryRun: Boolean(opts.dryRun), parallel, peakSessions: gauge.peak, durationMs: Date.now() - t0, groups: rows };
+  return {
+    ok: rows.every((x) => x.ok),
+    dryRun: Boolean(opts.dryRun),
+    parallel,
+    peakSessions: gauge.peak,
+    durationMs: Date.now() - t0,
+    groups: rows,
+  };
 }

@@ -49,7 +49,9 @@ export function renderMatrix(m: ClassCheckMatrix): string {
     lines.push(row(g.group, cells, trafficText(g)));
   }
   const renamed = m.columns.filter((c) => shortName(c) !== c).map((c) => `${shortName(c)} = ${c}`);
-  lines.push(`legend: ok pass, WARN warning, FAIL fails, ERR not checked (the group's error below), - did not run${renamed.length ? `; ${renamed.join(', ')}` : ''}`);
+  lines.push(
+    `legend: ok pass, WARN warning, FAIL fails, ERR not checked (the group's error below), - did not run${renamed.length ? `; ${renamed.join(', ')}` : ''}`,
+  );
 
   const problems: string[] = [];
   for (const g of m.groups) {
@@ -62,8 +64,20 @@ export function renderMatrix(m: ClassCheckMatrix): string {
   if (problems.length > 0) lines.push('', ...problems);
 
   const failed = m.groups.filter((g) => g.status === 'fail' || g.status === 'error').map((g) => g.group);
-  const nodes = new Set(m.groups.flatMap((g) => g.checks.map((c) => c.node).filter((n) => n !== 'overlay').map((n) => `${g.group}/${n}`))).size;
-  const verdict = failed.length === 0 ? `every group passes (${m.groups.length})` : `${m.groups.length - failed.length} of ${m.groups.length} groups pass, ${failed.length} fail${failed.length === 1 ? 's' : ''}: ${failed.join(', ')}`;
-  lines.push(`check --class: ${verdict}; ${nodes} nodes in ${formatDuration(m.durationMs / 1000)}, at most ${m.peakSessions} SSH sessions at once (--parallel ${m.parallel})`);
+  const nodes = new Set(
+    m.groups.flatMap((g) =>
+      g.checks
+        .map((c) => c.node)
+        .filter((n) => n !== 'overlay')
+        .map((n) => `${g.group}/${n}`),
+    ),
+  ).size;
+  const verdict =
+    failed.length === 0
+      ? `every group passes (${m.groups.length})`
+      : `${m.groups.length - failed.length} of ${m.groups.length} groups pass, ${failed.length} fail${failed.length === 1 ? 's' : ''}: ${failed.join(', ')}`;
+  lines.push(
+    `check --class: ${verdict}; ${nodes} nodes in ${formatDuration(m.durationMs / 1000)}, at most ${m.peakSessions} SSH sessions at once (--parallel ${m.parallel})`,
+  );
   return `${lines.join('\n')}\n`;
 }

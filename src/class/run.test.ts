@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { runBounded, type BoundedTask, type TaskOutcome } from './run.js';
 
 /** A task whose end the test decides, and that says when it started. */
-function controlled(key: string, weight = 1): BoundedTask<string> & { started: Promise<void>; finish: () => void; fail: (e: Error) => void; signal: () => AbortSignal | undefined } {
+function controlled(
+  key: string,
+  weight = 1,
+): BoundedTask<string> & { started: Promise<void>; finish: () => void; fail: (e: Error) => void; signal: () => AbortSignal | undefined } {
   let onStart: () => void = () => undefined;
   const started = new Promise<void>((r) => (onStart = r));
   let finish: () => void = () => undefined;

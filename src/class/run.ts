@@ -56,7 +56,8 @@ function message(err: unknown): string {
 
 /** Runs the tasks with at most `parallel` weight in flight; never rejects (failures are outcomes). */
 export async function runBounded<T>(tasks: readonly BoundedTask<T>[], opts: RunnerOptions): Promise<RunResult<T>> {
-  if (!Number.isInteger(opts.parallel) || opts.parallel < 1) throw new RangeError(`parallel must be a whole number ≥ 1, not ${opts.parallel}`);
+  if (!Number.isInteger(opts.parallel) || opts.parallel < 1)
+    throw new RangeError(`parallel must be a whole number ≥ 1, not ${opts.parallel}`);
   const counts: RunnerCounts = { inFlight: 0, peakInFlight: 0 };
   const outcomes: (TaskOutcome<T> | undefined)[] = tasks.map(() => undefined);
   let next = 0;
@@ -102,7 +103,14 @@ export async function runBounded<T>(tasks: readonly BoundedTask<T>[], opts: Runn
       };
       const ms = (): number => Date.now() - startedAt.getTime();
       const timer = setTimeout(() => {
-        settle(i, { key: t.key, ok: false, error: `no answer within ${opts.deadlineMs / 1000} s (deadline): abandoned, its connections closed`, reason: 'deadline', startedAt, ms: ms() });
+        settle(i, {
+          key: t.key,
+          ok: false,
+          error: `no answer within ${opts.deadlineMs / 1000} s (deadline): abandoned, its connections closed`,
+          reason: 'deadline',
+          startedAt,
+          ms: ms(),
+        });
         ctl.abort(new Error('deadline'));
         release();
       }, opts.deadlineMs);

@@ -37,7 +37,15 @@ export function parseVxlanCounters(node: string, text: string): VniTraffic[] {
     const rx = rec(stats?.rx);
     const tx = rec(stats?.tx);
     if (!name || !link?.vxlan || link.vxlan.id < 0 || !rx || !tx) continue;
-    out.push({ node, device: name, vni: link.vxlan.id, rxPackets: count(rx.packets), rxBytes: count(rx.bytes), txPackets: count(tx.packets), txBytes: count(tx.bytes) });
+    out.push({
+      node,
+      device: name,
+      vni: link.vxlan.id,
+      rxPackets: count(rx.packets),
+      rxBytes: count(rx.bytes),
+      txPackets: count(tx.packets),
+      txBytes: count(tx.bytes),
+    });
   }
   return out;
 }
@@ -53,7 +61,9 @@ export async function readVxlanCounters(session: Pick<RemoteSession, 'run'>, nod
 }
 
 /** Per VNI, the group's nodes summed: what the text matrix shows in one column. */
-export function trafficByVni(t: readonly VniTraffic[]): { vni: number; rxPackets: number; txPackets: number; rxBytes: number; txBytes: number }[] {
+export function trafficByVni(
+  t: readonly VniTraffic[],
+): { vni: number; rxPackets: number; txPackets: number; rxBytes: number; txBytes: number }[] {
   const by = new Map<number, { vni: number; rxPackets: number; txPackets: number; rxBytes: number; txBytes: number }>();
   for (const x of t) {
     const s = by.get(x.vni) ?? { vni: x.vni, rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0 };

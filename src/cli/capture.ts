@@ -41,14 +41,19 @@ class StatusView {
   private lastPlain = Date.now();
   private readonly tty: boolean;
 
-  constructor(private readonly out: NodeJS.WritableStream, private readonly durationSec?: number) {
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly durationSec?: number,
+  ) {
     this.tty = (out as { isTTY?: boolean }).isTTY === true;
   }
 
   update(h: CaptureHandle): void {
     const stats = h.stats();
     const width = Math.max(...stats.map((s) => s.node.length + 1 + s.iface.length));
-    const lines = stats.map((s) => statusLine(s, { nameWidth: width, ...(this.durationSec !== undefined ? { durationSec: this.durationSec } : {}) }));
+    const lines = stats.map((s) =>
+      statusLine(s, { nameWidth: width, ...(this.durationSec !== undefined ? { durationSec: this.durationSec } : {}) }),
+    );
     if (this.tty) {
       let text = this.drawn > 0 ? `\x1b[${this.drawn}A` : '';
       for (const l of lines) text += `\x1b[2K\r${l}\n`;
@@ -62,25 +67,37 @@ class StatusView {
 }
 
 export function registerCapture(program: Command, io: CliIo): void {
-  addClassOptions(addRemoteOptions(
-    program
-      .command('capture')
-      .description('tcpdump over SSH on the underlay and the bridge of each node at once, written to OUT/<node>-<iface>.pcap as it arrives, with live stats')
-      .addHelpText('after', '\nExamples:\n  vxlan-inspect capture kvm1 --duration 10s\n  vxlan-inspect capture kvm1 kvm2 --count 100 --filter "udp port 4789" --out captures/\n  ip netns exec vxi-frontend vxlan-inspect capture kvm1 --inventory .lab/vxi/inventory.yaml   # in the lab\n  vxlan-inspect capture --class class.yaml --duration 60s --out class-capture/   # every group, into class-capture/<group>/\n')
-      .argument('[nodes...]', 'node names from the inventory (e.g. kvm1 kvm2), or --class FILE')
-      .option('--iface <name>', 'interface to capture (repeatable; default: the inventory\'s underlay and bridge)', collect)
-      .option('--out <dir>', 'folder for the pcap files and session.json (default: ./capture-YYYYmmdd-HHMMSS)')
-      .option('--duration <time>', 'stop after this long: 10s, 500ms, 2m, 1h')
-      .option('--count <n>', 'stop each interface after N packets', parseIntInRange('--count', 1, 1_000_000_000))
-      .option('--snaplen <bytes>', 'bytes kept per packet (tcpdump -s; 0 = whole packets)', parseIntInRange('--snaplen', 0, 262_144))
-      .option('--filter <bpf>', 'BPF filter ANDed with the one that leaves out our own SSH session (one argument to tcpdump)')
-      .option('--tcpdump <path>', 'tcpdump program name or path on the nodes', 'tcpdump')
-      .option('--json', 'no status lines; print the summary as one JSON object on stdout'),
-  )).action(async (nodes: string[], flags: CaptureFlags) => {
+  addClassOptions(
+    addRemoteOptions(
+      program
+        .command('capture')
+        .description(
+          'tcpdump over SSH on the underlay and the bridge of each node at once, written to OUT/<node>-<iface>.pcap as it arrives, with live stats',
+        )
+        .addHelpText(
+          'after',
+          '\nExamples:\n  vxlan-inspect capture kvm1 --duration 10s\n  vxlan-inspect capture kvm1 kvm2 --count 100 --filter "udp port 4789" --out captures/\n  ip netns exec vxi-frontend vxlan-inspect capture kvm1 --inventory .lab/vxi/inventory.yaml   # in the lab\n  vxlan-inspect capture --class class.yaml --duration 60s --out class-capture/   # every group, into class-capture/<group>/\n',
+        )
+        .argument('[nodes...]', 'node names from the inventory (e.g. kvm1 kvm2), or --class FILE')
+        .option('--iface <name>', "interface to capture (repeatable; default: the inventory's underlay and bridge)", collect)
+        .option('--out <dir>', 'folder for the pcap files and session.json (default: ./capture-YYYYmmdd-HHMMSS)')
+        .option('--duration <time>', 'stop after this long: 10s, 500ms, 2m, 1h')
+        .option('--count <n>', 'stop each interface after N packets', parseIntInRange('--count', 1, 1_000_000_000))
+        .option('--snaplen <bytes>', 'bytes kept per packet (tcpdump -s; 0 = whole packets)', parseIntInRange('--snaplen', 0, 262_144))
+        .option('--filter <bpf>', 'BPF filter ANDed with the one that leaves out our own SSH session (one argument to tcpdump)')
+        .option('--tcpdump <path>', 'tcpdump program name or path on the nodes', 'tcpdump')
+        .option('--json', 'no status lines; print the summary as one JSON object on stdout'),
+    ),
+  ).action(async (nodes: string[], flags: CaptureFlags) => {
     if (classMode(nodes, flags)) return captureClassCommand(flags, io);
     const durationSec = flags.duration === undefined ? undefined : parseDuration(flags.duration);
     const t = Number(flags.connectTimeout ?? '10');
-    if (!Number.isFinite(t) || t <= 0 || t > 300) throw new VxiError('VXI_USAGE', `--connect-timeout must be a number of seconds between 0 and 300, not ${JSON.stringify(flags.connectTimeout)}`, { exitCode: 2 });
+    if (!Number.isFinite(t) || t <= 0 || t > 300)
+      throw new VxiError(
+        'VXI_USAGE',
+        `--connect-timeout must be a number of seconds between 0 and 300, not ${JSON.stringify(flags.connectTimeout)}`,
+        { exitCode: 2 },
+      );
     const inventory = await loadInventory(flags.inventory);
     const outDir = path.resolve(flags.out ?? defaultOutDirName());
     const opts: CaptureOptions = { inventory, nodes, outDir, acceptNew: Boolean(flags.acceptNew), connectTimeoutMs: t * 1000 };
@@ -112,7 +129,12 @@ export function registerCapture(program: Command, io: CliIo): void {
       if (interrupted) void handle.stop('stopped');
       if (!flags.json) {
         const what = handle.streams.map((s) => `${s.node} ${s.iface}`).join(', ');
-        const until = durationSec !== undefined ? ` for ${formatDuration(durationSec)}` : flags.count !== undefined ? ` until ${flags.count} packets per interface` : ' until Ctrl-C';
+        const until =
+          durationSec !== undefined
+            ? ` for ${formatDuration(durationSec)}`
+            : flags.count !== undefined
+              ? ` until ${flags.count} packets per interface`
+              : ' until Ctrl-C';
         io.stderr.write(`capture: ${what} -> ${outDir}${until}\n`);
       }
       const view = flags.json ? undefined : new StatusView(io.stderr, durationSec);
@@ -131,7 +153,11 @@ export function registerCapture(program: Command, io: CliIo): void {
     io.stdout.write(flags.json ? `${JSON.stringify(summary)}\n` : summaryText(summary));
     if (!flags.json) {
       // the configuration is evidence for `path`, not a condition of capturing: say what is missing, go on
-      for (const n of summary.nodes) if (n.config?.error !== undefined) io.stderr.write(`capture: ${n.node}'s overlay configuration could not be recorded (${n.config.error}); path will rest on the traffic alone for it (or record it later: check ${n.node} --save ${outDir})\n`);
+      for (const n of summary.nodes)
+        if (n.config?.error !== undefined)
+          io.stderr.write(
+            `capture: ${n.node}'s overlay configuration could not be recorded (${n.config.error}); path will rest on the traffic alone for it (or record it later: check ${n.node} --save ${outDir})\n`,
+          );
     }
     if (!summary.ok) throw new VxiError('VXI_CAPTURE', summary.errors.join('\n'), { exitCode: 1 });
   });

@@ -44,45 +44,60 @@ async function recordConfigs(pool: SessionPool, inv: Inventory, nodes: readonly 
 }
 
 export function registerCheck(program: Command, io: CliIo): void {
-  addClassOptions(addRemoteOptions(
-    program
-      .command('check')
-      .description('diagnose the overlay on each node: interfaces, VNI/port, flood entries, MTU, firewall, peers; exit 1 when a check fails')
-      .addHelpText('after', '\nExamples:\n  vxlan-inspect check kvm1 kvm2\n  vxlan-inspect check kvm1 kvm2 --json --probe\n  vxlan-inspect check kvm1 kvm2 --save captures/   # record the configuration beside the captures, for path\n  vxlan-inspect check --class class.yaml --parallel 8   # every group: a matrix of group × check\n')
-      .argument('[nodes...]', 'node names from the inventory (or --class FILE)')
-      .option('--json', 'print {"ok":…,"checks":[{node,name,status,detail}]}')
-      .option('--probe', 'also capture briefly on the underlay while pinging a peer through the overlay, and check the VNI on the wire')
-      .option('--multicast <group>', 'expect multicast group mode with this group')
-      .option('--save <dir>', 'also record each node\'s overlay configuration (VXLAN devices, FDB, firewalld, nftables) into DIR/session.json, for `path DIR`'),
-  )).action(async (nodes: string[], flags: RemoteFlags & ClassFlags & { json?: boolean; probe?: boolean; multicast?: string; save?: string }) => {
-    if (classMode(nodes, flags)) {
-      if (flags.save !== undefined) throw new UsageError('--save is for check NODE…; with --class, capture --class records each group');
-      return checkClassCommand(flags, io);
-    }
-    if (flags.multicast !== undefined) {
-      const p = multicastGroupProblem(flags.multicast);
-      if (p) throw new UsageError(`--multicast ${p}`);
-    }
-    const saveDir = flags.save === undefined ? undefined : path.resolve(flags.save);
-    if (saveDir !== undefined && !(existsSync(saveDir) && statSync(saveDir).isDirectory())) throw new UsageError(`--save ${flags.save}: no such folder (give a capture folder, or create it first)`);
-    const { inv, pool } = await openRemote(flags);
-    let report: CheckReport;
-    let configs: ConfigToSave[] = [];
-    try {
-      report = await runChecks(pool, inv, nodes, { probe: Boolean(flags.probe), ...(flags.multicast ? { group: flags.multicast } : {}) });
-      if (saveDir !== undefined) configs = await recordConfigs(pool, inv, nodes);
-    } finally {
-      await pool.closeAll();
-    }
-    io.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : renderChecks(report));
-    if (saveDir !== undefined) {
-      const file = saveOverlayConfigs(saveDir, configs);
-      const failed = configs.filter((c) => c.config.error !== undefined).map((c) => c.name);
-      io.stderr.write(`check: overlay configuration of ${configs.map((c) => c.name).join(', ')} recorded in ${file}${failed.length ? ` (not readable on ${failed.join(', ')}: the error is recorded instead)` : ''}\n`);
-    }
-    if (!report.ok) {
-      const failed = report.checks.filter((c) => c.status === 'fail').map((c) => `${c.node} ${c.name}`);
-      throw new VxiError('VXI_REMOTE_COMMAND', `check failed: ${failed.join(', ')}`, { exitCode: 1 });
-    }
-  });
+  addClassOptions(
+    addRemoteOptions(
+      program
+        .command('check')
+        .description(
+          'diagnose the overlay on each node: interfaces, VNI/port, flood entries, MTU, firewall, peers; exit 1 when a check fails',
+        )
+        .addHelpText(
+          'after',
+          '\nExamples:\n  vxlan-inspect check kvm1 kvm2\n  vxlan-inspect check kvm1 kvm2 --json --probe\n  vxlan-inspect check kvm1 kvm2 --save captures/   # record the configuration beside the captures, for path\n  vxlan-inspect check --class class.yaml --parallel 8   # every group: a matrix of group × check\n',
+        )
+        .argument('[nodes...]', 'node names from the inventory (or --class FILE)')
+        .option('--json', 'print {"ok":…,"checks":[{node,name,status,detail}]}')
+        .option('--probe', 'also capture briefly on the underlay while pinging a peer through the overlay, and check the VNI on the wire')
+        .option('--multicast <group>', 'expect multicast group mode with this group')
+        .option(
+          '--save <dir>',
+          "also record each node's overlay configuration (VXLAN devices, FDB, firewalld, nftables) into DIR/session.json, for `path DIR`",
+        ),
+    ),
+  ).action(
+    async (nodes: string[], flags: RemoteFlags & ClassFlags & { json?: boolean; probe?: boolean; multicast?: string; save?: string }) => {
+      if (classMode(nodes, flags)) {
+        if (flags.save !== undefined) throw new UsageError('--save is for check NODE…; with --class, capture --class records each group');
+        return checkClassCommand(flags, io);
+      }
+      if (flags.multicast !== undefined) {
+        const p = multicastGroupProblem(flags.multicast);
+        if (p) throw new UsageError(`--multicast ${p}`);
+      }
+      const saveDir = flags.save === undefined ? undefined : path.resolve(flags.save);
+      if (saveDir !== undefined && !(existsSync(saveDir) && statSync(saveDir).isDirectory()))
+        throw new UsageError(`--save ${flags.save}: no such folder (give a capture folder, or create it first)`);
+      const { inv, pool } = await openRemote(flags);
+      let report: CheckReport;
+      let configs: ConfigToSave[] = [];
+      try {
+        report = await runChecks(pool, inv, nodes, { probe: Boolean(flags.probe), ...(flags.multicast ? { group: flags.multicast } : {}) });
+        if (saveDir !== undefined) configs = await recordConfigs(pool, inv, nodes);
+      } finally {
+        await pool.closeAll();
+      }
+      io.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : renderChecks(report));
+      if (saveDir !== undefined) {
+        const file = saveOverlayConfigs(saveDir, configs);
+        const failed = configs.filter((c) => c.config.error !== undefined).map((c) => c.name);
+        io.stderr.write(
+          `check: overlay configuration of ${configs.map((c) => c.name).join(', ')} recorded in ${file}${failed.length ? ` (not readable on ${failed.join(', ')}: the error is recorded instead)` : ''}\n`,
+        );
+      }
+      if (!report.ok) {
+        const failed = report.checks.filter((c) => c.status === 'fail').map((c) => `${c.node} ${c.name}`);
+        throw new VxiError('VXI_REMOTE_COMMAND', `check failed: ${failed.join(', ')}`, { exitCode: 1 });
+      }
+    },
+  );
 }

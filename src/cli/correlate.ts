@@ -28,7 +28,8 @@ interface CorrelateFlags {
 const SHOWN_UNMATCHED = 10;
 
 function parseOffsetUs(value: string): number {
-  if (!/^[-+]?\d+(\.\d+)?$/.test(value)) throw new UsageError(`--clock-offset must be a number of microseconds, not ${JSON.stringify(value)}`);
+  if (!/^[-+]?\d+(\.\d+)?$/.test(value))
+    throw new UsageError(`--clock-offset must be a number of microseconds, not ${JSON.stringify(value)}`);
   return Number(value);
 }
 
@@ -48,7 +49,8 @@ function us(v: number): string {
 function listLines(title: string, list: Unmatched[], total: number, shown: number): string[] {
   if (total === 0 || shown === 0) return [];
   const lines = [`${title} (first ${Math.min(shown, list.length)} of ${num(total)})`];
-  for (const u of list.slice(0, shown)) lines.push(`  ${pad(`#${u.n}`, 9)}${pad(u.vni === undefined ? '' : `VNI ${u.vni}`, 11)}${u.reason}`);
+  for (const u of list.slice(0, shown))
+    lines.push(`  ${pad(`#${u.n}`, 9)}${pad(u.vni === undefined ? '' : `VNI ${u.vni}`, 11)}${u.reason}`);
   return lines;
 }
 
@@ -59,34 +61,57 @@ export interface SessionUsed {
   beside: boolean;
 }
 
-export function correlationToText(underlay: string, overlay: string, r: CorrelationReport, shown = SHOWN_UNMATCHED, session?: SessionUsed): string {
+export function correlationToText(
+  underlay: string,
+  overlay: string,
+  r: CorrelationReport,
+  shown = SHOWN_UNMATCHED,
+  session?: SessionUsed,
+): string {
   const L: string[] = [];
   L.push(`${pad('underlay', 10)}${underlay}: ${num(r.underlayPackets)} packets, ${num(r.underlayVxlan)} VXLAN`);
   L.push(`${pad('overlay', 10)}${overlay}: ${num(r.overlayPackets)} frames`);
-  if (session) L.push(`${pad('session', 10)}${session.file}${session.beside ? ' (beside the underlay capture; --session FILE or --clock-offset US to choose otherwise)' : ''}`);
-  L.push(`${pad('', 10)}window ±${r.windowUs / 1000} ms, overlay clock offset ${r.overlayClockOffsetUs >= 0 ? '+' : ''}${r.overlayClockOffsetUs} µs${session ? ' (from the session file)' : ''}`);
+  if (session)
+    L.push(
+      `${pad('session', 10)}${session.file}${session.beside ? ' (beside the underlay capture; --session FILE or --clock-offset US to choose otherwise)' : ''}`,
+    );
+  L.push(
+    `${pad('', 10)}window ±${r.windowUs / 1000} ms, overlay clock offset ${r.overlayClockOffsetUs >= 0 ? '+' : ''}${r.overlayClockOffsetUs} µs${session ? ' (from the session file)' : ''}`,
+  );
   L.push('');
   L.push(`${pad('matched', 16)}${lpad(num(r.matched), 10)}   encapsulated ${num(r.encap)}, decapsulated ${num(r.decap)}`);
   L.push(`${pad('underlay only', 16)}${lpad(num(r.underlayOnly), 10)}   VXLAN packets whose inner frame is not on the bridge`);
   L.push(`${pad('overlay only', 16)}${lpad(num(r.overlayOnly), 10)}   bridge frames not seen on the underlay`);
   L.push(`${pad('flooded', 16)}${lpad(num(r.floodedFrames), 10)}   bridge frames sent to several VTEPs (BUM, head-end replication)`);
   if (r.latencyUs.count > 0) {
-    L.push(`${pad('latency', 16)}p50 ${us(r.latencyUs.p50)}   p99 ${us(r.latencyUs.p99)}   max ${us(r.latencyUs.max)}   (time between the two sightings)`);
+    L.push(
+      `${pad('latency', 16)}p50 ${us(r.latencyUs.p50)}   p99 ${us(r.latencyUs.p99)}   max ${us(r.latencyUs.max)}   (time between the two sightings)`,
+    );
   }
   if (r.snaplenCut) L.push(`${pad('snaplen', 16)}${lpad(num(r.snaplenCut), 10)}   matches compared over the shorter captured length`);
-  if (r.checksumDiffers) L.push(`${pad('checksums', 16)}${lpad(num(r.checksumDiffers), 10)}   matches that differ only in the TCP/UDP checksum (offload)`);
+  if (r.checksumDiffers)
+    L.push(`${pad('checksums', 16)}${lpad(num(r.checksumDiffers), 10)}   matches that differ only in the TCP/UDP checksum (offload)`);
   const vnis = Object.entries(r.byVni);
   if (vnis.length) {
     L.push('');
     L.push(`${pad('per VNI', 12)}${lpad('packets', 10)}${lpad('bytes', 14)}${lpad('matched', 10)}${lpad('underlay only', 15)}`);
-    for (const [vni, v] of vnis) L.push(`  ${pad(vni, 10)}${lpad(num(v.packets), 10)}${lpad(num(v.bytes), 14)}${lpad(num(v.matched), 10)}${lpad(num(v.underlayOnly), 15)}`);
+    for (const [vni, v] of vnis)
+      L.push(
+        `  ${pad(vni, 10)}${lpad(num(v.packets), 10)}${lpad(num(v.bytes), 14)}${lpad(num(v.matched), 10)}${lpad(num(v.underlayOnly), 15)}`,
+      );
   }
   if (r.byVtepPair.length) {
     L.push('');
     L.push(`${pad('per VTEP pair', 36)}${lpad('VNI', 9)}${lpad('packets', 10)}${lpad('bytes', 14)}${lpad('matched', 10)}`);
-    for (const p of r.byVtepPair) L.push(`  ${pad(`${p.src} > ${p.dst}`, 34)}${lpad(p.vni, 9)}${lpad(num(p.packets), 10)}${lpad(num(p.bytes), 14)}${lpad(num(p.matched), 10)}`);
+    for (const p of r.byVtepPair)
+      L.push(
+        `  ${pad(`${p.src} > ${p.dst}`, 34)}${lpad(p.vni, 9)}${lpad(num(p.packets), 10)}${lpad(num(p.bytes), 14)}${lpad(num(p.matched), 10)}`,
+      );
   }
-  for (const [title, counts] of [['underlay only, by reason', r.reasons.underlay], ['overlay only, by reason', r.reasons.overlay]] as const) {
+  for (const [title, counts] of [
+    ['underlay only, by reason', r.reasons.underlay],
+    ['overlay only, by reason', r.reasons.overlay],
+  ] as const) {
     const rows = Object.entries(counts).sort((a, b) => b[1] - a[1]);
     if (!rows.length) continue;
     L.push('');
@@ -120,7 +145,12 @@ export async function runCorrelate(underlay: string, overlay: string | undefined
   if (session !== undefined) {
     // one the user did not name: say where it came from and how to do without it
     const explain = (err: unknown): never => {
-      if (session?.beside && isVxiError(err)) throw new VxiError(err.code, `${err.message} (the session.json beside the underlay capture: name another with --session FILE, or give --clock-offset 0 to read none)`, { exitCode: err.exitCode, cause: err });
+      if (session?.beside && isVxiError(err))
+        throw new VxiError(
+          err.code,
+          `${err.message} (the session.json beside the underlay capture: name another with --session FILE, or give --clock-offset 0 to read none)`,
+          { exitCode: err.exitCode, cause: err },
+        );
       throw err;
     };
     const s = await readSessionOffsets(session.file, underlay, overlay ?? underlay).catch(explain);
@@ -151,7 +181,16 @@ export async function runCorrelate(underlay: string, overlay: string | undefined
   if (run.inputErrors.length) report.inputErrors = run.inputErrors;
   if (note && !flags.json) io.stderr.write(`vxlan-inspect: ${underlay}: ${note}\n`);
   if (flags.json) io.stdout.write(correlationToJson(report, flags.matches ?? false, session, note));
-  else io.stdout.write(correlationToText(overlay === undefined ? `${underlay} [${sides.underlay.iface ?? 'underlay'}]` : underlay, overlay ?? `${underlay} [${sides.overlay.iface ?? 'bridge'}]`, report, flags.list ?? SHOWN_UNMATCHED, session));
+  else
+    io.stdout.write(
+      correlationToText(
+        overlay === undefined ? `${underlay} [${sides.underlay.iface ?? 'underlay'}]` : underlay,
+        overlay ?? `${underlay} [${sides.overlay.iface ?? 'bridge'}]`,
+        report,
+        flags.list ?? SHOWN_UNMATCHED,
+        session,
+      ),
+    );
   for (const e of report.inputErrors ?? []) io.stderr.write(`vxlan-inspect: ${e.message}; the packets before it were correlated\n`);
   return report.inputErrors?.length ? 1 : 0;
 }
@@ -159,17 +198,25 @@ export async function runCorrelate(underlay: string, overlay: string | undefined
 export function registerCorrelate(program: Command, io: CliIo): void {
   program
     .command('correlate')
-    .description('match the inner frames of the underlay\'s VXLAN packets with the frames seen on the bridge: encapsulated, decapsulated, flooded, lost')
+    .description(
+      "match the inner frames of the underlay's VXLAN packets with the frames seen on the bridge: encapsulated, decapsulated, flooded, lost",
+    )
     .argument('<underlay>', 'capture of the underlay interface (eth1), pcap or pcapng')
-    .argument('[overlay]', 'capture of the bridge (vxlan_bridge), same node or another one; without it, UNDERLAY must hold both sides (a pcapng of eth1 and vxlan_bridge, or tcpdump -i any)')
+    .argument(
+      '[overlay]',
+      'capture of the bridge (vxlan_bridge), same node or another one; without it, UNDERLAY must hold both sides (a pcapng of eth1 and vxlan_bridge, or tcpdump -i any)',
+    )
     .option('--json', 'one JSON object (counts, latency, per VNI, per VTEP pair, unmatched with reasons)')
     .option('--matches', 'with --json: include the list of matches (first 10,000)')
     .option('--window <ms>', 'largest time between the two sightings of a frame, in ms (default 1000)', parseWindowMs)
     .option('--vxlan-port <port>', 'also decode this UDP port as VXLAN (repeatable; 4789 and 8472 always are)', collectPorts)
-    .option('--session <file>', 'session.json giving each node\'s clock offset (default: the one beside the underlay capture, if any)')
-    .option('--clock-offset <us>', 'µs to add to the overlay\'s timestamps (instead of session.json)', parseOffsetUs)
+    .option('--session <file>', "session.json giving each node's clock offset (default: the one beside the underlay capture, if any)")
+    .option('--clock-offset <us>', "µs to add to the overlay's timestamps (instead of session.json)", parseOffsetUs)
     .option('--list <n>', `unmatched frames to list per side in the text output (default ${SHOWN_UNMATCHED})`, parseList)
-    .addHelpText('after', '\nExamples:\n  vxlan-inspect correlate fixtures/lab/kvm1-eth1.pcap fixtures/lab/kvm1-vxlan_bridge.pcap\n  vxlan-inspect correlate kvm1-eth1.pcap kvm2-vxlan_bridge.pcap --session session.json --json\n  vxlan-inspect correlate kvm1-any.pcapng        # one capture holding both sides, split by interface\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vxlan-inspect correlate fixtures/lab/kvm1-eth1.pcap fixtures/lab/kvm1-vxlan_bridge.pcap\n  vxlan-inspect correlate kvm1-eth1.pcap kvm2-vxlan_bridge.pcap --session session.json --json\n  vxlan-inspect correlate kvm1-any.pcapng        # one capture holding both sides, split by interface\n',
+    )
     .action(async (underlay: string, overlay: string | undefined, flags: CorrelateFlags) => {
       process.exitCode = await runCorrelate(underlay, overlay, flags, io);
     });

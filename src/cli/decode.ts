@@ -119,11 +119,15 @@ async function decodeOnWorkers(file: string, run: DecodeRun, workers: number): P
 async function namesFromSession(session: string, file: string, io: CliIo): Promise<ReadonlyMap<number, string> | undefined> {
   const found = await readSessionIfindexNames(session, file);
   if (found.node === undefined) {
-    io.stderr.write(`vxlan-inspect: ${session} lists no node for ${file} (by its file name or a <node>- prefix): interface indexes are printed as they are\n`);
+    io.stderr.write(
+      `vxlan-inspect: ${session} lists no node for ${file} (by its file name or a <node>- prefix): interface indexes are printed as they are\n`,
+    );
     return undefined;
   }
   if (!found.names) {
-    io.stderr.write(`vxlan-inspect: ${session} holds no interface names for node ${found.node} (recorded by capture since ifindexNames was added): interface indexes are printed as they are\n`);
+    io.stderr.write(
+      `vxlan-inspect: ${session} holds no interface names for node ${found.node} (recorded by capture since ifindexNames was added): interface indexes are printed as they are\n`,
+    );
     return undefined;
   }
   return found.names;
@@ -163,9 +167,15 @@ export function register(program: Command, io: CliIo): void {
     .option('--vni <n>', 'only packets carried in this VXLAN/GENEVE VNI', parseVni)
     .option('--vxlan-port <port>', 'also decode this UDP port as VXLAN (repeatable; 4789 and 8472 always are)', collectPorts)
     .option('--json', 'NDJSON: one JSON object per packet')
-    .option('--session <file>', 'session.json of the capture: names the interface indexes of a tcpdump -i any capture (eth1 Out, not ifindex 3 Out)')
-    .option('-l, --line-buffered', 'write each packet\'s line at once (as tcpdump -l; always on a terminal), e.g. for `decode - -l | grep`')
-    .addHelpText('after', '\nExamples:\n  vxlan-inspect decode fixtures/lab/kvm1-eth1.pcap --vni 10 -c 5\n  ssh kvm1 tcpdump -U -w - -i eth1 | vxlan-inspect decode - -l\n')
+    .option(
+      '--session <file>',
+      'session.json of the capture: names the interface indexes of a tcpdump -i any capture (eth1 Out, not ifindex 3 Out)',
+    )
+    .option('-l, --line-buffered', "write each packet's line at once (as tcpdump -l; always on a terminal), e.g. for `decode - -l | grep`")
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vxlan-inspect decode fixtures/lab/kvm1-eth1.pcap --vni 10 -c 5\n  ssh kvm1 tcpdump -U -w - -i eth1 | vxlan-inspect decode - -l\n',
+    )
     .action(async (file: string, flags: DecodeFlags) => {
       process.exitCode = await runDecode(file, flags, io);
     });

@@ -85,7 +85,9 @@ async function captureSummary(server: RunningServer): Promise<string[]> {
     const u = n.underlay ? store.capture(n.underlay) : undefined;
     const o = n.overlay ? store.capture(n.overlay) : undefined;
     const side = (c: typeof u, what: string): string => (c ? `${c.iface ?? c.name} ${c.index.count} ${what}` : `no ${what}`);
-    lines.push(`  ${n.name}: ${side(u, 'packets')} (${u?.tunnelled ?? 0} VXLAN), ${side(o, 'frames')}${a && u && o ? `; ${a.matched} matched` : ''}`);
+    lines.push(
+      `  ${n.name}: ${side(u, 'packets')} (${u?.tunnelled ?? 0} VXLAN), ${side(o, 'frames')}${a && u && o ? `; ${a.matched} matched` : ''}`,
+    );
   }
   return lines;
 }
@@ -95,7 +97,10 @@ export async function runDemoLive(flags: DemoFlags, io: CliIo, signal?: AbortSig
   const prefix = checkPrefix(flags.prefix ?? DEFAULT_PREFIX);
   const durationSec = flags.duration === undefined ? undefined : parseDuration(flags.duration);
   const reason = await labPreflight();
-  if (reason !== null) throw new PrerequisiteError(`demo --live brings up the namespace lab: ${reason.replace('vxlan-inspect lab up', 'vxlan-inspect demo --live')}`);
+  if (reason !== null)
+    throw new PrerequisiteError(
+      `demo --live brings up the namespace lab: ${reason.replace('vxlan-inspect lab up', 'vxlan-inspect demo --live')}`,
+    );
 
   // from here on Ctrl-C (or TERM, or the caller's signal) means: stop, clean up, exit 0
   const stop = new AbortController();
@@ -144,7 +149,11 @@ export async function runDemoLive(flags: DemoFlags, io: CliIo, signal?: AbortSig
     for (const node of LIVE_NODES) handles.push(await srv.startLive({ node }));
     if (stop.signal.aborted) return;
     io.stdout.write(describe(srv, 'the live lab').replace(/press Ctrl-C to stop\n$/, ''));
-    io.stdout.write(durationSec !== undefined ? `stopping by itself after ${durationSec} s; Ctrl-C stops it sooner\n` : 'press Ctrl-C to stop (the capture stops and the lab is taken down)\n');
+    io.stdout.write(
+      durationSec !== undefined
+        ? `stopping by itself after ${durationSec} s; Ctrl-C stops it sooner\n`
+        : 'press Ctrl-C to stop (the capture stops and the lab is taken down)\n',
+    );
     if (durationSec !== undefined) durationTimer = setTimeout(() => stop.abort(), durationSec * 1000);
     await stopped;
   };
@@ -186,14 +195,23 @@ export async function runDemoLive(flags: DemoFlags, io: CliIo, signal?: AbortSig
 export async function runDemo(flags: DemoFlags, io: CliIo, signal?: AbortSignal, dir = labRecordingDir()): Promise<number> {
   if (flags.live) return runDemoLive(flags, io, signal);
   const liveOnly = (['prefix', 'duration', 'out'] as const).filter((k) => flags[k] !== undefined);
-  if (liveOnly.length > 0) throw new UsageError(`${liveOnly.map((k) => `--${k}`).join(', ')} ${liveOnly.length === 1 ? 'goes' : 'go'} only with --live (demo --live brings up the namespace lab and captures it)`);
+  if (liveOnly.length > 0)
+    throw new UsageError(
+      `${liveOnly.map((k) => `--${k}`).join(', ')} ${liveOnly.length === 1 ? 'goes' : 'go'} only with --live (demo --live brings up the namespace lab and captures it)`,
+    );
   const complete = LAB_FILES.every((f) => existsSync(path.join(dir, f)));
   if (complete) return runServer(sessionFromDir(dir), serveOptions(flags), path.relative(process.cwd(), dir) || dir, io, signal);
   const tmp = mkdtempSync(path.join(tmpdir(), 'vxi-demo-'));
   try {
     writeSampleSession(tmp);
     io.stderr.write(`note: the lab recording ${dir} is missing: serving a small synthetic sample instead\n`);
-    return await runServer(sessionFromDir(tmp), { ...serveOptions(flags), banner: 'Synthetic sample (the lab recording fixtures/lab is missing)' }, 'a synthetic sample', io, signal);
+    return await runServer(
+      sessionFromDir(tmp),
+      { ...serveOptions(flags), banner: 'Synthetic sample (the lab recording fixtures/lab is missing)' },
+      'a synthetic sample',
+      io,
+      signal,
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -203,11 +221,17 @@ export function registerDemo(program: Command, io: CliIo): void {
   program
     .command('demo')
     .description('web view of the bundled lab recording (kvm1 and kvm2, eth1 and vxlan_bridge): the quick start')
-    .addHelpText('after', '\nExamples:\n  vxlan-inspect demo                 # the bundled recording on http://127.0.0.1:8080\n  sudo vxlan-inspect demo --live     # the whole class live: lab up, traffic, capture kvm1 and kvm2, serve\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vxlan-inspect demo                 # the bundled recording on http://127.0.0.1:8080\n  sudo vxlan-inspect demo --live     # the whole class live: lab up, traffic, capture kvm1 and kvm2, serve\n',
+    )
     .option('--port <n>', 'TCP port (0: any free port)', parseIntInRange('--port', 0, 65535), 8080)
     .option('--host <addr>', 'address to listen on (default 127.0.0.1: this machine only)', '127.0.0.1')
     .option('--vxlan-port <port>', 'also decode this UDP port as VXLAN (repeatable)', collectPorts)
-    .option('--live', 'root, Linux: bring the namespace lab up, run its traffic, capture kvm1 and kvm2 live and serve it; Ctrl-C takes it all down')
+    .option(
+      '--live',
+      'root, Linux: bring the namespace lab up, run its traffic, capture kvm1 and kvm2 live and serve it; Ctrl-C takes it all down',
+    )
     .option('--prefix <prefix>', `--live: namespace name prefix of the lab (default: "${DEFAULT_PREFIX}")`)
     .option('--duration <time>', '--live: stop by itself after this long (10s, 2m)')
     .option('--out <dir>', '--live: keep the captures in this folder (default: a temporary one, removed at the end)')

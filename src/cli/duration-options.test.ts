@@ -60,8 +60,17 @@ describe('lab --duration', () => {
   });
 
   it('refuses what capture refuses, with the same words, and more than 10 minutes', async () => {
-    expect(await usage(['traffic', '--duration', 'ten'])).toEqual({ code: 2, stderr: 'vxlan-inspect: --duration must be a time like 10s, 500ms, 2m or 1h, not "ten"\n' });
-    expect(await usage(['traffic', '--duration', '0s'])).toEqual({ code: 2, stderr: 'vxlan-inspect: --duration must be more than 0, not "0s"\n' });
-    expect(await usage(['record', '--out', '/tmp/vxi-never-written', '--duration', '11m'])).toEqual({ code: 2, stderr: 'vxlan-inspect: --duration must be at most 10m (600 s) for the lab, not "11m"\n' });
+    expect(await usage(['traffic', '--duration', 'ten'])).toEqual({
+      code: 2,
+      stderr: 'vxlan-inspect: --duration must be a time like 10s, 500ms, 2m or 1h, not "ten"\n',
+    });
+    expect(await usage(['traffic', '--duration', '0s'])).toEqual({
+      code: 2,
+      stderr: 'vxlan-inspect: --duration must be more than 0, not "0s"\n',
+    });
+    expect(await usage(['record', '--out', '/tmp/vxi-never-written', '--duration', '11m'])).toEqual({
+      code: 2,
+      stderr: 'vxlan-inspect: --duration must be at most 10m (600 s) for the lab, not "11m"\n',
+    });
   });
 });

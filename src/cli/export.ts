@@ -19,7 +19,8 @@ interface ExportFlags {
 }
 
 function parseMemory(value: string): string {
-  if (!/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(value)) throw new UsageError(`--memory-limit must be a size such as 512MB or 2GB, not ${JSON.stringify(value)}`);
+  if (!/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.test(value))
+    throw new UsageError(`--memory-limit must be a size such as 512MB or 2GB, not ${JSON.stringify(value)}`);
   return value.replace(/\s+/g, '');
 }
 
@@ -28,16 +29,28 @@ const num = (n: number): string => n.toLocaleString('en-US');
 export function registerExport(program: Command, io: CliIo): void {
   program
     .command('export')
-    .description('write a capture folder\'s analysis as Parquet (per packet, per flow, with Community IDs) for DuckDB, ClickHouse, Spark, Zeek/Arkime joins')
+    .description(
+      "write a capture folder's analysis as Parquet (per packet, per flow, with Community IDs) for DuckDB, ClickHouse, Spark, Zeek/Arkime joins",
+    )
     .argument('<captures...>', 'a capture folder (session.json, or <node>-<interface>.pcap files), or capture files')
-    .requiredOption('--out <dir>', 'folder to write packets.parquet, flows.parquet and export.json to (made if missing; an earlier export there is replaced)')
-    .option('--capture <name>', 'what every row\'s `capture` column says, to tell merged exports apart (default: the capture folder\'s name)')
+    .requiredOption(
+      '--out <dir>',
+      'folder to write packets.parquet, flows.parquet and export.json to (made if missing; an earlier export there is replaced)',
+    )
+    .option('--capture <name>', "what every row's `capture` column says, to tell merged exports apart (default: the capture folder's name)")
     .option('--window <ms>', 'largest time between the two sightings of a frame, in ms (default 1000, as correlate)', parseWindowMs)
     .option('--vxlan-port <port>', 'also decode this UDP port as VXLAN (repeatable; 4789 and 8472 always are)', collectPorts)
-    .option('--seed <n>', 'Community ID seed (default 0, what Zeek, Suricata and Arkime use unless configured)', parseIntInRange('--seed', 0, 65535))
+    .option(
+      '--seed <n>',
+      'Community ID seed (default 0, what Zeek, Suricata and Arkime use unless configured)',
+      parseIntInRange('--seed', 0, 65535),
+    )
     .option('--memory-limit <size>', 'memory DuckDB may use before it spills to the output folder (default 1GB)', parseMemory)
     .option('--json', 'print export.json (files, row counts, nodes, correlation counts) instead of the summary')
-    .addHelpText('after', '\nExamples:\n  vxlan-inspect export fixtures/lab --out /tmp/lab-export\n  duckdb -c "SELECT vni, count(*) FROM \'/tmp/lab-export/packets.parquet\' WHERE side = \'underlay\' AND tunnel = \'vxlan\' GROUP BY vni"\n')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  vxlan-inspect export fixtures/lab --out /tmp/lab-export\n  duckdb -c \"SELECT vni, count(*) FROM '/tmp/lab-export/packets.parquet' WHERE side = 'underlay' AND tunnel = 'vxlan' GROUP BY vni\"\n",
+    )
     .action(async (captures: string[], flags: ExportFlags) => {
       const { exportCaptures } = await import('../export/export.js');
       const s = await exportCaptures(captures, {
@@ -52,8 +65,15 @@ export function registerExport(program: Command, io: CliIo): void {
       else {
         const lines = [`${s.files.packets}: ${num(s.packetRows)} packet rows`, `${s.files.flows}: ${num(s.flowRows)} flow rows`];
         for (const n of s.nodes) {
-          const sides = [n.underlay && `${n.underlay.file} (${n.underlay.interface}, ${num(n.underlay.packets)})`, n.overlay && `${n.overlay.file} (${n.overlay.interface}, ${num(n.overlay.packets)})`].filter(Boolean).join(' + ');
-          const c = n.correlation ? `: matched ${num(n.correlation.matched)}, underlay only ${num(n.correlation.underlayOnly)}, overlay only ${num(n.correlation.overlayOnly)}` : ': one side only, nothing matched';
+          const sides = [
+            n.underlay && `${n.underlay.file} (${n.underlay.interface}, ${num(n.underlay.packets)})`,
+            n.overlay && `${n.overlay.file} (${n.overlay.interface}, ${num(n.overlay.packets)})`,
+          ]
+            .filter(Boolean)
+            .join(' + ');
+          const c = n.correlation
+            ? `: matched ${num(n.correlation.matched)}, underlay only ${num(n.correlation.underlayOnly)}, overlay only ${num(n.correlation.overlayOnly)}`
+            : ': one side only, nothing matched';
           lines.push(`  node ${n.node}  ${sides}${c}`);
         }
         io.stdout.write(`${lines.join('\n')}\n`);

@@ -29,8 +29,28 @@ import {
   type TrafficSummary,
 } from '../lab/index.js';
 import { commandLine } from '../lab/run.js';
-import { DEFAULT_PREFIX, GUESTS, LAB_ROLES, OVERLAY, checkPrefix, defaultLabDir, isLabRole, labGroupPrefix, netnsName } from '../lab/topology.js';
-import { classLabDown, classLabStatus, classLabUp, isClassLab, knownGroups, resolveLabGroup, MAX_LAB_GROUPS, type ClassLabHandle, type ClassLabStatus } from '../class/lab.js';
+import {
+  DEFAULT_PREFIX,
+  GUESTS,
+  LAB_ROLES,
+  OVERLAY,
+  checkPrefix,
+  defaultLabDir,
+  isLabRole,
+  labGroupPrefix,
+  netnsName,
+} from '../lab/topology.js';
+import {
+  classLabDown,
+  classLabStatus,
+  classLabUp,
+  isClassLab,
+  knownGroups,
+  resolveLabGroup,
+  MAX_LAB_GROUPS,
+  type ClassLabHandle,
+  type ClassLabStatus,
+} from '../class/lab.js';
 import { parseIntInRange } from './options.js';
 import type { CliIo } from './main.js';
 
@@ -68,7 +88,8 @@ const MAX_LAB_DURATION_SEC = 600;
 /** --duration as `capture` and `demo` read it (10s, 500ms, 2m; a plain number is seconds), at most 10 minutes. */
 function labDuration(v: string): number {
   const sec = parseDuration(v, '--duration');
-  if (sec > MAX_LAB_DURATION_SEC) throw new UsageError(`--duration must be at most 10m (${MAX_LAB_DURATION_SEC} s) for the lab, not ${JSON.stringify(v)}`);
+  if (sec > MAX_LAB_DURATION_SEC)
+    throw new UsageError(`--duration must be at most 10m (${MAX_LAB_DURATION_SEC} s) for the lab, not ${JSON.stringify(v)}`);
   return sec;
 }
 
@@ -84,8 +105,13 @@ export function describeUp(h: LabHandle, provisioned: boolean): string {
     `lab '${h.prefix}' is up${provisioned ? `, provisioned: ${OVERLAY.vxlanIf} (VNI ${OVERLAY.vni}, UDP ${OVERLAY.port}) in ${OVERLAY.bridge} on both nodes, vm1 pings vm2 across it` : ', not provisioned (no overlay yet)'}`,
     `  ${pad(netnsName(h.prefix, 'lan'))}bridge 'lan': the underlay switch`,
     `  ${pad(fe)}eth1 10.3.1.250/24`,
-    ...h.nodes.map((n) => `  ${pad(n.netns)}eth1 ${n.host}/24, sshd on ${n.host}:${n.sshPort}${provisioned ? `, ${OVERLAY.bridge} ${n.bridgeAddress}` : ''}`),
-    ...h.guests.map((g) => `  ${pad(g.netns)}eth0 ${g.address} on ${GUESTS.find((x) => x.name === g.name)?.node ?? '?'} (MTU ${OVERLAY.mtu})`),
+    ...h.nodes.map(
+      (n) =>
+        `  ${pad(n.netns)}eth1 ${n.host}/24, sshd on ${n.host}:${n.sshPort}${provisioned ? `, ${OVERLAY.bridge} ${n.bridgeAddress}` : ''}`,
+    ),
+    ...h.guests.map(
+      (g) => `  ${pad(g.netns)}eth0 ${g.address} on ${GUESTS.find((x) => x.name === g.name)?.node ?? '?'} (MTU ${OVERLAY.mtu})`,
+    ),
     `inventory: ${h.inventoryPath}`,
     'lab addresses exist only inside the lab namespaces: run what talks to them there, e.g.',
   ];
@@ -126,7 +152,9 @@ export function describeClassUp(h: ClassLabHandle): string {
 }
 
 export function describeClassStatus(c: ClassLabStatus): string {
-  const lines = [`class lab '${c.prefix}': ${c.groups.length} group(s); class frontend ${c.frontendNetns} ${c.frontendExists ? 'exists' : 'missing'}; class inventory ${c.classInventoryPath ?? 'none'}`];
+  const lines = [
+    `class lab '${c.prefix}': ${c.groups.length} group(s); class frontend ${c.frontendNetns} ${c.frontendExists ? 'exists' : 'missing'}; class inventory ${c.classInventoryPath ?? 'none'}`,
+  ];
   for (const g of c.groups) {
     const s = g.status;
     const sshd = s.nodes.filter((n) => n.sshd.running).length;
@@ -143,8 +171,13 @@ export function describeClassStatus(c: ClassLabStatus): string {
 
 export function describeStatus(s: LabStatus): string {
   const yes = (b: boolean): string => (b ? 'yes' : 'no');
-  const lines = [`lab '${s.prefix}': ${s.up ? 'up' : s.namespaces.some((n) => n.exists) ? 'partly there' : 'not there'}${s.up ? (s.provisioned ? ', provisioned' : ', not provisioned') : ''}`];
-  for (const n of s.namespaces) lines.push(`  ${n.netns.padEnd(s.prefix.length + 9)}${n.exists ? `exists, ${n.pids.length} process(es)${n.pids.length ? ` [${n.pids.join(' ')}]` : ''}` : 'missing'}`);
+  const lines = [
+    `lab '${s.prefix}': ${s.up ? 'up' : s.namespaces.some((n) => n.exists) ? 'partly there' : 'not there'}${s.up ? (s.provisioned ? ', provisioned' : ', not provisioned') : ''}`,
+  ];
+  for (const n of s.namespaces)
+    lines.push(
+      `  ${n.netns.padEnd(s.prefix.length + 9)}${n.exists ? `exists, ${n.pids.length} process(es)${n.pids.length ? ` [${n.pids.join(' ')}]` : ''}` : 'missing'}`,
+    );
   for (const n of s.nodes) {
     lines.push(
       `  ${n.name}: sshd ${n.sshd.running ? `running (pid ${n.sshd.pid})` : 'not running'}, listening on :22 ${yes(n.sshd.listening)}; ` +
@@ -153,17 +186,24 @@ export function describeStatus(s: LabStatus): string {
   }
   for (const r of s.reachability) lines.push(`  ${r.ok ? 'reachable  ' : 'unreachable'} ${r.from} → ${r.to} (${r.address}, ${r.path})`);
   lines.push(`  inventory: ${s.inventoryPath ?? 'none'}`);
-  if (s.activeBreak) lines.push(`  active fault: ${s.activeBreak.kind} on ${s.activeBreak.node} since ${s.activeBreak.at}: ${s.activeBreak.summary} (undo: vxlan-inspect lab fix${prefixFlag(s.prefix)})`);
+  if (s.activeBreak)
+    lines.push(
+      `  active fault: ${s.activeBreak.kind} on ${s.activeBreak.node} since ${s.activeBreak.at}: ${s.activeBreak.summary} (undo: vxlan-inspect lab fix${prefixFlag(s.prefix)})`,
+    );
   else if (s.breakProblem) lines.push(`  active fault: unknown: ${s.breakProblem}`);
   else if (s.dir !== null) lines.push('  active fault: none');
   return `${lines.join('\n')}\n`;
 }
 
 export function describeTraffic(t: TrafficSummary): string {
-  const lines = [`lab traffic '${t.prefix}': ${t.steps.length} steps in ${(t.elapsedMs / 1000).toFixed(1)} s${t.fillerPings ? ` (+${t.fillerPings} filler pings vm1 → vm2)` : ''}`];
+  const lines = [
+    `lab traffic '${t.prefix}': ${t.steps.length} steps in ${(t.elapsedMs / 1000).toFixed(1)} s${t.fillerPings ? ` (+${t.fillerPings} filler pings vm1 → vm2)` : ''}`,
+  ];
   const w = Math.max(...t.steps.map((s) => s.name.length));
   for (const s of t.steps) {
-    lines.push(`  ${s.ok ? 'ok  ' : 'FAIL'} ${`${s.from} → ${s.to}`.padEnd(27)} ${(s.overlay ? 'overlay' : 'local').padEnd(8)}${s.name.padEnd(w + 2)}${s.detail}`);
+    lines.push(
+      `  ${s.ok ? 'ok  ' : 'FAIL'} ${`${s.from} → ${s.to}`.padEnd(27)} ${(s.overlay ? 'overlay' : 'local').padEnd(8)}${s.name.padEnd(w + 2)}${s.detail}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -185,15 +225,25 @@ const KIND_HELP: Record<(typeof LAB_BREAK_KINDS)[number], string> = {
 };
 
 export function registerLab(program: Command, io: CliIo): void {
-  const lab = program.command('lab').description('the class topology (frontend, kvm1, kvm2, two guests, VXLAN) in network namespaces on this machine; needs root');
-  lab.addHelpText('after', '\nExamples:\n  sudo vxlan-inspect lab up --provisioned\n  sudo vxlan-inspect lab traffic --duration 10s\n  sudo vxlan-inspect lab exec vm1 -- ping -c 3 10.220.220.6\n  sudo vxlan-inspect lab down\n');
+  const lab = program
+    .command('lab')
+    .description('the class topology (frontend, kvm1, kvm2, two guests, VXLAN) in network namespaces on this machine; needs root');
+  lab.addHelpText(
+    'after',
+    '\nExamples:\n  sudo vxlan-inspect lab up --provisioned\n  sudo vxlan-inspect lab traffic --duration 10s\n  sudo vxlan-inspect lab exec vm1 -- ping -c 3 10.220.220.6\n  sudo vxlan-inspect lab down\n',
+  );
   const withPrefix = (c: Command): Command => c.option('--prefix <prefix>', 'namespace name prefix', DEFAULT_PREFIX);
-  const withDir = (c: Command): Command => c.option('--dir <dir>', 'where keys, sshd configs, pid files and inventory.yaml live (default .lab/<prefix> in the working directory)');
+  const withDir = (c: Command): Command =>
+    c.option('--dir <dir>', 'where keys, sshd configs, pid files and inventory.yaml live (default .lab/<prefix> in the working directory)');
 
   withDir(withPrefix(lab.command('up')))
     .description('build the lab: namespaces, underlay, guests, two sshd, DIR/inventory.yaml')
     .option('--provisioned', 'also build the overlay (vxlan_bridge + vxlan10 on both nodes) and check vm1 → vm2')
-    .option('--groups <n>', `a class of N groups: N copies of the lab (PREFIX + gNN-…, underlay 10.3.N.0/24), one class frontend (PREFIX + frontend) reaching them all, DIR/class.yaml (1-${MAX_LAB_GROUPS})`, parseIntInRange('--groups', 1, MAX_LAB_GROUPS))
+    .option(
+      '--groups <n>',
+      `a class of N groups: N copies of the lab (PREFIX + gNN-…, underlay 10.3.N.0/24), one class frontend (PREFIX + frontend) reaching them all, DIR/class.yaml (1-${MAX_LAB_GROUPS})`,
+      parseIntInRange('--groups', 1, MAX_LAB_GROUPS),
+    )
     .action(async (o: CommonOpts & { provisioned?: boolean; groups?: number }) => {
       const { prefix, dir } = resolveCommon(o);
       if (o.groups !== undefined) {
@@ -238,15 +288,23 @@ export function registerLab(program: Command, io: CliIo): void {
     });
 
   withPrefix(lab.command('traffic'))
-    .description('the classroom mix between vm1 and vm2: ARP, pings (1400 and fragmented 3000 bytes), TCP, UDP, IPv6 ND, guest → local bridge')
-    .option('--duration <time>', 'keep pinging vm1 → vm2 until this much time has passed: 10s, 500ms, 2m (a plain number is seconds; at most 10m)', labDuration, 5)
+    .description(
+      'the classroom mix between vm1 and vm2: ARP, pings (1400 and fragmented 3000 bytes), TCP, UDP, IPv6 ND, guest → local bridge',
+    )
+    .option(
+      '--duration <time>',
+      'keep pinging vm1 → vm2 until this much time has passed: 10s, 500ms, 2m (a plain number is seconds; at most 10m)',
+      labDuration,
+      5,
+    )
     .option('--json', 'print the summary as JSON')
     .option('--group <group>', 'a class lab: in this group (repeatable; `all` for every group, at the same time)', collect)
     .action(async (o: { prefix: string; duration: number; json?: boolean; group?: string[] }) => {
       const prefix = checkPrefix(o.prefix);
       await assertLabPrerequisites();
       const dir = defaultLabDir(prefix);
-      if (o.group === undefined && (await isClassLab(prefix, dir))) throw new UsageError(`lab '${prefix}' is a class lab: say which groups play traffic with --group gNN (repeatable) or --group all`);
+      if (o.group === undefined && (await isClassLab(prefix, dir)))
+        throw new UsageError(`lab '${prefix}' is a class lab: say which groups play traffic with --group gNN (repeatable) or --group all`);
       const prefixes = o.group === undefined ? [prefix] : await groupPrefixes(prefix, dir, o.group);
       const all = await Promise.all(prefixes.map((p) => labTraffic({ prefix: p, durationSec: o.duration })));
       io.stdout.write(o.json ? `${JSON.stringify(all.length === 1 ? all[0] : all, null, 2)}\n` : all.map(describeTraffic).join(''));
@@ -280,7 +338,10 @@ export function registerLab(program: Command, io: CliIo): void {
     .description('make a teaching fault inside the lab (one at a time; recorded in DIR/break.json for `lab fix`)')
     .argument('<kind>', LAB_BREAK_KINDS.join('|'))
     .option('--node <node>', 'the node to break: kvm1 or kvm2 (default kvm2; kvm1 for stale-fdb and offload)')
-    .addHelpText('after', `\nKinds:\n${LAB_BREAK_KINDS.map((k) => `  ${k.padEnd(10)} ${KIND_HELP[k]} (default node ${defaultBreakNode(k)})`).join('\n')}\n`)
+    .addHelpText(
+      'after',
+      `\nKinds:\n${LAB_BREAK_KINDS.map((k) => `  ${k.padEnd(10)} ${KIND_HELP[k]} (default node ${defaultBreakNode(k)})`).join('\n')}\n`,
+    )
     .option('--group <group>', 'a class lab (lab up --groups): break this group (g03 or 3)')
     .action(async (kind: string, o: CommonOpts & { node?: string; group?: string }) => {
       const { prefix, dir } = await resolveGroup(o);
@@ -309,7 +370,8 @@ export function registerLab(program: Command, io: CliIo): void {
       await assertLabPrerequisites();
       const r = await labRecord({ prefix, outDir: o.out, durationSec: o.duration });
       io.stdout.write(describeTraffic(r.traffic));
-      for (const f of r.files) io.stdout.write(`wrote ${f.path}: ${f.bytes} bytes, ${f.packets ?? '?'} packets (tcpdump on ${f.node} ${f.iface})\n`);
+      for (const f of r.files)
+        io.stdout.write(`wrote ${f.path}: ${f.bytes} bytes, ${f.packets ?? '?'} packets (tcpdump on ${f.node} ${f.iface})\n`);
       if (!r.traffic.ok) throw new LabError('lab record: some traffic steps failed (see above); the recording is incomplete');
     });
 }

@@ -37,7 +37,8 @@ export function describeWriteError(err: unknown): string {
     const known = getSystemErrorMap().get(e.errno);
     if (known) return `${known[0]} (${known[1]})`;
   }
-  if (typeof e?.code === 'string' && typeof e.message === 'string') return e.message.startsWith(e.code) ? e.message : `${e.code} (${e.message})`;
+  if (typeof e?.code === 'string' && typeof e.message === 'string')
+    return e.message.startsWith(e.code) ? e.message : `${e.code} (${e.message})`;
   return err instanceof Error ? err.message : String(err);
 }
 

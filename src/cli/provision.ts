@@ -27,7 +27,8 @@ export function addRemoteOptions(cmd: Command): Command {
 
 export async function openRemote(flags: RemoteFlags): Promise<{ inv: Inventory; pool: SessionPool }> {
   const t = Number(flags.connectTimeout ?? '10');
-  if (!Number.isFinite(t) || t <= 0 || t > 300) throw new UsageError(`--connect-timeout must be a number of seconds between 0 and 300, not ${JSON.stringify(flags.connectTimeout)}`);
+  if (!Number.isFinite(t) || t <= 0 || t > 300)
+    throw new UsageError(`--connect-timeout must be a number of seconds between 0 and 300, not ${JSON.stringify(flags.connectTimeout)}`);
   const inv = await loadInventory(flags.inventory);
   const opts: ConnectOptions = { acceptNew: Boolean(flags.acceptNew), timeoutMs: t * 1000 };
   return { inv, pool: new SessionPool(opts) };
@@ -45,7 +46,9 @@ export function renderRunReport(verb: 'provision' | 'teardown', r: RunReport, li
       n.plan.commands.forEach((c, i) => lines.push(`  ${n.commandLines[i] ?? ''}    # ${c.why}`));
     } else if (!liveApplied) {
       lines.push(`${head}:`);
-      n.plan.commands.slice(0, n.applied).forEach((c, i) => lines.push(`  ${verb === 'provision' ? '+' : '-'} ${n.commandLines[i] ?? ''}    # ${c.why}`));
+      n.plan.commands
+        .slice(0, n.applied)
+        .forEach((c, i) => lines.push(`  ${verb === 'provision' ? '+' : '-'} ${n.commandLines[i] ?? ''}    # ${c.why}`));
     }
     for (const b of n.plan.blockers) lines.push(`  ! ${b}`);
   }
@@ -68,15 +71,22 @@ interface ProvisionFlags extends RemoteFlags, ClassFlags {
 }
 
 export function registerProvision(program: Command, io: CliIo): void {
-  addClassOptions(addRemoteOptions(
-    program
-      .command('provision')
-      .description('create the bridge, the VXLAN interface, flood entries and firewalld rules the inventory describes; only what differs is applied')
-      .addHelpText('after', '\nExamples:\n  vxlan-inspect provision kvm1 kvm2 --dry-run\n  vxlan-inspect provision kvm1 kvm2 --inventory vxlan-inspect.yaml\n  vxlan-inspect provision --class class.yaml --dry-run   # every group\n')
-      .argument('[nodes...]', 'node names from the inventory (e.g. kvm1 kvm2), or --class FILE')
-      .option('--dry-run', 'print the exact commands per node and change nothing')
-      .option('--multicast <group>', 'use multicast group mode (group GROUP dev UNDERLAY) instead of unicast flood entries'),
-  )).action(async (nodes: string[], flags: ProvisionFlags) => {
+  addClassOptions(
+    addRemoteOptions(
+      program
+        .command('provision')
+        .description(
+          'create the bridge, the VXLAN interface, flood entries and firewalld rules the inventory describes; only what differs is applied',
+        )
+        .addHelpText(
+          'after',
+          '\nExamples:\n  vxlan-inspect provision kvm1 kvm2 --dry-run\n  vxlan-inspect provision kvm1 kvm2 --inventory vxlan-inspect.yaml\n  vxlan-inspect provision --class class.yaml --dry-run   # every group\n',
+        )
+        .argument('[nodes...]', 'node names from the inventory (e.g. kvm1 kvm2), or --class FILE')
+        .option('--dry-run', 'print the exact commands per node and change nothing')
+        .option('--multicast <group>', 'use multicast group mode (group GROUP dev UNDERLAY) instead of unicast flood entries'),
+    ),
+  ).action(async (nodes: string[], flags: ProvisionFlags) => {
     if (classMode(nodes, flags)) return provisionClassCommand(flags, io, (r) => renderRunReport('provision', r, false));
     if (flags.multicast !== undefined) {
       const p = multicastGroupProblem(flags.multicast);

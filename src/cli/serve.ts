@@ -82,7 +82,8 @@ export async function liveSetup(flags: ServeFlags, outRoot: string | undefined):
   const liveNodes = Object.keys(inventory.nodes);
   const where = outRoot ? `new folders under ${outRoot}` : 'a temporary folder';
   let netns = flags.netns;
-  if (netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(netns)) throw new UsageError(`--netns must be a namespace name (letters, digits, "_", ".", "-"), not ${JSON.stringify(netns)}`);
+  if (netns !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(netns))
+    throw new UsageError(`--netns must be a namespace name (letters, digits, "_", ".", "-"), not ${JSON.stringify(netns)}`);
   if (netns === undefined && inventory.source !== BUILTIN_SOURCE) {
     // an inventory `lab up` wrote: its addresses exist only inside the lab's namespaces
     const lab = readLabState(path.dirname(inventory.source));
@@ -92,7 +93,8 @@ export async function liveSetup(flags: ServeFlags, outRoot: string | undefined):
     }
   }
   if (netns !== undefined) {
-    if (inventory.source === BUILTIN_SOURCE) throw new UsageError('--netns needs --inventory FILE (the capture run inside the namespace reads it)');
+    if (inventory.source === BUILTIN_SOURCE)
+      throw new UsageError('--netns needs --inventory FILE (the capture run inside the namespace reads it)');
     return {
       startCapture: netnsCaptureStarter(netns, inventory.source, outRoot ? { outRoot } : {}),
       liveNodes,
@@ -110,7 +112,10 @@ const parseServePort = parseIntInRange('--port', 0, 65535);
 
 /** Whether an address to listen on reaches only this machine: localhost, 127.0.0.0/8, ::1 (also as ::ffff:127.x.y.z). */
 export function isLoopback(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
   if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
   const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
   return isIP(v4) === 4 && v4.split('.')[0] === '127';
@@ -119,7 +124,9 @@ export function isLoopback(host: string): boolean {
 export function describe(server: RunningServer, where: string, notes: string[] = []): string {
   const lines: string[] = [];
   const nodes = server.store.nodes();
-  lines.push(`serving ${server.store.captures().length} capture(s)${where ? ` of ${where}` : ''}${nodes.length ? ` — ${nodes.length} node(s)` : ''}`);
+  lines.push(
+    `serving ${server.store.captures().length} capture(s)${where ? ` of ${where}` : ''}${nodes.length ? ` — ${nodes.length} node(s)` : ''}`,
+  );
   for (const n of nodes) {
     const u = n.underlay ? server.store.capture(n.underlay) : undefined;
     const o = n.overlay ? server.store.capture(n.overlay) : undefined;
@@ -133,7 +140,9 @@ export function describe(server: RunningServer, where: string, notes: string[] =
   lines.push(`open ${server.openUrl}`);
   lines.push(`token (uploads and live capture need it; header X-VXI-Token): ${server.token}`);
   if (!isLoopback(server.host)) {
-    lines.push(`warning: listening on ${server.host}: anyone who can reach this address can read the captures (uploads still need the token)`);
+    lines.push(
+      `warning: listening on ${server.host}: anyone who can reach this address can read the captures (uploads still need the token)`,
+    );
   }
   lines.push('press Ctrl-C to stop');
   return `${lines.join('\n')}\n`;
@@ -186,7 +195,10 @@ export function describeClass(server: RunningServer, board: ClassBoard): string 
     `open ${server.url.replace(/\/$/, '')}/class#token=${server.token}`,
     `token (\`check now\` and the groups' live capture need it; header X-VXI-Token): ${server.token}`,
   ];
-  if (!isLoopback(server.host)) lines.push(`warning: listening on ${server.host}: anyone who can reach this address sees the class's checks (actions still need the token)`);
+  if (!isLoopback(server.host))
+    lines.push(
+      `warning: listening on ${server.host}: anyone who can reach this address sees the class's checks (actions still need the token)`,
+    );
   lines.push('press Ctrl-C to stop');
   return `${lines.join('\n')}\n`;
 }
@@ -198,16 +210,25 @@ export function describeClass(server: RunningServer, board: ClassBoard): string 
  */
 export async function runServeClass(paths: string[], flags: ServeFlags, io: CliIo, signal?: AbortSignal): Promise<number> {
   const file = flags.class as string;
-  if (paths.length > 0 || flags.node?.length) throw new UsageError('--class serves the class dashboard: give no capture folder or files (open a group from the dashboard for its own view)');
-  if (flags.inventory !== undefined || flags.netns !== undefined) throw new UsageError('--class FILE names every group\'s nodes: no --inventory or --netns with it');
-  if (flags.live === false) throw new UsageError('--no-live is for a capture folder; the class dashboard always offers live capture from a group\'s page (with the token)');
+  if (paths.length > 0 || flags.node?.length)
+    throw new UsageError(
+      '--class serves the class dashboard: give no capture folder or files (open a group from the dashboard for its own view)',
+    );
+  if (flags.inventory !== undefined || flags.netns !== undefined)
+    throw new UsageError("--class FILE names every group's nodes: no --inventory or --netns with it");
+  if (flags.live === false)
+    throw new UsageError(
+      "--no-live is for a capture folder; the class dashboard always offers live capture from a group's page (with the token)",
+    );
   const refreshSec = parseDuration(flags.refresh ?? DEFAULT_REFRESH, '--refresh');
   if (refreshSec < 1) throw new UsageError(`--refresh must be at least 1s, not ${JSON.stringify(flags.refresh)}`);
   const lab = readClassLabState(path.dirname(path.resolve(file)));
   if (lab) {
     const fe = netnsName(lab.prefix, 'frontend');
     if (!insideNetns(fe)) {
-      throw new UsageError(`${file} is the inventory of the class lab '${lab.prefix}': its nodes are reachable only from its class frontend namespace; run the dashboard there: ip netns exec ${fe} vxlan-inspect serve --class ${file}`);
+      throw new UsageError(
+        `${file} is the inventory of the class lab '${lab.prefix}': its nodes are reachable only from its class frontend namespace; run the dashboard there: ip netns exec ${fe} vxlan-inspect serve --class ${file}`,
+      );
     }
   }
   const cls = await loadClassInventory(file);
@@ -229,14 +250,17 @@ export async function runServeClass(paths: string[], flags: ServeFlags, io: CliI
 export async function runServe(paths: string[], flags: ServeFlags, io: CliIo, signal?: AbortSignal): Promise<number> {
   if (flags.host !== undefined && flags.host.trim() === '') throw new UsageError('--host needs an address, e.g. 127.0.0.1');
   if (flags.class !== undefined) return runServeClass(paths, flags, io, signal);
-  if (flags.refresh !== undefined || flags.parallel !== undefined) throw new UsageError('--refresh and --parallel are for the class dashboard: serve --class FILE');
+  if (flags.refresh !== undefined || flags.parallel !== undefined)
+    throw new UsageError('--refresh and --parallel are for the class dashboard: serve --class FILE');
   let session = paths.length ? sessionFromArgs(paths) : undefined;
   if (flags.node?.length) {
     session ??= { files: [], nodes: [], vxlanPorts: [] };
     session.files.push(...flags.node);
   }
   if (session && session.files.length === 0) {
-    throw new UsageError(`no capture files (.pcap, .pcapng) in ${paths.join(' ')}: name them <node>-<interface>.pcap (e.g. kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap) or list them in session.json`);
+    throw new UsageError(
+      `no capture files (.pcap, .pcapng) in ${paths.join(' ')}: name them <node>-<interface>.pcap (e.g. kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap) or list them in session.json`,
+    );
   }
   const opts = serveOptions(flags);
   const notes: string[] = [];
@@ -256,7 +280,10 @@ export function registerServe(program: Command, io: CliIo): void {
   program
     .command('serve')
     .description('web view of captures: underlay and bridge side by side, packet lists and detail, topology, diagnostics')
-    .argument('[paths...]', 'a capture folder (kvm1-eth1.pcap + kvm1-vxlan_bridge.pcap…, or session.json) or capture files; none: upload from the page')
+    .argument(
+      '[paths...]',
+      'a capture folder (kvm1-eth1.pcap + kvm1-vxlan_bridge.pcap…, or session.json) or capture files; none: upload from the page',
+    )
     .option('--port <n>', 'TCP port (0: any free port)', parseServePort, 8080)
     .option('--host <addr>', 'address to listen on (default 127.0.0.1: this machine only)', '127.0.0.1')
     .option('--vxlan-port <port>', 'also decode this UDP port as VXLAN (repeatable)', collectPorts)
@@ -264,11 +291,25 @@ export function registerServe(program: Command, io: CliIo): void {
     .option('--netns <name>', 'run live captures inside this network namespace (automatic for an inventory written by `lab up`)')
     .option('--accept-new', 'live capture: trust and record the host key of a node seen for the first time')
     .option('--no-live', 'no live capture from the page')
-    .option('--class <file>', 'the class dashboard: every group of this class inventory checked in the background, a grid of verdicts and traffic per VNI; a click opens a group\'s own view')
+    .option(
+      '--class <file>',
+      "the class dashboard: every group of this class inventory checked in the background, a grid of verdicts and traffic per VNI; a click opens a group's own view",
+    )
     .option('--refresh <time>', `with --class: check each group again this long after its previous check (default ${DEFAULT_REFRESH})`)
-    .option('--parallel <n>', `with --class: SSH sessions in flight at most (default ${DEFAULT_PARALLEL})`, parseIntInRange('--parallel', 1, MAX_PARALLEL))
-    .option('--node <node=underlay,bridge>', 'pair two captures as one node, whatever their names (repeatable; either side may be empty)', (v: string, prev: CaptureFileSpec[] = []) => [...prev, ...nodeSpecOption(v)])
-    .addHelpText('after', '\nExamples:\n  vxlan-inspect serve captures/           # kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap, …\n  vxlan-inspect serve --node kvm1=a.pcap,b.pcap --node kvm2=c.pcap,d.pcap\n  vxlan-inspect serve eth1.pcap vxlan_bridge.pcap --port 9000\n  vxlan-inspect serve --inventory lab/inventory.yaml   # Live: capture kvm1/kvm2 from the page\n  vxlan-inspect serve --class class.yaml --refresh 30s  # the class dashboard\n')
+    .option(
+      '--parallel <n>',
+      `with --class: SSH sessions in flight at most (default ${DEFAULT_PARALLEL})`,
+      parseIntInRange('--parallel', 1, MAX_PARALLEL),
+    )
+    .option(
+      '--node <node=underlay,bridge>',
+      'pair two captures as one node, whatever their names (repeatable; either side may be empty)',
+      (v: string, prev: CaptureFileSpec[] = []) => [...prev, ...nodeSpecOption(v)],
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  vxlan-inspect serve captures/           # kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap, …\n  vxlan-inspect serve --node kvm1=a.pcap,b.pcap --node kvm2=c.pcap,d.pcap\n  vxlan-inspect serve eth1.pcap vxlan_bridge.pcap --port 9000\n  vxlan-inspect serve --inventory lab/inventory.yaml   # Live: capture kvm1/kvm2 from the page\n  vxlan-inspect serve --class class.yaml --refresh 30s  # the class dashboard\n',
+    )
     .action(async (paths: string[], flags: ServeFlags) => {
       process.exitCode = await runServe(paths, flags, io);
     });

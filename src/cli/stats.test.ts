@@ -22,12 +22,22 @@ const ICMPV6_ECHO = new Uint8Array([128, 0, 0, 0, 0, 1, 0, 1]);
 
 /** VXLAN over an IPv6 underlay: the VTEP pair is long too. */
 function vxlanOverIpv6(inner: Uint8Array, vni: number): Uint8Array {
-  return f.ethernet('52:54:00:00:01:74', '52:54:00:00:01:56', 0x86dd, f.ipv6({ src: 'fd00:1:2:3:4:5:6:156', dst: 'fd00:1:2:3:4:5:6:174', nextHeader: 17 }, f.udp(53394, 4789, f.concat(f.vxlanHeader(vni), inner))));
+  return f.ethernet(
+    '52:54:00:00:01:74',
+    '52:54:00:00:01:56',
+    0x86dd,
+    f.ipv6(
+      { src: 'fd00:1:2:3:4:5:6:156', dst: 'fd00:1:2:3:4:5:6:174', nextHeader: 17 },
+      f.udp(53394, 4789, f.concat(f.vxlanHeader(vni), inner)),
+    ),
+  );
 }
 
 function frames(): Uint8Array[] {
-  const v4 = (proto: number, payload: Uint8Array): Uint8Array => f.ethernet(MAC_B, MAC_A, 0x0800, f.ipv4({ src: '10.220.220.5', dst: '10.220.220.6', proto }, payload));
-  const v6 = (nextHeader: number, payload: Uint8Array): Uint8Array => f.ethernet(MAC_B, MAC_A, 0x86dd, f.ipv6({ src: V6A, dst: V6B, nextHeader }, payload));
+  const v4 = (proto: number, payload: Uint8Array): Uint8Array =>
+    f.ethernet(MAC_B, MAC_A, 0x0800, f.ipv4({ src: '10.220.220.5', dst: '10.220.220.6', proto }, payload));
+  const v6 = (nextHeader: number, payload: Uint8Array): Uint8Array =>
+    f.ethernet(MAC_B, MAC_A, 0x86dd, f.ipv6({ src: V6A, dst: V6B, nextHeader }, payload));
   return [
     f.vxlanPacket(v4(1, f.icmpEcho(8, 1, 1))),
     f.vxlanPacket(v4(6, f.tcp({ srcPort: 40000, dstPort: 5201 }, new Uint8Array(10)))),

@@ -38,13 +38,19 @@ export function flowText(flow: string): string {
 export function statsToText(file: string, s: CaptureStats, format: string): string {
   const lines: string[] = [];
   lines.push(`${pad('capture', 16)}${file} (${format}, link type ${Object.keys(s.linkTypes).join(', ') || 'none'})`);
-  lines.push(`${pad('packets', 16)}${num(s.packets)} (${num(s.bytes)} bytes on the wire, ${num(s.capturedBytes)} captured, ${s.durationSec.toFixed(3)} s)`);
-  const ports = Object.entries(s.vxlan.ports).map(([p, c]) => `${p}${c !== s.vxlan.packets ? ` (${num(c)})` : ''}`).join(', ');
+  lines.push(
+    `${pad('packets', 16)}${num(s.packets)} (${num(s.bytes)} bytes on the wire, ${num(s.capturedBytes)} captured, ${s.durationSec.toFixed(3)} s)`,
+  );
+  const ports = Object.entries(s.vxlan.ports)
+    .map(([p, c]) => `${p}${c !== s.vxlan.packets ? ` (${num(c)})` : ''}`)
+    .join(', ');
   lines.push(`${pad('VXLAN', 16)}${num(s.vxlan.packets)} packets, ${num(s.vxlan.bytes)} bytes${ports ? `, UDP port ${ports}` : ''}`);
-  for (const [vni, c] of Object.entries(s.vxlan.byVni)) lines.push(`  ${pad(`VNI ${vni}`, 14)}${pad(`${num(c.packets)} packets`, 18)}${num(c.bytes)} bytes`);
+  for (const [vni, c] of Object.entries(s.vxlan.byVni))
+    lines.push(`  ${pad(`VNI ${vni}`, 14)}${pad(`${num(c.packets)} packets`, 18)}${num(c.bytes)} bytes`);
   if (s.geneve.packets) {
     lines.push(`${pad('GENEVE', 16)}${num(s.geneve.packets)} packets`);
-    for (const [vni, c] of Object.entries(s.geneve.byVni)) lines.push(`  ${pad(`VNI ${vni}`, 14)}${pad(`${num(c.packets)} packets`, 18)}${num(c.bytes)} bytes`);
+    for (const [vni, c] of Object.entries(s.geneve.byVni))
+      lines.push(`  ${pad(`VNI ${vni}`, 14)}${pad(`${num(c.packets)} packets`, 18)}${num(c.bytes)} bytes`);
   }
   if (s.vxlanGpe.packets) lines.push(`${pad('VXLAN-GPE', 16)}${num(s.vxlanGpe.packets)} packets`);
   // Columns fit the longest entry (IPv6 addresses are long), at least the widths IPv4 needs.
@@ -52,13 +58,21 @@ export function statsToText(file: string, s: CaptureStats, format: string): stri
     lines.push('VTEP pairs (outer source > destination)');
     const pairs = s.vtepPairs.map((p) => `${p.src} > ${p.dst}`);
     const w = width(pairs, 34);
-    const vniW = width(s.vtepPairs.map((p) => `vni ${p.vni}`), 12);
-    s.vtepPairs.forEach((p, i) => lines.push(`  ${pad(pairs[i] as string, w)}${pad(`vni ${p.vni}`, vniW)}${pad(`${num(p.packets)} packets`, 18)}${num(p.bytes)} bytes`));
+    const vniW = width(
+      s.vtepPairs.map((p) => `vni ${p.vni}`),
+      12,
+    );
+    s.vtepPairs.forEach((p, i) =>
+      lines.push(`  ${pad(pairs[i] as string, w)}${pad(`vni ${p.vni}`, vniW)}${pad(`${num(p.packets)} packets`, 18)}${num(p.bytes)} bytes`),
+    );
   }
   const vteps = Object.entries(s.macsBehindVtep);
   if (vteps.length) {
     lines.push('inner MACs behind each VTEP (learned from encapsulated source MACs)');
-    const w = width(vteps.map(([vtep]) => vtep), 18);
+    const w = width(
+      vteps.map(([vtep]) => vtep),
+      18,
+    );
     for (const [vtep, macs] of vteps) lines.push(`  ${pad(vtep, w)}${macs.join(' ')}`);
   }
   if (s.topFlows.length) {
@@ -67,11 +81,22 @@ export function statsToText(file: string, s: CaptureStats, format: string): stri
     const flows = s.topFlows.map((f) => flowText(f.flow));
     const vniW = width(vnis, 10);
     const w = width(flows, 58);
-    const pkts = width(s.topFlows.map((f) => `${num(f.packets)} pkts`), 14);
-    s.topFlows.forEach((f, i) => lines.push(`  ${pad(vnis[i] as string, vniW)}${pad(flows[i] as string, w)}${pad(`${num(f.packets)} pkts`, pkts)}${num(f.bytes)} bytes`));
+    const pkts = width(
+      s.topFlows.map((f) => `${num(f.packets)} pkts`),
+      14,
+    );
+    s.topFlows.forEach((f, i) =>
+      lines.push(
+        `  ${pad(vnis[i] as string, vniW)}${pad(flows[i] as string, w)}${pad(`${num(f.packets)} pkts`, pkts)}${num(f.bytes)} bytes`,
+      ),
+    );
   }
-  lines.push(`${pad('overhead', 16)}${num(s.overhead.bytes)} of ${num(s.overhead.tunnelledBytes)} tunnelled bytes are encapsulation (${s.overhead.percent.toFixed(2)} %)`);
-  lines.push(`${pad('malformed', 16)}${num(s.malformed)}   truncated by snaplen ${num(s.truncated)}   with warnings ${num(s.withWarnings)}`);
+  lines.push(
+    `${pad('overhead', 16)}${num(s.overhead.bytes)} of ${num(s.overhead.tunnelledBytes)} tunnelled bytes are encapsulation (${s.overhead.percent.toFixed(2)} %)`,
+  );
+  lines.push(
+    `${pad('malformed', 16)}${num(s.malformed)}   truncated by snaplen ${num(s.truncated)}   with warnings ${num(s.withWarnings)}`,
+  );
   return lines.join('\n') + '\n';
 }
 

@@ -80,7 +80,15 @@ function same(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number, from: nu
  * number (no object). Equal frames, nearly every comparison, are compared by memcmp around the
  * two bytes at `checksumAt` (as in compareFrames, -1 leaves out byte 0); others byte by byte.
  */
-export function compareAt(a: Uint8Array, aOff: number, aLen: number, b: Uint8Array, bOff: number, bLen: number, checksumAt: number): number {
+export function compareAt(
+  a: Uint8Array,
+  aOff: number,
+  aLen: number,
+  b: Uint8Array,
+  bOff: number,
+  bLen: number,
+  checksumAt: number,
+): number {
   const n = Math.min(aLen, bLen);
   const lo = Math.min(Math.max(checksumAt, 0), n);
   const hi = Math.min(Math.max(checksumAt + 2, 0), n);

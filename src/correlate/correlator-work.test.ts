@@ -29,7 +29,14 @@ interface Run {
  * N bridge frames `bridge(i)` at T0 + i·gapUs and, for each, its underlay copies (`underlay(i)`,
  * one per VTEP) lagUs later; fed as a capture pair would be, in time order per side.
  */
-function run(n: number, gapUs: number, lagUs: number, bridge: (i: number) => DecodedPacket, underlay: (i: number) => DecodedPacket[], opts: CorrelateOptions = {}): Run {
+function run(
+  n: number,
+  gapUs: number,
+  lagUs: number,
+  bridge: (i: number) => DecodedPacket,
+  underlay: (i: number) => DecodedPacket[],
+  opts: CorrelateOptions = {},
+): Run {
   let crossed = 0;
   let copies = 1;
   // in order: bridge copy k goes with underlay packets (k - 1)·copies + 1 … k·copies
@@ -60,25 +67,52 @@ const arpU = decoded(encap(arp), 1, T0);
 const arpU3 = decoded(encap(arp, { outerDst: KVM3 }), 1, T0);
 
 describe('identical frames: linear work, bounded memory', () => {
-  it.each([20_000, 200_000])('%i copies of one ARP request 10 µs apart on both sides (eth1 18 µs after the bridge): all matched, in order', (n) => {
-    const r = run(n, 10, 18, () => arpO, () => [arpU]);
-    expect(r.report).toMatchObject({ matched: n, underlayOnly: 0, overlayOnly: 0, floodedFrames: 0 });
-    expect(r.crossed).toBe(0);
-    expectLinearAndBounded(r, n);
-    if (n > 2 * MAX_IN_FLIGHT) expect(r.work.peakOverlay).toBe(2 * MAX_IN_FLIGHT); // the cap, not the 2 s of frames, bounded it
-  }, 60_000);
+  it.each([20_000, 200_000])(
+    '%i copies of one ARP request 10 µs apart on both sides (eth1 18 µs after the bridge): all matched, in order',
+    (n) => {
+      const r = run(
+        n,
+        10,
+        18,
+        () => arpO,
+        () => [arpU],
+      );
+      expect(r.report).toMatchObject({ matched: n, underlayOnly: 0, overlayOnly: 0, floodedFrames: 0 });
+      expect(r.crossed).toBe(0);
+      expectLinearAndBounded(r, n);
+      if (n > 2 * MAX_IN_FLIGHT) expect(r.work.peakOverlay).toBe(2 * MAX_IN_FLIGHT); // the cap, not the 2 s of frames, bounded it
+    },
+    60_000,
+  );
 
-  it.each([20_000, 200_000])('%i copies at exactly the same instant on both sides still match, and pair in order', (n) => {
-    const r = run(n, 0, 0, () => arpO, () => [arpU]);
-    expect(r.report).toMatchObject({ matched: n, underlayOnly: 0, overlayOnly: 0 });
-    expect(r.crossed).toBe(0);
-    expectLinearAndBounded(r, n);
-  }, 60_000);
+  it.each([20_000, 200_000])(
+    '%i copies at exactly the same instant on both sides still match, and pair in order',
+    (n) => {
+      const r = run(
+        n,
+        0,
+        0,
+        () => arpO,
+        () => [arpU],
+      );
+      expect(r.report).toMatchObject({ matched: n, underlayOnly: 0, overlayOnly: 0 });
+      expect(r.crossed).toBe(0);
+      expectLinearAndBounded(r, n);
+    },
+    60_000,
+  );
 
   it('20000 identical arrivals (eth1 18 µs before the bridge, the local VTEP known: each copy at or after its packet) are all matched, in order', () => {
     const n = 20_000;
     const inbound = decoded(encap(arp, { outerSrc: KVM2, outerDst: KVM1 }), 1, T0);
-    const r = run(n, 10, -18, () => arpO, () => [inbound], { localVtep: KVM1 });
+    const r = run(
+      n,
+      10,
+      -18,
+      () => arpO,
+      () => [inbound],
+      { localVtep: KVM1 },
+    );
     expect(r.report).toMatchObject({ matched: n, underlayOnly: 0, overlayOnly: 0, decap: n });
     expect(r.crossed).toBe(0);
     expectLinearAndBounded(r, n);
@@ -89,14 +123,26 @@ describe('identical frames: linear work, bounded memory', () => {
     const o = decoded(empty, 1, T0);
     const u = decoded(encap(empty), 1, T0);
     const n = 200_000;
-    const r = run(n, 10, 18, () => o, () => [u]);
+    const r = run(
+      n,
+      10,
+      18,
+      () => o,
+      () => [u],
+    );
     expect(r.report).toMatchObject({ matched: 0, underlayOnly: n, overlayOnly: n, reasons: { underlay: { 'not-captured': n } } });
     expectLinearAndBounded(r, n);
   }, 60_000);
 
   it('a flooded storm (each bridge copy sent to two VTEPs) is one flooded frame per copy', () => {
     const n = 20_000;
-    const r = run(n, 10, 18, () => arpO, () => [arpU, arpU3]);
+    const r = run(
+      n,
+      10,
+      18,
+      () => arpO,
+      () => [arpU, arpU3],
+    );
     expect(r.report).toMatchObject({ matched: 2 * n, underlayOnly: 0, overlayOnly: 0, floodedFrames: n });
     expect(r.crossed).toBe(0);
     expectLinearAndBounded(r, 3 * n);
@@ -110,7 +156,13 @@ describe('identical frames: linear work, bounded memory', () => {
       f[150] = k; // past the hashed prefix: the same key, other bytes
       return { o: decoded(f, 1, T0), u: decoded(encap(f), 1, T0) };
     });
-    const r = run(n, 10, 18, (i) => (frames[i % 64] as { o: DecodedPacket }).o, (i) => [(frames[i % 64] as { u: DecodedPacket }).u]);
+    const r = run(
+      n,
+      10,
+      18,
+      (i) => (frames[i % 64] as { o: DecodedPacket }).o,
+      (i) => [(frames[i % 64] as { u: DecodedPacket }).u],
+    );
     expect(r.report).toMatchObject({ matched: n, underlayOnly: 0, overlayOnly: 0 });
     expect(r.crossed).toBe(0);
     // each frame is compared with a bounded number of others of its key, never with all of them

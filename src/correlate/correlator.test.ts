@@ -18,7 +18,17 @@ describe('Correlator: matching', () => {
     const r = correlatePackets(side([[encap(frame), T0 + 30]]), side([[frame, T0]]));
     expect(r).toMatchObject({ matched: 1, underlayOnly: 0, overlayOnly: 0, floodedFrames: 0, encap: 1, decap: 0 });
     const m = r.matches[0] as Match;
-    expect(m).toMatchObject({ direction: 'encap', deltaUs: 30, vni: 10, vtepSrc: KVM1, vtepDst: KVM2, flood: false, snaplenCut: false, frameLen: frame.length, comparedBytes: frame.length });
+    expect(m).toMatchObject({
+      direction: 'encap',
+      deltaUs: 30,
+      vni: 10,
+      vtepSrc: KVM1,
+      vtepDst: KVM2,
+      flood: false,
+      snaplenCut: false,
+      frameLen: frame.length,
+      comparedBytes: frame.length,
+    });
     expect(m.underlay.n).toBe(1);
     expect(m.overlay.n).toBe(1);
     expect(r.latencyUs).toMatchObject({ p50: 30, p99: 30, max: 30 });
@@ -53,46 +63,99 @@ describe('Correlator: matching', () => {
 
   it('calls a second copy to the same VTEP a duplicate, not a flood', () => {
     const frame = ping(3);
-    const r = correlatePackets(side([[encap(frame), T0 + 10], [encap(frame), T0 + 11]]), side([[frame, T0]]));
+    const r = correlatePackets(
+      side([
+        [encap(frame), T0 + 10],
+        [encap(frame), T0 + 11],
+      ]),
+      side([[frame, T0]]),
+    );
     expect(r).toMatchObject({ matched: 1, underlayOnly: 1, floodedFrames: 0 });
     expect(r.matches[0]?.flood).toBe(false);
-    expect(r.unmatchedUnderlay).toEqual([expect.objectContaining({ n: 2, code: 'duplicate', reason: expect.stringContaining('bridge frame #1 is already matched by underlay packet #1') })]);
+    expect(r.unmatchedUnderlay).toEqual([
+      expect.objectContaining({
+        n: 2,
+        code: 'duplicate',
+        reason: expect.stringContaining('bridge frame #1 is already matched by underlay packet #1'),
+      }),
+    ]);
   });
 
   it('pairs identical frames repeated a second apart with their nearest sighting', () => {
     const arp = arpWhoHas(); // a retried ARP request is byte for byte the same
     const r = correlatePackets(
-      side([[encap(arp), T0 + 40], [encap(arp), T0 + 1_000_040], [encap(arp), T0 + 2_000_040]]),
-      side([[arp, T0], [arp, T0 + 1_000_000], [arp, T0 + 2_000_000]]),
+      side([
+        [encap(arp), T0 + 40],
+        [encap(arp), T0 + 1_000_040],
+        [encap(arp), T0 + 2_000_040],
+      ]),
+      side([
+        [arp, T0],
+        [arp, T0 + 1_000_000],
+        [arp, T0 + 2_000_000],
+      ]),
     );
     expect(r).toMatchObject({ matched: 3, underlayOnly: 0, overlayOnly: 0, floodedFrames: 0 });
-    expect(r.matches.map((m) => [m.underlay.n, m.overlay.n, m.deltaUs])).toEqual([[1, 1, 40], [2, 2, 40], [3, 3, 40]]);
+    expect(r.matches.map((m) => [m.underlay.n, m.overlay.n, m.deltaUs])).toEqual([
+      [1, 1, 40],
+      [2, 2, 40],
+      [3, 3, 40],
+    ]);
   });
 
   it('leaves a frame that never left the node unmatched, with a likely reason', () => {
     const local = ping(4, { from: BR1_MAC, to: GUEST1_MAC, dstIp: '10.220.220.10' });
     const out = ping(5);
-    const r = correlatePackets(side([[encap(out), T0 + 100]]), side([[local, T0], [out, T0 + 50]]));
+    const r = correlatePackets(
+      side([[encap(out), T0 + 100]]),
+      side([
+        [local, T0],
+        [out, T0 + 50],
+      ]),
+    );
     expect(r).toMatchObject({ matched: 1, overlayOnly: 1, underlayOnly: 0 });
-    expect(r.unmatchedOverlay).toEqual([{ n: 1, tsUs: T0, code: 'local', reason: expect.stringContaining(`dst MAC ${GUEST1_MAC} is not behind any VTEP`) }]);
+    expect(r.unmatchedOverlay).toEqual([
+      { n: 1, tsUs: T0, code: 'local', reason: expect.stringContaining(`dst MAC ${GUEST1_MAC} is not behind any VTEP`) },
+    ]);
     expect(r.reasons.overlay).toEqual({ local: 1 });
   });
 
   it('says when the dst MAC of a bridge-only frame sits behind a remote VTEP', () => {
     const reply = ping(6, { from: BR2_MAC, to: BR1_MAC, srcIp: '10.220.220.202', dstIp: '10.220.220.201' });
     const lost = ping(7); // to BR2_MAC, which the underlay shows behind kvm2: it should have gone out
-    const r = correlatePackets(side([[encap(reply, { outerSrc: KVM2, outerDst: KVM1 }), T0]]), side([[reply, T0 + 10], [lost, T0 + 20]]));
+    const r = correlatePackets(
+      side([[encap(reply, { outerSrc: KVM2, outerDst: KVM1 }), T0]]),
+      side([
+        [reply, T0 + 10],
+        [lost, T0 + 20],
+      ]),
+    );
     expect(r).toMatchObject({ matched: 1, overlayOnly: 1 });
-    expect(r.unmatchedOverlay[0]).toMatchObject({ n: 2, code: 'remote-dst', reason: expect.stringContaining(`dst MAC ${BR2_MAC} sits behind VTEP ${KVM2}`) });
+    expect(r.unmatchedOverlay[0]).toMatchObject({
+      n: 2,
+      code: 'remote-dst',
+      reason: expect.stringContaining(`dst MAC ${BR2_MAC} sits behind VTEP ${KVM2}`),
+    });
   });
 
   it('reports another VNI with no match on the bridge as such', () => {
     const a = ping(8);
     const b = ping(9);
-    const r = correlatePackets(side([[encap(a), T0 + 10], [encap(b, { vni: 20 }), T0 + 20]]), side([[a, T0]]));
+    const r = correlatePackets(
+      side([
+        [encap(a), T0 + 10],
+        [encap(b, { vni: 20 }), T0 + 20],
+      ]),
+      side([[a, T0]]),
+    );
     expect(r).toMatchObject({ matched: 1, underlayOnly: 1 });
     expect(r.byVni['20']).toEqual({ matched: 0, underlayOnly: 1, packets: 1, bytes: b.length + 50 });
-    expect(r.unmatchedUnderlay[0]).toMatchObject({ n: 2, vni: 20, code: 'vni-not-on-bridge', reason: expect.stringContaining('VNI 20 has no match at all') });
+    expect(r.unmatchedUnderlay[0]).toMatchObject({
+      n: 2,
+      vni: 20,
+      code: 'vni-not-on-bridge',
+      reason: expect.stringContaining('VNI 20 has no match at all'),
+    });
     expect(r.reasons.underlay).toEqual({ 'vni-not-on-bridge': 1 });
   });
 
@@ -100,10 +163,24 @@ describe('Correlator: matching', () => {
     const w = 500;
     const a = ping(10);
     const b = ping(11);
-    const r = correlatePackets(side([[encap(a), T0 + w], [encap(b), T0 + 10_000 + w + 1]]), side([[a, T0], [b, T0 + 10_000]]), { windowUs: w });
+    const r = correlatePackets(
+      side([
+        [encap(a), T0 + w],
+        [encap(b), T0 + 10_000 + w + 1],
+      ]),
+      side([
+        [a, T0],
+        [b, T0 + 10_000],
+      ]),
+      { windowUs: w },
+    );
     expect(r).toMatchObject({ matched: 1, underlayOnly: 1, overlayOnly: 1 });
     expect(r.matches[0]?.deltaUs).toBe(w);
-    expect(r.unmatchedUnderlay[0]).toMatchObject({ n: 2, code: 'outside-window', reason: expect.stringContaining('(#2) 0.501 ms away: outside the 0.500 ms window') });
+    expect(r.unmatchedUnderlay[0]).toMatchObject({
+      n: 2,
+      code: 'outside-window',
+      reason: expect.stringContaining('(#2) 0.501 ms away: outside the 0.500 ms window'),
+    });
   });
 
   it('lines up two nodes with the clock offset', () => {
@@ -152,7 +229,11 @@ describe('Correlator: matching', () => {
     const mid = ping(18);
     const late = ping(19);
     const r = correlatePackets(
-      side([[encap(early), T0], [encap(mid), T0 + 5_000_010], [encap(late), T0 + 20_000_000]]),
+      side([
+        [encap(early), T0],
+        [encap(mid), T0 + 5_000_010],
+        [encap(late), T0 + 20_000_000],
+      ]),
       side([[mid, T0 + 5_000_000]]),
     );
     expect(r).toMatchObject({ matched: 1, underlayOnly: 2 });
@@ -164,9 +245,19 @@ describe('Correlator: matching', () => {
     const a = ping(40);
     const b = ping(41);
     const c = ping(42);
-    const r = correlatePackets(side([[encap(b), T0 + 5_000_010]]), side([[a, T0], [b, T0 + 5_000_000], [c, T0 + 20_000_000]]));
+    const r = correlatePackets(
+      side([[encap(b), T0 + 5_000_010]]),
+      side([
+        [a, T0],
+        [b, T0 + 5_000_000],
+        [c, T0 + 20_000_000],
+      ]),
+    );
     expect(r).toMatchObject({ matched: 1, overlayOnly: 2 });
-    expect(r.unmatchedOverlay.map((u) => [u.n, u.code])).toEqual([[1, 'before-underlay'], [3, 'after-underlay']]);
+    expect(r.unmatchedOverlay.map((u) => [u.n, u.code])).toEqual([
+      [1, 'before-underlay'],
+      [3, 'after-underlay'],
+    ]);
     expect(r.reasons.overlay).toEqual({ 'before-underlay': 1, 'after-underlay': 1 });
     const none = correlatePackets(side([[ping(43, { srcIp: KVM1, dstIp: KVM2 }), T0]]), side([[a, T0]]));
     expect(none.unmatchedOverlay[0]).toMatchObject({ code: 'no-underlay', reason: expect.stringContaining('no VXLAN packet') });
@@ -175,8 +266,20 @@ describe('Correlator: matching', () => {
   it('calls a bridge broadcast that went to no VTEP unflooded', () => {
     const out = ping(44);
     const arp = arpWhoHas('10.220.220.77');
-    const r = correlatePackets(side([[encap(out), T0 + 20]]), side([[out, T0], [arp, T0 + 10]]));
-    expect(r.unmatchedOverlay).toEqual([expect.objectContaining({ n: 2, code: 'bum-not-flooded', reason: expect.stringContaining(`broadcast/multicast frame from ${BR1_MAC} sent to no VTEP`) })]);
+    const r = correlatePackets(
+      side([[encap(out), T0 + 20]]),
+      side([
+        [out, T0],
+        [arp, T0 + 10],
+      ]),
+    );
+    expect(r.unmatchedOverlay).toEqual([
+      expect.objectContaining({
+        n: 2,
+        code: 'bum-not-flooded',
+        reason: expect.stringContaining(`broadcast/multicast frame from ${BR1_MAC} sent to no VTEP`),
+      }),
+    ]);
   });
 
   it('cannot compare a bridge capture that is not Ethernet and says why', () => {
@@ -197,13 +300,27 @@ describe('Correlator: direction', () => {
   const hostOut = ping(30); // sent by the bridge's own address: on the bridge first
   const guestOut = ping(31, { from: GUEST1_MAC, srcIp: '10.220.220.5' }); // forwarded: eth1 first, then the promiscuous bridge's copy
   const replyIn = ping(32, { from: BR2_MAC, to: BR1_MAC, srcIp: '10.220.220.202', dstIp: '10.220.220.201' });
-  const under = (): DecodedPacket[] => side([[encap(hostOut), T0 + 30], [encap(guestOut), T0 + 1000], [encap(replyIn, { outerSrc: KVM2, outerDst: KVM1 }), T0 + 2000]]);
-  const over = (): DecodedPacket[] => side([[hostOut, T0], [guestOut, T0 + 1003], [replyIn, T0 + 2000]]);
+  const under = (): DecodedPacket[] =>
+    side([
+      [encap(hostOut), T0 + 30],
+      [encap(guestOut), T0 + 1000],
+      [encap(replyIn, { outerSrc: KVM2, outerDst: KVM1 }), T0 + 2000],
+    ]);
+  const over = (): DecodedPacket[] =>
+    side([
+      [hostOut, T0],
+      [guestOut, T0 + 1003],
+      [replyIn, T0 + 2000],
+    ]);
 
-  it('goes by the bridge node\'s VTEP, learnt from frames seen on the bridge strictly first', () => {
+  it("goes by the bridge node's VTEP, learnt from frames seen on the bridge strictly first", () => {
     const r = correlatePackets(under(), over());
     expect(r.localVtep).toBe(KVM1);
-    expect(r.matches.map((m) => [m.direction, m.deltaUs])).toEqual([['encap', 30], ['encap', 3], ['decap', 0]]);
+    expect(r.matches.map((m) => [m.direction, m.deltaUs])).toEqual([
+      ['encap', 30],
+      ['encap', 3],
+      ['decap', 0],
+    ]);
     expect(r).toMatchObject({ encap: 2, decap: 1 });
   });
 
@@ -255,7 +372,10 @@ describe('Correlator: which side of the underlay packet its bridge copy may be (
   it('does not give an encapsulation the identical bridge frame seen well after it', () => {
     // two identical frames leave; the first one's bridge copy was not captured: the second one's,
     // 500 µs after the first packet, is not the first's (it would make the second a "duplicate")
-    const under = side([[encap(leaving), T0 + 1_000], [encap(leaving), T0 + 1_530]]);
+    const under = side([
+      [encap(leaving), T0 + 1_000],
+      [encap(leaving), T0 + 1_530],
+    ]);
     const over = side([[leaving, T0 + 1_500]]);
     const r = correlatePackets(under, over, { localVtep: KVM1 });
     expect(r.matches.map((m) => [m.underlay.n, m.overlay.n, m.direction, m.deltaUs])).toEqual([[2, 1, 'encap', 30]]);
@@ -271,7 +391,10 @@ describe('Correlator: which side of the underlay packet its bridge copy may be (
     const unknown = correlatePackets(side([[inArriving(), T0 + 11_000]]), side([[arriving, T0 + 10_000]]));
     expect(unknown.matches.map((m) => [m.direction, m.deltaUs])).toEqual([['encap', 1000]]);
     // two clocks (an overlay clock offset): order is only as good as the offset, so it does not restrict
-    const offset = correlatePackets(side([[inArriving(), T0 + 11_000]]), side([[arriving, T0 + 9_000]]), { localVtep: KVM1, overlayClockOffsetUs: 1_000 });
+    const offset = correlatePackets(side([[inArriving(), T0 + 11_000]]), side([[arriving, T0 + 9_000]]), {
+      localVtep: KVM1,
+      overlayClockOffsetUs: 1_000,
+    });
     expect(offset.matches.map((m) => [m.direction, m.deltaUs])).toEqual([['decap', 1000]]);
   });
 });
@@ -302,7 +425,11 @@ describe('Correlator: streaming and memory', () => {
       }
       if (i % 1000 === 999) {
         const s = c.sizes();
-        maxState = Math.max(maxState, s.pendingUnderlay + s.liveOverlay + s.queuedUnderlay + s.queuedOverlay + s.heldMatches, s.overlayBuckets + s.underlayBuckets);
+        maxState = Math.max(
+          maxState,
+          s.pendingUnderlay + s.liveOverlay + s.queuedUnderlay + s.queuedOverlay + s.heldMatches,
+          s.overlayBuckets + s.underlayBuckets,
+        );
       }
     }
     const r = c.finish();
@@ -333,9 +460,23 @@ describe('bounded whatever the timestamps', () => {
     const { Correlator, MAX_IN_FLIGHT } = await import('./correlator.js');
     const { decodePacket } = await import('../decode/packet.js');
     const f = await import('../synth/frames.js');
-    const inner = f.ethernet('ff:ff:ff:ff:ff:ff', '36:0f:4a:00:00:05', 0x0806, f.arpRequest('36:0f:4a:00:00:05', '10.220.220.5', '10.220.220.6'));
+    const inner = f.ethernet(
+      'ff:ff:ff:ff:ff:ff',
+      '36:0f:4a:00:00:05',
+      0x0806,
+      f.arpRequest('36:0f:4a:00:00:05', '10.220.220.5', '10.220.220.6'),
+    );
     const outer = f.vxlanPacket(inner);
-    const raw = (data: Uint8Array) => ({ tsSec: 1_764_140_000, tsNsec: 0, tsDigits: 6, caplen: data.length, len: data.length, linkType: 1, fileOffset: 0, data });
+    const raw = (data: Uint8Array) => ({
+      tsSec: 1_764_140_000,
+      tsNsec: 0,
+      tsDigits: 6,
+      caplen: data.length,
+      len: data.length,
+      linkType: 1,
+      fileOffset: 0,
+      data,
+    });
     const pu = decodePacket(raw(outer), 1);
     const po = decodePacket(raw(inner), 1);
     const c = new Correlator();
@@ -365,12 +506,23 @@ describe("the VXLAN device's own traffic and the local VTEP's MACs (issue 11, te
     const dad = dev.neighbourSolicitation();
     const guest = dev.multicastEcho(); // a guest's multicast that the bridge capture missed: not the device's
     const r = correlatePackets(
-      side([[encap(out), T0 + 30], [encap(mld), T0 + 100], [encap(rs), T0 + 200], [encap(dad), T0 + 300], [encap(guest), T0 + 400]]),
+      side([
+        [encap(out), T0 + 30],
+        [encap(mld), T0 + 100],
+        [encap(rs), T0 + 200],
+        [encap(dad), T0 + 300],
+        [encap(guest), T0 + 400],
+      ]),
       side([[out, T0]]),
     );
     expect(r).toMatchObject({ matched: 1, underlayOnly: 4, localVtep: KVM1 });
     expect(r.reasons.underlay).toEqual({ 'from-vxlan-device': 3, 'left-without-bridge': 1 });
-    expect(r.unmatchedUnderlay.map((u) => [u.n, u.code])).toEqual([[2, 'from-vxlan-device'], [3, 'from-vxlan-device'], [4, 'from-vxlan-device'], [5, 'left-without-bridge']]);
+    expect(r.unmatchedUnderlay.map((u) => [u.n, u.code])).toEqual([
+      [2, 'from-vxlan-device'],
+      [3, 'from-vxlan-device'],
+      [4, 'from-vxlan-device'],
+      [5, 'left-without-bridge'],
+    ]);
     expect(r.unmatchedUnderlay[0]?.reason).toContain('MLD report');
     expect(r.unmatchedUnderlay[1]?.reason).toContain('router solicitation');
     expect(r.unmatchedUnderlay[2]?.reason).toContain('duplicate address detection');
@@ -381,7 +533,10 @@ describe("the VXLAN device's own traffic and the local VTEP's MACs (issue 11, te
     const dev = await import('../../test/helpers/vxlan-device.js');
     // a quiet, healthy lab: nothing but the device's own IPv6 on the underlay; the local VTEP is given
     const r = correlatePackets(
-      side([[encap(dev.mldReport()), T0 + 100], [encap(dev.routerSolicitation()), T0 + 5_000_000]]),
+      side([
+        [encap(dev.mldReport()), T0 + 100],
+        [encap(dev.routerSolicitation()), T0 + 5_000_000],
+      ]),
       side([[arpWhoHas('10.220.220.9', GUEST1_MAC, '10.220.220.5'), T0]]),
       { localVtep: KVM1 },
     );
@@ -389,10 +544,16 @@ describe("the VXLAN device's own traffic and the local VTEP's MACs (issue 11, te
     expect(r.unmatchedUnderlay.map((u) => u.code)).toEqual(['from-vxlan-device', 'from-vxlan-device']);
   });
 
-  it('does not take MLD arriving from a remote VTEP for this node\'s device', async () => {
+  it("does not take MLD arriving from a remote VTEP for this node's device", async () => {
     const dev = await import('../../test/helpers/vxlan-device.js');
     const out = ping(41);
-    const r = correlatePackets(side([[encap(out), T0 + 30], [encap(dev.mldReport(), { outerSrc: KVM2, outerDst: KVM1 }), T0 + 100]]), side([[out, T0]]));
+    const r = correlatePackets(
+      side([
+        [encap(out), T0 + 30],
+        [encap(dev.mldReport(), { outerSrc: KVM2, outerDst: KVM1 }), T0 + 100],
+      ]),
+      side([[out, T0]]),
+    );
     expect(r.reasons.underlay).toEqual({ 'not-delivered': 1 });
   });
 
@@ -401,7 +562,13 @@ describe("the VXLAN device's own traffic and the local VTEP's MACs (issue 11, te
     // then the kvm1 bridge pings that guest: it stays on the node
     const out = ping(42, { from: GUEST1_MAC, srcIp: '10.220.220.5' });
     const local = ping(43, { from: BR1_MAC, to: GUEST1_MAC, dstIp: '10.220.220.5' });
-    const r = correlatePackets(side([[encap(out), T0 + 30]]), side([[out, T0], [local, T0 + 50]]));
+    const r = correlatePackets(
+      side([[encap(out), T0 + 30]]),
+      side([
+        [out, T0],
+        [local, T0 + 50],
+      ]),
+    );
     expect(r).toMatchObject({ matched: 1, overlayOnly: 1, localVtep: KVM1 });
     expect(r.reasons.overlay).toEqual({ local: 1 });
     const reason = r.unmatchedOverlay[0]?.reason ?? '';

@@ -265,7 +265,8 @@ export class Correlator {
 
   constructor(opts: CorrelateOptions = {}) {
     this.windowUs = opts.windowUs ?? DEFAULT_WINDOW_US;
-    if (!(this.windowUs >= 0) || !Number.isFinite(this.windowUs)) throw new RangeError(`window must be a finite number of µs >= 0, not ${opts.windowUs}`);
+    if (!(this.windowUs >= 0) || !Number.isFinite(this.windowUs))
+      throw new RangeError(`window must be a finite number of µs >= 0, not ${opts.windowUs}`);
     this.maxSkewUs = opts.maxSkewUs ?? this.windowUs;
     this.maxListed = opts.maxListed ?? DEFAULT_MAX_LISTED;
     this.offsetUs = opts.overlayClockOffsetUs ?? 0;
@@ -338,7 +339,12 @@ export class Correlator {
 
   private notEthernet(p: DecodedPacket): void {
     this.overlayOnly += 1;
-    this.recordO({ n: p.n, tsUs: p.raw.tsSec * 1e6 + p.raw.tsNsec / 1e3 + this.offsetUs, code: 'not-ethernet', detail: { linkType: p.raw.linkType } });
+    this.recordO({
+      n: p.n,
+      tsUs: p.raw.tsSec * 1e6 + p.raw.tsNsec / 1e3 + this.offsetUs,
+      code: 'not-ethernet',
+      detail: { linkType: p.raw.linkType },
+    });
   }
 
   private overlayAdded(): void {
@@ -423,9 +429,19 @@ export class Correlator {
       if (hasU && hasO) {
         if ((rU.ts[rU.mid & rU.mask] as number) <= (rO.ts[rO.mid & rO.mask] as number)) this.processU();
         else this.processO();
-      } else if (hasU && (final || rU.queued > MAX_IN_FLIGHT || (rU.ts[(rU.tail - 1) & rU.mask] as number) - (rU.ts[rU.mid & rU.mask] as number) > this.maxSkewUs)) {
+      } else if (
+        hasU &&
+        (final ||
+          rU.queued > MAX_IN_FLIGHT ||
+          (rU.ts[(rU.tail - 1) & rU.mask] as number) - (rU.ts[rU.mid & rU.mask] as number) > this.maxSkewUs)
+      ) {
         this.processU();
-      } else if (hasO && (final || rO.queued > 2 * MAX_IN_FLIGHT || (rO.ts[(rO.tail - 1) & rO.mask] as number) - (rO.ts[rO.mid & rO.mask] as number) > this.maxSkewUs)) {
+      } else if (
+        hasO &&
+        (final ||
+          rO.queued > 2 * MAX_IN_FLIGHT ||
+          (rO.ts[(rO.tail - 1) & rO.mask] as number) - (rO.ts[rO.mid & rO.mask] as number) > this.maxSkewUs)
+      ) {
         this.processO();
       } else return;
     }
@@ -504,7 +520,18 @@ export class Correlator {
     const key = r.key[i] as number;
     let c = this.classOf(id, key);
     if (!c) {
-      c = { key, count: 0, first: -1, more: undefined, base: 0, pair: undefined, cursor: 0, cursors: undefined, cursorLimit: 64, dead: false };
+      c = {
+        key,
+        count: 0,
+        first: -1,
+        more: undefined,
+        base: 0,
+        pair: undefined,
+        cursor: 0,
+        cursors: undefined,
+        cursorLimit: 64,
+        dead: false,
+      };
       this.index.add(c);
       // underlay packets that came first and carry the same frame
       const s = this.uIndex.find(key);
@@ -532,7 +559,15 @@ export class Correlator {
     const i = a & ra.mask;
     const j = b & rb.mask;
     const at = ra.checksumAt[i] as number;
-    return compareAt(ra.buf[i] as Uint8Array, ra.off[i] as number, ra.len[i] as number, rb.buf[j] as Uint8Array, rb.off[j] as number, rb.len[j] as number, at >= 0 ? at : (rb.checksumAt[j] as number));
+    return compareAt(
+      ra.buf[i] as Uint8Array,
+      ra.off[i] as number,
+      ra.len[i] as number,
+      rb.buf[j] as Uint8Array,
+      rb.off[j] as number,
+      rb.len[j] as number,
+      at >= 0 ? at : (rb.checksumAt[j] as number),
+    );
   }
 
   /** The class of bridge frames identical to frame `id` among the most recent of its key (at most MAX_SAME_KEY, after at most MAX_CLASS_STEPS steps), if any. */
@@ -723,7 +758,8 @@ export class Correlator {
             if (bestO < 0 || apartUs < bestApart) [bestC, bestSeq, bestO, bestApart] = [c, seq, o, apartUs];
             else if (apartUs === bestApart) {
               const bTs = rO.ts[bestO & rO.mask] as number;
-              if (oTs < bTs || (oTs === bTs && (rO.n[o & rO.mask] as number) < (rO.n[bestO & rO.mask] as number))) [bestC, bestSeq, bestO, bestApart] = [c, seq, o, apartUs];
+              if (oTs < bTs || (oTs === bTs && (rO.n[o & rO.mask] as number) < (rO.n[bestO & rO.mask] as number)))
+                [bestC, bestSeq, bestO, bestApart] = [c, seq, o, apartUs];
             }
           } else if (apartUs > w && (outside < 0 || apartUs < outsideApart)) [outside, outsideApart] = [o, apartUs];
         }
@@ -951,7 +987,15 @@ export class Correlator {
       const vtepSrc = cl.vtepSrc[c] as string;
       const vtepDst = cl.vtepDst[c] as string;
       const direction = this.directionFor(vtepSrc, vtepDst, oTs, uTs);
-      this.tally(direction, Math.round(Math.abs(uTs - oTs) * 1000) / 1000, cl.uLen[c] !== r.len[j], (cmp & CHECKSUM_DIFFERS) !== 0, cl.vni[c] as number, vtepSrc, vtepDst);
+      this.tally(
+        direction,
+        Math.round(Math.abs(uTs - oTs) * 1000) / 1000,
+        cl.uLen[c] !== r.len[j],
+        (cmp & CHECKSUM_DIFFERS) !== 0,
+        cl.vni[c] as number,
+        vtepSrc,
+        vtepDst,
+      );
       this.listsCapped = true;
       return;
     }
@@ -989,7 +1033,15 @@ export class Correlator {
   }
 
   /** A match's figures. */
-  private tally(direction: 'encap' | 'decap', deltaUs: number, snaplenCut: boolean, checksumDiffers: boolean, vni: number, vtepSrc: string, vtepDst: string): void {
+  private tally(
+    direction: 'encap' | 'decap',
+    deltaUs: number,
+    snaplenCut: boolean,
+    checksumDiffers: boolean,
+    vni: number,
+    vtepSrc: string,
+    vtepDst: string,
+  ): void {
     this.matched += 1;
     if (direction === 'encap') {
       this.encap += 1;
@@ -1033,7 +1085,6 @@ export class Correlator {
     }
     return row;
   }
-
 
   // ---- the report ----
 
@@ -1084,7 +1135,10 @@ export class Correlator {
     });
     const byVni: Record<string, VniRow> = {};
     for (const vni of [...this.byVni.keys()].sort((a, b) => a - b)) byVni[String(vni)] = { ...(this.byVni.get(vni) as VniRow) };
-    const byVtepPair = [...this.byPair.values()].flatMap((m) => [...m.values()]).map((r) => ({ ...r })).sort((a, b) => b.packets - a.packets || a.vni - b.vni);
+    const byVtepPair = [...this.byPair.values()]
+      .flatMap((m) => [...m.values()])
+      .map((r) => ({ ...r }))
+      .sort((a, b) => b.packets - a.packets || a.vni - b.vni);
     return {
       windowUs: this.windowUs,
       overlayClockOffsetUs: this.offsetUs,

@@ -113,8 +113,24 @@ export class Diagnostics {
   addSample(s: DiagnosticSample, side: 'underlay' | 'overlay'): void {
     if (side === 'underlay') this.addUnderlay(s);
     else this.addOverlay(s);
-    if (s.malformed) this.note(side, 'malformed', 'warning', s.n, (c) => `${c} malformed packet(s) on the ${side}`, 'Their bytes break a protocol rule: decoding stopped there (the packet detail says where).');
-    else if (s.truncated) this.note(side, 'truncated', 'info', s.n, (c) => `${c} packet(s) cut by the snaplen on the ${side}`, 'The capture kept only the first bytes of each packet: capture with tcpdump -s 0 to compare whole frames.');
+    if (s.malformed)
+      this.note(
+        side,
+        'malformed',
+        'warning',
+        s.n,
+        (c) => `${c} malformed packet(s) on the ${side}`,
+        'Their bytes break a protocol rule: decoding stopped there (the packet detail says where).',
+      );
+    else if (s.truncated)
+      this.note(
+        side,
+        'truncated',
+        'info',
+        s.n,
+        (c) => `${c} packet(s) cut by the snaplen on the ${side}`,
+        'The capture kept only the first bytes of each packet: capture with tcpdump -s 0 to compare whole frames.',
+      );
   }
 
   /** Adds the unmatched frames and floods of a correlation. */
@@ -122,7 +138,14 @@ export class Diagnostics {
     this.report = report;
   }
 
-  private note(side: 'underlay' | 'overlay', code: string, severity: Severity, n: number, title: (count: number) => string, detail: string): void {
+  private note(
+    side: 'underlay' | 'overlay',
+    code: string,
+    severity: Severity,
+    n: number,
+    title: (count: number) => string,
+    detail: string,
+  ): void {
     let a = this.acc.get(code);
     if (!a) this.acc.set(code, (a = { code, severity, side, count: 0, packets: [], title, detail }));
     a.count += 1;
@@ -131,26 +154,57 @@ export class Diagnostics {
 
   private addUnderlay(s: DiagnosticSample): void {
     if (s.outerFragment === 4) {
-      this.note('underlay', 'outer-fragment', 'error', s.n, (c) => `${c} fragmented outer packet(s)`,
-        `The underlay fragments VXLAN packets: the bridge MTU is too large for the underlay. VXLAN over IPv4 adds ${VXLAN_IPV4_OVERHEAD} bytes: with an underlay MTU of ${UNDERLAY_MTU}, give the bridge and the guests an MTU of ${UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD} (ip link set dev vxlan_bridge mtu ${UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD}).`);
+      this.note(
+        'underlay',
+        'outer-fragment',
+        'error',
+        s.n,
+        (c) => `${c} fragmented outer packet(s)`,
+        `The underlay fragments VXLAN packets: the bridge MTU is too large for the underlay. VXLAN over IPv4 adds ${VXLAN_IPV4_OVERHEAD} bytes: with an underlay MTU of ${UNDERLAY_MTU}, give the bridge and the guests an MTU of ${UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD} (ip link set dev vxlan_bridge mtu ${UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD}).`,
+      );
     } else if (s.outerFragment === 6) {
-      this.note('underlay', 'outer-fragment', 'error', s.n, (c) => `${c} fragmented outer packet(s)`, `The underlay fragments VXLAN packets (IPv6 fragment header): the bridge MTU is too large; VXLAN over IPv6 adds 70 bytes.`);
+      this.note(
+        'underlay',
+        'outer-fragment',
+        'error',
+        s.n,
+        (c) => `${c} fragmented outer packet(s)`,
+        `The underlay fragments VXLAN packets (IPv6 fragment header): the bridge MTU is too large; VXLAN over IPv6 adds 70 bytes.`,
+      );
     }
     if (!s.vxlan) return;
     const port = s.vxlanPort;
     if (port !== IANA_VXLAN_PORT) {
-      this.note('underlay', `non-standard-port:${port}`, 'warning', s.n, (c) => `VXLAN on UDP port ${port} (${c} packet(s))`,
+      this.note(
+        'underlay',
+        `non-standard-port:${port}`,
+        'warning',
+        s.n,
+        (c) => `VXLAN on UDP port ${port} (${c} packet(s))`,
         port === 8472
           ? "Port 8472 is the Linux kernel's historical default (ip link add … type vxlan without dstport). The IANA port is 4789: both ends must agree, and firewalls usually open 4789 only (add dstport 4789)."
-          : `The IANA VXLAN port is 4789; ${port} works only if both VTEPs and every firewall on the path agree.`);
+          : `The IANA VXLAN port is 4789; ${port} works only if both VTEPs and every firewall on the path agree.`,
+      );
     }
     if ((s.vxlanFlags & 0x08) === 0) {
-      this.note('underlay', 'i-flag-clear', 'warning', s.n, (c) => `${c} VXLAN header(s) with the I flag clear`,
-        'RFC 7348 requires the I flag (0x08) so that the VNI is valid; a receiving Linux VTEP drops these packets. Decoded anyway, as tcpdump and Wireshark do.');
+      this.note(
+        'underlay',
+        'i-flag-clear',
+        'warning',
+        s.n,
+        (c) => `${c} VXLAN header(s) with the I flag clear`,
+        'RFC 7348 requires the I flag (0x08) so that the VNI is valid; a receiving Linux VTEP drops these packets. Decoded anyway, as tcpdump and Wireshark do.',
+      );
     }
     if (s.wireLen > UNDERLAY_MTU + 14) {
-      this.note('underlay', 'gso-underlay', 'info', s.n, (c) => `${c} VXLAN packet(s) larger than a ${UNDERLAY_MTU}-byte MTU`,
-        'GSO/TSO super-packets captured before the NIC segments them (normal on Linux), or an underlay with jumbo frames.');
+      this.note(
+        'underlay',
+        'gso-underlay',
+        'info',
+        s.n,
+        (c) => `${c} VXLAN packet(s) larger than a ${UNDERLAY_MTU}-byte MTU`,
+        'GSO/TSO super-packets captured before the NIC segments them (normal on Linux), or an underlay with jumbo frames.',
+      );
     }
   }
 
@@ -165,18 +219,38 @@ export class Diagnostics {
     const tagged = s.tagged;
     const limit = OVERLAY_FRAME_LIMIT + (tagged ? 4 : 0);
     if (len > limit && len <= UNDERLAY_MTU + 14 + (tagged ? 4 : 0)) {
-      this.note('overlay', 'too-big-for-overlay', 'error', s.n, (c) => `${c} bridge frame(s) too big for the overlay MTU`,
-        `Frames longer than ${limit} bytes do not fit a ${UNDERLAY_MTU}-byte underlay once ${VXLAN_IPV4_OVERHEAD} bytes of VXLAN are added: they get fragmented or dropped. Lower the bridge and guest MTU to ${UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD}.`);
+      this.note(
+        'overlay',
+        'too-big-for-overlay',
+        'error',
+        s.n,
+        (c) => `${c} bridge frame(s) too big for the overlay MTU`,
+        `Frames longer than ${limit} bytes do not fit a ${UNDERLAY_MTU}-byte underlay once ${VXLAN_IPV4_OVERHEAD} bytes of VXLAN are added: they get fragmented or dropped. Lower the bridge and guest MTU to ${UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD}.`,
+      );
     } else if (len > UNDERLAY_MTU + 14 + (tagged ? 4 : 0)) {
-      this.note('overlay', 'gso-overlay', 'info', s.n, (c) => `${c} bridge frame(s) larger than the MTU`,
-        'GSO/TSO super-frames: the kernel segments them later (after encapsulation). Not an MTU problem by themselves.');
+      this.note(
+        'overlay',
+        'gso-overlay',
+        'info',
+        s.n,
+        (c) => `${c} bridge frame(s) larger than the MTU`,
+        'GSO/TSO super-frames: the kernel segments them later (after encapsulation). Not an MTU problem by themselves.',
+      );
     }
   }
 
   result(): Diagnostic[] {
     const out: Diagnostic[] = [];
     for (const a of this.acc.values()) {
-      out.push({ code: a.code, severity: a.severity, side: a.side, count: a.count, packets: [...a.packets], title: a.title(a.count), detail: a.detail });
+      out.push({
+        code: a.code,
+        severity: a.severity,
+        side: a.side,
+        count: a.count,
+        packets: [...a.packets],
+        title: a.title(a.count),
+        detail: a.detail,
+      });
     }
     if (this.overlayBum > 0) {
       const pct = Math.round((this.overlayBum / this.overlayFrames) * 1000) / 10;
@@ -187,7 +261,8 @@ export class Diagnostics {
         count: this.overlayBum,
         packets: [...this.bumPackets],
         title: `${this.overlayBum} broadcast/multicast frame(s) on the bridge, ${pct}% of its frames`,
-        detail: 'ARP requests, IPv6 neighbour discovery and multicast: each one that leaves the node is sent to every remote VTEP in the forwarding table (one underlay copy per VTEP). A high share on a quiet network is normal (discovery); on a busy one, look for ARP or neighbour discovery that gets no answer, or a chatty multicast sender.',
+        detail:
+          'ARP requests, IPv6 neighbour discovery and multicast: each one that leaves the node is sent to every remote VTEP in the forwarding table (one underlay copy per VTEP). A high share on a quiet network is normal (discovery); on a busy one, look for ARP or neighbour discovery that gets no answer, or a chatty multicast sender.',
       });
     }
     if (this.report) out.push(...correlationDiagnostics(this.report));
@@ -242,19 +317,45 @@ export function correlationDiagnostics(r: CorrelationReport): Diagnostic[] {
     }
   }
   if (r.floodedFrames > 0) {
-    out.push({ code: 'flooded', severity: 'info', side: 'overlay', count: r.floodedFrames, packets: r.matches.filter((m) => m.flood).slice(0, MAX_PACKETS).map((m) => m.overlay.n),
+    out.push({
+      code: 'flooded',
+      severity: 'info',
+      side: 'overlay',
+      count: r.floodedFrames,
+      packets: r.matches
+        .filter((m) => m.flood)
+        .slice(0, MAX_PACKETS)
+        .map((m) => m.overlay.n),
       title: `${r.floodedFrames} bridge frame(s) flooded to several VTEPs`,
-      detail: 'Broadcast, unknown-unicast and multicast (BUM) frames are copied to every remote VTEP in the forwarding table (head-end replication): one underlay packet per VTEP.' });
+      detail:
+        'Broadcast, unknown-unicast and multicast (BUM) frames are copied to every remote VTEP in the forwarding table (head-end replication): one underlay packet per VTEP.',
+    });
   }
   if (r.snaplenCut > 0) {
-    out.push({ code: 'snaplen-cut', severity: 'info', count: r.snaplenCut, packets: r.matches.filter((m) => m.snaplenCut).slice(0, MAX_PACKETS).map((m) => m.underlay.n),
+    out.push({
+      code: 'snaplen-cut',
+      severity: 'info',
+      count: r.snaplenCut,
+      packets: r.matches
+        .filter((m) => m.snaplenCut)
+        .slice(0, MAX_PACKETS)
+        .map((m) => m.underlay.n),
       title: `${r.snaplenCut} match(es) compared over the shorter captured length`,
-      detail: 'One capture kept fewer bytes of the frame (snaplen): the frames were compared over the bytes both have.' });
+      detail: 'One capture kept fewer bytes of the frame (snaplen): the frames were compared over the bytes both have.',
+    });
   }
   if (r.checksumDiffers > 0) {
-    out.push({ code: 'checksum-offload', severity: 'info', count: r.checksumDiffers, packets: r.matches.filter((m) => m.checksumDiffers).slice(0, MAX_PACKETS).map((m) => m.underlay.n),
+    out.push({
+      code: 'checksum-offload',
+      severity: 'info',
+      count: r.checksumDiffers,
+      packets: r.matches
+        .filter((m) => m.checksumDiffers)
+        .slice(0, MAX_PACKETS)
+        .map((m) => m.underlay.n),
       title: `${r.checksumDiffers} match(es) differ only in the TCP/UDP checksum`,
-      detail: 'Checksum offload: a frame captured before the NIC fills the checksum carries a partial one. Not an error.' });
+      detail: 'Checksum offload: a frame captured before the NIC fills the checksum carries a partial one. Not an error.',
+    });
   }
   return out;
 }

@@ -24,7 +24,11 @@ function rawTsUs(p: RawPacket): number {
  * throw: what was read before the damage is correlated and `inputErrors` says where it is. A
  * file that cannot be opened or read throws VxiError VXI_IO.
  */
-export async function correlateFiles(underlayPath: string, overlayPath: string, opts: CorrelateFilesOptions = {}): Promise<CorrelationReport> {
+export async function correlateFiles(
+  underlayPath: string,
+  overlayPath: string,
+  opts: CorrelateFilesOptions = {},
+): Promise<CorrelationReport> {
   const { onPacket, ...rest } = opts;
   const run = await analyzeCaptures(
     { underlay: wholeFile(underlayPath), overlay: wholeFile(overlayPath) },
@@ -36,7 +40,11 @@ export async function correlateFiles(underlayPath: string, overlayPath: string, 
 }
 
 /** Correlates two sequences of decoded packets (each in time order), merging them by time. */
-export function correlatePackets(underlay: Iterable<DecodedPacket>, overlay: Iterable<DecodedPacket>, opts: CorrelateOptions = {}): CorrelationReport {
+export function correlatePackets(
+  underlay: Iterable<DecodedPacket>,
+  overlay: Iterable<DecodedPacket>,
+  opts: CorrelateOptions = {},
+): CorrelationReport {
   const c = new Correlator(opts);
   const offsetUs = opts.overlayClockOffsetUs ?? 0;
   const ui = underlay[Symbol.iterator]();

@@ -37,10 +37,25 @@ function fields(r: FrameRing, underlay: boolean): Record<string, unknown> {
   const o: Record<string, unknown> = {
     bytes: [...(r.buf[i] as Uint8Array).subarray(at, at + (r.len[i] as number))],
     frame: [...r.frameBytes(r.tail - 1)],
-    n: r.n[i], ts: r.ts[i], key: r.key[i], wireLen: r.wireLen[i], frameLen: r.frameLen[i], checksumAt: r.checksumAt[i],
-    dstMac: r.dstMac[i], srcMac: r.srcMac[i], groupDst: r.groupDst[i],
+    n: r.n[i],
+    ts: r.ts[i],
+    key: r.key[i],
+    wireLen: r.wireLen[i],
+    frameLen: r.frameLen[i],
+    checksumAt: r.checksumAt[i],
+    dstMac: r.dstMac[i],
+    srcMac: r.srcMac[i],
+    groupDst: r.groupDst[i],
   };
-  if (underlay) Object.assign(o, { vni: r.vni[i], outerLen: r.outerLen[i], outerFragment: r.outerFragment[i], pair: r.pair[i], vtepSrc: r.vtepSrc[i], vtepDst: r.vtepDst[i] });
+  if (underlay)
+    Object.assign(o, {
+      vni: r.vni[i],
+      outerLen: r.outerLen[i],
+      outerFragment: r.outerFragment[i],
+      pair: r.pair[i],
+      vtepSrc: r.vtepSrc[i],
+      vtepDst: r.vtepDst[i],
+    });
   return o;
 }
 
@@ -79,7 +94,9 @@ async function check(file: string, from: CompareFrom, vxlanPorts: number[]): Pro
         tally.underlayFrames += 1;
         tally.underlayFast += w.fast;
       }
-      expect(fields(byBytes, underlay), `${relative(FIXTURES, file)} #${n} ${underlay ? 'underlay' : 'bridge'} (${from})`).toEqual(fields(byLayers, underlay));
+      expect(fields(byBytes, underlay), `${relative(FIXTURES, file)} #${n} ${underlay ? 'underlay' : 'bridge'} (${from})`).toEqual(
+        fields(byLayers, underlay),
+      );
     }
   });
   return tally;

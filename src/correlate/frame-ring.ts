@@ -13,7 +13,17 @@ import type { DecodedPacket, RawPacket } from '../decode/types.js';
 import { PacketFacts, TRANSPORT_TCP, TRANSPORT_UDP, TUNNEL_NONE, TUNNEL_VXLAN } from '../stats/facts.js';
 import { BufferView, readFacts } from '../stats/fast-decode.js';
 import { frameKeyAt } from './bytes.js';
-import { LINKTYPE_ETHERNET, ipv4Text, isGroupMac, overlayFrame, pairOf, underlayFrame, type CompareFrom, type OverlayFrame, type UnderlayFrame } from './frame.js';
+import {
+  LINKTYPE_ETHERNET,
+  ipv4Text,
+  isGroupMac,
+  overlayFrame,
+  pairOf,
+  underlayFrame,
+  type CompareFrom,
+  type OverlayFrame,
+  type UnderlayFrame,
+} from './frame.js';
 import { formatIPv6 } from '../decode/format/addr.js';
 
 /** A packet as the one pass hands it: its record, and its layers decoded only when asked for. */

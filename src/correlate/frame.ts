@@ -200,7 +200,19 @@ export function overlayFrame(p: DecodedPacket, clockOffsetUs = 0, from: CompareF
     const checksumAt = at >= skip ? at - skip : -1;
     const wireLen = Math.max(bytes.length, onWire - skip);
     const dstMac = macAt(data, 0);
-    return { n: p.n, tsUs: tsUsOf(p) + clockOffsetUs, bytes, frame: data, wireLen, frameLen: onWire, checksumAt, key: frameKey(bytes, wireLen, checksumAt), dstMac, srcMac: macAt(data, 6), groupDst: isGroupMac(dstMac) };
+    return {
+      n: p.n,
+      tsUs: tsUsOf(p) + clockOffsetUs,
+      bytes,
+      frame: data,
+      wireLen,
+      frameLen: onWire,
+      checksumAt,
+      key: frameKey(bytes, wireLen, checksumAt),
+      dstMac,
+      srcMac: macAt(data, 6),
+      groupDst: isGroupMac(dstMac),
+    };
   }
   if (from !== 'network' || (lt !== LINKTYPE_SLL && lt !== LINKTYPE_SLL2)) return undefined;
   const sll = p.layers[0];

@@ -24,7 +24,16 @@ describe('vxlanDeviceTraffic: what the VXLAN interface sends by itself, from the
     expect(vxlanDeviceTraffic(mldReport().subarray(0, 60))).toBeUndefined();
     expect(vxlanDeviceTraffic(new Uint8Array(0))).toBeUndefined();
     // not IPv6 (IPv4 ethertype with IPv6 bytes)
-    expect(vxlanDeviceTraffic(ethernet('33:33:00:00:00:02', DEVICE_MAC, 0x0800, ipv6({ src: 'fe80::1', dst: 'ff02::2', nextHeader: 58 }, Uint8Array.from([133, 0, 0, 0, 0, 0, 0, 0]))))).toBeUndefined();
+    expect(
+      vxlanDeviceTraffic(
+        ethernet(
+          '33:33:00:00:00:02',
+          DEVICE_MAC,
+          0x0800,
+          ipv6({ src: 'fe80::1', dst: 'ff02::2', nextHeader: 58 }, Uint8Array.from([133, 0, 0, 0, 0, 0, 0, 0])),
+        ),
+      ),
+    ).toBeUndefined();
   });
 
   it('says the device traffic is normal and names what it was', () => {
@@ -36,7 +45,9 @@ describe('vxlanDeviceTraffic: what the VXLAN interface sends by itself, from the
 
   it('says a destination behind the local VTEP is on this node, and only then', () => {
     const mac = 0x664c82e5bd80;
-    expect(overlayReason('local', { mac, vtep: KVM1 })).toBe(`dst MAC 66:4c:82:e5:bd:80 is behind this node's VTEP ${KVM1}: the destination is on this node (guest ↔ bridge, or between local guests), so the frame does not enter the tunnel`);
+    expect(overlayReason('local', { mac, vtep: KVM1 })).toBe(
+      `dst MAC 66:4c:82:e5:bd:80 is behind this node's VTEP ${KVM1}: the destination is on this node (guest ↔ bridge, or between local guests), so the frame does not enter the tunnel`,
+    );
     expect(overlayReason('local', { mac })).toContain('dst MAC 66:4c:82:e5:bd:80 is not behind any VTEP seen on the underlay');
   });
 });

@@ -35,7 +35,8 @@ interface NodeJson {
 
 function num(v: unknown, what: string, file: string): number {
   if (v === undefined) return 0;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new UsageError(`${file}: ${what} must be a number of microseconds, not ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new UsageError(`${file}: ${what} must be a number of microseconds, not ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -78,7 +79,14 @@ function nodeOfFile(nodes: NodeJson[], file: string): NodeJson | undefined {
   const listed = nodes.find(
     (n) =>
       [n.underlay, n.overlay].some((f) => typeof f === 'string' && path.basename(f) === base) ||
-      (Array.isArray(n.interfaces) && n.interfaces.some((i: unknown) => typeof i === 'object' && i !== null && typeof (i as { file?: unknown }).file === 'string' && path.basename((i as { file: string }).file) === base)),
+      (Array.isArray(n.interfaces) &&
+        n.interfaces.some(
+          (i: unknown) =>
+            typeof i === 'object' &&
+            i !== null &&
+            typeof (i as { file?: unknown }).file === 'string' &&
+            path.basename((i as { file: string }).file) === base,
+        )),
   );
   if (listed) return listed;
   return nodes

@@ -32,7 +32,12 @@ export function raw(data: Uint8Array, tsUs: number, o: { len?: number; linkType?
   };
 }
 
-export function decoded(data: Uint8Array, n: number, tsUs: number, o: { len?: number; linkType?: number; vxlanPorts?: number[] } = {}): DecodedPacket {
+export function decoded(
+  data: Uint8Array,
+  n: number,
+  tsUs: number,
+  o: { len?: number; linkType?: number; vxlanPorts?: number[] } = {},
+): DecodedPacket {
   const reg = o.vxlanPorts ? createRegistry({ vxlanPorts: o.vxlanPorts }) : registry;
   return decodePacket(raw(data, tsUs, o), n, { registry: reg });
 }
@@ -40,8 +45,15 @@ export function decoded(data: Uint8Array, n: number, tsUs: number, o: { len?: nu
 /** An ICMP echo request between the two bridges (10.220.220.201 → .202), sequence `seq`. */
 export function ping(seq: number, o: { from?: string; to?: string; srcIp?: string; dstIp?: string; size?: number } = {}): Uint8Array {
   const data = new Uint8Array(o.size ?? 56).map((_, i) => (i + seq) & 0xff);
-  return ethernet(o.to ?? BR2_MAC, o.from ?? BR1_MAC, 0x0800,
-    ipv4({ src: o.srcIp ?? '10.220.220.201', dst: o.dstIp ?? '10.220.220.202', proto: 1, id: seq & 0xffff }, icmpEcho(8, 0x1234, seq, data)));
+  return ethernet(
+    o.to ?? BR2_MAC,
+    o.from ?? BR1_MAC,
+    0x0800,
+    ipv4(
+      { src: o.srcIp ?? '10.220.220.201', dst: o.dstIp ?? '10.220.220.202', proto: 1, id: seq & 0xffff },
+      icmpEcho(8, 0x1234, seq, data),
+    ),
+  );
 }
 
 /** A broadcast ARP request from the kvm1 bridge for `target`. */
@@ -51,7 +63,15 @@ export function arpWhoHas(target = '10.220.220.202', from = BR1_MAC, fromIp = '1
 
 /** A TCP segment with a given checksum value written in (to model checksum offload). */
 export function tcpSegment(seq: number, checksum: number, payload = new Uint8Array(100)): Uint8Array {
-  const frame = ethernet(BR2_MAC, BR1_MAC, 0x0800, ipv4({ src: '10.220.220.201', dst: '10.220.220.202', proto: 6, id: seq & 0xffff }, tcp({ srcPort: 40000, dstPort: 5201, seq, flags: 0x18 }, payload)));
+  const frame = ethernet(
+    BR2_MAC,
+    BR1_MAC,
+    0x0800,
+    ipv4(
+      { src: '10.220.220.201', dst: '10.220.220.202', proto: 6, id: seq & 0xffff },
+      tcp({ srcPort: 40000, dstPort: 5201, seq, flags: 0x18 }, payload),
+    ),
+  );
   frame[14 + 20 + 16] = checksum >> 8;
   frame[14 + 20 + 17] = checksum & 0xff;
   return frame;
@@ -59,7 +79,12 @@ export function tcpSegment(seq: number, checksum: number, payload = new Uint8Arr
 
 /** A UDP datagram between the bridges. */
 export function udpDatagram(id: number, size = 100): Uint8Array {
-  return ethernet(BR2_MAC, BR1_MAC, 0x0800, ipv4({ src: '10.220.220.201', dst: '10.220.220.202', proto: 17, id }, udp(5000, 5001, new Uint8Array(size).fill(id & 0xff))));
+  return ethernet(
+    BR2_MAC,
+    BR1_MAC,
+    0x0800,
+    ipv4({ src: '10.220.220.201', dst: '10.220.220.202', proto: 17, id }, udp(5000, 5001, new Uint8Array(size).fill(id & 0xff))),
+  );
 }
 
 /** `inner` in VXLAN from kvm1 to kvm2 (VNI 10, port 4789) unless told otherwise. */

@@ -203,7 +203,19 @@ export class TopologyBuilder {
     const { src, dst, vni, bytes, ip, mac } = s;
     let v = this.lastKey === src ? this.lastVtep : this.vteps.get(src);
     if (!v) {
-      v = { seenBy: new Set(), vnis: new Map(), ports: new Set(), peers: new Set(), packets: 0, bytes: 0, lastNode: undefined, lastPort: -1, lastPeer: undefined, lastVni: -1, lastRow: undefined };
+      v = {
+        seenBy: new Set(),
+        vnis: new Map(),
+        ports: new Set(),
+        peers: new Set(),
+        packets: 0,
+        bytes: 0,
+        lastNode: undefined,
+        lastPort: -1,
+        lastPeer: undefined,
+        lastVni: -1,
+        lastRow: undefined,
+      };
       this.vteps.set(src, v);
     }
     this.lastKey = src;
@@ -258,7 +270,13 @@ export class TopologyBuilder {
           seenBy: [...v.seenBy].sort(),
           vnis: [...v.vnis.entries()]
             .sort((a, b) => a[0] - b[0])
-            .map(([vni, r]) => ({ vni, packets: r.packets, bytes: r.bytes, macs: [...r.macs].map(formatMac).sort(), ips: texts(r.ips).sort(ipOrder) })),
+            .map(([vni, r]) => ({
+              vni,
+              packets: r.packets,
+              bytes: r.bytes,
+              macs: [...r.macs].map(formatMac).sort(),
+              ips: texts(r.ips).sort(ipOrder),
+            })),
           ports: [...v.ports].sort((a, b) => a - b),
           peers: texts(v.peers).sort(ipOrder),
           packets: v.packets,
@@ -267,7 +285,15 @@ export class TopologyBuilder {
       fdb: this.fdbList
         .map((f) => ({ f, vtep: addressText(f.vtep) }))
         .sort((a, b) => ipOrder(a.vtep, b.vtep) || a.f.vni - b.f.vni || a.f.mac - b.f.mac)
-        .map(({ f, vtep }) => ({ mac: formatMac(f.mac), vtep, vni: f.vni, ips: texts(f.ips).sort(ipOrder), packets: f.packets, firstTsUs: f.firstTsUs, lastTsUs: f.lastTsUs })),
+        .map(({ f, vtep }) => ({
+          mac: formatMac(f.mac),
+          vtep,
+          vni: f.vni,
+          ips: texts(f.ips).sort(ipOrder),
+          packets: f.packets,
+          firstTsUs: f.firstTsUs,
+          lastTsUs: f.lastTsUs,
+        })),
       packets: this.packets,
       vxlanPackets: this.vxlanPackets,
     };

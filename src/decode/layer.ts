@@ -75,10 +75,21 @@ export function need(input: LayerInput, at: number, n: number, what: string): La
   const end = at + n;
   if (end <= input.capEnd) return undefined;
   if (end <= input.wireEnd) {
-    const where = input.wireEnd === END_IN_LATER_FRAGMENTS ? 'by the end of this IP fragment or the capture length' : 'by the capture length';
-    return { ok: false, kind: 'truncated', offset: at, message: `${what} cut short ${where} (${n} bytes needed, ${Math.max(0, input.capEnd - at)} captured)` };
+    const where =
+      input.wireEnd === END_IN_LATER_FRAGMENTS ? 'by the end of this IP fragment or the capture length' : 'by the capture length';
+    return {
+      ok: false,
+      kind: 'truncated',
+      offset: at,
+      message: `${what} cut short ${where} (${n} bytes needed, ${Math.max(0, input.capEnd - at)} captured)`,
+    };
   }
-  return { ok: false, kind: 'malformed', offset: at, message: `${what} runs past the end of the frame (${n} bytes needed, ${Math.max(0, input.wireEnd - at)} on the wire)` };
+  return {
+    ok: false,
+    kind: 'malformed',
+    offset: at,
+    message: `${what} runs past the end of the frame (${n} bytes needed, ${Math.max(0, input.wireEnd - at)} on the wire)`,
+  };
 }
 
 export function malformed(offset: number, message: string): LayerFail {

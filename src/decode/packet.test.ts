@@ -7,7 +7,17 @@ import type { RawPacket } from './types.js';
 import * as f from '../synth/frames.js';
 
 function raw(data: Uint8Array, extra: Partial<RawPacket> = {}): RawPacket {
-  return { tsSec: 1700000000, tsNsec: 51000, tsDigits: 6, caplen: data.length, len: data.length, linkType: 1, fileOffset: 24, data, ...extra };
+  return {
+    tsSec: 1700000000,
+    tsNsec: 51000,
+    tsDigits: 6,
+    caplen: data.length,
+    len: data.length,
+    linkType: 1,
+    fileOffset: 24,
+    data,
+    ...extra,
+  };
 }
 
 const VM1 = '36:0f:4a:00:00:05';
@@ -20,7 +30,12 @@ describe('decodePacket: VXLAN as the class sees it', () => {
   it('decodes outer Ethernet/IPv4/UDP/VXLAN and the inner ARP, with offsets and depths', () => {
     const p = decodePacket(raw(bytes), 1);
     expect(p.layers.map((l) => `${l.type}@${l.offset}+${l.length}/d${l.depth}`)).toEqual([
-      'eth@0+14/d0', 'ipv4@14+20/d0', 'udp@34+8/d0', 'vxlan@42+8/d0', 'eth@50+14/d1', 'arp@64+28/d1',
+      'eth@0+14/d0',
+      'ipv4@14+20/d0',
+      'udp@34+8/d0',
+      'vxlan@42+8/d0',
+      'eth@50+14/d1',
+      'arp@64+28/d1',
     ]);
     expect(p.truncated).toBeUndefined();
     expect(p.error).toBeUndefined();
@@ -38,7 +53,10 @@ describe('decodePacket: VXLAN as the class sees it', () => {
     const p = decodePacket(raw(bytes), 1);
     const j = JSON.parse(packetToJsonLine(p));
     expect(j).toMatchObject({
-      n: 1, ts: 1700000000.000051, caplen: 92, len: 92,
+      n: 1,
+      ts: 1700000000.000051,
+      caplen: 92,
+      len: 92,
       layers: [
         { type: 'eth', src: '52:54:00:00:01:56', dst: '52:54:00:00:01:74', ethertype: 2048 },
         { type: 'ipv4', src: '10.3.1.156', dst: '10.3.1.174', proto: 17, ttl: 64 },
@@ -88,7 +106,11 @@ describe('decodePacket: VXLAN as the class sees it', () => {
     const middle = f.vxlanPacket(inner, { vni: 2 });
     const outer = f.vxlanPacket(middle, { vni: 1 });
     const p = decodePacket(raw(outer), 1);
-    expect(p.layers.filter((l) => l.type === 'vxlan').map((l) => [l.depth, (l as { vni: number }).vni])).toEqual([[0, 1], [1, 2], [2, 3]]);
+    expect(p.layers.filter((l) => l.type === 'vxlan').map((l) => [l.depth, (l as { vni: number }).vni])).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 3],
+    ]);
     expect(p.layers.at(-1)).toMatchObject({ type: 'arp', depth: 3 });
     const limited = decodePacket(raw(outer), 1, { maxTunnelDepth: 2 });
     expect(limited.error).toMatchObject({ layer: 'eth', message: 'tunnels nested deeper than 2' });
@@ -111,7 +133,11 @@ describe('three outcomes kept apart', () => {
   it('a frame that is itself too short is malformed, naming the layer and offset', () => {
     const cut = bytes.subarray(0, 30);
     const p = decodePacket(raw(cut), 1);
-    expect(p.error).toEqual({ layer: 'ipv4', offset: 14, message: 'IPv4 header runs past the end of the frame (20 bytes needed, 16 on the wire)' });
+    expect(p.error).toEqual({
+      layer: 'ipv4',
+      offset: 14,
+      message: 'IPv4 header runs past the end of the frame (20 bytes needed, 16 on the wire)',
+    });
     expect(p.layers.map((l) => l.type)).toEqual(['eth']);
   });
 
@@ -148,9 +174,21 @@ describe('lengths and padding', () => {
   });
 
   it('IPv4 total length 0 (BIG TCP): a warning, the frame length is used', () => {
-    const inner = f.ethernet(VM2, VM1, 0x0800, f.ipv4({ src: '10.220.220.5', dst: '10.220.220.6', proto: 6 }, f.tcp({ srcPort: 40000, dstPort: 5201, flags: 0x18 }, new Uint8Array(70000))));
-    const outer = f.ethernet('52:54:00:00:01:74', '52:54:00:00:01:56', 0x0800,
-      f.ipv4({ src: '10.3.1.156', dst: '10.3.1.174', proto: 17, totalLength: 0 }, f.udp(1234, 4789, f.concat(f.vxlanHeader(10), inner), 0)));
+    const inner = f.ethernet(
+      VM2,
+      VM1,
+      0x0800,
+      f.ipv4(
+        { src: '10.220.220.5', dst: '10.220.220.6', proto: 6 },
+        f.tcp({ srcPort: 40000, dstPort: 5201, flags: 0x18 }, new Uint8Array(70000)),
+      ),
+    );
+    const outer = f.ethernet(
+      '52:54:00:00:01:74',
+      '52:54:00:00:01:56',
+      0x0800,
+      f.ipv4({ src: '10.3.1.156', dst: '10.3.1.174', proto: 17, totalLength: 0 }, f.udp(1234, 4789, f.concat(f.vxlanHeader(10), inner), 0)),
+    );
     const p = decodePacket(raw(outer), 1);
     expect(p.warnings?.[0]).toMatch(/total length 0: presumed TSO\/GSO or BIG TCP/);
     expect(p.layers.at(-1)).toMatchObject({ type: 'tcp', dstPort: 5201, depth: 1 });
@@ -159,13 +197,23 @@ describe('lengths and padding', () => {
 
   it('a first IPv4 fragment decodes as far as it goes (truncated, not malformed); a later fragment has no transport header', () => {
     const payload = f.udp(53394, 4789, f.concat(f.vxlanHeader(10), arpWhoHas));
-    const first = f.ethernet('52:54:00:00:01:74', '52:54:00:00:01:56', 0x0800, f.ipv4({ src: '10.3.1.156', dst: '10.3.1.174', proto: 17, flags: 1 }, payload.subarray(0, 48)));
+    const first = f.ethernet(
+      '52:54:00:00:01:74',
+      '52:54:00:00:01:56',
+      0x0800,
+      f.ipv4({ src: '10.3.1.156', dst: '10.3.1.174', proto: 17, flags: 1 }, payload.subarray(0, 48)),
+    );
     const pf = decodePacket(raw(first), 1);
     expect(pf.layers.map((l) => l.type)).toEqual(['eth', 'ipv4', 'udp', 'vxlan', 'eth']);
     expect(pf.truncated).toBe(true);
     expect(pf.error).toBeUndefined();
     expect(pf.warnings).toBeUndefined();
-    const later = f.ethernet('52:54:00:00:01:74', '52:54:00:00:01:56', 0x0800, f.ipv4({ src: '10.3.1.156', dst: '10.3.1.174', proto: 17, flags: 0, fragOffset: 48 }, payload.subarray(48)));
+    const later = f.ethernet(
+      '52:54:00:00:01:74',
+      '52:54:00:00:01:56',
+      0x0800,
+      f.ipv4({ src: '10.3.1.156', dst: '10.3.1.174', proto: 17, flags: 0, fragOffset: 48 }, payload.subarray(48)),
+    );
     const p = decodePacket(raw(later), 2);
     expect(p.layers.map((l) => l.type)).toEqual(['eth', 'ipv4']);
     expect(packetToText(p)).toContain('10.3.1.156 > 10.3.1.174 UDP (frag id 1 offset 48)');
@@ -174,7 +222,12 @@ describe('lengths and padding', () => {
 
 describe('VLAN, IPv6, ICMPv6', () => {
   it('QinQ: S-tag then C-tag then ARP', () => {
-    const b = f.ethernet('ff:ff:ff:ff:ff:ff', VM1, 0x88a8, f.vlanTag(100, 0x8100, f.vlanTag(200, 0x0806, f.arpRequest(VM1, '10.0.0.1', '10.0.0.2'), 3)));
+    const b = f.ethernet(
+      'ff:ff:ff:ff:ff:ff',
+      VM1,
+      0x88a8,
+      f.vlanTag(100, 0x8100, f.vlanTag(200, 0x0806, f.arpRequest(VM1, '10.0.0.1', '10.0.0.2'), 3)),
+    );
     const p = decodePacket(raw(b), 1);
     expect(p.layers.map((l) => l.type)).toEqual(['eth', 'vlan', 'vlan', 'arp']);
     expect(p.layers[1]).toMatchObject({ tpid: 0x88a8, vid: 100 });
@@ -197,10 +250,23 @@ describe('VLAN, IPv6, ICMPv6', () => {
     const target = f.ipv6Addr('fe80::3c0f:4aff:fe00:6');
     const ns = f.concat(Uint8Array.from([135, 0, 0, 0, 0, 0, 0, 0]), target, Uint8Array.from([1, 1, ...f.mac(VM1)]));
     const hbh = Uint8Array.from([58, 0, 1, 4, 0, 0, 0, 0]); // next ICMPv6, 8 bytes, PadN
-    const b = f.ethernet('33:33:ff:00:00:06', VM1, 0x86dd, f.ipv6({ src: 'fe80::3c0f:4aff:fe00:5', dst: 'ff02::1:ff00:6', nextHeader: 0 }, f.concat(hbh, ns)));
+    const b = f.ethernet(
+      '33:33:ff:00:00:06',
+      VM1,
+      0x86dd,
+      f.ipv6({ src: 'fe80::3c0f:4aff:fe00:5', dst: 'ff02::1:ff00:6', nextHeader: 0 }, f.concat(hbh, ns)),
+    );
     const p = decodePacket(raw(b), 1);
     const j = packetToJson(p) as { layers: Record<string, unknown>[] };
-    expect(j.layers[1]).toMatchObject({ type: 'ipv6', src: 'fe80::3c0f:4aff:fe00:5', dst: 'ff02::1:ff00:6', nextHeader: 0, proto: 58, extHeaders: [0], length: 48 });
+    expect(j.layers[1]).toMatchObject({
+      type: 'ipv6',
+      src: 'fe80::3c0f:4aff:fe00:5',
+      dst: 'ff02::1:ff00:6',
+      nextHeader: 0,
+      proto: 58,
+      extHeaders: [0],
+      length: 48,
+    });
     expect(j.layers[2]).toMatchObject({ type: 'icmpv6', icmpType: 135, target: 'fe80::3c0f:4aff:fe00:6', lladdr: VM1 });
   });
 
@@ -213,7 +279,15 @@ describe('VLAN, IPv6, ICMPv6', () => {
 
   it('TCP flags and options length', () => {
     const opts = Uint8Array.from([2, 4, 5, 0xb4, 1, 1, 4, 2]); // MSS 1460, NOP, NOP, SACK permitted
-    const b = f.ethernet(VM2, VM1, 0x0800, f.ipv4({ src: '10.220.220.5', dst: '10.220.220.6', proto: 6 }, f.tcp({ srcPort: 40000, dstPort: 5201, seq: 1000, flags: 0x12, ack: 7, options: opts }, new Uint8Array(0))));
+    const b = f.ethernet(
+      VM2,
+      VM1,
+      0x0800,
+      f.ipv4(
+        { src: '10.220.220.5', dst: '10.220.220.6', proto: 6 },
+        f.tcp({ srcPort: 40000, dstPort: 5201, seq: 1000, flags: 0x12, ack: 7, options: opts }, new Uint8Array(0)),
+      ),
+    );
     const p = decodePacket(raw(b), 1);
     expect(p.layers.at(-1)).toMatchObject({ type: 'tcp', flags: 0x12, seq: 1000, ack: 7, dataOffset: 28, optionsLength: 8 });
     expect(packetToText(p)).toContain('10.220.220.5:40000 > 10.220.220.6:5201 TCP [S.] seq 1000 ack 7 win 64240 length 0');
@@ -223,16 +297,34 @@ describe('VLAN, IPv6, ICMPv6', () => {
 describe('GENEVE and VXLAN-GPE', () => {
   it('GENEVE with an option and inner IPv4 without Ethernet', () => {
     const inner = f.ipv4({ src: '192.168.1.1', dst: '192.168.1.2', proto: 1 }, f.icmpEcho(8, 9, 9));
-    const gen = f.concat(Uint8Array.from([0x02, 0x00, 0x08, 0x00, 0x00, 0x13, 0x89, 0x00, 0x01, 0x32, 0x01, 0x01, 0xde, 0xad, 0xbe, 0xef]), inner);
-    const b = f.ethernet('02:00:00:00:00:02', '02:00:00:00:00:01', 0x0800, f.ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17 }, f.udp(5000, 6081, gen)));
+    const gen = f.concat(
+      Uint8Array.from([0x02, 0x00, 0x08, 0x00, 0x00, 0x13, 0x89, 0x00, 0x01, 0x32, 0x01, 0x01, 0xde, 0xad, 0xbe, 0xef]),
+      inner,
+    );
+    const b = f.ethernet(
+      '02:00:00:00:00:02',
+      '02:00:00:00:00:01',
+      0x0800,
+      f.ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17 }, f.udp(5000, 6081, gen)),
+    );
     const p = decodePacket(raw(b), 1);
     expect(p.layers.map((l) => `${l.type}/${l.depth}`)).toEqual(['eth/0', 'ipv4/0', 'udp/0', 'geneve/0', 'ipv4/1', 'icmp/1']);
-    expect(p.layers[3]).toMatchObject({ vni: 5001, optionsLength: 8, protocolType: 0x0800, options: [{ optClass: 0x0132, optType: 1, length: 8 }] });
+    expect(p.layers[3]).toMatchObject({
+      vni: 5001,
+      optionsLength: 8,
+      protocolType: 0x0800,
+      options: [{ optClass: 0x0132, optType: 1, length: 8 }],
+    });
   });
 
   it('VXLAN-GPE with next protocol NSH stops after the GPE header', () => {
     const gpe = Uint8Array.from([0x0c, 0, 0, 4, 0xff, 0xff, 0xff, 0]);
-    const b = f.ethernet('02:00:00:00:00:02', '02:00:00:00:00:01', 0x0800, f.ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17 }, f.udp(5000, 4790, f.concat(gpe, new Uint8Array(20)))));
+    const b = f.ethernet(
+      '02:00:00:00:00:02',
+      '02:00:00:00:00:01',
+      0x0800,
+      f.ipv4({ src: '10.0.0.1', dst: '10.0.0.2', proto: 17 }, f.udp(5000, 4790, f.concat(gpe, new Uint8Array(20)))),
+    );
     const p = decodePacket(raw(b), 1);
     expect(p.layers.at(-1)).toMatchObject({ type: 'vxlan-gpe', vni: 0xffffff, nextProtocol: 4, flags: 0x0c });
   });
@@ -264,7 +356,10 @@ describe('JSON text fast path', () => {
     const { readdirSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { decodeCapture } = await import('./decode-capture.js');
-    const dirs = [join(import.meta.dirname, '..', '..', 'fixtures', 'synth'), join(import.meta.dirname, '..', '..', 'fixtures', 'public', 'tcpdump')];
+    const dirs = [
+      join(import.meta.dirname, '..', '..', 'fixtures', 'synth'),
+      join(import.meta.dirname, '..', '..', 'fixtures', 'public', 'tcpdump'),
+    ];
     let checked = 0;
     for (const dir of dirs) {
       for (const name of readdirSync(dir).filter((n) => /\.pcap(ng)?$/.test(n))) {

@@ -26,7 +26,14 @@ export const DEFAULT_MAX_LAYERS = 64;
  * The walk's cursor, one for all packets: decoding is synchronous and decoders read it only
  * while they run (none keeps it), so one object serves every call.
  */
-const reusedInput: LayerInput = { data: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)), offset: 0, capEnd: 0, wireEnd: 0, depth: 0 };
+const reusedInput: LayerInput = {
+  data: new Uint8Array(0),
+  view: new DataView(new ArrayBuffer(0)),
+  offset: 0,
+  capEnd: 0,
+  wireEnd: 0,
+  depth: 0,
+};
 
 export function decodePacket(raw: RawPacket, n: number, options: DecodeOptions = {}): DecodedPacket {
   const registry = options.registry ?? defaultRegistry();
@@ -60,8 +67,7 @@ export function decodePacket(raw: RawPacket, n: number, options: DecodeOptions =
       if (out.kind === 'truncated') {
         packet.truncated = true;
         packet.truncatedLayer = decoder.name;
-      }
-      else packet.error = { layer: decoder.name, offset: out.offset, message: out.message };
+      } else packet.error = { layer: decoder.name, offset: out.offset, message: out.message };
       break;
     }
     if (out.layer) layers.push(out.layer);

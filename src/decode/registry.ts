@@ -43,7 +43,8 @@ export class DecoderRegistry {
 
   constructor(tables?: Record<DispatchTable, Map<number, LayerDecoder>>) {
     this.tables = tables ?? { link: new Map(), ethertype: new Map(), ipproto: new Map(), udp: new Map() };
-    for (const table of ['link', 'ethertype', 'ipproto', 'udp'] as const) for (const [key, d] of this.tables[table]) this.setDirect(table, key, d);
+    for (const table of ['link', 'ethertype', 'ipproto', 'udp'] as const)
+      for (const [key, d] of this.tables[table]) this.setDirect(table, key, d);
   }
 
   /** Adds or replaces the decoder for `key` in `table`. */

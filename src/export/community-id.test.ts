@@ -60,7 +60,11 @@ describe('Community ID v1: the specification baseline (fixtures/community-id)', 
   ] as const) {
     it(`baseline/README.md table "${key}": all ${tables.length} rows`, () => {
       expect(tables.length).toBe(16);
-      for (const v of tables) expect({ row: `${v.name} ${v.saddr} > ${v.daddr} ${v.comment}`, id: communityId(tuple(v), opts) }).toEqual({ row: `${v.name} ${v.saddr} > ${v.daddr} ${v.comment}`, id: v[key] });
+      for (const v of tables)
+        expect({ row: `${v.name} ${v.saddr} > ${v.daddr} ${v.comment}`, id: communityId(tuple(v), opts) }).toEqual({
+          row: `${v.name} ${v.saddr} > ${v.daddr} ${v.comment}`,
+          id: v[key],
+        });
     });
   }
 
@@ -88,13 +92,19 @@ describe('Community ID v1: edges', () => {
     const a = parseIp('10.0.0.2') as Uint8Array;
     const b = parseIp('10.0.0.1') as Uint8Array;
     // unreachable from the larger address: never reordered, so the reverse tuple differs
-    expect(communityId({ src: a, dst: b, proto: 1, sport: 3, dport: 1 })).not.toBe(communityId({ src: b, dst: a, proto: 1, sport: 3, dport: 1 }));
-    expect(communityId({ src: a, dst: b, proto: 1, sport: 8, dport: 0 })).toBe(communityId({ src: b, dst: a, proto: 1, sport: 0, dport: 0 }));
+    expect(communityId({ src: a, dst: b, proto: 1, sport: 3, dport: 1 })).not.toBe(
+      communityId({ src: b, dst: a, proto: 1, sport: 3, dport: 1 }),
+    );
+    expect(communityId({ src: a, dst: b, proto: 1, sport: 8, dport: 0 })).toBe(
+      communityId({ src: b, dst: a, proto: 1, sport: 0, dport: 0 }),
+    );
   });
 
   it('equal addresses: the ports decide the order', () => {
     const a = parseIp('10.0.0.1') as Uint8Array;
-    expect(communityId({ src: a, dst: a, proto: 17, sport: 53, dport: 4000 })).toBe(communityId({ src: a, dst: a, proto: 17, sport: 4000, dport: 53 }));
+    expect(communityId({ src: a, dst: a, proto: 17, sport: 53, dport: 4000 })).toBe(
+      communityId({ src: a, dst: a, proto: 17, sport: 4000, dport: 53 }),
+    );
   });
 
   it('no ID without the ports a port protocol needs, or with mixed address families', () => {

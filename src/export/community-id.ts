@@ -16,7 +16,9 @@ import * as crypto from 'node:crypto';
 
 /** SHA-1 of bytes as text: Node's one-shot crypto.hash (20.12+; a quarter of createHash's cost per flow), else createHash. */
 const sha1: (data: Uint8Array, encoding: 'hex' | 'base64') => string =
-  typeof crypto.hash === 'function' ? (data, encoding) => crypto.hash('sha1', data, encoding) : (data, encoding) => crypto.createHash('sha1').update(data).digest(encoding);
+  typeof crypto.hash === 'function'
+    ? (data, encoding) => crypto.hash('sha1', data, encoding)
+    : (data, encoding) => crypto.createHash('sha1').update(data).digest(encoding);
 
 export const PROTO_ICMP = 1;
 export const PROTO_TCP = 6;
@@ -29,21 +31,32 @@ const PORT_PROTOS: ReadonlySet<number> = new Set([PROTO_ICMP, PROTO_TCP, PROTO_U
 
 /** ICMP request/reply counterparts (Zeek's ICMP4_counterpart). */
 const ICMP_COUNTERPART: ReadonlyMap<number, number> = new Map([
-  [8, 0], [0, 8], // echo, echo reply
-  [13, 14], [14, 13], // timestamp
-  [15, 16], [16, 15], // information
-  [10, 9], [9, 10], // router solicitation, advertisement
-  [17, 18], [18, 17], // address mask
+  [8, 0],
+  [0, 8], // echo, echo reply
+  [13, 14],
+  [14, 13], // timestamp
+  [15, 16],
+  [16, 15], // information
+  [10, 9],
+  [9, 10], // router solicitation, advertisement
+  [17, 18],
+  [18, 17], // address mask
 ]);
 
 /** ICMPv6 request/reply counterparts (Zeek's ICMP6_counterpart). */
 const ICMPV6_COUNTERPART: ReadonlyMap<number, number> = new Map([
-  [128, 129], [129, 128], // echo request, reply
-  [130, 131], [131, 130], // MLD query, report
-  [133, 134], [134, 133], // router solicitation, advertisement
-  [135, 136], [136, 135], // neighbour solicitation, advertisement
-  [139, 140], [140, 139], // node information query, reply
-  [144, 145], [145, 144], // home agent address discovery request, reply
+  [128, 129],
+  [129, 128], // echo request, reply
+  [130, 131],
+  [131, 130], // MLD query, report
+  [133, 134],
+  [134, 133], // router solicitation, advertisement
+  [135, 136],
+  [136, 135], // neighbour solicitation, advertisement
+  [139, 140],
+  [140, 139], // node information query, reply
+  [144, 145],
+  [145, 144], // home agent address discovery request, reply
 ]);
 
 /**

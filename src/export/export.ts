@@ -30,7 +30,6 @@ import { FlowTable, LinkTable } from './flows.js';
 import { fileOf, interfaceOf, nodesOfSession } from './nodes.js';
 import { CODE_LABEL_SHIFT, CODE_MALFORMED, CODE_TRUNCATED, MT, PK, Stage, type SourceRow, type StageOptions } from './stage.js';
 
-
 /** Version of the files' schema (README "Export"); changes when a column changes meaning. */
 export const EXPORT_SCHEMA_VERSION = 1;
 
@@ -96,7 +95,9 @@ export async function exportCaptures(args: readonly string[], opts: ExportOption
   const { nodes, notes, problems } = await nodesOfSession(spec, registry);
   if (nodes.length === 0) {
     const why = problems.length ? `: ${problems.join('; ')}` : '';
-    throw new UsageError(`no capture to export in ${args.join(' ')} (pcap or pcapng files, named <node>-<interface>.pcap or listed in session.json)${why}`);
+    throw new UsageError(
+      `no capture to export in ${args.join(' ')} (pcap or pcapng files, named <node>-<interface>.pcap or listed in session.json)${why}`,
+    );
   }
   const outDir = path.resolve(opts.outDir);
   try {
@@ -124,10 +125,28 @@ export async function exportCaptures(args: readonly string[], opts: ExportOption
     const P = stage.packets;
     const M = stage.matches;
     // the columns, once (the hooks run for every packet)
-    const cSrc = P.col(PK.src), cN = P.col(PK.n), cFrame = P.col(PK.frame), cSec = P.col(PK.sec), cUsec = P.col(PK.usec), cWire = P.col(PK.wireLen), cCap = P.col(PK.capLen);
-    const cVni = P.col(PK.vni), cCodes = P.col(PK.codes), cOuter = P.col(PK.outerFlow), cInner = P.col(PK.innerFlow), cLink = P.col(PK.link), cType = P.col(PK.ethertype);
-    const mSrc = M.col(MT.src), mN = M.col(MT.n), mPsrc = M.col(MT.psrc), mPn = M.col(MT.pn);
-    const mDir = M.col(MT.dir), mDelta = M.col(MT.delta), mFlood = M.col(MT.flood), mCopies = M.col(MT.copies), mVni = M.col(MT.vni);
+    const cSrc = P.col(PK.src),
+      cN = P.col(PK.n),
+      cFrame = P.col(PK.frame),
+      cSec = P.col(PK.sec),
+      cUsec = P.col(PK.usec),
+      cWire = P.col(PK.wireLen),
+      cCap = P.col(PK.capLen);
+    const cVni = P.col(PK.vni),
+      cCodes = P.col(PK.codes),
+      cOuter = P.col(PK.outerFlow),
+      cInner = P.col(PK.innerFlow),
+      cLink = P.col(PK.link),
+      cType = P.col(PK.ethertype);
+    const mSrc = M.col(MT.src),
+      mN = M.col(MT.n),
+      mPsrc = M.col(MT.psrc),
+      mPn = M.col(MT.pn);
+    const mDir = M.col(MT.dir),
+      mDelta = M.col(MT.delta),
+      mFlood = M.col(MT.flood),
+      mCopies = M.col(MT.copies),
+      mVni = M.col(MT.vni);
     const matchRow = (src: number, n: number, psrc: number, pn: number, m: Match, copies: number): void => {
       const i = M.at;
       mSrc[i] = src;
@@ -153,7 +172,16 @@ export async function exportCaptures(args: readonly string[], opts: ExportOption
       const srcId = { underlay: 2 * k, overlay: 2 * k + 1 };
       for (const side of ['underlay', 'overlay'] as const) {
         const s = pairing[side];
-        if (s) sources.push({ id: srcId[side], node: pairing.node, side, interface: interfaceOf(s, side), file: fileOf(s), paired, split: s.select.kind !== 'all' });
+        if (s)
+          sources.push({
+            id: srcId[side],
+            node: pairing.node,
+            side,
+            interface: interfaceOf(s, side),
+            file: fileOf(s),
+            paired,
+            split: s.select.kind !== 'all',
+          });
       }
       const clock = node.clockOffsetUs;
       const counts = { underlay: 0, overlay: 0 };
@@ -228,7 +256,16 @@ export async function exportCaptures(args: readonly string[], opts: ExportOption
         rule: pairing.rule,
         underlay: sideOf('underlay'),
         overlay: sideOf('overlay'),
-        correlation: c ? { matched: c.matched, underlayOnly: c.underlayOnly, overlayOnly: c.overlayOnly, encap: c.encap, decap: c.decap, floodedFrames: c.floodedFrames } : null,
+        correlation: c
+          ? {
+              matched: c.matched,
+              underlayOnly: c.underlayOnly,
+              overlayOnly: c.overlayOnly,
+              encap: c.encap,
+              decap: c.decap,
+              floodedFrames: c.floodedFrames,
+            }
+          : null,
       });
     }
 
@@ -236,7 +273,12 @@ export async function exportCaptures(args: readonly string[], opts: ExportOption
     const c1 = process.cpuUsage();
     await stage.addSources(sources);
     await stage.addLabels(labels);
-    const written = await stage.write(outDir, { capture, anySplit: sources.some((s) => s.split), dedupe, renumbered: flows.restarted || links.restarted });
+    const written = await stage.write(outDir, {
+      capture,
+      anySplit: sources.some((s) => s.split),
+      dedupe,
+      renumbered: flows.restarted || links.restarted,
+    });
     const manifest = path.join(outDir, 'export.json');
     const summary: ExportSummary = {
       schemaVersion: EXPORT_SCHEMA_VERSION,

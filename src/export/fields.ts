@@ -49,7 +49,20 @@ export class Level {
 
 /** IP protocols without a decoder of their own, by the name people use. */
 const IP_PROTO_NAMES: Readonly<Record<number, string>> = {
-  1: 'ICMP', 2: 'IGMP', 4: 'IPIP', 6: 'TCP', 17: 'UDP', 41: 'IPv6', 47: 'GRE', 50: 'ESP', 51: 'AH', 58: 'ICMPv6', 89: 'OSPF', 103: 'PIM', 112: 'VRRP', 132: 'SCTP',
+  1: 'ICMP',
+  2: 'IGMP',
+  4: 'IPIP',
+  6: 'TCP',
+  17: 'UDP',
+  41: 'IPv6',
+  47: 'GRE',
+  50: 'ESP',
+  51: 'AH',
+  58: 'ICMPv6',
+  89: 'OSPF',
+  103: 'PIM',
+  112: 'VRRP',
+  132: 'SCTP',
 };
 
 export function ipProtoName(proto: number): string {
@@ -58,12 +71,18 @@ export function ipProtoName(proto: number): string {
 
 function etherName(type: number): string {
   switch (type) {
-    case 0x0800: return 'IPv4';
-    case 0x86dd: return 'IPv6';
-    case 0x0806: return 'ARP';
-    case 0x88cc: return 'LLDP';
-    case 0x8809: return 'LACP';
-    default: return `EtherType 0x${type.toString(16).padStart(4, '0')}`;
+    case 0x0800:
+      return 'IPv4';
+    case 0x86dd:
+      return 'IPv6';
+    case 0x0806:
+      return 'ARP';
+    case 0x88cc:
+      return 'LLDP';
+    case 0x8809:
+      return 'LACP';
+    default:
+      return `EtherType 0x${type.toString(16).padStart(4, '0')}`;
   }
 }
 

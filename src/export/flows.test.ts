@@ -4,7 +4,7 @@ import { PacketFields, TUNNEL_VXLAN } from './fields.js';
 import { FlowTable, LinkTable, type FlowEntry, type LinkEntry } from './flows.js';
 
 describe('PacketFields', () => {
-  it('an underlay VXLAN packet: the VTEPs and their UDP ports outside, the guest\'s ping inside', () => {
+  it("an underlay VXLAN packet: the VTEPs and their UDP ports outside, the guest's ping inside", () => {
     const f = new PacketFields().read(decoded(encap(ping(1)), 1, 0), 'underlay');
     expect(f.tunnel).toBe(TUNNEL_VXLAN);
     expect(f.vni).toBe(10);

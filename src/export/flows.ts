@@ -175,7 +175,13 @@ export class LinkTable {
     k[4] = l.ethertype;
     k.fill(0, 5);
     const id = this.numbers.lookup();
-    if (this.numbers.fresh) this.onNew({ id, src: l.ethSrc < 0 ? undefined : formatMac(l.ethSrc), dst: l.ethDst < 0 ? undefined : formatMac(l.ethDst), ethertype: l.ethertype });
+    if (this.numbers.fresh)
+      this.onNew({
+        id,
+        src: l.ethSrc < 0 ? undefined : formatMac(l.ethSrc),
+        dst: l.ethDst < 0 ? undefined : formatMac(l.ethDst),
+        ethertype: l.ethertype,
+      });
     return id;
   }
 }

@@ -8,7 +8,15 @@
 import path from 'node:path';
 import { findCookedSides } from '../analysis/cooked.js';
 import { probeCapture } from '../analysis/probe.js';
-import { pairFiles, roleOfInterface, splitCaptureName, type FileShape, type NodePairing, type Side, type SideSource } from '../analysis/sides.js';
+import {
+  pairFiles,
+  roleOfInterface,
+  splitCaptureName,
+  type FileShape,
+  type NodePairing,
+  type Side,
+  type SideSource,
+} from '../analysis/sides.js';
 import type { DecoderRegistry } from '../decode/registry.js';
 import { isVxiError } from '../errors.js';
 import type { CaptureFileSpec, SessionSpec } from '../web/session.js';
@@ -75,7 +83,9 @@ export async function nodesOfSession(spec: SessionSpec, registry: DecoderRegistr
       if (s?.select.kind !== 'ifindex' || s.select.ifindexes.length > 0) continue;
       const found = await findCookedSides(s.path, { registry });
       if (!found) {
-        problems.push(`${s.name}: a capture of every interface (tcpdump -i any) in which no interface carries both VXLAN and the frames it tunnels: its sides cannot be told apart; capture the underlay and the bridge apart. Left out`);
+        problems.push(
+          `${s.name}: a capture of every interface (tcpdump -i any) in which no interface carries both VXLAN and the frames it tunnels: its sides cannot be told apart; capture the underlay and the bridge apart. Left out`,
+        );
         usable = false;
         break;
       }

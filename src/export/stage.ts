@@ -19,7 +19,18 @@
 import { rmSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import path from 'node:path';
-import { DOUBLE, DuckDBDataChunk, DuckDBInstance, INTEGER, UINTEGER, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
+import {
+  DOUBLE,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  INTEGER,
+  UINTEGER,
+  VARCHAR,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  type DuckDBType,
+  type DuckDBVector,
+} from '@duckdb/node-api';
 import { VxiError } from '../errors.js';
 import type { FlowEntry, LinkEntry } from './flows.js';
 
@@ -40,7 +51,14 @@ const SQL_OF: Record<Kind, string> = { i32: 'INTEGER', u32: 'UINTEGER', f64: 'DO
  */
 function itemsOf(v: DuckDBVector, kind: Kind): Buf | undefined {
   const items = (v as unknown as { items?: unknown }).items;
-  const typed = kind === 'i32' ? items instanceof Int32Array : kind === 'u32' ? items instanceof Uint32Array : kind === 'f64' ? items instanceof Float64Array : false;
+  const typed =
+    kind === 'i32'
+      ? items instanceof Int32Array
+      : kind === 'u32'
+        ? items instanceof Uint32Array
+        : kind === 'f64'
+          ? items instanceof Float64Array
+          : false;
   return typed && (items as Buf).length >= CHUNK_ROWS ? (items as Buf) : undefined;
 }
 
@@ -58,14 +76,23 @@ export class ChunkTable {
     private readonly appender: DuckDBAppender,
     kinds: readonly Kind[],
   ) {
-    this.chunk = DuckDBDataChunk.create(kinds.map((k) => TYPE_OF[k]), CHUNK_ROWS);
+    this.chunk = DuckDBDataChunk.create(
+      kinds.map((k) => TYPE_OF[k]),
+      CHUNK_ROWS,
+    );
     this.vectors = kinds.map((_, j) => this.chunk.getColumnVector(j));
     this.inPlace = [];
     this.cols = kinds.map((k, j) => {
       const own = itemsOf(this.vectors[j] as DuckDBVector, k);
       this.inPlace.push(own !== undefined);
       if (own) return own;
-      return k === 'i32' ? new Int32Array(CHUNK_ROWS) : k === 'u32' ? new Uint32Array(CHUNK_ROWS) : k === 'f64' ? new Float64Array(CHUNK_ROWS) : new Array<string | null>(CHUNK_ROWS).fill(null);
+      return k === 'i32'
+        ? new Int32Array(CHUNK_ROWS)
+        : k === 'u32'
+          ? new Uint32Array(CHUNK_ROWS)
+          : k === 'f64'
+            ? new Float64Array(CHUNK_ROWS)
+            : new Array<string | null>(CHUNK_ROWS).fill(null);
     });
   }
 
@@ -122,10 +149,35 @@ export class ChunkTable {
  * The packet staging columns, in order: integers only (DuckDB casts a DOUBLE to an integer at
  * some 0.7 µs a value: the time is staged as whole seconds and microseconds).
  */
-export const PK = { src: 0, n: 1, frame: 2, sec: 3, usec: 4, wireLen: 5, capLen: 6, vni: 7, codes: 8, outerFlow: 9, innerFlow: 10, link: 11, ethertype: 12 } as const;
+export const PK = {
+  src: 0,
+  n: 1,
+  frame: 2,
+  sec: 3,
+  usec: 4,
+  wireLen: 5,
+  capLen: 6,
+  vni: 7,
+  codes: 8,
+  outerFlow: 9,
+  innerFlow: 10,
+  link: 11,
+  ethertype: 12,
+} as const;
 const PK_COLUMNS: [string, Kind][] = [
-  ['src', 'i32'], ['n', 'u32'], ['frame', 'u32'], ['sec', 'u32'], ['usec', 'i32'], ['wire_len', 'u32'], ['cap_len', 'u32'], ['vni', 'i32'], ['codes', 'i32'],
-  ['outer_flow', 'i32'], ['inner_flow', 'i32'], ['link', 'i32'], ['ethertype', 'i32'],
+  ['src', 'i32'],
+  ['n', 'u32'],
+  ['frame', 'u32'],
+  ['sec', 'u32'],
+  ['usec', 'i32'],
+  ['wire_len', 'u32'],
+  ['cap_len', 'u32'],
+  ['vni', 'i32'],
+  ['codes', 'i32'],
+  ['outer_flow', 'i32'],
+  ['inner_flow', 'i32'],
+  ['link', 'i32'],
+  ['ethertype', 'i32'],
 ];
 /** `codes`: the tunnel in bits 0–1, malformed bit 2, truncated bit 3, the protocol label's number from bit 8. */
 export const CODE_MALFORMED = 4;
@@ -139,10 +191,34 @@ export const CODE_LABEL_SHIFT = 8;
  * has copies 0.
  */
 export const MT = { src: 0, n: 1, psrc: 2, pn: 3, dir: 4, delta: 5, flood: 6, copies: 7, vni: 8 } as const;
-const MT_COLUMNS: [string, Kind][] = [['src', 'i32'], ['n', 'u32'], ['psrc', 'i32'], ['pn', 'u32'], ['dir', 'i32'], ['delta', 'f64'], ['flood', 'i32'], ['copies', 'i32'], ['vni', 'i32']];
+const MT_COLUMNS: [string, Kind][] = [
+  ['src', 'i32'],
+  ['n', 'u32'],
+  ['psrc', 'i32'],
+  ['pn', 'u32'],
+  ['dir', 'i32'],
+  ['delta', 'f64'],
+  ['flood', 'i32'],
+  ['copies', 'i32'],
+  ['vni', 'i32'],
+];
 
-const FL_COLUMNS: [string, Kind][] = [['id', 'i32'], ['ip_version', 'i32'], ['src', 'str'], ['dst', 'str'], ['proto', 'i32'], ['sport', 'i32'], ['dport', 'i32'], ['community_id', 'str']];
-const LK_COLUMNS: [string, Kind][] = [['id', 'i32'], ['eth_src', 'str'], ['eth_dst', 'str'], ['ethertype', 'i32']];
+const FL_COLUMNS: [string, Kind][] = [
+  ['id', 'i32'],
+  ['ip_version', 'i32'],
+  ['src', 'str'],
+  ['dst', 'str'],
+  ['proto', 'i32'],
+  ['sport', 'i32'],
+  ['dport', 'i32'],
+  ['community_id', 'str'],
+];
+const LK_COLUMNS: [string, Kind][] = [
+  ['id', 'i32'],
+  ['eth_src', 'str'],
+  ['eth_dst', 'str'],
+  ['ethertype', 'i32'],
+];
 
 export interface SourceRow {
   id: number;
@@ -233,8 +309,20 @@ export class Stage {
     const db = await instance.connect();
     await db.run("SET TimeZone = 'UTC'");
     await db.run(TABLES);
-    const table = async (name: string, cols: readonly [string, Kind][]): Promise<ChunkTable> => new ChunkTable(await db.createAppender(name), cols.map(([, k]) => k));
-    return new Stage(instance, db, dir, await table('pk', PK_COLUMNS), await table('mt', MT_COLUMNS), await table('fl', FL_COLUMNS), await table('lk', LK_COLUMNS));
+    const table = async (name: string, cols: readonly [string, Kind][]): Promise<ChunkTable> =>
+      new ChunkTable(
+        await db.createAppender(name),
+        cols.map(([, k]) => k),
+      );
+    return new Stage(
+      instance,
+      db,
+      dir,
+      await table('pk', PK_COLUMNS),
+      await table('mt', MT_COLUMNS),
+      await table('fl', FL_COLUMNS),
+      await table('lk', LK_COLUMNS),
+    );
   }
 
   addFlow(f: FlowEntry): void {
@@ -334,7 +422,8 @@ export class Stage {
       LEFT JOIN ${matches} m ON m.src = p.src AND m.n = p.n
       ${partnerJoin}`);
     await this.db.run('DROP TABLE pk; DROP TABLE mt');
-    const tunnel = (codes: string): string => `CASE ${codes} & 3 WHEN 1 THEN 'vxlan'::tunnel_t WHEN 2 THEN 'geneve'::tunnel_t WHEN 3 THEN 'vxlan-gpe'::tunnel_t END`;
+    const tunnel = (codes: string): string =>
+      `CASE ${codes} & 3 WHEN 1 THEN 'vxlan'::tunnel_t WHEN 2 THEN 'geneve'::tunnel_t WHEN 3 THEN 'vxlan-gpe'::tunnel_t END`;
     const packetsSql = `
       SELECT
         ${sqlString(o.capture)}::capture_t AS capture, s.node, s.side, s.interface, s.file,

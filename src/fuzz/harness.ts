@@ -51,7 +51,10 @@ async function* chunked(bytes: Uint8Array, sizes: readonly number[]): AsyncGener
 }
 
 function describe(err: unknown): { message: string; stack?: string } {
-  if (err instanceof Error) return err.stack === undefined ? { message: `${err.name}: ${err.message}` } : { message: `${err.name}: ${err.message}`, stack: err.stack };
+  if (err instanceof Error)
+    return err.stack === undefined
+      ? { message: `${err.name}: ${err.message}` }
+      : { message: `${err.name}: ${err.message}`, stack: err.stack };
   return { message: String(err) };
 }
 
@@ -62,25 +65,31 @@ export async function runCase(bytes: Uint8Array, opts: CaseOptions = {}): Promis
   const decoded: DecodedPacket[] = [];
   let stage: 'decode' | 'format' = 'decode';
   try {
-    const summary = await decodeCapture(chunked(bytes, opts.chunkSizes ?? []), (p) => {
-      const problem = packetProblem(p);
-      if (problem !== undefined && out.crash === undefined) out.crash = { where: 'invariant', message: `packet ${p.n}: ${problem}` };
-      if (p.error) out.malformedFrames++;
-      stage = 'format';
-      packetToText(p);
-      packetToJsonLine(p);
-      stage = 'decode';
-      decoded.push(p);
-    }, opts.registry ? { registry: opts.registry } : {});
+    const summary = await decodeCapture(
+      chunked(bytes, opts.chunkSizes ?? []),
+      (p) => {
+        const problem = packetProblem(p);
+        if (problem !== undefined && out.crash === undefined) out.crash = { where: 'invariant', message: `packet ${p.n}: ${problem}` };
+        if (p.error) out.malformedFrames++;
+        stage = 'format';
+        packetToText(p);
+        packetToJsonLine(p);
+        stage = 'decode';
+        decoded.push(p);
+      },
+      opts.registry ? { registry: opts.registry } : {},
+    );
     out.packets = summary.packets;
     if (summary.error) {
-      if (!(summary.error instanceof CaptureFormatError)) out.crash ??= { where: 'decode', message: `summary.error is not a CaptureFormatError: ${String(summary.error)}` };
+      if (!(summary.error instanceof CaptureFormatError))
+        out.crash ??= { where: 'decode', message: `summary.error is not a CaptureFormatError: ${String(summary.error)}` };
       else if (!Number.isInteger(summary.error.offset) || summary.error.offset < 0 || summary.error.kind === undefined) {
         out.crash ??= { where: 'decode', message: `error without a byte offset or a kind: ${summary.error.message}` };
       }
       out.readerError = summary.error.message;
     }
-    if (summary.packets !== decoded.length) out.crash ??= { where: 'decode', message: `summary says ${summary.packets} packets, ${decoded.length} were delivered` };
+    if (summary.packets !== decoded.length)
+      out.crash ??= { where: 'decode', message: `summary says ${summary.packets} packets, ${decoded.length} were delivered` };
   } catch (err) {
     out.crash ??= { where: stage, ...describe(err) };
   }

@@ -20,14 +20,18 @@ export function packetProblem(p: DecodedPacket, limits: Limits = {}): string | u
   let prevEnd = 0;
   let prevDepth = 0;
   for (const [i, l] of p.layers.entries()) {
-    if (!Number.isInteger(l.offset) || !Number.isInteger(l.length) || l.offset < 0 || l.length < 0) return `layer ${i} (${l.type}) has offset ${l.offset} length ${l.length}`;
+    if (!Number.isInteger(l.offset) || !Number.isInteger(l.length) || l.offset < 0 || l.length < 0)
+      return `layer ${i} (${l.type}) has offset ${l.offset} length ${l.length}`;
     if (l.offset + l.length > size) return `layer ${i} (${l.type}) at ${l.offset}+${l.length} ends past the ${size} captured bytes`;
     if (l.offset < prevEnd) return `layer ${i} (${l.type}) at ${l.offset} starts inside the previous layer (ends at ${prevEnd})`;
-    if (l.depth < prevDepth || l.depth > maxDepth) return `layer ${i} (${l.type}) has depth ${l.depth} (previous ${prevDepth}, limit ${maxDepth})`;
+    if (l.depth < prevDepth || l.depth > maxDepth)
+      return `layer ${i} (${l.type}) has depth ${l.depth} (previous ${prevDepth}, limit ${maxDepth})`;
     prevEnd = l.offset + l.length;
     prevDepth = l.depth;
   }
-  if (p.payloadOffset < 0 || p.payloadLength < 0 || p.payloadOffset + p.payloadLength > size) return `payload ${p.payloadOffset}+${p.payloadLength} is outside the ${size} captured bytes`;
-  if (p.error && (p.error.offset < 0 || p.error.offset > size)) return `error offset ${p.error.offset} is outside the ${size} captured bytes`;
+  if (p.payloadOffset < 0 || p.payloadLength < 0 || p.payloadOffset + p.payloadLength > size)
+    return `payload ${p.payloadOffset}+${p.payloadLength} is outside the ${size} captured bytes`;
+  if (p.error && (p.error.offset < 0 || p.error.offset > size))
+    return `error offset ${p.error.offset} is outside the ${size} captured bytes`;
   return undefined;
 }

@@ -30,8 +30,32 @@ const INTERESTING_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff, 0x08, 0x45, 0x60,
 /** Values a length field is set to: the edges, odd values, and the readers' own limits. */
 function interestingValue(rng: Rng, f: LengthField, current: number): number {
   const max = f.size === 4 ? 0xffffffff : f.size === 2 ? 0xffff : 0xff;
-  const choices = [0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 19, 20, 39, 40, max, max - 1, max >>> 1, (max >>> 1) + 1,
-    current + 1, current - 1, current + 4, current - 4, current * 2, current >>> 1];
+  const choices = [
+    0,
+    1,
+    2,
+    3,
+    4,
+    7,
+    8,
+    11,
+    12,
+    13,
+    19,
+    20,
+    39,
+    40,
+    max,
+    max - 1,
+    max >>> 1,
+    (max >>> 1) + 1,
+    current + 1,
+    current - 1,
+    current + 4,
+    current - 4,
+    current * 2,
+    current >>> 1,
+  ];
   if (f.size === 4) choices.push(262_144, 262_145, 16 * 1024 * 1024, 16 * 1024 * 1024 + 4, 0x7fffffff, 0x80000000);
   const v = rng.pick(choices);
   return ((v % (max + 1)) + (max + 1)) % (max + 1);
@@ -109,7 +133,11 @@ function applyOne(rng: Rng, b: Uint8Array, seed: Seed, others: readonly Seed[], 
       const what = rng.below(4);
       if (what === 0) {
         ops.push(`duplicate unit at ${u.offset} (${u.length} bytes)`);
-        return concatBytes([b.subarray(0, u.offset + u.length), b.subarray(u.offset, u.offset + u.length), b.subarray(u.offset + u.length)]);
+        return concatBytes([
+          b.subarray(0, u.offset + u.length),
+          b.subarray(u.offset, u.offset + u.length),
+          b.subarray(u.offset + u.length),
+        ]);
       }
       if (what === 1) {
         ops.push(`drop unit at ${u.offset} (${u.length} bytes)`);
@@ -120,7 +148,13 @@ function applyOne(rng: Rng, b: Uint8Array, seed: Seed, others: readonly Seed[], 
         if (v === u) return b;
         const [x, y] = u.offset < v.offset ? [u, v] : [v, u];
         ops.push(`swap units at ${x.offset} and ${y.offset}`);
-        return concatBytes([b.subarray(0, x.offset), b.subarray(y.offset, y.offset + y.length), b.subarray(x.offset + x.length, y.offset), b.subarray(x.offset, x.offset + x.length), b.subarray(y.offset + y.length)]);
+        return concatBytes([
+          b.subarray(0, x.offset),
+          b.subarray(y.offset, y.offset + y.length),
+          b.subarray(x.offset + x.length, y.offset),
+          b.subarray(x.offset, x.offset + x.length),
+          b.subarray(y.offset + y.length),
+        ]);
       }
       // a unit from another seed (its own byte order, link type and interface numbering)
       const other = others.length > 0 ? rng.pick(others) : seed;

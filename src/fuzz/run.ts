@@ -58,12 +58,17 @@ export interface FuzzReport {
 }
 
 /** The case `index` of a run: the mutant and how it is fed to the reader. */
-export function makeCase(seeds: readonly Seed[], seed: number, index: number): { seedName: string; bytes: Uint8Array; ops: string[]; chunkSizes: number[] } {
+export function makeCase(
+  seeds: readonly Seed[],
+  seed: number,
+  index: number,
+): { seedName: string; bytes: Uint8Array; ops: string[]; chunkSizes: number[] } {
   const rng = Rng.forCase(seed, index);
   const s = rng.pick(seeds);
   const m = mutate(rng, s, seeds);
   const chunkSizes: number[] = [];
-  if (rng.chance(0.5)) for (let i = rng.between(1, 4); i > 0; i--) chunkSizes.push(rng.chance(0.3) ? rng.between(1, 16) : rng.between(17, 4096));
+  if (rng.chance(0.5))
+    for (let i = rng.between(1, 4); i > 0; i--) chunkSizes.push(rng.chance(0.3) ? rng.between(1, 16) : rng.between(17, 4096));
   return { seedName: s.name, bytes: m.bytes, ops: chunkSizes.length ? [...m.ops, `chunks ${chunkSizes.join(',')}`] : m.ops, chunkSizes };
 }
 
@@ -80,8 +85,19 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const times: number[] = [];
   const seen = new Set<string>();
   const report: FuzzReport = {
-    seed: opts.seed, cases: 0, crashes: [], duplicateCrashes: 0, hangs: [], slowest: undefined,
-    damagedFiles: 0, malformedFrames: 0, packets: 0, elapsedMs: 0, peakRssMb: 0, p50Ms: 0, p99Ms: 0,
+    seed: opts.seed,
+    cases: 0,
+    crashes: [],
+    duplicateCrashes: 0,
+    hangs: [],
+    slowest: undefined,
+    damagedFiles: 0,
+    malformedFrames: 0,
+    packets: 0,
+    elapsedMs: 0,
+    peakRssMb: 0,
+    p50Ms: 0,
+    p99Ms: 0,
   };
   for (let i = first; i < first + opts.cases; i++) {
     if (opts.timeBudgetMs !== undefined && performance.now() - t0 > opts.timeBudgetMs) break;
@@ -110,7 +126,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
         report.crashes.push({ caseIndex: i, seedName: c.seedName, ops: c.ops, bytes: c.bytes, outcome: o });
       }
     }
-    if (opts.onProgress && opts.progressEvery && report.cases % opts.progressEvery === 0) opts.onProgress(report.cases, finishReport(report, times, t0));
+    if (opts.onProgress && opts.progressEvery && report.cases % opts.progressEvery === 0)
+      opts.onProgress(report.cases, finishReport(report, times, t0));
   }
   return finishReport(report, times, t0);
 }

@@ -39,13 +39,19 @@ function u32(b: Uint8Array, at: number, le: boolean): number {
 
 function pcapUnits(bytes: Uint8Array, le: boolean, out: CaptureStructure): void {
   out.units.push({ offset: 0, length: 24, kind: 'pcap-header' });
-  out.fields.push({ offset: 16, size: 4, littleEndian: le, name: 'pcap snaplen' }, { offset: 20, size: 4, littleEndian: le, name: 'pcap link type' });
+  out.fields.push(
+    { offset: 16, size: 4, littleEndian: le, name: 'pcap snaplen' },
+    { offset: 20, size: 4, littleEndian: le, name: 'pcap link type' },
+  );
   for (let at = 24; at + 16 <= bytes.length; ) {
     const caplen = u32(bytes, at + 8, le);
     const length = 16 + caplen;
     if (at + length > bytes.length) break;
     out.units.push({ offset: at, length, kind: 'pcap-record' });
-    out.fields.push({ offset: at + 8, size: 4, littleEndian: le, name: 'pcap caplen' }, { offset: at + 12, size: 4, littleEndian: le, name: 'pcap original length' });
+    out.fields.push(
+      { offset: at + 8, size: 4, littleEndian: le, name: 'pcap caplen' },
+      { offset: at + 12, size: 4, littleEndian: le, name: 'pcap original length' },
+    );
     at += length;
   }
 }
@@ -103,17 +109,43 @@ function packetFields(bytes: Uint8Array, out: CaptureStructure): void {
     };
     for (const l of p.layers) {
       switch (l.type) {
-        case 'ipv4': f(l.offset, 1, 'ipv4 version/IHL'); f(l.offset + 2, 2, 'ipv4 total length'); f(l.offset + 6, 2, 'ipv4 fragment word'); break;
-        case 'ipv6': f(l.offset + 4, 2, 'ipv6 payload length'); f(l.offset + 6, 1, 'ipv6 next header'); break;
-        case 'udp': f(l.offset + 4, 2, 'udp length'); f(l.offset + 2, 2, 'udp destination port'); break;
-        case 'tcp': f(l.offset + 12, 1, 'tcp data offset'); break;
-        case 'geneve': f(l.offset, 1, 'geneve options length'); break;
-        case 'arp': f(l.offset + 4, 1, 'arp hlen'); f(l.offset + 5, 1, 'arp plen'); break;
-        case 'eth': f(l.offset + 12, 2, 'ethertype'); break;
-        case 'vlan': f(l.offset + 2, 2, 'vlan ethertype'); break;
-        case 'vxlan': f(l.offset, 1, 'vxlan flags'); break;
-        case 'vxlan-gpe': f(l.offset + 3, 1, 'vxlan-gpe next protocol'); break;
-        default: break;
+        case 'ipv4':
+          f(l.offset, 1, 'ipv4 version/IHL');
+          f(l.offset + 2, 2, 'ipv4 total length');
+          f(l.offset + 6, 2, 'ipv4 fragment word');
+          break;
+        case 'ipv6':
+          f(l.offset + 4, 2, 'ipv6 payload length');
+          f(l.offset + 6, 1, 'ipv6 next header');
+          break;
+        case 'udp':
+          f(l.offset + 4, 2, 'udp length');
+          f(l.offset + 2, 2, 'udp destination port');
+          break;
+        case 'tcp':
+          f(l.offset + 12, 1, 'tcp data offset');
+          break;
+        case 'geneve':
+          f(l.offset, 1, 'geneve options length');
+          break;
+        case 'arp':
+          f(l.offset + 4, 1, 'arp hlen');
+          f(l.offset + 5, 1, 'arp plen');
+          break;
+        case 'eth':
+          f(l.offset + 12, 2, 'ethertype');
+          break;
+        case 'vlan':
+          f(l.offset + 2, 2, 'vlan ethertype');
+          break;
+        case 'vxlan':
+          f(l.offset, 1, 'vxlan flags');
+          break;
+        case 'vxlan-gpe':
+          f(l.offset + 3, 1, 'vxlan-gpe next protocol');
+          break;
+        default:
+          break;
       }
     }
   }

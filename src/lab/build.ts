@@ -60,7 +60,9 @@ export function parseFeatures(text: string): Map<string, boolean> {
 }
 
 export async function readFeatures(netns: string, ifname: string): Promise<Map<string, boolean>> {
-  return parseFeatures(await mustRun(`reading ${ifname}'s offload features in ${netns}`, netnsExec(netns, ['ethtool', '-k', ifname]), { timeoutMs: 5000 }));
+  return parseFeatures(
+    await mustRun(`reading ${ifname}'s offload features in ${netns}`, netnsExec(netns, ['ethtool', '-k', ifname]), { timeoutMs: 5000 }),
+  );
 }
 
 /** Every veth end in the lab's namespaces, read from the kernel. */
@@ -76,7 +78,8 @@ async function labVeths(prefix: string): Promise<{ netns: string; ifname: string
 
 /** tx checksum offload off on every veth of the lab (TSO goes with it): captures show correct checksums. */
 export async function disableChecksumOffload(prefix: string): Promise<void> {
-  for (const v of await labVeths(prefix)) await setFeatures(v.netns, v.ifname, { tx: false }, `turning tx checksum offload off on ${v.ifname} in ${v.netns}`);
+  for (const v of await labVeths(prefix))
+    await setFeatures(v.netns, v.ifname, { tx: false }, `turning tx checksum offload off on ${v.ifname} in ${v.netns}`);
 }
 
 /** GRO off on a node's VXLAN device: the receiver's bridge then sees each frame as it crossed the underlay. */
@@ -149,7 +152,22 @@ export function overlayCommands(prefix: string, node: NodeSpec, topo: LabTopolog
     { what: `addressing ${bridge}`, argv: ip(ns, 'addr', 'add', node.bridgeAddress, 'dev', bridge) },
     {
       what: `creating ${vxlanIf} (VNI ${OVERLAY.vni}, UDP ${OVERLAY.port})`,
-      argv: ip(ns, 'link', 'add', vxlanIf, 'type', 'vxlan', 'id', String(OVERLAY.vni), 'dstport', String(OVERLAY.port), 'local', node.host, 'dev', OVERLAY.underlay),
+      argv: ip(
+        ns,
+        'link',
+        'add',
+        vxlanIf,
+        'type',
+        'vxlan',
+        'id',
+        String(OVERLAY.vni),
+        'dstport',
+        String(OVERLAY.port),
+        'local',
+        node.host,
+        'dev',
+        OVERLAY.underlay,
+      ),
     },
     { what: `putting ${vxlanIf} in ${bridge}`, argv: ip(ns, 'link', 'set', vxlanIf, 'mtu', String(OVERLAY.mtu), 'master', bridge, 'up') },
     {

@@ -65,7 +65,9 @@ export async function labDown(opts: { prefix?: string; dir?: string }): Promise<
     }
   }
   const why = [
-    ...(problems.length > 0 ? [`could not delete namespace(s) ${problems.join('; ')}: run \`ip netns pids NAME\` to see what still runs there`] : []),
+    ...(problems.length > 0
+      ? [`could not delete namespace(s) ${problems.join('; ')}: run \`ip netns pids NAME\` to see what still runs there`]
+      : []),
     ...(folderProblem !== null ? [folderProblem] : []),
   ];
   if (why.length > 0) throw new LabError(why.join('; '));

@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { parseFeatures } from './build.js';
 import { LAB_BREAK_KINDS, defaultBreakNode, parseBreakRecord } from './faults.js';
 
-const vxlan = { address: 'a6:82:3b:8e:6a:58', id: 10, port: 4789, local: '10.3.1.174', dev: 'eth1', mtu: 1450, master: 'vxlan_bridge', up: true, flood: ['10.3.1.156'] };
+const vxlan = {
+  address: 'a6:82:3b:8e:6a:58',
+  id: 10,
+  port: 4789,
+  local: '10.3.1.174',
+  dev: 'eth1',
+  mtu: 1450,
+  master: 'vxlan_bridge',
+  up: true,
+  flood: ['10.3.1.156'],
+};
 
 describe('break records', () => {
   it('reads back what lab break writes', () => {
@@ -24,19 +34,33 @@ describe('break records', () => {
     // MTUs only in this lab's node and guest namespaces
     const mtu = { ...base, kind: 'mtu', vxlan, mtus: [{ netns: 'other-ns', ifname: 'eth0', mtu: 1450 }] };
     expect(() => parseBreakRecord(JSON.stringify(mtu))).toThrow(/mtus/);
-    expect(() => parseBreakRecord(JSON.stringify({ ...base, kind: 'drop', nftTable: { family: 'inet', name: 'filter' } }))).toThrow(/nftTable/);
-    expect(() => parseBreakRecord(JSON.stringify({ ...base, kind: 'stale-fdb', staleFdb: { mac: 'zz', dst: '10.3.1.250' } }))).toThrow(/staleFdb/);
+    expect(() => parseBreakRecord(JSON.stringify({ ...base, kind: 'drop', nftTable: { family: 'inet', name: 'filter' } }))).toThrow(
+      /nftTable/,
+    );
+    expect(() => parseBreakRecord(JSON.stringify({ ...base, kind: 'stale-fdb', staleFdb: { mac: 'zz', dst: '10.3.1.250' } }))).toThrow(
+      /staleFdb/,
+    );
   });
 
   it('breaks the receiver by default, the sender for stale-fdb and offload', () => {
     expect(LAB_BREAK_KINDS.map((k) => `${k}:${defaultBreakNode(k)}`)).toEqual([
-      'mtu:kvm2', 'vni:kvm2', 'port:kvm2', 'fdb:kvm2', 'stale-fdb:kvm1', 'drop:kvm2', 'multicast:kvm2', 'offload:kvm1',
+      'mtu:kvm2',
+      'vni:kvm2',
+      'port:kvm2',
+      'fdb:kvm2',
+      'stale-fdb:kvm1',
+      'drop:kvm2',
+      'multicast:kvm2',
+      'offload:kvm1',
     ]);
   });
 
   it('reads back an offload record and a vxlan snapshot with GRO; refuses offload devices outside the lab', () => {
     const base = { kind: 'offload', node: 'kvm1', prefix: 'vxi-', at: '', summary: '' };
-    const offload = [{ netns: 'vxi-kvm1', ifname: 'eth1', tx: false, tso: false }, { netns: 'vxi-vm1', ifname: 'eth0', tx: false, tso: false }];
+    const offload = [
+      { netns: 'vxi-kvm1', ifname: 'eth1', tx: false, tso: false },
+      { netns: 'vxi-vm1', ifname: 'eth0', tx: false, tso: false },
+    ];
     expect(parseBreakRecord(JSON.stringify({ ...base, offload })).offload).toEqual(offload);
     expect(() => parseBreakRecord(JSON.stringify({ ...base, offload: [{ ...offload[0], netns: 'host' }] }))).toThrow(/offload/);
     expect(() => parseBreakRecord(JSON.stringify({ ...base, offload: [{ ...offload[0], tx: 'on' }] }))).toThrow(/offload/);
@@ -48,7 +72,9 @@ describe('break records', () => {
   });
 
   it('reads ethtool -k output (the state, not the notes)', () => {
-    const f = parseFeatures('Features for eth1:\nrx-checksumming: on\ntx-checksumming: off\n\ttx-checksum-ip-generic: off\ntcp-segmentation-offload: off\n\ttx-tcp-segmentation: off [requested on]\ngeneric-receive-offload: on\nrx-gro-hw: off [fixed]\n');
+    const f = parseFeatures(
+      'Features for eth1:\nrx-checksumming: on\ntx-checksumming: off\n\ttx-checksum-ip-generic: off\ntcp-segmentation-offload: off\n\ttx-tcp-segmentation: off [requested on]\ngeneric-receive-offload: on\nrx-gro-hw: off [fixed]\n',
+    );
     expect(f.get('tx-checksumming')).toBe(false);
     expect(f.get('tx-tcp-segmentation')).toBe(false);
     expect(f.get('generic-receive-offload')).toBe(true);

@@ -141,13 +141,21 @@ function breakFile(dir: string): string {
 /** The lab folder, when it is ours (owned, no one else can write); refused otherwise (exit 2). */
 function ourLabDir(dir: string): string {
   const own = ownedDir(dir);
-  if (own === null) throw new LabError(`lab folder ${path.resolve(dir)} does not exist: is the lab up? (\`vxlan-inspect lab up --provisioned\`, or give its --dir)`, { exitCode: 2 });
-  if ('problem' in own) throw new LabError(`${own.problem}: it is not a lab folder of ours, so nothing is recorded or read there`, { exitCode: 2 });
+  if (own === null)
+    throw new LabError(
+      `lab folder ${path.resolve(dir)} does not exist: is the lab up? (\`vxlan-inspect lab up --provisioned\`, or give its --dir)`,
+      { exitCode: 2 },
+    );
+  if ('problem' in own)
+    throw new LabError(`${own.problem}: it is not a lab folder of ours, so nothing is recorded or read there`, { exitCode: 2 });
   return own.real;
 }
 
 function bad(file: string, what: string): LabError {
-  return new LabError(`${file} is not a break record vxlan-inspect wrote (${what}): remove it, and undo the fault by hand or rebuild the lab (lab down, lab up)`, { exitCode: 2 });
+  return new LabError(
+    `${file} is not a break record vxlan-inspect wrote (${what}): remove it, and undo the fault by hand or rebuild the lab (lab down, lab up)`,
+    { exitCode: 2 },
+  );
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -168,7 +176,13 @@ export function parseBreakRecord(text: string, file = 'break.json'): BreakRecord
   if (node !== 'kvm1' && node !== 'kvm2') throw bad(file, `node ${JSON.stringify(node)}`);
   if (typeof prefix !== 'string') throw bad(file, 'no prefix');
   checkPrefix(prefix);
-  const rec: BreakRecord = { kind, node, prefix, at: typeof at === 'string' ? at : '', summary: typeof summary === 'string' ? summary : kind };
+  const rec: BreakRecord = {
+    kind,
+    node,
+    prefix,
+    at: typeof at === 'string' ? at : '',
+    summary: typeof summary === 'string' ? summary : kind,
+  };
   const ip = (x: unknown, what: string): string => {
     if (typeof x !== 'string' || !IPV4_RE.test(x)) throw bad(file, `${what} ${JSON.stringify(x)}`);
     return x;
@@ -184,7 +198,13 @@ export function parseBreakRecord(text: string, file = 'break.json'): BreakRecord
   if (v.vxlan !== undefined) {
     const x = v.vxlan;
     if (!isObj(x) || !Array.isArray(x.flood)) throw bad(file, 'vxlan');
-    const s: VxlanSnapshot = { id: int(x.id, 'vni', 0, 0xffffff), port: int(x.port, 'port', 1, 65535), mtu: int(x.mtu, 'mtu', 68, 65535), up: x.up === true, flood: x.flood.map((d) => ip(d, 'flood')) };
+    const s: VxlanSnapshot = {
+      id: int(x.id, 'vni', 0, 0xffffff),
+      port: int(x.port, 'port', 1, 65535),
+      mtu: int(x.mtu, 'mtu', 68, 65535),
+      up: x.up === true,
+      flood: x.flood.map((d) => ip(d, 'flood')),
+    };
     if (x.address !== undefined) {
       if (typeof x.address !== 'string' || !MAC_RE.test(x.address)) throw bad(file, `address ${JSON.stringify(x.address)}`);
       s.address = x.address;
@@ -223,12 +243,23 @@ export function parseBreakRecord(text: string, file = 'break.json'): BreakRecord
     // only this lab's node and guest namespaces
     if (!Array.isArray(v.offload)) throw bad(file, 'offload');
     rec.offload = v.offload.map((o) => {
-      if (!isObj(o) || typeof o.netns !== 'string' || !allowed.has(o.netns) || typeof o.tx !== 'boolean' || typeof o.tso !== 'boolean') throw bad(file, 'offload');
+      if (!isObj(o) || typeof o.netns !== 'string' || !allowed.has(o.netns) || typeof o.tx !== 'boolean' || typeof o.tso !== 'boolean')
+        throw bad(file, 'offload');
       return { netns: o.netns, ifname: ifname(o.ifname, 'ifname'), tx: o.tx, tso: o.tso };
     });
   }
-  const needs: Record<BreakKind, keyof BreakRecord> = { mtu: 'mtus', vni: 'vxlan', port: 'vxlan', multicast: 'vxlan', fdb: 'removedFlood', 'stale-fdb': 'staleFdb', drop: 'nftTable', offload: 'offload' };
-  if (rec[needs[kind]] === undefined || (kind === 'mtu' && rec.vxlan === undefined)) throw bad(file, `a ${kind} record without ${needs[kind]}`);
+  const needs: Record<BreakKind, keyof BreakRecord> = {
+    mtu: 'mtus',
+    vni: 'vxlan',
+    port: 'vxlan',
+    multicast: 'vxlan',
+    fdb: 'removedFlood',
+    'stale-fdb': 'staleFdb',
+    drop: 'nftTable',
+    offload: 'offload',
+  };
+  if (rec[needs[kind]] === undefined || (kind === 'mtu' && rec.vxlan === undefined))
+    throw bad(file, `a ${kind} record without ${needs[kind]}`);
   return rec;
 }
 
@@ -254,11 +285,22 @@ async function readVxlan(ns: string, node: NodeName): Promise<VxlanSnapshot> {
   const r = await run(ipn(ns, '-j', '-d', 'link', 'show', 'dev', vxlanIf), { timeoutMs: 5000 });
   const link = r.code === 0 ? parseIpLink(r.stdout)[0] : undefined;
   if (!link?.vxlan) {
-    throw new LabError(`${node} has no ${vxlanIf} (\`${ipn(ns, 'link', 'show', 'dev', vxlanIf).join(' ')}\`: ${r.stderr.trim() || 'not a VXLAN device'}): provision the lab first (lab up --provisioned)`, { exitCode: 2 });
+    throw new LabError(
+      `${node} has no ${vxlanIf} (\`${ipn(ns, 'link', 'show', 'dev', vxlanIf).join(' ')}\`: ${r.stderr.trim() || 'not a VXLAN device'}): provision the lab first (lab up --provisioned)`,
+      { exitCode: 2 },
+    );
   }
-  const fdb = parseFdb(await mustRun(`reading ${node}'s ${vxlanIf} fdb`, bridgeN(ns, '-j', 'fdb', 'show', 'dev', vxlanIf), { timeoutMs: 5000 }));
+  const fdb = parseFdb(
+    await mustRun(`reading ${node}'s ${vxlanIf} fdb`, bridgeN(ns, '-j', 'fdb', 'show', 'dev', vxlanIf), { timeoutMs: 5000 }),
+  );
   const v = link.vxlan;
-  const snap: VxlanSnapshot = { id: v.id, port: v.port, mtu: link.mtu, up: link.up, flood: fdb.filter((e) => e.mac === FLOOD_MAC && e.dst !== undefined && e.dst !== v.group).map((e) => e.dst as string) };
+  const snap: VxlanSnapshot = {
+    id: v.id,
+    port: v.port,
+    mtu: link.mtu,
+    up: link.up,
+    flood: fdb.filter((e) => e.mac === FLOOD_MAC && e.dst !== undefined && e.dst !== v.group).map((e) => e.dst as string),
+  };
   if (link.address && MAC_RE.test(link.address)) snap.address = link.address;
   if (v.local) snap.local = v.local;
   if (v.dev) snap.dev = v.dev;
@@ -273,7 +315,19 @@ async function readVxlan(ns: string, node: NodeName): Promise<VxlanSnapshot> {
 async function recreateVxlan(ns: string, node: NodeName, s: VxlanSnapshot): Promise<void> {
   const { vxlanIf } = OVERLAY;
   await run(ipn(ns, 'link', 'del', 'dev', vxlanIf), { timeoutMs: 5000 });
-  const add = ipn(ns, 'link', 'add', vxlanIf, ...(s.address ? ['address', s.address] : []), 'type', 'vxlan', 'id', String(s.id), 'dstport', String(s.port));
+  const add = ipn(
+    ns,
+    'link',
+    'add',
+    vxlanIf,
+    ...(s.address ? ['address', s.address] : []),
+    'type',
+    'vxlan',
+    'id',
+    String(s.id),
+    'dstport',
+    String(s.port),
+  );
   if (s.local) add.push('local', s.local);
   if (s.group) add.push('group', s.group);
   if (s.dev) add.push('dev', s.dev);
@@ -287,14 +341,18 @@ async function recreateVxlan(ns: string, node: NodeName, s: VxlanSnapshot): Prom
 }
 
 async function linkMtu(ns: string, ifname: string): Promise<number> {
-  const l = parseIpLink(await mustRun(`reading ${ifname}'s mtu in ${ns}`, ipn(ns, '-j', 'link', 'show', 'dev', ifname), { timeoutMs: 5000 }))[0];
+  const l = parseIpLink(
+    await mustRun(`reading ${ifname}'s mtu in ${ns}`, ipn(ns, '-j', 'link', 'show', 'dev', ifname), { timeoutMs: 5000 }),
+  )[0];
   if (!l) throw new LabError(`${ns} has no ${ifname}`);
   return l.mtu;
 }
 
 async function guestMac(prefix: string, guest: GuestName): Promise<string> {
   const ns = netnsName(prefix, guest);
-  const l = parseIpLink(await mustRun(`reading ${guest}'s MAC address`, ipn(ns, '-j', 'link', 'show', 'dev', GUEST_IF), { timeoutMs: 5000 }))[0];
+  const l = parseIpLink(
+    await mustRun(`reading ${guest}'s MAC address`, ipn(ns, '-j', 'link', 'show', 'dev', GUEST_IF), { timeoutMs: 5000 }),
+  )[0];
   if (!l?.address || !MAC_RE.test(l.address)) throw new LabError(`${ns} ${GUEST_IF} has no MAC address`);
   return l.address;
 }
@@ -311,7 +369,12 @@ function nextGroup(g: string): string {
 }
 
 /** Applies the fault to the kernel; returns the record of what was there (written before this runs). */
-async function prepare(prefix: string, kind: BreakKind, node: NodeName, topo: LabTopology): Promise<{ rec: BreakRecord; apply: () => Promise<void> }> {
+async function prepare(
+  prefix: string,
+  kind: BreakKind,
+  node: NodeName,
+  topo: LabTopology,
+): Promise<{ rec: BreakRecord; apply: () => Promise<void> }> {
   const ns = netnsName(prefix, node);
   // a group of a class lab has its own addresses (10.3.n.x)
   const spec = nodeSpec(node, topo);
@@ -369,33 +432,53 @@ async function prepare(prefix: string, kind: BreakKind, node: NodeName, topo: La
         rec: { ...base, summary, vxlan: before, mtus },
         apply: async () => {
           await recreateVxlan(ns, node, after);
-          for (const t of targets) await mustRun(`${node}: mtu 1500 on ${t.ifname} in ${t.netns}`, ipn(t.netns, 'link', 'set', 'dev', t.ifname, 'mtu', '1500'));
+          for (const t of targets)
+            await mustRun(`${node}: mtu 1500 on ${t.ifname} in ${t.netns}`, ipn(t.netns, 'link', 'set', 'dev', t.ifname, 'mtu', '1500'));
         },
       };
     }
     case 'fdb': {
       const before = await readVxlan(ns, node);
       if (!before.flood.includes(peer.host)) {
-        throw new LabError(`lab break fdb: ${node}'s ${vxlanIf} has no flood entry to ${peer.name} (${peer.host}) to remove (flood entries: ${before.flood.join(', ') || 'none'})`, { exitCode: 2 });
+        throw new LabError(
+          `lab break fdb: ${node}'s ${vxlanIf} has no flood entry to ${peer.name} (${peer.host}) to remove (flood entries: ${before.flood.join(', ') || 'none'})`,
+          { exitCode: 2 },
+        );
       }
       return {
-        rec: { ...base, summary: `${node}'s ${vxlanIf} has no flood entry to ${peer.name} (${peer.host}): broadcasts (ARP) from ${spec.guest} no longer reach ${peer.name}`, removedFlood: peer.host },
+        rec: {
+          ...base,
+          summary: `${node}'s ${vxlanIf} has no flood entry to ${peer.name} (${peer.host}): broadcasts (ARP) from ${spec.guest} no longer reach ${peer.name}`,
+          removedFlood: peer.host,
+        },
         apply: async () => {
-          await mustRun(`${node}: removing the flood entry to ${peer.host}`, bridgeN(ns, 'fdb', 'del', FLOOD_MAC, 'dev', vxlanIf, 'dst', peer.host));
+          await mustRun(
+            `${node}: removing the flood entry to ${peer.host}`,
+            bridgeN(ns, 'fdb', 'del', FLOOD_MAC, 'dev', vxlanIf, 'dst', peer.host),
+          );
         },
       };
     }
     case 'stale-fdb': {
       await readVxlan(ns, node);
       const mac = await guestMac(prefix, peer.guest);
-      const fdb = parseFdb(await mustRun(`reading ${node}'s ${vxlanIf} fdb`, bridgeN(ns, '-j', 'fdb', 'show', 'dev', vxlanIf), { timeoutMs: 5000 }));
+      const fdb = parseFdb(
+        await mustRun(`reading ${node}'s ${vxlanIf} fdb`, bridgeN(ns, '-j', 'fdb', 'show', 'dev', vxlanIf), { timeoutMs: 5000 }),
+      );
       const prev = fdb.find((e) => e.mac === mac && e.dst !== undefined);
       const staleFdb: NonNullable<BreakRecord['staleFdb']> = { mac, dst: FRONTEND_ADDRESS };
       if (prev?.dst) staleFdb.replacedDst = prev.dst;
       return {
-        rec: { ...base, summary: `${node}'s ${vxlanIf} sends ${peer.guest}'s MAC ${mac} to ${FRONTEND_ADDRESS} (the frontend, no VTEP) by a static entry, not to ${peer.name} (${peer.host})`, staleFdb },
+        rec: {
+          ...base,
+          summary: `${node}'s ${vxlanIf} sends ${peer.guest}'s MAC ${mac} to ${FRONTEND_ADDRESS} (the frontend, no VTEP) by a static entry, not to ${peer.name} (${peer.host})`,
+          staleFdb,
+        },
         apply: async () => {
-          await mustRun(`${node}: static fdb entry ${mac} → ${FRONTEND_ADDRESS}`, bridgeN(ns, 'fdb', 'replace', mac, 'dev', vxlanIf, 'dst', FRONTEND_ADDRESS, 'static'));
+          await mustRun(
+            `${node}: static fdb entry ${mac} → ${FRONTEND_ADDRESS}`,
+            bridgeN(ns, 'fdb', 'replace', mac, 'dev', vxlanIf, 'dst', FRONTEND_ADDRESS, 'static'),
+          );
         },
       };
     }
@@ -430,15 +513,21 @@ async function prepare(prefix: string, kind: BreakKind, node: NodeName, topo: La
         },
         apply: async () => {
           // TSO stays off: frames keep their size, only the checksum is left to the device
-          for (const t of targets) await setFeatures(t.netns, t.ifname, { tx: true, tso: false }, `${node}: tx checksum offload on ${t.ifname} in ${t.netns}`);
+          for (const t of targets)
+            await setFeatures(t.netns, t.ifname, { tx: true, tso: false }, `${node}: tx checksum offload on ${t.ifname} in ${t.netns}`);
         },
       };
     }
     case 'drop': {
-      if (!(await hasNft())) throw new LabError('lab break drop needs nft (nftables) on this machine: apt-get install nftables', { exitCode: 2 });
+      if (!(await hasNft()))
+        throw new LabError('lab break drop needs nft (nftables) on this machine: apt-get install nftables', { exitCode: 2 });
       const before = await readVxlan(ns, node);
       const existing = await run(netnsExec(ns, ['nft', 'list', 'table', 'inet', NFT_TABLE]), { timeoutMs: 5000 });
-      if (existing.code === 0) throw new LabError(`${ns} already has nftables table inet ${NFT_TABLE}: remove it (lab exec ${node} -- nft delete table inet ${NFT_TABLE}) first`, { exitCode: 2 });
+      if (existing.code === 0)
+        throw new LabError(
+          `${ns} already has nftables table inet ${NFT_TABLE}: remove it (lab exec ${node} -- nft delete table inet ${NFT_TABLE}) first`,
+          { exitCode: 2 },
+        );
       const rules = [
         `table inet ${NFT_TABLE} {`,
         '  chain input {',
@@ -449,9 +538,16 @@ async function prepare(prefix: string, kind: BreakKind, node: NodeName, topo: La
         '',
       ].join('\n');
       return {
-        rec: { ...base, summary: `${node} drops incoming UDP ${before.port} (nftables table inet ${NFT_TABLE}, chain input): VXLAN packets reach ${UNDERLAY_IF} and are never decapsulated`, nftTable: { family: 'inet', name: NFT_TABLE } },
+        rec: {
+          ...base,
+          summary: `${node} drops incoming UDP ${before.port} (nftables table inet ${NFT_TABLE}, chain input): VXLAN packets reach ${UNDERLAY_IF} and are never decapsulated`,
+          nftTable: { family: 'inet', name: NFT_TABLE },
+        },
         apply: async () => {
-          await mustRun(`${node}: nftables rule dropping UDP ${before.port}`, netnsExec(ns, ['nft', '-f', '-']), { input: rules, timeoutMs: 5000 });
+          await mustRun(`${node}: nftables rule dropping UDP ${before.port}`, netnsExec(ns, ['nft', '-f', '-']), {
+            input: rules,
+            timeoutMs: 5000,
+          });
         },
       };
     }
@@ -465,32 +561,53 @@ async function undo(rec: BreakRecord): Promise<void> {
   if (rec.vxlan) await recreateVxlan(ns, rec.node, rec.vxlan);
   if (rec.mtus) {
     // lowered from the bridge outwards, the reverse of the break
-    for (const m of [...rec.mtus].reverse()) await mustRun(`${rec.node}: mtu ${m.mtu} on ${m.ifname} in ${m.netns}`, ipn(m.netns, 'link', 'set', 'dev', m.ifname, 'mtu', String(m.mtu)));
+    for (const m of [...rec.mtus].reverse())
+      await mustRun(
+        `${rec.node}: mtu ${m.mtu} on ${m.ifname} in ${m.netns}`,
+        ipn(m.netns, 'link', 'set', 'dev', m.ifname, 'mtu', String(m.mtu)),
+      );
   }
   if (rec.removedFlood) {
-    const fdb = parseFdb(await mustRun(`reading ${rec.node}'s ${vxlanIf} fdb`, bridgeN(ns, '-j', 'fdb', 'show', 'dev', vxlanIf), { timeoutMs: 5000 }));
+    const fdb = parseFdb(
+      await mustRun(`reading ${rec.node}'s ${vxlanIf} fdb`, bridgeN(ns, '-j', 'fdb', 'show', 'dev', vxlanIf), { timeoutMs: 5000 }),
+    );
     if (!fdb.some((e) => e.mac === FLOOD_MAC && e.dst === rec.removedFlood)) {
-      await mustRun(`${rec.node}: flood entry to ${rec.removedFlood}`, bridgeN(ns, 'fdb', 'append', FLOOD_MAC, 'dev', vxlanIf, 'dst', rec.removedFlood));
+      await mustRun(
+        `${rec.node}: flood entry to ${rec.removedFlood}`,
+        bridgeN(ns, 'fdb', 'append', FLOOD_MAC, 'dev', vxlanIf, 'dst', rec.removedFlood),
+      );
     }
   }
   if (rec.staleFdb) {
     // the learnt entry it replaced is learnt again from the next packet: not put back as a static one
     const r = await run(bridgeN(ns, 'fdb', 'del', rec.staleFdb.mac, 'dev', vxlanIf, 'dst', rec.staleFdb.dst), { timeoutMs: 5000 });
-    if (r.code !== 0 && !/No such file|not found/i.test(r.stderr)) throw new LabError(`${rec.node}: removing the static entry ${rec.staleFdb.mac}: ${r.stderr.trim()}`);
+    if (r.code !== 0 && !/No such file|not found/i.test(r.stderr))
+      throw new LabError(`${rec.node}: removing the static entry ${rec.staleFdb.mac}: ${r.stderr.trim()}`);
   }
   if (rec.offload) {
-    for (const o of rec.offload) await setFeatures(o.netns, o.ifname, { tx: o.tx, tso: o.tso }, `${rec.node}: tx checksum offload back ${o.tx ? 'on' : 'off'} on ${o.ifname} in ${o.netns}`);
+    for (const o of rec.offload)
+      await setFeatures(
+        o.netns,
+        o.ifname,
+        { tx: o.tx, tso: o.tso },
+        `${rec.node}: tx checksum offload back ${o.tx ? 'on' : 'off'} on ${o.ifname} in ${o.netns}`,
+      );
   }
   if (rec.nftTable) {
     const r = await run(netnsExec(ns, ['nft', 'delete', 'table', rec.nftTable.family, rec.nftTable.name]), { timeoutMs: 5000 });
-    if (r.code !== 0 && !/No such file/i.test(r.stderr)) throw new LabError(`${rec.node}: removing nftables table ${rec.nftTable.name}: ${r.stderr.trim()}`);
+    if (r.code !== 0 && !/No such file/i.test(r.stderr))
+      throw new LabError(`${rec.node}: removing nftables table ${rec.nftTable.name}: ${r.stderr.trim()}`);
   }
 }
 
 async function assertLab(prefix: string): Promise<void> {
   const present = await existingLabNamespaces(prefix);
   const missing = ['kvm1', 'kvm2', 'vm1', 'vm2', 'frontend'].map((r) => `${prefix}${r}`).filter((n) => !present.includes(n));
-  if (missing.length > 0) throw new LabError(`lab '${prefix}' is not up (missing ${missing.join(', ')}): run \`vxlan-inspect lab up --provisioned --prefix ${prefix}\``, { exitCode: 2 });
+  if (missing.length > 0)
+    throw new LabError(
+      `lab '${prefix}' is not up (missing ${missing.join(', ')}): run \`vxlan-inspect lab up --provisioned --prefix ${prefix}\``,
+      { exitCode: 2 },
+    );
 }
 
 /** The kinds, for messages. */
@@ -502,14 +619,18 @@ export async function labBreak(opts: BreakOptions): Promise<BreakRecord> {
   const prefix = checkPrefix(opts.prefix ?? DEFAULT_PREFIX);
   if (!isBreakKind(opts.kind)) throw new UsageError(`unknown fault kind '${opts.kind}': use one of ${kindsText()}`);
   const kind = opts.kind;
-  if (opts.node !== undefined && opts.node !== 'kvm1' && opts.node !== 'kvm2') throw new UsageError(`--node must be kvm1 or kvm2, not '${opts.node}'`);
+  if (opts.node !== undefined && opts.node !== 'kvm1' && opts.node !== 'kvm2')
+    throw new UsageError(`--node must be kvm1 or kvm2, not '${opts.node}'`);
   const node: NodeName = (opts.node as NodeName | undefined) ?? defaultBreakNode(kind);
   const dir = ourLabDir(opts.dir);
   await assertLab(prefix);
   const file = breakFile(dir);
   const active = readBreak(dir);
   if (active) {
-    throw new LabError(`a fault is already in place: ${active.kind} on ${active.node} (${active.summary}); run \`vxlan-inspect lab fix\` first`, { exitCode: 2 });
+    throw new LabError(
+      `a fault is already in place: ${active.kind} on ${active.node} (${active.summary}); run \`vxlan-inspect lab fix\` first`,
+      { exitCode: 2 },
+    );
   }
   const { rec, apply } = await prepare(prefix, kind, node, labTopologyAt(dir));
   // recorded before anything changes: a crash half-way still leaves what to put back
@@ -522,7 +643,10 @@ export async function labBreak(opts: BreakOptions): Promise<BreakRecord> {
       await undo(rec);
       removeEntry(file);
     } catch (undoErr) {
-      throw new LabError(`${(err as Error).message} (and undoing it failed too: ${(undoErr as Error).message}; ${file} keeps what was there, \`lab fix\` tries again)`, { cause: err });
+      throw new LabError(
+        `${(err as Error).message} (and undoing it failed too: ${(undoErr as Error).message}; ${file} keeps what was there, \`lab fix\` tries again)`,
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -533,8 +657,14 @@ export async function labFix(opts: { prefix?: string; dir: string }): Promise<Br
   const prefix = checkPrefix(opts.prefix ?? DEFAULT_PREFIX);
   const dir = ourLabDir(opts.dir);
   const rec = readBreak(dir);
-  if (!rec) throw new LabError(`no fault is recorded in ${breakFile(dir)}: nothing to fix (\`lab break KIND\` makes one: ${kindsText()})`, { exitCode: 2 });
-  if (rec.prefix !== prefix) throw new LabError(`${breakFile(dir)} is a fault of lab '${rec.prefix}', not '${prefix}': give --prefix ${rec.prefix}`, { exitCode: 2 });
+  if (!rec)
+    throw new LabError(`no fault is recorded in ${breakFile(dir)}: nothing to fix (\`lab break KIND\` makes one: ${kindsText()})`, {
+      exitCode: 2,
+    });
+  if (rec.prefix !== prefix)
+    throw new LabError(`${breakFile(dir)} is a fault of lab '${rec.prefix}', not '${prefix}': give --prefix ${rec.prefix}`, {
+      exitCode: 2,
+    });
   await assertLab(prefix);
   await undo(rec);
   removeEntry(breakFile(dir));

@@ -10,7 +10,9 @@ export interface LabInventoryPaths {
 /** A YAML scalar: plain when safe, else double-quoted JSON-style. */
 function scalar(v: string | number | boolean): string {
   if (typeof v !== 'string') return String(v);
-  return /^[A-Za-z0-9_./@-][A-Za-z0-9_./@:-]*$/.test(v) && !/^(true|false|null|yes|no|on|off|~)$/i.test(v) ? v : stringify(v, { defaultStringType: 'QUOTE_DOUBLE' }).trim();
+  return /^[A-Za-z0-9_./@-][A-Za-z0-9_./@:-]*$/.test(v) && !/^(true|false|null|yes|no|on|off|~)$/i.test(v)
+    ? v
+    : stringify(v, { defaultStringType: 'QUOTE_DOUBLE' }).trim();
 }
 
 function flow(entries: [string, string | number | boolean][]): string {
@@ -35,7 +37,13 @@ export function renderInventory(p: LabInventoryPaths, topo: LabTopology = DEFAUL
       ['mtu', OVERLAY.mtu],
     ])}`,
     'nodes:',
-    ...topo.nodes.map((n) => `  ${n.name}: ${flow([['host', n.host], ['bridgeAddress', n.bridgeAddress]])}`),
+    ...topo.nodes.map(
+      (n) =>
+        `  ${n.name}: ${flow([
+          ['host', n.host],
+          ['bridgeAddress', n.bridgeAddress],
+        ])}`,
+    ),
     '',
   ];
   return lines.join('\n');
@@ -67,7 +75,13 @@ export function renderClassInventory(p: LabInventoryPaths, groups: number): stri
     `  count: ${groups}`,
     `  name: ${scalar('g{n:02}')}`,
     '  nodes:',
-    ...nodes.map((n) => `    ${n.name}: ${flow([['host', underlayAddress('{n}', byte(n.name))], ['bridgeAddress', n.bridgeAddress]])}`),
+    ...nodes.map(
+      (n) =>
+        `    ${n.name}: ${flow([
+          ['host', underlayAddress('{n}', byte(n.name))],
+          ['bridgeAddress', n.bridgeAddress],
+        ])}`,
+    ),
     '',
   ].join('\n');
 }

@@ -10,7 +10,9 @@ describe('preflightReason', () => {
     expect(preflightReason({ platform: 'linux', uid: 0, missing: ['sshd', 'tcpdump', 'ip', 'bridge'] })).toBe(
       'the lab needs ip, bridge, sshd, tcpdump: install with `apt-get install iproute2 openssh-server tcpdump`',
     );
-    expect(preflightReason({ platform: 'linux', uid: 0, missing: ['ethtool'] })).toBe('the lab needs ethtool: install with `apt-get install ethtool`');
+    expect(preflightReason({ platform: 'linux', uid: 0, missing: ['ethtool'] })).toBe(
+      'the lab needs ethtool: install with `apt-get install ethtool`',
+    );
     expect(LAB_TOOLS).toEqual(['ip', 'bridge', 'sshd', 'ssh-keygen', 'tcpdump', 'ping', 'ethtool']);
   });
 

@@ -86,7 +86,8 @@ export async function labPreflight(scope: 'lab' | 'namespaces' = 'lab'): Promise
   });
   if (reason !== null) return reason;
   const r = await run(['ip', 'netns', 'list'], { timeoutMs: 5000 });
-  if (r.code !== 0) return `\`ip netns list\` fails on this machine (${r.stderr.trim() || `exit ${r.code}`}): the lab needs network namespaces`;
+  if (r.code !== 0)
+    return `\`ip netns list\` fails on this machine (${r.stderr.trim() || `exit ${r.code}`}): the lab needs network namespaces`;
   return null;
 }
 

@@ -44,7 +44,9 @@ export async function labRecord(opts: RecordOptions): Promise<RecordResult> {
     const ns = netnsName(prefix, n.name);
     const r = await run(['ip', '-n', ns, 'link', 'show', 'dev', OVERLAY.bridge], { timeoutMs: 5000 });
     if (r.code !== 0) {
-      throw new LabError(`lab record: ${ns} has no ${OVERLAY.bridge}: it records a provisioned lab (\`vxlan-inspect lab up --provisioned --prefix ${prefix}\`)`);
+      throw new LabError(
+        `lab record: ${ns} has no ${OVERLAY.bridge}: it records a provisioned lab (\`vxlan-inspect lab up --provisioned --prefix ${prefix}\`)`,
+      );
     }
   }
   // tcpdump -w opens its file by name as root, following links: the folder must be one no one

@@ -1,4 +1,15 @@
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -61,7 +72,9 @@ describe('safedir', () => {
     expect(readFileSync(file, 'utf8')).toBe('new\n');
     const dir = path.join(work, 'sshd_config');
     mkdirSync(dir);
-    expect(refusal(() => replaceFile(dir, 'x', 0o644)).message).toBe(`${dir} is a folder where vxlan-inspect writes a file: remove it and run again`);
+    expect(refusal(() => replaceFile(dir, 'x', 0o644)).message).toBe(
+      `${dir} is a folder where vxlan-inspect writes a file: remove it and run again`,
+    );
     expect(() => removeEntry(path.join(work, 'missing'))).not.toThrow();
   });
 
@@ -98,9 +111,14 @@ describe('safedir', () => {
     mkdirSync(open);
     chmodSync(open, 0o777);
     const e1 = refusal(() => prepareDir(open, LAB));
-    expect([e1.exitCode, e1.message]).toEqual([2, `lab folder ${open} is writable by others (mode 0777): remove it, or pick a new --dir and let vxlan-inspect create it`]);
+    expect([e1.exitCode, e1.message]).toEqual([
+      2,
+      `lab folder ${open} is writable by others (mode 0777): remove it, or pick a new --dir and let vxlan-inspect create it`,
+    ]);
     const e2 = refusal(() => prepareDir(path.join(open, 'x', 'lab'), LAB));
-    expect(e2.message).toContain(`cannot use lab folder ${path.join(open, 'x', 'lab')}: ${open} is writable by others (mode 0777) and not sticky`);
+    expect(e2.message).toContain(
+      `cannot use lab folder ${path.join(open, 'x', 'lab')}: ${open} is writable by others (mode 0777) and not sticky`,
+    );
     expect(readdirSync(open)).toEqual([]);
     const link = path.join(work, 'link');
     symlinkSync(work, link);
@@ -120,7 +138,9 @@ describe('safedir', () => {
     ensureSubdir(path.join(dir, 'kvm1'));
     expect(isOwnSubdir(path.join(dir, 'kvm1'))).toBe(true);
     symlinkSync(work, path.join(dir, 'kvm2'));
-    expect(refusal(() => ensureSubdir(path.join(dir, 'kvm2'))).message).toBe(`${path.join(dir, 'kvm2')} is a symbolic link: remove it and run again`);
+    expect(refusal(() => ensureSubdir(path.join(dir, 'kvm2'))).message).toBe(
+      `${path.join(dir, 'kvm2')} is a symbolic link: remove it and run again`,
+    );
     expect(isOwnSubdir(path.join(dir, 'kvm2'))).toBe(false);
   });
 
@@ -136,7 +156,9 @@ describe('safedir', () => {
     mkdirSync(dir, { mode: 0o755 });
     chownSync(dir, 65534, 65534);
     expect(refusal(() => prepareDir(dir, LAB)).message).toContain(`lab folder ${dir} is owned by uid 65534, not by uid 0 who runs this`);
-    expect(refusal(() => prepareDir(dir, { what: 'recording folder', option: '--out', owner: 'trusted' })).message).toContain('owned by uid 65534, not by root or you');
+    expect(refusal(() => prepareDir(dir, { what: 'recording folder', option: '--out', owner: 'trusted' })).message).toContain(
+      'owned by uid 65534, not by root or you',
+    );
     expect(ownedDir(dir)).toEqual({ problem: `${dir} is owned by uid 65534, not by uid 0 who runs this` });
     const parent = path.join(work, 'nobodys-parent');
     mkdirSync(parent, { mode: 0o755 });

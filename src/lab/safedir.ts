@@ -11,7 +11,18 @@
  * - Files are created with O_CREAT | O_EXCL | O_NOFOLLOW after removing what has the name, so
  *   a link is removed, never followed.
  */
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  realpathSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import path from 'node:path';
 import { LabError } from './errors.js';
 
@@ -136,7 +147,8 @@ export function prepareDir(dir: string, opts: SafeDirOptions): string {
     try {
       mkdirSync(real, { mode: 0o755 });
     } catch (err) {
-      if (errno(err) === 'EEXIST') throw refuse(`${real} appeared while vxlan-inspect was creating ${opts.what} ${abs}: someone else made it; ${fix}`);
+      if (errno(err) === 'EEXIST')
+        throw refuse(`${real} appeared while vxlan-inspect was creating ${opts.what} ${abs}: someone else made it; ${fix}`);
       throw new LabError(`cannot create ${real}: ${(err as Error).message}`);
     }
   }
@@ -180,7 +192,10 @@ export function createNew(file: string, content: string | Uint8Array, mode: numb
     fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   } catch (err) {
     const code = errno(err);
-    const why = code === 'EEXIST' || code === 'ELOOP' ? `something is already there (${code}), and nothing is written through a link or over a file` : (err as Error).message;
+    const why =
+      code === 'EEXIST' || code === 'ELOOP'
+        ? `something is already there (${code}), and nothing is written through a link or over a file`
+        : (err as Error).message;
     throw new LabError(`refusing to write ${file}: ${why}`);
   }
   try {

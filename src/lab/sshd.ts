@@ -14,7 +14,8 @@ import { ensureSubdir, removeEntry, replaceFile } from './safedir.js';
 
 /** Quotes a value for sshd_config (double quotes; paths with `"` or newlines are refused). */
 function confValue(v: string): string {
-  if (/["\n\r]/.test(v)) throw new LabError(`lab directory path ${JSON.stringify(v)} cannot be used in sshd_config: pick a path without quotes or newlines`);
+  if (/["\n\r]/.test(v))
+    throw new LabError(`lab directory path ${JSON.stringify(v)} cannot be used in sshd_config: pick a path without quotes or newlines`);
   return /\s/.test(v) ? `"${v}"` : v;
 }
 
@@ -94,11 +95,7 @@ export async function startSshd(netns: string, node: NodeFiles): Promise<number>
   // sshd opens both by name, as root, following links: they are made here (the folder is ours)
   removeEntry(node.pidFile);
   replaceFile(node.log, '', 0o600);
-  await mustRun(
-    `starting sshd in ${netns}`,
-    netnsExec(netns, [SSHD_PATH, '-f', node.sshdConfig, '-E', node.log]),
-    { timeoutMs: 10_000 },
-  );
+  await mustRun(`starting sshd in ${netns}`, netnsExec(netns, [SSHD_PATH, '-f', node.sshdConfig, '-E', node.log]), { timeoutMs: 10_000 });
   for (let i = 0; i < 100; i++) {
     const pid = readPid(node.pidFile);
     if (pid !== null && isAlive(pid)) return pid;

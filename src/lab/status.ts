@@ -73,7 +73,9 @@ async function masterOf(netns: string, name: string): Promise<string | null> {
 
 async function listening22(netns: string, address: string): Promise<boolean> {
   const r = await run(netnsExec(netns, ['ss', '-H', '-l', '-t', '-n']), { timeoutMs: 5000 });
-  return r.stdout.split('\n').some((l) => l.includes(`${address}:22 `) || l.includes(`${address}:22\t`) || l.trim().split(/\s+/)[3] === `${address}:22`);
+  return r.stdout
+    .split('\n')
+    .some((l) => l.includes(`${address}:22 `) || l.includes(`${address}:22\t`) || l.trim().split(/\s+/)[3] === `${address}:22`);
 }
 
 export async function labStatus(opts: { prefix?: string; dir?: string }): Promise<LabStatus> {
@@ -112,7 +114,12 @@ export async function labStatus(opts: { prefix?: string; dir?: string }): Promis
   const checks: Omit<LabReachability, 'ok'>[] = [
     ...NODES.map((n) => ({ from: 'frontend' as LabRole, to: n.name, address: n.host, path: 'underlay' as const })),
     { from: 'vm1', to: 'vm2', address: addressOnly(GUESTS[1]?.address ?? ''), path: 'overlay' },
-    ...GUESTS.map((g) => ({ from: g.name as LabRole, to: `${g.node} ${OVERLAY.bridge}`, address: addressOnly(nodeSpec(g.node).bridgeAddress), path: 'local' as const })),
+    ...GUESTS.map((g) => ({
+      from: g.name as LabRole,
+      to: `${g.node} ${OVERLAY.bridge}`,
+      address: addressOnly(nodeSpec(g.node).bridgeAddress),
+      path: 'local' as const,
+    })),
   ];
   const reachability = await Promise.all(
     checks.map(async (c) => ({ ...c, ok: has(c.from) && (await pingOk(netnsName(prefix, c.from), c.address, 1)) })),

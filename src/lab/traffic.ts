@@ -65,7 +65,10 @@ export async function labTraffic(opts: { prefix?: string; durationSec: number })
   const ns = (role: LabRole): string => netnsName(prefix, role);
   const present = await existingLabNamespaces(prefix);
   for (const role of ['kvm1', 'kvm2', 'vm1', 'vm2'] as const) {
-    if (!present.includes(ns(role))) throw new LabError(`lab traffic: namespace ${ns(role)} does not exist: run \`vxlan-inspect lab up --provisioned --prefix ${prefix}\``);
+    if (!present.includes(ns(role)))
+      throw new LabError(
+        `lab traffic: namespace ${ns(role)} does not exist: run \`vxlan-inspect lab up --provisioned --prefix ${prefix}\``,
+      );
   }
   const start = Date.now();
   const steps: TrafficStep[] = [];
@@ -73,7 +76,13 @@ export async function labTraffic(opts: { prefix?: string; durationSec: number })
   const vm2 = guestSpec('vm2');
   const vm2Addr = addressOnly(vm2.address);
 
-  const step = async (name: string, from: LabRole, to: string, overlay: boolean, body: () => Promise<{ ok: boolean; detail: string }>): Promise<void> => {
+  const step = async (
+    name: string,
+    from: LabRole,
+    to: string,
+    overlay: boolean,
+    body: () => Promise<{ ok: boolean; detail: string }>,
+  ): Promise<void> => {
     const t0 = Date.now();
     let res: { ok: boolean; detail: string };
     try {
@@ -89,11 +98,14 @@ export async function labTraffic(opts: { prefix?: string; durationSec: number })
   };
 
   // empty neighbour caches so the first packets show ARP and IPv6 neighbour discovery
-  for (const role of ['vm1', 'vm2', 'kvm1', 'kvm2'] as const) await run(['ip', '-n', ns(role), 'neigh', 'flush', 'all'], { timeoutMs: 5000 });
+  for (const role of ['vm1', 'vm2', 'kvm1', 'kvm2'] as const)
+    await run(['ip', '-n', ns(role), 'neigh', 'flush', 'all'], { timeoutMs: 5000 });
 
   await step('arp + ping', 'vm1', 'vm2', true, () => ping('vm1', vm2Addr, ['-c', '3', '-i', '0.2']));
   await step('ping 1400 bytes', 'vm1', 'vm2', true, () => ping('vm1', vm2Addr, ['-c', '2', '-i', '0.2', '-s', '1372', '-M', 'do']));
-  await step('ping 3000 bytes (fragmented)', 'vm1', 'vm2', true, () => ping('vm1', vm2Addr, ['-c', '2', '-i', '0.2', '-s', '2972', '-M', 'dont']));
+  await step('ping 3000 bytes (fragmented)', 'vm1', 'vm2', true, () =>
+    ping('vm1', vm2Addr, ['-c', '2', '-i', '0.2', '-s', '2972', '-M', 'dont']),
+  );
 
   const servers: Background[] = [];
   try {
@@ -101,13 +113,20 @@ export async function labTraffic(opts: { prefix?: string; durationSec: number })
       const srv = startBackground(netnsExec(ns('vm2'), [process.execPath, '-e', TCP_SERVER, vm2Addr, String(TCP_PORT), String(TCP_BYTES)]));
       servers.push(srv);
       await srv.waitFor('listening', 5000);
-      const r = await run(netnsExec(ns('vm1'), [process.execPath, '-e', TCP_CLIENT, vm2Addr, String(TCP_PORT), String(TCP_BYTES)]), { timeoutMs: 12_000 });
+      const r = await run(netnsExec(ns('vm1'), [process.execPath, '-e', TCP_CLIENT, vm2Addr, String(TCP_PORT), String(TCP_BYTES)]), {
+        timeoutMs: 12_000,
+      });
       await Promise.race([srv.exited, sleep(2000)]);
       const ok = r.code === 0 && r.stdout.trim() === `ok ${TCP_BYTES}`;
-      return { ok, detail: ok ? `sent ${TCP_BYTES} bytes, server said '${r.stdout.trim()}'` : (r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`) };
+      return {
+        ok,
+        detail: ok ? `sent ${TCP_BYTES} bytes, server said '${r.stdout.trim()}'` : r.stderr.trim() || r.stdout.trim() || `exit ${r.code}`,
+      };
     });
     await step(`udp ${UDP_DATAGRAMS}×${UDP_SIZE} bytes echoed on :${UDP_PORT}`, 'vm1', 'vm2', true, async () => {
-      const srv = startBackground(netnsExec(ns('vm2'), [process.execPath, '-e', UDP_SERVER, vm2Addr, String(UDP_PORT), String(UDP_DATAGRAMS)]));
+      const srv = startBackground(
+        netnsExec(ns('vm2'), [process.execPath, '-e', UDP_SERVER, vm2Addr, String(UDP_PORT), String(UDP_DATAGRAMS)]),
+      );
       servers.push(srv);
       await srv.waitFor('listening', 5000);
       const r = await run(
@@ -116,7 +135,7 @@ export async function labTraffic(opts: { prefix?: string; durationSec: number })
       );
       await Promise.race([srv.exited, sleep(2000)]);
       const ok = r.code === 0 && r.stdout.trim() === `echoed ${UDP_DATAGRAMS}`;
-      return { ok, detail: ok ? r.stdout.trim() : (r.stderr.trim() || `exit ${r.code}`) };
+      return { ok, detail: ok ? r.stdout.trim() : r.stderr.trim() || `exit ${r.code}` };
     });
   } finally {
     await Promise.all(servers.map((s) => s.stop('SIGTERM', 1000)));
@@ -131,7 +150,9 @@ export async function labTraffic(opts: { prefix?: string; durationSec: number })
 
   for (const g of GUESTS) {
     const bridge = addressOnly(nodeSpec(g.node).bridgeAddress);
-    await step('ping local bridge (stays on the node)', g.name, `${g.node} ${bridge}`, false, () => ping(g.name, bridge, ['-c', '2', '-i', '0.2']));
+    await step('ping local bridge (stays on the node)', g.name, `${g.node} ${bridge}`, false, () =>
+      ping(g.name, bridge, ['-c', '2', '-i', '0.2']),
+    );
   }
 
   // fill the rest of the duration with a slow vm1 → vm2 ping

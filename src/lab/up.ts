@@ -6,7 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { VxiError } from '../errors.js';
 import { LabError } from './errors.js';
-import { buildGuests, buildUnderlay, createNamespaces, disableChecksumOffload, existingLabNamespaces, pingOk, provisionOverlay } from './build.js';
+import {
+  buildGuests,
+  buildUnderlay,
+  createNamespaces,
+  disableChecksumOffload,
+  existingLabNamespaces,
+  pingOk,
+  provisionOverlay,
+} from './build.js';
 import { labDown } from './down.js';
 import { labFiles } from './files.js';
 import { renderInventory } from './inventory.js';
@@ -75,7 +83,13 @@ export function labHandle(prefix: string, dir: string, topo: LabTopology = DEFAU
     dir: files.dir,
     inventoryPath: files.inventory,
     frontendNetns: netnsName(prefix, 'frontend'),
-    nodes: topo.nodes.map((n) => ({ name: n.name, netns: netnsName(prefix, n.name), host: n.host, bridgeAddress: n.bridgeAddress, sshPort: 22 })),
+    nodes: topo.nodes.map((n) => ({
+      name: n.name,
+      netns: netnsName(prefix, n.name),
+      host: n.host,
+      bridgeAddress: n.bridgeAddress,
+      sshPort: 22,
+    })),
     guests: GUESTS.map((g) => ({ name: g.name, netns: netnsName(prefix, g.name), address: g.address })),
   };
 }
@@ -94,7 +108,9 @@ export function labTopologyAt(dir: string): LabTopology {
 export function readLabState(dir: string): LabState | null {
   try {
     const s = JSON.parse(readFileSync(labFiles(dir).state, 'utf8')) as Partial<LabState>;
-    return typeof s.prefix === 'string' ? { prefix: s.prefix, provisioned: s.provisioned === true, createdAt: String(s.createdAt ?? '') } : null;
+    return typeof s.prefix === 'string'
+      ? { prefix: s.prefix, provisioned: s.provisioned === true, createdAt: String(s.createdAt ?? '') }
+      : null;
   } catch {
     return null;
   }
@@ -125,7 +141,8 @@ export async function labUp(opts: LabOptions): Promise<LabHandle> {
 
     const frontend = netnsName(prefix, 'frontend');
     for (const n of NODES) {
-      if (!(await pingOk(frontend, n.host))) throw new LabError(`the underlay does not work: ${frontend} cannot ping ${n.name} (${n.host})`);
+      if (!(await pingOk(frontend, n.host)))
+        throw new LabError(`the underlay does not work: ${frontend} cannot ping ${n.name} (${n.host})`);
     }
 
     if (opts.provisioned) {

@@ -39,7 +39,11 @@ export function commandLine(node: NodeConfig, argv: readonly string[]): string {
 }
 
 /** Runs a plan's commands in order; the first failure stops it with an error naming the node and command. */
-export async function applyPlan(session: RemoteSession, plan: Plan, onApplied?: (cmd: PlannedCommand, line: string) => void): Promise<number> {
+export async function applyPlan(
+  session: RemoteSession,
+  plan: Plan,
+  onApplied?: (cmd: PlannedCommand, line: string) => void,
+): Promise<number> {
   let n = 0;
   for (const cmd of plan.commands) {
     const line = commandLine(session.node, cmd.argv);
@@ -48,7 +52,9 @@ export async function applyPlan(session: RemoteSession, plan: Plan, onApplied?: 
       throw new VxiError(
         'VXI_REMOTE_COMMAND',
         `${session.label}: \`${line}\` failed (exit ${r.code ?? r.signal ?? '?'}): ${r.stderr.trim() || r.stdout.trim()}` +
-          (n > 0 ? ` — ${n} earlier command(s) were applied; fix the cause and run provision again (it continues from the current state)` : ''),
+          (n > 0
+            ? ` — ${n} earlier command(s) were applied; fix the cause and run provision again (it continues from the current state)`
+            : ''),
       );
     }
     n++;
@@ -63,7 +69,12 @@ export function blockersError(verb: string, plans: readonly Plan[]): VxiError | 
   return new VxiError('VXI_REMOTE_COMMAND', `${verb} changed nothing, because:\n  ${lines.join('\n  ')}`);
 }
 
-export async function provision(pool: SessionPool, inv: Inventory, names: readonly string[], opts: ProvisionOptions = {}): Promise<RunReport> {
+export async function provision(
+  pool: SessionPool,
+  inv: Inventory,
+  names: readonly string[],
+  opts: ProvisionOptions = {},
+): Promise<RunReport> {
   const g = await gather(pool, inv, names);
   const results: NodeRunResult[] = g.nodes.map(({ node, state, underlay }) => {
     const input = {
@@ -78,7 +89,10 @@ export async function provision(pool: SessionPool, inv: Inventory, names: readon
   });
   const report: RunReport = { dryRun: Boolean(opts.dryRun), nodes: results, notes: g.notes };
   if (opts.dryRun) return report;
-  const blocked = blockersError('provision', results.map((r) => r.plan));
+  const blocked = blockersError(
+    'provision',
+    results.map((r) => r.plan),
+  );
   if (blocked) throw blocked;
   for (const r of results) {
     const gn = g.nodes.find((n) => n.node.name === r.node);

@@ -35,7 +35,21 @@ function link(s: NodeState, name: string): NodeState['links'][number] {
 describe('check verdicts on recorded state', () => {
   it('passes every check on the provisioned node', () => {
     const v = verdicts(recordedState('provisioned'));
-    expect(v.map((c) => c.name)).toEqual(['ssh', 'underlay', 'bridge', 'bridge-address', 'vxlan', 'vni', 'port', 'local-address', 'underlay-dev', 'flood', 'fdb', 'mtu', 'firewall']);
+    expect(v.map((c) => c.name)).toEqual([
+      'ssh',
+      'underlay',
+      'bridge',
+      'bridge-address',
+      'vxlan',
+      'vni',
+      'port',
+      'local-address',
+      'underlay-dev',
+      'flood',
+      'fdb',
+      'mtu',
+      'firewall',
+    ]);
     expect(v.filter((c) => c.status !== 'pass')).toEqual([]);
     expect(v.find((c) => c.name === 'flood')?.detail).toBe('flood entries to kvm2 (10.3.1.174)');
   });
@@ -62,7 +76,9 @@ describe('check verdicts on recorded state', () => {
     expect(notPassing(edit((s) => (link(s, 'vxlan10').vxlan!.local = '10.3.1.9')))).toEqual([
       "fail local-address: vxlan10 local 10.3.1.9, but kvm1's underlay address is 10.3.1.156",
     ]);
-    expect(notPassing(edit((s) => (s.addrs.vxlan_bridge = [])))).toEqual(['fail bridge-address: vxlan_bridge lacks 10.220.220.201/24 (has no IPv4 address)']);
+    expect(notPassing(edit((s) => (s.addrs.vxlan_bridge = [])))).toEqual([
+      'fail bridge-address: vxlan_bridge lacks 10.220.220.201/24 (has no IPv4 address)',
+    ]);
   });
 
   it('finds a VXLAN interface made under another name with another VNI', () => {
@@ -80,14 +96,36 @@ describe('check verdicts on recorded state', () => {
 
   it('warns on 1500-in-1500 and on an mtu other than the inventory', () => {
     const s = edit((st) => (link(st, 'vxlan10').mtu = 1500));
-    expect(notPassing(s)).toEqual(['warn mtu: 1500 in 1500: vxlan10 mtu 1500 + 50 > eth1 mtu 1500; full-size frames will not cross (set mtu 1450)']);
-    expect(notPassing(edit((st) => (link(st, 'vxlan10').mtu = 1400)))).toEqual(['warn mtu: vxlan10 mtu 1400 + 50 ≤ eth1 mtu 1500 (the inventory says 1450)']);
+    expect(notPassing(s)).toEqual([
+      'warn mtu: 1500 in 1500: vxlan10 mtu 1500 + 50 > eth1 mtu 1500; full-size frames will not cross (set mtu 1450)',
+    ]);
+    expect(notPassing(edit((st) => (link(st, 'vxlan10').mtu = 1400)))).toEqual([
+      'warn mtu: vxlan10 mtu 1400 + 50 ≤ eth1 mtu 1500 (the inventory says 1450)',
+    ]);
   });
 
   it('judges firewalld: closed port fails, runtime-only warns', () => {
-    const closed = edit((s) => (s.firewall = { running: true, defaultZone: 'public', runtime: { masquerade: true, portOpen: false }, permanent: { masquerade: true, portOpen: true } }));
-    expect(notPassing(closed)).toEqual(['fail firewall: udp/4789 is not open in firewalld zone public of eth1: firewall-cmd --zone=public --add-port=4789/udp']);
-    const runtimeOnly = edit((s) => (s.firewall = { running: true, defaultZone: 'public', runtime: { masquerade: true, portOpen: true }, permanent: { masquerade: true, portOpen: false } }));
+    const closed = edit(
+      (s) =>
+        (s.firewall = {
+          running: true,
+          defaultZone: 'public',
+          runtime: { masquerade: true, portOpen: false },
+          permanent: { masquerade: true, portOpen: true },
+        }),
+    );
+    expect(notPassing(closed)).toEqual([
+      'fail firewall: udp/4789 is not open in firewalld zone public of eth1: firewall-cmd --zone=public --add-port=4789/udp',
+    ]);
+    const runtimeOnly = edit(
+      (s) =>
+        (s.firewall = {
+          running: true,
+          defaultZone: 'public',
+          runtime: { masquerade: true, portOpen: true },
+          permanent: { masquerade: true, portOpen: false },
+        }),
+    );
     expect(notPassing(runtimeOnly)[0]).toMatch(/^warn firewall: udp\/4789 is open now but not in the permanent configuration/);
   });
 
@@ -104,15 +142,33 @@ describe('check verdicts on recorded state', () => {
     ]);
     // learnt entries toward members are what a working overlay has
     const healthy = edit((s) => (s.fdb = parseFdb(fixture('kvm1-stale.fdb.json')).filter((e) => e.dst !== '10.3.1.250')));
-    expect(verdicts(healthy).find((c) => c.name === 'fdb')).toEqual({ node: 'kvm1', name: 'fdb', status: 'pass', detail: '2 unicast entries, all toward overlay members' });
+    expect(verdicts(healthy).find((c) => c.name === 'fdb')).toEqual({
+      node: 'kvm1',
+      name: 'fdb',
+      status: 'pass',
+      detail: '2 unicast entries, all toward overlay members',
+    });
   });
 
   it('names an nftables rule dropping udp/4789 on the receive path, with its counter (lab break drop, recorded)', () => {
     const chains = parseNftRuleset(fixture('kvm2-drop.nft.json'));
     expect(chains).toEqual([
       {
-        family: 'inet', table: 'vxlan_inspect_lab', name: 'input', hook: 'input', policy: 'accept',
-        rules: [{ handle: 2, comment: 'vxlan-inspect lab break drop', udpDport: { op: 'in', ranges: [[4789, 4789]] }, otherMatches: false, packets: 3, verdict: 'drop' }],
+        family: 'inet',
+        table: 'vxlan_inspect_lab',
+        name: 'input',
+        hook: 'input',
+        policy: 'accept',
+        rules: [
+          {
+            handle: 2,
+            comment: 'vxlan-inspect lab break drop',
+            udpDport: { op: 'in', ranges: [[4789, 4789]] },
+            otherMatches: false,
+            packets: 3,
+            verdict: 'drop',
+          },
+        ],
       },
     ]);
     const v = evaluateNode({ node: kvm1, state: recordedState('provisioned'), nftables: { installed: true, chains } }, members);
@@ -123,16 +179,31 @@ describe('check verdicts on recorded state', () => {
     // the same rule for another port, or on the output path, drops nothing of ours
     expect(evaluateNftables({ installed: true, chains }, 8472, 'eth1').status).toBe('pass');
     const output = chains.map((c) => ({ ...c, hook: 'output' }));
-    expect(evaluateNftables({ installed: true, chains: output }, 4789, 'eth1')).toEqual({ status: 'pass', detail: 'no nftables rule on the receive path drops udp/4789' });
+    expect(evaluateNftables({ installed: true, chains: output }, 4789, 'eth1')).toEqual({
+      status: 'pass',
+      detail: 'no nftables rule on the receive path drops udp/4789',
+    });
     // an accept before the drop lets it through; a policy drop with no accept warns
-    const accepted = [{ ...chains[0]!, rules: [{ udpDport: { op: 'in' as const, ranges: [[4000, 5000] as [number, number]] }, otherMatches: false, verdict: 'accept' as const }, ...chains[0]!.rules] }];
+    const accepted = [
+      {
+        ...chains[0]!,
+        rules: [
+          { udpDport: { op: 'in' as const, ranges: [[4000, 5000] as [number, number]] }, otherMatches: false, verdict: 'accept' as const },
+          ...chains[0]!.rules,
+        ],
+      },
+    ];
     expect(evaluateNftables({ installed: true, chains: accepted }, 4789, 'eth1').status).toBe('pass');
     const policy = [{ ...chains[0]!, policy: 'drop', rules: [] }];
     expect(evaluateNftables({ installed: true, chains: policy }, 4789, 'eth1')).toEqual({
       status: 'warn',
-      detail: 'nftables table inet vxlan_inspect_lab chain input (hook input) has policy drop and no rule accepting udp/4789: unless an earlier rule lets it through, VXLAN is dropped there',
+      detail:
+        'nftables table inet vxlan_inspect_lab chain input (hook input) has policy drop and no rule accepting udp/4789: unless an earlier rule lets it through, VXLAN is dropped there',
     });
-    expect(evaluateNftables({ installed: false }, 4789, 'eth1')).toEqual({ status: 'pass', detail: 'nft is not installed: no nftables rule filters udp/4789' });
+    expect(evaluateNftables({ installed: false }, 4789, 'eth1')).toEqual({
+      status: 'pass',
+      detail: 'nft is not installed: no nftables rule filters udp/4789',
+    });
     expect(evaluateNftables({ installed: true, error: 'Operation not permitted' }, 4789, 'eth1').status).toBe('warn');
     // an empty ruleset, as the healthy lab shows it
     const empty = parseNftRuleset('{"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}}]}');
@@ -158,23 +229,40 @@ describe('check verdicts on recorded state', () => {
     expect(evaluateConsistency(good)[0]?.status).toBe('pass');
     const bad = edit((s) => (link(s, 'vxlan10').vxlan!.id = 11));
     expect(evaluateConsistency([good[0]!, { node: kvm2, state: bad }])).toEqual([
-      { node: 'overlay', name: 'same-vni-port', status: 'fail', detail: 'VNI/port differ between nodes: kvm1 VNI 10/UDP 4789, kvm2 VNI 11/UDP 4789' },
+      {
+        node: 'overlay',
+        name: 'same-vni-port',
+        status: 'fail',
+        detail: 'VNI/port differ between nodes: kvm1 VNI 10/UDP 4789, kvm2 VNI 11/UDP 4789',
+      },
     ]);
     expect(evaluateConsistency([good[0]!])).toEqual([]);
   });
 
   it('compares multicast groups across nodes (lab break multicast)', () => {
     const inGroup = (g: string): NodeState => edit((s) => (link(s, 'vxlan10').vxlan!.group = g));
-    const same = evaluateConsistency([{ node: kvm1, state: inGroup('239.1.1.1') }, { node: kvm2, state: inGroup('239.1.1.1') }]);
+    const same = evaluateConsistency([
+      { node: kvm1, state: inGroup('239.1.1.1') },
+      { node: kvm2, state: inGroup('239.1.1.1') },
+    ]);
     expect(same.map((c) => `${c.status} ${c.name}`)).toEqual(['pass same-vni-port', 'pass same-group']);
-    const differ = evaluateConsistency([{ node: kvm1, state: inGroup('239.1.1.1') }, { node: kvm2, state: inGroup('239.1.1.2') }]);
+    const differ = evaluateConsistency([
+      { node: kvm1, state: inGroup('239.1.1.1') },
+      { node: kvm2, state: inGroup('239.1.1.2') },
+    ]);
     expect(differ[1]).toEqual({
       node: 'overlay',
       name: 'same-group',
       status: 'fail',
-      detail: 'multicast groups differ between nodes: kvm1 239.1.1.1, kvm2 239.1.1.2: floods (ARP, unknown unicast) from one never reach the other',
+      detail:
+        'multicast groups differ between nodes: kvm1 239.1.1.1, kvm2 239.1.1.2: floods (ARP, unknown unicast) from one never reach the other',
     });
     // unicast on both: no group check at all
-    expect(evaluateConsistency([{ node: kvm1, state: recordedState('provisioned') }, { node: kvm2, state: recordedState('provisioned') }]).map((c) => c.name)).toEqual(['same-vni-port']);
+    expect(
+      evaluateConsistency([
+        { node: kvm1, state: recordedState('provisioned') },
+        { node: kvm2, state: recordedState('provisioned') },
+      ]).map((c) => c.name),
+    ).toEqual(['same-vni-port']);
   });
 });

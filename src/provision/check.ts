@@ -11,7 +11,16 @@ import { overlayMembers, resolveNode, vxlanInterfaceName, type Inventory, type N
 import { readMemberAddress, resolveMembers, type MemberAddress } from './gather.js';
 import { VXLAN_OVERHEAD_IPV4 } from './plan.js';
 import { probeOverlay } from './probe.js';
-import { FLOOD_MAC, findLink, floodDestinations, readNodeState, underlayAddressOf, type FdbEntry, type LinkState, type NodeState } from './state.js';
+import {
+  FLOOD_MAC,
+  findLink,
+  floodDestinations,
+  readNodeState,
+  underlayAddressOf,
+  type FdbEntry,
+  type LinkState,
+  type NodeState,
+} from './state.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -127,7 +136,13 @@ export function parseNftRuleset(text: string): NftChain[] {
       if (m) {
         const payload = rec(rec(m.left)?.payload);
         const ranges = portRanges(m.right);
-        if (payload && (payload.protocol === 'udp' || payload.protocol === 'th') && payload.field === 'dport' && ranges && (m.op === '==' || m.op === 'in' || m.op === '!=')) {
+        if (
+          payload &&
+          (payload.protocol === 'udp' || payload.protocol === 'th') &&
+          payload.field === 'dport' &&
+          ranges &&
+          (m.op === '==' || m.op === 'in' || m.op === '!=')
+        ) {
           rule.udpDport = { op: m.op === '!=' ? 'not' : 'in', ranges };
         } else if (!(payload && payload.protocol === 'udp') && !(rec(rec(m.left)?.meta)?.key === 'l4proto')) {
           rule.otherMatches = true;
@@ -155,7 +170,11 @@ const RECEIVE_HOOKS = new Set(['ingress', 'prerouting', 'input']);
 /** The `packet-filter` verdict: does an nftables rule on the receive path drop UDP `port`? */
 export function evaluateNftables(view: NftablesView, port: number, underlay: string): { status: CheckStatus; detail: string } {
   if (!view.installed) return { status: 'pass', detail: `nft is not installed: no nftables rule filters udp/${port}` };
-  if ('error' in view) return { status: 'warn', detail: `could not read the nftables rules (${view.error}): look at \`nft list ruleset\` for rules dropping udp/${port}` };
+  if ('error' in view)
+    return {
+      status: 'warn',
+      detail: `could not read the nftables rules (${view.error}): look at \`nft list ruleset\` for rules dropping udp/${port}`,
+    };
   const problems: { status: CheckStatus; text: string }[] = [];
   for (const c of view.chains) {
     if (c.hook === undefined || !RECEIVE_HOOKS.has(c.hook) || (c.device !== undefined && c.device !== underlay)) continue;
@@ -179,7 +198,10 @@ export function evaluateNftables(view: NftablesView, port: number, underlay: str
       }
     }
     if (!accepted && c.policy === 'drop' && !problems.some((p) => p.text.startsWith(where))) {
-      problems.push({ status: 'warn', text: `${where} has policy drop and no rule accepting udp/${port}: unless an earlier rule lets it through, VXLAN is dropped there` });
+      problems.push({
+        status: 'warn',
+        text: `${where} has policy drop and no rule accepting udp/${port}: unless an earlier rule lets it through, VXLAN is dropped there`,
+      });
     }
   }
   if (problems.length === 0) return { status: 'pass', detail: `no nftables rule on the receive path drops udp/${port}` };
@@ -216,7 +238,7 @@ export function evaluateNode(obs: NodeObservation, members: readonly MemberAddre
   const own = underlayAddressOf(node, st);
   if (!ul) r('underlay', 'fail', `${o.underlay} does not exist (interfaces: ${st.links.map((l) => l.name).join(', ')})`);
   else if (!ul.up) r('underlay', 'fail', `${o.underlay} is down`);
-  else if (own.source === 'host' && !(st.addrs[o.underlay]?.length)) r('underlay', 'fail', `${o.underlay} has no IPv4 address`);
+  else if (own.source === 'host' && !st.addrs[o.underlay]?.length) r('underlay', 'fail', `${o.underlay} has no IPv4 address`);
   else r('underlay', 'pass', `${o.underlay} up, ${(st.addrs[o.underlay] ?? []).join(' ') || own.address}, mtu ${ul.mtu}`);
 
   const br = findLink(st, o.bridge);
@@ -238,7 +260,8 @@ export function evaluateNode(obs: NodeObservation, members: readonly MemberAddre
     return out;
   }
   const v = vx.vxlan;
-  if (vx.name !== want) r('vxlan', 'fail', `${want} does not exist; ${vx.name} (VNI ${v.id}) is ${vx.master ? `on ${vx.master}` : 'there'} instead`);
+  if (vx.name !== want)
+    r('vxlan', 'fail', `${want} does not exist; ${vx.name} (VNI ${v.id}) is ${vx.master ? `on ${vx.master}` : 'there'} instead`);
   else if (!vx.up) r('vxlan', 'fail', `${vx.name} is down (ip link set dev ${vx.name} up)`);
   else if (vx.master !== o.bridge) r('vxlan', 'fail', `${vx.name} is not a port of ${o.bridge} (master: ${vx.master ?? 'none'})`);
   else r('vxlan', 'pass', `${vx.name} is up, a port of ${o.bridge}`);
@@ -248,7 +271,7 @@ export function evaluateNode(obs: NodeObservation, members: readonly MemberAddre
 
   if (v.port === o.port) r('port', 'pass', `${vx.name} uses UDP ${v.port}`);
   else {
-    const hint = v.port === 8472 ? ' (the kernel\'s old default: created without dstport)' : '';
+    const hint = v.port === 8472 ? " (the kernel's old default: created without dstport)" : '';
     r('port', 'fail', `${vx.name} uses UDP ${v.port}${hint}, the inventory says ${o.port}`);
   }
 
@@ -270,7 +293,11 @@ export function evaluateNode(obs: NodeObservation, members: readonly MemberAddre
     const missing = peers.filter((p) => !have.includes(p.address));
     if (peers.length === 0) r('flood', 'warn', 'no other overlay member in the inventory');
     else if (missing.length > 0) {
-      r('flood', 'fail', `no flood entry for ${missing.map((p) => `${p.name} (${p.address})`).join(', ')}: bridge fdb append 00:00:00:00:00:00 dev ${vx.name} dst ${missing[0]?.address ?? ''}`);
+      r(
+        'flood',
+        'fail',
+        `no flood entry for ${missing.map((p) => `${p.name} (${p.address})`).join(', ')}: bridge fdb append 00:00:00:00:00:00 dev ${vx.name} dst ${missing[0]?.address ?? ''}`,
+      );
     } else r('flood', 'pass', `flood entries to ${peers.map((p) => `${p.name} (${p.address})`).join(', ')}`);
   }
 
@@ -286,11 +313,25 @@ export function evaluateNode(obs: NodeObservation, members: readonly MemberAddre
     const list = (es: FdbEntry[]): string => es.map((e) => `${e.mac} → ${e.dst ?? '?'}`).join(', ');
     if (staleOnes.length > 0) {
       const first = staleOnes[0] as FdbEntry;
-      r('fdb', 'fail', `${vx.name} has ${staleOnes.length} ${staleOnes[0]?.state ?? 'static'} entr${staleOnes.length === 1 ? 'y' : 'ies'} toward a VTEP that is no overlay member (${list(staleOnes)}): stale? bridge fdb del ${first.mac} dev ${vx.name} dst ${first.dst ?? ''}`);
+      r(
+        'fdb',
+        'fail',
+        `${vx.name} has ${staleOnes.length} ${staleOnes[0]?.state ?? 'static'} entr${staleOnes.length === 1 ? 'y' : 'ies'} toward a VTEP that is no overlay member (${list(staleOnes)}): stale? bridge fdb del ${first.mac} dev ${vx.name} dst ${first.dst ?? ''}`,
+      );
     } else if (learnt.length > 0) {
-      r('fdb', 'warn', `${vx.name} learnt ${learnt.length} MAC address(es) behind a VTEP that is no overlay member (${list(learnt)}): a host outside the inventory sends VXLAN with VNI ${v.id}`);
+      r(
+        'fdb',
+        'warn',
+        `${vx.name} learnt ${learnt.length} MAC address(es) behind a VTEP that is no overlay member (${list(learnt)}): a host outside the inventory sends VXLAN with VNI ${v.id}`,
+      );
     } else {
-      r('fdb', 'pass', unicast.length > 0 ? `${unicast.length} unicast entr${unicast.length === 1 ? 'y' : 'ies'}, all toward overlay members` : 'no unicast entries (none learnt yet)');
+      r(
+        'fdb',
+        'pass',
+        unicast.length > 0
+          ? `${unicast.length} unicast entr${unicast.length === 1 ? 'y' : 'ies'}, all toward overlay members`
+          : 'no unicast entries (none learnt yet)',
+      );
     }
   }
 
@@ -298,11 +339,23 @@ export function evaluateNode(obs: NodeObservation, members: readonly MemberAddre
     const budget = vx.mtu + VXLAN_OVERHEAD_IPV4;
     if (budget <= ul.mtu) {
       const note = vx.mtu !== o.mtu ? ` (the inventory says ${o.mtu})` : '';
-      r('mtu', vx.mtu !== o.mtu ? 'warn' : 'pass', `${vx.name} mtu ${vx.mtu} + ${VXLAN_OVERHEAD_IPV4} ≤ ${o.underlay} mtu ${ul.mtu}${note}`);
+      r(
+        'mtu',
+        vx.mtu !== o.mtu ? 'warn' : 'pass',
+        `${vx.name} mtu ${vx.mtu} + ${VXLAN_OVERHEAD_IPV4} ≤ ${o.underlay} mtu ${ul.mtu}${note}`,
+      );
     } else if (vx.mtu === 1500 && ul.mtu === 1500) {
-      r('mtu', 'warn', `1500 in 1500: ${vx.name} mtu 1500 + ${VXLAN_OVERHEAD_IPV4} > ${o.underlay} mtu 1500; full-size frames will not cross (set mtu 1450)`);
+      r(
+        'mtu',
+        'warn',
+        `1500 in 1500: ${vx.name} mtu 1500 + ${VXLAN_OVERHEAD_IPV4} > ${o.underlay} mtu 1500; full-size frames will not cross (set mtu 1450)`,
+      );
     } else {
-      r('mtu', 'fail', `${vx.name} mtu ${vx.mtu} + ${VXLAN_OVERHEAD_IPV4} > ${o.underlay} mtu ${ul.mtu}: full-size frames will not cross; lower the overlay mtu to ${ul.mtu - VXLAN_OVERHEAD_IPV4} or raise ${o.underlay}'s`);
+      r(
+        'mtu',
+        'fail',
+        `${vx.name} mtu ${vx.mtu} + ${VXLAN_OVERHEAD_IPV4} > ${o.underlay} mtu ${ul.mtu}: full-size frames will not cross; lower the overlay mtu to ${ul.mtu - VXLAN_OVERHEAD_IPV4} or raise ${o.underlay}'s`,
+      );
     }
   }
 
@@ -310,8 +363,14 @@ export function evaluateNode(obs: NodeObservation, members: readonly MemberAddre
   if (!fw.running) r('firewall', 'pass', `${fw.reason}: nothing there filters udp/${o.port}`);
   else {
     const uzone = (m: 'runtime' | 'permanent'): string => fw[m].underlayZone ?? fw.defaultZone;
-    if (!fw.runtime.portOpen) r('firewall', 'fail', `udp/${o.port} is not open in firewalld zone ${uzone('runtime')} of ${o.underlay}: firewall-cmd --zone=${uzone('runtime')} --add-port=${o.port}/udp`);
-    else if (!fw.permanent.portOpen) r('firewall', 'warn', `udp/${o.port} is open now but not in the permanent configuration (lost at reload/reboot)`);
+    if (!fw.runtime.portOpen)
+      r(
+        'firewall',
+        'fail',
+        `udp/${o.port} is not open in firewalld zone ${uzone('runtime')} of ${o.underlay}: firewall-cmd --zone=${uzone('runtime')} --add-port=${o.port}/udp`,
+      );
+    else if (!fw.permanent.portOpen)
+      r('firewall', 'warn', `udp/${o.port} is open now but not in the permanent configuration (lost at reload/reboot)`);
     else r('firewall', 'pass', `udp/${o.port} open in zone ${uzone('runtime')} (runtime and permanent)`);
   }
   if (obs.nftables) {
@@ -344,8 +403,15 @@ export function evaluateConsistency(obs: readonly NodeObservation[]): CheckResul
   });
   if (groups.some((g) => g.group !== undefined)) {
     const text = groups.map((g) => `${g.node} ${g.group ?? 'none (unicast flood entries)'}`).join(', ');
-    if (new Set(groups.map((g) => g.group ?? '')).size === 1) out.push({ node: 'overlay', name: 'same-group', status: 'pass', detail: `same multicast group on every node: ${text}` });
-    else out.push({ node: 'overlay', name: 'same-group', status: 'fail', detail: `multicast groups differ between nodes: ${text}: floods (ARP, unknown unicast) from one never reach the other` });
+    if (new Set(groups.map((g) => g.group ?? '')).size === 1)
+      out.push({ node: 'overlay', name: 'same-group', status: 'pass', detail: `same multicast group on every node: ${text}` });
+    else
+      out.push({
+        node: 'overlay',
+        name: 'same-group',
+        status: 'fail',
+        detail: `multicast groups differ between nodes: ${text}: floods (ARP, unknown unicast) from one never reach the other`,
+      });
   }
   return out;
 }
@@ -362,7 +428,7 @@ async function ping(session: RemoteSession, address: string, tries: number): Pro
     try {
       const r = await session.run(['ping', '-c', '1', '-W', '1', address], { timeoutMs: 10_000 });
       if (r.code === 0) return true;
-      last = r.code === 1 ? 'no reply' : r.stderr.trim().split('\n')[0] ?? `ping exited ${r.code ?? '?'}`;
+      last = r.code === 1 ? 'no reply' : (r.stderr.trim().split('\n')[0] ?? `ping exited ${r.code ?? '?'}`);
     } catch (err) {
       return errorText(err);
     }
@@ -388,7 +454,12 @@ export async function readNftables(session: Pick<RemoteSession, 'run'>): Promise
 }
 
 /** Connects to the named nodes, reads their state, evaluates, pings peers from each node, probes on request. */
-export async function runChecks(pool: SessionPool, inv: Inventory, names: readonly string[], opts: CheckOptions = {}): Promise<CheckReport> {
+export async function runChecks(
+  pool: SessionPool,
+  inv: Inventory,
+  names: readonly string[],
+  opts: CheckOptions = {},
+): Promise<CheckReport> {
   const nodes = resolveMembers(inv, names);
   const obs: NodeObservation[] = [];
   const sessions = new Map<string, RemoteSession>();
@@ -427,7 +498,10 @@ export async function runChecks(pool: SessionPool, inv: Inventory, names: readon
         node: o.node.name,
         name: 'peer-underlay',
         status: up === true ? 'pass' : 'fail',
-        detail: up === true ? `${m.name} (${m.address}) answers on the underlay` : `${m.name} (${m.address}) does not answer ping on the underlay (${up})`,
+        detail:
+          up === true
+            ? `${m.name} (${m.address}) answers on the underlay`
+            : `${m.name} (${m.address}) does not answer ping on the underlay (${up})`,
       });
       const peerBridge = inv.nodes[m.name]?.bridgeAddress?.split('/')[0];
       if (!peerBridge) continue;
@@ -436,7 +510,10 @@ export async function runChecks(pool: SessionPool, inv: Inventory, names: readon
         node: o.node.name,
         name: 'peer-overlay',
         status: over === true ? 'pass' : 'fail',
-        detail: over === true ? `${m.name}'s bridge ${peerBridge} answers through the overlay` : `${m.name}'s bridge ${peerBridge} does not answer through the overlay (${over})`,
+        detail:
+          over === true
+            ? `${m.name}'s bridge ${peerBridge} answers through the overlay`
+            : `${m.name}'s bridge ${peerBridge} does not answer through the overlay (${over})`,
       });
       if (opts.probe) {
         try {

@@ -31,7 +31,11 @@ export function resolveMembers(inv: Inventory, names: readonly string[]): NodeCo
   return [...new Set(names)].map((name) => {
     const n = resolveNode(inv, name);
     if (!members.includes(name)) {
-      throw new VxiError('VXI_INVENTORY', `node ${name} has no bridgeAddress in ${inv.source}, so it is not an overlay member (members: ${members.join(', ') || 'none'})`, { exitCode: 2 });
+      throw new VxiError(
+        'VXI_INVENTORY',
+        `node ${name} has no bridgeAddress in ${inv.source}, so it is not an overlay member (members: ${members.join(', ') || 'none'})`,
+        { exitCode: 2 },
+      );
     }
     return n;
   });
@@ -54,7 +58,12 @@ export async function readMemberAddress(pool: SessionPool, node: NodeConfig): Pr
   } catch (err) {
     why = (err as Error).message;
   }
-  return { name: node.name, address: node.host, source: 'host', note: `could not read ${node.name}'s ${node.overlay.underlay} address (${why}); using its SSH host ${node.host}` };
+  return {
+    name: node.name,
+    address: node.host,
+    source: 'host',
+    note: `could not read ${node.name}'s ${node.overlay.underlay} address (${why}); using its SSH host ${node.host}`,
+  };
 }
 
 export interface Gathered {
@@ -80,12 +89,19 @@ export async function gather(pool: SessionPool, inv: Inventory, names: readonly 
     const m = g ? g.underlay : await readMemberAddress(pool, resolveNode(inv, name));
     if (m.note) notes.push(m.note);
     if (!isIpv4(m.address)) {
-      throw new VxiError('VXI_INVENTORY', `${name}: no IPv4 underlay address (host ${m.address} is a name); set underlayAddress: for ${name} in ${inv.source}`, { exitCode: 2 });
+      throw new VxiError(
+        'VXI_INVENTORY',
+        `${name}: no IPv4 underlay address (host ${m.address} is a name); set underlayAddress: for ${name} in ${inv.source}`,
+        { exitCode: 2 },
+      );
     }
     members.push(m);
   }
   for (const g of nodes) {
-    if (g.underlay.source === 'host') notes.push(`${g.node.name}: ${g.node.overlay.underlay} has no IPv4 address; using its SSH host ${g.node.host} as the VXLAN local address`);
+    if (g.underlay.source === 'host')
+      notes.push(
+        `${g.node.name}: ${g.node.overlay.underlay} has no IPv4 address; using its SSH host ${g.node.host} as the VXLAN local address`,
+      );
   }
   return { nodes, members, notes };
 }

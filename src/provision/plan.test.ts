@@ -68,7 +68,9 @@ describe('planProvision on recorded state', () => {
     expect(argvs(input(withLink(base, 'vxlan10', (l) => (l.up = false))))).toEqual(['ip link set dev vxlan10 up']);
     expect(argvs(input(withLink(base, 'vxlan10', (l) => (l.mtu = 1400))))).toEqual(['ip link set dev vxlan10 mtu 1450']);
     expect(argvs(input(withLink(base, 'vxlan10', (l) => delete l.master)))).toEqual(['ip link set dev vxlan10 master vxlan_bridge']);
-    expect(argvs(input({ ...clone(base), addrs: { ...base.addrs, vxlan_bridge: [] } }))).toEqual(['ip addr add 10.220.220.201/24 dev vxlan_bridge']);
+    expect(argvs(input({ ...clone(base), addrs: { ...base.addrs, vxlan_bridge: [] } }))).toEqual([
+      'ip addr add 10.220.220.201/24 dev vxlan_bridge',
+    ]);
     // a second peer joins the inventory
     expect(argvs(input(base, { peers: [...peers, { name: 'kvm3', address: '10.3.1.200' }] }))).toEqual([
       'bridge fdb append 00:00:00:00:00:00 dev vxlan10 dst 10.3.1.200',
@@ -77,7 +79,9 @@ describe('planProvision on recorded state', () => {
 
   it('recreates the interface when local, port or dev differ', () => {
     const base = recordedState('provisioned');
-    expect(planProvision(input(base, { localAddress: '10.3.1.157' })).commands[0]?.why).toMatch(/local 10\.3\.1\.156 \(want 10\.3\.1\.157\)/);
+    expect(planProvision(input(base, { localAddress: '10.3.1.157' })).commands[0]?.why).toMatch(
+      /local 10\.3\.1\.156 \(want 10\.3\.1\.157\)/,
+    );
     const p8472 = withLink(base, 'vxlan10', (l) => {
       if (l.vxlan) l.vxlan.port = 8472;
     });
@@ -102,7 +106,9 @@ describe('planProvision on recorded state', () => {
     const notBridge = withLink(base, 'vxlan_bridge', (l) => (l.kind = 'veth'));
     expect(planProvision(input(notBridge)).blockers[0]).toMatch(/vxlan_bridge exists but is a veth interface, not a bridge/);
     const noUnderlay = { ...clone(base), links: base.links.filter((l) => l.name !== 'eth1') };
-    expect(planProvision(input(noUnderlay)).blockers[0]).toMatch(/underlay interface eth1 does not exist \(interfaces: lo, vm1, vxlan_bridge, vxlan10\)/);
+    expect(planProvision(input(noUnderlay)).blockers[0]).toMatch(
+      /underlay interface eth1 does not exist \(interfaces: lo, vm1, vxlan_bridge, vxlan10\)/,
+    );
     const small = withLink(base, 'eth1', (l) => (l.mtu = 1400));
     expect(planProvision(input(small)).blockers[0]).toMatch(/overlay mtu 1450 \+ 50 bytes .* exceeds eth1's mtu 1400; set mtu: 1350/);
   });
@@ -141,12 +147,15 @@ describe('planTeardown', () => {
     const foreign = withLink(base, 'vxlan_bridge', (l) => delete l.alias);
     const p = planTeardown({ node: kvm1, state: foreign });
     // a bridge it did not create keeps its MAC when the VXLAN port leaves (see the next test)
-    expect(p.commands.map((c) => c.argv.join(' '))).toEqual(['ip link set dev vxlan_bridge address 02:76:78:dc:dc:c9', 'ip link del dev vxlan10']);
+    expect(p.commands.map((c) => c.argv.join(' '))).toEqual([
+      'ip link set dev vxlan_bridge address 02:76:78:dc:dc:c9',
+      'ip link del dev vxlan10',
+    ]);
     expect(p.notes).toContain('vxlan_bridge was not created by vxlan-inspect: left in place');
     const guest = withLink(base, 'vm1', (l) => (l.master = 'vxlan_bridge'));
     expect(planTeardown({ node: kvm1, state: guest }).notes).toContain('vxlan_bridge still has ports (vm1): left in place');
   });
-  it('keeps a bridge it did not create on its MAC when the VXLAN port comes and goes, so peers\' ARP caches stay right', () => {
+  it("keeps a bridge it did not create on its MAC when the VXLAN port comes and goes, so peers' ARP caches stay right", () => {
     const base = recordedState('provisioned');
     // a bridge made by hand (or by the lab) has no set address: Linux gives it its lowest port MAC
     const handMade = withLink(base, 'vxlan_bridge', (l) => {
@@ -154,7 +163,10 @@ describe('planTeardown', () => {
       l.address = '52:4b:e5:b3:03:a9';
     });
     const detached = withLink(handMade, 'vxlan10', (l) => delete l.master);
-    expect(argvs(input(detached))).toEqual(['ip link set dev vxlan_bridge address 52:4b:e5:b3:03:a9', 'ip link set dev vxlan10 master vxlan_bridge']);
+    expect(argvs(input(detached))).toEqual([
+      'ip link set dev vxlan_bridge address 52:4b:e5:b3:03:a9',
+      'ip link set dev vxlan10 master vxlan_bridge',
+    ]);
     // the bridge provision created has its fixed MAC already: nothing to pin
     expect(argvs(input(withLink(base, 'vxlan10', (l) => delete l.master)))).toEqual(['ip link set dev vxlan10 master vxlan_bridge']);
     // attached and pinned: the second run changes nothing

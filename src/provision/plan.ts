@@ -107,14 +107,20 @@ export function planProvision(input: ProvisionInput): Plan {
   }
   const underlay = findLink(state, o.underlay);
   if (!underlay) {
-    plan.blockers.push(`underlay interface ${o.underlay} does not exist (interfaces: ${state.links.map((l) => l.name).join(', ')}); set underlay: in the inventory`);
+    plan.blockers.push(
+      `underlay interface ${o.underlay} does not exist (interfaces: ${state.links.map((l) => l.name).join(', ')}); set underlay: in the inventory`,
+    );
   } else if (o.mtu + VXLAN_OVERHEAD_IPV4 > underlay.mtu) {
-    plan.blockers.push(`overlay mtu ${o.mtu} + ${VXLAN_OVERHEAD_IPV4} bytes of VXLAN headers exceeds ${o.underlay}'s mtu ${underlay.mtu}; set mtu: ${underlay.mtu - VXLAN_OVERHEAD_IPV4} (or less) in the inventory`);
+    plan.blockers.push(
+      `overlay mtu ${o.mtu} + ${VXLAN_OVERHEAD_IPV4} bytes of VXLAN headers exceeds ${o.underlay}'s mtu ${underlay.mtu}; set mtu: ${underlay.mtu - VXLAN_OVERHEAD_IPV4} (or less) in the inventory`,
+    );
   }
   const want = desiredVxlan(input);
   for (const l of state.links) {
     if (l.name !== vx && l.vxlan && l.vxlan.id === want.id && l.vxlan.port === want.port) {
-      plan.blockers.push(`${l.name} already carries VNI ${want.id} on UDP ${want.port} (made by hand?); remove it (ip link del dev ${l.name}) so that ${vx} can be created`);
+      plan.blockers.push(
+        `${l.name} already carries VNI ${want.id} on UDP ${want.port} (made by hand?); remove it (ip link del dev ${l.name}) so that ${vx} can be created`,
+      );
     }
   }
 
@@ -122,12 +128,20 @@ export function planProvision(input: ProvisionInput): Plan {
   const bridge = findLink(state, br);
   let bridgeAddrs = state.addrs[br] ?? [];
   if (bridge && bridge.kind !== 'bridge') {
-    plan.blockers.push(`${br} exists but is a ${bridge.kind ?? 'plain'} interface, not a bridge; rename bridge: in the inventory or remove it`);
+    plan.blockers.push(
+      `${br} exists but is a ${bridge.kind ?? 'plain'} interface, not a bridge; rename bridge: in the inventory or remove it`,
+    );
   }
   if (!bridge) {
     const mac = bridgeMac(node.bridgeAddress);
-    add(['ip', 'link', 'add', 'name', br, 'address', mac, 'type', 'bridge'], `bridge ${br} does not exist (fixed MAC ${mac}: it stays when ports come and go, so peers' ARP caches stay right)`);
-    add(['ip', 'link', 'set', 'dev', br, 'alias', CREATED_BY], `mark ${br} as created by vxlan-inspect (teardown removes only marked bridges)`);
+    add(
+      ['ip', 'link', 'add', 'name', br, 'address', mac, 'type', 'bridge'],
+      `bridge ${br} does not exist (fixed MAC ${mac}: it stays when ports come and go, so peers' ARP caches stay right)`,
+    );
+    add(
+      ['ip', 'link', 'set', 'dev', br, 'alias', CREATED_BY],
+      `mark ${br} as created by vxlan-inspect (teardown removes only marked bridges)`,
+    );
     bridgeAddrs = [];
   }
   if (!bridgeAddrs.includes(node.bridgeAddress)) {
@@ -174,7 +188,8 @@ export function planProvision(input: ProvisionInput): Plan {
     }
   }
   for (const dst of [...new Set(fdbNow)]) {
-    if (!keep.includes(dst)) add(['bridge', 'fdb', 'del', FLOOD_MAC, 'dev', vx, 'dst', dst], `flood entry to ${dst}, which is not an overlay member`);
+    if (!keep.includes(dst))
+      add(['bridge', 'fdb', 'del', FLOOD_MAC, 'dev', vx, 'dst', dst], `flood entry to ${dst}, which is not an overlay member`);
   }
 
   // firewalld
@@ -189,12 +204,14 @@ export function planProvision(input: ProvisionInput): Plan {
     ] as const) {
       const fwc = (...args: string[]): string[] => ['firewall-cmd', ...flag, ...args];
       if (view.bridgeZone !== zone) {
-        if (view.bridgeZone) add(fwc(`--zone=${zone}`, `--change-interface=${br}`), `${br} is in zone ${view.bridgeZone} (${mode}), want ${zone}`);
+        if (view.bridgeZone)
+          add(fwc(`--zone=${zone}`, `--change-interface=${br}`), `${br} is in zone ${view.bridgeZone} (${mode}), want ${zone}`);
         else add(fwc(`--zone=${zone}`, `--add-interface=${br}`), `${br} is in no firewalld zone (${mode})`);
       }
       if (!view.masquerade) add(fwc(`--zone=${zone}`, '--add-masquerade'), `masquerade is off in zone ${zone} (${mode})`);
       const uzone = view.underlayZone ?? fw.defaultZone;
-      if (!view.portOpen) add(fwc(`--zone=${uzone}`, `--add-port=${o.port}/udp`), `udp/${o.port} is closed in zone ${uzone} of ${o.underlay} (${mode})`);
+      if (!view.portOpen)
+        add(fwc(`--zone=${uzone}`, `--add-port=${o.port}/udp`), `udp/${o.port} is closed in zone ${uzone} of ${o.underlay} (${mode})`);
     }
   }
   return plan;
@@ -226,7 +243,10 @@ export function planTeardown(input: TeardownInput): Plan {
     } else if (others.length > 0) {
       plan.notes.push(`${o.bridge} still has ports (${others.join(', ')}): left in place`);
     } else {
-      plan.commands.push({ argv: ['ip', 'link', 'del', 'dev', o.bridge], why: `remove the bridge ${o.bridge} provision created (no other ports)` });
+      plan.commands.push({
+        argv: ['ip', 'link', 'del', 'dev', o.bridge],
+        why: `remove the bridge ${o.bridge} provision created (no other ports)`,
+      });
       bridgeRemoved = true;
     }
   }

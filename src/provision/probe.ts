@@ -49,10 +49,10 @@ export async function probeOverlay(session: RemoteSession, node: NodeConfig, tar
   const { underlay, port, vni } = node.overlay;
   // tcpdump itself under sudo (a NOPASSWD rule for tcpdump matches; one for `timeout` would be one
   // for anything): it ends after 6 packets, or is stopped by its PID below
-  const proc = await session.spawn(
-    ['tcpdump', '-c', '6', '-n', '-U', '-s', '128', '-w', '-', '-i', underlay, `udp port ${port}`],
-    { sudo: true, reportPid: true },
-  );
+  const proc = await session.spawn(['tcpdump', '-c', '6', '-n', '-U', '-s', '128', '-w', '-', '-i', underlay, `udp port ${port}`], {
+    sudo: true,
+    reportPid: true,
+  });
   const chunks: Buffer[] = [];
   proc.stdout.on('data', (d: Buffer) => chunks.push(d));
   let err = '';
@@ -87,7 +87,10 @@ export async function probeOverlay(session: RemoteSession, node: NodeConfig, tar
   const seen = await vxlanPacketsInCapture(Buffer.concat(chunks), port);
   const total = [...seen.vnis.values()].reduce((a, b) => a + b, 0);
   if (total === 0) {
-    return { ok: false, detail: `no VXLAN packet on ${underlay} UDP ${port} while pinging ${target} through the overlay (${seen.packets} packets captured)` };
+    return {
+      ok: false,
+      detail: `no VXLAN packet on ${underlay} UDP ${port} while pinging ${target} through the overlay (${seen.packets} packets captured)`,
+    };
   }
   const vnis = [...seen.vnis.keys()].sort((a, b) => a - b);
   if (vnis.length !== 1 || vnis[0] !== vni) {

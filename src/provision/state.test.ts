@@ -6,7 +6,14 @@ describe('state parsers on recorded iproute2 JSON', () => {
   it('reads links, kinds, flags, master, alias and VXLAN parameters', () => {
     const s = recordedState('provisioned');
     const vx = s.links.find((l) => l.name === 'vxlan10');
-    expect(vx).toMatchObject({ kind: 'vxlan', up: true, mtu: 1450, master: 'vxlan_bridge', alias: 'vxlan-inspect', vxlan: { id: 10, port: 4789, local: '10.3.1.156', dev: 'eth1' } });
+    expect(vx).toMatchObject({
+      kind: 'vxlan',
+      up: true,
+      mtu: 1450,
+      master: 'vxlan_bridge',
+      alias: 'vxlan-inspect',
+      vxlan: { id: 10, port: 4789, local: '10.3.1.156', dev: 'eth1' },
+    });
     expect(s.links.find((l) => l.name === 'vxlan_bridge')).toMatchObject({ kind: 'bridge', up: true });
     expect(s.links.find((l) => l.name === 'eth1')).toMatchObject({ kind: 'veth', up: true, mtu: 1500 });
     expect(s.addrs.eth1).toEqual(['10.3.1.156/24']);
@@ -17,7 +24,10 @@ describe('state parsers on recorded iproute2 JSON', () => {
   it('takes the underlay address from the interface, the inventory, or falls back to host', () => {
     const { kvm1 } = labNodes();
     expect(underlayAddressOf(kvm1, recordedState('bare'))).toEqual({ address: '10.3.1.156', source: 'interface' });
-    expect(underlayAddressOf({ ...kvm1, underlayAddress: '192.0.2.1' }, recordedState('bare'))).toEqual({ address: '192.0.2.1', source: 'inventory' });
+    expect(underlayAddressOf({ ...kvm1, underlayAddress: '192.0.2.1' }, recordedState('bare'))).toEqual({
+      address: '192.0.2.1',
+      source: 'inventory',
+    });
     expect(underlayAddressOf(kvm1, { addrs: {} })).toEqual({ address: '10.3.1.156', source: 'host' });
   });
 

@@ -188,7 +188,8 @@ export function firstIpv4(state: Pick<NodeState, 'addrs'>, ifname: string): stri
 
 async function mustRun(r: CommandRunner, argv: string[], what: string, opts: RunOptions = {}): Promise<string> {
   const res = await r.run(argv, opts);
-  if (res.code !== 0) throw new VxiError('VXI_REMOTE_COMMAND', `${what}: \`${argv.join(' ')}\` failed (exit ${res.code ?? '?'}): ${res.stderr.trim()}`);
+  if (res.code !== 0)
+    throw new VxiError('VXI_REMOTE_COMMAND', `${what}: \`${argv.join(' ')}\` failed (exit ${res.code ?? '?'}): ${res.stderr.trim()}`);
   return res.stdout;
 }
 
@@ -202,7 +203,8 @@ export async function readFirewallState(r: CommandRunner, node: NodeConfig): Pro
   try {
     st = await r.run(['firewall-cmd', '--state'], { sudo: true });
   } catch (err) {
-    if (err instanceof VxiError && /firewall-cmd is not installed/.test(err.message)) return { running: false, reason: 'firewalld is not installed' };
+    if (err instanceof VxiError && /firewall-cmd is not installed/.test(err.message))
+      return { running: false, reason: 'firewalld is not installed' };
     throw err;
   }
   if (/firewall-cmd: (command )?not found/.test(st.stderr)) return { running: false, reason: 'firewalld is not installed' };
@@ -234,7 +236,9 @@ export async function readNodeState(r: CommandRunner, node: NodeConfig): Promise
   const links = parseIpLink(await mustRun(r, ['ip', '-j', '-d', 'link', 'show'], node.name));
   const addrs = parseIpAddr(await mustRun(r, ['ip', '-j', 'addr', 'show'], node.name));
   const vx = vxlanInterfaceName(node.overlay);
-  const fdb = links.some((l) => l.name === vx) ? parseFdb(await mustRun(r, ['bridge', '-j', 'fdb', 'show', 'dev', vx], node.name, { sudo: true })) : [];
+  const fdb = links.some((l) => l.name === vx)
+    ? parseFdb(await mustRun(r, ['bridge', '-j', 'fdb', 'show', 'dev', vx], node.name, { sudo: true }))
+    : [];
   const firewall = await readFirewallState(r, node);
   return { links, addrs, fdb, firewall };
 }
@@ -244,7 +248,10 @@ export async function readNodeState(r: CommandRunner, node: NodeConfig): Promise
  * IPv4 address of the underlay interface read over SSH, else the SSH `host` (documented fallback:
  * right for the class lab, where the SSH address is the eth1 address).
  */
-export function underlayAddressOf(node: NodeConfig, state?: Pick<NodeState, 'addrs'>): { address: string; source: 'inventory' | 'interface' | 'host' } {
+export function underlayAddressOf(
+  node: NodeConfig,
+  state?: Pick<NodeState, 'addrs'>,
+): { address: string; source: 'inventory' | 'interface' | 'host' } {
   if (node.underlayAddress) return { address: node.underlayAddress, source: 'inventory' };
   const a = state ? firstIpv4(state, node.overlay.underlay) : undefined;
   if (a) return { address: a, source: 'interface' };

@@ -21,12 +21,21 @@ export async function teardown(
     const session = await pool.get(node);
     const state = await readNodeState(session, node);
     const plan = planTeardown({ node, state });
-    const result: NodeRunResult = { node: node.name, host: node.host, plan, commandLines: plan.commands.map((c) => commandLine(node, c.argv)), applied: 0 };
+    const result: NodeRunResult = {
+      node: node.name,
+      host: node.host,
+      plan,
+      commandLines: plan.commands.map((c) => commandLine(node, c.argv)),
+      applied: 0,
+    };
     work.push({ node, session, result });
   }
   const report: RunReport = { dryRun: Boolean(opts.dryRun), nodes: work.map((w) => w.result), notes: [] };
   if (opts.dryRun) return report;
-  const blocked = blockersError('teardown', work.map((w) => w.result.plan));
+  const blocked = blockersError(
+    'teardown',
+    work.map((w) => w.result.plan),
+  );
   if (blocked) throw blocked;
   for (const w of work) {
     w.result.applied = await applyPlan(w.session, w.result.plan, (cmd, line) => opts.onApplied?.(w.node, cmd, line));

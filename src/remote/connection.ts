@@ -62,7 +62,11 @@ function hostkeyError(h: Hop, v: Exclude<HostKeyVerdict, { status: 'known' }>, n
     );
   }
   if (v.status === 'revoked') {
-    return new VxiError('VXI_HOSTKEY', `${hopLabel(h)}: the host key ${v.fingerprint} is marked @revoked in ${h.knownHosts} (line ${v.line}); refusing to connect`, { exitCode: 2 });
+    return new VxiError(
+      'VXI_HOSTKEY',
+      `${hopLabel(h)}: the host key ${v.fingerprint} is marked @revoked in ${h.knownHosts} (line ${v.line}); refusing to connect`,
+      { exitCode: 2 },
+    );
   }
   const recorded = v.recordedTypes.includes(v.keyType)
     ? `which is not the key recorded in ${h.knownHosts} (line ${v.lines.join(', ')})`
@@ -81,14 +85,35 @@ function hostkeyError(h: Hop, v: Exclude<HostKeyVerdict, { status: 'known' }>, n
 function connectError(h: Hop, err: Error & { code?: string; level?: string }, timeoutMs: number, triedAuth: string[]): VxiError {
   const where = hopLabel(h);
   const code = err.code ?? '';
-  if (code === 'ECONNREFUSED') return new VxiError('VXI_SSH_REFUSED', `${where}: connection refused on port ${h.sshPort}; is sshd running there, and is the port right (port: in the inventory)?`, { cause: err });
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return new VxiError('VXI_SSH_UNREACHABLE', `${where}: host unreachable (${code}); check the address and the route to it (or set jump: in the inventory)`, { cause: err });
-  if (code === 'EACCES' || code === 'EPERM') return new VxiError('VXI_SSH_UNREACHABLE', `${where}: the local system refuses the connection (${code}: a prohibit route or firewall rule on this machine); set jump: in the inventory if the node is reachable only through another host`, { cause: err });
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new VxiError('VXI_SSH_UNREACHABLE', `${where}: cannot resolve host name ${h.host}`, { cause: err });
-  if (code === 'ECONNRESET') return new VxiError('VXI_SSH', `${where}: connection reset by the server; check sshd's log there`, { cause: err });
+  if (code === 'ECONNREFUSED')
+    return new VxiError(
+      'VXI_SSH_REFUSED',
+      `${where}: connection refused on port ${h.sshPort}; is sshd running there, and is the port right (port: in the inventory)?`,
+      { cause: err },
+    );
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
+    return new VxiError(
+      'VXI_SSH_UNREACHABLE',
+      `${where}: host unreachable (${code}); check the address and the route to it (or set jump: in the inventory)`,
+      { cause: err },
+    );
+  if (code === 'EACCES' || code === 'EPERM')
+    return new VxiError(
+      'VXI_SSH_UNREACHABLE',
+      `${where}: the local system refuses the connection (${code}: a prohibit route or firewall rule on this machine); set jump: in the inventory if the node is reachable only through another host`,
+      { cause: err },
+    );
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new VxiError('VXI_SSH_UNREACHABLE', `${where}: cannot resolve host name ${h.host}`, { cause: err });
+  if (code === 'ECONNRESET')
+    return new VxiError('VXI_SSH', `${where}: connection reset by the server; check sshd's log there`, { cause: err });
   // ssh2 marks its own timeouts (handshake, ready) with level 'client-timeout'; a socket timeout is ETIMEDOUT
   if (err.level === 'client-timeout' || code === 'ETIMEDOUT') {
-    return new VxiError('VXI_SSH_TIMEOUT', `${where}: no SSH session within ${timeoutMs / 1000} s (connect timeout); is the host up and port ${h.sshPort} open?`, { cause: err });
+    return new VxiError(
+      'VXI_SSH_TIMEOUT',
+      `${where}: no SSH session within ${timeoutMs / 1000} s (connect timeout); is the host up and port ${h.sshPort} open?`,
+      { cause: err },
+    );
   }
   if (err.level === 'client-authentication') {
     const tried = triedAuth.length > 0 ? triedAuth.join(' and ') : 'nothing (no agent, no readable identity file)';
@@ -112,12 +137,19 @@ async function loadIdentity(h: Hop): Promise<Buffer | undefined> {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     const why = code === 'EISDIR' ? 'it is a directory, not a private key file' : (err as Error).message;
-    throw new VxiError('VXI_SSH', `${hopLabel(h)}: cannot read the identity file ${h.identityFile}: ${why}; set identityFile in the inventory to a private key (e.g. ~/.ssh/id_ed25519)`, { exitCode: 2, cause: err });
+    throw new VxiError(
+      'VXI_SSH',
+      `${hopLabel(h)}: cannot read the identity file ${h.identityFile}: ${why}; set identityFile in the inventory to a private key (e.g. ~/.ssh/id_ed25519)`,
+      { exitCode: 2, cause: err },
+    );
   }
   const parsed = utils.parseKey(key);
   if (parsed instanceof Error) {
     if (/encrypted|passphrase/i.test(parsed.message)) {
-      throw new VxiError('VXI_SSH', `${hopLabel(h)}: the identity file ${h.identityFile} is protected by a passphrase; load it into an agent first (eval "$(ssh-agent)"; ssh-add ${h.identityFile})`);
+      throw new VxiError(
+        'VXI_SSH',
+        `${hopLabel(h)}: the identity file ${h.identityFile} is protected by a passphrase; load it into an agent first (eval "$(ssh-agent)"; ssh-add ${h.identityFile})`,
+      );
     }
     throw new VxiError('VXI_SSH', `${hopLabel(h)}: cannot read the private key ${h.identityFile}: ${parsed.message}`);
   }
@@ -171,7 +203,9 @@ async function connectHop(h: Hop, opts: ConnectOptions, sock?: Duplex): Promise<
         appendKnownHost(h.knownHosts, name, key).then(
           () => verify(true),
           (err: Error) => {
-            hostKeyProblem = new VxiError('VXI_HOSTKEY', `${hopLabel(h)}: cannot add the host key to ${h.knownHosts}: ${err.message}`, { cause: err });
+            hostKeyProblem = new VxiError('VXI_HOSTKEY', `${hopLabel(h)}: cannot add the host key to ${h.knownHosts}: ${err.message}`, {
+              cause: err,
+            });
             verify(false);
           },
         );
@@ -220,7 +254,9 @@ async function forwardThrough(hops: Client[], host: string, port: number, label:
   try {
     return await forwardOut(last, host, port);
   } catch (err) {
-    throw new VxiError('VXI_SSH', `${label}: the jump host could not open a TCP connection to it: ${(err as Error).message}`, { cause: err });
+    throw new VxiError('VXI_SSH', `${label}: the jump host could not open a TCP connection to it: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -259,7 +295,9 @@ export class RemoteSession extends EventEmitter {
       const requested = this.closed;
       this.closed = true;
       for (const c of this.hops) c.end();
-      const error = requested ? undefined : (this.lastError ?? new VxiError('VXI_SSH', `${this.label}: SSH connection closed by the remote side`));
+      const error = requested
+        ? undefined
+        : (this.lastError ?? new VxiError('VXI_SSH', `${this.label}: SSH connection closed by the remote side`));
       /** 'close' (info: { requested: boolean; error?: VxiError }): the connection ended; `error` unless close() was called. */
       this.emit('close', { requested, error });
     });
@@ -284,13 +322,27 @@ export class RemoteSession extends EventEmitter {
     try {
       let sock: Duplex | undefined;
       for (const j of jumpChain(node.jump)) {
-        const hop: Hop = { label: `jump host ${j.name} for ${node.name}`, host: j.host, sshPort: j.sshPort, user: j.user, identityFile: j.identityFile, knownHosts: j.knownHosts };
+        const hop: Hop = {
+          label: `jump host ${j.name} for ${node.name}`,
+          host: j.host,
+          sshPort: j.sshPort,
+          user: j.user,
+          identityFile: j.identityFile,
+          knownHosts: j.knownHosts,
+        };
         sock = await forwardThrough(hops, hop.host, hop.sshPort, hopLabel(hop));
         hops.push(await connectHop(hop, opts, sock));
       }
       sock = await forwardThrough(hops, node.host, node.sshPort, `${node.name} (${node.host}:${node.sshPort})`);
       const client = await connectHop(
-        { label: node.name, host: node.host, sshPort: node.sshPort, user: node.user, identityFile: node.identityFile, knownHosts: node.knownHosts },
+        {
+          label: node.name,
+          host: node.host,
+          sshPort: node.sshPort,
+          user: node.user,
+          identityFile: node.identityFile,
+          knownHosts: node.knownHosts,
+        },
         opts,
         sock,
       );
@@ -311,8 +363,14 @@ export class RemoteSession extends EventEmitter {
   async runChecked(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     const r = await this.run(argv, opts);
     if (r.code !== 0) {
-      const why = r.stderr.trim() || r.stdout.trim() || (r.signal ? `killed by ${r.signal.replace(/^(SIG)?/, 'SIG')}` : `exit code ${r.code ?? 'unknown'}`);
-      throw new VxiError('VXI_REMOTE_COMMAND', `${this.label}: \`${argv.join(' ')}\` failed (exit ${r.code ?? r.signal ?? '?'}): ${why.split('\n').slice(0, 3).join(' / ')}`);
+      const why =
+        r.stderr.trim() ||
+        r.stdout.trim() ||
+        (r.signal ? `killed by ${r.signal.replace(/^(SIG)?/, 'SIG')}` : `exit code ${r.code ?? 'unknown'}`);
+      throw new VxiError(
+        'VXI_REMOTE_COMMAND',
+        `${this.label}: \`${argv.join(' ')}\` failed (exit ${r.code ?? r.signal ?? '?'}): ${why.split('\n').slice(0, 3).join(' / ')}`,
+      );
     }
     return r;
   }
@@ -382,6 +440,13 @@ export class SessionPool {
   async closeAll(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
-    await Promise.all(all.map((p) => p.then((s) => s.close(), () => undefined)));
+    await Promise.all(
+      all.map((p) =>
+        p.then(
+          (s) => s.close(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 }

@@ -23,7 +23,12 @@ function fakeClient(): { client: Client; channel: () => EventEmitter } {
   let ch: EventEmitter | undefined;
   const client = {
     exec(_cmd: string, cb: (err: Error | undefined, channel: EventEmitter) => void): void {
-      const c = Object.assign(new EventEmitter(), { stderr: new EventEmitter(), end: () => undefined, close: () => undefined, signal: () => undefined });
+      const c = Object.assign(new EventEmitter(), {
+        stderr: new EventEmitter(),
+        end: () => undefined,
+        close: () => undefined,
+        signal: () => undefined,
+      });
       ch = c;
       cb(undefined, c);
     },
@@ -102,7 +107,9 @@ async function until(what: string, cond: () => boolean): Promise<void> {
 /** `p`, or a failure naming `what` after the deadline (a hang fails, it does not wait for the test timeout). */
 async function within<T>(p: Promise<T>, what: string): Promise<T> {
   let t: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`timed out after ${DEADLINE_MS} ms waiting for ${what}`)), DEADLINE_MS)));
+  const late = new Promise<never>(
+    (_, reject) => (t = setTimeout(() => reject(new Error(`timed out after ${DEADLINE_MS} ms waiting for ${what}`)), DEADLINE_MS)),
+  );
   return Promise.race([p, late]).finally(() => clearTimeout(t));
 }
 
@@ -121,7 +128,12 @@ afterEach(() => {
 });
 
 /** Runs the command string as sshd would (`sh -c STRING`) with stdin a pipe the test holds: the channel. */
-function asSshd(cmd: string): { stdinEnd: () => void; pid: Promise<number>; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; stdout: () => string } {
+function asSshd(cmd: string): {
+  stdinEnd: () => void;
+  pid: Promise<number>;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stdout: () => string;
+} {
   const child = spawn('sh', ['-c', cmd], { stdio: ['pipe', 'pipe', 'pipe'] });
   if (child.pid) started.push(child.pid);
   let stdout = '';
@@ -139,7 +151,9 @@ function asSshd(cmd: string): { stdinEnd: () => void; pid: Promise<number>; exit
     child.on('exit', () => reject(new Error(`ended before reporting its PID: ${stderr}`)));
   });
   pid.catch(() => undefined);
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
   return { stdinEnd: () => child.stdin.end(), pid, exit, stdout: () => stdout };
 }
 

@@ -16,7 +16,9 @@ describe('buildCommand', () => {
     expect(buildCommand(root, ['ip', 'link', 'add', 'vxlan10'], { sudo: true })).toBe('ip link add vxlan10');
     expect(buildCommand(admin, ['ip', 'link', 'add', 'vxlan10'], { sudo: true })).toBe('sudo -n -- ip link add vxlan10');
     expect(buildCommand(admin, ['ip', '-j', 'link'])).toBe('ip -j link');
-    expect(buildCommand(admin, ['tcpdump', '-i', 'eth1', 'udp port 4789; id'], { sudo: true })).toBe("sudo -n -- tcpdump -i eth1 'udp port 4789; id'");
+    expect(buildCommand(admin, ['tcpdump', '-i', 'eth1', 'udp port 4789; id'], { sudo: true })).toBe(
+      "sudo -n -- tcpdump -i eth1 'udp port 4789; id'",
+    );
   });
 
   it('reports the PID of the program itself, as a real sh runs it', () => {
@@ -33,10 +35,14 @@ describe('interpretFailure', () => {
     expect(interpretFailure(admin, ['ip'], result(1, 'sudo: a password is required\n'), true)?.message).toBe(
       'kvm1 (10.3.1.156): sudo wants a password for admin to run ip; allow it without one (a NOPASSWD rule in /etc/sudoers.d/) or connect as root (user: root in the inventory)',
     );
-    expect(interpretFailure(admin, ['ip'], result(127, 'bash: line 1: sudo: command not found\n'), true)?.message).toMatch(/sudo is not installed/);
-    expect(interpretFailure(admin, ['ip'], result(1, 'admin is not in the sudoers file.  This incident will be reported.\n'), true)?.message).toMatch(/admin may not run ip with sudo/);
+    expect(interpretFailure(admin, ['ip'], result(127, 'bash: line 1: sudo: command not found\n'), true)?.message).toMatch(
+      /sudo is not installed/,
+    );
+    expect(
+      interpretFailure(admin, ['ip'], result(1, 'admin is not in the sudoers file.  This incident will be reported.\n'), true)?.message,
+    ).toMatch(/admin may not run ip with sudo/);
   });
-  it('says when the program is missing, and leaves the program\'s own failures alone', () => {
+  it("says when the program is missing, and leaves the program's own failures alone", () => {
     expect(interpretFailure(root, ['tcpdump'], result(127, 'sh: 1: tcpdump: not found\n'), false)?.message).toBe(
       'kvm1 (10.3.1.156): tcpdump is not installed (or not on the PATH of root): sh: 1: tcpdump: not found',
     );

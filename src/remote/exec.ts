@@ -72,7 +72,11 @@ function watchdogScript(kill: string): string {
 }
 
 /** The exact string sent in the SSH exec request. */
-export function buildCommand(target: ExecTarget, argv: readonly string[], opts: { sudo?: boolean; reportPid?: boolean; watchdog?: boolean } = {}): string {
+export function buildCommand(
+  target: ExecTarget,
+  argv: readonly string[],
+  opts: { sudo?: boolean; reportPid?: boolean; watchdog?: boolean } = {},
+): string {
   // sudo runs the program itself, so a NOPASSWD rule for that program matches; the PID shell
   // (reportPid) wraps sudo, not the other way round (`sudo sh -c …` would need a rule for sh).
   const usedSudo = Boolean(opts.sudo && target.sudo);
@@ -114,7 +118,10 @@ export function interpretFailure(target: ExecTarget, argv: readonly string[], r:
     }
   }
   if (r.code === 127 && prog !== '' && (r.stderr.includes(`${prog}: not found`) || r.stderr.includes(`${prog}: command not found`))) {
-    return new VxiError('VXI_REMOTE_COMMAND', `${who(target)}: ${prog} is not installed (or not on the PATH of ${target.user}): ${firstLine(r.stderr)}`);
+    return new VxiError(
+      'VXI_REMOTE_COMMAND',
+      `${who(target)}: ${prog} is not installed (or not on the PATH of ${target.user}): ${firstLine(r.stderr)}`,
+    );
   }
   return null;
 }
@@ -171,7 +178,9 @@ export async function runOn(client: Client, target: ExecTarget, argv: readonly s
   try {
     started = await execChannel(client, cmd);
   } catch (err) {
-    throw new VxiError('VXI_SSH', `${who(target)}: cannot start ${argv[0] ?? 'command'} over SSH: ${(err as Error).message}`, { cause: err });
+    throw new VxiError('VXI_SSH', `${who(target)}: cannot start ${argv[0] ?? 'command'} over SSH: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const { ch } = started;
   const timeoutMs = opts.timeoutMs ?? 60_000;
@@ -206,7 +215,9 @@ export async function runOn(client: Client, target: ExecTarget, argv: readonly s
         /* the server may not support signals */
       }
       ch.close();
-      finish(new VxiError('VXI_REMOTE_COMMAND', `${who(target)}: ${argv.join(' ')} did not finish within ${timeoutMs / 1000} s; stopped it`));
+      finish(
+        new VxiError('VXI_REMOTE_COMMAND', `${who(target)}: ${argv.join(' ')} did not finish within ${timeoutMs / 1000} s; stopped it`),
+      );
     }, timeoutMs);
     ch.on('data', take(out));
     ch.stderr.on('data', take(err));
@@ -246,13 +257,20 @@ export interface RemoteProcess {
   close(): void;
 }
 
-export async function spawnOn(client: Client, target: ExecTarget, argv: readonly string[], opts: SpawnOptions = {}): Promise<RemoteProcess> {
+export async function spawnOn(
+  client: Client,
+  target: ExecTarget,
+  argv: readonly string[],
+  opts: SpawnOptions = {},
+): Promise<RemoteProcess> {
   const command = buildCommand(target, argv, opts);
   let started: StartedChannel;
   try {
     started = await execChannel(client, command);
   } catch (err) {
-    throw new VxiError('VXI_SSH', `${who(target)}: cannot start ${argv[0] ?? 'command'} over SSH: ${(err as Error).message}`, { cause: err });
+    throw new VxiError('VXI_SSH', `${who(target)}: cannot start ${argv[0] ?? 'command'} over SSH: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const { ch } = started;
   const stderr = new PassThrough();

@@ -21,7 +21,12 @@ const keys: Record<string, { blob: Buffer; line: string; fp: string }> = {};
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'vxi-hostkeys-'));
-  for (const [name, type] of [['ed1', 'ed25519'], ['ed2', 'ed25519'], ['ec', 'ecdsa'], ['rsa', 'rsa']] as const) {
+  for (const [name, type] of [
+    ['ed1', 'ed25519'],
+    ['ed2', 'ed25519'],
+    ['ec', 'ecdsa'],
+    ['rsa', 'rsa'],
+  ] as const) {
     const f = join(dir, name);
     execFileSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-f', f]);
     const line = readFileSync(`${f}.pub`, 'utf8').trim();
@@ -81,11 +86,20 @@ describe('known_hosts', () => {
     expect(verifyHostKey(entries, '10.3.1.156', k('ed2').blob)).toMatchObject({ status: 'changed', lines: [2], fingerprint: k('ed2').fp });
     // another key type than the one on record: a known host's identity changed (OpenSSH 9.2 refuses
     // it with "REMOTE HOST IDENTIFICATION HAS CHANGED", even with StrictHostKeyChecking=accept-new)
-    expect(verifyHostKey(entries, '10.3.1.156', k('rsa').blob)).toMatchObject({ status: 'changed', keyType: 'ssh-rsa', lines: [2], recordedTypes: ['ssh-ed25519'] });
+    expect(verifyHostKey(entries, '10.3.1.156', k('rsa').blob)).toMatchObject({
+      status: 'changed',
+      keyType: 'ssh-rsa',
+      lines: [2],
+      recordedTypes: ['ssh-ed25519'],
+    });
     // both types on record: either key is known
     const both = parseKnownHosts(`${entryLine('10.3.1.156', 'ed1')}\n${entryLine('10.3.1.156', 'rsa')}\n`);
     expect(verifyHostKey(both, '10.3.1.156', k('rsa').blob)).toEqual({ status: 'known', line: 2 });
-    expect(verifyHostKey(both, '10.3.1.156', k('ed2').blob)).toMatchObject({ status: 'changed', lines: [1], recordedTypes: ['ssh-ed25519'] });
+    expect(verifyHostKey(both, '10.3.1.156', k('ed2').blob)).toMatchObject({
+      status: 'changed',
+      lines: [1],
+      recordedTypes: ['ssh-ed25519'],
+    });
     expect(verifyHostKey(entries, '10.3.1.156', k('ec').blob)).toMatchObject({ status: 'revoked', line: 4 });
   });
 

@@ -55,7 +55,10 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const esc = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const esc = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${esc}$`, 'i');
 }
 
@@ -119,17 +122,29 @@ export function verifyHostKey(entries: readonly KnownHostEntry[], name: string, 
   const sameType = recorded.filter((e) => e.keyType === keyType);
   const offending = sameType.length > 0 ? sameType : recorded;
   if (offending.length > 0) {
-    return { status: 'changed', fingerprint: fp, keyType, lines: offending.map((e) => e.line), recordedTypes: [...new Set(offending.map((e) => e.keyType))] };
+    return {
+      status: 'changed',
+      fingerprint: fp,
+      keyType,
+      lines: offending.map((e) => e.line),
+      recordedTypes: [...new Set(offending.map((e) => e.keyType))],
+    };
   }
   return { status: 'unknown', fingerprint: fp, keyType };
 }
 
 /** Host key algorithms to offer, in order: the types already known for the host first (as OpenSSH does). */
 export function preferredHostKeyAlgorithms(entries: readonly KnownHostEntry[], name: string): string[] {
-  const all = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
-  const known = new Set(
-    entries.filter((e) => e.marker === undefined && patternsMatch(e.patterns, name)).map((e) => e.keyType),
-  );
+  const all = [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+    'ssh-rsa',
+  ];
+  const known = new Set(entries.filter((e) => e.marker === undefined && patternsMatch(e.patterns, name)).map((e) => e.keyType));
   const algoOfType = (a: string): string => (a.startsWith('rsa-sha2-') ? 'ssh-rsa' : a);
   const first = all.filter((a) => known.has(algoOfType(a)));
   return [...first, ...all.filter((a) => !first.includes(a))];
@@ -143,7 +158,11 @@ export async function readKnownHosts(path: string): Promise<KnownHostEntry[]> {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return [];
     const why = code === 'EISDIR' ? 'it is a directory, not a known_hosts file' : (err as Error).message;
-    throw new VxiError('VXI_HOSTKEY', `cannot read known_hosts ${path}: ${why}; set knownHosts in the inventory to a file (e.g. ~/.ssh/known_hosts)`, { exitCode: 2, cause: err });
+    throw new VxiError(
+      'VXI_HOSTKEY',
+      `cannot read known_hosts ${path}: ${why}; set knownHosts in the inventory to a file (e.g. ~/.ssh/known_hosts)`,
+      { exitCode: 2, cause: err },
+    );
   }
   return parseKnownHosts(text);
 }

@@ -1,5 +1,14 @@
 /** The remote layer: inventory, SSH sessions, host keys, quoting. Shared by provision, capture and the web server. */
-export { loadInventory, parseInventory, resolveNode, overlayMembers, vxlanInterfaceName, expandPath, DEFAULT_INVENTORY_FILE, BUILTIN_INVENTORY_YAML } from './inventory.js';
+export {
+  loadInventory,
+  parseInventory,
+  resolveNode,
+  overlayMembers,
+  vxlanInterfaceName,
+  expandPath,
+  DEFAULT_INVENTORY_FILE,
+  BUILTIN_INVENTORY_YAML,
+} from './inventory.js';
 export type { Inventory, NodeConfig, NodeEntry, JumpConfig, OverlayConfig, SshDefaults } from './inventory.js';
 export { RemoteSession, SessionPool } from './connection.js';
 export type { ConnectOptions, SshConnectionInfo } from './connection.js';

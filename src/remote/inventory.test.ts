@@ -73,7 +73,9 @@ describe('inventory', () => {
     expect(e.exitCode).toBe(2);
     expect(e.message).toContain('/x/inv.yaml');
     expect(e.message).toContain('nodes.kvm2.bridgeAddress');
-    expect(invalid('overlay: { vni: 99999999 }\nnodes: { a: { host: h } }').message).toMatch(/overlay\.vni: must be between 0 and 16777215/);
+    expect(invalid('overlay: { vni: 99999999 }\nnodes: { a: { host: h } }').message).toMatch(
+      /overlay\.vni: must be between 0 and 16777215/,
+    );
     expect(invalid('overlay: { bridge: "br;id" }\nnodes: { a: { host: h } }').message).toMatch(/overlay\.bridge/);
     expect(invalid('nodes: { a: { host: h, bridge: this_name_is_too_long } }').message).toMatch(/nodes\.a\.bridge: is 21 bytes/);
     expect(invalid('nodes: { a: { hots: h } }').message).toMatch(/nodes\.a\.hots: unknown key/);
@@ -96,7 +98,11 @@ describe('inventory', () => {
       process.chdir(dir);
       const builtin = await loadInventory();
       expect(builtin.source).toBe(BUILTIN_SOURCE);
-      expect(resolveNode(builtin, 'kvm2')).toMatchObject({ host: '10.3.1.174', bridgeAddress: '10.220.220.202/24', overlay: { vni: 10, port: 4789 } });
+      expect(resolveNode(builtin, 'kvm2')).toMatchObject({
+        host: '10.3.1.174',
+        bridgeAddress: '10.220.220.202/24',
+        overlay: { vni: 10, port: 4789 },
+      });
       writeFileSync(join(dir, 'vxlan-inspect.yaml'), 'nodes: { only: { host: 10.0.0.9 } }\n');
       expect(Object.keys((await loadInventory()).nodes)).toEqual(['only']);
     } finally {
@@ -133,13 +139,24 @@ describe('hostile inventories and node names (adversarial review, issue 16)', ()
 
   it('a YAML alias bomb is an invalid inventory (exit 2), not an unexpected error', () => {
     const rows = ['a: &a [x,x,x,x,x,x,x,x,x,x]'];
-    for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e']] as const) rows.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(',')}]`);
+    for (const [name, prev] of [
+      ['b', 'a'],
+      ['c', 'b'],
+      ['d', 'c'],
+      ['e', 'd'],
+      ['f', 'e'],
+    ] as const)
+      rows.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(',')}]`);
     const err = invalid(`${rows.join('\n')}\nnodes: { n1: { host: 10.0.0.1 } }\n`);
     expect(err.message).toMatch(/invalid inventory .*YAML.*alias/i);
   });
 
   it('--inventory /dev/zero (or any huge file) is refused after 1 MiB, not read whole', async () => {
-    await expect(loadInventory('/dev/zero')).rejects.toMatchObject({ code: 'VXI_INVENTORY', exitCode: 2, message: expect.stringMatching(/\/dev\/zero: larger than 1024 KiB/) });
+    await expect(loadInventory('/dev/zero')).rejects.toMatchObject({
+      code: 'VXI_INVENTORY',
+      exitCode: 2,
+      message: expect.stringMatching(/\/dev\/zero: larger than 1024 KiB/),
+    });
     const big = join(dir, 'big.yaml');
     writeFileSync(big, `# ${'x'.repeat(1024 * 1024)}\nnodes: { n1: { host: 10.0.0.1 } }\n`);
     await expect(loadInventory(big)).rejects.toMatchObject({ code: 'VXI_INVENTORY', exitCode: 2 });

@@ -177,12 +177,7 @@ function describe(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
 }
 
-function readSection<T extends object>(
-  source: string,
-  path: string,
-  raw: unknown,
-  keys: Record<string, Check>,
-): Partial<T> {
+function readSection<T extends object>(source: string, path: string, raw: unknown, keys: Record<string, Check>): Partial<T> {
   if (raw === undefined || raw === null) return {};
   if (!isMap(raw)) throw invError(source, path, 'must be a map of keys to values');
   const out: Record<string, unknown> = {};
@@ -323,7 +318,11 @@ async function readInventoryText(file: string): Promise<string> {
       got += bytesRead;
     }
     if (got > MAX_INVENTORY_BYTES) {
-      throw new VxiError('VXI_INVENTORY', `invalid inventory ${file}: larger than ${MAX_INVENTORY_BYTES / 1024} KiB, so not an inventory (a YAML file of nodes)`, { exitCode: 2 });
+      throw new VxiError(
+        'VXI_INVENTORY',
+        `invalid inventory ${file}: larger than ${MAX_INVENTORY_BYTES / 1024} KiB, so not an inventory (a YAML file of nodes)`,
+        { exitCode: 2 },
+      );
     }
     return buf.subarray(0, got).toString('utf8');
   } finally {
@@ -375,11 +374,9 @@ export function nodeEntry(inv: Inventory, name: string): NodeEntry | undefined {
 function resolveNodeInner(inv: Inventory, name: string, seen: string[]): NodeConfig {
   const entry = nodeEntry(inv, name);
   if (!entry) {
-    throw new VxiError(
-      'VXI_INVENTORY',
-      `no node "${name}" in the inventory ${inv.source} (nodes: ${Object.keys(inv.nodes).join(', ')})`,
-      { exitCode: 2 },
-    );
+    throw new VxiError('VXI_INVENTORY', `no node "${name}" in the inventory ${inv.source} (nodes: ${Object.keys(inv.nodes).join(', ')})`, {
+      exitCode: 2,
+    });
   }
   const ssh: SshDefaults = { ...inv.defaults, ...entry.ssh };
   const node: NodeConfig = {

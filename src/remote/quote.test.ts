@@ -58,9 +58,12 @@ describe('shellQuote', () => {
 
   it('round-trips any string without NUL through /bin/sh', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !s.includes('\0')), (s) => {
-        expect(throughShell('/bin/sh', s)).toBe(s);
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !s.includes('\0')),
+        (s) => {
+          expect(throughShell('/bin/sh', s)).toBe(s);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -74,7 +77,9 @@ describe('shellQuote', () => {
     expect(shellJoin(['bridge', 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vxlan10', 'dst', '10.3.1.174'])).toBe(
       'bridge fdb append 00:00:00:00:00:00 dev vxlan10 dst 10.3.1.174',
     );
-    expect(shellJoin(['tcpdump', '-i', 'eth1', 'udp port 4789 and not host 1.2.3.4'])).toBe("tcpdump -i eth1 'udp port 4789 and not host 1.2.3.4'");
+    expect(shellJoin(['tcpdump', '-i', 'eth1', 'udp port 4789 and not host 1.2.3.4'])).toBe(
+      "tcpdump -i eth1 'udp port 4789 and not host 1.2.3.4'",
+    );
   });
 });
 

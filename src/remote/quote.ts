@@ -79,7 +79,7 @@ export function cidrProblem(s: unknown): string | null {
   const m = /^([^/]+)\/(\d{1,2})$/.exec(s);
   if (!m || !isIpv4(m[1] ?? '')) return `"${s}" is not an IPv4 address with a prefix length (e.g. 10.220.220.201/24)`;
   const len = Number(m[2]);
-  if (len > 32 || (m[2] ?? '').length > 1 && (m[2] ?? '').startsWith('0')) return `"${s}": the prefix length must be 0..32`;
+  if (len > 32 || ((m[2] ?? '').length > 1 && (m[2] ?? '').startsWith('0'))) return `"${s}": the prefix length must be 0..32`;
   return null;
 }
 

@@ -11,7 +11,22 @@
 import type { DecodedPacket, Layer } from '../decode/types.js';
 
 /** Layer types in the order of their bit (and of `protocols` before sorting by count). */
-export const LAYER_TYPES = ['eth', 'vlan', 'sll', 'loopback', 'arp', 'ipv4', 'ipv6', 'udp', 'tcp', 'icmp', 'icmpv6', 'vxlan', 'geneve', 'vxlan-gpe'] as const;
+export const LAYER_TYPES = [
+  'eth',
+  'vlan',
+  'sll',
+  'loopback',
+  'arp',
+  'ipv4',
+  'ipv6',
+  'udp',
+  'tcp',
+  'icmp',
+  'icmpv6',
+  'vxlan',
+  'geneve',
+  'vxlan-gpe',
+] as const;
 
 export const BIT_ETH = 1 << 0;
 export const BIT_VLAN = 1 << 1;
@@ -31,20 +46,34 @@ export const BIT_GPE = 1 << 13;
 /** Layer type → bit, to count "packets containing protocol X" without a Set per packet. */
 export function layerBit(type: Layer['type']): number {
   switch (type) {
-    case 'eth': return BIT_ETH;
-    case 'vlan': return BIT_VLAN;
-    case 'sll': return BIT_SLL;
-    case 'loopback': return BIT_LOOPBACK;
-    case 'arp': return BIT_ARP;
-    case 'ipv4': return BIT_IPV4;
-    case 'ipv6': return BIT_IPV6;
-    case 'udp': return BIT_UDP;
-    case 'tcp': return BIT_TCP;
-    case 'icmp': return BIT_ICMP;
-    case 'icmpv6': return BIT_ICMPV6;
-    case 'vxlan': return BIT_VXLAN;
-    case 'geneve': return BIT_GENEVE;
-    case 'vxlan-gpe': return BIT_GPE;
+    case 'eth':
+      return BIT_ETH;
+    case 'vlan':
+      return BIT_VLAN;
+    case 'sll':
+      return BIT_SLL;
+    case 'loopback':
+      return BIT_LOOPBACK;
+    case 'arp':
+      return BIT_ARP;
+    case 'ipv4':
+      return BIT_IPV4;
+    case 'ipv6':
+      return BIT_IPV6;
+    case 'udp':
+      return BIT_UDP;
+    case 'tcp':
+      return BIT_TCP;
+    case 'icmp':
+      return BIT_ICMP;
+    case 'icmpv6':
+      return BIT_ICMPV6;
+    case 'vxlan':
+      return BIT_VXLAN;
+    case 'geneve':
+      return BIT_GENEVE;
+    case 'vxlan-gpe':
+      return BIT_GPE;
   }
 }
 

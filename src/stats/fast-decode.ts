@@ -15,8 +15,23 @@
 import { createRegistry, defaultRegistry, type DecoderRegistry } from '../decode/registry.js';
 import type { RawPacket } from '../decode/types.js';
 import {
-  BIT_ARP, BIT_ETH, BIT_ICMP, BIT_ICMPV6, BIT_IPV4, BIT_IPV6, BIT_SLL, BIT_TCP, BIT_UDP, BIT_VLAN, BIT_VXLAN,
-  TRANSPORT_TCP, TRANSPORT_UDP, TUNNEL_VXLAN, UNDERLAY_LINK_BYTES, word32, type PacketFacts,
+  BIT_ARP,
+  BIT_ETH,
+  BIT_ICMP,
+  BIT_ICMPV6,
+  BIT_IPV4,
+  BIT_IPV6,
+  BIT_SLL,
+  BIT_TCP,
+  BIT_UDP,
+  BIT_VLAN,
+  BIT_VXLAN,
+  TRANSPORT_TCP,
+  TRANSPORT_UDP,
+  TUNNEL_VXLAN,
+  UNDERLAY_LINK_BYTES,
+  word32,
+  type PacketFacts,
 } from './facts.js';
 
 /** UDP port → what the registry decodes there: 0 nothing, 1 VXLAN, 2 something this path leaves to the full decoder. */
@@ -72,8 +87,8 @@ export function readFacts(raw: RawPacket, bytes: Uint8Array, ports: PortTable, f
     if (14 > capEnd) return false;
     const at = base;
     f.hasEth = true;
-    f.ethDst = ((b[at] as number) << 8 | (b[at + 1] as number)) * 0x100000000 + (word32(b, at + 2) >>> 0);
-    f.ethSrc = ((b[at + 6] as number) << 8 | (b[at + 7] as number)) * 0x100000000 + (word32(b, at + 8) >>> 0);
+    f.ethDst = (((b[at] as number) << 8) | (b[at + 1] as number)) * 0x100000000 + (word32(b, at + 2) >>> 0);
+    f.ethSrc = (((b[at + 6] as number) << 8) | (b[at + 7] as number)) * 0x100000000 + (word32(b, at + 8) >>> 0);
     et = ((b[at + 12] as number) << 8) | (b[at + 13] as number);
     f.ethType = et;
     if (et < 0x0600) return false; // 802.3 length: left to the full decoder
@@ -206,7 +221,7 @@ export function readFacts(raw: RawPacket, bytes: Uint8Array, ports: PortTable, f
       f.udpSrc = src;
       f.udpDst = dst;
       f.tunnel = TUNNEL_VXLAN;
-      f.vni = (((b[v + 4] as number) << 16) | ((b[v + 5] as number) << 8) | (b[v + 6] as number));
+      f.vni = ((b[v + 4] as number) << 16) | ((b[v + 5] as number) << 8) | (b[v + 6] as number);
       f.overhead = off + 8 + linkAdjust;
       f.linkAdjust = linkAdjust;
       if (f.ipVersion === 4) {
@@ -224,8 +239,8 @@ export function readFacts(raw: RawPacket, bytes: Uint8Array, ports: PortTable, f
       if (off + 14 > capEnd) return false;
       const e = base + off;
       f.hasEth = true;
-      f.ethDst = ((b[e] as number) << 8 | (b[e + 1] as number)) * 0x100000000 + (word32(b, e + 2) >>> 0);
-      f.ethSrc = ((b[e + 6] as number) << 8 | (b[e + 7] as number)) * 0x100000000 + (word32(b, e + 8) >>> 0);
+      f.ethDst = (((b[e] as number) << 8) | (b[e + 1] as number)) * 0x100000000 + (word32(b, e + 2) >>> 0);
+      f.ethSrc = (((b[e + 6] as number) << 8) | (b[e + 7] as number)) * 0x100000000 + (word32(b, e + 8) >>> 0);
       f.innerEthSrc = f.ethSrc;
       et = ((b[e + 12] as number) << 8) | (b[e + 13] as number);
       f.ethType = et;

@@ -199,7 +199,11 @@ export class FlowDictionary {
   private firstNew = 0;
   private overflow: FlowTable | undefined;
 
-  constructor(threadId: number, maxEntries: number, private readonly overflowMax: number) {
+  constructor(
+    threadId: number,
+    maxEntries: number,
+    private readonly overflowMax: number,
+  ) {
     this.source = threadId * 0x10000 + FlowDictionary.sources++;
     this.table = new FlowTable(maxEntries);
   }

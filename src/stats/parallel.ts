@@ -28,7 +28,10 @@ export interface CollectStatsOptions {
 }
 
 /** Reads and counts the whole capture. Damaged input does not throw: see the summary's `error`. */
-export async function collectStats(source: CaptureSource, options: CollectStatsOptions = {}): Promise<{ collector: StatsCollector; summary: ReadSummary }> {
+export async function collectStats(
+  source: CaptureSource,
+  options: CollectStatsOptions = {},
+): Promise<{ collector: StatsCollector; summary: ReadSummary }> {
   const vxlanPorts = [...(options.vxlanPorts ?? [])];
   const collector = new StatsCollector({ vxlanPorts });
   const threads = options.workers ?? (process.env.VXI_THREADS === undefined ? 0 : workersFor(source, STATS_WORKER));

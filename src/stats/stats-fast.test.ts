@@ -51,11 +51,30 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 /** The facts that matter for counting, as plain data (fields that do not apply left out). */
 function relevant(x: PacketFacts): Record<string, unknown> {
   const o: Record<string, unknown> = {
-    len: x.len, caplen: x.caplen, ts: x.ts, linkType: x.linkType, malformed: x.malformed, truncated: x.truncated, warnings: x.warnings,
-    seen: x.seen, tunnel: x.tunnel, ipVersion: x.ipVersion, transport: x.transport, hasEth: x.hasEth, other: x.other,
+    len: x.len,
+    caplen: x.caplen,
+    ts: x.ts,
+    linkType: x.linkType,
+    malformed: x.malformed,
+    truncated: x.truncated,
+    warnings: x.warnings,
+    seen: x.seen,
+    tunnel: x.tunnel,
+    ipVersion: x.ipVersion,
+    transport: x.transport,
+    hasEth: x.hasEth,
+    other: x.other,
   };
   if (x.tunnel !== 0) {
-    Object.assign(o, { vni: x.vni, overhead: x.overhead, linkAdjust: x.linkAdjust, outerVersion: x.outerVersion, udpSrc: x.udpSrc, udpDst: x.udpDst, innerEthSrc: x.innerEthSrc });
+    Object.assign(o, {
+      vni: x.vni,
+      overhead: x.overhead,
+      linkAdjust: x.linkAdjust,
+      outerVersion: x.outerVersion,
+      udpSrc: x.udpSrc,
+      udpDst: x.udpDst,
+      innerEthSrc: x.innerEthSrc,
+    });
     if (x.outerVersion === 4) Object.assign(o, { outerSrc: x.outerSrc, outerDst: x.outerDst });
     if (x.outerVersion === 6) Object.assign(o, { outerSrc6: [...(x.outerSrc6 ?? [])], outerDst6: [...(x.outerDst6 ?? [])] });
   }
@@ -99,7 +118,7 @@ describe('the counting path reads what the full decoder reads', () => {
     expect(files.some((p) => p.includes(join('fixtures', 'public')))).toBe(true);
   });
 
-  it('packet by packet: every fact the fast decoder gives equals the full decoder\'s, on every fixture and the realistic traffic', async () => {
+  it("packet by packet: every fact the fast decoder gives equals the full decoder's, on every fixture and the realistic traffic", async () => {
     const { ports, registry } = udpPortTable([]);
     const view = new BufferView();
     const fast = new PacketFacts();
@@ -117,7 +136,8 @@ describe('the counting path reads what the full decoder reads', () => {
         fastCount++;
         const a = relevant(fast);
         const b = relevant(full);
-        if (mismatches.length < 5 && JSON.stringify(a) !== JSON.stringify(b)) mismatches.push(`${relative(FIXTURES, file)} #${n}: fast ${JSON.stringify(a)} full ${JSON.stringify(b)}`);
+        if (mismatches.length < 5 && JSON.stringify(a) !== JSON.stringify(b))
+          mismatches.push(`${relative(FIXTURES, file)} #${n}: fast ${JSON.stringify(a)} full ${JSON.stringify(b)}`);
       });
     }
     expect(mismatches).toEqual([]);
@@ -131,27 +151,48 @@ describe('the counting path reads what the full decoder reads', () => {
     expect(collector.fastPackets).toBe(20_000);
   });
 
-  it.each([[[] as number[]], [[4790]]])('file by file, vxlan ports %j: stats are the same by the full decoder, the counting path, and batches merged in order', async (vxlanPorts) => {
-    const differ: string[] = [];
-    for (const file of [...files, realistic]) {
-      const expected = await fullStats(file, vxlanPorts);
-      const { collector, summary } = await collectStats(file, { workers: 0, vxlanPorts });
-      const name = relative(FIXTURES, file);
-      if (summary.packets !== expected.packets || summary.error?.message !== expected.error) differ.push(`${name}: read summary`);
-      if (JSON.stringify(collector.result(50)) !== JSON.stringify(expected.stats)) differ.push(`${name}: one thread`);
-      if (JSON.stringify(await batchedStats(file, vxlanPorts, 7)) !== JSON.stringify(expected.stats)) differ.push(`${name}: batches of 7`);
-    }
-    expect(differ).toEqual([]);
-  });
+  it.each([[[] as number[]], [[4790]]])(
+    'file by file, vxlan ports %j: stats are the same by the full decoder, the counting path, and batches merged in order',
+    async (vxlanPorts) => {
+      const differ: string[] = [];
+      for (const file of [...files, realistic]) {
+        const expected = await fullStats(file, vxlanPorts);
+        const { collector, summary } = await collectStats(file, { workers: 0, vxlanPorts });
+        const name = relative(FIXTURES, file);
+        if (summary.packets !== expected.packets || summary.error?.message !== expected.error) differ.push(`${name}: read summary`);
+        if (JSON.stringify(collector.result(50)) !== JSON.stringify(expected.stats)) differ.push(`${name}: one thread`);
+        if (JSON.stringify(await batchedStats(file, vxlanPorts, 7)) !== JSON.stringify(expected.stats))
+          differ.push(`${name}: batches of 7`);
+      }
+      expect(differ).toEqual([]);
+    },
+  );
 
   it('a flow dictionary that fills up sends further flows by key: the merged result is still the one-collector result', () => {
     const flow = (k: number): Uint8Array =>
-      f.vxlanPacket(f.ethernet('36:0f:4a:00:00:06', '36:0f:4a:00:00:05', 0x0800, f.ipv4({ src: '10.220.220.5', dst: '10.220.220.6', proto: 17 }, f.udp(1024 + k, 53, new Uint8Array(k % 5)))), { vni: 10 + (k % 3) });
+      f.vxlanPacket(
+        f.ethernet(
+          '36:0f:4a:00:00:06',
+          '36:0f:4a:00:00:05',
+          0x0800,
+          f.ipv4({ src: '10.220.220.5', dst: '10.220.220.6', proto: 17 }, f.udp(1024 + k, 53, new Uint8Array(k % 5))),
+        ),
+        { vni: 10 + (k % 3) },
+      );
     const raws: RawPacket[] = [];
     for (let i = 0; i < 2000; i++) {
       const k = (i * 7919) % 300; // 300 flows, revisited in a scrambled order
       const data = flow(k);
-      raws.push({ tsSec: 1_764_140_000 + i, tsNsec: 0, tsDigits: 6, caplen: data.length, len: data.length, linkType: 1, fileOffset: 0, data });
+      raws.push({
+        tsSec: 1_764_140_000 + i,
+        tsNsec: 0,
+        tsDigits: 6,
+        caplen: data.length,
+        len: data.length,
+        linkType: 1,
+        fileOffset: 0,
+        data,
+      });
     }
     const one = new StatsCollector();
     raws.forEach((r, i) => one.addRaw(r, i + 1));

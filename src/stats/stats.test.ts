@@ -18,7 +18,16 @@ import { collectStats } from './parallel.js';
 import { batchCounter } from './count-batch.js';
 
 function raw(data: Uint8Array, i: number): RawPacket {
-  return { tsSec: 1_764_140_000 + (i % 7), tsNsec: (i * 7919) % 1_000_000_000, tsDigits: 9, caplen: data.length, len: data.length, linkType: 1, fileOffset: 0, data };
+  return {
+    tsSec: 1_764_140_000 + (i % 7),
+    tsNsec: (i * 7919) % 1_000_000_000,
+    tsDigits: 9,
+    caplen: data.length,
+    len: data.length,
+    linkType: 1,
+    fileOffset: 0,
+    data,
+  };
 }
 
 function sequential(packets: DecodedPacket[]): StatsCollector {
@@ -48,7 +57,12 @@ describe('StatsCollector.merge', () => {
 
   it('counts each protocol once per packet that contains it, at any depth', () => {
     const c = new StatsCollector();
-    const arp = f.ethernet('ff:ff:ff:ff:ff:ff', '36:0f:4a:00:00:05', 0x0806, f.arpRequest('36:0f:4a:00:00:05', '10.220.220.5', '10.220.220.6'));
+    const arp = f.ethernet(
+      'ff:ff:ff:ff:ff:ff',
+      '36:0f:4a:00:00:05',
+      0x0806,
+      f.arpRequest('36:0f:4a:00:00:05', '10.220.220.5', '10.220.220.6'),
+    );
     c.add(decodePacket(raw(f.vxlanPacket(f.vxlanPacket(arp, { vni: 2 })), 0), 1));
     c.add(decodePacket(raw(arp, 1), 2));
     expect(c.result().protocols).toEqual({ eth: 2, arp: 2, ipv4: 1, udp: 1, vxlan: 1 });
@@ -58,7 +72,17 @@ describe('StatsCollector.merge', () => {
     // More distinct inner flows than the cap, then packets of early and late flows again.
     const many: DecodedPacket[] = [];
     const flow = (k: number): Uint8Array =>
-      f.vxlanPacket(f.ethernet('36:0f:4a:00:00:06', '36:0f:4a:00:00:05', 0x0800, f.ipv4({ src: '10.220.220.5', dst: '10.220.220.6', proto: 17 }, f.udp(1024 + (k % 60000), 1 + Math.floor(k / 60000), new Uint8Array(k % 3)))));
+      f.vxlanPacket(
+        f.ethernet(
+          '36:0f:4a:00:00:06',
+          '36:0f:4a:00:00:05',
+          0x0800,
+          f.ipv4(
+            { src: '10.220.220.5', dst: '10.220.220.6', proto: 17 },
+            f.udp(1024 + (k % 60000), 1 + Math.floor(k / 60000), new Uint8Array(k % 3)),
+          ),
+        ),
+      );
     const total = MAX_TRACKED_FLOWS + 500;
     for (let k = 0; k < total; k++) many.push(decodePacket(raw(flow(k), k), many.length + 1));
     for (const k of [0, 1, total - 1, total - 2, 7]) many.push(decodePacket(raw(flow(k), k), many.length + 1));
@@ -72,7 +96,9 @@ describe('StatsCollector.merge', () => {
     const hex = (n: number): string => n.toString(16).padStart(4, '0');
     for (let k = 0; k < MAX_MACS_PER_VTEP + 50; k++) {
       const src = `02:00:00:00:${hex(k).slice(0, 2)}:${hex(k).slice(2)}`;
-      macs.push(decodePacket(raw(f.vxlanPacket(f.ethernet('ff:ff:ff:ff:ff:ff', src, 0x0806, f.arpRequest(src, '10.0.0.1', '10.0.0.2'))), k), k + 1));
+      macs.push(
+        decodePacket(raw(f.vxlanPacket(f.ethernet('ff:ff:ff:ff:ff:ff', src, 0x0806, f.arpRequest(src, '10.0.0.1', '10.0.0.2'))), k), k + 1),
+      );
     }
     const one = sequential(macs).result();
     expect(one.macsBehindVtep['10.3.1.156']).toHaveLength(MAX_MACS_PER_VTEP);
@@ -82,13 +108,21 @@ describe('StatsCollector.merge', () => {
 
 describe('encapsulation overhead: the outer link layer counts as Ethernet, whatever the link type', () => {
   const SYNTH = join(import.meta.dirname, '..', '..', 'fixtures', 'synth');
-  const inner = f.ethernet('ff:ff:ff:ff:ff:ff', '36:0f:4a:00:00:05', 0x0806, f.arpRequest('36:0f:4a:00:00:05', '10.220.220.5', '10.220.220.6'));
+  const inner = f.ethernet(
+    'ff:ff:ff:ff:ff:ff',
+    '36:0f:4a:00:00:05',
+    0x0806,
+    f.arpRequest('36:0f:4a:00:00:05', '10.220.220.5', '10.220.220.6'),
+  );
   const eth = f.vxlanPacket(inner); // 14 + 20 + 8 + 8 = 50 bytes before the inner frame
   const withLink = (data: Uint8Array, linkType: number): DecodedPacket => decodePacket({ ...raw(data, 0), linkType }, 1);
   const shapes: [string, DecodedPacket][] = [
     ['Ethernet', withLink(eth, 1)],
     ['Linux cooked v2 (tcpdump -i any)', withLink(f.sll2FromEthernet(eth, 3, f.PACKET_OUTGOING), 276)],
-    ['Linux cooked v1', withLink(f.concat(Uint8Array.from([0, 4, 0, 1, 0, 6, ...f.mac('52:54:00:00:01:56'), 0, 0, 0x08, 0x00]), eth.subarray(14)), 113)],
+    [
+      'Linux cooked v1',
+      withLink(f.concat(Uint8Array.from([0, 4, 0, 1, 0, 6, ...f.mac('52:54:00:00:01:56'), 0, 0, 0x08, 0x00]), eth.subarray(14)), 113),
+    ],
     ['raw IPv4', withLink(eth.subarray(14), 101)],
     ['BSD loopback', withLink(f.concat(Uint8Array.from([2, 0, 0, 0]), eth.subarray(14)), 0)],
   ];
@@ -98,7 +132,12 @@ describe('encapsulation overhead: the outer link layer counts as Ethernet, whate
     const c = new StatsCollector();
     c.add(p);
     c.add(p);
-    expect(c.result().overhead).toEqual({ packets: 2, bytes: 100, tunnelledBytes: 2 * eth.length, percent: Math.round((50 / eth.length) * 10000) / 100 });
+    expect(c.result().overhead).toEqual({
+      packets: 2,
+      bytes: 100,
+      tunnelledBytes: 2 * eth.length,
+      percent: Math.round((50 / eth.length) * 10000) / 100,
+    });
   });
 
   it('an Ethernet capture counts its 802.1Q tag: it is on that wire', () => {

@@ -7,8 +7,18 @@ import type { DecodedPacket, Layer, RawPacket } from '../decode/types.js';
 import { decodePacket, type DecodeOptions } from '../decode/packet.js';
 import { formatIPv4, formatIPv6, formatMac } from '../decode/format/addr.js';
 import {
-  BIT_ARP, BIT_ICMP, BIT_ICMPV6, LAYER_TYPES, PacketFacts, TRANSPORT_NONE, TRANSPORT_TCP, TUNNEL_GENEVE, TUNNEL_NONE, TUNNEL_VXLAN,
-  factsFromLayers, linkAdjustmentOf,
+  BIT_ARP,
+  BIT_ICMP,
+  BIT_ICMPV6,
+  LAYER_TYPES,
+  PacketFacts,
+  TRANSPORT_NONE,
+  TRANSPORT_TCP,
+  TUNNEL_GENEVE,
+  TUNNEL_NONE,
+  TUNNEL_VXLAN,
+  factsFromLayers,
+  linkAdjustmentOf,
 } from './facts.js';
 import { BufferView, readFacts, udpPortTable } from './fast-decode.js';
 import { FlowDictionary, FlowTable, KEY_WORDS, hashKey, type DictionaryBatch } from './flow-table.js';
@@ -347,9 +357,11 @@ export class StatsCollector {
 
   /** The counter of a VTEP pair and VNI (created on first sight). */
   private pair(src: VtepKey, dst: VtepKey, vni: number): VtepPairStats {
-    const slot = typeof src === 'number' && typeof dst === 'number' ? (Math.imul(src ^ Math.imul(dst, 0x9e3779b1), 0x85ebca6b) ^ vni) >>> 24 : 0;
+    const slot =
+      typeof src === 'number' && typeof dst === 'number' ? (Math.imul(src ^ Math.imul(dst, 0x9e3779b1), 0x85ebca6b) ^ vni) >>> 24 : 0;
     const cached = this.pairCache[slot];
-    if (cached !== undefined && cached.vni === vni && this.pairCacheKeys[slot * 2] === src && this.pairCacheKeys[slot * 2 + 1] === dst) return cached;
+    if (cached !== undefined && cached.vni === vni && this.pairCacheKeys[slot * 2] === src && this.pairCacheKeys[slot * 2 + 1] === dst)
+      return cached;
     let byDst = this.vtepPairs.get(src);
     if (!byDst) this.vtepPairs.set(src, (byDst = new Map()));
     let byVni = byDst.get(dst);
@@ -452,7 +464,8 @@ export class StatsCollector {
   /** Everything counted so far, as plain data (see StatsPartial). */
   partial(): StatsPartial {
     const vtepPairs: StatsPartial['vtepPairs'] = [];
-    for (const [srcKey, byDst] of this.vtepPairs) for (const [dstKey, byVni] of byDst) for (const pair of byVni.values()) vtepPairs.push({ srcKey, dstKey, pair });
+    for (const [srcKey, byDst] of this.vtepPairs)
+      for (const [dstKey, byVni] of byDst) for (const pair of byVni.values()) vtepPairs.push({ srcKey, dstKey, pair });
     const byVni = (m: Map<number, CountBytes>): [number, number, number][] => [...m].map(([k, c]) => [k, c.packets, c.bytes]);
     let t = this.flows;
     let dictionary: DictionaryBatch | undefined;
@@ -589,7 +602,8 @@ export class StatsCollector {
       macsBehindVtep[vtep] = [...set].sort((x, y) => x - y).map(formatMac);
     }
     const pairs: VtepPairStats[] = [];
-    for (const byDst of this.vtepPairs.values()) for (const byVni of byDst.values()) for (const pair of byVni.values()) pairs.push({ ...pair });
+    for (const byDst of this.vtepPairs.values())
+      for (const byVni of byDst.values()) for (const pair of byVni.values()) pairs.push({ ...pair });
     const protocols: Record<string, number> = {};
     const totals = this.protocolTotals();
     LAYER_TYPES.map((t, i) => [t, totals[i] as number] as const)
@@ -659,7 +673,13 @@ function topFlows(t: FlowTable, n: number): number[] {
 
 /** A protocol's name as people write it in a flow label, from its layer bit. */
 function protocolLabel(bit: number): string {
-  return bit === BIT_ICMP ? 'ICMP' : bit === BIT_ICMPV6 ? 'ICMPv6' : bit === BIT_ARP ? 'ARP' : LAYER_TYPES[31 - Math.clz32(bit)]?.toUpperCase() ?? '?';
+  return bit === BIT_ICMP
+    ? 'ICMP'
+    : bit === BIT_ICMPV6
+      ? 'ICMPv6'
+      : bit === BIT_ARP
+        ? 'ARP'
+        : (LAYER_TYPES[31 - Math.clz32(bit)]?.toUpperCase() ?? '?');
 }
 
 function ipv6Text(k: Int32Array, at: number): string {

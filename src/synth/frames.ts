@@ -75,8 +75,17 @@ export function ipv4(o: Ipv4Options, payload: Uint8Array): Uint8Array {
   const ihl = 20 + opts.length;
   const total = o.totalLength ?? ihl + payload.length;
   const h = Uint8Array.from([
-    0x40 | (ihl / 4), 0, ...u16(total), ...u16(o.id ?? 1), ...u16(((o.flags ?? 2) << 13) | ((o.fragOffset ?? 0) / 8)),
-    o.ttl ?? 64, o.proto, 0, 0, ...ipv4Addr(o.src), ...ipv4Addr(o.dst),
+    0x40 | (ihl / 4),
+    0,
+    ...u16(total),
+    ...u16(o.id ?? 1),
+    ...u16(((o.flags ?? 2) << 13) | ((o.fragOffset ?? 0) / 8)),
+    o.ttl ?? 64,
+    o.proto,
+    0,
+    0,
+    ...ipv4Addr(o.src),
+    ...ipv4Addr(o.dst),
   ]);
   const header = concat(h, opts);
   const ck = internetChecksum(header);
@@ -85,7 +94,10 @@ export function ipv4(o: Ipv4Options, payload: Uint8Array): Uint8Array {
   return concat(header, payload);
 }
 
-export function ipv6(o: { src: string; dst: string; nextHeader: number; hopLimit?: number; payloadLength?: number }, payload: Uint8Array): Uint8Array {
+export function ipv6(
+  o: { src: string; dst: string; nextHeader: number; hopLimit?: number; payloadLength?: number },
+  payload: Uint8Array,
+): Uint8Array {
   const h = Uint8Array.from([0x60, 0, 0, 0, ...u16(o.payloadLength ?? payload.length), o.nextHeader, o.hopLimit ?? 64]);
   return concat(h, ipv6Addr(o.src), ipv6Addr(o.dst), payload);
 }
@@ -95,13 +107,25 @@ export function udp(srcPort: number, dstPort: number, payload: Uint8Array, lengt
   return concat(Uint8Array.from([...u16(srcPort), ...u16(dstPort), ...u16(length ?? 8 + payload.length), 0, 0]), payload);
 }
 
-export function tcp(o: { srcPort: number; dstPort: number; seq?: number; ack?: number; flags?: number; window?: number; options?: Uint8Array }, payload: Uint8Array): Uint8Array {
+export function tcp(
+  o: { srcPort: number; dstPort: number; seq?: number; ack?: number; flags?: number; window?: number; options?: Uint8Array },
+  payload: Uint8Array,
+): Uint8Array {
   const opts = o.options ?? new Uint8Array(0);
   const doff = (20 + opts.length) / 4;
   return concat(
     Uint8Array.from([
-      ...u16(o.srcPort), ...u16(o.dstPort), ...u32(o.seq ?? 0), ...u32(o.ack ?? 0),
-      (doff << 4) | (((o.flags ?? 0x02) >> 8) & 1), (o.flags ?? 0x02) & 0xff, ...u16(o.window ?? 64240), 0, 0, 0, 0,
+      ...u16(o.srcPort),
+      ...u16(o.dstPort),
+      ...u32(o.seq ?? 0),
+      ...u32(o.ack ?? 0),
+      (doff << 4) | (((o.flags ?? 0x02) >> 8) & 1),
+      (o.flags ?? 0x02) & 0xff,
+      ...u16(o.window ?? 64240),
+      0,
+      0,
+      0,
+      0,
     ]),
     opts,
     payload,
@@ -117,7 +141,19 @@ export function icmpEcho(type: 8 | 0, id: number, seq: number, data: Uint8Array 
 }
 
 export function arpRequest(senderMac: string, senderIp: string, targetIp: string, op = 1, targetMac = '00:00:00:00:00:00'): Uint8Array {
-  return Uint8Array.from([0, 1, 8, 0, 6, 4, ...u16(op), ...mac(senderMac), ...ipv4Addr(senderIp), ...mac(targetMac), ...ipv4Addr(targetIp)]);
+  return Uint8Array.from([
+    0,
+    1,
+    8,
+    0,
+    6,
+    4,
+    ...u16(op),
+    ...mac(senderMac),
+    ...ipv4Addr(senderIp),
+    ...mac(targetMac),
+    ...ipv4Addr(targetIp),
+  ]);
 }
 
 /** The 8-byte VXLAN header: flags (0x08 = I), reserved, VNI, reserved. */
@@ -161,6 +197,18 @@ export const PACKET_OUTGOING = 4;
  * (the kernel's sockaddr_ll: the address is the sender's, in both directions).
  */
 export function sll2FromEthernet(frame: Uint8Array, ifindex: number, packetType: number): Uint8Array {
-  const header = Uint8Array.from([frame[12] as number, frame[13] as number, 0, 0, ...u32(ifindex), ...u16(1), packetType, 6, ...frame.subarray(6, 12), 0, 0]);
+  const header = Uint8Array.from([
+    frame[12] as number,
+    frame[13] as number,
+    0,
+    0,
+    ...u32(ifindex),
+    ...u16(1),
+    packetType,
+    6,
+    ...frame.subarray(6, 12),
+    0,
+    0,
+  ]);
   return concat(header, frame.subarray(14));
 }

@@ -102,8 +102,27 @@ function makeFlows(rand: () => number, count: number, gs: Guest[]): Flow[] {
     const peers = gs.filter((g) => g.vni === a.vni && g.vtep !== a.vtep);
     const b = peers[Math.floor(rand() * peers.length)] as Guest;
     const r = rand();
-    const kind = r < 0.5 ? Kind.Tcp : r < 0.68 ? Kind.Udp : r < 0.76 ? Kind.Icmp : r < 0.8 ? Kind.Arp : r < 0.9 ? Kind.Tcp6 : r < 0.96 ? Kind.Udp6 : Kind.Icmp6;
-    flows.push({ kind, a, b, sport: 32768 + Math.floor(rand() * 28232), dport: SERVER_PORTS[Math.floor(rand() * SERVER_PORTS.length)] as number });
+    const kind =
+      r < 0.5
+        ? Kind.Tcp
+        : r < 0.68
+          ? Kind.Udp
+          : r < 0.76
+            ? Kind.Icmp
+            : r < 0.8
+              ? Kind.Arp
+              : r < 0.9
+                ? Kind.Tcp6
+                : r < 0.96
+                  ? Kind.Udp6
+                  : Kind.Icmp6;
+    flows.push({
+      kind,
+      a,
+      b,
+      sport: 32768 + Math.floor(rand() * 28232),
+      dport: SERVER_PORTS[Math.floor(rand() * SERVER_PORTS.length)] as number,
+    });
   }
   return flows;
 }
@@ -138,7 +157,10 @@ function innerFrame(rand: () => number, fl: Flow, reverse: boolean): Uint8Array 
     case Kind.Tcp: {
       // Data one way (mostly full-sized), bare ACKs back.
       const size = reverse ? 0 : rand() < 0.7 ? 1434 : 60 + Math.floor(rand() * 1375);
-      const seg = f.tcp({ srcPort: sport, dstPort: dport, flags: reverse ? 0x10 : 0x18, seq: Math.floor(rand() * 2 ** 32) }, payload(size, 14 + tag + 40));
+      const seg = f.tcp(
+        { srcPort: sport, dstPort: dport, flags: reverse ? 0x10 : 0x18, seq: Math.floor(rand() * 2 ** 32) },
+        payload(size, 14 + tag + 40),
+      );
       return innerEth(d.mac, s, 0x0800, f.ipv4({ src: s.ip, dst: d.ip, proto: 6 }, seg));
     }
     case Kind.Udp: {
@@ -146,7 +168,12 @@ function innerFrame(rand: () => number, fl: Flow, reverse: boolean): Uint8Array 
       return innerEth(d.mac, s, 0x0800, f.ipv4({ src: s.ip, dst: d.ip, proto: 17 }, f.udp(sport, dport, payload(size, 14 + tag + 28))));
     }
     case Kind.Icmp:
-      return innerEth(d.mac, s, 0x0800, f.ipv4({ src: s.ip, dst: d.ip, proto: 1 }, f.icmpEcho(reverse ? 0 : 8, fl.sport, Math.floor(rand() * 65536), new Uint8Array(56))));
+      return innerEth(
+        d.mac,
+        s,
+        0x0800,
+        f.ipv4({ src: s.ip, dst: d.ip, proto: 1 }, f.icmpEcho(reverse ? 0 : 8, fl.sport, Math.floor(rand() * 65536), new Uint8Array(56))),
+      );
     case Kind.Arp:
       return reverse
         ? innerEth(d.mac, s, 0x0806, f.arpRequest(s.mac, s.ip, d.ip, 2, d.mac))
@@ -158,7 +185,12 @@ function innerFrame(rand: () => number, fl: Flow, reverse: boolean): Uint8Array 
     }
     case Kind.Udp6: {
       const size = 62 + Math.floor(rand() * 1373);
-      return innerEth(d.mac, s, 0x86dd, f.ipv6({ src: s.ip6, dst: d.ip6, nextHeader: 17 }, f.udp(sport, dport, payload(size, 14 + tag + 48))));
+      return innerEth(
+        d.mac,
+        s,
+        0x86dd,
+        f.ipv6({ src: s.ip6, dst: d.ip6, nextHeader: 17 }, f.udp(sport, dport, payload(size, 14 + tag + 48))),
+      );
     }
     case Kind.Icmp6: {
       const echo = f.concat(Uint8Array.from([reverse ? 129 : 128, 0, 0, 0, fl.sport >> 8, fl.sport & 0xff, 0, 1]), new Uint8Array(56));
@@ -192,18 +224,38 @@ function underlayFrame(rand: () => number): Uint8Array {
     const ntp = rand() < 0.3;
     const port = ntp ? 123 : 53;
     const sport = 30000 + Math.floor(rand() * 30000);
-    return pad60(f.ethernet(GATEWAY.mac, v.mac, 0x0800, f.ipv4({ src: v.ip, dst: GATEWAY.ip, proto: 17 }, f.udp(sport, port, payload(ntp ? 48 : 40 + Math.floor(rand() * 60), 0)))));
+    return pad60(
+      f.ethernet(
+        GATEWAY.mac,
+        v.mac,
+        0x0800,
+        f.ipv4({ src: v.ip, dst: GATEWAY.ip, proto: 17 }, f.udp(sport, port, payload(ntp ? 48 : 40 + Math.floor(rand() * 60), 0))),
+      ),
+    );
   }
   if (r < 0.82) {
     const w = VTEPS[Math.floor(rand() * VTEPS.length)] as (typeof VTEPS)[number];
-    return f.ethernet(w.mac, v.mac, 0x0800, f.ipv4({ src: v.ip, dst: w.ip, proto: 1 }, f.icmpEcho(8, 7, Math.floor(rand() * 65536), new Uint8Array(56))));
+    return f.ethernet(
+      w.mac,
+      v.mac,
+      0x0800,
+      f.ipv4({ src: v.ip, dst: w.ip, proto: 1 }, f.icmpEcho(8, 7, Math.floor(rand() * 65536), new Uint8Array(56))),
+    );
   }
   if (r < 0.92) {
     const w = VTEPS[Math.floor(rand() * VTEPS.length)] as (typeof VTEPS)[number];
     return pad60(f.ethernet(BROADCAST, v.mac, 0x0806, f.arpRequest(v.mac, v.ip, w.ip)));
   }
   const n = Math.floor(rand() * 4) + 11;
-  return f.ethernet('33:33:00:00:00:fb', v.mac, 0x86dd, f.ipv6({ src: `fe80::5054:ff:fe64:${n.toString(16)}`, dst: 'ff02::fb', nextHeader: 17, hopLimit: 255 }, f.udp(5353, 5353, payload(40 + Math.floor(rand() * 200), 0))));
+  return f.ethernet(
+    '33:33:00:00:00:fb',
+    v.mac,
+    0x86dd,
+    f.ipv6(
+      { src: `fe80::5054:ff:fe64:${n.toString(16)}`, dst: 'ff02::fb', nextHeader: 17, hopLimit: 255 },
+      f.udp(5353, 5353, payload(40 + Math.floor(rand() * 200), 0)),
+    ),
+  );
 }
 
 /** The frames, one at a time (nothing is kept between them but the flow list). */
@@ -232,7 +284,14 @@ export function* realisticFrames(opts: RealisticOptions): Generator<RealisticFra
     yield {
       tsSec,
       tsNsec,
-      data: f.vxlanPacket(inner, { outerSrcMac: from.mac, outerDstMac: to.mac, outerSrc: from.ip, outerDst: to.ip, srcPort: entropyPort(inner), vni }),
+      data: f.vxlanPacket(inner, {
+        outerSrcMac: from.mac,
+        outerDstMac: to.mac,
+        outerSrc: from.ip,
+        outerDst: to.ip,
+        srcPort: entropyPort(inner),
+        vni,
+      }),
     };
   }
 }

@@ -44,13 +44,33 @@ function entropyPort(inner: Uint8Array): number {
 function encap(inner: Uint8Array, from: 'kvm1' | 'kvm2'): Uint8Array {
   const a = CLASS[from];
   const b = CLASS[from === 'kvm1' ? 'kvm2' : 'kvm1'];
-  return f.vxlanPacket(inner, { outerSrcMac: a.mac, outerDstMac: b.mac, outerSrc: a.underlay, outerDst: b.underlay, srcPort: entropyPort(inner), dstPort: CLASS.port, vni: CLASS.vni });
+  return f.vxlanPacket(inner, {
+    outerSrcMac: a.mac,
+    outerDstMac: b.mac,
+    outerSrc: a.underlay,
+    outerDst: b.underlay,
+    srcPort: entropyPort(inner),
+    dstPort: CLASS.port,
+    vni: CLASS.vni,
+  });
 }
 
-function ping(src: { ip: string; mac: string }, dst: { ip: string; mac: string }, type: 8 | 0, seq: number, size: number, id = 0x1c2b): Uint8Array {
+function ping(
+  src: { ip: string; mac: string },
+  dst: { ip: string; mac: string },
+  type: 8 | 0,
+  seq: number,
+  size: number,
+  id = 0x1c2b,
+): Uint8Array {
   const data = new Uint8Array(Math.max(0, size - 8));
   for (let i = 0; i < data.length; i++) data[i] = (0x10 + i) & 0xff;
-  return f.ethernet(dst.mac, src.mac, 0x0800, f.ipv4({ src: src.ip, dst: dst.ip, proto: 1, id: 0x4000 + seq + (type === 0 ? 0x800 : 0) }, f.icmpEcho(type, id, seq, data)));
+  return f.ethernet(
+    dst.mac,
+    src.mac,
+    0x0800,
+    f.ipv4({ src: src.ip, dst: dst.ip, proto: 1, id: 0x4000 + seq + (type === 0 ? 0x800 : 0) }, f.icmpEcho(type, id, seq, data)),
+  );
 }
 
 /**

@@ -41,10 +41,17 @@ export function nodeAnalysis(f: NodeFigures, pairedBy: PairRule | null): NodeAna
     matched: matchedOf.get(`${p.src}>${p.dst}/${p.vni}`) ?? 0,
   }));
   const tunnelled = tunnelledPackets(f);
-  const overhead = s && s.overhead.packets > 0
-    ? { packets: s.overhead.packets, bytes: s.overhead.bytes, perPacket: Math.round((s.overhead.bytes / s.overhead.packets) * 10) / 10, percent: s.overhead.percent }
-    : null;
-  const list = (xs: readonly { n: number; reason: string; code: string }[]): { n: number; reason: string; code: string }[] => xs.slice(0, MAX_LISTED).map((x) => ({ n: x.n, reason: x.reason, code: x.code }));
+  const overhead =
+    s && s.overhead.packets > 0
+      ? {
+          packets: s.overhead.packets,
+          bytes: s.overhead.bytes,
+          perPacket: Math.round((s.overhead.bytes / s.overhead.packets) * 10) / 10,
+          percent: s.overhead.percent,
+        }
+      : null;
+  const list = (xs: readonly { n: number; reason: string; code: string }[]): { n: number; reason: string; code: string }[] =>
+    xs.slice(0, MAX_LISTED).map((x) => ({ n: x.n, reason: x.reason, code: x.code }));
   return {
     node: f.node,
     pairedBy,
@@ -71,7 +78,15 @@ export function nodeAnalysis(f: NodeFigures, pairedBy: PairRule | null): NodeAna
 /** The node's diagnostics as the page lists them: the library's, plus what the pairing knows. */
 export function nodeDiagnostics(f: NodeFigures, a: NodeAnalysis): Diagnostic[] {
   const out: Diagnostic[] = f.diagnostics.map((d: LibraryDiagnostic) => {
-    const x: Diagnostic = { severity: d.severity, title: d.title, detail: d.detail, code: d.code, count: d.count, packets: [...new Set(d.packets)], node: f.node };
+    const x: Diagnostic = {
+      severity: d.severity,
+      title: d.title,
+      detail: d.detail,
+      code: d.code,
+      count: d.count,
+      packets: [...new Set(d.packets)],
+      node: f.node,
+    };
     if (d.side) x.side = d.side;
     return x;
   });
@@ -86,7 +101,14 @@ export function nodeDiagnostics(f: NodeFigures, a: NodeAnalysis): Diagnostic[] {
     });
   }
   if (a.correlated && a.matched > 0 && a.underlayOnly === 0 && a.overlayOnly === 0) {
-    out.push({ severity: 'info', code: 'all-accounted-for', node: f.node, title: `all ${a.matched} tunnelled frames accounted for`, detail: 'Every VXLAN packet on the underlay carried a frame seen on the bridge, and every bridge frame that left the node was seen on the underlay.' });
+    out.push({
+      severity: 'info',
+      code: 'all-accounted-for',
+      node: f.node,
+      title: `all ${a.matched} tunnelled frames accounted for`,
+      detail:
+        'Every VXLAN packet on the underlay carried a frame seen on the bridge, and every bridge frame that left the node was seen on the underlay.',
+    });
   }
   return out;
 }

@@ -488,7 +488,17 @@ export interface PathConfigNodeView {
   /** When and by which command it was recorded; null when the session holds no configuration for the node. */
   recordedAt: string | null;
   recordedBy: 'capture' | 'check' | null;
-  vxlan: { device: string; vni: number; port: number; local: string | null; group: string | null; remote: string | null; dev: string | null; mtu: number; up: boolean } | null;
+  vxlan: {
+    device: string;
+    vni: number;
+    port: number;
+    local: string | null;
+    group: string | null;
+    remote: string | null;
+    dev: string | null;
+    mtu: number;
+    up: boolean;
+  } | null;
   bridge: { name: string; mtu: number; up: boolean } | null;
   underlay: { name: string; mtu: number; addresses: string[] } | null;
   /** Flood entries (00:00:00:00:00:00) and unicast entries of the VXLAN device. */

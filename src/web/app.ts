@@ -73,7 +73,11 @@ export interface LiveCaptureHandle {
  * file to `store.follow({ path, name, node, role, iface })`, which indexes it as it grows and tells
  * every open page (server-sent event `update`).
  */
-export type StartCapture = (req: LiveCaptureRequest, store: CaptureStore, emit: (event: string, data: unknown) => void) => Promise<LiveCaptureHandle>;
+export type StartCapture = (
+  req: LiveCaptureRequest,
+  store: CaptureStore,
+  emit: (event: string, data: unknown) => void,
+) => Promise<LiveCaptureHandle>;
 
 export interface AppDeps {
   store: CaptureStore;
@@ -130,7 +134,9 @@ export function createApp(deps: AppDeps): WebApp {
   const { store } = deps;
   const uploadLimit = deps.uploadLimitBytes ?? DEFAULT_UPLOAD_LIMIT;
   const publicDir = deps.publicDir ?? defaultPublicDir();
-  const vendorChart = existsSync(path.join(publicDir, 'vendor', 'chart.umd.js')) ? path.join(publicDir, 'vendor', 'chart.umd.js') : chartJsPath();
+  const vendorChart = existsSync(path.join(publicDir, 'vendor', 'chart.umd.js'))
+    ? path.join(publicDir, 'vendor', 'chart.umd.js')
+    : chartJsPath();
   const events = new EventHub();
   const ctx: RouteContext = {
     store,

@@ -152,13 +152,19 @@ function protoCode(layers: Layer[]): number {
   for (let i = layers.length - 1; i >= 0; i--) {
     const l = layers[i] as Layer;
     switch (l.type) {
-      case 'arp': return PROTO.arp;
-      case 'icmp': return PROTO.icmp;
-      case 'icmpv6': return PROTO.icmpv6;
-      case 'tcp': return PROTO.tcp;
-      case 'udp': return l.depth === 0 && layers.some((x) => x.depth > 0) ? PROTO.other : PROTO.udp;
+      case 'arp':
+        return PROTO.arp;
+      case 'icmp':
+        return PROTO.icmp;
+      case 'icmpv6':
+        return PROTO.icmpv6;
+      case 'tcp':
+        return PROTO.tcp;
+      case 'udp':
+        return l.depth === 0 && layers.some((x) => x.depth > 0) ? PROTO.other : PROTO.udp;
       case 'ipv4':
-      case 'ipv6': return PROTO.ip;
+      case 'ipv6':
+        return PROTO.ip;
       case 'vxlan':
       case 'geneve':
       case 'vxlan-gpe':
@@ -187,7 +193,20 @@ export interface IndexedFields {
 }
 
 function emptyFields(): IndexedFields {
-  return { vni: -1, proto: 0, outerSrc: 0, outerDst: 0, innerSrc: 0, innerDst: 0, macSrc: -1, macDst: -1, hash: 0, hashLen: 0, tunnelPort: 0, flags: 0 };
+  return {
+    vni: -1,
+    proto: 0,
+    outerSrc: 0,
+    outerDst: 0,
+    innerSrc: 0,
+    innerDst: 0,
+    macSrc: -1,
+    macDst: -1,
+    hash: 0,
+    hashLen: 0,
+    tunnelPort: 0,
+    flags: 0,
+  };
 }
 
 export function indexedFields(p: DecodedPacket): IndexedFields {
@@ -293,8 +312,17 @@ function withDerivedColumns(index: Omit<CaptureIndex, DerivedColumn>, registry: 
   const columns = (): NonNullable<typeof cached> => {
     const full = index as CaptureIndex;
     if (cached?.count === full.count) return cached;
-    const c = { count: full.count, hash: new Uint32Array(full.count), hashLen: new Uint32Array(full.count), tunnelPort: new Uint16Array(full.count) };
-    const raws = readRecordsNow(full, Array.from({ length: full.count }, (_, i) => i), { bytesRead: 0 });
+    const c = {
+      count: full.count,
+      hash: new Uint32Array(full.count),
+      hashLen: new Uint32Array(full.count),
+      tunnelPort: new Uint16Array(full.count),
+    };
+    const raws = readRecordsNow(
+      full,
+      Array.from({ length: full.count }, (_, i) => i),
+      { bytesRead: 0 },
+    );
     const f = emptyFields();
     for (const [i, raw] of raws) {
       readIndexedFields(decodePacket(raw, i + 1, registry ? { registry } : {}), f, true);
@@ -313,8 +341,16 @@ function withDerivedColumns(index: Omit<CaptureIndex, DerivedColumn>, registry: 
     for (let i = 0; i < count; i++) out[i] = table[ids[i] as number] as number;
     return out;
   };
-  Object.defineProperty(index, 'macSrc', { get: () => macs(index.macSrcId, index.macTable, index.count), enumerable: false, configurable: true });
-  Object.defineProperty(index, 'macDst', { get: () => macs(index.macDstId, index.macTable, index.count), enumerable: false, configurable: true });
+  Object.defineProperty(index, 'macSrc', {
+    get: () => macs(index.macSrcId, index.macTable, index.count),
+    enumerable: false,
+    configurable: true,
+  });
+  Object.defineProperty(index, 'macDst', {
+    get: () => macs(index.macDstId, index.macTable, index.count),
+    enumerable: false,
+    configurable: true,
+  });
   return index as CaptureIndex;
 }
 
@@ -358,7 +394,10 @@ export class IndexBuilder {
    * hands this builder its side's packets through add(); otherwise the builder parses the
    * bytes given to push() itself.
    */
-  constructor(private readonly opts: IndexOptions = {}, parser?: CaptureParser) {
+  constructor(
+    private readonly opts: IndexOptions = {},
+    parser?: CaptureParser,
+  ) {
     this.parser = parser ?? new CaptureParser();
   }
 
@@ -635,7 +674,10 @@ export class CaptureFollower {
   private pos = 0;
   private current: CaptureIndex | undefined;
 
-  constructor(readonly path: string, opts: IndexOptions = {}) {
+  constructor(
+    readonly path: string,
+    opts: IndexOptions = {},
+  ) {
     this.builder = new IndexBuilder(opts);
   }
 
@@ -677,7 +719,8 @@ export class CaptureFollower {
 async function pcapngHeaderBlocks(path: string): Promise<HeaderBlock[]> {
   const out: HeaderBlock[] = [];
   await walkRecordFile(path, (r) => {
-    if (r.kind === 'section-header' || r.kind === 'interface') out.push({ offset: r.offset, length: r.length, sectionStart: r.kind === 'section-header' });
+    if (r.kind === 'section-header' || r.kind === 'interface')
+      out.push({ offset: r.offset, length: r.length, sectionStart: r.kind === 'section-header' });
   });
   return out;
 }
@@ -748,7 +791,11 @@ export interface ReadStats {
  * of the event loop than the reads themselves. The file is opened per call, so a file replaced
  * on disk is read as it is now.
  */
-export async function readRecords(index: CaptureIndex, positions: readonly number[], stats: ReadStats = { bytesRead: 0 }): Promise<Map<number, RawPacket>> {
+export async function readRecords(
+  index: CaptureIndex,
+  positions: readonly number[],
+  stats: ReadStats = { bytesRead: 0 },
+): Promise<Map<number, RawPacket>> {
   return Promise.resolve(readRecordsNow(index, positions, stats));
 }
 
@@ -767,7 +814,12 @@ function readRecordsNow(index: CaptureIndex, positions: readonly number[], stats
     let i = 0;
     while (i < sorted.length) {
       let j = i;
-      while (j + 1 < sorted.length && (sorted[j + 1] as number) === (sorted[j] as number) + 1 && nextOffset(sorted[j] as number) - (index.offsets[sorted[j] as number] as number) <= RUN_GAP) j++;
+      while (
+        j + 1 < sorted.length &&
+        (sorted[j + 1] as number) === (sorted[j] as number) + 1 &&
+        nextOffset(sorted[j] as number) - (index.offsets[sorted[j] as number] as number) <= RUN_GAP
+      )
+        j++;
       const a = sorted[i] as number;
       const b = sorted[j] as number;
       const start = index.offsets[a] as number;

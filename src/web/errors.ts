@@ -37,8 +37,10 @@ export function errorResponse(err: unknown): { status: number; body: ApiErrorBod
   if (isVxiError(err)) return { status: err.exitCode === 2 ? 400 : 500, body: { error: { code: err.code, message: err.message } } };
   const type = (err as { type?: unknown } | null)?.type;
   // express's body parsers
-  if (type === 'entity.too.large') return { status: 413, body: { error: { code: 'VXI_WEB_TOO_LARGE', message: 'request body too large' } } };
-  if (type === 'entity.parse.failed') return { status: 400, body: { error: { code: 'VXI_WEB_BAD_REQUEST', message: 'request body is not valid JSON' } } };
+  if (type === 'entity.too.large')
+    return { status: 413, body: { error: { code: 'VXI_WEB_TOO_LARGE', message: 'request body too large' } } };
+  if (type === 'entity.parse.failed')
+    return { status: 400, body: { error: { code: 'VXI_WEB_BAD_REQUEST', message: 'request body is not valid JSON' } } };
   const message = err instanceof Error ? err.message : String(err);
   return { status: 500, body: { error: { code: 'VXI_WEB_INTERNAL', message: `internal error: ${message}` } } };
 }

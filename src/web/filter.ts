@@ -29,7 +29,8 @@ export type Term =
 
 const PROTOS = new Set<string>([...Object.keys(PROTO), 'vxlan']);
 
-export const FILTER_HELP = 'filter terms: vni=10, mac=aa:bb:cc:dd:ee:ff, ip=10.220.220.201, proto=icmp|arp|tcp|udp|icmpv6|ip|vxlan|other, matched, unmatched, flood';
+export const FILTER_HELP =
+  'filter terms: vni=10, mac=aa:bb:cc:dd:ee:ff, ip=10.220.220.201, proto=icmp|arp|tcp|udp|icmpv6|ip|vxlan|other, matched, unmatched, flood';
 
 /** Longest filter text accepted, characters. */
 export const MAX_FILTER_LENGTH = 1024;
@@ -38,12 +39,18 @@ export const MAX_FILTER_TERMS = 32;
 
 function termKey(t: Term): string {
   switch (t.kind) {
-    case 'vni': return `vni:${t.vni}`;
-    case 'mac': return `mac:${t.mac}`;
-    case 'ip': return `ip:${t.ip}`;
-    case 'proto': return `proto:${t.proto}`;
-    case 'matched': return `matched:${t.matched}`;
-    case 'flood': return 'flood';
+    case 'vni':
+      return `vni:${t.vni}`;
+    case 'mac':
+      return `mac:${t.mac}`;
+    case 'ip':
+      return `ip:${t.ip}`;
+    case 'proto':
+      return `proto:${t.proto}`;
+    case 'matched':
+      return `matched:${t.matched}`;
+    case 'flood':
+      return 'flood';
   }
 }
 
@@ -54,7 +61,10 @@ export function parseFilter(text: string): Term[] {
   }
   const terms: Term[] = [];
   const seen = new Set<string>();
-  const words = text.trim().split(/[\s,&]+/).filter((w) => w && w.toLowerCase() !== 'and');
+  const words = text
+    .trim()
+    .split(/[\s,&]+/)
+    .filter((w) => w && w.toLowerCase() !== 'and');
   let count = 0;
   for (let i = 0; i < words.length; i++) {
     let word = (words[i] as string).toLowerCase();

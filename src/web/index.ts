@@ -1,5 +1,13 @@
 /** The web view: server, store and the pieces tests and other commands use. */
-export { createApp, DEFAULT_UPLOAD_LIMIT, type AppDeps, type WebApp, type StartCapture, type LiveCaptureRequest, type LiveCaptureHandle } from './app.js';
+export {
+  createApp,
+  DEFAULT_UPLOAD_LIMIT,
+  type AppDeps,
+  type WebApp,
+  type StartCapture,
+  type LiveCaptureRequest,
+  type LiveCaptureHandle,
+} from './app.js';
 export { HttpError, WEB_ERROR_STATUS, type WebErrorCode } from './errors.js';
 export { startServer, type RunningServer, type ServeOptions } from './server.js';
 export { CaptureStore, type StoredCapture, type StoredNode, type StoreOptions, type CaptureSummary } from './store.js';

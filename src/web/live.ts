@@ -99,7 +99,13 @@ class LiveRun {
 
   /** Says so (`live-start`) and follows the files there are already; the others as they appear. */
   async start(via: string): Promise<void> {
-    const ev: LiveStartEvent = { id: this.id, node: this.node, interfaces: this.streams.map((s) => ({ iface: s.iface, role: s.role })), outDir: this.outDir, via };
+    const ev: LiveStartEvent = {
+      id: this.id,
+      node: this.node,
+      interfaces: this.streams.map((s) => ({ iface: s.iface, role: s.role })),
+      outDir: this.outDir,
+      via,
+    };
     this.emit('live-start', ev);
     this.watcher = setInterval(() => void this.followNew(), Math.min(250, this.followIntervalMs));
     this.watcher.unref();
@@ -112,7 +118,10 @@ class LiveRun {
       for (const s of this.streams) {
         if (s.captured || sizeOf(s.file) < PCAP_HEADER_BYTES) continue;
         try {
-          s.captured = await this.store.follow({ path: s.file, name: path.basename(s.file), node: this.node, role: s.role, iface: s.iface }, this.followIntervalMs);
+          s.captured = await this.store.follow(
+            { path: s.file, name: path.basename(s.file), node: this.node, role: s.role, iface: s.iface },
+            this.followIntervalMs,
+          );
         } catch (err) {
           this.error(s.iface, `${this.node} ${s.iface}: cannot read ${s.file}: ${(err as Error).message}`);
         }
@@ -141,7 +150,14 @@ class LiveRun {
     for (const s of this.streams) if (!s.captured) this.error(s.iface, `${this.node} ${s.iface}: no capture file was written (${s.file})`);
     this.running = false;
     beforeEnd?.();
-    const ev: LiveEndEvent = { id: this.id, node: this.node, ok: ok && this.errors.length === 0, reason, errors: this.errors, outDir: this.outDir };
+    const ev: LiveEndEvent = {
+      id: this.id,
+      node: this.node,
+      ok: ok && this.errors.length === 0,
+      reason,
+      errors: this.errors,
+      outDir: this.outDir,
+    };
     this.emit('live-end', ev);
     this.resolveEnded();
     return this.ended;
@@ -152,12 +168,22 @@ class LiveRun {
   }
 
   status(): LiveCaptureStatus {
-    return { id: this.id, node: this.node, interfaces: this.streams.map((s) => s.iface), running: this.running, startedAt: this.startedAt.toISOString(), outDir: this.outDir, errors: [...this.errors] };
+    return {
+      id: this.id,
+      node: this.node,
+      interfaces: this.streams.map((s) => s.iface),
+      running: this.running,
+      startedAt: this.startedAt.toISOString(),
+      outDir: this.outDir,
+      errors: [...this.errors],
+    };
   }
 }
 
 function planStreams(config: NodeConfig, req: LiveCaptureRequest, outDir: string): StreamPlan[] {
-  const ifaces = [...new Set(req.interfaces && req.interfaces.length > 0 ? req.interfaces : [config.overlay.underlay, config.overlay.bridge])];
+  const ifaces = [
+    ...new Set(req.interfaces && req.interfaces.length > 0 ? req.interfaces : [config.overlay.underlay, config.overlay.bridge]),
+  ];
   return ifaces.map((iface) => ({ iface, role: roleFor(config, iface), file: path.join(outDir, captureFileName(config.name, iface)) }));
 }
 
@@ -206,7 +232,18 @@ export function inProcessCaptureStarter(opts: InProcessStarterOptions): StartCap
     const liveRun = new LiveRun(id, req.node, streams, outDir, store, emit, opts.followIntervalMs ?? 1000);
     handle.on('stats', (s) => {
       const captured = streams.find((p) => p.iface === s.iface)?.captured;
-      const ev: LiveStatsEvent = { id, node: req.node, iface: s.iface, packets: s.packets, bytes: s.bytes, vxlanPackets: s.vxlanPackets, packetsPerSec: s.packetsPerSec, elapsedSec: s.elapsedSec, fileBytes: s.fileBytes, captureId: captured?.id ?? null };
+      const ev: LiveStatsEvent = {
+        id,
+        node: req.node,
+        iface: s.iface,
+        packets: s.packets,
+        bytes: s.bytes,
+        vxlanPackets: s.vxlanPackets,
+        packetsPerSec: s.packetsPerSec,
+        elapsedSec: s.elapsedSec,
+        fileBytes: s.fileBytes,
+        captureId: captured?.id ?? null,
+      };
       emit('live-stats', ev);
     });
     handle.on('stream-error', (e) => liveRun.error(e.iface, e.error.message));
@@ -294,13 +331,33 @@ export function netnsCaptureStarter(frontendNetns: string, inventoryPath: string
     const config = resolveNode(inventory, req.node);
     if (!existsSync(cli)) throw new PrerequisiteError(`live capture needs the built CLI ${cli}: run \`npm run build\``);
     if (!(await netnsExists(frontendNetns))) {
-      throw new PrerequisiteError(`namespace ${frontendNetns} does not exist, so ${req.node} (${config.host}) cannot be reached from it: bring the lab up (vxlan-inspect lab up --provisioned); nothing was sent`);
+      throw new PrerequisiteError(
+        `namespace ${frontendNetns} does not exist, so ${req.node} (${config.host}) cannot be reached from it: bring the lab up (vxlan-inspect lab up --provisioned); nothing was sent`,
+      );
     }
     const outDir = newOutDir(outRoot(), req.node);
     const streams = planStreams(config, req, outDir);
-    validateCaptureOptions({ inventory, nodes: [req.node], ifaces: streams.map((s) => s.iface), outDir, ...(req.durationSec !== undefined ? { durationSec: req.durationSec } : {}) });
+    validateCaptureOptions({
+      inventory,
+      nodes: [req.node],
+      ifaces: streams.map((s) => s.iface),
+      outDir,
+      ...(req.durationSec !== undefined ? { durationSec: req.durationSec } : {}),
+    });
 
-    const argv = ['netns', 'exec', frontendNetns, process.execPath, cli, 'capture', req.node, '--inventory', path.resolve(inventoryPath), '--out', outDir];
+    const argv = [
+      'netns',
+      'exec',
+      frontendNetns,
+      process.execPath,
+      cli,
+      'capture',
+      req.node,
+      '--inventory',
+      path.resolve(inventoryPath),
+      '--out',
+      outDir,
+    ];
     for (const s of streams) argv.push('--iface', s.iface);
     if (req.durationSec !== undefined) argv.push('--duration', `${Math.max(1, Math.round(req.durationSec * 1000))}ms`);
     argv.push('--json');
@@ -331,13 +388,18 @@ export function netnsCaptureStarter(frontendNetns: string, inventoryPath: string
     if (exit && streams.every((s) => sizeOf(s.file) < PCAP_HEADER_BYTES)) {
       // it failed before capturing anything: the request fails with the CLI's own words
       const why = stderrText(stderr) || parseSummary(stdout)?.errors.join('\n') || `exit ${exit.code ?? exit.signal}`;
-      throw new VxiError('VXI_CAPTURE', `capture of ${req.node} (through namespace ${frontendNetns}) failed: ${why}`, { exitCode: exit.code === 2 ? 2 : 1 });
+      throw new VxiError('VXI_CAPTURE', `capture of ${req.node} (through namespace ${frontendNetns}) failed: ${why}`, {
+        exitCode: exit.code === 2 ? 2 : 1,
+      });
     }
 
     await liveRun.start(`netns ${frontendNetns}`);
     if (!exit && !streams.every((s) => sizeOf(s.file) >= PCAP_HEADER_BYTES)) {
       const missing = streams.filter((s) => sizeOf(s.file) < PCAP_HEADER_BYTES).map((s) => s.iface);
-      liveRun.error(missing.length === 1 ? (missing[0] ?? null) : null, `${req.node} ${missing.join(', ')}: no capture file yet after ${Math.round((opts.startTimeoutMs ?? 20_000) / 1000)} s; still waiting`);
+      liveRun.error(
+        missing.length === 1 ? (missing[0] ?? null) : null,
+        `${req.node} ${missing.join(', ')}: no capture file yet after ${Math.round((opts.startTimeoutMs ?? 20_000) / 1000)} s; still waiting`,
+      );
     }
 
     // progress from the files as the store reads them
@@ -351,9 +413,16 @@ export function netnsCaptureStarter(frontendNetns: string, inventoryPath: string
         let meter = rates.get(s.iface);
         if (meter === undefined) rates.set(s.iface, (meter = new RateMeter(started)));
         const ev: LiveStatsEvent = {
-          id, node: req.node, iface: s.iface, packets: c.index.count, bytes: c.bytes, vxlanPackets: c.tunnelled,
+          id,
+          node: req.node,
+          iface: s.iface,
+          packets: c.index.count,
+          bytes: c.bytes,
+          vxlanPackets: c.tunnelled,
           packetsPerSec: meter.sample(now, c.index.count, c.bytes).packetsPerSec,
-          elapsedSec: Math.round((now - started) / 100) / 10, fileBytes: c.index.fileSize, captureId: c.id,
+          elapsedSec: Math.round((now - started) / 100) / 10,
+          fileBytes: c.index.fileSize,
+          captureId: c.id,
         };
         emit('live-stats', ev);
       }
@@ -369,7 +438,10 @@ export function netnsCaptureStarter(frontendNetns: string, inventoryPath: string
         for (const e of summary.errors) if (!liveRun.errors.includes(e)) liveRun.error(null, e);
       } else if (r.code !== 0 || stderr.trim()) {
         const text = stderrText(stderr);
-        liveRun.error(null, `capture of ${req.node} (through namespace ${frontendNetns}) ended with ${r.code !== null ? `exit ${r.code}` : `signal ${r.signal}`}${text ? `: ${text}` : ''}`);
+        liveRun.error(
+          null,
+          `capture of ${req.node} (through namespace ${frontendNetns}) ended with ${r.code !== null ? `exit ${r.code}` : `signal ${r.signal}`}${text ? `: ${text}` : ''}`,
+        );
       }
       await liveRun.finish(r.code === 0 && (summary?.ok ?? false), summary?.reason ?? (r.code === 0 ? 'stopped' : 'error'), sendStats);
     });

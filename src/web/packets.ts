@@ -80,7 +80,14 @@ function decode(store: CaptureStore, raw: RawPacket, n: number): DecodedPacket {
   return decodePacket(raw, n, { registry: store.registry });
 }
 
-export async function packetPage(store: CaptureStore, c: StoredCapture, offset: number, limit: number, filter: string, generation: number): Promise<PacketPage> {
+export async function packetPage(
+  store: CaptureStore,
+  c: StoredCapture,
+  offset: number,
+  limit: number,
+  filter: string,
+  generation: number,
+): Promise<PacketPage> {
   const sel = selection(c, filter, generation);
   const slice = pageOf(sel, offset, limit);
   const raws = await readRecords(c.index, slice);
@@ -168,13 +175,15 @@ export async function packetDetail(store: CaptureStore, c: StoredCapture, n: num
     const found = list?.find((x) => x.n === n);
     if (!partner) unmatched = `no ${c.role === 'underlay' ? 'bridge' : 'underlay'} capture for node ${c.node}`;
     else if (found) unmatched = found.reason;
-    else if (c.role === 'underlay' && ((c.index.flags[i] as number) & FLAG.tunnel) === 0) unmatched = 'not a VXLAN packet: the underlay\'s own traffic';
+    else if (c.role === 'underlay' && ((c.index.flags[i] as number) & FLAG.tunnel) === 0)
+      unmatched = "not a VXLAN packet: the underlay's own traffic";
     else unmatched = 'not matched';
   }
   const copies: PacketDetail['copies'] = [];
   if (c.role === 'overlay' && partner && m > 0) {
     const u = partner.index;
-    for (const k of floodCopies(partner, store.generation).get(n) ?? []) copies.push({ n: k + 1, vtep: formatIPv4(u.outerDst[k] as number) });
+    for (const k of floodCopies(partner, store.generation).get(n) ?? [])
+      copies.push({ n: k + 1, vtep: formatIPv4(u.outerDst[k] as number) });
   }
   return { ...v, match, unmatched, copies: copies.length > 1 ? copies : [] };
 }

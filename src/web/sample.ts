@@ -56,7 +56,14 @@ export function samplePackets(): Files {
   const cross = (us: number, inner: Uint8Array, from: 'kvm1' | 'kvm2'): void => {
     const src = from === 'kvm1' ? kvm1 : kvm2;
     const dst = from === 'kvm1' ? kvm2 : kvm1;
-    const outer = vxlanPacket(inner, { outerSrc: src.ip, outerDst: dst.ip, outerSrcMac: src.mac, outerDstMac: dst.mac, srcPort: 40000 + (seq++ % 7) * 1111, vni: SAMPLE.vni });
+    const outer = vxlanPacket(inner, {
+      outerSrc: src.ip,
+      outerDst: dst.ip,
+      outerSrcMac: src.mac,
+      outerDstMac: dst.mac,
+      srcPort: 40000 + (seq++ % 7) * 1111,
+      vni: SAMPLE.vni,
+    });
     const brSrc = from === 'kvm1' ? f.kvm1br : f.kvm2br;
     const ethSrc = from === 'kvm1' ? f.kvm1eth : f.kvm2eth;
     const ethDst = from === 'kvm1' ? f.kvm2eth : f.kvm1eth;
@@ -67,12 +74,35 @@ export function samplePackets(): Files {
     brDst.push({ ...at(us + 338), data: inner }); // decapsulated
   };
   const icmp = (srcMac: string, dstMac: string, src: string, dst: string, type: 8 | 0, s: number): Uint8Array =>
-    ethernet(dstMac, srcMac, 0x0800, ipv4({ src, dst, proto: 1, id: 0x1c00 + s, ttl: 64 }, icmpEcho(type, 0x4d2, s, new Uint8Array(56).map((_, i) => 0x10 + i))));
+    ethernet(
+      dstMac,
+      srcMac,
+      0x0800,
+      ipv4(
+        { src, dst, proto: 1, id: 0x1c00 + s, ttl: 64 },
+        icmpEcho(
+          type,
+          0x4d2,
+          s,
+          new Uint8Array(56).map((_, i) => 0x10 + i),
+        ),
+      ),
+    );
 
   const arpReq = ethernet('ff:ff:ff:ff:ff:ff', vm1.mac, 0x0806, arpRequest(vm1.mac, vm1.ip, vm2.ip));
   cross(100_000, arpReq, 'kvm1');
   // head-end replication: the same broadcast, encapsulated once more for the third VTEP
-  f.kvm1eth.push({ ...at(100_025), data: vxlanPacket(arpReq, { outerSrc: kvm1.ip, outerDst: '10.3.1.180', outerSrcMac: kvm1.mac, outerDstMac: '52:54:00:00:01:80', srcPort: 40000, vni: SAMPLE.vni }) });
+  f.kvm1eth.push({
+    ...at(100_025),
+    data: vxlanPacket(arpReq, {
+      outerSrc: kvm1.ip,
+      outerDst: '10.3.1.180',
+      outerSrcMac: kvm1.mac,
+      outerDstMac: '52:54:00:00:01:80',
+      srcPort: 40000,
+      vni: SAMPLE.vni,
+    }),
+  });
   cross(100_700, ethernet(vm1.mac, vm2.mac, 0x0806, arpRequest(vm2.mac, vm2.ip, vm1.ip, 2, vm1.mac)), 'kvm2');
   for (let s = 1; s <= 5; s++) {
     const t = 101_000 + (s - 1) * 1_000_000;
@@ -84,11 +114,42 @@ export function samplePackets(): Files {
   f.kvm1br.push({ ...at(2_500_040), data: icmp(bridge1.mac, vm1.mac, bridge1.ip, vm1.ip, 0, 99) });
   // the frontend's SSH session to kvm1, on the underlay itself
   const frontendMac = '52:54:00:00:02:50';
-  f.kvm1eth.push({ ...at(1_200_000), data: ethernet(kvm1.mac, frontendMac, 0x0800, ipv4({ src: '10.3.1.250', dst: kvm1.ip, proto: 6 }, tcp({ srcPort: 51514, dstPort: 22, seq: 1000, ack: 2000, flags: 0x018 }, new Uint8Array(48)))) });
-  f.kvm1eth.push({ ...at(1_200_300), data: ethernet(frontendMac, kvm1.mac, 0x0800, ipv4({ src: kvm1.ip, dst: '10.3.1.250', proto: 6 }, tcp({ srcPort: 22, dstPort: 51514, seq: 2000, ack: 1048, flags: 0x010 }, new Uint8Array(0)))) });
+  f.kvm1eth.push({
+    ...at(1_200_000),
+    data: ethernet(
+      kvm1.mac,
+      frontendMac,
+      0x0800,
+      ipv4(
+        { src: '10.3.1.250', dst: kvm1.ip, proto: 6 },
+        tcp({ srcPort: 51514, dstPort: 22, seq: 1000, ack: 2000, flags: 0x018 }, new Uint8Array(48)),
+      ),
+    ),
+  });
+  f.kvm1eth.push({
+    ...at(1_200_300),
+    data: ethernet(
+      frontendMac,
+      kvm1.mac,
+      0x0800,
+      ipv4(
+        { src: kvm1.ip, dst: '10.3.1.250', proto: 6 },
+        tcp({ srcPort: 22, dstPort: 51514, seq: 2000, ack: 1048, flags: 0x010 }, new Uint8Array(0)),
+      ),
+    ),
+  });
   // VNI 20 from a VTEP kvm1 has no bridge for
   const stray = ethernet('ff:ff:ff:ff:ff:ff', '52:54:00:bb:00:20', 0x0806, arpRequest('52:54:00:bb:00:20', '10.99.0.1', '10.99.0.2'));
-  f.kvm1eth.push({ ...at(3_300_000), data: vxlanPacket(stray, { outerSrc: '10.3.1.200', outerDst: kvm1.ip, outerSrcMac: '52:54:00:00:02:00', outerDstMac: kvm1.mac, vni: 20 }) });
+  f.kvm1eth.push({
+    ...at(3_300_000),
+    data: vxlanPacket(stray, {
+      outerSrc: '10.3.1.200',
+      outerDst: kvm1.ip,
+      outerSrcMac: '52:54:00:00:02:00',
+      outerDstMac: kvm1.mac,
+      vni: 20,
+    }),
+  });
   const byTime = (a: PacketToWrite, b: PacketToWrite): number => a.tsSec - b.tsSec || a.tsNsec - b.tsNsec;
   for (const list of Object.values(f) as PacketToWrite[][]) list.sort(byTime);
   return f;

@@ -45,7 +45,12 @@ export function hostCheck(allowedHosts: readonly string[]) {
     const nameOk = isIP(parsed.hostname) !== 0 || names.has(parsed.hostname);
     const portOk = parsed.port === undefined ? port === 80 : parsed.port === port;
     if (!nameOk || !portOk) {
-      next(new HttpError('VXI_WEB_HOST', `Host ${JSON.stringify(header)} is not this server: open it by its address (http://127.0.0.1:${port}/), or start it with --host NAME to allow a name`));
+      next(
+        new HttpError(
+          'VXI_WEB_HOST',
+          `Host ${JSON.stringify(header)} is not this server: open it by its address (http://127.0.0.1:${port}/), or start it with --host NAME to allow a name`,
+        ),
+      );
       return;
     }
     next();
@@ -73,7 +78,8 @@ function fromAnotherSite(req: Request): string | undefined {
   if (site === 'cross-site' || site === 'same-site') return `${site} request`;
   const origin = req.get('origin');
   if (origin === undefined) return undefined;
-  if (origin === 'null' || originOf(origin) !== originOf(`http://${req.headers.host ?? ''}`)) return `request from another site (${origin})`;
+  if (origin === 'null' || originOf(origin) !== originOf(`http://${req.headers.host ?? ''}`))
+    return `request from another site (${origin})`;
   return undefined;
 }
 
@@ -92,11 +98,20 @@ export function requireToken(token: string) {
   return (req: Request, _res: Response, next: NextFunction): void => {
     const given = req.get(TOKEN_HEADER);
     if (!given) {
-      next(new HttpError('VXI_WEB_TOKEN', `this action needs the token printed by \`vxlan-inspect serve\` at start-up (header ${TOKEN_HEADER}; in the page: open the URL it printed, with #token=…)`));
+      next(
+        new HttpError(
+          'VXI_WEB_TOKEN',
+          `this action needs the token printed by \`vxlan-inspect serve\` at start-up (header ${TOKEN_HEADER}; in the page: open the URL it printed, with #token=…)`,
+        ),
+      );
       return;
     }
     if (!sameToken(given, token)) {
-      next(new HttpError('VXI_WEB_TOKEN', 'wrong token: use the one printed by `vxlan-inspect serve` at start-up (it changes at each start)', { status: 403 }));
+      next(
+        new HttpError('VXI_WEB_TOKEN', 'wrong token: use the one printed by `vxlan-inspect serve` at start-up (it changes at each start)', {
+          status: 403,
+        }),
+      );
       return;
     }
     const self = `http://${req.headers.host ?? ''}`;
@@ -121,7 +136,8 @@ export function securityHeaders(_req: Request, res: Response, next: NextFunction
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
     'Referrer-Policy': 'no-referrer',
-    'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+    'Content-Security-Policy':
+      "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
   });
   next();
 }

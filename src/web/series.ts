@@ -89,8 +89,14 @@ export function computeSeries(sides: SeriesSide[], maxBins = 120, range?: { t0Us
   const numeric = sides.every((x) => (x.groupOf as GroupOf).numeric !== undefined);
   // the columns read, and everything else the result depends on: a finished capture's columns
   // never change (a live one gets new arrays as it grows), so the same ones give the same result
-  const columns = numeric ? sides.flatMap((x) => [x.index.tsUs, x.index.wireLen, ...((x.groupOf as GroupOf).numeric as NumericGrouping).columns]) : [];
-  const key = JSON.stringify([maxBins, range ?? null, sides.map((x) => [x.key, x.offsetUs, x.index.count, x.index.firstTsUs, x.index.lastTsUs])]);
+  const columns = numeric
+    ? sides.flatMap((x) => [x.index.tsUs, x.index.wireLen, ...((x.groupOf as GroupOf).numeric as NumericGrouping).columns])
+    : [];
+  const key = JSON.stringify([
+    maxBins,
+    range ?? null,
+    sides.map((x) => [x.key, x.offsetUs, x.index.count, x.index.firstTsUs, x.index.lastTsUs]),
+  ]);
   if (numeric) {
     const hit = cachedSeries(columns, key);
     if (hit) return hit;
@@ -108,11 +114,12 @@ type Groups = SeriesResult['sides'][string]['groups'];
 function seriesOf(sides: SeriesSide[], maxBins: number, range?: { t0Us: number; t1Us: number }): SeriesResult {
   let t0 = range ? range.t0Us : Infinity;
   let t1 = range ? range.t1Us : -Infinity;
-  if (!range) for (const s of sides) {
-    if (s.index.count === 0) continue;
-    t0 = Math.min(t0, s.index.firstTsUs - s.offsetUs);
-    t1 = Math.max(t1, s.index.lastTsUs - s.offsetUs);
-  }
+  if (!range)
+    for (const s of sides) {
+      if (s.index.count === 0) continue;
+      t0 = Math.min(t0, s.index.firstTsUs - s.offsetUs);
+      t1 = Math.max(t1, s.index.lastTsUs - s.offsetUs);
+    }
   if (!Number.isFinite(t0)) return { t0Us: 0, binUs: 1e6, bins: 0, sides: Object.fromEntries(sides.map((s) => [s.key, { groups: {} }])) };
   const binUs = niceBinUs(Math.max(1, t1 - t0), maxBins);
   t0 = Math.floor(t0 / binUs) * binUs;
@@ -133,7 +140,13 @@ function labelledGroups(s: SeriesSide, t0: number, binUs: number, bins: number, 
     const b = Math.min(bins - 1, Math.max(0, Math.floor(((s.index.tsUs[i] as number) - s.offsetUs - t0) / binUs)));
     const label = s.groupOf(i);
     let g = groups[label];
-    if (!g) g = groups[label] = { packetsPerSec: new Array<number>(bins).fill(0), bytesPerSec: new Array<number>(bins).fill(0), packets: 0, bytes: 0 };
+    if (!g)
+      g = groups[label] = {
+        packetsPerSec: new Array<number>(bins).fill(0),
+        bytesPerSec: new Array<number>(bins).fill(0),
+        packets: 0,
+        bytes: 0,
+      };
     const len = s.index.wireLen[i] as number;
     g.packetsPerSec[b] = (g.packetsPerSec[b] as number) + perSec;
     g.bytesPerSec[b] = (g.bytesPerSec[b] as number) + len * perSec;
@@ -148,7 +161,12 @@ function labelledGroups(s: SeriesSide, t0: number, binUs: number, bins: number, 
  * the last bit), into typed bins per group id, the labels made once per group.
  */
 function numericGroups(s: SeriesSide, grouping: NumericGrouping, t0: number, binUs: number, bins: number, perSec: number): Groups {
-  interface Acc { pps: Float64Array; bps: Float64Array; packets: number; bytes: number }
+  interface Acc {
+    pps: Float64Array;
+    bps: Float64Array;
+    packets: number;
+    bytes: number;
+  }
   const byId = new Map<number, Acc>();
   const { tsUs, wireLen, count } = s.index;
   const off = s.offsetUs;
@@ -169,7 +187,8 @@ function numericGroups(s: SeriesSide, grouping: NumericGrouping, t0: number, bin
     acc.bytes += len;
   }
   const groups: Groups = {};
-  for (const [id, a] of byId) groups[grouping.label(id)] = { packetsPerSec: Array.from(a.pps), bytesPerSec: Array.from(a.bps), packets: a.packets, bytes: a.bytes };
+  for (const [id, a] of byId)
+    groups[grouping.label(id)] = { packetsPerSec: Array.from(a.pps), bytesPerSec: Array.from(a.bps), packets: a.packets, bytes: a.bytes };
   return groups;
 }
 

@@ -60,9 +60,28 @@ export async function startServer(session: SessionSpec | undefined, opts: ServeO
     s.once('listening', () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) => {
       store.close();
-      if (err.code === 'EADDRINUSE') reject(new VxiError('VXI_WEB', `port ${opts.port ?? 8080} on ${host} is already in use: choose another with --port (or --port 0 for any free port)`, { cause: err, exitCode: 2 }));
-      else if (err.code === 'EADDRNOTAVAIL') reject(new VxiError('VXI_WEB', `cannot listen on ${host}: no interface of this machine has that address (use --host 127.0.0.1)`, { cause: err, exitCode: 2 }));
-      else if (err.code === 'EACCES') reject(new VxiError('VXI_WEB', `not allowed to listen on port ${opts.port}: ports below 1024 need root; choose --port 8080`, { cause: err, exitCode: 2 }));
+      if (err.code === 'EADDRINUSE')
+        reject(
+          new VxiError(
+            'VXI_WEB',
+            `port ${opts.port ?? 8080} on ${host} is already in use: choose another with --port (or --port 0 for any free port)`,
+            { cause: err, exitCode: 2 },
+          ),
+        );
+      else if (err.code === 'EADDRNOTAVAIL')
+        reject(
+          new VxiError('VXI_WEB', `cannot listen on ${host}: no interface of this machine has that address (use --host 127.0.0.1)`, {
+            cause: err,
+            exitCode: 2,
+          }),
+        );
+      else if (err.code === 'EACCES')
+        reject(
+          new VxiError('VXI_WEB', `not allowed to listen on port ${opts.port}: ports below 1024 need root; choose --port 8080`, {
+            cause: err,
+            exitCode: 2,
+          }),
+        );
       else reject(new VxiError('VXI_WEB', `cannot listen on ${host}:${opts.port ?? 8080}: ${err.message}`, { cause: err }));
     });
   });

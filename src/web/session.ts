@@ -64,14 +64,20 @@ export function splitCaptureName(file: string): { node: string; iface?: string }
 
 export function specForFile(filePath: string, displayName = path.basename(filePath)): CaptureFileSpec {
   const { node, iface } = splitCaptureName(displayName);
-  const spec: CaptureFileSpec = { path: filePath, name: displayName, node: iface ? node : displayName.replace(CAPTURE_EXT, ''), role: iface ? roleOfInterface(iface) : 'unknown' };
+  const spec: CaptureFileSpec = {
+    path: filePath,
+    name: displayName,
+    node: iface ? node : displayName.replace(CAPTURE_EXT, ''),
+    role: iface ? roleOfInterface(iface) : 'unknown',
+  };
   if (iface) spec.iface = iface;
   return spec;
 }
 
 function num(v: unknown, what: string, file: string): number {
   if (v === undefined) return 0;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new UsageError(`${file}: ${what} must be a number of microseconds, not ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new UsageError(`${file}: ${what} must be a number of microseconds, not ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -135,7 +141,11 @@ function readSessionJson(dir: string, file: string): SessionSpec {
       }
       files.push({ path: p, name: path.basename(p), node: n.name, role, explicit: 'session.json' });
     }
-    nodes.push({ name: n.name, clockOffsetUs: num(n.clockOffsetUs, 'clockOffsetUs', file), overlayClockOffsetUs: num(n.overlayClockOffsetUs, 'overlayClockOffsetUs', file) });
+    nodes.push({
+      name: n.name,
+      clockOffsetUs: num(n.clockOffsetUs, 'clockOffsetUs', file),
+      overlayClockOffsetUs: num(n.overlayClockOffsetUs, 'overlayClockOffsetUs', file),
+    });
   }
   return { dir, files, nodes, vxlanPorts: json.vxlanPorts, ...(skipped.length ? { skipped } : {}) };
 }
@@ -209,11 +219,16 @@ function statSafe(p: string): ReturnType<typeof statSync> | undefined {
 export function nodeSpecOption(value: string): CaptureFileSpec[] {
   const m = /^([^=]+)=([^,]*),([^,]*)$/.exec(value);
   if (!m || !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$/.test(m[1] as string) || (m[2] === '' && m[3] === '')) {
-    throw new UsageError(`--node must be NODE=UNDERLAY.pcap,BRIDGE.pcap (e.g. kvm1=kvm1-eth1.pcap,kvm1-vxlan_bridge.pcap), not ${JSON.stringify(value)}`);
+    throw new UsageError(
+      `--node must be NODE=UNDERLAY.pcap,BRIDGE.pcap (e.g. kvm1=kvm1-eth1.pcap,kvm1-vxlan_bridge.pcap), not ${JSON.stringify(value)}`,
+    );
   }
   const node = m[1] as string;
   const out: CaptureFileSpec[] = [];
-  for (const [role, f] of [['underlay', m[2]], ['overlay', m[3]]] as const) {
+  for (const [role, f] of [
+    ['underlay', m[2]],
+    ['overlay', m[3]],
+  ] as const) {
     if (!f) continue;
     const st = statSafe(f);
     if (!st?.isFile()) throw new UsageError(`--node ${node}: no such capture file: ${f}`);

@@ -14,7 +14,17 @@ import { findCookedSides } from '../analysis/cooked.js';
 import { NodeAnalyzer, type NodeFigures } from '../analysis/node.js';
 import { NodePass, runPass, type PassPacket } from '../analysis/pass.js';
 import { probeCapture } from '../analysis/probe.js';
-import { compareFromOf, pairFiles, splitCaptureName, roleOfInterface, type FileShape, type NodePairing, type PairRule, type Side, type SideSource } from '../analysis/sides.js';
+import {
+  compareFromOf,
+  pairFiles,
+  splitCaptureName,
+  roleOfInterface,
+  type FileShape,
+  type NodePairing,
+  type PairRule,
+  type Side,
+  type SideSource,
+} from '../analysis/sides.js';
 import { mergeTopologies } from '../analysis/topology.js';
 import { readSessionIfindexNames } from '../correlate/session.js';
 import type { Topology } from '../correlate/topology.js';
@@ -115,7 +125,8 @@ export class CaptureStore {
     this.registry = createRegistry({ vxlanPorts: this.vxlanPorts });
     this.windowUs = opts.windowUs ?? 100_000;
     this.dir = spec?.dir;
-    for (const n of spec?.nodes ?? []) this.nodeMap.set(n.name, { name: n.name, clockOffsetUs: n.clockOffsetUs, overlayClockOffsetUs: n.overlayClockOffsetUs });
+    for (const n of spec?.nodes ?? [])
+      this.nodeMap.set(n.name, { name: n.name, clockOffsetUs: n.clockOffsetUs, overlayClockOffsetUs: n.overlayClockOffsetUs });
   }
 
   /** Pairs and analyses every file of the session (a file that is not a capture is reported, not fatal). */
@@ -168,7 +179,12 @@ export class CaptureStore {
   }
 
   /** Runs a node's pass over its files (complete files), or sets it up to follow growing ones. */
-  private async openNode(p: NodePairing, live: boolean, uploaded: Partial<Record<Side, boolean>> = {}, maxPackets?: number): Promise<NodeRun> {
+  private async openNode(
+    p: NodePairing,
+    live: boolean,
+    uploaded: Partial<Record<Side, boolean>> = {},
+    maxPackets?: number,
+  ): Promise<NodeRun> {
     const node = this.nodeFor(p.node);
     node.pairedBy = p.rule;
     for (const side of ['underlay', 'overlay'] as const) {
@@ -177,7 +193,10 @@ export class CaptureStore {
         // the interface names capture recorded for this node (session.json beside the file), if any
         const names = await namesBeside(s.path);
         const found = await findCookedSides(s.path, { registry: this.registry, ...(names ? { names } : {}) });
-        if (!found) throw new Error(`${s.name}: a capture of every interface (tcpdump -i any) in which no interface carries both VXLAN and the frames it tunnels: its sides cannot be told apart; capture the underlay and the bridge apart`);
+        if (!found)
+          throw new Error(
+            `${s.name}: a capture of every interface (tcpdump -i any) in which no interface carries both VXLAN and the frames it tunnels: its sides cannot be told apart; capture the underlay and the bridge apart`,
+          );
         s.select = found[side];
         s.iface = found[side].names.join(',');
         if (side === 'underlay') this.notes.push(`${s.name}: ${found.note}`);
@@ -242,7 +261,18 @@ export class CaptureStore {
       if (!s.capture) {
         const id = `c${this.nextId++}`;
         const name = s.source.select.kind === 'all' ? s.source.name : `${s.source.name} (${s.source.iface ?? side})`;
-        const c: StoredCapture = { id, name, node: run.node.name, role: side, path: s.source.path, index, uploaded: s.uploaded, bytes: 0, tunnelled: 0, live: run.live.size > 0 };
+        const c: StoredCapture = {
+          id,
+          name,
+          node: run.node.name,
+          role: side,
+          path: s.source.path,
+          index,
+          uploaded: s.uploaded,
+          bytes: 0,
+          tunnelled: 0,
+          live: run.live.size > 0,
+        };
         if (s.source.iface !== undefined) c.iface = s.source.iface;
         s.capture = c;
         this.byId.set(id, c);
@@ -509,7 +539,9 @@ export class CaptureStore {
 
   /** The session's topology: each node's, learnt from its underlay capture, put together. */
   topology(): Topology {
-    this.topologyCache ??= mergeTopologies([...this.runs.values()].filter((r) => r.sides.underlay).map((r) => r.analyzer.topology.result()));
+    this.topologyCache ??= mergeTopologies(
+      [...this.runs.values()].filter((r) => r.sides.underlay).map((r) => r.analyzer.topology.result()),
+    );
     return this.topologyCache;
   }
 
@@ -532,9 +564,22 @@ export class CaptureStore {
   summary(c: StoredCapture): CaptureSummary {
     const ix = c.index;
     return {
-      id: c.id, name: c.name, node: c.node, role: c.role, iface: c.iface ?? null, packets: ix.count, bytes: c.bytes, fileSize: ix.fileSize,
-      format: ix.format ?? null, firstTsUs: ix.firstTsUs, lastTsUs: ix.lastTsUs, tunnelled: c.tunnelled, uploaded: c.uploaded, live: c.live,
-      warnings: ix.warnings.slice(0, 20), error: ix.error ?? null,
+      id: c.id,
+      name: c.name,
+      node: c.node,
+      role: c.role,
+      iface: c.iface ?? null,
+      packets: ix.count,
+      bytes: c.bytes,
+      fileSize: ix.fileSize,
+      format: ix.format ?? null,
+      firstTsUs: ix.firstTsUs,
+      lastTsUs: ix.lastTsUs,
+      tunnelled: c.tunnelled,
+      uploaded: c.uploaded,
+      live: c.live,
+      warnings: ix.warnings.slice(0, 20),
+      error: ix.error ?? null,
     };
   }
 

@@ -19,9 +19,11 @@ export function canRunNetns(): NetnsAbility {
 
 function probe(): NetnsAbility {
   if (process.platform !== 'linux') return { ok: false, reason: `network namespaces need Linux (this is ${process.platform})` };
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) return { ok: false, reason: 'needs root to create network namespaces (run as root; CI does)' };
+  if (typeof process.getuid === 'function' && process.getuid() !== 0)
+    return { ok: false, reason: 'needs root to create network namespaces (run as root; CI does)' };
   const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  if (list.error || list.status !== 0) return { ok: false, reason: `\`ip netns list\` fails: ${list.error?.message ?? list.stderr.trim()} (install iproute2)` };
+  if (list.error || list.status !== 0)
+    return { ok: false, reason: `\`ip netns list\` fails: ${list.error?.message ?? list.stderr.trim()} (install iproute2)` };
   const name = `${uniquePrefix()}probe`;
   const add = spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' });
   if (add.status !== 0) return { ok: false, reason: `\`ip netns add\` fails here: ${add.stderr.trim()}` };

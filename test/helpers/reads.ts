@@ -3,7 +3,18 @@
  * machine's speed or load (a wall-clock bound does): every decoder reads through a DataView,
  * so counting DataView reads while a call runs counts the work it does on the bytes.
  */
-const GETTERS = ['getInt8', 'getUint8', 'getInt16', 'getUint16', 'getInt32', 'getUint32', 'getBigInt64', 'getBigUint64', 'getFloat32', 'getFloat64'] as const;
+const GETTERS = [
+  'getInt8',
+  'getUint8',
+  'getInt16',
+  'getUint16',
+  'getInt32',
+  'getUint32',
+  'getBigInt64',
+  'getBigUint64',
+  'getFloat32',
+  'getFloat64',
+] as const;
 
 /** Runs `fn` and returns what it returned and how many DataView reads it made (of any view). */
 export function countingReads<T>(fn: () => T): { value: T; reads: number } {

@@ -24,7 +24,10 @@ export function mldReport(o: { src?: string; v1?: boolean } = {}): Uint8Array {
 
 /** Router solicitation (ICMPv6 133) to all routers, with the source link-layer address option. */
 export function routerSolicitation(): Uint8Array {
-  const icmp = concat(Uint8Array.from([133, 0, 0, 0, 0, 0, 0, 0, 1, 1]), Uint8Array.from(DEVICE_MAC.split(':').map((h) => parseInt(h, 16))));
+  const icmp = concat(
+    Uint8Array.from([133, 0, 0, 0, 0, 0, 0, 0, 1, 1]),
+    Uint8Array.from(DEVICE_MAC.split(':').map((h) => parseInt(h, 16))),
+  );
   return ethernet('33:33:00:00:00:02', DEVICE_MAC, 0x86dd, ipv6({ src: DEVICE_LL, dst: 'ff02::2', nextHeader: 58, hopLimit: 255 }, icmp));
 }
 
@@ -36,5 +39,10 @@ export function neighbourSolicitation(src = '::'): Uint8Array {
 
 /** A guest's ICMPv6 echo request to all nodes (ff02::1): IPv6 multicast, but not what the device sends by itself. */
 export function multicastEcho(from = '52:54:00:aa:00:01'): Uint8Array {
-  return ethernet('33:33:00:00:00:01', from, 0x86dd, ipv6({ src: 'fe80::5054:ff:feaa:1', dst: 'ff02::1', nextHeader: 58 }, Uint8Array.from([128, 0, 0, 0, 0, 1, 0, 1])));
+  return ethernet(
+    '33:33:00:00:00:01',
+    from,
+    0x86dd,
+    ipv6({ src: 'fe80::5054:ff:feaa:1', dst: 'ff02::1', nextHeader: 58 }, Uint8Array.from([128, 0, 0, 0, 0, 1, 0, 1])),
+  );
 }

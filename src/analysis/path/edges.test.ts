@@ -31,7 +31,12 @@ let dirs = 0;
 
 function ping(seq: number, back = false): Uint8Array {
   const [dst, src, ipSrc, ipDst] = back ? [VM1, VM2, IP2, IP1] : [VM2, VM1, IP1, IP2];
-  return ethernet(dst, src, 0x0800, ipv4({ src: ipSrc, dst: ipDst, proto: 1, id: seq, flags: 2 }, icmpEcho(back ? 0 : 8, 0x55, seq, new Uint8Array(56).fill(seq & 0xff))));
+  return ethernet(
+    dst,
+    src,
+    0x0800,
+    ipv4({ src: ipSrc, dst: ipDst, proto: 1, id: seq, flags: 2 }, icmpEcho(back ? 0 : 8, 0x55, seq, new Uint8Array(56).fill(seq & 0xff))),
+  );
 }
 
 /** Pings both ways, every 1 ms from T0 + 1 ms to T0 + n ms: every MAC and VTEP known, both captures busy. */
@@ -51,8 +56,8 @@ async function run(s: PathScenario, configs?: Record<string, ReturnType<typeof l
 
 const outcome = (b: PathBranch): string => `${b.src}>${b.dst} ${b.status} ${b.code}`;
 
-describe('a capture\'s edges: the next sighting outside the capture that would show it is not captured, not lost', () => {
-  it('bridge frames before the underlay capture\'s first frame and after its last: not captured; one in between: lost', async () => {
+describe("a capture's edges: the next sighting outside the capture that would show it is not captured, not lost", () => {
+  it("bridge frames before the underlay capture's first frame and after its last: not captured; one in between: lost", async () => {
     const s = busy(20);
     // kvm1's underlay capture holds T0 + 1.02 ms … T0 + 20.57 ms (its last: vm2's reply arriving)
     s.bridge('kvm1', ping(100), T0 + 900); // before it started
@@ -67,12 +72,14 @@ describe('a capture\'s edges: the next sighting outside the capture that would s
       [40, 'kvm1>kvm2 not-captured after-underlay'],
       [44, 'kvm1>kvm2 not-captured after-underlay'],
     ]);
-    expect(odd[0]?.reason).toMatch(/^never left kvm1's bridge \(kvm1-vxlan_bridge\.pcap #1\), for 52:54:00:aa:00:02 behind kvm2: seen before the underlay capture started$/);
+    expect(odd[0]?.reason).toMatch(
+      /^never left kvm1's bridge \(kvm1-vxlan_bridge\.pcap #1\), for 52:54:00:aa:00:02 behind kvm2: seen before the underlay capture started$/,
+    );
     expect(odd[3]?.reason).toMatch(/seen after the underlay capture ended$/);
     expect(r.totals).toMatchObject({ lost: 1, notCaptured: 3 });
   });
 
-  it('a broadcast after the underlay capture\'s last frame: not captured (inside it, with nothing flooded: lost)', async () => {
+  it("a broadcast after the underlay capture's last frame: not captured (inside it, with nothing flooded: lost)", async () => {
     const s = busy(10);
     const arp = (from: string, ip: string): Uint8Array => ethernet('ff:ff:ff:ff:ff:ff', from, 0x0806, arpRequest(from, ip, IP1));
     s.bridge('kvm2', arp(VM2, IP2), T0 + 5200);
@@ -81,24 +88,43 @@ describe('a capture\'s edges: the next sighting outside the capture that would s
     expect(r.incomplete.map(outcome)).toEqual(['kvm2>kvm1 not-encapsulated bum-not-flooded', 'kvm2>kvm1 not-captured after-underlay']);
   });
 
-  it('a packet that left kvm1 after kvm2\'s underlay capture stopped: not captured; one before: lost on the underlay', async () => {
+  it("a packet that left kvm1 after kvm2's underlay capture stopped: not captured; one before: lost on the underlay", async () => {
     const s = busy(10);
     s.send(ping(200), T0 + 5300, 'kvm1', 'kvm2', { drop: 'underlay' });
     s.send(ping(201), T0 + 10_400, 'kvm1', 'kvm2', { drop: 'underlay' }); // kvm2's underlay ends at T0 + 10.52 ms
     s.send(ping(202), T0 + 10_900, 'kvm1', 'kvm2', { drop: 'underlay' }); // kvm1's own capture runs on: its last frame
     const r = await run(s);
-    expect(r.incomplete.map(outcome)).toEqual(['kvm1>kvm2 lost-underlay lost-underlay', 'kvm1>kvm2 not-captured outside-underlay-capture', 'kvm1>kvm2 not-captured outside-underlay-capture']);
-    expect(r.incomplete[1]?.reason).toMatch(/when kvm2's underlay capture was not running \(or within 2\.0 ms of its last frame, at \d+\.\d{6} s\): its arrival is not in this session$/);
+    expect(r.incomplete.map(outcome)).toEqual([
+      'kvm1>kvm2 lost-underlay lost-underlay',
+      'kvm1>kvm2 not-captured outside-underlay-capture',
+      'kvm1>kvm2 not-captured outside-underlay-capture',
+    ]);
+    expect(r.incomplete[1]?.reason).toMatch(
+      /when kvm2's underlay capture was not running \(or within 2\.0 ms of its last frame, at \d+\.\d{6} s\): its arrival is not in this session$/,
+    );
   });
 });
 
 describe('TSO/GSO/GRO: TCP super-frames are no MTU evidence', () => {
   /** A TCP segment whose IP packet is `ipLen` bytes: what tcpdump shows of a GSO/GRO super-frame. */
   function tcpFrame(ipLen: number, seq: number): Uint8Array {
-    return ethernet(VM2, VM1, 0x0800, ipv4({ src: IP1, dst: IP2, proto: 6, id: seq, flags: 2 }, tcp({ srcPort: 40001, dstPort: 5001, seq, flags: 0x18 }, new Uint8Array(ipLen - 40).fill(7))));
+    return ethernet(
+      VM2,
+      VM1,
+      0x0800,
+      ipv4(
+        { src: IP1, dst: IP2, proto: 6, id: seq, flags: 2 },
+        tcp({ srcPort: 40001, dstPort: 5001, seq, flags: 0x18 }, new Uint8Array(ipLen - 40).fill(7)),
+      ),
+    );
   }
   function udpFrame(ipLen: number): Uint8Array {
-    return ethernet(VM2, VM1, 0x0800, ipv4({ src: IP1, dst: IP2, proto: 17, id: 77, flags: 2 }, udp(40002, 5002, new Uint8Array(ipLen - 28).fill(9))));
+    return ethernet(
+      VM2,
+      VM1,
+      0x0800,
+      ipv4({ src: IP1, dst: IP2, proto: 17, id: 77, flags: 2 }, udp(40002, 5002, new Uint8Array(ipLen - 28).fill(9))),
+    );
   }
 
   it('a 14046-byte TCP super-frame crossing the overlay (vxlan10 mtu 1450): delivered, no mtu-too-small', async () => {
@@ -133,14 +159,27 @@ describe('GRO on the receiver: underlay segments merged into one bridge frame ar
   const MSS = 1448;
   /** A TCP segment of vm1's flow to vm2:5001 carrying `len` bytes from `seq`. */
   function segment(seq: number, len: number): Uint8Array {
-    return ethernet(VM2, VM1, 0x0800, ipv4({ src: IP1, dst: IP2, proto: 6, id: seq & 0xffff, flags: 2 }, tcp({ srcPort: 40003, dstPort: 5001, seq, flags: 0x10 }, new Uint8Array(len).fill(seq & 0xff))));
+    return ethernet(
+      VM2,
+      VM1,
+      0x0800,
+      ipv4(
+        { src: IP1, dst: IP2, proto: 6, id: seq & 0xffff, flags: 2 },
+        tcp({ srcPort: 40003, dstPort: 5001, seq, flags: 0x10 }, new Uint8Array(len).fill(seq & 0xff)),
+      ),
+    );
   }
 
-  it('reads a segment\'s flow and sequence range from its bytes; ranges wrap at 2^32', () => {
+  it("reads a segment's flow and sequence range from its bytes; ranges wrap at 2^32", () => {
     const s = tcpSegmentOf(segment(0xfffffff0, 100));
     expect(s).toMatchObject({ seq: 0xfffffff0, len: 100 });
     expect(tcpSegmentOf(segment(7, 5))?.flow).toBe(s?.flow); // one flow
-    const back = ethernet(VM1, VM2, 0x0800, ipv4({ src: IP2, dst: IP1, proto: 6, id: 1, flags: 2 }, tcp({ srcPort: 5001, dstPort: 40003, seq: 7 }, new Uint8Array(5))));
+    const back = ethernet(
+      VM1,
+      VM2,
+      0x0800,
+      ipv4({ src: IP2, dst: IP1, proto: 6, id: 1, flags: 2 }, tcp({ srcPort: 5001, dstPort: 40003, seq: 7 }, new Uint8Array(5))),
+    );
     expect(tcpSegmentOf(back)?.flow).not.toBe(s?.flow); // the other direction is another
     expect(coveredBy(0x00000010, 50, s as NonNullable<typeof s>)).toBe(true); // 0x20 bytes past the wrap
     expect(coveredBy(0x00000050, 50, s as NonNullable<typeof s>)).toBe(false);
@@ -184,6 +223,8 @@ describe('GRO on the receiver: underlay segments merged into one bridge frame ar
     const b = r.followed?.branches[0];
     expect(b?.status).toBe('delivered');
     expect(b?.sightings.dstBridge?.node).toBe('kvm2');
-    expect(b?.reason).toMatch(/^delivered: decapsulated onto kvm2's bridge, merged by GRO: its 1448-byte TCP segment lies inside the 2896-byte segment of frame #\d+ \(2950 bytes\) on kvm2's bridge/);
+    expect(b?.reason).toMatch(
+      /^delivered: decapsulated onto kvm2's bridge, merged by GRO: its 1448-byte TCP segment lies inside the 2896-byte segment of frame #\d+ \(2950 bytes\) on kvm2's bridge/,
+    );
   });
 });

@@ -39,10 +39,14 @@ export interface PathInputs {
   notes: string[];
 }
 
-const NEED = 'path needs two or more nodes, each with an underlay (eth1) and a bridge (vxlan_bridge) capture: a folder written by `capture kvm1 kvm2` (with its session.json), files named NODE-eth1.pcap and NODE-vxlan_bridge.pcap, or --node kvm1=UNDERLAY,BRIDGE --node kvm2=UNDERLAY,BRIDGE';
+const NEED =
+  'path needs two or more nodes, each with an underlay (eth1) and a bridge (vxlan_bridge) capture: a folder written by `capture kvm1 kvm2` (with its session.json), files named NODE-eth1.pcap and NODE-vxlan_bridge.pcap, or --node kvm1=UNDERLAY,BRIDGE --node kvm2=UNDERLAY,BRIDGE';
 
 function describe(p: NodePairing): string {
-  const sides = [p.underlay ? `underlay ${p.underlay.name}` : 'no underlay capture', p.overlay ? `bridge ${p.overlay.name}` : 'no bridge capture'];
+  const sides = [
+    p.underlay ? `underlay ${p.underlay.name}` : 'no underlay capture',
+    p.overlay ? `bridge ${p.overlay.name}` : 'no bridge capture',
+  ];
   return `${p.node} (${sides.join(', ')})`;
 }
 
@@ -52,14 +56,20 @@ async function resolveCooked(p: NodePairing, registry: DecoderRegistry | undefin
     const s = p[side];
     if (s?.select.kind !== 'ifindex' || s.select.ifindexes.length > 0) continue;
     const found = await findCookedSides(s.path, registry ? { registry } : {});
-    if (!found) throw new UsageError(`${s.name}: a capture of every interface (tcpdump -i any) in which no interface carries VXLAN packets whose frames another interface carries: its sides cannot be told apart; capture the underlay and the bridge apart`);
+    if (!found)
+      throw new UsageError(
+        `${s.name}: a capture of every interface (tcpdump -i any) in which no interface carries VXLAN packets whose frames another interface carries: its sides cannot be told apart; capture the underlay and the bridge apart`,
+      );
     s.select = found[side];
     s.iface = found[side].names.join(',');
     if (side === 'underlay') notes.push(`${s.name}: ${found.note}`);
   }
 }
 
-export async function pathInputsFromDir(dir: string | undefined, opts: { explicit?: ExplicitNode[]; registry?: DecoderRegistry } = {}): Promise<PathInputs> {
+export async function pathInputsFromDir(
+  dir: string | undefined,
+  opts: { explicit?: ExplicitNode[]; registry?: DecoderRegistry } = {},
+): Promise<PathInputs> {
   const notes: string[] = [];
   const pairings: NodePairing[] = [];
   const offsets = new Map<string, { clockOffsetUs: number; overlayClockOffsetUs: number }>();

@@ -72,7 +72,8 @@ export interface JoinContext {
 }
 
 /** Said where only the traffic speaks: what a recorded configuration would add. */
-const RECORD_HINT = 'recording each node\'s configuration would tell more (capture records it in session.json; for older captures: check NODE… --save DIR)';
+const RECORD_HINT =
+  "recording each node's configuration would tell more (capture records it in session.json; for older captures: check NODE… --save DIR)";
 
 const HOP_OF: Record<Exclude<PathStatus, 'delivered' | 'not-captured'>, PathHop | 'delivery'> = {
   'not-encapsulated': 'encapsulation',
@@ -171,9 +172,11 @@ export class PathJoiner {
       this.peak(d.order.size);
     } else {
       (this.thirdParty[u.node] as number) += 1;
-      if (this.isFollowed(u)) this.followNote = own === undefined
-        ? `${this.names[u.node]}'s VTEP is not known, so its underlay packets cannot be placed on a path (give it with --vtep ${this.names[u.node]}=ADDRESS)`
-        : `a VXLAN packet from ${u.vtepSrc} to ${u.vtepDst}: neither is ${this.names[u.node]}'s VTEP ${own} (traffic between other nodes, seen through a mirrored port or a hub)`;
+      if (this.isFollowed(u))
+        this.followNote =
+          own === undefined
+            ? `${this.names[u.node]}'s VTEP is not known, so its underlay packets cannot be placed on a path (give it with --vtep ${this.names[u.node]}=ADDRESS)`
+            : `a VXLAN packet from ${u.vtepSrc} to ${u.vtepDst}: neither is ${this.names[u.node]}'s VTEP ${own} (traffic between other nodes, seen through a mirrored port or a hub)`;
     }
   }
 
@@ -192,7 +195,8 @@ export class PathJoiner {
           for (const b of others) if (!sentTo.includes(this.vtepOf[b] as string)) this.notEncapsulated(o, b, 'bum-not-flooded', sentTo);
         }
       }
-      if (o.direction === 'decap' && this.isFollowed(o) && this.followed.length === 0) this.followNote ??= `frame ${o.frame} arrived decapsulated on ${this.names[a]}`;
+      if (o.direction === 'decap' && this.isFollowed(o) && this.followed.length === 0)
+        this.followNote ??= `frame ${o.frame} arrived decapsulated on ${this.names[a]}`;
       return;
     }
     if (o.tcp) (this.gro[a] as GroIndex<ORec>).add(o, o.tcp, o.tsUs, o.ref);
@@ -225,7 +229,8 @@ export class PathJoiner {
         return;
       case 'remote-src':
         (this.arrivedUnseen[a] as number) += 1;
-        if (follow) this.followNote = `frame ${o.frame} came from ${mac(o.srcMac)}, which lives behind another VTEP, but ${this.names[a]}'s underlay capture has no VXLAN packet carrying it: the underlay capture missed it`;
+        if (follow)
+          this.followNote = `frame ${o.frame} came from ${mac(o.srcMac)}, which lives behind another VTEP, but ${this.names[a]}'s underlay capture has no VXLAN packet carrying it: the underlay capture missed it`;
         return;
       case 'before-underlay':
       case 'after-underlay':
@@ -242,7 +247,8 @@ export class PathJoiner {
         break;
     }
     (this.local[a] as number) += 1;
-    if (follow) this.followNote = `frame ${o.frame} stayed on ${this.names[a]}: ${listed?.reason ?? 'its destination is on this node (guest ↔ bridge, or between local guests), so it does not enter the tunnel'}`;
+    if (follow)
+      this.followNote = `frame ${o.frame} stayed on ${this.names[a]}: ${listed?.reason ?? 'its destination is on this node (guest ↔ bridge, or between local guests), so it does not enter the tunnel'}`;
   }
 
   /**
@@ -338,8 +344,17 @@ export class PathJoiner {
       if (c.gone || c.claimed || c.u.ref < u.ref - this.w) continue;
       if (c.u.ref > u.ref + this.w) break;
       const x = c.u;
-      if (x.innerKey === u.innerKey && x.ipId === u.ipId && x.srcPort === u.srcPort && x.dstPort === u.dstPort && x.vni === u.vni && x.vxlanFlags === u.vxlanFlags
-        && x.vtepSrc === u.vtepSrc && x.vtepDst === u.vtepDst && (x.digestLen !== u.digestLen || x.digest === u.digest)) {
+      if (
+        x.innerKey === u.innerKey &&
+        x.ipId === u.ipId &&
+        x.srcPort === u.srcPort &&
+        x.dstPort === u.dstPort &&
+        x.vni === u.vni &&
+        x.vxlanFlags === u.vxlanFlags &&
+        x.vtepSrc === u.vtepSrc &&
+        x.vtepDst === u.vtepDst &&
+        (x.digestLen !== u.digestLen || x.digest === u.digest)
+      ) {
         c.claimed = true;
         return c;
       }
@@ -356,7 +371,22 @@ export class PathJoiner {
   }
 
   private branch(src: string, dst: string, vni: number | null): PathBranch {
-    return { src, dst, vni, flood: false, sightings: {}, hopsUs: {}, status: 'delivered', start: 'bridge', loss: false, lastSeen: null, code: 'delivered', reason: '', checksumOffload: false, notes: [] };
+    return {
+      src,
+      dst,
+      vni,
+      flood: false,
+      sightings: {},
+      hopsUs: {},
+      status: 'delivered',
+      start: 'bridge',
+      loss: false,
+      lastSeen: null,
+      code: 'delivered',
+      reason: '',
+      checksumOffload: false,
+      notes: [],
+    };
   }
 
   /** A packet leaving a node's VTEP: its source bridge sighting, then one branch per destination. */
@@ -382,7 +412,13 @@ export class PathJoiner {
       }
       b.sightings.srcUnderlay = this.sighting(u);
       if (typeof t === 'string') {
-        this.finishBranch(b, 'not-captured', 'vtep-not-captured', `left ${this.names[a]}'s underlay for VTEP ${u.vtepDst}, which is not one of the captured nodes: its arrival is not in this session`, u);
+        this.finishBranch(
+          b,
+          'not-captured',
+          'vtep-not-captured',
+          `left ${this.names[a]}'s underlay for VTEP ${u.vtepDst}, which is not one of the captured nodes: its arrival is not in this session`,
+          u,
+        );
         continue;
       }
       const c = this.claim(t, u);
@@ -425,19 +461,42 @@ export class PathJoiner {
       const notTaken = cfg.notTaken(x.vni, x.dstPort, x.vtepDst, b.src);
       if (notTaken) {
         const own = notTaken.code === 'port-mismatch' || notTaken.code === 'vni-mismatch' ? (this.sends[t] ?? []) : [];
-        const ownWords = own.length ? `; ${name}'s own packets go out with ${own.slice(0, 3).map((o) => `VNI ${o.vni} to UDP ${o.port}`).join(', ')}` : '';
-        this.finishBranch(b, 'not-decapsulated', notTaken.code, `${where}${notTaken.code === 'port-mismatch' ? ` on UDP port ${x.dstPort}` : ''} but was not decapsulated: ${notTaken.text}${ownWords}`, x);
+        const ownWords = own.length
+          ? `; ${name}'s own packets go out with ${own
+              .slice(0, 3)
+              .map((o) => `VNI ${o.vni} to UDP ${o.port}`)
+              .join(', ')}`
+          : '';
+        this.finishBranch(
+          b,
+          'not-decapsulated',
+          notTaken.code,
+          `${where}${notTaken.code === 'port-mismatch' ? ` on UDP port ${x.dstPort}` : ''} but was not decapsulated: ${notTaken.text}${ownWords}`,
+          x,
+        );
         return;
       }
       // Linux never moves a static FDB entry: a packet whose inner source MAC has one toward another VTEP is dropped (vxlan_snoop)
       const pinned = cfg.fdbEntry(x.innerSrcMac);
       if (pinned && pinned.dst !== x.vtepSrc && (pinned.state === 'static' || pinned.state === 'permanent') && cfg.device) {
-        this.finishBranch(b, 'not-decapsulated', 'stale-fdb', `${where} but was not decapsulated: ${name}'s ${cfg.device.name} has a ${pinned.state} entry for its inner source ${pinned.mac} → ${pinned.dst ?? '?'} (${cfg.source}), and this packet comes from ${x.vtepSrc}: Linux drops VXLAN packets whose source MAC is pinned to another VTEP (a static entry is never moved); a stale FDB entry after a move (bridge fdb del ${pinned.mac} dev ${cfg.device.name} dst ${pinned.dst ?? ''})`, x);
+        this.finishBranch(
+          b,
+          'not-decapsulated',
+          'stale-fdb',
+          `${where} but was not decapsulated: ${name}'s ${cfg.device.name} has a ${pinned.state} entry for its inner source ${pinned.mac} → ${pinned.dst ?? '?'} (${cfg.source}), and this packet comes from ${x.vtepSrc}: Linux drops VXLAN packets whose source MAC is pinned to another VTEP (a static entry is never moved); a stale FDB entry after a move (bridge fdb del ${pinned.mac} dev ${cfg.device.name} dst ${pinned.dst ?? ''})`,
+          x,
+        );
         return;
       }
       const drops = cfg.dropsPort(x.dstPort);
       if (drops) {
-        this.finishBranch(b, 'not-decapsulated', 'firewall-drops-port', `${where} (tcpdump sees a packet before the packet filter does) but was not decapsulated: ${name}'s packet filter drops UDP ${x.dstPort}: ${drops}`, x);
+        this.finishBranch(
+          b,
+          'not-decapsulated',
+          'firewall-drops-port',
+          `${where} (tcpdump sees a packet before the packet filter does) but was not decapsulated: ${name}'s packet filter drops UDP ${x.dstPort}: ${drops}`,
+          x,
+        );
         return;
       }
     }
@@ -445,23 +504,47 @@ export class PathJoiner {
     const vnis = [...new Set([...sends.map((s) => s.vni), ...(this.decaps[t] ?? [])])].sort((m, n) => m - n);
     const ports = [...new Set(sends.map((s) => s.port))].sort((m, n) => m - n);
     if (vnis.length > 0 && !vnis.includes(x.vni)) {
-      this.finishBranch(b, 'not-decapsulated', 'vni-mismatch', `${where} but was not decapsulated: VNI ${x.vni} is not configured on ${name}, whose VXLAN device uses VNI ${vnis.join(', ')} (as its own traffic shows): the VNIs differ between the nodes (ip -d link show type vxlan: "id")`, x);
+      this.finishBranch(
+        b,
+        'not-decapsulated',
+        'vni-mismatch',
+        `${where} but was not decapsulated: VNI ${x.vni} is not configured on ${name}, whose VXLAN device uses VNI ${vnis.join(', ')} (as its own traffic shows): the VNIs differ between the nodes (ip -d link show type vxlan: "id")`,
+        x,
+      );
       return;
     }
     if (ports.length > 0 && !ports.includes(x.dstPort)) {
-      this.finishBranch(b, 'not-decapsulated', 'port-mismatch', `${where} on UDP port ${x.dstPort} but was not decapsulated: ${name}'s VXLAN device uses port ${ports.join(', ')} (it sends to it), so nothing listens on ${x.dstPort} there: the ports differ between the nodes (ip -d link show type vxlan: "dstport"; Linux's default without dstport is 8472, IANA's 4789)`, x);
+      this.finishBranch(
+        b,
+        'not-decapsulated',
+        'port-mismatch',
+        `${where} on UDP port ${x.dstPort} but was not decapsulated: ${name}'s VXLAN device uses port ${ports.join(', ')} (it sends to it), so nothing listens on ${x.dstPort} there: the ports differ between the nodes (ip -d link show type vxlan: "dstport"; Linux's default without dstport is 8472, IANA's 4789)`,
+        x,
+      );
       return;
     }
     // no configuration evidence: a bridge capture that was not running (yet, any more) explains it too
     if (!span || x.tsUs < span[0] || x.tsUs + EDGE_US > span[1]) {
-      this.finishBranch(b, 'not-captured', 'outside-bridge-capture', `${where} when ${name}'s bridge capture was not running (or within ${ms(EDGE_US)} of its end; its first and last frames are at ${span ? `${(span[0] / 1e6).toFixed(6)} and ${(span[1] / 1e6).toFixed(6)} s` : 'nowhere: it is empty'}): its decapsulation is not in this session`, x);
+      this.finishBranch(
+        b,
+        'not-captured',
+        'outside-bridge-capture',
+        `${where} when ${name}'s bridge capture was not running (or within ${ms(EDGE_US)} of its end; its first and last frames are at ${span ? `${(span[0] / 1e6).toFixed(6)} and ${(span[1] / 1e6).toFixed(6)} s` : 'nowhere: it is empty'}): its decapsulation is not in this session`,
+        x,
+      );
       return;
     }
     const why = p.underlayReasons.get(x.n);
     const more = cfg
       ? `; ${name}'s configuration (${cfg.source}) takes VNI ${x.vni} on UDP ${x.dstPort} and shows no packet filter dropping it: the bridge (no port, filtering) or the bridge capture`
       : `; ${RECORD_HINT}`;
-    this.finishBranch(b, 'not-decapsulated', why?.code ?? 'not-delivered', `${where} but never reached its bridge: ${why?.reason ?? `dropped by ${name}'s VXLAN device or bridge (a firewall on the VXLAN port, the device down, no bridge port), or the bridge capture missed it`}${more}`, x);
+    this.finishBranch(
+      b,
+      'not-decapsulated',
+      why?.code ?? 'not-delivered',
+      `${where} but never reached its bridge: ${why?.reason ?? `dropped by ${name}'s VXLAN device or bridge (a firewall on the VXLAN port, the device down, no bridge port), or the bridge capture missed it`}${more}`,
+      x,
+    );
   }
 
   /** Left the source's underlay, no equal packet on the destination's. */
@@ -472,11 +555,23 @@ export class PathJoiner {
     const at = u.ref + (p.input.clockOffsetUs ?? 0);
     const left = `left ${this.names[u.node]}'s underlay (${b.sightings.srcUnderlay?.file} #${u.frame}) for VTEP ${u.vtepDst}`;
     if (!span || at < span[0] || at + EDGE_US > span[1]) {
-      this.finishBranch(b, 'not-captured', 'outside-underlay-capture', `${left} when ${name}'s underlay capture was not running (or within ${ms(EDGE_US)} of its last frame, at ${span ? (span[1] / 1e6).toFixed(6) : '?'} s): its arrival is not in this session`, u);
+      this.finishBranch(
+        b,
+        'not-captured',
+        'outside-underlay-capture',
+        `${left} when ${name}'s underlay capture was not running (or within ${ms(EDGE_US)} of its last frame, at ${span ? (span[1] / 1e6).toFixed(6) : '?'} s): its arrival is not in this session`,
+        u,
+      );
       return;
     }
     const frag = u.outerFragment ? ', an IP fragment' : '';
-    this.finishBranch(b, 'lost-underlay', 'lost-underlay', `${left} (UDP ${u.dstPort}, ${u.outerLen} bytes${frag}), never seen on ${name}'s underlay within ±${ms(this.w)}: dropped between the two NICs (a firewall or ACL on UDP ${u.dstPort}${u.outerLen - 14 > 1400 ? `, an underlay MTU below its ${u.outerLen - 14}-byte IP packet` : ''}, a switch), or ${name}'s capture dropped it (tcpdump's "dropped by kernel")`, u);
+    this.finishBranch(
+      b,
+      'lost-underlay',
+      'lost-underlay',
+      `${left} (UDP ${u.dstPort}, ${u.outerLen} bytes${frag}), never seen on ${name}'s underlay within ±${ms(this.w)}: dropped between the two NICs (a firewall or ACL on UDP ${u.dstPort}${u.outerLen - 14 > 1400 ? `, an underlay MTU below its ${u.outerLen - 14}-byte IP packet` : ''}, a switch), or ${name}'s capture dropped it (tcpdump's "dropped by kernel")`,
+      u,
+    );
   }
 
   /** A packet that arrived on node b's underlay from a VTEP that no source sighting matched. */
@@ -491,9 +586,11 @@ export class PathJoiner {
       const span = pa.span.underlay;
       const at = x.ref + (pa.input.clockOffsetUs ?? 0);
       const running = span !== null && at >= span[0] && at <= span[1];
-      b.notes.push(running
-        ? `not seen leaving ${this.names[a]}'s underlay: its capture missed it (tcpdump's "dropped by kernel"), or another host sent it with ${x.vtepSrc} as source`
-        : `sent when ${this.names[a]}'s underlay capture was not running`);
+      b.notes.push(
+        running
+          ? `not seen leaving ${this.names[a]}'s underlay: its capture missed it (tcpdump's "dropped by kernel"), or another host sent it with ${x.vtepSrc} as source`
+          : `sent when ${this.names[a]}'s underlay capture was not running`,
+      );
       b.start = 'source-underlay-missed';
     } else {
       b.notes.push(`from VTEP ${x.vtepSrc}, which is not one of the captured nodes`);
@@ -506,7 +603,11 @@ export class PathJoiner {
   private notEncapsulated(o: ORec, t: Target, code: string, sentTo: string[], notCaptured = false): void {
     const a = o.node;
     const sends = this.sends[a] ?? [];
-    const b = this.branch(this.names[a] as string, this.label(t), sends.length === 1 || (sends[0] && sends.every((s) => s.vni === sends[0]?.vni)) ? (sends[0]?.vni ?? null) : null);
+    const b = this.branch(
+      this.names[a] as string,
+      this.label(t),
+      sends.length === 1 || (sends[0] && sends.every((s) => s.vni === sends[0]?.vni)) ? (sends[0]?.vni ?? null) : null,
+    );
     b.sightings.srcBridge = this.sighting(o);
     const vtep = typeof t === 'number' ? this.vtepOf[t] : t.replace(/^VTEP /, '');
     const where = `never left ${this.names[a]}'s bridge (${b.sightings.srcBridge.file} #${o.frame})`;
@@ -523,9 +624,10 @@ export class PathJoiner {
       if (cfg && dev && flood && vtep !== undefined && !flood.includes(vtep)) {
         reason = `${where} towards ${this.label(t)}: this broadcast/multicast frame from ${mac(o.srcMac)} was not flooded to VTEP ${vtep}: ${this.names[a]}'s ${dev.name} has no flood entry for it (it floods to: ${flood.length ? flood.join(', ') : 'no one'}; ${cfg.source}): bridge fdb append 00:00:00:00:00:00 dev ${dev.name} dst ${vtep}`;
       } else {
-        reason = sentTo.length > 0
-          ? `${where} towards ${this.label(t)}: this broadcast/multicast frame from ${mac(o.srcMac)} was flooded to ${sentTo.join(', ')} but not to VTEP ${vtep}: no flood entry for it (bridge fdb append 00:00:00:00:00:00 dev ${dev?.name ?? '<vxlan device>'} dst ${vtep})`
-          : `${where}: ${overlayReason('bum-not-flooded', { mac: o.srcMac })}`;
+        reason =
+          sentTo.length > 0
+            ? `${where} towards ${this.label(t)}: this broadcast/multicast frame from ${mac(o.srcMac)} was flooded to ${sentTo.join(', ')} but not to VTEP ${vtep}: no flood entry for it (bridge fdb append 00:00:00:00:00:00 dev ${dev?.name ?? '<vxlan device>'} dst ${vtep})`
+            : `${where}: ${overlayReason('bum-not-flooded', { mac: o.srcMac })}`;
         if (!cfg) reason += `; ${RECORD_HINT}`;
       }
     } else if (code === 'too-big') {
@@ -536,9 +638,12 @@ export class PathJoiner {
       let why = `no FDB entry towards it and no flood entry on ${this.names[a]} (bridge fdb show), dropped before encapsulation (bridge filtering, the VXLAN device down), or the underlay capture missed it`;
       if (cfg && dev) {
         if (!dev.up) why = `${this.names[a]}'s ${dev.name} is down (${cfg.source})`;
-        else if (entry) why = `${this.names[a]}'s ${dev.name} has an entry ${entry.mac} → ${entry.dst ?? '?'} (${cfg.source}), yet nothing left its underlay: dropped before encapsulation (bridge filtering), or the underlay capture missed it`;
-        else if (flood && vtep !== undefined && !flood.includes(vtep)) why = `${this.names[a]}'s ${dev.name} has no FDB entry for ${mac(o.dstMac)} and no flood entry for VTEP ${vtep} (it floods to: ${flood.length ? flood.join(', ') : 'no one'}; ${cfg.source}): bridge fdb append 00:00:00:00:00:00 dev ${dev.name} dst ${vtep}`;
-        else why = `${this.names[a]}'s ${dev.name} would flood it (${cfg.source}), yet nothing left its underlay: dropped before encapsulation (bridge filtering), or the underlay capture missed it`;
+        else if (entry)
+          why = `${this.names[a]}'s ${dev.name} has an entry ${entry.mac} → ${entry.dst ?? '?'} (${cfg.source}), yet nothing left its underlay: dropped before encapsulation (bridge filtering), or the underlay capture missed it`;
+        else if (flood && vtep !== undefined && !flood.includes(vtep))
+          why = `${this.names[a]}'s ${dev.name} has no FDB entry for ${mac(o.dstMac)} and no flood entry for VTEP ${vtep} (it floods to: ${flood.length ? flood.join(', ') : 'no one'}; ${cfg.source}): bridge fdb append 00:00:00:00:00:00 dev ${dev.name} dst ${vtep}`;
+        else
+          why = `${this.names[a]}'s ${dev.name} would flood it (${cfg.source}), yet nothing left its underlay: dropped before encapsulation (bridge filtering), or the underlay capture missed it`;
       } else if (!cfg) why += `; ${RECORD_HINT}`;
       reason = `${where}: ${mac(o.dstMac)} lives behind ${this.label(t)}${vtep && typeof t === 'number' ? ` (VTEP ${vtep})` : ''}, but this frame never entered the tunnel: ${why}`;
     }
@@ -560,13 +665,16 @@ export class PathJoiner {
     if (m && cfg) {
       let fit: string | undefined;
       if (ipLen > m.mtu) fit = `the frame of ${o.frameLen} bytes (IP packet ${ipLen}) is larger than ${name}'s ${m.device} MTU ${m.mtu}`;
-      else if (m.underlayMtu !== null && ipLen + m.overhead > m.underlayMtu) fit = `the frame of ${o.frameLen} bytes (IP packet ${ipLen}) fits ${m.device}'s MTU ${m.mtu} but not the underlay: ${ipLen} + ${m.overhead} > ${m.underlay}'s MTU ${m.underlayMtu} (set ${m.device}'s mtu to ${m.underlayMtu - m.overhead})`;
+      else if (m.underlayMtu !== null && ipLen + m.overhead > m.underlayMtu)
+        fit = `the frame of ${o.frameLen} bytes (IP packet ${ipLen}) fits ${m.device}'s MTU ${m.mtu} but not the underlay: ${ipLen} + ${m.overhead} > ${m.underlay}'s MTU ${m.underlayMtu} (set ${m.device}'s mtu to ${m.underlayMtu - m.overhead})`;
       if (fit) parts.push(`${fit} (${cfg.source})`);
     }
     // the ICMP the node sent back: the first one after the frame, within the window
     const icmp = p.tooBig.find((x) => x.side === 'overlay' && x.tsUs >= o.tsUs && x.tsUs <= o.tsUs + this.w);
     if (icmp) {
-      parts.push(`DF set: ICMP "fragmentation needed"${icmp.mtu !== null ? ` (mtu ${icmp.mtu})` : ''} from ${icmp.from} to ${icmp.to} seen on ${name}'s bridge (${p.input.overlay.name} #${icmp.frame}, ${Math.round(icmp.tsUs - o.tsUs)} µs later)`);
+      parts.push(
+        `DF set: ICMP "fragmentation needed"${icmp.mtu !== null ? ` (mtu ${icmp.mtu})` : ''} from ${icmp.from} to ${icmp.to} seen on ${name}'s bridge (${p.input.overlay.name} #${icmp.frame}, ${Math.round(icmp.tsUs - o.tsUs)} µs later)`,
+      );
     }
     if (parts.length === 0) return `${overlayReason('too-big', { len: o.frameLen })}${cfg ? '' : `; ${RECORD_HINT}`}`;
     return `not encapsulated, too big: ${parts.join('; ')}`;
@@ -588,7 +696,9 @@ export class PathJoiner {
         const cfg = this.ctx.config[u.node];
         const entry = cfg?.fdbEntry(u.innerDstMac);
         const flood = cfg?.floodList();
-        const member = this.owner.has(b.vtepDst) ? ` (${b.dst})` : ` (no captured node${flood && !flood.includes(b.vtepDst) ? `, and not in ${b.src}'s flood list: no member` : ''})`;
+        const member = this.owner.has(b.vtepDst)
+          ? ` (${b.dst})`
+          : ` (no captured node${flood && !flood.includes(b.vtepDst) ? `, and not in ${b.src}'s flood list: no member` : ''})`;
         const recorded = cfg?.device
           ? entry
             ? `: ${b.src}'s ${cfg.device.name} has a${entry.state ? ` ${entry.state}` : ' learnt'} entry ${entry.mac} → ${entry.dst ?? '?'} (${cfg.source}): a stale FDB entry (bridge fdb del ${entry.mac} dev ${cfg.device.name} dst ${entry.dst ?? ''})`
@@ -601,7 +711,10 @@ export class PathJoiner {
     const points = ['srcBridge', 'srcUnderlay', 'dstUnderlay', 'dstBridge'] as const;
     b.lastSeen = null;
     for (const p of points) if (b.sightings[p]) b.lastSeen = p;
-    if (b.checksumOffload) b.notes.push('the TCP/UDP checksum differs between sightings: checksum offload (the sender\'s capture sees the checksum before the NIC fills it in, tcpdump\'s "bad udp/tcp cksum"), not a loss');
+    if (b.checksumOffload)
+      b.notes.push(
+        'the TCP/UDP checksum differs between sightings: checksum offload (the sender\'s capture sees the checksum before the NIC fills it in, tcpdump\'s "bad udp/tcp cksum"), not a loss',
+      );
     this.count(b);
   }
 
@@ -611,10 +724,21 @@ export class PathJoiner {
     if (!acc) {
       acc = {
         g: {
-          src: b.src, dst: b.dst, vni: b.vni, sent: 0, delivered: 0,
+          src: b.src,
+          dst: b.dst,
+          vni: b.vni,
+          sent: 0,
+          delivered: 0,
           seen: { srcBridge: 0, srcUnderlay: 0, dstUnderlay: 0, dstBridge: 0 },
-          lost: 0, lostAt: { encapsulation: {}, underlay: {}, decapsulation: {}, delivery: {} }, notCaptured: {},
-          checksumOffload: 0, fromVxlanDevice: 0, sourceBridgeMissed: 0, sourceUnderlayMissed: 0, flooded: 0, negativeUnderlay: 0,
+          lost: 0,
+          lostAt: { encapsulation: {}, underlay: {}, decapsulation: {}, delivery: {} },
+          notCaptured: {},
+          checksumOffload: 0,
+          fromVxlanDevice: 0,
+          sourceBridgeMissed: 0,
+          sourceUnderlayMissed: 0,
+          flooded: 0,
+          negativeUnderlay: 0,
         },
         lat: { encapsulation: new LatencyHistogram(), underlay: new LatencyHistogram(), decapsulation: new LatencyHistogram() },
       };
@@ -666,11 +790,24 @@ export class PathJoiner {
 
   groupsOut(): PathGroup[] {
     return [...this.groups.values()]
-      .map(({ g, lat }) => ({ ...g, latencyUs: { encapsulation: lat.encapsulation.summary(), underlay: lat.underlay.summary(), decapsulation: lat.decapsulation.summary() } }))
+      .map(({ g, lat }) => ({
+        ...g,
+        latencyUs: {
+          encapsulation: lat.encapsulation.summary(),
+          underlay: lat.underlay.summary(),
+          decapsulation: lat.decapsulation.summary(),
+        },
+      }))
       .sort((x, y) => x.src.localeCompare(y.src) || x.dst.localeCompare(y.dst) || (x.vni ?? -1) - (y.vni ?? -1));
   }
 
   nodeInfo(i: number): Pick<PathNodeInfo, 'sends' | 'decapsulates' | 'localFrames' | 'arrivedUnseen' | 'thirdParty'> {
-    return { sends: this.sends[i] ?? [], decapsulates: this.decaps[i] ?? [], localFrames: this.local[i] ?? 0, arrivedUnseen: this.arrivedUnseen[i] ?? 0, thirdParty: this.thirdParty[i] ?? 0 };
+    return {
+      sends: this.sends[i] ?? [],
+      decapsulates: this.decaps[i] ?? [],
+      localFrames: this.local[i] ?? 0,
+      arrivedUnseen: this.arrivedUnseen[i] ?? 0,
+      thirdParty: this.thirdParty[i] ?? 0,
+    };
   }
 }

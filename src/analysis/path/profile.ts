@@ -98,7 +98,12 @@ export function isMulticastIp(ip: string): boolean {
 }
 
 /** The first run over one node's captures. */
-export async function profileNode(input: PathNodeInput, index: number, homes: MacHomes, opts: { registry: DecoderRegistry; windowUs: number; vxlanPorts: number[]; signal?: AbortSignal }): Promise<NodeProfile> {
+export async function profileNode(
+  input: PathNodeInput,
+  index: number,
+  homes: MacHomes,
+  opts: { registry: DecoderRegistry; windowUs: number; vxlanPorts: number[]; signal?: AbortSignal },
+): Promise<NodeProfile> {
   opts.signal?.throwIfAborted();
   const sendsByVtep = new Map<string, number>();
   const largest: NodeProfile['largest'] = { bridge: null, encapsulated: null };
@@ -106,43 +111,48 @@ export async function profileNode(input: PathNodeInput, index: number, homes: Ma
   const tooBig: NodeProfile['tooBig'] = [];
   let tooBigCount = 0;
   const compareFrom = compareFromOf(input.overlay);
-  const run = await analyzeCaptures({ underlay: input.underlay, overlay: input.overlay }, {
-    registry: opts.registry,
-    correlationOnly: true,
-    node: input.name,
-    windowUs: opts.windowUs,
-    vxlanPorts: opts.vxlanPorts,
-    compareFrom,
-    ...(input.overlayClockOffsetUs ? { overlayClockOffsetUs: input.overlayClockOffsetUs } : {}),
-    ...(input.vtep !== undefined ? { localVtep: input.vtep } : {}),
-    onPacket: (p, side, x) => {
-      const big = tooBigOf(p, x.frame, x.tsUs);
-      if (big) {
-        tooBigCount += 1;
-        if (tooBig.length < MAX_TOO_BIG) tooBig.push({ ...big, side });
-      }
-      if (side === 'overlay') {
-        // a Linux cooked bridge side has no Ethernet header: its source MAC is in the cooked header, not learnt here
-        if (compareFrom === 'ethernet') homes.learnBridge(macAt(p.raw.data, 6), index);
-        if (!carriesTcp(p, 0) && (largest.bridge === null || p.raw.len > largest.bridge.len)) largest.bridge = { len: p.raw.len, ipLen: ipLenOf(p, 0, p.raw.len - 14), frame: x.frame };
-        return;
-      }
-      const outer = outerVxlan(p);
-      if (!outer) return;
-      const src = ipText(outer.ip, 'src');
-      const k = `${src}|${ipText(outer.ip, 'dst')}|${outer.vxlan.vni}|${outer.udp.dstPort}`;
-      const n = sendsByVtep.get(k);
-      if (n !== undefined || sendsByVtep.size < MAX_SENDS) sendsByVtep.set(k, (n ?? 0) + 1);
-      const at = outer.vxlan.offset + outer.vxlan.length;
-      const inner = p.raw.data.subarray(at);
-      homes.learnTunnel(macAt(inner, 6), src);
-      if (input.vtep === undefined || src === input.vtep) {
-        // the inner frame's wire length: what is left of the packet after the VXLAN header
-        const innerLen = Math.max(0, p.raw.len - at);
-        if (!carriesTcp(p, 1) && (encapsulated === null || innerLen > encapsulated.big.len)) encapsulated = { big: { len: innerLen, ipLen: ipLenOf(p, 1, innerLen - 14), frame: x.frame }, src };
-      }
+  const run = await analyzeCaptures(
+    { underlay: input.underlay, overlay: input.overlay },
+    {
+      registry: opts.registry,
+      correlationOnly: true,
+      node: input.name,
+      windowUs: opts.windowUs,
+      vxlanPorts: opts.vxlanPorts,
+      compareFrom,
+      ...(input.overlayClockOffsetUs ? { overlayClockOffsetUs: input.overlayClockOffsetUs } : {}),
+      ...(input.vtep !== undefined ? { localVtep: input.vtep } : {}),
+      onPacket: (p, side, x) => {
+        const big = tooBigOf(p, x.frame, x.tsUs);
+        if (big) {
+          tooBigCount += 1;
+          if (tooBig.length < MAX_TOO_BIG) tooBig.push({ ...big, side });
+        }
+        if (side === 'overlay') {
+          // a Linux cooked bridge side has no Ethernet header: its source MAC is in the cooked header, not learnt here
+          if (compareFrom === 'ethernet') homes.learnBridge(macAt(p.raw.data, 6), index);
+          if (!carriesTcp(p, 0) && (largest.bridge === null || p.raw.len > largest.bridge.len))
+            largest.bridge = { len: p.raw.len, ipLen: ipLenOf(p, 0, p.raw.len - 14), frame: x.frame };
+          return;
+        }
+        const outer = outerVxlan(p);
+        if (!outer) return;
+        const src = ipText(outer.ip, 'src');
+        const k = `${src}|${ipText(outer.ip, 'dst')}|${outer.vxlan.vni}|${outer.udp.dstPort}`;
+        const n = sendsByVtep.get(k);
+        if (n !== undefined || sendsByVtep.size < MAX_SENDS) sendsByVtep.set(k, (n ?? 0) + 1);
+        const at = outer.vxlan.offset + outer.vxlan.length;
+        const inner = p.raw.data.subarray(at);
+        homes.learnTunnel(macAt(inner, 6), src);
+        if (input.vtep === undefined || src === input.vtep) {
+          // the inner frame's wire length: what is left of the packet after the VXLAN header
+          const innerLen = Math.max(0, p.raw.len - at);
+          if (!carriesTcp(p, 1) && (encapsulated === null || innerLen > encapsulated.big.len))
+            encapsulated = { big: { len: innerLen, ipLen: ipLenOf(p, 1, innerLen - 14), frame: x.frame }, src };
+        }
+      },
     },
-  });
+  );
   const report = run.figures.correlation as CorrelationReport;
   const underlayReasons = new Map<number, Unmatched>();
   for (const u of report.unmatchedUnderlay) underlayReasons.set(u.n, u);

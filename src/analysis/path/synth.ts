@@ -121,7 +121,10 @@ export class PathScenario {
     for (const [key, recs] of this.recs) {
       const [node, side] = key.split('/') as [string, string];
       const sorted = [...recs].sort((a, b) => a.tsUs - b.tsUs);
-      writeFileSync(path.join(dir, `${node}-${side}.pcap`), w.file(sorted.map((r) => ({ tsSec: Math.floor(r.tsUs / 1e6), tsNsec: Math.round(r.tsUs % 1e6) * 1000, data: r.data }))));
+      writeFileSync(
+        path.join(dir, `${node}-${side}.pcap`),
+        w.file(sorted.map((r) => ({ tsSec: Math.floor(r.tsUs / 1e6), tsNsec: Math.round(r.tsUs % 1e6) * 1000, data: r.data }))),
+      );
     }
     if (offsets !== undefined || configs !== undefined) {
       const nodes = this.nodes.map((n) => ({

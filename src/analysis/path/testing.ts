@@ -46,12 +46,25 @@ function device(rec: OverlayConfigRecord): RecordedVxlanDevice {
  * lab changes for it: kvm1 for stale-fdb, kvm2 otherwise). `multicast` is a lab provisioned with
  * a group: both nodes on GROUP, kvm2 moved to OTHER_GROUP. `vm2Mac` is the MAC stale-fdb sends away.
  */
-export function labConfig(node: 'kvm1' | 'kvm2', fault?: LabKind, opts: { vm2Mac?: string; by?: 'capture' | 'check' } = {}): OverlayConfigRecord {
+export function labConfig(
+  node: 'kvm1' | 'kvm2',
+  fault?: LabKind,
+  opts: { vm2Mac?: string; by?: 'capture' | 'check' } = {},
+): OverlayConfigRecord {
   const t = (s: string): string => (node === 'kvm2' ? swapVteps(s) : s);
-  const state = { links: parseIpLink(t(fixture('kvm1-provisioned.link.json'))), addrs: parseIpAddr(t(fixture('kvm1-provisioned.addr.json'))), fdb: [] as FdbEntry[], firewall: NO_FIREWALLD };
+  const state = {
+    links: parseIpLink(t(fixture('kvm1-provisioned.link.json'))),
+    addrs: parseIpAddr(t(fixture('kvm1-provisioned.addr.json'))),
+    fdb: [] as FdbEntry[],
+    firewall: NO_FIREWALLD,
+  };
   const fdb = parseFdb(t(fixture('kvm1-provisioned.fdb.json'))).map((e) => ({ ...e, dev: 'vxlan10' }));
   const nodes = labNodes();
-  const rec = overlayConfigRecord(nodes[node], { state, fdb, nftables: { installed: true, chains: [] } }, { at: RECORDED_AT, by: opts.by ?? 'capture' });
+  const rec = overlayConfigRecord(
+    nodes[node],
+    { state, fdb, nftables: { installed: true, chains: [] } },
+    { at: RECORDED_AT, by: opts.by ?? 'capture' },
+  );
   const dev = device(rec);
   if (fault === 'multicast') {
     dev.group = node === 'kvm2' ? OTHER_GROUP : GROUP;

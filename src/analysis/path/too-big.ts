@@ -58,7 +58,12 @@ export function tooBigOf(p: DecodedPacket, frame: number, tsUs: number): TooBigS
       const len = u16(d, q + 2);
       const flags = q + 6 < d.length ? (d[q + 6] as number) : undefined;
       if (len !== undefined && q + 20 <= d.length && (d[q] as number) >> 4 === 4) {
-        quoted = { src: formatIPv4(u32(d, q + 12) as number), dst: formatIPv4(u32(d, q + 16) as number), length: len, df: flags === undefined ? null : (flags & 0x40) !== 0 };
+        quoted = {
+          src: formatIPv4(u32(d, q + 12) as number),
+          dst: formatIPv4(u32(d, q + 16) as number),
+          length: len,
+          df: flags === undefined ? null : (flags & 0x40) !== 0,
+        };
       }
     } else {
       mtu = u32(d, l.offset + 4) ?? null;

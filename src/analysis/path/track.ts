@@ -130,7 +130,10 @@ export class NodeTrack {
     this.offsetUs = input.clockOffsetUs ?? 0;
     this.holdUs = 4 * opts.windowUs + 1;
     this.compareFrom = compareFromOf(input.overlay);
-    this.pass = new NodePass({ underlay: input.underlay, overlay: input.overlay }, { registry: opts.registry, ...(input.overlayClockOffsetUs ? { overlayClockOffsetUs: input.overlayClockOffsetUs } : {}) });
+    this.pass = new NodePass(
+      { underlay: input.underlay, overlay: input.overlay },
+      { registry: opts.registry, ...(input.overlayClockOffsetUs ? { overlayClockOffsetUs: input.overlayClockOffsetUs } : {}) },
+    );
     this.analyzer = new NodeAnalyzer({
       node: input.name,
       sides: { underlay: true, overlay: true },
@@ -168,7 +171,10 @@ export class NodeTrack {
       const ipId = outer && outer.ip.type === 'ipv4' ? outer.ip.id : 0;
       const srcPort = outer?.udp.srcPort ?? 0;
       const digestLen = Math.min(f.bytes.length, DIGEST_BYTES);
-      const csum = f.checksumAt >= 0 && f.checksumAt + 1 < f.bytes.length ? ((f.bytes[f.checksumAt] as number) << 8) | (f.bytes[f.checksumAt + 1] as number) : -1;
+      const csum =
+        f.checksumAt >= 0 && f.checksumAt + 1 < f.bytes.length
+          ? ((f.bytes[f.checksumAt] as number) << 8) | (f.bytes[f.checksumAt + 1] as number)
+          : -1;
       let h = mix(f.key >>> 0, ipId);
       h = mix(h, srcPort * 65536 + f.udpDstPort);
       h = mix(h, f.vni);

@@ -194,7 +194,17 @@ export interface NodeConfigView {
   recordedAt: string | null;
   recordedBy: 'capture' | 'check' | null;
   /** The VXLAN device: name, VNI, UDP port, local address, multicast group or unicast remote, underlay device, MTU. */
-  vxlan: { device: string; vni: number; port: number; local: string | null; group: string | null; remote: string | null; dev: string | null; mtu: number; up: boolean } | null;
+  vxlan: {
+    device: string;
+    vni: number;
+    port: number;
+    local: string | null;
+    group: string | null;
+    remote: string | null;
+    dev: string | null;
+    mtu: number;
+    up: boolean;
+  } | null;
   bridge: { name: string; mtu: number; up: boolean } | null;
   underlay: { name: string; mtu: number; addresses: string[] } | null;
   /** Flood entries (00:00:00:00:00:00) and unicast entries of the VXLAN device. */

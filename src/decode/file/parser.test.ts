@@ -3,7 +3,11 @@ import { CaptureParser } from './parser.js';
 import { MAX_INTERFACES, MAX_WARNINGS } from './types.js';
 import { PcapWriter, PcapngWriter, concatBytes } from './writer.js';
 
-const pkt = (i: number, n = 20): { tsSec: number; tsNsec: number; data: Uint8Array } => ({ tsSec: i, tsNsec: 0, data: new Uint8Array(n).fill(i & 0xff) });
+const pkt = (i: number, n = 20): { tsSec: number; tsNsec: number; data: Uint8Array } => ({
+  tsSec: i,
+  tsNsec: 0,
+  data: new Uint8Array(n).fill(i & 0xff),
+});
 
 describe('CaptureParser', () => {
   it('waits quietly for more input, and knows the format once 4 bytes are in', () => {

@@ -51,7 +51,13 @@ export class CaptureParser {
 
   /** What was read so far: format, counts, interfaces, warnings, and the error if the input is damaged. */
   summary(): ReadSummary {
-    const s: ReadSummary = { format: this.format, packets: this.packetCount, bytesRead: this.bytesIn, interfaces: this.interfaces, warnings: this.warnings };
+    const s: ReadSummary = {
+      format: this.format,
+      packets: this.packetCount,
+      bytesRead: this.bytesIn,
+      interfaces: this.interfaces,
+      warnings: this.warnings,
+    };
     if (this.error !== undefined) s.error = this.error;
     return s;
   }
@@ -206,17 +212,30 @@ export class CaptureParser {
     const total = this.bytesIn;
     if (this.dec === undefined) {
       if (total === 0) throw new CaptureFormatError('empty-input', 'empty input: no capture file header', 0);
-      throw new CaptureFormatError('truncated-header', `input is only ${total} byte(s) long: too short for a capture file header`, 0, { tailBytes: total, missingBytes: 4 - total });
+      throw new CaptureFormatError('truncated-header', `input is only ${total} byte(s) long: too short for a capture file header`, 0, {
+        tailBytes: total,
+        missingBytes: 4 - total,
+      });
     }
     const noun = this.format === 'pcap' ? 'pcap record' : 'pcapng block';
     if (this.carry !== undefined) {
       const what = this.format === 'pcap' && this.carryAt === 0 ? 'pcap file header' : noun;
       const fields = { tailBytes: this.carryLen, missingBytes: this.carry.length - this.carryLen };
-      throw new CaptureFormatError(this.carryAt === 0 ? 'truncated-header' : 'truncated-record', `truncated ${what}: the input ends ${this.carryLen} byte(s) into it, ${this.carry.length} needed`, this.carryAt, fields);
+      throw new CaptureFormatError(
+        this.carryAt === 0 ? 'truncated-header' : 'truncated-record',
+        `truncated ${what}: the input ends ${this.carryLen} byte(s) into it, ${this.carry.length} needed`,
+        this.carryAt,
+        fields,
+      );
     }
     if (this.skipBlockAt >= 0) {
       const fields = { tailBytes: total - this.skipBlockAt, missingBytes: this.skipTo + 4 - total };
-      throw new CaptureFormatError('truncated-record', `truncated ${noun}: its length runs past the end of the input (${total} bytes)`, this.skipBlockAt, fields);
+      throw new CaptureFormatError(
+        'truncated-record',
+        `truncated ${noun}: its length runs past the end of the input (${total} bytes)`,
+        this.skipBlockAt,
+        fields,
+      );
     }
     return undefined;
   }

@@ -31,7 +31,11 @@ export const PCAP_RECORD_HEADER = RECORD_HEADER;
 export function pcapCaplen(dv: DataView, pos: number, le: boolean, at: number): number {
   const caplen = dv.getUint32(pos + 8, le);
   if (caplen > MAX_CAPLEN) {
-    throw new CaptureFormatError('caplen-too-large', `pcap record claims a captured length of ${caplen} bytes, more than the ${MAX_CAPLEN}-byte maximum: the file is damaged`, at);
+    throw new CaptureFormatError(
+      'caplen-too-large',
+      `pcap record claims a captured length of ${caplen} bytes, more than the ${MAX_CAPLEN}-byte maximum: the file is damaged`,
+      at,
+    );
   }
   return caplen;
 }
@@ -48,7 +52,11 @@ export class PcapDecoder implements RecordDecoder {
   private snaplen = 0;
   private haveHeader = false;
 
-  constructor(littleEndian: boolean, nanosecond: boolean, private readonly warn: Warn) {
+  constructor(
+    littleEndian: boolean,
+    nanosecond: boolean,
+    private readonly warn: Warn,
+  ) {
     this.le = littleEndian;
     this.nsMul = nanosecond ? 1 : 1000;
     this.tsDigits = nanosecond ? 9 : 6;

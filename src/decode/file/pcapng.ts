@@ -52,7 +52,12 @@ const utf8 = new TextDecoder('utf-8');
  * whole in the buffer or skipped across chunks (the message must not depend on chunk boundaries).
  */
 function trailingLengthError(type: number, len: number, trailing: number, at: number): CaptureFormatError {
-  return new CaptureFormatError('trailing-length-mismatch', `pcapng block of type 0x${type.toString(16)} has total length ${len} but its trailing length says ${trailing}`, at, { blockType: type });
+  return new CaptureFormatError(
+    'trailing-length-mismatch',
+    `pcapng block of type 0x${type.toString(16)} has total length ${len} but its trailing length says ${trailing}`,
+    at,
+    { blockType: type },
+  );
 }
 
 /** The 8 (12 for a section header) bytes every pcapng block starts with. */
@@ -81,11 +86,21 @@ export function readBlockHeader(dv: DataView, pos: number, le: boolean, at: numb
   const order = type === PCAPNG_SHB ? sectionByteOrder(dv, pos, at) : le;
   const len = dv.getUint32(pos + 4, order);
   if (len < 12 || len % 4 !== 0) {
-    throw new CaptureFormatError('bad-block-length', `pcapng block of type 0x${type.toString(16)} has total length ${len}, which is ${len < 12 ? 'smaller than 12' : 'not a multiple of 4'}`, at, { blockType: type });
+    throw new CaptureFormatError(
+      'bad-block-length',
+      `pcapng block of type 0x${type.toString(16)} has total length ${len}, which is ${len < 12 ? 'smaller than 12' : 'not a multiple of 4'}`,
+      at,
+      { blockType: type },
+    );
   }
   const parsed = type === EPB || type === SPB || type === IDB || type === PCAPNG_SHB || type === OPB;
   if (parsed && len > MAX_BLOCK) {
-    throw new CaptureFormatError('block-too-large', `pcapng block of type 0x${type.toString(16)} claims ${len} bytes, more than the ${MAX_BLOCK}-byte limit: the file is damaged`, at, { blockType: type });
+    throw new CaptureFormatError(
+      'block-too-large',
+      `pcapng block of type 0x${type.toString(16)} claims ${len} bytes, more than the ${MAX_BLOCK}-byte limit: the file is damaged`,
+      at,
+      { blockType: type },
+    );
   }
   out.type = type;
   out.length = len;
@@ -98,7 +113,14 @@ function sectionByteOrder(dv: DataView, pos: number, at: number): boolean {
   const bom = dv.getUint32(pos + 8, true);
   if (bom === BYTE_ORDER_MAGIC) return true;
   if (bom === 0x4d3c2b1a) return false;
-  throw new CaptureFormatError('bad-byte-order-magic', `pcapng section header has byte-order magic 0x${dv.getUint32(pos + 8, false).toString(16).padStart(8, '0')}, expected 0x1a2b3c4d in either byte order`, at);
+  throw new CaptureFormatError(
+    'bad-byte-order-magic',
+    `pcapng section header has byte-order magic 0x${dv
+      .getUint32(pos + 8, false)
+      .toString(16)
+      .padStart(8, '0')}, expected 0x1a2b3c4d in either byte order`,
+    at,
+  );
 }
 
 export class PcapngDecoder implements RecordDecoder {
@@ -146,11 +168,21 @@ export class PcapngDecoder implements RecordDecoder {
     if (trailing !== len) throw trailingLengthError(type, len, trailing, at);
     this.packet = undefined;
     switch (type) {
-      case EPB: this.packet = this.packetBlock(buf, dv, pos, len, at, 28, dv.getUint32(pos + 8, le), 'enhanced'); break;
-      case OPB: this.packet = this.packetBlock(buf, dv, pos, len, at, 28, dv.getUint16(pos + 8, le), 'obsolete'); break;
-      case SPB: this.packet = this.simplePacket(buf, dv, pos, len, at); break;
-      case IDB: this.interfaceBlock(buf, dv, pos, len, at); break;
-      case PCAPNG_SHB: this.sectionHeader(dv, pos, len, at, le); break;
+      case EPB:
+        this.packet = this.packetBlock(buf, dv, pos, len, at, 28, dv.getUint32(pos + 8, le), 'enhanced');
+        break;
+      case OPB:
+        this.packet = this.packetBlock(buf, dv, pos, len, at, 28, dv.getUint16(pos + 8, le), 'obsolete');
+        break;
+      case SPB:
+        this.packet = this.simplePacket(buf, dv, pos, len, at);
+        break;
+      case IDB:
+        this.interfaceBlock(buf, dv, pos, len, at);
+        break;
+      case PCAPNG_SHB:
+        this.sectionHeader(dv, pos, len, at, le);
+        break;
     }
     return len;
   }
@@ -168,18 +200,30 @@ export class PcapngDecoder implements RecordDecoder {
   }
 
   private sectionHeader(dv: DataView, pos: number, len: number, at: number, le: boolean): void {
-    if (len < 28) throw new CaptureFormatError('block-too-short', `pcapng section header block is ${len} bytes, shorter than the 28-byte minimum`, at);
+    if (len < 28)
+      throw new CaptureFormatError('block-too-short', `pcapng section header block is ${len} bytes, shorter than the 28-byte minimum`, at);
     const major = dv.getUint16(pos + 12, le);
     const minor = dv.getUint16(pos + 14, le);
-    if (major !== 1) throw new CaptureFormatError('unsupported-version', `pcapng section header says version ${major}.${minor}; only version 1.x is defined`, at);
+    if (major !== 1)
+      throw new CaptureFormatError(
+        'unsupported-version',
+        `pcapng section header says version ${major}.${minor}; only version 1.x is defined`,
+        at,
+      );
     this.le = le;
     this.section++;
     this.ifaces = [];
   }
 
   private interfaceBlock(buf: Uint8Array, dv: DataView, pos: number, len: number, at: number): void {
-    if (len < 20) throw new CaptureFormatError('block-too-short', `pcapng interface description block is ${len} bytes, shorter than the 20-byte minimum`, at);
-    if (this.interfaces.length >= MAX_INTERFACES) throw new CaptureFormatError('too-many-interfaces', `more than ${MAX_INTERFACES} interface description blocks in one input`, at);
+    if (len < 20)
+      throw new CaptureFormatError(
+        'block-too-short',
+        `pcapng interface description block is ${len} bytes, shorter than the 20-byte minimum`,
+        at,
+      );
+    if (this.interfaces.length >= MAX_INTERFACES)
+      throw new CaptureFormatError('too-many-interfaces', `more than ${MAX_INTERFACES} interface description blocks in one input`, at);
     const le = this.le;
     const info: CaptureInterface = {
       id: this.ifaces.length,
@@ -197,20 +241,24 @@ export class PcapngDecoder implements RecordDecoder {
       const v = o + 4;
       if (code === OPT_ENDOFOPT) break;
       if (v + olen > optEnd) {
-        this.warn(() => `interface description block at byte offset ${at}: option ${code} runs past the end of the block; ignoring the rest of its options`);
+        this.warn(
+          () =>
+            `interface description block at byte offset ${at}: option ${code} runs past the end of the block; ignoring the rest of its options`,
+        );
         break;
       }
       if (code === IF_NAME) {
         info.name = utf8.decode(buf.subarray(v, v + Math.min(olen, MAX_IF_NAME))).replace(/\0+$/, '');
-        if (olen > MAX_IF_NAME) this.warn(() => `interface description block at byte offset ${at}: if_name of ${olen} bytes cut to its first ${MAX_IF_NAME}`);
-      }
-      else if (code === IF_TSRESOL && olen >= 1) tsresol = buf[v] ?? 6;
+        if (olen > MAX_IF_NAME)
+          this.warn(() => `interface description block at byte offset ${at}: if_name of ${olen} bytes cut to its first ${MAX_IF_NAME}`);
+      } else if (code === IF_TSRESOL && olen >= 1) tsresol = buf[v] ?? 6;
       else if (code === IF_FCSLEN && olen >= 1) info.fcsBytes = buf[v] ?? 0;
       else if (code === IF_TSOFFSET && olen >= 8) tsoffset = Number(dv.getBigInt64(v, le));
       o = v + ((olen + 3) & ~3);
     }
     const problem = tsresolProblem(tsresol);
-    if (problem) throw new CaptureFormatError('bad-timestamp-resolution', `pcapng interface ${info.id} of section ${this.section}: ${problem}`, at);
+    if (problem)
+      throw new CaptureFormatError('bad-timestamp-resolution', `pcapng interface ${info.id} of section ${this.section}: ${problem}`, at);
     const conv = new TsConverter(tsresol, tsoffset);
     info.tsDigits = conv.tsDigits;
     this.ifaces.push({ info, conv });
@@ -220,21 +268,43 @@ export class PcapngDecoder implements RecordDecoder {
   private iface(id: number, at: number, what: string): Iface {
     const f = this.ifaces[id];
     if (f === undefined) {
-      throw new CaptureFormatError('unknown-interface', `pcapng ${what} packet block refers to interface ${id}, but section ${this.section} declares ${this.ifaces.length} interface(s)`, at);
+      throw new CaptureFormatError(
+        'unknown-interface',
+        `pcapng ${what} packet block refers to interface ${id}, but section ${this.section} declares ${this.ifaces.length} interface(s)`,
+        at,
+      );
     }
     return f;
   }
 
-  private packetBlock(buf: Uint8Array, dv: DataView, pos: number, len: number, at: number, dataAt: number, id: number, what: string): RawPacket {
-    if (len < 32) throw new CaptureFormatError('block-too-short', `pcapng ${what} packet block is ${len} bytes, shorter than the 32-byte minimum`, at);
+  private packetBlock(
+    buf: Uint8Array,
+    dv: DataView,
+    pos: number,
+    len: number,
+    at: number,
+    dataAt: number,
+    id: number,
+    what: string,
+  ): RawPacket {
+    if (len < 32)
+      throw new CaptureFormatError('block-too-short', `pcapng ${what} packet block is ${len} bytes, shorter than the 32-byte minimum`, at);
     const f = this.iface(id, at, what);
     const le = this.le;
     const caplen = dv.getUint32(pos + 20, le);
     if (caplen > MAX_CAPLEN) {
-      throw new CaptureFormatError('caplen-too-large', `pcapng ${what} packet block claims a captured length of ${caplen} bytes, more than the ${MAX_CAPLEN}-byte maximum`, at);
+      throw new CaptureFormatError(
+        'caplen-too-large',
+        `pcapng ${what} packet block claims a captured length of ${caplen} bytes, more than the ${MAX_CAPLEN}-byte maximum`,
+        at,
+      );
     }
     if (dataAt + caplen > len - 4) {
-      throw new CaptureFormatError('caplen-past-block', `pcapng ${what} packet block's captured length ${caplen} runs past the end of its ${len}-byte block`, at);
+      throw new CaptureFormatError(
+        'caplen-past-block',
+        `pcapng ${what} packet block's captured length ${caplen} runs past the end of its ${len}-byte block`,
+        at,
+      );
     }
     const info = f.info;
     if (caplen > info.snaplen && info.snaplen !== 0) {
@@ -259,13 +329,18 @@ export class PcapngDecoder implements RecordDecoder {
   }
 
   private simplePacket(buf: Uint8Array, dv: DataView, pos: number, len: number, at: number): RawPacket {
-    if (len < 16) throw new CaptureFormatError('block-too-short', `pcapng simple packet block is ${len} bytes, shorter than the 16-byte minimum`, at);
+    if (len < 16)
+      throw new CaptureFormatError('block-too-short', `pcapng simple packet block is ${len} bytes, shorter than the 16-byte minimum`, at);
     const info = this.iface(0, at, 'simple').info;
     const origLen = dv.getUint32(pos + 8, this.le);
     let caplen = Math.min(origLen, len - 16);
     if (info.snaplen !== 0 && caplen > info.snaplen) caplen = info.snaplen;
     if (caplen > MAX_CAPLEN) {
-      throw new CaptureFormatError('caplen-too-large', `pcapng simple packet block holds ${caplen} bytes, more than the ${MAX_CAPLEN}-byte maximum`, at);
+      throw new CaptureFormatError(
+        'caplen-too-large',
+        `pcapng simple packet block holds ${caplen} bytes, more than the ${MAX_CAPLEN}-byte maximum`,
+        at,
+      );
     }
     const start = pos + 12;
     return {

@@ -10,7 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureParser } from './parser.js';
-import { captureByteOrder, recordLength, walkRecordBytes, walkRecordFile, type RecordHeader, type RecordKind, type RecordWalkEnd } from './records.js';
+import {
+  captureByteOrder,
+  recordLength,
+  walkRecordBytes,
+  walkRecordFile,
+  type RecordHeader,
+  type RecordKind,
+  type RecordWalkEnd,
+} from './records.js';
 import { PcapWriter, PcapngWriter, concatBytes, type PcapngInterfaceOptions } from './writer.js';
 
 interface Part {
@@ -44,7 +52,8 @@ function pcapParts(opts: { nanosecond?: boolean; bigEndian?: boolean }, sizes: n
 function sectionParts(interfaces: PcapngInterfaceOptions[], bigEndian: boolean): Part[] {
   const shb = new PcapngWriter({ interfaces: [], bigEndian }).header();
   const parts: Part[] = [{ bytes: shb, kind: 'section-header' }];
-  for (const f of interfaces) parts.push({ bytes: new PcapngWriter({ interfaces: [f], bigEndian }).header().subarray(shb.length), kind: 'interface' });
+  for (const f of interfaces)
+    parts.push({ bytes: new PcapngWriter({ interfaces: [f], bigEndian }).header().subarray(shb.length), kind: 'interface' });
   return parts;
 }
 
@@ -53,7 +62,8 @@ const IFACES: PcapngInterfaceOptions[] = [{ name: 'eth0' }, { name: 'vxlan_bridg
 function pcapngSection(bigEndian: boolean, count: number): Part[] {
   const w = new PcapngWriter({ interfaces: IFACES, bigEndian });
   const parts = sectionParts(IFACES, bigEndian);
-  for (let i = 0; i < count; i++) parts.push({ bytes: w.record({ ...pkt(i, 40 + i * 7), interfaceId: i % IFACES.length }), kind: 'packet' });
+  for (let i = 0; i < count; i++)
+    parts.push({ bytes: w.record({ ...pkt(i, 40 + i * 7), interfaceId: i % IFACES.length }), kind: 'packet' });
   return parts;
 }
 
@@ -70,10 +80,21 @@ const CASES: Case[] = [
   { name: 'pcap ns big-endian', parts: pcapParts({ nanosecond: true, bigEndian: true }, [74]), end: 'eof' },
   { name: 'pcap header only', parts: pcapParts({}, []), end: 'eof' },
   { name: 'pcap, records larger than the file walk window', parts: pcapParts({}, [100_000, 70_000, 262_144, 3]), end: 'eof' },
-  { name: 'pcap, thousands of records across many windows', parts: pcapParts({}, Array.from({ length: 3000 }, (_, i) => (i * 37) % 200)), end: 'eof' },
+  {
+    name: 'pcap, thousands of records across many windows',
+    parts: pcapParts(
+      {},
+      Array.from({ length: 3000 }, (_, i) => (i * 37) % 200),
+    ),
+    end: 'eof',
+  },
   { name: 'pcapng little-endian, several interfaces', parts: pcapngSection(false, 7), end: 'eof' },
   { name: 'pcapng big-endian, several interfaces', parts: pcapngSection(true, 5), end: 'eof' },
-  { name: 'pcapng, two sections of different byte orders', parts: [...pcapngSection(false, 3), ...pcapngSection(true, 4), ...pcapngSection(false, 1)], end: 'eof' },
+  {
+    name: 'pcapng, two sections of different byte orders',
+    parts: [...pcapngSection(false, 3), ...pcapngSection(true, 4), ...pcapngSection(false, 1)],
+    end: 'eof',
+  },
   {
     name: 'pcapng EPB, SPB, OPB and an unknown block',
     parts: (() => {
@@ -89,14 +110,52 @@ const CASES: Case[] = [
     })(),
     end: 'eof',
   },
-  { name: 'pcap, trailing garbage shorter than a record header', parts: pcapParts({}, [60, 60]), tail: new TextEncoder().encode('garbage'), end: 'truncated' },
-  { name: 'pcap, trailing garbage claiming a huge record', parts: pcapParts({}, [60]), tail: concatBytes([new Uint8Array(8), u32(0x7fffffff), new Uint8Array(20)]), end: 'damaged', errorKind: 'caplen-too-large' },
-  { name: 'pcap, last record cut short', parts: pcapParts({ bigEndian: true }, [60, 60]), tail: new PcapWriter({ bigEndian: true }).record(pkt(9, 80)).subarray(0, 50), end: 'truncated' },
+  {
+    name: 'pcap, trailing garbage shorter than a record header',
+    parts: pcapParts({}, [60, 60]),
+    tail: new TextEncoder().encode('garbage'),
+    end: 'truncated',
+  },
+  {
+    name: 'pcap, trailing garbage claiming a huge record',
+    parts: pcapParts({}, [60]),
+    tail: concatBytes([new Uint8Array(8), u32(0x7fffffff), new Uint8Array(20)]),
+    end: 'damaged',
+    errorKind: 'caplen-too-large',
+  },
+  {
+    name: 'pcap, last record cut short',
+    parts: pcapParts({ bigEndian: true }, [60, 60]),
+    tail: new PcapWriter({ bigEndian: true }).record(pkt(9, 80)).subarray(0, 50),
+    end: 'truncated',
+  },
   { name: 'pcap, cut inside the file header', parts: [], tail: new PcapWriter().header().subarray(0, 10), end: 'truncated' },
-  { name: 'pcapng, trailing garbage with a bad block length', parts: pcapngSection(false, 2), tail: concatBytes([u32(6), u32(13), new Uint8Array(8)]), end: 'damaged', errorKind: 'bad-block-length' },
-  { name: 'pcapng, last EPB cut short', parts: pcapngSection(true, 3), tail: new PcapngWriter({ interfaces: IFACES, bigEndian: true }).record(pkt(9, 90)).subarray(0, 40), end: 'truncated' },
-  { name: 'pcapng, unknown block cut short', parts: pcapngSection(false, 1), tail: new PcapngWriter().block(0x0bad, new Uint8Array(500)).subarray(0, 100), end: 'truncated' },
-  { name: 'pcapng, an EPB longer than the reader accepts', parts: pcapngSection(false, 1), tail: concatBytes([u32(6), u32(17 * 1024 * 1024), new Uint8Array(8)]), end: 'damaged', errorKind: 'block-too-large' },
+  {
+    name: 'pcapng, trailing garbage with a bad block length',
+    parts: pcapngSection(false, 2),
+    tail: concatBytes([u32(6), u32(13), new Uint8Array(8)]),
+    end: 'damaged',
+    errorKind: 'bad-block-length',
+  },
+  {
+    name: 'pcapng, last EPB cut short',
+    parts: pcapngSection(true, 3),
+    tail: new PcapngWriter({ interfaces: IFACES, bigEndian: true }).record(pkt(9, 90)).subarray(0, 40),
+    end: 'truncated',
+  },
+  {
+    name: 'pcapng, unknown block cut short',
+    parts: pcapngSection(false, 1),
+    tail: new PcapngWriter().block(0x0bad, new Uint8Array(500)).subarray(0, 100),
+    end: 'truncated',
+  },
+  {
+    name: 'pcapng, an EPB longer than the reader accepts',
+    parts: pcapngSection(false, 1),
+    tail: concatBytes([u32(6), u32(17 * 1024 * 1024), new Uint8Array(8)]),
+    end: 'damaged',
+    errorKind: 'block-too-large',
+  },
   { name: 'not a capture', parts: [], tail: new TextEncoder().encode('GET / HTTP/1.1\r\n\r\n'), end: 'damaged', errorKind: 'bad-magic' },
 ];
 
@@ -111,7 +170,8 @@ function assemble(c: Case): { bytes: Uint8Array; expected: Omit<RecordHeader, 'l
 }
 
 const shape = (r: RecordHeader): Omit<RecordHeader, 'littleEndian' | 'blockType'> => ({ offset: r.offset, length: r.length, kind: r.kind });
-const endShape = (e: RecordWalkEnd): { end: string; offset: number; kind?: string } => (e.end === 'damaged' ? { end: e.end, offset: e.offset, kind: e.error.kind } : { end: e.end, offset: e.offset });
+const endShape = (e: RecordWalkEnd): { end: string; offset: number; kind?: string } =>
+  e.end === 'damaged' ? { end: e.end, offset: e.offset, kind: e.error.kind } : { end: e.end, offset: e.offset };
 
 const dir = mkdtempSync(join(tmpdir(), 'vxi-records-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -151,16 +211,20 @@ describe.each(CASES.map((c) => [c.name, c] as const))('record headers: %s', (_na
     }
   });
 
-  it('each record\'s length can be read back from its header alone, in the byte order of the file\'s start', () => {
+  it("each record's length can be read back from its header alone, in the byte order of the file's start", () => {
     const walked: RecordHeader[] = [];
     walkRecordBytes(bytes, (r) => void walked.push(r));
     for (const r of walked) {
       if (r.kind === 'file-header' || r.kind === 'section-header') continue;
       // the section a record belongs to starts at the last section header before it (pcap: the file header)
-      const head = [...walked].reverse().find((h) => (h.kind === 'file-header' || h.kind === 'section-header') && h.offset < r.offset) as RecordHeader;
+      const head = [...walked]
+        .reverse()
+        .find((h) => (h.kind === 'file-header' || h.kind === 'section-header') && h.offset < r.offset) as RecordHeader;
       const order = captureByteOrder(bytes.subarray(head.offset, head.offset + head.length));
       expect(order?.littleEndian).toBe(r.littleEndian);
-      expect(recordLength(order?.format ?? 'pcap', r.littleEndian, new DataView(bytes.buffer, bytes.byteOffset + r.offset, 16))).toBe(r.length);
+      expect(recordLength(order?.format ?? 'pcap', r.littleEndian, new DataView(bytes.buffer, bytes.byteOffset + r.offset, 16))).toBe(
+        r.length,
+      );
     }
   });
 });
@@ -177,9 +241,12 @@ describe('record headers: stopping and oddities', () => {
     expect(end).toEqual({ end: 'stopped', offset: expected[1]?.offset });
   });
 
-  it('an empty file is the reader\'s empty-input error; a missing file is VXI_IO naming it', async () => {
+  it("an empty file is the reader's empty-input error; a missing file is VXI_IO naming it", async () => {
     expect(endShape(walkRecordBytes(new Uint8Array(0), () => undefined))).toEqual({ end: 'damaged', offset: 0, kind: 'empty-input' });
-    await expect(walkRecordFile(join(dir, 'missing.pcap'), () => undefined)).rejects.toMatchObject({ code: 'VXI_IO', message: expect.stringMatching(/cannot open capture file ".*missing\.pcap"/) });
+    await expect(walkRecordFile(join(dir, 'missing.pcap'), () => undefined)).rejects.toMatchObject({
+      code: 'VXI_IO',
+      message: expect.stringMatching(/cannot open capture file ".*missing\.pcap"/),
+    });
   });
 
   it('the byte order and length helpers say nothing rather than guess on bytes that are not headers', () => {

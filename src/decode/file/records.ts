@@ -52,7 +52,12 @@ export function captureByteOrder(head: Uint8Array): { format: CaptureFormat; lit
   if (d.format === 'pcap') return { format: 'pcap', littleEndian: d.littleEndian };
   if (head.length < BLOCK_HEADER_BYTES) return undefined;
   try {
-    const h = readBlockHeader(new DataView(head.buffer, head.byteOffset, head.byteLength), 0, true, 0, { type: 0, length: 0, littleEndian: true, parsed: false });
+    const h = readBlockHeader(new DataView(head.buffer, head.byteOffset, head.byteLength), 0, true, 0, {
+      type: 0,
+      length: 0,
+      littleEndian: true,
+      parsed: false,
+    });
     return { format: 'pcapng', littleEndian: h.littleEndian };
   } catch (err) {
     if (err instanceof CaptureFormatError) return undefined;
@@ -67,8 +72,11 @@ export function captureByteOrder(head: Uint8Array): { format: CaptureFormat; lit
  */
 export function recordLength(format: CaptureFormat, littleEndian: boolean, head: DataView): number | undefined {
   try {
-    if (format === 'pcap') return head.byteLength < PCAP_RECORD_HEADER ? undefined : PCAP_RECORD_HEADER + pcapCaplen(head, 0, littleEndian, 0);
-    return head.byteLength < BLOCK_HEADER_BYTES ? undefined : readBlockHeader(head, 0, littleEndian, 0, { type: 0, length: 0, littleEndian, parsed: false }).length;
+    if (format === 'pcap')
+      return head.byteLength < PCAP_RECORD_HEADER ? undefined : PCAP_RECORD_HEADER + pcapCaplen(head, 0, littleEndian, 0);
+    return head.byteLength < BLOCK_HEADER_BYTES
+      ? undefined
+      : readBlockHeader(head, 0, littleEndian, 0, { type: 0, length: 0, littleEndian, parsed: false }).length;
   } catch (err) {
     if (err instanceof CaptureFormatError) return undefined;
     throw err;
@@ -102,11 +110,17 @@ export class RecordWalker {
       if (avail <= 0) return { end: 'eof', offset: at };
       if (this.format === 'pcap') {
         if (avail < PCAP_RECORD_HEADER) return { end: 'truncated', offset: at, missingBytes: PCAP_RECORD_HEADER - avail };
-        return this.record({ offset: at, length: PCAP_RECORD_HEADER + pcapCaplen(head, 0, this.le, at), kind: 'packet', littleEndian: this.le }, fileSize);
+        return this.record(
+          { offset: at, length: PCAP_RECORD_HEADER + pcapCaplen(head, 0, this.le, at), kind: 'packet', littleEndian: this.le },
+          fileSize,
+        );
       }
       if (avail < BLOCK_HEADER_BYTES) return { end: 'truncated', offset: at, missingBytes: BLOCK_HEADER_BYTES - avail };
       const b = readBlockHeader(head, 0, this.le, at, this.block);
-      const r = this.record({ offset: at, length: b.length, kind: blockKind(b.type), blockType: b.type, littleEndian: b.littleEndian }, fileSize);
+      const r = this.record(
+        { offset: at, length: b.length, kind: blockKind(b.type), blockType: b.type, littleEndian: b.littleEndian },
+        fileSize,
+      );
       if (b.type === PCAPNG_SHB && !('end' in r)) this.le = b.littleEndian;
       return r;
     } catch (err) {
@@ -117,7 +131,8 @@ export class RecordWalker {
 
   private first(head: DataView, avail: number, fileSize: number): RecordHeader | RecordWalkEnd {
     if (avail < 4) {
-      if (avail <= 0) return { end: 'damaged', offset: 0, error: new CaptureFormatError('empty-input', 'empty input: no capture file header', 0) };
+      if (avail <= 0)
+        return { end: 'damaged', offset: 0, error: new CaptureFormatError('empty-input', 'empty input: no capture file header', 0) };
       return { end: 'truncated', offset: 0, missingBytes: 4 - avail };
     }
     const d = detectFormat(head.getUint8(0), head.getUint8(1), head.getUint8(2), head.getUint8(3));
@@ -163,7 +178,9 @@ const WINDOW = 64 * 1024;
  */
 export async function walkRecordFile(path: string, visit: RecordVisitor): Promise<RecordWalkEnd> {
   const io = (action: string, err: unknown): VxiError =>
-    new VxiError('VXI_IO', `cannot ${action} capture file ${JSON.stringify(path)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    new VxiError('VXI_IO', `cannot ${action} capture file ${JSON.stringify(path)}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   let fh: FileHandle;
   try {
     fh = await open(path, 'r');

@@ -30,7 +30,14 @@ describe('TsConverter', () => {
   });
 
   it.each([
-    [6, 6], [9, 9], [3, 3], [12, 9], [0x80 | 10, 4], [0x80 | 20, 7], [0x80 | 30, 9], [0, 0],
+    [6, 6],
+    [9, 9],
+    [3, 3],
+    [12, 9],
+    [0x80 | 10, 4],
+    [0x80 | 20, 7],
+    [0x80 | 30, 9],
+    [0, 0],
   ])('if_tsresol byte %i gives %i digits', (tsresol, digits) => {
     expect(new TsConverter(tsresol).tsDigits).toBe(digits);
   });
@@ -47,7 +54,12 @@ describe('tsresolProblem', () => {
 
 describe('toUnits (writer side)', () => {
   it('inverts the conversion for representable times', () => {
-    for (const [tsresol, sec, ns] of [[6, 1_700_000_000, 123_456_000], [9, 2 ** 32, 1], [0x80 | 20, 7, 500_000_000], [12, 5, 999_999_999]] as const) {
+    for (const [tsresol, sec, ns] of [
+      [6, 1_700_000_000, 123_456_000],
+      [9, 2 ** 32, 1],
+      [0x80 | 20, 7, 500_000_000],
+      [12, 5, 999_999_999],
+    ] as const) {
       expect(conv(tsresol, toUnits(sec, ns, tsresol))).toEqual([sec, ns]);
     }
   });

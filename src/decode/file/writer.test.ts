@@ -30,21 +30,36 @@ describe('PcapngWriter', () => {
     const h = new PcapngWriter({ interfaces: [{ name: 'eth1' }] }).header();
     expect(hex(h)).toBe(
       // SHB: type, length 28, byte-order magic, version 1.0, section length -1, length
-      '0a0d0d0a' + '1c000000' + '4d3c2b1a' + '0100' + '0000' + 'ffffffffffffffff' + '1c000000' +
-      // IDB: type 1, length 32, link type 1, reserved, snaplen 262144, if_name (2) "eth1", opt_endofopt, length
-      '01000000' + '20000000' + '0100' + '0000' + '00000400' + '0200' + '0400' + '65746831' + '00000000' + '20000000',
+      '0a0d0d0a' +
+        '1c000000' +
+        '4d3c2b1a' +
+        '0100' +
+        '0000' +
+        'ffffffffffffffff' +
+        '1c000000' +
+        // IDB: type 1, length 32, link type 1, reserved, snaplen 262144, if_name (2) "eth1", opt_endofopt, length
+        '01000000' +
+        '20000000' +
+        '0100' +
+        '0000' +
+        '00000400' +
+        '0200' +
+        '0400' +
+        '65746831' +
+        '00000000' +
+        '20000000',
     );
   });
 
   it('writes an enhanced packet block with the timestamp in the interface resolution, data padded to 4', () => {
     const w = new PcapngWriter({ bigEndian: true, interfaces: [{}, { tsresol: 9 }] });
     const b = w.record({ interfaceId: 1, tsSec: 1, tsNsec: 5, data: Uint8Array.of(1, 2, 3), len: 64 });
-    expect(hex(b)).toBe(
-      '00000006' + '00000024' + '00000001' + '00000000' + '3b9aca05' + '00000003' + '00000040' + '01020300' + '00000024',
-    );
+    expect(hex(b)).toBe('00000006' + '00000024' + '00000001' + '00000000' + '3b9aca05' + '00000003' + '00000040' + '01020300' + '00000024');
   });
 
   it('refuses a packet on an interface it did not declare', () => {
-    expect(() => new PcapngWriter().record({ interfaceId: 1, tsSec: 0, tsNsec: 0, data: new Uint8Array(0) })).toThrow(/interface 1 was not declared/);
+    expect(() => new PcapngWriter().record({ interfaceId: 1, tsSec: 0, tsNsec: 0, data: new Uint8Array(0) })).toThrow(
+      /interface 1 was not declared/,
+    );
   });
 });

@@ -35,20 +35,34 @@ const ipv6Arb = fc.oneof(
 describe('ByteWriter', () => {
   it('lit() writes fixed text of any length, back to back', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 40 }), { maxLength: 12 }), (parts) => {
-        const lits = parts.map(lit);
-        expect(written((w) => lits.forEach((t) => w.lit(t)))).toBe(`<${parts.join('')}>`);
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 40 }), {
+          maxLength: 12,
+        }),
+        (parts) => {
+          const lits = parts.map(lit);
+          expect(written((w) => lits.forEach((t) => w.lit(t)))).toBe(`<${parts.join('')}>`);
+        },
+      ),
     );
   });
 
   it('field() and num() write numbers exactly as String(n) does', () => {
     const key = lit(',"k":');
     fc.assert(
-      fc.property(fc.oneof(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.double(), fc.integer({ min: -1000, max: -1 }), fc.constantFrom(2 ** 32, 2 ** 53, -0, 0.5)), (n) => {
-        expect(written((w) => w.field(key, n))).toBe(`<,"k":${n}>`);
-        expect(written((w) => w.num(n))).toBe(`<${n}>`);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.integer({ min: 0, max: 120 }),
+          fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+          fc.double(),
+          fc.integer({ min: -1000, max: -1 }),
+          fc.constantFrom(2 ** 32, 2 ** 53, -0, 0.5),
+        ),
+        (n) => {
+          expect(written((w) => w.field(key, n))).toBe(`<,"k":${n}>`);
+          expect(written((w) => w.num(n))).toBe(`<${n}>`);
+        },
+      ),
     );
   });
 
@@ -62,15 +76,21 @@ describe('ByteWriter', () => {
 
   it('ipv4(), mac(), ipv6(), hexBytes() and address() write what addr.ts formats', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer({ min: 0, max: 2 ** 48 - 1 }), ipv6Arb, fc.uint8Array({ maxLength: 20 }), (v4, mac, v6, any) => {
-        expect(written((w) => w.ipv4(v4))).toBe(`<${formatIPv4(v4)}>`);
-        expect(written((w) => w.mac(mac))).toBe(`<${formatMac(mac)}>`);
-        expect(written((w) => w.ipv6(v6))).toBe(`<${formatIPv6(v6)}>`);
-        expect(written((w) => w.ipv6(any))).toBe(`<${formatIPv6(any)}>`);
-        expect(written((w) => w.hexBytes(any))).toBe(`<${formatHexBytes(any)}>`);
-        expect(written((w) => w.address(any))).toBe(`<${formatAddressBytes(any)}>`);
-        expect(written((w) => w.address(v6))).toBe(`<${formatAddressBytes(v6)}>`);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+        ipv6Arb,
+        fc.uint8Array({ maxLength: 20 }),
+        (v4, mac, v6, any) => {
+          expect(written((w) => w.ipv4(v4))).toBe(`<${formatIPv4(v4)}>`);
+          expect(written((w) => w.mac(mac))).toBe(`<${formatMac(mac)}>`);
+          expect(written((w) => w.ipv6(v6))).toBe(`<${formatIPv6(v6)}>`);
+          expect(written((w) => w.ipv6(any))).toBe(`<${formatIPv6(any)}>`);
+          expect(written((w) => w.hexBytes(any))).toBe(`<${formatHexBytes(any)}>`);
+          expect(written((w) => w.address(any))).toBe(`<${formatAddressBytes(any)}>`);
+          expect(written((w) => w.address(v6))).toBe(`<${formatAddressBytes(v6)}>`);
+        },
+      ),
     );
   });
 

@@ -57,7 +57,10 @@ export class ByteWriter {
   pos = 0;
 
   /** `buffer`: memory to write into first (e.g. one handed back for reuse). */
-  constructor(private readonly initialSize = 64 * 1024, buffer?: Uint8Array) {
+  constructor(
+    private readonly initialSize = 64 * 1024,
+    buffer?: Uint8Array,
+  ) {
     this.buf = buffer ?? (initialSize > 0 ? bytes(initialSize) : EMPTY);
     this.view = viewOf(this.buf);
   }
@@ -149,7 +152,26 @@ export class ByteWriter {
 
   /** An integer 0..2^32-1 with at least `width` digits (zero-padded on the left). */
   digits(n: number, width: number): void {
-    let len = n < 100000 ? (n < 100 ? (n < 10 ? 1 : 2) : n < 1000 ? 3 : n < 10000 ? 4 : 5) : n < 1e7 ? (n < 1e6 ? 6 : 7) : n < 1e8 ? 8 : n < 1e9 ? 9 : 10;
+    let len =
+      n < 100000
+        ? n < 100
+          ? n < 10
+            ? 1
+            : 2
+          : n < 1000
+            ? 3
+            : n < 10000
+              ? 4
+              : 5
+        : n < 1e7
+          ? n < 1e6
+            ? 6
+            : 7
+          : n < 1e8
+            ? 8
+            : n < 1e9
+              ? 9
+              : 10;
     if (len < width) len = width;
     // two digits per store, from the right; one more byte of room for the 16-bit stores
     const b = this.room(len + 1);

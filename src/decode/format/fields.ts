@@ -37,19 +37,59 @@ export interface LayerFields {
 }
 
 const NAMES: Record<string, string> = {
-  eth: 'Ethernet', vlan: '802.1Q VLAN', sll: 'Linux cooked', loopback: 'Loopback', arp: 'ARP', ipv4: 'IPv4', ipv6: 'IPv6',
-  udp: 'UDP', tcp: 'TCP', icmp: 'ICMP', icmpv6: 'ICMPv6', vxlan: 'VXLAN', geneve: 'GENEVE', 'vxlan-gpe': 'VXLAN-GPE', payload: 'Payload',
+  eth: 'Ethernet',
+  vlan: '802.1Q VLAN',
+  sll: 'Linux cooked',
+  loopback: 'Loopback',
+  arp: 'ARP',
+  ipv4: 'IPv4',
+  ipv6: 'IPv6',
+  udp: 'UDP',
+  tcp: 'TCP',
+  icmp: 'ICMP',
+  icmpv6: 'ICMPv6',
+  vxlan: 'VXLAN',
+  geneve: 'GENEVE',
+  'vxlan-gpe': 'VXLAN-GPE',
+  payload: 'Payload',
 };
-const ETHERTYPES: Record<number, string> = { 0x0800: 'IPv4', 0x86dd: 'IPv6', 0x0806: 'ARP', 0x8100: '802.1Q VLAN', 0x88a8: '802.1ad S-tag', 0x6558: 'Transparent Ethernet bridging' };
+const ETHERTYPES: Record<number, string> = {
+  0x0800: 'IPv4',
+  0x86dd: 'IPv6',
+  0x0806: 'ARP',
+  0x8100: '802.1Q VLAN',
+  0x88a8: '802.1ad S-tag',
+  0x6558: 'Transparent Ethernet bridging',
+};
 const IPPROTO: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 4: 'IP in IP', 41: 'IPv6 in IP' };
 const ICMP: Record<number, string> = { 0: 'echo reply', 3: 'destination unreachable', 8: 'echo request', 11: 'time exceeded' };
 /** The names the one-line summary uses too (format/text.ts): "neighbor", as tcpdump and RFC 4861 spell it. */
 const ICMP6: Record<number, string> = {
-  1: 'destination unreachable', 2: 'packet too big', 3: 'time exceeded', 128: 'echo request', 129: 'echo reply',
-  130: 'multicast listener query', 131: 'multicast listener report', 133: 'router solicitation', 134: 'router advertisement',
-  135: 'neighbor solicitation', 136: 'neighbor advertisement', 137: 'redirect', 143: 'multicast listener report v2',
+  1: 'destination unreachable',
+  2: 'packet too big',
+  3: 'time exceeded',
+  128: 'echo request',
+  129: 'echo reply',
+  130: 'multicast listener query',
+  131: 'multicast listener report',
+  133: 'router solicitation',
+  134: 'router advertisement',
+  135: 'neighbor solicitation',
+  136: 'neighbor advertisement',
+  137: 'redirect',
+  143: 'multicast listener report v2',
 };
-const TCP_FLAGS: ReadonlyArray<[number, string]> = [[0x100, 'NS'], [0x80, 'CWR'], [0x40, 'ECE'], [0x20, 'URG'], [0x10, 'ACK'], [0x08, 'PSH'], [0x04, 'RST'], [0x02, 'SYN'], [0x01, 'FIN']];
+const TCP_FLAGS: ReadonlyArray<[number, string]> = [
+  [0x100, 'NS'],
+  [0x80, 'CWR'],
+  [0x40, 'ECE'],
+  [0x20, 'URG'],
+  [0x10, 'ACK'],
+  [0x08, 'PSH'],
+  [0x04, 'RST'],
+  [0x02, 'SYN'],
+  [0x01, 'FIN'],
+];
 
 export function layerName(type: string): string {
   return NAMES[type] ?? type;
@@ -75,7 +115,11 @@ function u16(data: Uint8Array, i: number): number {
 }
 
 function tcpFlags(v: number): string {
-  return TCP_FLAGS.filter(([b]) => (v & b) !== 0).map(([, n]) => n).join(' ') || 'none';
+  return (
+    TCP_FLAGS.filter(([b]) => (v & b) !== 0)
+      .map(([, n]) => n)
+      .join(' ') || 'none'
+  );
 }
 
 export interface FieldContext {
@@ -100,22 +144,33 @@ export function layerFields(l: Layer, ctx: FieldContext): Field[] {
     case 'eth': {
       const dst = formatMac(l.dst);
       const group = Math.floor(l.dst / 2 ** 40) % 2 === 1;
-      const dstNote = dst === 'ff:ff:ff:ff:ff:ff' ? 'broadcast: every host of the segment (flooded to every VTEP by VXLAN)' : group ? 'multicast (group bit set): flooded like a broadcast' : 'unicast';
+      const dstNote =
+        dst === 'ff:ff:ff:ff:ff:ff'
+          ? 'broadcast: every host of the segment (flooded to every VTEP by VXLAN)'
+          : group
+            ? 'multicast (group bit set): flooded like a broadcast'
+            : 'unicast';
       if (outer) {
         f(0, 5, 'Destination MAC', dst, `the next hop on the underlay (the remote VTEP's NIC, or a router): ${dstNote}`);
-        f(6, 11, 'Source MAC', formatMac(l.src), 'this VTEP\'s underlay NIC (eth1)');
+        f(6, 11, 'Source MAC', formatMac(l.src), "this VTEP's underlay NIC (eth1)");
       } else if (l.depth > 0) {
         f(0, 5, 'Destination MAC', dst, `the guest frame, unchanged, as the bridge saw it: ${dstNote}`);
         f(6, 11, 'Source MAC', formatMac(l.src), 'the guest that sent it: the remote VTEP learns it lives behind the outer source IP');
       } else {
         f(0, 5, 'Destination MAC', dst, dstNote);
-        f(6, 11, 'Source MAC', formatMac(l.src), 'the sender\'s interface');
+        f(6, 11, 'Source MAC', formatMac(l.src), "the sender's interface");
       }
       f(12, 13, 'EtherType', hex(l.ethertype), `${ETHERTYPES[l.ethertype] ?? 'other'} follows`);
       break;
     }
     case 'vlan':
-      f(0, 1, 'TCI', `PCP ${l.pcp}, DEI ${l.dei ? 1 : 0}, VID ${l.vid}`, 'priority (3 bits), drop eligible (1), VLAN id (12 bits: 4094 networks, against VXLAN\'s 16 million)');
+      f(
+        0,
+        1,
+        'TCI',
+        `PCP ${l.pcp}, DEI ${l.dei ? 1 : 0}, VID ${l.vid}`,
+        "priority (3 bits), drop eligible (1), VLAN id (12 bits: 4094 networks, against VXLAN's 16 million)",
+      );
       f(2, 3, 'EtherType', hex(l.ethertype), `${ETHERTYPES[l.ethertype] ?? 'other'} follows`);
       break;
     case 'ipv4': {
@@ -127,15 +182,53 @@ export function layerFields(l: Layer, ctx: FieldContext): Field[] {
       const df = (flags & 2) !== 0;
       const mf = (flags & 1) !== 0;
       f(0, 0, 'Version, IHL', hex(b0, 2), `version ${b0 >> 4}, header ${ihl} bytes (IHL ${b0 & 0x0f} × 4)`);
-      f(1, 1, 'DSCP/ECN', hex(u8(data, l.offset + 1), 2), outer ? 'Linux copies the inner packet\'s ToS (or sets it with "tos inherit")' : 'differentiated services');
-      f(2, 3, 'Total length', String(l.totalLength), outer ? 'IP header + UDP 8 + VXLAN 8 + inner frame: this is what must fit the underlay MTU' : 'IP header + payload');
+      f(
+        1,
+        1,
+        'DSCP/ECN',
+        hex(u8(data, l.offset + 1), 2),
+        outer ? 'Linux copies the inner packet\'s ToS (or sets it with "tos inherit")' : 'differentiated services',
+      );
+      f(
+        2,
+        3,
+        'Total length',
+        String(l.totalLength),
+        outer ? 'IP header + UDP 8 + VXLAN 8 + inner frame: this is what must fit the underlay MTU' : 'IP header + payload',
+      );
       f(4, 5, 'Identification', String(l.id), 'to reassemble fragments');
-      f(6, 7, 'Flags, fragment offset', `${df ? 'DF ' : ''}${mf ? 'MF ' : ''}offset ${fragOffset}`, mf || fragOffset ? 'a FRAGMENT: the packet was too big for the path MTU' : df ? 'don\'t fragment' : 'may be fragmented (Linux VXLAN leaves DF clear by default)');
+      f(
+        6,
+        7,
+        'Flags, fragment offset',
+        `${df ? 'DF ' : ''}${mf ? 'MF ' : ''}offset ${fragOffset}`,
+        mf || fragOffset
+          ? 'a FRAGMENT: the packet was too big for the path MTU'
+          : df
+            ? "don't fragment"
+            : 'may be fragmented (Linux VXLAN leaves DF clear by default)',
+      );
       f(8, 8, 'TTL', String(l.ttl), 'hops left');
       f(9, 9, 'Protocol', String(l.proto), `${IPPROTO[l.proto] ?? 'other'} follows`);
       f(10, 11, 'Header checksum', hex(u16(data, l.offset + 10)), 'over the IP header only');
-      f(12, 15, 'Source', formatIPv4(l.src), outer ? 'the sending VTEP (its underlay address)' : l.depth > 0 ? 'the guest that sent the packet' : 'sender');
-      f(16, 19, 'Destination', formatIPv4(l.dst), outer ? 'the receiving VTEP: chosen from the forwarding table (bridge fdb) by the inner destination MAC' : l.depth > 0 ? 'the guest it is for' : 'receiver');
+      f(
+        12,
+        15,
+        'Source',
+        formatIPv4(l.src),
+        outer ? 'the sending VTEP (its underlay address)' : l.depth > 0 ? 'the guest that sent the packet' : 'sender',
+      );
+      f(
+        16,
+        19,
+        'Destination',
+        formatIPv4(l.dst),
+        outer
+          ? 'the receiving VTEP: chosen from the forwarding table (bridge fdb) by the inner destination MAC'
+          : l.depth > 0
+            ? 'the guest it is for'
+            : 'receiver',
+      );
       if (ihl > 20) f(20, ihl - 1, 'Options', `${ihl - 20} bytes`, 'IP options');
       break;
     }
@@ -144,7 +237,13 @@ export function layerFields(l: Layer, ctx: FieldContext): Field[] {
       const dst = formatIPv6(l.dst);
       f(0, 3, 'Version, class, flow', `6, ${l.trafficClass}, ${l.flowLabel}`, 'version 6, traffic class, flow label');
       f(4, 5, 'Payload length', String(l.payloadLength), 'bytes after this 40-byte header');
-      f(6, 6, 'Next header', String(l.nextHeader), `${IPPROTO[l.nextHeader] ?? (l.nextHeader === 0 ? 'hop-by-hop options' : 'other')} follows`);
+      f(
+        6,
+        6,
+        'Next header',
+        String(l.nextHeader),
+        `${IPPROTO[l.nextHeader] ?? (l.nextHeader === 0 ? 'hop-by-hop options' : 'other')} follows`,
+      );
       f(7, 7, 'Hop limit', String(l.hopLimit), 'hops left (255 for neighbor discovery: never routed)');
       f(8, 23, 'Source', src, src === '::' ? 'unspecified: the host has no address yet (duplicate address detection)' : 'sender');
       f(24, 39, 'Destination', dst, dst.startsWith('ff') ? 'multicast: flooded to every VTEP' : 'receiver');
@@ -153,13 +252,37 @@ export function layerFields(l: Layer, ctx: FieldContext): Field[] {
     }
     case 'udp': {
       const tunnel = ctx.next !== undefined && TUNNEL_TYPES.has(ctx.next.type);
-      f(0, 1, 'Source port', String(l.srcPort), tunnel ? 'a hash of the inner flow: different flows get different ports, so the underlay\'s ECMP spreads them' : 'sender\'s port');
-      f(2, 3, 'Destination port', String(l.dstPort), tunnel
-        ? l.dstPort === 4789 ? '4789: the IANA port for VXLAN — the receiver knows a VXLAN header follows' : l.dstPort === 8472 ? '8472: Linux\'s old VXLAN default (not the IANA 4789): both ends must agree' : `${l.dstPort}: a non-standard tunnel port`
-        : 'receiver\'s port');
+      f(
+        0,
+        1,
+        'Source port',
+        String(l.srcPort),
+        tunnel ? "a hash of the inner flow: different flows get different ports, so the underlay's ECMP spreads them" : "sender's port",
+      );
+      f(
+        2,
+        3,
+        'Destination port',
+        String(l.dstPort),
+        tunnel
+          ? l.dstPort === 4789
+            ? '4789: the IANA port for VXLAN — the receiver knows a VXLAN header follows'
+            : l.dstPort === 8472
+              ? "8472: Linux's old VXLAN default (not the IANA 4789): both ends must agree"
+              : `${l.dstPort}: a non-standard tunnel port`
+          : "receiver's port",
+      );
       f(4, 5, 'Length', String(l.udpLength), tunnel ? 'UDP 8 + VXLAN 8 + inner frame' : 'header + data');
       const ck = u16(data, l.offset + 6);
-      f(6, 7, 'Checksum', hex(ck), ck === 0 ? '0: no checksum (allowed over IPv4; the Linux VXLAN default — the inner frame has its own)' : 'over a pseudo-header, header and data');
+      f(
+        6,
+        7,
+        'Checksum',
+        hex(ck),
+        ck === 0
+          ? '0: no checksum (allowed over IPv4; the Linux VXLAN default — the inner frame has its own)'
+          : 'over a pseudo-header, header and data',
+      );
       break;
     }
     case 'tcp':
@@ -183,7 +306,7 @@ export function layerFields(l: Layer, ctx: FieldContext): Field[] {
       f(0, 0, 'Type', String(l.icmpType), ICMP6[l.icmpType] ?? '');
       f(1, 1, 'Code', String(l.code), '');
       f(2, 3, 'Checksum', hex(u16(data, l.offset + 2)), '');
-      if (l.target) f(8, 23, 'Target', formatIPv6(l.target), 'the address being resolved (IPv6\'s ARP)');
+      if (l.target) f(8, 23, 'Target', formatIPv6(l.target), "the address being resolved (IPv6's ARP)");
       break;
     case 'arp': {
       const htype = u16(data, l.offset);
@@ -191,7 +314,17 @@ export function layerFields(l: Layer, ctx: FieldContext): Field[] {
       f(0, 1, 'Hardware type', String(htype), htype === 1 ? 'Ethernet' : '');
       f(2, 3, 'Protocol type', hex(ptype), ptype === 0x0800 ? 'IPv4' : '');
       f(4, 5, 'Sizes', `${u8(data, l.offset + 4)}, ${u8(data, l.offset + 5)}`, 'MAC 6 bytes, IPv4 4 bytes');
-      f(6, 7, 'Operation', String(l.op), l.op === 1 ? 'request: "who has…?" — broadcast, so VXLAN floods it to every VTEP' : l.op === 2 ? 'reply: unicast back to the asker' : '');
+      f(
+        6,
+        7,
+        'Operation',
+        String(l.op),
+        l.op === 1
+          ? 'request: "who has…?" — broadcast, so VXLAN floods it to every VTEP'
+          : l.op === 2
+            ? 'reply: unicast back to the asker'
+            : '',
+      );
       f(8, 13, 'Sender MAC', formatAddressBytes(l.sha), '');
       f(14, 17, 'Sender IP', formatAddressBytes(l.spa), '');
       f(18, 23, 'Target MAC', formatAddressBytes(l.tha), l.op === 1 ? 'unknown yet (zeros)' : '');
@@ -200,9 +333,23 @@ export function layerFields(l: Layer, ctx: FieldContext): Field[] {
     }
     case 'vxlan': {
       const iFlag = (l.flags & 0x08) !== 0;
-      f(0, 0, 'Flags', `${hex(l.flags, 2)} = ${l.flags.toString(2).padStart(8, '0')}`, iFlag ? 'bit 3 is the I flag: "the VNI is valid" (RFC 7348). The other bits are reserved, 0.' : 'the I flag is CLEAR: the VNI is not valid (RFC 7348 says receivers should drop it)');
+      f(
+        0,
+        0,
+        'Flags',
+        `${hex(l.flags, 2)} = ${l.flags.toString(2).padStart(8, '0')}`,
+        iFlag
+          ? 'bit 3 is the I flag: "the VNI is valid" (RFC 7348). The other bits are reserved, 0.'
+          : 'the I flag is CLEAR: the VNI is not valid (RFC 7348 says receivers should drop it)',
+      );
       f(1, 3, 'Reserved', hexOf(data, l.offset + 1, l.offset + 3), l.gbp ? `group policy id ${l.gbp.groupId}` : 'reserved, 0');
-      f(4, 6, 'VNI', `${hexOf(data, l.offset + 4, l.offset + 6)} = ${l.vni}`, `the VXLAN Network Identifier: 24 bits, so 16 million virtual networks. Here ${l.vni}: the receiving VTEP hands the inner frame to the bridge of VNI ${l.vni}`);
+      f(
+        4,
+        6,
+        'VNI',
+        `${hexOf(data, l.offset + 4, l.offset + 6)} = ${l.vni}`,
+        `the VXLAN Network Identifier: 24 bits, so 16 million virtual networks. Here ${l.vni}: the receiving VTEP hands the inner frame to the bridge of VNI ${l.vni}`,
+      );
       f(7, 7, 'Reserved', hex(u8(data, l.offset + 7), 2), 'reserved, 0');
       break;
     }
@@ -230,7 +377,7 @@ export function layerNote(l: Layer, tunnelled: boolean): string {
   if (outer && l.type === 'ipv4') return 'Outer IPv4: from VTEP to VTEP. This is all the underlay routes on.';
   if (outer && l.type === 'udp') return 'Outer UDP: carries the tunnel.';
   if (l.type === 'vxlan') return 'The VXLAN header: 8 bytes saying which virtual network the frame belongs to.';
-  if (l.depth > 0 && l.type === 'eth') return 'Inner Ethernet: the guest\'s own frame, byte for byte what the bridge saw.';
+  if (l.depth > 0 && l.type === 'eth') return "Inner Ethernet: the guest's own frame, byte for byte what the bridge saw.";
   return '';
 }
 

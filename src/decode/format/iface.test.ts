@@ -16,7 +16,17 @@ import { ByteWriter } from './bytes.js';
 const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'fixtures');
 
 function raw(data: Uint8Array, extra: Partial<RawPacket> = {}): RawPacket {
-  return { tsSec: 1700000000, tsNsec: 51000, tsDigits: 6, caplen: data.length, len: data.length, linkType: 1, fileOffset: 24, data, ...extra };
+  return {
+    tsSec: 1700000000,
+    tsNsec: 51000,
+    tsDigits: 6,
+    caplen: data.length,
+    len: data.length,
+    linkType: 1,
+    fileOffset: 24,
+    data,
+    ...extra,
+  };
 }
 
 const VM1 = '36:0f:4a:00:00:05';
@@ -51,7 +61,14 @@ describe('text: Linux cooked captures (tcpdump -i any)', () => {
 
   it('SLL2: the interface name when the caller knows it (session.json)', () => {
     const p = decodePacket(raw(f.sll2FromEthernet(vxlan, 3, 0), { linkType: 276 }), 1);
-    expect(packetToText(p, { ifNames: new Map([[3, 'eth1'], [5, 'vxlan_bridge']]) })).toBe(`1 22:13:20.000051 eth1 In ${SUMMARY} (98 bytes)`);
+    expect(
+      packetToText(p, {
+        ifNames: new Map([
+          [3, 'eth1'],
+          [5, 'vxlan_bridge'],
+        ]),
+      }),
+    ).toBe(`1 22:13:20.000051 eth1 In ${SUMMARY} (98 bytes)`);
     expect(packetToText(p, { ifNames: new Map([[5, 'vxlan_bridge']]) })).toBe(`1 22:13:20.000051 ifindex 3 In ${SUMMARY} (98 bytes)`);
     const w = new ByteWriter(256);
     textLineWriter({ ifNames: new Map([[3, 'eth1']]) })(w, p);
@@ -69,7 +86,12 @@ describe('text: Linux cooked captures (tcpdump -i any)', () => {
     const where = (p: DecodedPacket): string => packetToText(p).split(' ').slice(2, 5).join(' ');
     const sll2 = await readAll(join(FIXTURES, 'public', 'zeek', 'linux_dlt_sll2.pcap'));
     expect(sll2.map(where)).toEqual([...Array(4).fill('ifindex 1 In'), ...Array(2).fill('ifindex 26 Out')]);
-    const named = sll2.map((p) => packetToText(p, { ifNames: new Map([[1, 'lo']]) }).split(' ').slice(2, 4).join(' '));
+    const named = sll2.map((p) =>
+      packetToText(p, { ifNames: new Map([[1, 'lo']]) })
+        .split(' ')
+        .slice(2, 4)
+        .join(' '),
+    );
     expect(named.slice(0, 4)).toEqual(Array(4).fill('lo In'));
     const arps = await readAll(join(FIXTURES, 'public', 'zeek', 'linuxsll-arp.pcap'));
     expect(arps.map((p) => packetToText(p).split(' ')[2])).toEqual(Array(12).fill('B'));
@@ -79,7 +101,9 @@ describe('text: Linux cooked captures (tcpdump -i any)', () => {
 
   it('an interface name cannot forge a line: control characters are escaped', () => {
     const p = decodePacket(raw(f.sll2FromEthernet(vxlan, 3, 4), { linkType: 276 }), 1);
-    expect(packetToText(p, { ifNames: new Map([[3, 'eth1\n2 00:00:00.000000 forged']]) })).toBe(`1 22:13:20.000051 eth1\\x0a2 00:00:00.000000 forged Out ${SUMMARY} (98 bytes)`);
+    expect(packetToText(p, { ifNames: new Map([[3, 'eth1\n2 00:00:00.000000 forged']]) })).toBe(
+      `1 22:13:20.000051 eth1\\x0a2 00:00:00.000000 forged Out ${SUMMARY} (98 bytes)`,
+    );
   });
 });
 
@@ -102,7 +126,9 @@ describe('text: pcapng with several interfaces', () => {
     // The reader tells how many interfaces the section has declared (RawPacket.interfaceCount); here set by hand.
     const packets = await readAll(join(FIXTURES, 'synth', 'class-kvm1.pcapng'));
     const lines = packets.map((p) => packetToText({ ...p, raw: { ...p.raw, interfaceCount: 2 } }));
-    expect(lines[0]).toBe(`1 06:53:20.001000 vxlan_bridge ${VM1} > ff:ff:ff:ff:ff:ff ARP who-has 10.220.220.6 tell 10.220.220.5 (42 bytes)`);
+    expect(lines[0]).toBe(
+      `1 06:53:20.001000 vxlan_bridge ${VM1} > ff:ff:ff:ff:ff:ff ARP who-has 10.220.220.6 tell 10.220.220.5 (42 bytes)`,
+    );
     expect(lines[1]).toMatch(/^2 06:53:20\.001021000 eth1 10\.3\.1\.156:\d+ > 10\.3\.1\.174:4789 VXLAN vni 10 \| /);
     expect(lines.filter((l) => / eth1 /.test(l))).toHaveLength(10);
     expect(lines.filter((l) => / vxlan_bridge /.test(l))).toHaveLength(14);

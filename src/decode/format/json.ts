@@ -4,12 +4,38 @@
  * `warnings` appear only when they apply.
  */
 import type {
-  ArpLayer, DecodedPacket, EthLayer, Icmpv6Layer, IcmpLayer, Ipv4Layer, Ipv6Layer, Layer, LoopbackLayer, SllLayer, TcpLayer, UdpLayer,
-  VlanLayer, VxlanGpeLayer, VxlanLayer,
+  ArpLayer,
+  DecodedPacket,
+  EthLayer,
+  Icmpv6Layer,
+  IcmpLayer,
+  Ipv4Layer,
+  Ipv6Layer,
+  Layer,
+  LoopbackLayer,
+  SllLayer,
+  TcpLayer,
+  UdpLayer,
+  VlanLayer,
+  VxlanGpeLayer,
+  VxlanLayer,
 } from '../types.js';
 import {
-  KIND_ARP, KIND_ETH, KIND_GPE, KIND_ICMP, KIND_ICMPV6, KIND_IPV4, KIND_IPV6, KIND_LOOPBACK, KIND_SLL, KIND_TCP, KIND_UDP, KIND_VLAN,
-  KIND_VXLAN, LayerKinds, kindOf,
+  KIND_ARP,
+  KIND_ETH,
+  KIND_GPE,
+  KIND_ICMP,
+  KIND_ICMPV6,
+  KIND_IPV4,
+  KIND_IPV6,
+  KIND_LOOPBACK,
+  KIND_SLL,
+  KIND_TCP,
+  KIND_UDP,
+  KIND_VLAN,
+  KIND_VXLAN,
+  LayerKinds,
+  kindOf,
 } from './kinds.js';
 import { formatAddressBytes, formatHexBytes, formatIPv4, formatIPv6, formatMac } from './addr.js';
 import { formatEpoch, isInvalidTimestamp, writeEpoch } from './time.js';
@@ -25,14 +51,24 @@ export type JsonObject = { [key: string]: JsonValue };
  * they are not; checksums are left out (they are in the bytes).
  */
 export function layerToJson(layer: Layer): JsonObject {
-  const base: JsonObject = layer.depth ? { offset: layer.offset, length: layer.length, depth: layer.depth } : { offset: layer.offset, length: layer.length };
+  const base: JsonObject = layer.depth
+    ? { offset: layer.offset, length: layer.length, depth: layer.depth }
+    : { offset: layer.offset, length: layer.length };
   switch (layer.type) {
     case 'eth':
       return { type: 'eth', src: formatMac(layer.src), dst: formatMac(layer.dst), ethertype: layer.ethertype, ...base };
     case 'vlan':
       return { type: 'vlan', tpid: layer.tpid, vid: layer.vid, pcp: layer.pcp, dei: layer.dei, ethertype: layer.ethertype, ...base };
     case 'sll': {
-      const o: JsonObject = { type: 'sll', version: layer.version, packetType: layer.packetType, arphrdType: layer.arphrdType, addr: formatHexBytes(layer.addr), protocol: layer.protocol, ...base };
+      const o: JsonObject = {
+        type: 'sll',
+        version: layer.version,
+        packetType: layer.packetType,
+        arphrdType: layer.arphrdType,
+        addr: formatHexBytes(layer.addr),
+        protocol: layer.protocol,
+        ...base,
+      };
       if (layer.ifindex !== undefined) o.ifindex = layer.ifindex;
       return o;
     }
@@ -43,19 +79,43 @@ export function layerToJson(layer: Layer): JsonObject {
       if (layer.htype !== 1 || layer.ptype !== 0x0800 || layer.hlen !== 6 || layer.plen !== 4) {
         Object.assign(o, { htype: layer.htype, ptype: layer.ptype, hlen: layer.hlen, plen: layer.plen });
       }
-      return { ...o, sha: formatAddressBytes(layer.sha), spa: formatAddressBytes(layer.spa), tha: formatAddressBytes(layer.tha), tpa: formatAddressBytes(layer.tpa), ...base };
+      return {
+        ...o,
+        sha: formatAddressBytes(layer.sha),
+        spa: formatAddressBytes(layer.spa),
+        tha: formatAddressBytes(layer.tha),
+        tpa: formatAddressBytes(layer.tpa),
+        ...base,
+      };
     }
     case 'ipv4': {
-      const o: JsonObject = { type: 'ipv4', src: formatIPv4(layer.src), dst: formatIPv4(layer.dst), proto: layer.proto, ttl: layer.ttl, totalLength: layer.totalLength, id: layer.id, flags: layer.flags };
+      const o: JsonObject = {
+        type: 'ipv4',
+        src: formatIPv4(layer.src),
+        dst: formatIPv4(layer.dst),
+        proto: layer.proto,
+        ttl: layer.ttl,
+        totalLength: layer.totalLength,
+        id: layer.id,
+        flags: layer.flags,
+      };
       if (layer.fragOffset) o.fragOffset = layer.fragOffset;
       if (layer.tos) o.tos = layer.tos;
       return { ...o, ...base };
     }
     case 'ipv6': {
       const o: JsonObject = {
-        type: 'ipv6', src: formatIPv6(layer.src), dst: formatIPv6(layer.dst), nextHeader: layer.nextHeader, proto: layer.proto,
-        hopLimit: layer.hopLimit, payloadLength: layer.payloadLength, trafficClass: layer.trafficClass, flowLabel: layer.flowLabel,
-        extHeaders: layer.extHeaders, ...base,
+        type: 'ipv6',
+        src: formatIPv6(layer.src),
+        dst: formatIPv6(layer.dst),
+        nextHeader: layer.nextHeader,
+        proto: layer.proto,
+        hopLimit: layer.hopLimit,
+        payloadLength: layer.payloadLength,
+        trafficClass: layer.trafficClass,
+        flowLabel: layer.flowLabel,
+        extHeaders: layer.extHeaders,
+        ...base,
       };
       if (layer.fragment) o.fragment = { ...layer.fragment };
       if (layer.jumboLength !== undefined) o.jumboLength = layer.jumboLength;
@@ -65,8 +125,16 @@ export function layerToJson(layer: Layer): JsonObject {
       return { type: 'udp', srcPort: layer.srcPort, dstPort: layer.dstPort, udpLength: layer.udpLength, ...base };
     case 'tcp':
       return {
-        type: 'tcp', srcPort: layer.srcPort, dstPort: layer.dstPort, seq: layer.seq, ack: layer.ack, flags: layer.flags,
-        window: layer.window, optionsLength: layer.optionsLength, payloadLength: layer.payloadLength, ...base,
+        type: 'tcp',
+        srcPort: layer.srcPort,
+        dstPort: layer.dstPort,
+        seq: layer.seq,
+        ack: layer.ack,
+        flags: layer.flags,
+        window: layer.window,
+        optionsLength: layer.optionsLength,
+        payloadLength: layer.payloadLength,
+        ...base,
       };
     case 'icmp': {
       const o: JsonObject = { type: 'icmp', icmpType: layer.icmpType, code: layer.code, ...base };
@@ -91,9 +159,15 @@ export function layerToJson(layer: Layer): JsonObject {
     }
     case 'geneve':
       return {
-        type: 'geneve', vni: layer.vni, protocolType: layer.protocolType, optionsLength: layer.optionsLength,
-        oam: layer.oam, critical: layer.critical, version: layer.version,
-        options: layer.options.map((o) => ({ class: o.optClass, type: o.optType, length: o.length })), ...base,
+        type: 'geneve',
+        vni: layer.vni,
+        protocolType: layer.protocolType,
+        optionsLength: layer.optionsLength,
+        oam: layer.oam,
+        critical: layer.critical,
+        version: layer.version,
+        options: layer.options.map((o) => ({ class: o.optClass, type: o.optType, length: o.length })),
+        ...base,
       };
     case 'vxlan-gpe':
       return { type: 'vxlan-gpe', flags: layer.flags, vni: layer.vni, nextProtocol: layer.nextProtocol, ...base };

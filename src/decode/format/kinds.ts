@@ -27,20 +27,34 @@ export const KIND_GPE = 13;
 /** The kind of one layer (KIND_*). */
 export function kindOf(l: Layer): number {
   switch (l.type) {
-    case 'eth': return KIND_ETH;
-    case 'vlan': return KIND_VLAN;
-    case 'sll': return KIND_SLL;
-    case 'loopback': return KIND_LOOPBACK;
-    case 'arp': return KIND_ARP;
-    case 'ipv4': return KIND_IPV4;
-    case 'ipv6': return KIND_IPV6;
-    case 'udp': return KIND_UDP;
-    case 'tcp': return KIND_TCP;
-    case 'icmp': return KIND_ICMP;
-    case 'icmpv6': return KIND_ICMPV6;
-    case 'vxlan': return KIND_VXLAN;
-    case 'geneve': return KIND_GENEVE;
-    case 'vxlan-gpe': return KIND_GPE;
+    case 'eth':
+      return KIND_ETH;
+    case 'vlan':
+      return KIND_VLAN;
+    case 'sll':
+      return KIND_SLL;
+    case 'loopback':
+      return KIND_LOOPBACK;
+    case 'arp':
+      return KIND_ARP;
+    case 'ipv4':
+      return KIND_IPV4;
+    case 'ipv6':
+      return KIND_IPV6;
+    case 'udp':
+      return KIND_UDP;
+    case 'tcp':
+      return KIND_TCP;
+    case 'icmp':
+      return KIND_ICMP;
+    case 'icmpv6':
+      return KIND_ICMPV6;
+    case 'vxlan':
+      return KIND_VXLAN;
+    case 'geneve':
+      return KIND_GENEVE;
+    case 'vxlan-gpe':
+      return KIND_GPE;
   }
 }
 
@@ -67,14 +81,29 @@ export class LayerKinds {
       kinds[i] = k;
       // depth read where the shape is known (one site per kind): see the module comment
       switch (k) {
-        case KIND_ETH: depths[i] = (l as Extract<Layer, { type: 'eth' }>).depth; break;
-        case KIND_VLAN: depths[i] = (l as Extract<Layer, { type: 'vlan' }>).depth; break;
-        case KIND_IPV4: depths[i] = (l as Extract<Layer, { type: 'ipv4' }>).depth; break;
-        case KIND_IPV6: depths[i] = (l as Extract<Layer, { type: 'ipv6' }>).depth; break;
-        case KIND_UDP: depths[i] = (l as Extract<Layer, { type: 'udp' }>).depth; break;
-        case KIND_TCP: depths[i] = (l as Extract<Layer, { type: 'tcp' }>).depth; break;
-        case KIND_VXLAN: depths[i] = (l as Extract<Layer, { type: 'vxlan' }>).depth; break;
-        default: depths[i] = l.depth;
+        case KIND_ETH:
+          depths[i] = (l as Extract<Layer, { type: 'eth' }>).depth;
+          break;
+        case KIND_VLAN:
+          depths[i] = (l as Extract<Layer, { type: 'vlan' }>).depth;
+          break;
+        case KIND_IPV4:
+          depths[i] = (l as Extract<Layer, { type: 'ipv4' }>).depth;
+          break;
+        case KIND_IPV6:
+          depths[i] = (l as Extract<Layer, { type: 'ipv6' }>).depth;
+          break;
+        case KIND_UDP:
+          depths[i] = (l as Extract<Layer, { type: 'udp' }>).depth;
+          break;
+        case KIND_TCP:
+          depths[i] = (l as Extract<Layer, { type: 'tcp' }>).depth;
+          break;
+        case KIND_VXLAN:
+          depths[i] = (l as Extract<Layer, { type: 'vxlan' }>).depth;
+          break;
+        default:
+          depths[i] = l.depth;
       }
     }
     this.count = n;

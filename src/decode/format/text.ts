@@ -7,24 +7,84 @@
  *   3 13:46:40.000069 eth1 Out 10.3.1.156:53394 > 10.3.1.174:4789 VXLAN vni 10 | …
  */
 import type {
-  ArpLayer, DecodedPacket, EthLayer, GeneveLayer, Icmpv6Layer, IcmpLayer, Ipv4Layer, Ipv6Layer, Layer, LoopbackLayer, SllLayer, TcpLayer,
-  UdpLayer, VlanLayer, VxlanGpeLayer, VxlanLayer,
+  ArpLayer,
+  DecodedPacket,
+  EthLayer,
+  GeneveLayer,
+  Icmpv6Layer,
+  IcmpLayer,
+  Ipv4Layer,
+  Ipv6Layer,
+  Layer,
+  LoopbackLayer,
+  SllLayer,
+  TcpLayer,
+  UdpLayer,
+  VlanLayer,
+  VxlanGpeLayer,
+  VxlanLayer,
 } from '../types.js';
 import {
-  KIND_ARP, KIND_ETH, KIND_GENEVE, KIND_GPE, KIND_ICMP, KIND_ICMPV6, KIND_IPV4, KIND_IPV6, KIND_LOOPBACK, KIND_SLL, KIND_TCP, KIND_UDP,
-  KIND_VLAN, KIND_VXLAN, LayerKinds,
+  KIND_ARP,
+  KIND_ETH,
+  KIND_GENEVE,
+  KIND_GPE,
+  KIND_ICMP,
+  KIND_ICMPV6,
+  KIND_IPV4,
+  KIND_IPV6,
+  KIND_LOOPBACK,
+  KIND_SLL,
+  KIND_TCP,
+  KIND_UDP,
+  KIND_VLAN,
+  KIND_VXLAN,
+  LayerKinds,
 } from './kinds.js';
 import { cookedHeader, namesInterface, printableName, sllDirection } from './iface.js';
 import { isInvalidTimestamp, writeTimeOfDay } from './time.js';
 import { ByteWriter, lit, type Lit } from './bytes.js';
 import { TCP_FLAG_NAMES } from '../layers/tcp.js';
 
-const IP_PROTO_NAMES: Record<number, string> = { 1: 'ICMP', 2: 'IGMP', 4: 'IPIP', 6: 'TCP', 17: 'UDP', 41: 'IPv6', 47: 'GRE', 50: 'ESP', 51: 'AH', 58: 'ICMPv6', 89: 'OSPF', 103: 'PIM', 112: 'VRRP', 132: 'SCTP' };
-const ICMP_NAMES: Record<number, string> = { 0: 'echo reply', 3: 'unreachable', 5: 'redirect', 8: 'echo request', 11: 'time exceeded', 42: 'extended echo request', 43: 'extended echo reply' };
+const IP_PROTO_NAMES: Record<number, string> = {
+  1: 'ICMP',
+  2: 'IGMP',
+  4: 'IPIP',
+  6: 'TCP',
+  17: 'UDP',
+  41: 'IPv6',
+  47: 'GRE',
+  50: 'ESP',
+  51: 'AH',
+  58: 'ICMPv6',
+  89: 'OSPF',
+  103: 'PIM',
+  112: 'VRRP',
+  132: 'SCTP',
+};
+const ICMP_NAMES: Record<number, string> = {
+  0: 'echo reply',
+  3: 'unreachable',
+  5: 'redirect',
+  8: 'echo request',
+  11: 'time exceeded',
+  42: 'extended echo request',
+  43: 'extended echo reply',
+};
 const ICMPV6_NAMES: Record<number, string> = {
-  1: 'destination unreachable', 2: 'packet too big', 3: 'time exceeded', 128: 'echo request', 129: 'echo reply',
-  130: 'multicast listener query', 131: 'multicast listener report', 133: 'router solicitation', 134: 'router advertisement',
-  135: 'neighbor solicitation', 136: 'neighbor advertisement', 137: 'redirect', 143: 'multicast listener report v2',
+  1: 'destination unreachable',
+  2: 'packet too big',
+  3: 'time exceeded',
+  128: 'echo request',
+  129: 'echo reply',
+  130: 'multicast listener query',
+  131: 'multicast listener report',
+  133: 'router solicitation',
+  134: 'router advertisement',
+  135: 'neighbor solicitation',
+  136: 'neighbor advertisement',
+  137: 'redirect',
+  143: 'multicast listener report v2',
 };
 
 export function tcpFlags(flags: number): string {
@@ -78,8 +138,12 @@ const T = {
 const TCP_FLAG_TEXT: Lit[] = Array.from({ length: 0x200 }, (_, f) => lit(` TCP [${tcpFlags(f)}`));
 /** " ICMP", " TCP", " ip-proto-200": the protocol word after an IP pair with nothing above it. */
 const IP_PROTO_TEXT: Lit[] = Array.from({ length: 256 }, (_, p) => lit(` ${IP_PROTO_NAMES[p] ?? `ip-proto-${p}`}`));
-const ICMP_TEXT: (Lit | undefined)[] = Array.from({ length: 256 }, (_, t) => (ICMP_NAMES[t] === undefined ? undefined : lit(ICMP_NAMES[t] as string)));
-const ICMPV6_TEXT: (Lit | undefined)[] = Array.from({ length: 256 }, (_, t) => (ICMPV6_NAMES[t] === undefined ? undefined : lit(ICMPV6_NAMES[t] as string)));
+const ICMP_TEXT: (Lit | undefined)[] = Array.from({ length: 256 }, (_, t) =>
+  ICMP_NAMES[t] === undefined ? undefined : lit(ICMP_NAMES[t] as string),
+);
+const ICMPV6_TEXT: (Lit | undefined)[] = Array.from({ length: 256 }, (_, t) =>
+  ICMPV6_NAMES[t] === undefined ? undefined : lit(ICMPV6_NAMES[t] as string),
+);
 
 /** "ip:port" (IPv4) or "[ip]:port" (IPv6) of the level's last IP layer. */
 function writeHostPort(w: ByteWriter, ip: Layer, src: boolean, port: number): void {
@@ -201,9 +265,10 @@ function writeSegment(w: ByteWriter, layers: Layer[], kinds: Uint8Array, from: n
         const nextKind = i + 1 < to ? kinds[i + 1] : -1;
         const frag = l.type === 'ipv4' ? (l.flags & 1) !== 0 || l.fragOffset !== 0 : l.fragment !== undefined;
         if (frag) {
-          suffix = l.type === 'ipv4'
-            ? `(frag id ${l.id} offset ${l.fragOffset}${l.flags & 1 ? '+' : ''})`
-            : `(frag id ${l.fragment?.id} offset ${l.fragment?.offset}${l.fragment?.more ? '+' : ''})`;
+          suffix =
+            l.type === 'ipv4'
+              ? `(frag id ${l.id} offset ${l.fragOffset}${l.flags & 1 ? '+' : ''})`
+              : `(frag id ${l.fragment?.id} offset ${l.fragment?.offset}${l.fragment?.more ? '+' : ''})`;
         }
         if (nextKind !== KIND_UDP && nextKind !== KIND_TCP) {
           writeIp(next(), l, true);
@@ -298,7 +363,9 @@ function writeSegment(w: ByteWriter, layers: Layer[], kinds: Uint8Array, from: n
       }
       case KIND_GENEVE: {
         const l = any as GeneveLayer;
-        next().ascii(`GENEVE vni ${l.vni} proto 0x${l.protocolType.toString(16).padStart(4, '0')}${l.optionsLength ? ` options ${l.optionsLength}B` : ''}`);
+        next().ascii(
+          `GENEVE vni ${l.vni} proto 0x${l.protocolType.toString(16).padStart(4, '0')}${l.optionsLength ? ` options ${l.optionsLength}B` : ''}`,
+        );
         break;
       }
       case KIND_GPE: {

@@ -26,8 +26,12 @@ export function formatEpoch(p: Ts): string {
 /** Time of day in UTC, as tcpdump prints it with TZ=UTC: "13:46:40.000051". */
 export function formatTimeOfDay(p: Ts): string {
   const s = ((p.tsSec % 86400) + 86400) % 86400;
-  const hh = Math.floor(s / 3600).toString().padStart(2, '0');
-  const mm = Math.floor((s % 3600) / 60).toString().padStart(2, '0');
+  const hh = Math.floor(s / 3600)
+    .toString()
+    .padStart(2, '0');
+  const mm = Math.floor((s % 3600) / 60)
+    .toString()
+    .padStart(2, '0');
   const ss = (s % 60).toString().padStart(2, '0');
   const frac = fraction(p);
   return `${hh}:${mm}:${ss}${frac ? `.${frac}` : ''}`;
@@ -40,8 +44,17 @@ export function tsSeconds(p: Ts): number {
 
 /** True when the fast digit-by-digit writers below give exactly the text of the functions above. */
 function plain(p: Ts): boolean {
-  return p.tsNsec >= 0 && p.tsNsec < 1_000_000_000 && Number.isInteger(p.tsNsec) && p.tsDigits >= 1 && p.tsDigits <= 9 && Number.isInteger(p.tsDigits)
-    && p.tsSec >= 0 && p.tsSec <= 0xffffffff && Number.isInteger(p.tsSec);
+  return (
+    p.tsNsec >= 0 &&
+    p.tsNsec < 1_000_000_000 &&
+    Number.isInteger(p.tsNsec) &&
+    p.tsDigits >= 1 &&
+    p.tsDigits <= 9 &&
+    Number.isInteger(p.tsDigits) &&
+    p.tsSec >= 0 &&
+    p.tsSec <= 0xffffffff &&
+    Number.isInteger(p.tsSec)
+  );
 }
 
 /**

@@ -51,9 +51,10 @@ export const geneve: LayerDecoder = {
       layer.options.push({ optClass: view.getUint16(at), optType: view.getUint8(at + 2), length });
       at += length;
     }
-    const next = layer.protocolType === TRANSPARENT_ETHERNET
-      ? nextProtocol('link', 1, undefined, true)
-      : nextProtocol('ethertype', layer.protocolType, undefined, true);
+    const next =
+      layer.protocolType === TRANSPARENT_ETHERNET
+        ? nextProtocol('link', 1, undefined, true)
+        : nextProtocol('ethertype', layer.protocolType, undefined, true);
     return decoded(layer, end, next);
   },
 };

@@ -110,7 +110,11 @@ export const ipv6: LayerDecoder = {
     } else {
       end = offset + IPV6_HEADER_LENGTH + declared;
     }
-    if (at > end) return malformed(offset + 4, `IPv6 extension headers (${at - offset - IPV6_HEADER_LENGTH} bytes) exceed the payload length ${declared ?? 0}`);
+    if (at > end)
+      return malformed(
+        offset + 4,
+        `IPv6 extension headers (${at - offset - IPV6_HEADER_LENGTH} bytes) exceed the payload length ${declared ?? 0}`,
+      );
     const result = decoded(layer, at, undefined, Math.min(input.capEnd, end), end, warning);
     if (next === 59) return result; // no next header
     if (layer.fragment && layer.fragment.offset !== 0) return result;

@@ -6,7 +6,14 @@
 import type { Layer } from '../types.js';
 import type { DispatchTable, LayerOk, NextProtocol } from '../layer.js';
 
-export function decoded(layer: Layer | undefined, nextOffset: number, next?: NextProtocol, capEnd?: number, wireEnd?: number, warning?: string): LayerOk {
+export function decoded(
+  layer: Layer | undefined,
+  nextOffset: number,
+  next?: NextProtocol,
+  capEnd?: number,
+  wireEnd?: number,
+  warning?: string,
+): LayerOk {
   return { ok: true, layer, nextOffset, next, capEnd, wireEnd, warning };
 }
 

@@ -42,6 +42,13 @@ export const udp: LayerDecoder = {
     } else if (udpLength <= available) {
       end = offset + udpLength;
     }
-    return decoded(layer, offset + UDP_HEADER_LENGTH, nextProtocol('udp', layer.dstPort, layer.srcPort), Math.min(input.capEnd, end), end, warning);
+    return decoded(
+      layer,
+      offset + UDP_HEADER_LENGTH,
+      nextProtocol('udp', layer.dstPort, layer.srcPort),
+      Math.min(input.capEnd, end),
+      end,
+      warning,
+    );
   },
 };

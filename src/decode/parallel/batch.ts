@@ -105,7 +105,7 @@ export class BatchBuilder {
       firstN: this.firstN,
       count: this.count,
       chunk: this.usesChunk ? this.chunk : undefined,
-      extra: this.extraUsed > 0 ? this.extra.buffer.slice(0, this.extraUsed) as ArrayBuffer : undefined,
+      extra: this.extraUsed > 0 ? (this.extra.buffer.slice(0, this.extraUsed) as ArrayBuffer) : undefined,
       meta: this.meta,
     };
     if (this.names) batch.names = this.names;
@@ -130,7 +130,18 @@ export class BatchBuilder {
  */
 export function forEachPacket(batch: PacketBatch, fn: (raw: RawPacket, n: number) => void): void {
   const { meta, names, chunk, extra } = batch;
-  const raw: RawPacket = { tsSec: 0, tsNsec: 0, tsDigits: 0, caplen: 0, len: 0, linkType: 0, interfaceId: undefined, interfaceName: undefined, fileOffset: 0, data: EMPTY };
+  const raw: RawPacket = {
+    tsSec: 0,
+    tsNsec: 0,
+    tsDigits: 0,
+    caplen: 0,
+    len: 0,
+    linkType: 0,
+    interfaceId: undefined,
+    interfaceName: undefined,
+    fileOffset: 0,
+    data: EMPTY,
+  };
   for (let i = 0; i < batch.count; i++) {
     const at = i * META_FIELDS;
     const where = meta[at + 8] as number;
@@ -147,7 +158,8 @@ export function forEachPacket(batch: PacketBatch, fn: (raw: RawPacket, n: number
     const ifCount = meta[at + 10] as number;
     raw.interfaceCount = ifCount < 0 ? undefined : ifCount;
     raw.fileOffset = meta[at + 7] as number;
-    raw.data = where >= 0 ? new Uint8Array(chunk as SharedArrayBuffer, where, length) : new Uint8Array(extra as ArrayBuffer, -1 - where, length);
+    raw.data =
+      where >= 0 ? new Uint8Array(chunk as SharedArrayBuffer, where, length) : new Uint8Array(extra as ArrayBuffer, -1 - where, length);
     fn(raw, batch.firstN + i);
   }
 }

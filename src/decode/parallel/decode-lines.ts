@@ -35,7 +35,10 @@ export function hasVni(p: DecodedPacket, vni: number): boolean {
 }
 
 /** Writes one packet's line (without the newline); text names SLL2 interface indexes with `ifNames`. */
-export function lineWriter(format: DecodeLinesTask['format'], ifNames?: ReadonlyMap<number, string>): (w: ByteWriter, p: DecodedPacket) => void {
+export function lineWriter(
+  format: DecodeLinesTask['format'],
+  ifNames?: ReadonlyMap<number, string>,
+): (w: ByteWriter, p: DecodedPacket) => void {
   if (format === 'json') return writePacketJson;
   return ifNames && ifNames.size > 0 ? textLineWriter({ ifNames }) : writePacketText;
 }

@@ -142,7 +142,10 @@ export async function decodeInParallel<R extends BatchResult>(source: CaptureSou
   const ownerOf = new Map<number, Worker>();
   const queued = new Map<Worker, number>();
   const workers = Array.from({ length: workerCount }, () => {
-    const w = new Worker(options.worker, { workerData: options.workerData, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+    const w = new Worker(options.worker, {
+      workerData: options.workerData,
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    });
     queued.set(w, 0);
     w.on('message', (r: R) => {
       queued.set(w, (queued.get(w) ?? 1) - 1);

@@ -16,7 +16,9 @@ const MAX_SPARE = 4;
  * when there is one; it returns the task-specific part of the result and any extra buffers
  * to transfer with it.
  */
-export function serveBatches<T extends object>(handle: (batch: PacketBatch, spare: ArrayBuffer | undefined) => { result: T; transfer?: ArrayBuffer[] }): void {
+export function serveBatches<T extends object>(
+  handle: (batch: PacketBatch, spare: ArrayBuffer | undefined) => { result: T; transfer?: ArrayBuffer[] },
+): void {
   const port = parentPort;
   if (port === null) throw new Error('serveBatches() runs in a worker thread');
   const spares: ArrayBuffer[] = [];

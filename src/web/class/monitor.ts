@@ -70,7 +70,8 @@ export class ClassMonitor {
     readonly cls: ClassInventory,
     readonly opts: MonitorOptions,
   ) {
-    if (!Number.isInteger(opts.parallel) || opts.parallel < 1) throw new RangeError(`parallel must be a whole number ≥ 1, not ${opts.parallel}`);
+    if (!Number.isInteger(opts.parallel) || opts.parallel < 1)
+      throw new RangeError(`parallel must be a whole number ≥ 1, not ${opts.parallel}`);
     if (!(opts.refreshMs > 0)) throw new RangeError(`refreshMs must be above 0, not ${opts.refreshMs}`);
     this.check = opts.check ?? checkGroup;
     this.slots = cls.groups.map((group) => ({
@@ -182,18 +183,24 @@ export class ClassMonitor {
     this.peak = Math.max(this.peak, this.inFlight);
     this.emit({ kind: 'checking', group: s.group.name });
     const started = new Date();
-    const opts: GroupCheckOptions = { signal: ctl.signal, ...(this.opts.connect ? { connect: this.opts.connect } : {}), ...(this.opts.deadlineMs !== undefined ? { deadlineMs: this.opts.deadlineMs } : {}) };
+    const opts: GroupCheckOptions = {
+      signal: ctl.signal,
+      ...(this.opts.connect ? { connect: this.opts.connect } : {}),
+      ...(this.opts.deadlineMs !== undefined ? { deadlineMs: this.opts.deadlineMs } : {}),
+    };
     const p = (async (): Promise<GroupCheck> => this.check(s.group, opts))()
-      .catch((err: unknown): GroupCheck => ({
-        group: s.group.name,
-        status: 'error',
-        checkedAt: started.toISOString(),
-        durationMs: Date.now() - started.getTime(),
-        cells: {},
-        checks: [],
-        traffic: [],
-        error: `the check could not run: ${message(err)}`,
-      }))
+      .catch(
+        (err: unknown): GroupCheck => ({
+          group: s.group.name,
+          status: 'error',
+          checkedAt: started.toISOString(),
+          durationMs: Date.now() - started.getTime(),
+          cells: {},
+          checks: [],
+          traffic: [],
+          error: `the check could not run: ${message(err)}`,
+        }),
+      )
       .then((row) => {
         s.running = null;
         s.checking = false;

@@ -42,7 +42,11 @@ export class GroupViews {
         port: 0,
         token: this.opts.token,
         ...(this.opts.vxlanPorts ? { vxlanPorts: this.opts.vxlanPorts } : {}),
-        startCapture: inProcessCaptureStarter({ inventory: inv, acceptNew: Boolean(this.opts.acceptNew), ...(this.opts.outRoot ? { outRoot: this.opts.outRoot } : {}) }),
+        startCapture: inProcessCaptureStarter({
+          inventory: inv,
+          acceptNew: Boolean(this.opts.acceptNew),
+          ...(this.opts.outRoot ? { outRoot: this.opts.outRoot } : {}),
+        }),
         liveNodes: Object.keys(inv.nodes),
         banner: `group ${group.name} of the class ${this.opts.source}: Live captures its nodes (${Object.keys(inv.nodes).join(', ')})`,
       });

@@ -23,7 +23,10 @@ afterAll(async () => {
 });
 
 async function rejection(p: Promise<unknown>): Promise<ApiError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ApiError);
   return err as ApiError;
 }
@@ -42,12 +45,20 @@ describe('the API client', () => {
     expect(d.match?.direction).toMatch(/^(encap|decap)$/);
   });
 
-  it('errors carry the server\'s code: not found, bad request, usage', async () => {
+  it("errors carry the server's code: not found, bad request, usage", async () => {
     const id = (await api.session()).captures[0]!.id;
-    expect(await rejection(api.packet(id, 100_000))).toMatchObject({ status: 404, code: 'VXI_WEB_NOT_FOUND', message: expect.stringMatching(/there is no packet 100000/) });
+    expect(await rejection(api.packet(id, 100_000))).toMatchObject({
+      status: 404,
+      code: 'VXI_WEB_NOT_FOUND',
+      message: expect.stringMatching(/there is no packet 100000/),
+    });
     expect(await rejection(api.packet('c999', 1))).toMatchObject({ status: 404, code: 'VXI_WEB_NOT_FOUND' });
     expect(await rejection(api.packets(id, 0, 100_000, ''))).toMatchObject({ status: 400, code: 'VXI_WEB_BAD_REQUEST' });
-    expect(await rejection(api.position(id, 1, 'vni=ten'))).toMatchObject({ status: 400, code: 'VXI_USAGE', message: expect.stringMatching(/cannot understand filter/) });
+    expect(await rejection(api.position(id, 1, 'vni=ten'))).toMatchObject({
+      status: 400,
+      code: 'VXI_USAGE',
+      message: expect.stringMatching(/cannot understand filter/),
+    });
     expect(await rejection(api.startLive({ node: 'kvm1' }, server.token))).toMatchObject({ status: 501, code: 'VXI_WEB_UNAVAILABLE' });
   });
 
@@ -68,11 +79,19 @@ describe('the API client', () => {
 
 describe('errorOf', () => {
   it('reads the error body', () => {
-    expect(errorOf(403, 'Forbidden', '{"error":{"code":"VXI_WEB_FORBIDDEN","message":"cross-site request refused"}}')).toMatchObject({ status: 403, code: 'VXI_WEB_FORBIDDEN', message: 'cross-site request refused' });
+    expect(errorOf(403, 'Forbidden', '{"error":{"code":"VXI_WEB_FORBIDDEN","message":"cross-site request refused"}}')).toMatchObject({
+      status: 403,
+      code: 'VXI_WEB_FORBIDDEN',
+      message: 'cross-site request refused',
+    });
   });
 
   it('an answer that is not ours says what came', () => {
-    expect(errorOf(502, 'Bad Gateway', '<html>proxy down</html>')).toMatchObject({ status: 502, code: 'VXI_WEB_UNREADABLE', message: '<html>proxy down</html>' });
+    expect(errorOf(502, 'Bad Gateway', '<html>proxy down</html>')).toMatchObject({
+      status: 502,
+      code: 'VXI_WEB_UNREADABLE',
+      message: '<html>proxy down</html>',
+    });
     expect(errorOf(500, 'Internal Server Error', '')).toMatchObject({ code: 'VXI_WEB_UNREADABLE', message: '500 Internal Server Error' });
     // the old shape, a string: not an error body
     expect(errorOf(400, 'Bad Request', '{"error":"text"}')).toMatchObject({ code: 'VXI_WEB_UNREADABLE' });

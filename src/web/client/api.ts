@@ -4,7 +4,16 @@
  * on `code` (VXI_WEB_TOKEN…), never on message text. No DOM here: it runs in Node for its tests.
  */
 import type {
-  ApiErrorBody, DiagnosticsResponse, LiveResponse, PacketDetail, PacketPage, PositionResponse, SeriesResponse, SessionResponse, TopologyResponse, UploadResponse,
+  ApiErrorBody,
+  DiagnosticsResponse,
+  LiveResponse,
+  PacketDetail,
+  PacketPage,
+  PositionResponse,
+  SeriesResponse,
+  SessionResponse,
+  TopologyResponse,
+  UploadResponse,
 } from '../api-types.js';
 
 export class ApiError extends Error {
@@ -23,7 +32,12 @@ export class ApiError extends Error {
 function isErrorBody(v: unknown): v is ApiErrorBody {
   if (typeof v !== 'object' || v === null) return false;
   const e = (v as { error?: unknown }).error;
-  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' && typeof (e as { message?: unknown }).message === 'string';
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as { code?: unknown }).code === 'string' &&
+    typeof (e as { message?: unknown }).message === 'string'
+  );
 }
 
 /** The error an answer that is not 2xx stands for. */
@@ -83,8 +97,18 @@ export function createApi(base = '', tokenHeader = 'X-VXI-Token'): Api {
     packets: (id, offset, limit, filter) => call(`/api/captures/${enc(id)}/packets?offset=${offset}&limit=${limit}&filter=${enc(filter)}`),
     packet: (id, n) => call(`/api/captures/${enc(id)}/packets/${n}`),
     position: (id, n, filter) => call(`/api/captures/${enc(id)}/position/${n}?filter=${enc(filter)}`),
-    upload: (name, body, token) => call(`/api/captures?name=${enc(name)}`, { method: 'POST', headers: { [tokenHeader]: token, 'Content-Type': 'application/octet-stream' }, body }),
-    startLive: (req, token) => call('/api/captures/live', { method: 'POST', headers: { [tokenHeader]: token, 'Content-Type': 'application/json' }, body: JSON.stringify(req) }),
+    upload: (name, body, token) =>
+      call(`/api/captures?name=${enc(name)}`, {
+        method: 'POST',
+        headers: { [tokenHeader]: token, 'Content-Type': 'application/octet-stream' },
+        body,
+      }),
+    startLive: (req, token) =>
+      call('/api/captures/live', {
+        method: 'POST',
+        headers: { [tokenHeader]: token, 'Content-Type': 'application/json' },
+        body: JSON.stringify(req),
+      }),
     stopLive: (id, token) => call(`/api/captures/live/${enc(id)}/stop`, { method: 'POST', headers: { [tokenHeader]: token } }),
   };
 }

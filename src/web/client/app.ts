@@ -64,7 +64,8 @@ async function start(): Promise<void> {
   if (window.EventSource) {
     const es = new EventSource('/api/events');
     es.addEventListener('update', scheduleRefresh);
-    for (const kind of LIVE_EVENTS) es.addEventListener(kind, (e) => onLiveEvent(kind, JSON.parse((e as MessageEvent<string>).data) as ServerEvents[typeof kind]));
+    for (const kind of LIVE_EVENTS)
+      es.addEventListener(kind, (e) => onLiveEvent(kind, JSON.parse((e as MessageEvent<string>).data) as ServerEvents[typeof kind]));
     es.onerror = () => es.close();
   }
   document.body.dataset.ready = '1';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { axisStart, binLabels, groupColour, PALETTE, tickEvery, vniOrder } from './chart-axis.js';
 
-describe('the charts\' time axis', () => {
+describe("the charts' time axis", () => {
   it('labels each bin with its start in seconds, as many digits as the bin needs', () => {
     expect(binLabels({ bins: 3, binUs: 2e4, t0Us: 0 })).toEqual(['0.00', '0.02', '0.04']);
     expect(binLabels({ bins: 3, binUs: 5e5, t0Us: 0 })).toEqual(['0.0', '0.5', '1.0']);
@@ -20,7 +20,12 @@ describe('the charts\' time axis', () => {
   });
 
   it('VNIs by number get the palette in order; the other groups keep their colour', () => {
-    const order = vniOrder({ sides: { underlay: { groups: { 'VNI 100': g(), 'VNI 20': g(), 'underlay (not tunnelled)': g() } }, overlay: { groups: { 'VNI 3': g(), 'stayed on the node': g() } } } });
+    const order = vniOrder({
+      sides: {
+        underlay: { groups: { 'VNI 100': g(), 'VNI 20': g(), 'underlay (not tunnelled)': g() } },
+        overlay: { groups: { 'VNI 3': g(), 'stayed on the node': g() } },
+      },
+    });
     expect(order).toEqual(['VNI 3', 'VNI 20', 'VNI 100']);
     expect(order.map((l) => groupColour(l, order))).toEqual([PALETTE[0], PALETTE[1], PALETTE[2]]);
     expect(groupColour('underlay (not tunnelled)', order)).toBe('#8a8a8a');

@@ -40,7 +40,14 @@ export function drawCharts(series: SeriesResponse): void {
     const groups = series.sides[side]?.groups ?? {};
     const datasets: ChartDataset<'bar', number[]>[] = Object.entries(groups)
       .sort(([x], [y]) => (GROUP_COLOURS[x] ? 1 : 0) - (GROUP_COLOURS[y] ? 1 : 0) || x.localeCompare(y))
-      .map(([label, g]) => ({ label, data: g[metric].map((v) => Math.round(v * 10) / 10), backgroundColor: groupColour(label, order), borderWidth: 0, barPercentage: 1, categoryPercentage: 1 }));
+      .map(([label, g]) => ({
+        label,
+        data: g[metric].map((v) => Math.round(v * 10) / 10),
+        backgroundColor: groupColour(label, order),
+        borderWidth: 0,
+        barPercentage: 1,
+        categoryPercentage: 1,
+      }));
     charts.get(id)?.destroy();
     const config: ChartConfiguration<'bar', number[], string> = {
       type: 'bar',
@@ -51,13 +58,23 @@ export function drawCharts(series: SeriesResponse): void {
         maintainAspectRatio: false,
         plugins: {
           legend: { position: 'bottom', labels: { font: { size: big ? 18 : 13 } } },
-          tooltip: { callbacks: { label: (c) => `${c.dataset.label ?? ''}: ${metric === 'bytesPerSec' ? `${fmtBytes(c.parsed.y ?? 0)}/s` : `${c.parsed.y ?? 0} packets/s`}` } },
+          tooltip: {
+            callbacks: {
+              label: (c) =>
+                `${c.dataset.label ?? ''}: ${metric === 'bytesPerSec' ? `${fmtBytes(c.parsed.y ?? 0)}/s` : `${c.parsed.y ?? 0} packets/s`}`,
+            },
+          },
         },
         scales: {
           x: {
             stacked: true,
             title: { display: true, text: `seconds since ${t0} UTC (bins of ${fmtUs(series.binUs)})`, font: { size: big ? 16 : 12 } },
-            ticks: { autoSkip: false, maxRotation: 0, font: { size: big ? 16 : 12 }, callback: (_v, i) => (i % every === 0 ? labels[i] : '') },
+            ticks: {
+              autoSkip: false,
+              maxRotation: 0,
+              font: { size: big ? 16 : 12 },
+              callback: (_v, i) => (i % every === 0 ? labels[i] : ''),
+            },
             grid: { color: (c) => (c.index % every === 0 ? '#ddd' : 'transparent') },
           },
           // the same y-axis width everywhere, so the four charts' time axes line up
@@ -84,7 +101,10 @@ export function drawCharts(series: SeriesResponse): void {
   make('chart-o-pps', 'overlay', 'packetsPerSec', 'packets/s');
   make('chart-o-bps', 'overlay', 'bytesPerSec', 'bytes/s');
   // both sides on the same y scale, so heights compare
-  for (const [a, b] of [['chart-u-pps', 'chart-o-pps'], ['chart-u-bps', 'chart-o-bps']] as const) {
+  for (const [a, b] of [
+    ['chart-u-pps', 'chart-o-pps'],
+    ['chart-u-bps', 'chart-o-bps'],
+  ] as const) {
     const ca = charts.get(a);
     const cb = charts.get(b);
     if (!ca || !cb) continue;

@@ -6,7 +6,19 @@
  */
 import type { ClassBoardResponse, ClassCheckNowResponse, ClassEvents, ClassGroupRow, ClassGroupViewResponse } from '../class-types.js';
 import { errorOf, messageOf } from './api.js';
-import { MARKS, agoText, applyEvent, groupViewUrl, problems, sinceChecked, skewMs, tally, vniSilent, vniText, vniTitle } from './class-data.js';
+import {
+  MARKS,
+  agoText,
+  applyEvent,
+  groupViewUrl,
+  problems,
+  sinceChecked,
+  skewMs,
+  tally,
+  vniSilent,
+  vniText,
+  vniTitle,
+} from './class-data.js';
 import { $, el } from './dom.js';
 import { state } from './state.js';
 import { readToken, saveToken } from './ui.js';
@@ -46,9 +58,12 @@ function say(text: string, kind: 'error' | 'ok' = 'error'): void {
 function mark(status: keyof typeof MARKS, detail: string, extra = ''): HTMLTableCellElement {
   const m = MARKS[status];
   const shown = extra ? `${m.symbol} ${m.word}` : m.symbol;
-  return el('td', { class: `cell ${status} ${extra}`.trim(), title: detail, 'data-status': status },
+  return el(
+    'td',
+    { class: `cell ${status} ${extra}`.trim(), title: detail, 'data-status': status },
     el('span', { 'aria-hidden': 'true' }, shown),
-    el('span', { class: 'sr-only' }, `${m.label}: ${detail}`));
+    el('span', { class: 'sr-only' }, `${m.label}: ${detail}`),
+  );
 }
 
 async function openGroup(group: string): Promise<void> {
@@ -68,8 +83,14 @@ async function checkNow(group: string): Promise<void> {
     saveToken(token);
   }
   try {
-    const r = await call<ClassCheckNowResponse>(`/api/class/groups/${encodeURIComponent(group)}/check`, { method: 'POST', headers: { 'X-VXI-Token': token } });
-    say(`${group}: ${r.state === 'running' ? 'a check is running already' : r.state === 'started' ? 'checking now' : 'first in line for a check'}`, 'ok');
+    const r = await call<ClassCheckNowResponse>(`/api/class/groups/${encodeURIComponent(group)}/check`, {
+      method: 'POST',
+      headers: { 'X-VXI-Token': token },
+    });
+    say(
+      `${group}: ${r.state === 'running' ? 'a check is running already' : r.state === 'started' ? 'checking now' : 'first in line for a check'}`,
+      'ok',
+    );
   } catch (err) {
     if ((err as { code?: string }).code === 'VXI_WEB_TOKEN') {
       sessionStorage.removeItem('vxi-token');
@@ -87,18 +108,49 @@ function row(g: ClassGroupRow, columns: ClassBoardResponse['columns']): HTMLTabl
     if (last?.status === 'error') return mark('error', `${c.name}: not checked: ${last.error ?? 'the group could not be checked'}`);
     return el('td', { class: 'cell none', title: last ? `${c.name} did not run on this group` : 'not checked yet' }, '–');
   });
-  const verdict = last ? mark(last.status, last.error ?? `${g.group} ${MARKS[last.status].label}`, 'verdict') : el('td', { class: 'cell none verdict', title: 'not checked yet' }, '…');
-  const traffic = el('td', { class: 'traffic' },
-    g.vnis.length === 0 ? (last && last.status !== 'error' ? 'no VXLAN device' : '') :
-      g.vnis.map((v, i) => [i ? el('br') : null, el('span', { title: vniTitle(v), class: vniSilent(v) ? 'silent' : null }, vniText(v))]));
-  return el('tr', { 'data-group': g.group, 'data-status': last?.status ?? 'pending', class: g.checking ? 'checking' : null },
-    el('td', { class: 'g' },
-      el('button', { type: 'button', class: 'open', title: `${g.nodes.map((n) => `${n.name} ${n.host}`).join(', ')}: open ${g.group}'s own view (its captures, live capture)`, onclick: () => void openGroup(g.group) }, g.group)),
+  const verdict = last
+    ? mark(last.status, last.error ?? `${g.group} ${MARKS[last.status].label}`, 'verdict')
+    : el('td', { class: 'cell none verdict', title: 'not checked yet' }, '…');
+  const traffic = el(
+    'td',
+    { class: 'traffic' },
+    g.vnis.length === 0
+      ? last && last.status !== 'error'
+        ? 'no VXLAN device'
+        : ''
+      : g.vnis.map((v, i) => [i ? el('br') : null, el('span', { title: vniTitle(v), class: vniSilent(v) ? 'silent' : null }, vniText(v))]),
+  );
+  return el(
+    'tr',
+    { 'data-group': g.group, 'data-status': last?.status ?? 'pending', class: g.checking ? 'checking' : null },
+    el(
+      'td',
+      { class: 'g' },
+      el(
+        'button',
+        {
+          type: 'button',
+          class: 'open',
+          title: `${g.nodes.map((n) => `${n.name} ${n.host}`).join(', ')}: open ${g.group}'s own view (its captures, live capture)`,
+          onclick: () => void openGroup(g.group),
+        },
+        g.group,
+      ),
+    ),
     verdict,
     traffic,
     el('td', { class: 'ago', 'data-group': g.group }),
     cells,
-    el('td', {}, el('button', { type: 'button', class: 'now', title: 'check this group now (needs the token)', onclick: () => void checkNow(g.group) }, 'check now')));
+    el(
+      'td',
+      {},
+      el(
+        'button',
+        { type: 'button', class: 'now', title: 'check this group now (needs the token)', onclick: () => void checkNow(g.group) },
+        'check now',
+      ),
+    ),
+  );
 }
 
 function tick(): void {
@@ -115,26 +167,59 @@ function tick(): void {
 function render(): void {
   const b = page.board;
   if (!b) return;
-  $('#class-source').textContent = `${b.groups.length} groups of ${b.source}: each checked every ${b.refreshSec} s, at most ${b.parallel} SSH sessions at once.`;
+  $('#class-source').textContent =
+    `${b.groups.length} groups of ${b.source}: each checked every ${b.refreshSec} s, at most ${b.parallel} SSH sessions at once.`;
   const t = tally(b);
-  $('#class-summary').replaceChildren(...[
-    el('span', { class: 'n' }, `${MARKS.pass.symbol} ${t.pass + t.warn} pass`),
-    el('span', { class: 'n' }, `${MARKS.fail.symbol} ${t.fail} fail`),
-    t.error ? el('span', { class: 'n' }, `${MARKS.error.symbol} ${t.error} not checked`) : null,
-    t.pending ? el('span', { class: 'n' }, `… ${t.pending} pending`) : null,
-  ].filter((x): x is HTMLSpanElement => x !== null));
-  const head = el('tr', {},
+  $('#class-summary').replaceChildren(
+    ...[
+      el('span', { class: 'n' }, `${MARKS.pass.symbol} ${t.pass + t.warn} pass`),
+      el('span', { class: 'n' }, `${MARKS.fail.symbol} ${t.fail} fail`),
+      t.error ? el('span', { class: 'n' }, `${MARKS.error.symbol} ${t.error} not checked`) : null,
+      t.pending ? el('span', { class: 'n' }, `… ${t.pending} pending`) : null,
+    ].filter((x): x is HTMLSpanElement => x !== null),
+  );
+  const head = el(
+    'tr',
+    {},
     el('th', { class: 'g', scope: 'col' }, 'group'),
     el('th', { scope: 'col' }, 'verdict'),
-    el('th', { scope: 'col', class: 'g', title: 'packets per second through each VNI\'s VXLAN devices, all the group\'s nodes, since the previous check' }, 'VNI: packets/s'),
+    el(
+      'th',
+      {
+        scope: 'col',
+        class: 'g',
+        title: "packets per second through each VNI's VXLAN devices, all the group's nodes, since the previous check",
+      },
+      'VNI: packets/s',
+    ),
     el('th', { scope: 'col', class: 'g' }, 'checked'),
     b.columns.map((c) => el('th', { scope: 'col', title: c.name }, c.short)),
-    el('th', { scope: 'col' }, el('span', { class: 'sr-only' }, 'actions')));
-  $('#class-grid').replaceChildren(el('thead', {}, head), el('tbody', {}, b.groups.map((g) => row(g, b.columns))));
+    el('th', { scope: 'col' }, el('span', { class: 'sr-only' }, 'actions')),
+  );
+  $('#class-grid').replaceChildren(
+    el('thead', {}, head),
+    el(
+      'tbody',
+      {},
+      b.groups.map((g) => row(g, b.columns)),
+    ),
+  );
   const names = b.columns.map((c) => c.name);
-  const lines = b.groups.flatMap((g) => problems(g, names).map((p) =>
-    el('li', { class: p.status, 'data-group': g.group, 'data-check': p.check }, el('span', { class: 'w' }, `${MARKS[p.status].symbol} ${g.group} ${MARKS[p.status].word} ${p.check}`), p.detail)));
-  $('#class-problems').replaceChildren(...(lines.length ? lines : [el('li', {}, b.groups.some((g) => g.last) ? 'every check of every group checked so far passes' : 'no group checked yet')]));
+  const lines = b.groups.flatMap((g) =>
+    problems(g, names).map((p) =>
+      el(
+        'li',
+        { class: p.status, 'data-group': g.group, 'data-check': p.check },
+        el('span', { class: 'w' }, `${MARKS[p.status].symbol} ${g.group} ${MARKS[p.status].word} ${p.check}`),
+        p.detail,
+      ),
+    ),
+  );
+  $('#class-problems').replaceChildren(
+    ...(lines.length
+      ? lines
+      : [el('li', {}, b.groups.some((g) => g.last) ? 'every check of every group checked so far passes' : 'no group checked yet')]),
+  );
   tick();
 }
 

@@ -51,7 +51,11 @@ export function vniSilent(v: VniRateView): boolean {
 }
 
 /** The board after a server event (a new object: the old one is not changed). */
-export function applyEvent<K extends keyof ClassEvents>(board: ClassBoardResponse | null, kind: K, data: ClassEvents[K]): ClassBoardResponse | null {
+export function applyEvent<K extends keyof ClassEvents>(
+  board: ClassBoardResponse | null,
+  kind: K,
+  data: ClassEvents[K],
+): ClassBoardResponse | null {
   if (kind === 'hello') return data as ClassEvents['hello'];
   if (!board) return board;
   if (kind === 'checking') {

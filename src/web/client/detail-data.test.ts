@@ -1,16 +1,57 @@
 import { describe, expect, it } from 'vitest';
 import type { FrameView, LayerView } from '../api-types.js';
-import { bytesOf, encapsulationLine, fieldRow, hexBytes, layerOpen, layerSubtitle, layerTitle, mirrorRange, segmentLabel, segmentTitle, segmentsOf } from './detail-data.js';
+import {
+  bytesOf,
+  encapsulationLine,
+  fieldRow,
+  hexBytes,
+  layerOpen,
+  layerSubtitle,
+  layerTitle,
+  mirrorRange,
+  segmentLabel,
+  segmentTitle,
+  segmentsOf,
+} from './detail-data.js';
 
-const layer = (type: string, name: string, offset: number, length: number, depth = 0, describe = ''): LayerView => ({ type, name, offset, length, depth, describe, note: '', fields: [] });
+const layer = (type: string, name: string, offset: number, length: number, depth = 0, describe = ''): LayerView => ({
+  type,
+  name,
+  offset,
+  length,
+  depth,
+  describe,
+  note: '',
+  fields: [],
+});
 
 /** An underlay VXLAN packet carrying an ARP request: 50 bytes of outer headers, 42 of inner frame. */
 const tunnelled: FrameView = {
-  len: 92, caplen: 92, truncated: false, warnings: [], error: null, tunnelled: true,
-  layers: [layer('eth', 'Ethernet', 0, 14), layer('ipv4', 'IPv4', 14, 20), layer('udp', 'UDP', 34, 8), layer('vxlan', 'VXLAN', 42, 8, 0, ' · VNI 10'), layer('eth', 'Ethernet', 50, 14, 1), layer('arp', 'ARP', 64, 28, 1)],
+  len: 92,
+  caplen: 92,
+  truncated: false,
+  warnings: [],
+  error: null,
+  tunnelled: true,
+  layers: [
+    layer('eth', 'Ethernet', 0, 14),
+    layer('ipv4', 'IPv4', 14, 20),
+    layer('udp', 'UDP', 34, 8),
+    layer('vxlan', 'VXLAN', 42, 8, 0, ' · VNI 10'),
+    layer('eth', 'Ethernet', 50, 14, 1),
+    layer('arp', 'ARP', 64, 28, 1),
+  ],
 };
 /** An ICMP echo with 8 bytes of data after its header. */
-const plain: FrameView = { len: 50, caplen: 50, truncated: false, warnings: [], error: null, tunnelled: false, layers: [layer('eth', 'Ethernet', 0, 14), layer('ipv4', 'IPv4', 14, 20), layer('icmp', 'ICMP', 34, 8)] };
+const plain: FrameView = {
+  len: 50,
+  caplen: 50,
+  truncated: false,
+  warnings: [],
+  error: null,
+  tunnelled: false,
+  layers: [layer('eth', 'Ethernet', 0, 14), layer('ipv4', 'IPv4', 14, 20), layer('icmp', 'ICMP', 34, 8)],
+};
 
 describe('what the packet detail draws', () => {
   it('bytes from the hex text, and back', () => {
@@ -22,7 +63,12 @@ describe('what the packet detail draws', () => {
 
   it('the layer bar: one segment per layer, the payload after the last', () => {
     expect(segmentsOf(tunnelled, 92).map((s) => [segmentLabel(s), s.from, s.to])).toEqual([
-      ['Ethernet', 0, 13], ['IPv4', 14, 33], ['UDP', 34, 41], ['VXLAN', 42, 49], ['inner Ethernet', 50, 63], ['inner ARP', 64, 91],
+      ['Ethernet', 0, 13],
+      ['IPv4', 14, 33],
+      ['UDP', 34, 41],
+      ['VXLAN', 42, 49],
+      ['inner Ethernet', 50, 63],
+      ['inner ARP', 64, 91],
     ]);
     const segs = segmentsOf(plain, 50);
     expect(segs.at(-1)).toMatchObject({ index: 3, type: 'payload', name: 'Payload', from: 42, to: 49 });
@@ -41,7 +87,15 @@ describe('what the packet detail draws', () => {
 
   it('a field row: its range, and its bytes when short', () => {
     const bytes = bytesOf('00'.repeat(42) + '0800000000000a00');
-    expect(fieldRow({ name: 'VNI', offset: 46, length: 3, value: '0x00000a = 10', explain: 'x' }, bytes)).toEqual({ from: 46, to: 48, range: '46–48', name: 'VNI', value: '0x00000a = 10', explain: 'x', hex: '00 00 0a' });
+    expect(fieldRow({ name: 'VNI', offset: 46, length: 3, value: '0x00000a = 10', explain: 'x' }, bytes)).toEqual({
+      from: 46,
+      to: 48,
+      range: '46–48',
+      name: 'VNI',
+      value: '0x00000a = 10',
+      explain: 'x',
+      hex: '00 00 0a',
+    });
     expect(fieldRow({ name: 'Flags', offset: 42, length: 1, value: '0x08', explain: '' }, bytes)).toMatchObject({ range: '42', hex: '08' });
     expect(fieldRow({ name: 'Source', offset: 8, length: 16, value: '::', explain: '' }, bytes).hex).toBe('');
   });

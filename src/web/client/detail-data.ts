@@ -34,10 +34,25 @@ export interface Segment {
 
 export function segmentsOf(frame: FrameView, byteLength: number): Segment[] {
   const layers = frame.layers;
-  const segs: Segment[] = layers.map((l, i) => ({ index: i, type: l.type, name: l.name, depth: l.depth, from: l.offset, to: l.offset + l.length - 1 }));
+  const segs: Segment[] = layers.map((l, i) => ({
+    index: i,
+    type: l.type,
+    name: l.name,
+    depth: l.depth,
+    from: l.offset,
+    to: l.offset + l.length - 1,
+  }));
   const last = layers[layers.length - 1];
   const payloadStart = last ? last.offset + last.length : 0;
-  if (payloadStart < byteLength) segs.push({ index: layers.length, type: 'payload', name: 'Payload', depth: last ? last.depth : 0, from: payloadStart, to: byteLength - 1 });
+  if (payloadStart < byteLength)
+    segs.push({
+      index: layers.length,
+      type: 'payload',
+      name: 'Payload',
+      depth: last ? last.depth : 0,
+      from: payloadStart,
+      to: byteLength - 1,
+    });
   return segs;
 }
 
@@ -90,7 +105,15 @@ export interface FieldRow {
 export function fieldRow(fd: FieldView, bytes: Uint8Array): FieldRow {
   const from = fd.offset;
   const to = fd.offset + fd.length - 1;
-  return { from, to, range: from === to ? `${from}` : `${from}–${to}`, name: fd.name, value: fd.value, explain: fd.explain, hex: to - from < 6 ? hexBytes(bytes, from, to) : '' };
+  return {
+    from,
+    to,
+    range: from === to ? `${from}` : `${from}–${to}`,
+    name: fd.name,
+    value: fd.value,
+    explain: fd.explain,
+    hex: to - from < 6 ? hexBytes(bytes, from, to) : '',
+  };
 }
 
 /** Where the inner frame starts in a tunnelled packet (the outer headers' length), if it has one. */
@@ -102,7 +125,9 @@ export function innerOffset(frame: FrameView): number | undefined {
 export function encapsulationLine(frame: FrameView, byteLength: number): string | undefined {
   if (!frame.tunnelled) return undefined;
   const inner = innerOffset(frame);
-  return inner === undefined ? undefined : `Encapsulation: ${inner} bytes of outer headers around a ${byteLength - inner}-byte inner frame.`;
+  return inner === undefined
+    ? undefined
+    : `Encapsulation: ${inner} bytes of outer headers around a ${byteLength - inner}-byte inner frame.`;
 }
 
 /**

@@ -36,8 +36,23 @@ export function matchLine(side: Side, match: { n: number; direction: MatchDirect
   const dir = match.direction === 'encap' ? 'encapsulated' : 'decapsulated';
   const gap = Math.abs(match.deltaUs);
   const same = gap < 0.5;
-  const when = side === 'overlay'
-    ? (match.direction === 'encap' ? (same ? 'sent on the underlay in the same microsecond' : `sent on the underlay ${fmtUs(gap)} later`) : (same ? 'arrived on the underlay in the same microsecond' : `arrived on the underlay ${fmtUs(gap)} earlier`))
-    : (match.direction === 'encap' ? (same ? 'left the bridge in the same microsecond' : `left the bridge ${fmtUs(gap)} earlier`) : (same ? 'reached the bridge in the same microsecond' : `reached the bridge ${fmtUs(gap)} later`));
-  return side === 'overlay' ? `Carried on the underlay by packet #${match.n} (${dir}: ${when}).` : `This is bridge frame #${match.n}, ${dir} (${when}).`;
+  const when =
+    side === 'overlay'
+      ? match.direction === 'encap'
+        ? same
+          ? 'sent on the underlay in the same microsecond'
+          : `sent on the underlay ${fmtUs(gap)} later`
+        : same
+          ? 'arrived on the underlay in the same microsecond'
+          : `arrived on the underlay ${fmtUs(gap)} earlier`
+      : match.direction === 'encap'
+        ? same
+          ? 'left the bridge in the same microsecond'
+          : `left the bridge ${fmtUs(gap)} earlier`
+        : same
+          ? 'reached the bridge in the same microsecond'
+          : `reached the bridge ${fmtUs(gap)} later`;
+  return side === 'overlay'
+    ? `Carried on the underlay by packet #${match.n} (${dir}: ${when}).`
+    : `This is bridge frame #${match.n}, ${dir} (${when}).`;
 }

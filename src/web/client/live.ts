@@ -19,16 +19,34 @@ export function mergeStatus(status: LiveCaptureStatus): void {
 function buildLivePanel(): void {
   if ($maybe('#live-panel')) return;
   const nodes = state.session?.liveNodes ?? [];
-  const panel = el('section', { id: 'live-panel', class: 'token-box', 'aria-label': 'Live capture', hidden: true },
-    el('form', { id: 'live-form', onsubmit: (e: SubmitEvent) => { e.preventDefault(); void startLive(); } },
+  const panel = el(
+    'section',
+    { id: 'live-panel', class: 'token-box', 'aria-label': 'Live capture', hidden: true },
+    el(
+      'form',
+      {
+        id: 'live-form',
+        onsubmit: (e: SubmitEvent) => {
+          e.preventDefault();
+          void startLive();
+        },
+      },
       el('strong', {}, 'Live capture '),
       el('label', {}, 'node ', el('select', { id: 'live-node' }, ...nodes.map((n) => el('option', { value: n }, n)))),
       ' ',
-      el('label', {}, 'for ', el('input', { id: 'live-duration', type: 'number', min: '1', step: '1', placeholder: 'until stopped', style: 'width:9em' }), ' s'),
+      el(
+        'label',
+        {},
+        'for ',
+        el('input', { id: 'live-duration', type: 'number', min: '1', step: '1', placeholder: 'until stopped', style: 'width:9em' }),
+        ' s',
+      ),
       ' ',
       el('button', { type: 'submit', id: 'live-start' }, 'Start'),
-      el('span', { class: 'hint' }, ' tcpdump on the node\'s underlay and bridge; the charts and lists fill in as packets arrive')),
-    el('ul', { id: 'live-list', style: 'margin:.4em 0 0;padding-left:1.2em' }));
+      el('span', { class: 'hint' }, " tcpdump on the node's underlay and bridge; the charts and lists fill in as packets arrive"),
+    ),
+    el('ul', { id: 'live-list', style: 'margin:.4em 0 0;padding-left:1.2em' }),
+  );
   $('#token-box').after(panel);
   const toggle = el('button', { type: 'button', id: 'live-toggle', 'aria-pressed': 'false' }, 'Live');
   toggle.addEventListener('click', () => {
@@ -40,7 +58,9 @@ function buildLivePanel(): void {
 
 function streamText(c: LiveEntry, iface: string): string {
   const s = c.stats[iface];
-  return s ? `${iface} ${fmtNum(s.packets)} packets${s.vxlanPackets ? ` (${fmtNum(s.vxlanPackets)} VXLAN)` : ''}${c.running && s.packetsPerSec ? `, ${s.packetsPerSec}/s` : ''}` : `${iface} waiting`;
+  return s
+    ? `${iface} ${fmtNum(s.packets)} packets${s.vxlanPackets ? ` (${fmtNum(s.vxlanPackets)} VXLAN)` : ''}${c.running && s.packetsPerSec ? `, ${s.packetsPerSec}/s` : ''}`
+    : `${iface} waiting`;
 }
 
 export function renderLive(): void {
@@ -52,12 +72,22 @@ export function renderLive(): void {
     $('#live-panel').hidden = false;
     $('#live-toggle').setAttribute('aria-pressed', 'true');
   }
-  list.replaceChildren(...items.map((c) => el('li', { 'data-live': c.id },
-    el('strong', {}, c.node), ' ',
-    c.running ? el('span', { class: 'live' }, '● live') : el('span', { class: 'hint' }, c.ok === false || c.errors.length ? 'ended with errors' : 'stopped'),
-    ` — ${c.interfaces.map((i) => streamText(c, i)).join(' · ')} `,
-    c.running ? el('button', { type: 'button', class: 'live-stop', onclick: () => void stopLive(c.id) }, 'Stop') : null,
-    ...c.errors.map((e) => el('div', { class: 'message error', style: 'padding:.2em .5em;margin-top:.2em' }, e)))));
+  list.replaceChildren(
+    ...items.map((c) =>
+      el(
+        'li',
+        { 'data-live': c.id },
+        el('strong', {}, c.node),
+        ' ',
+        c.running
+          ? el('span', { class: 'live' }, '● live')
+          : el('span', { class: 'hint' }, c.ok === false || c.errors.length ? 'ended with errors' : 'stopped'),
+        ` — ${c.interfaces.map((i) => streamText(c, i)).join(' · ')} `,
+        c.running ? el('button', { type: 'button', class: 'live-stop', onclick: () => void stopLive(c.id) }, 'Stop') : null,
+        ...c.errors.map((e) => el('div', { class: 'message error', style: 'padding:.2em .5em;margin-top:.2em' }, e)),
+      ),
+    ),
+  );
 }
 
 async function startLive(): Promise<void> {
@@ -100,7 +130,15 @@ async function stopLive(id: string): Promise<void> {
 
 /** A live capture's server-sent event. */
 export function onLiveEvent<K extends LiveEventKind>(kind: K, data: ServerEvents[K]): void {
-  const c: LiveEntry = state.live.get(data.id) ?? { id: data.id, node: data.node, interfaces: [], running: true, startedAt: '', errors: [], stats: {} };
+  const c: LiveEntry = state.live.get(data.id) ?? {
+    id: data.id,
+    node: data.node,
+    interfaces: [],
+    running: true,
+    startedAt: '',
+    errors: [],
+    stats: {},
+  };
   if (kind === 'live-start') {
     const d = data as ServerEvents['live-start'];
     Object.assign(c, { interfaces: d.interfaces.map((i) => i.iface), running: true });

@@ -30,10 +30,21 @@ export async function loadSession(keepNode = true): Promise<void> {
 
 export function renderNodeTabs(): void {
   const nodes = state.session?.nodes ?? [];
-  $('#nodes').replaceChildren(...nodes.map((n) => el('button', {
-    type: 'button', class: n.name === state.node ? 'active' : '', 'data-node': n.name, 'aria-pressed': n.name === state.node ? 'true' : 'false',
-    onclick: () => void selectNode(n.name),
-  }, n.name)));
+  $('#nodes').replaceChildren(
+    ...nodes.map((n) =>
+      el(
+        'button',
+        {
+          type: 'button',
+          class: n.name === state.node ? 'active' : '',
+          'data-node': n.name,
+          'aria-pressed': n.name === state.node ? 'true' : 'false',
+          onclick: () => void selectNode(n.name),
+        },
+        n.name,
+      ),
+    ),
+  );
   $('#empty').hidden = nodes.length > 0;
 }
 

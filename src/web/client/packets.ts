@@ -8,7 +8,17 @@ import { writeLocation } from './navigation.js';
 import { PAGE, SIDES, currentNode, state } from './state.js';
 import { showMessage } from './ui.js';
 
-const PROTOCOLS: readonly [string, string][] = [['', 'any protocol'], ['vxlan', 'VXLAN'], ['arp', 'ARP'], ['icmp', 'ICMP'], ['icmpv6', 'ICMPv6'], ['tcp', 'TCP'], ['udp', 'UDP'], ['matched', 'matched'], ['unmatched', 'unmatched']];
+const PROTOCOLS: readonly [string, string][] = [
+  ['', 'any protocol'],
+  ['vxlan', 'VXLAN'],
+  ['arp', 'ARP'],
+  ['icmp', 'ICMP'],
+  ['icmpv6', 'ICMPv6'],
+  ['tcp', 'TCP'],
+  ['udp', 'UDP'],
+  ['matched', 'matched'],
+  ['unmatched', 'unmatched'],
+];
 
 function captureOf(side: Side): CaptureSummary | null {
   return currentNode()?.[side] ?? null;
@@ -49,24 +59,79 @@ function buildList(side: Side, capture: CaptureSummary | null): void {
     void apply();
   };
   const parts: (HTMLElement | null)[] = [
-    el('h2', {}, capture ? `${sideLabel(capture)} — ${capture.name}` : `${side === 'underlay' ? 'Underlay' : 'Bridge'}: no capture for this node`, capture?.live ? el('span', { class: 'live' }, ' ● live') : null),
-    capture ? el('div', { class: 'filters' },
-      el('input', { class: 'vni', placeholder: 'VNI', 'aria-label': 'VNI', inputmode: 'numeric', onkeydown: onKey }),
-      el('input', { class: 'mac', placeholder: 'MAC', 'aria-label': 'MAC address', onkeydown: onKey }),
-      el('input', { class: 'ip', placeholder: 'IPv4', 'aria-label': 'IP address', onkeydown: onKey }),
-      el('select', { class: 'proto', 'aria-label': 'Protocol', onchange: () => void apply() }, ...PROTOCOLS.map(([v, t]) => el('option', { value: v }, t))),
-      el('input', { class: 'extra', placeholder: 'more: flood, unmatched…', 'aria-label': 'Other filter terms', title: state.session?.filterHelp ?? '', onkeydown: onKey }),
-      el('button', { type: 'button', onclick: () => void apply() }, 'Filter'),
-      el('button', { type: 'button', onclick: clear }, 'Clear'),
-    ) : null,
-    capture ? el('div', { class: 'table-wrap' }, el('table', { class: 'packets' },
-      el('thead', {}, el('tr', {}, el('th', {}, 'No.'), el('th', {}, 'Time'), el('th', {}, 'Len'), el('th', {}, 'VNI'), el('th', {}, 'Summary'), el('th', { title: 'the same frame on the other side' }, '⇄'))),
-      el('tbody', {}))) : null,
-    capture ? el('div', { class: 'pager' },
-      el('button', { type: 'button', class: 'prev', onclick: () => void page(side, -1) }, '◀ previous'),
-      el('span', { class: 'range' }),
-      el('button', { type: 'button', class: 'next', onclick: () => void page(side, 1) }, 'next ▶'),
-      el('input', { class: 'goto', placeholder: 'go to #', 'aria-label': 'Go to packet number', inputmode: 'numeric', size: 7, onkeydown: (e: KeyboardEvent) => { if (e.key === 'Enter') void goTo(side, (e.target as HTMLInputElement).value); } })) : null,
+    el(
+      'h2',
+      {},
+      capture ? `${sideLabel(capture)} — ${capture.name}` : `${side === 'underlay' ? 'Underlay' : 'Bridge'}: no capture for this node`,
+      capture?.live ? el('span', { class: 'live' }, ' ● live') : null,
+    ),
+    capture
+      ? el(
+          'div',
+          { class: 'filters' },
+          el('input', { class: 'vni', placeholder: 'VNI', 'aria-label': 'VNI', inputmode: 'numeric', onkeydown: onKey }),
+          el('input', { class: 'mac', placeholder: 'MAC', 'aria-label': 'MAC address', onkeydown: onKey }),
+          el('input', { class: 'ip', placeholder: 'IPv4', 'aria-label': 'IP address', onkeydown: onKey }),
+          el(
+            'select',
+            { class: 'proto', 'aria-label': 'Protocol', onchange: () => void apply() },
+            ...PROTOCOLS.map(([v, t]) => el('option', { value: v }, t)),
+          ),
+          el('input', {
+            class: 'extra',
+            placeholder: 'more: flood, unmatched…',
+            'aria-label': 'Other filter terms',
+            title: state.session?.filterHelp ?? '',
+            onkeydown: onKey,
+          }),
+          el('button', { type: 'button', onclick: () => void apply() }, 'Filter'),
+          el('button', { type: 'button', onclick: clear }, 'Clear'),
+        )
+      : null,
+    capture
+      ? el(
+          'div',
+          { class: 'table-wrap' },
+          el(
+            'table',
+            { class: 'packets' },
+            el(
+              'thead',
+              {},
+              el(
+                'tr',
+                {},
+                el('th', {}, 'No.'),
+                el('th', {}, 'Time'),
+                el('th', {}, 'Len'),
+                el('th', {}, 'VNI'),
+                el('th', {}, 'Summary'),
+                el('th', { title: 'the same frame on the other side' }, '⇄'),
+              ),
+            ),
+            el('tbody', {}),
+          ),
+        )
+      : null,
+    capture
+      ? el(
+          'div',
+          { class: 'pager' },
+          el('button', { type: 'button', class: 'prev', onclick: () => void page(side, -1) }, '◀ previous'),
+          el('span', { class: 'range' }),
+          el('button', { type: 'button', class: 'next', onclick: () => void page(side, 1) }, 'next ▶'),
+          el('input', {
+            class: 'goto',
+            placeholder: 'go to #',
+            'aria-label': 'Go to packet number',
+            inputmode: 'numeric',
+            size: 7,
+            onkeydown: (e: KeyboardEvent) => {
+              if (e.key === 'Enter') void goTo(side, (e.target as HTMLInputElement).value);
+            },
+          }),
+        )
+      : null,
   ];
   root.replaceChildren(...parts.filter((x): x is HTMLElement => x !== null));
 }
@@ -112,10 +177,29 @@ export async function loadList(side: Side): Promise<void> {
   l.total = pageData.total;
   l.rows = pageData.rows;
   const root = $(`#list-${side}`);
-  $('tbody', root).replaceChildren(...pageData.rows.map((r) => el('tr', { 'data-n': r.n, tabindex: 0, onclick: () => void selectPacket(side, r.n), onkeydown: (e: KeyboardEvent) => void rowKey(e, side, r.n) },
-    el('td', {}, String(r.n)), el('td', { class: 'mono' }, r.time), el('td', {}, String(r.len)), el('td', {}, r.vni === null ? '' : String(r.vni)),
-    el('td', { class: 'sum' }, r.summary, r.flags.length ? el('span', { class: 'flag' }, ` [${r.flags.join(', ')}]`) : null),
-    el('td', { class: 'm', title: r.match ? `#${r.match} on the other side` : 'not seen on the other side' }, r.match ? `#${r.match}` : ''))));
+  $('tbody', root).replaceChildren(
+    ...pageData.rows.map((r) =>
+      el(
+        'tr',
+        {
+          'data-n': r.n,
+          tabindex: 0,
+          onclick: () => void selectPacket(side, r.n),
+          onkeydown: (e: KeyboardEvent) => void rowKey(e, side, r.n),
+        },
+        el('td', {}, String(r.n)),
+        el('td', { class: 'mono' }, r.time),
+        el('td', {}, String(r.len)),
+        el('td', {}, r.vni === null ? '' : String(r.vni)),
+        el('td', { class: 'sum' }, r.summary, r.flags.length ? el('span', { class: 'flag' }, ` [${r.flags.join(', ')}]`) : null),
+        el(
+          'td',
+          { class: 'm', title: r.match ? `#${r.match} on the other side` : 'not seen on the other side' },
+          r.match ? `#${r.match}` : '',
+        ),
+      ),
+    ),
+  );
   $('.range', root).textContent = pageData.total
     ? `${fmtNum(l.offset + 1)}–${fmtNum(l.offset + pageData.rows.length)} of ${fmtNum(pageData.total)}${l.filter ? ` (filtered from ${fmtNum(pageData.all)})` : ''}`
     : `no packet matches${l.filter ? ` “${l.filter}”` : ''}`;
@@ -198,10 +282,15 @@ export async function selectPacket(side: Side, n: number): Promise<void> {
   renderDetail(main, d, side, { match: d.match, unmatched: d.unmatched, copies: d.copies });
   if (d.match) {
     renderDetail(matchPanel, d.match, other, { fromPacket: d.n });
-    setMirror(side === 'overlay' ? { bridge: main, underlay: matchPanel } : { bridge: matchPanel, underlay: main }, side === 'underlay' ? d : d.match);
+    setMirror(
+      side === 'overlay' ? { bridge: main, underlay: matchPanel } : { bridge: matchPanel, underlay: main },
+      side === 'underlay' ? d : d.match,
+    );
   } else {
     setMirror(null, null);
-    matchPanel.replaceChildren(el('p', { class: 'hint' }, side === 'overlay' ? 'No underlay packet carried this frame.' : 'No bridge frame matches this packet.'));
+    matchPanel.replaceChildren(
+      el('p', { class: 'hint' }, side === 'overlay' ? 'No underlay packet carried this frame.' : 'No bridge frame matches this packet.'),
+    );
   }
   if (d.match) await revealInList(other, d.match.n);
   if (seq !== state.selectSeq) return;

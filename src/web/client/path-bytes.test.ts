@@ -12,16 +12,34 @@ import { decodePacket } from '../../decode/packet.js';
 import type { RawPacket } from '../../decode/types.js';
 import { frameView } from '../packets.js';
 import { wholePcapRecords } from '../../../test/helpers/pcap.js';
-import { byteDiffs, fieldAt, fieldDiffs, hexRows, hopBytes, hopFields, hopLine, innerRowCount, innerStart, wrappingLine, type HopBytes } from './path-bytes.js';
+import {
+  byteDiffs,
+  fieldAt,
+  fieldDiffs,
+  hexRows,
+  hopBytes,
+  hopFields,
+  hopLine,
+  innerRowCount,
+  innerStart,
+  wrappingLine,
+  type HopBytes,
+} from './path-bytes.js';
 
 const LAB = path.join(import.meta.dirname, '../../../fixtures/lab');
 type Sightings = [PathPointName, string, number][];
 const IGMP: Sightings = [
-  ['srcBridge', 'kvm1-vxlan_bridge.pcap', 12], ['srcUnderlay', 'kvm1-eth1.pcap', 20], ['dstUnderlay', 'kvm2-eth1.pcap', 21], ['dstBridge', 'kvm2-vxlan_bridge.pcap', 11],
+  ['srcBridge', 'kvm1-vxlan_bridge.pcap', 12],
+  ['srcUnderlay', 'kvm1-eth1.pcap', 20],
+  ['dstUnderlay', 'kvm2-eth1.pcap', 21],
+  ['dstBridge', 'kvm2-vxlan_bridge.pcap', 11],
 ];
 /** vm1's first ping of vm2 (ICMP echo request id 21666 seq 1). */
 const PING: Sightings = [
-  ['srcBridge', 'kvm1-vxlan_bridge.pcap', 9], ['srcUnderlay', 'kvm1-eth1.pcap', 14], ['dstUnderlay', 'kvm2-eth1.pcap', 14], ['dstBridge', 'kvm2-vxlan_bridge.pcap', 8],
+  ['srcBridge', 'kvm1-vxlan_bridge.pcap', 9],
+  ['srcUnderlay', 'kvm1-eth1.pcap', 14],
+  ['dstUnderlay', 'kvm2-eth1.pcap', 14],
+  ['dstBridge', 'kvm2-vxlan_bridge.pcap', 8],
 ];
 
 function served(raw: RawPacket, n: number): PathSightingBytes {
@@ -64,13 +82,27 @@ describe('the byte view at each hop', () => {
     const d = byteDiffs(h);
     expect(d.inner.size).toBe(0);
     expect(d.outer.size).toBe(0);
-    const grids = h.map((x) => hexRows(x, d).filter((r) => r.part === 'inner').map((r) => r.cells.map((c) => `${c.k}:${c.hex}`)));
+    const grids = h.map((x) =>
+      hexRows(x, d)
+        .filter((r) => r.part === 'inner')
+        .map((r) => r.cells.map((c) => `${c.k}:${c.hex}`)),
+    );
     for (const g of grids) expect(g).toEqual(grids[0]);
     expect(grids[0]?.length).toBe(Math.ceil(54 / 16));
     // the wrapping comes first on the underlay (50 bytes: 4 rows), never on the bridge
     const under = hexRows(h[1] as HopBytes, d);
-    expect(under.filter((r) => r.part === 'outer').map((r) => [r.label, r.cells.length])).toEqual([['0000', 16], ['0010', 16], ['0020', 16], ['0030', 2]]);
-    expect(under.filter((r) => r.part === 'outer').flatMap((r) => r.cells).every((c) => c.k === null)).toBe(true);
+    expect(under.filter((r) => r.part === 'outer').map((r) => [r.label, r.cells.length])).toEqual([
+      ['0000', 16],
+      ['0010', 16],
+      ['0020', 16],
+      ['0030', 2],
+    ]);
+    expect(
+      under
+        .filter((r) => r.part === 'outer')
+        .flatMap((r) => r.cells)
+        .every((c) => c.k === null),
+    ).toBe(true);
     expect(hexRows(h[0] as HopBytes, d).some((r) => r.part === 'outer')).toBe(false);
     // the frame's layers are striped (inner) at every hop, the wrapping is not
     expect(under[4]?.cells[0]?.cls).toBe('c-eth inner');
@@ -84,7 +116,10 @@ describe('the byte view at each hop', () => {
   it('the same fields at every hop: the outer IP id and TTL shown, equal on both underlays', () => {
     const h = hops();
     const diffs = fieldDiffs(h, byteDiffs(h), false);
-    expect(diffs.map((x) => [x.label, x.differs])).toEqual([['outer IPv4 Identification', false], ['outer IPv4 TTL', false]]);
+    expect(diffs.map((x) => [x.label, x.differs])).toEqual([
+      ['outer IPv4 Identification', false],
+      ['outer IPv4 TTL', false],
+    ]);
     expect(diffs[0]?.values).toEqual({ srcUnderlay: '13500', dstUnderlay: '13500' });
     expect(diffs[0]?.why).toMatch(/pairs the two sightings/);
     expect(diffs[1]?.why).toMatch(/no router/);
@@ -110,7 +145,9 @@ describe('the byte view at each hop', () => {
     expect([...d.inner]).toEqual([k]);
     // the same byte of the frame is marked at every hop, wherever it sits in the packet
     for (const x of h) {
-      const cell = hexRows(x, d).flatMap((r) => r.cells).find((c) => c.k === k);
+      const cell = hexRows(x, d)
+        .flatMap((r) => r.cells)
+        .find((c) => c.k === k);
       expect(cell).toMatchObject({ i: (x.inner as number) + k, differs: true });
     }
     const rows = fieldDiffs(h, d, true).filter((x) => x.differs);

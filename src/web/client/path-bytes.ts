@@ -16,7 +16,10 @@ import { bytesOf, colourClass, innerOffset, segmentsOf } from './detail-data.js'
 export const HOP_POINTS: readonly PathPointName[] = ['srcBridge', 'srcUnderlay', 'dstUnderlay', 'dstBridge'];
 
 export const POINT_LABEL: Record<PathPointName, string> = {
-  srcBridge: 'source bridge', srcUnderlay: 'source underlay', dstUnderlay: 'destination underlay', dstBridge: 'destination bridge',
+  srcBridge: 'source bridge',
+  srcUnderlay: 'source underlay',
+  dstUnderlay: 'destination underlay',
+  dstBridge: 'destination bridge',
 };
 
 /** Bytes per row of the hex view. */
@@ -60,7 +63,10 @@ export function wrappingLine(h: HopBytes): string | null {
 /** The sentence above a hop's bytes: the frame wrapped (on the underlay) or as the guest sent it (on the bridge). */
 export function hopLine(h: HopBytes): string {
   const len = h.frame.len;
-  if (h.inner === null) return h.frame.tunnelled ? `${len} bytes: the inner frame was not captured` : `${len} bytes: no Ethernet header to line up (a cooked capture)`;
+  if (h.inner === null)
+    return h.frame.tunnelled
+      ? `${len} bytes: the inner frame was not captured`
+      : `${len} bytes: no Ethernet header to line up (a cooked capture)`;
   const frameLen = len - h.inner;
   const wrap = wrappingLine(h);
   return wrap ? `wrapped: ${wrap} around the ${frameLen}-byte frame` : `the frame itself, ${frameLen} bytes: unwrapped`;
@@ -128,7 +134,16 @@ export function hopFields(h: HopBytes): HopField[] {
     for (const f of l.fields) {
       const fo = seenName.get(f.name) ?? 0;
       seenName.set(f.name, fo + 1);
-      out.push({ key: `${lk}#${lo}|${f.name}#${fo}`, part, label: `${part} ${l.name} ${f.name}`, layerType: l.type, name: f.name, from: f.offset, to: f.offset + f.length - 1, value: f.value });
+      out.push({
+        key: `${lk}#${lo}|${f.name}#${fo}`,
+        part,
+        label: `${part} ${l.name} ${f.name}`,
+        layerType: l.type,
+        name: f.name,
+        from: f.offset,
+        to: f.offset + f.length - 1,
+        value: f.value,
+      });
     }
   }
   return out;
@@ -156,8 +171,12 @@ const CHECKSUMS: ReadonlySet<string> = new Set(['tcp', 'udp', 'icmp', 'icmpv6'])
 function why(f: HopField, differs: boolean, checksumOffload: boolean): string {
   const kind = `${f.layerType}|${f.name}`;
   if (f.part === 'outer') {
-    if (kind === 'ipv4|Identification') return differs ? 'changed on the way (something re-sent the packet: a NAT, a tunnel endpoint): it is one of what pairs the two sightings' : 'the same on both underlays: with the UDP ports and the payload, it pairs the two sightings';
-    if (kind === 'ipv4|TTL' || kind === 'ipv6|Hop limit') return differs ? 'each router between the VTEPs takes one off' : 'no router between the VTEPs: they share a link';
+    if (kind === 'ipv4|Identification')
+      return differs
+        ? 'changed on the way (something re-sent the packet: a NAT, a tunnel endpoint): it is one of what pairs the two sightings'
+        : 'the same on both underlays: with the UDP ports and the payload, it pairs the two sightings';
+    if (kind === 'ipv4|TTL' || kind === 'ipv6|Hop limit')
+      return differs ? 'each router between the VTEPs takes one off' : 'no router between the VTEPs: they share a link';
     if (kind === 'ipv4|Header checksum') return 'recomputed by each router, as the TTL changed';
     if (f.layerType === 'eth' && f.name.endsWith('MAC')) return 'the outer Ethernet header is per link: each router rewrites it';
     if (kind === 'udp|Checksum') return 'recomputed on the way (a NAT, or a checksum filled in by the NIC)';
@@ -168,7 +187,7 @@ function why(f: HopField, differs: boolean, checksumOffload: boolean): string {
       ? 'checksum offload: the sender leaves the checksum for the NIC to fill in, so its own capture sees it unfinished ("bad udp/tcp cksum"): not a loss, not a fault'
       : 'the checksum differs between sightings (offload on the sender, or the frame was changed)';
   }
-  return 'the guest\'s frame changed on the way: it should cross the tunnel byte for byte';
+  return "the guest's frame changed on the way: it should cross the tunnel byte for byte";
 }
 
 /**
@@ -194,7 +213,7 @@ export function fieldDiffs(hops: readonly HopBytes[], diffs: ByteDiffs, checksum
     out.push({ key: f.key, part: f.part, label: f.label, values, differs, why: why(f, differs, checksumOffload) });
   }
   const loose = [...diffs.inner].filter((k) => !covered.has(k)).sort((a, b) => a - b);
-  for (let a = 0; a < loose.length;) {
+  for (let a = 0; a < loose.length; ) {
     let z = a;
     while (z + 1 < loose.length && (loose[z + 1] as number) === (loose[z] as number) + 1) z++;
     const from = loose[a] as number;
@@ -207,8 +226,14 @@ export function fieldDiffs(hops: readonly HopBytes[], diffs: ByteDiffs, checksum
       if (v) values[h.point] = `0x${v}`;
     }
     out.push({
-      key: `inner|bytes|${from}-${to}`, part: 'inner', label: `inner frame bytes ${from === to ? from : `${from}–${to}`}`, values, differs: true,
-      why: checksumOffload ? 'a checksum left for the NIC to fill in (checksum offload on the sender): not a loss, not a fault' : 'the guest\'s frame changed on the way: it should cross the tunnel byte for byte',
+      key: `inner|bytes|${from}-${to}`,
+      part: 'inner',
+      label: `inner frame bytes ${from === to ? from : `${from}–${to}`}`,
+      values,
+      differs: true,
+      why: checksumOffload
+        ? 'a checksum left for the NIC to fill in (checksum offload on the sender): not a loss, not a fault'
+        : "the guest's frame changed on the way: it should cross the tunnel byte for byte",
     });
     a = z + 1;
   }
@@ -248,7 +273,10 @@ export function hexRows(h: HopBytes, diffs: ByteDiffs, maxInnerRows = Infinity):
     for (let i = s.from; i <= s.to && i < h.bytes.length; i++) cls[i] = colourClass(s.type, inner ? Math.max(1, s.depth) : s.depth);
   }
   const cell = (i: number, k: number | null): HexCell => ({
-    i, k, hex: (h.bytes[i] as number).toString(16).padStart(2, '0'), cls: cls[i] ?? '',
+    i,
+    k,
+    hex: (h.bytes[i] as number).toString(16).padStart(2, '0'),
+    cls: cls[i] ?? '',
     differs: k !== null ? diffs.inner.has(k) : h.frame.tunnelled && diffs.outer.has(i),
   });
   const rows: HexRow[] = [];
@@ -270,4 +298,3 @@ export function hexRows(h: HopBytes, diffs: ByteDiffs, maxInnerRows = Infinity):
 export function innerRowCount(h: HopBytes): number {
   return h.inner === null ? 0 : Math.ceil(Math.max(0, h.bytes.length - h.inner) / ROW);
 }
-

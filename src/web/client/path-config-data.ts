@@ -26,21 +26,44 @@ export function configLines(c: PathConfigNodeView): ConfigLine[] {
     if (v.remote !== null) out.push({ key: 'remote', label: 'remote', value: v.remote });
     if (v.group === null && v.remote === null) out.push({ key: 'group', label: 'group/remote', value: 'none (unicast, from the FDB)' });
     out.push({ key: 'dev', label: 'dev', value: v.dev ?? '–' });
-    out.push({ key: 'mtu', label: 'MTU', value: `${v.mtu}${c.underlay ? ` (underlay ${c.underlay.name} ${c.underlay.mtu}: room for ${c.underlay.mtu - 50} with the 50 bytes of VXLAN over IPv4)` : ''}` });
+    out.push({
+      key: 'mtu',
+      label: 'MTU',
+      value: `${v.mtu}${c.underlay ? ` (underlay ${c.underlay.name} ${c.underlay.mtu}: room for ${c.underlay.mtu - 50} with the 50 bytes of VXLAN over IPv4)` : ''}`,
+    });
   }
   if (c.bridge) out.push({ key: 'bridge', label: 'bridge', value: `${c.bridge.name}, MTU ${c.bridge.mtu}${c.bridge.up ? '' : ', DOWN'}` });
-  if (c.underlay) out.push({ key: 'underlay', label: 'underlay', value: `${c.underlay.name}, MTU ${c.underlay.mtu}${c.underlay.addresses.length ? `, ${c.underlay.addresses.join(', ')}` : ''}` });
+  if (c.underlay)
+    out.push({
+      key: 'underlay',
+      label: 'underlay',
+      value: `${c.underlay.name}, MTU ${c.underlay.mtu}${c.underlay.addresses.length ? `, ${c.underlay.addresses.join(', ')}` : ''}`,
+    });
   if (v || c.fdb.length) {
     const flood = c.fdb.filter((e) => e.flood).map((e) => e.dst ?? '?');
-    out.push({ key: 'flood', label: 'flood list', value: flood.length ? flood.join(', ') : v?.group ? 'none (floods to the group)' : 'none: broadcasts reach no VTEP' });
+    out.push({
+      key: 'flood',
+      label: 'flood list',
+      value: flood.length ? flood.join(', ') : v?.group ? 'none (floods to the group)' : 'none: broadcasts reach no VTEP',
+    });
     const uni = c.fdb.filter((e) => !e.flood);
     if (uni.length) {
       const shown = uni.slice(0, 6).map((e) => `${e.mac} → ${e.dst ?? 'local'}${e.permanent ? ' (static)' : ''}`);
       out.push({ key: 'fdb', label: 'FDB', value: `${shown.join(', ')}${uni.length > shown.length ? `, … ${uni.length} in all` : ''}` });
     }
   }
-  for (const o of c.otherVxlan ?? []) out.push({ key: 'other', label: 'other VXLAN', value: `${o.device}: VNI ${o.vni}, UDP ${o.port}${o.dev ? `, dev ${o.dev}` : ''}, MTU ${o.mtu}${o.up ? '' : ', DOWN'}` });
-  if (c.recordedAt !== null && c.error === undefined) out.push({ key: 'firewall', label: 'firewall', value: c.firewall.length ? c.firewall.join('; ') : 'nothing recorded about the VXLAN port' });
+  for (const o of c.otherVxlan ?? [])
+    out.push({
+      key: 'other',
+      label: 'other VXLAN',
+      value: `${o.device}: VNI ${o.vni}, UDP ${o.port}${o.dev ? `, dev ${o.dev}` : ''}, MTU ${o.mtu}${o.up ? '' : ', DOWN'}`,
+    });
+  if (c.recordedAt !== null && c.error === undefined)
+    out.push({
+      key: 'firewall',
+      label: 'firewall',
+      value: c.firewall.length ? c.firewall.join('; ') : 'nothing recorded about the VXLAN port',
+    });
   return out;
 }
 
@@ -55,7 +78,10 @@ const RANK: Record<PathConfigFinding['severity'], number> = { fail: 0, warn: 1, 
 
 /** Worst first; within a severity, in the analysis's order. */
 export function findingsInOrder(findings: readonly PathConfigFinding[]): PathConfigFinding[] {
-  return findings.map((f, i) => ({ f, i })).sort((a, b) => RANK[a.f.severity] - RANK[b.f.severity] || a.i - b.i).map((x) => x.f);
+  return findings
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => RANK[a.f.severity] - RANK[b.f.severity] || a.i - b.i)
+    .map((x) => x.f);
 }
 
 /** The severity's words and symbol: never the colour alone. */
@@ -96,6 +122,15 @@ export function nothingRecorded(cmp: PathConfigComparison): boolean {
 /** The cards to draw: every node of the comparison, and any node of the path report it does not name (with nothing recorded). */
 export function configCards(cmp: PathConfigComparison, pathNodes: readonly string[]): PathConfigNodeView[] {
   const named = new Set(cmp.nodes.map((n) => n.node));
-  const none = (node: string): PathConfigNodeView => ({ node, recordedAt: null, recordedBy: null, vxlan: null, bridge: null, underlay: null, fdb: [], firewall: [] });
+  const none = (node: string): PathConfigNodeView => ({
+    node,
+    recordedAt: null,
+    recordedBy: null,
+    vxlan: null,
+    bridge: null,
+    underlay: null,
+    fdb: [],
+    firewall: [],
+  });
   return [...cmp.nodes, ...pathNodes.filter((n) => !named.has(n)).map(none)];
 }

@@ -10,7 +10,18 @@
 import type { PathFrameBranchView, PathPointName } from '../api-types.js';
 import { el } from './dom.js';
 import {
-  HOP_POINTS, POINT_LABEL, byteDiffs, fieldAt, fieldDiffs, hexRows, hopBytes, hopFields, hopLine, innerRowCount, type HopBytes, type HopField,
+  HOP_POINTS,
+  POINT_LABEL,
+  byteDiffs,
+  fieldAt,
+  fieldDiffs,
+  hexRows,
+  hopBytes,
+  hopFields,
+  hopLine,
+  innerRowCount,
+  type HopBytes,
+  type HopField,
 } from './path-bytes.js';
 
 /** Rows of the guest's frame shown before "show all" (its headers, and some of what they carry). */
@@ -31,27 +42,66 @@ export function hopBytesView(b: PathFrameBranchView, heads: Record<PathPointName
   const blocks = el('div', { class: 'hop-blocks' });
   let all = false;
   const draw = (): void => {
-    blocks.replaceChildren(...HOP_POINTS.map((p, idx) => {
-      const h = hops.find((x) => x.point === p);
-      const s = b.sightings[p];
-      const title = el('h5', {}, `${idx + 1} · ${POINT_LABEL[p]}`, el('span', { class: 'hint' }, ` — ${heads[p][0]} ${heads[p][1]}${s ? ` #${s.packet?.n ?? s.frame}` : ''}`));
-      if (!h) return el('section', { class: 'hop-bytes missing', 'data-point': p }, title, el('p', { class: 'hint' }, s ? 'its bytes could not be re-read' : 'not seen here'));
-      const rows = hexRows(h, diffs, all ? Infinity : FIRST_ROWS);
-      const hex = el('div', { class: 'hex hop-hex', 'aria-label': `${POINT_LABEL[p]}: bytes in hexadecimal; the wrapping first, then the frame from a row of its own` },
-        ...rows.map((r) => el('div', { class: `row ${r.part === 'outer' ? 'wrap-row' : 'inner-row'}` },
-          el('span', { class: 'ofs', title: r.part === 'outer' ? 'offset in the packet' : 'offset in the frame (the same at every hop)' }, r.part === 'outer' ? `w ${r.label}` : r.label),
-          ...r.cells.map((c) => el('span', {
-            class: `b ${c.cls}${c.differs ? ' differs' : ''}`, 'data-i': c.i, ...(c.k !== null ? { 'data-k': c.k } : {}),
-            ...(c.differs ? { title: 'differs between sightings' } : {}),
-          }, c.hex)))));
-      const shown = rows.filter((r) => r.part === 'inner').length;
-      return el('section', { class: `hop-bytes ${h.frame.tunnelled ? 'wrapped' : 'unwrapped'}`, 'data-point': p, 'data-inner': h.inner ?? '' },
-        title,
-        el('div', { class: 'mono sum' }, b.bytes[p]?.summary ?? ''),
-        el('div', { class: 'hint' }, hopLine(h)),
-        hex,
-        shown < innerRowCount(h) ? el('div', { class: 'hint' }, `first ${shown * 16} bytes of the frame shown`) : null);
-    }));
+    blocks.replaceChildren(
+      ...HOP_POINTS.map((p, idx) => {
+        const h = hops.find((x) => x.point === p);
+        const s = b.sightings[p];
+        const title = el(
+          'h5',
+          {},
+          `${idx + 1} · ${POINT_LABEL[p]}`,
+          el('span', { class: 'hint' }, ` — ${heads[p][0]} ${heads[p][1]}${s ? ` #${s.packet?.n ?? s.frame}` : ''}`),
+        );
+        if (!h)
+          return el(
+            'section',
+            { class: 'hop-bytes missing', 'data-point': p },
+            title,
+            el('p', { class: 'hint' }, s ? 'its bytes could not be re-read' : 'not seen here'),
+          );
+        const rows = hexRows(h, diffs, all ? Infinity : FIRST_ROWS);
+        const hex = el(
+          'div',
+          {
+            class: 'hex hop-hex',
+            'aria-label': `${POINT_LABEL[p]}: bytes in hexadecimal; the wrapping first, then the frame from a row of its own`,
+          },
+          ...rows.map((r) =>
+            el(
+              'div',
+              { class: `row ${r.part === 'outer' ? 'wrap-row' : 'inner-row'}` },
+              el(
+                'span',
+                { class: 'ofs', title: r.part === 'outer' ? 'offset in the packet' : 'offset in the frame (the same at every hop)' },
+                r.part === 'outer' ? `w ${r.label}` : r.label,
+              ),
+              ...r.cells.map((c) =>
+                el(
+                  'span',
+                  {
+                    class: `b ${c.cls}${c.differs ? ' differs' : ''}`,
+                    'data-i': c.i,
+                    ...(c.k !== null ? { 'data-k': c.k } : {}),
+                    ...(c.differs ? { title: 'differs between sightings' } : {}),
+                  },
+                  c.hex,
+                ),
+              ),
+            ),
+          ),
+        );
+        const shown = rows.filter((r) => r.part === 'inner').length;
+        return el(
+          'section',
+          { class: `hop-bytes ${h.frame.tunnelled ? 'wrapped' : 'unwrapped'}`, 'data-point': p, 'data-inner': h.inner ?? '' },
+          title,
+          el('div', { class: 'mono sum' }, b.bytes[p]?.summary ?? ''),
+          el('div', { class: 'hint' }, hopLine(h)),
+          hex,
+          shown < innerRowCount(h) ? el('div', { class: 'hint' }, `first ${shown * 16} bytes of the frame shown`) : null,
+        );
+      }),
+    );
   };
   draw();
 
@@ -79,29 +129,59 @@ export function hopBytesView(b: PathFrameBranchView, heads: Record<PathPointName
   blocks.addEventListener('mouseleave', () => light(null));
 
   const more = hops.some((h) => innerRowCount(h) > FIRST_ROWS)
-    ? el('button', { type: 'button', class: 'hop-all', onclick: (e: MouseEvent) => {
-      all = !all;
-      (e.currentTarget as HTMLElement).textContent = all ? 'Show the first bytes only' : 'Show every byte';
-      draw();
-    } }, 'Show every byte')
+    ? el(
+        'button',
+        {
+          type: 'button',
+          class: 'hop-all',
+          onclick: (e: MouseEvent) => {
+            all = !all;
+            (e.currentTarget as HTMLElement).textContent = all ? 'Show the first bytes only' : 'Show every byte';
+            draw();
+          },
+        },
+        'Show every byte',
+      )
     : null;
 
   const rows = fieldDiffs(hops, diffs, b.checksumOffload);
   const shownAt = HOP_POINTS.filter((p) => hops.some((h) => h.point === p));
   const table = rows.length
-    ? el('table', { class: 'grid hop-diffs' },
-      el('thead', {}, el('tr', {}, el('th', {}, 'field'), ...shownAt.map((p) => el('th', {}, POINT_LABEL[p])), el('th', {}, 'why'))),
-      el('tbody', {}, ...rows.map((d) => el('tr', { class: d.differs ? 'differs' : 'same', 'data-key': d.key },
-        el('td', {}, el('span', { class: 'mark', 'aria-label': d.differs ? 'differs' : 'same' }, d.differs ? '≠ ' : '= '), d.label),
-        ...shownAt.map((p) => el('td', { class: 'mono' }, d.values[p] ?? '–')),
-        el('td', { class: 'ex' }, d.why)))))
+    ? el(
+        'table',
+        { class: 'grid hop-diffs' },
+        el('thead', {}, el('tr', {}, el('th', {}, 'field'), ...shownAt.map((p) => el('th', {}, POINT_LABEL[p])), el('th', {}, 'why'))),
+        el(
+          'tbody',
+          {},
+          ...rows.map((d) =>
+            el(
+              'tr',
+              { class: d.differs ? 'differs' : 'same', 'data-key': d.key },
+              el('td', {}, el('span', { class: 'mark', 'aria-label': d.differs ? 'differs' : 'same' }, d.differs ? '≠ ' : '= '), d.label),
+              ...shownAt.map((p) => el('td', { class: 'mono' }, d.values[p] ?? '–')),
+              el('td', { class: 'ex' }, d.why),
+            ),
+          ),
+        ),
+      )
     : null;
   const differing = rows.filter((d) => d.differs).length;
   const parts: (HTMLElement | null)[] = [
     el('h4', {}, 'The frame at each hop'),
-    el('p', { class: 'hint' }, 'The guest\'s frame (striped) is the same bytes at every hop, row for row; on the underlay it is wrapped in the outer headers (rows marked w, plain colours). Bytes that differ between sightings are underlined and marked ≠.'),
-    caption, blocks, more,
-    el('p', { class: 'hop-diff-line' }, differing ? `${differing} field${differing > 1 ? 's' : ''} differ between the sightings:` : 'The frame is the same at every hop.'),
+    el(
+      'p',
+      { class: 'hint' },
+      "The guest's frame (striped) is the same bytes at every hop, row for row; on the underlay it is wrapped in the outer headers (rows marked w, plain colours). Bytes that differ between sightings are underlined and marked ≠.",
+    ),
+    caption,
+    blocks,
+    more,
+    el(
+      'p',
+      { class: 'hop-diff-line' },
+      differing ? `${differing} field${differing > 1 ? 's' : ''} differ between the sightings:` : 'The frame is the same at every hop.',
+    ),
     table,
   ];
   box.append(...parts.filter((x): x is HTMLElement => x !== null));

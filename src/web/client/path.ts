@@ -12,7 +12,18 @@
  * The frame shown is the page's selection (node tab, side, packet number: the address bar keeps
  * it), so a frame picked here is the one the Packets view opens on, and back.
  */
-import type { PacketPage, PathBranchView, PathFrameBranchView, PathFrameResponse, PathGroupView, PathHopName, PathLatency, PathPointName, PathResponse, Side } from '../api-types.js';
+import type {
+  PacketPage,
+  PathBranchView,
+  PathFrameBranchView,
+  PathFrameResponse,
+  PathGroupView,
+  PathHopName,
+  PathLatency,
+  PathPointName,
+  PathResponse,
+  Side,
+} from '../api-types.js';
 import { errorOf, messageOf } from './api.js';
 import { $, el } from './dom.js';
 import { fmtNum } from './format.js';
@@ -31,7 +42,10 @@ const HOP_AFTER: Partial<Record<PathPointName, [PathHopName, string]>> = {
   dstUnderlay: ['decapsulation', 'decapsulation'],
 };
 const LOST_AT: readonly [keyof PathGroupView['lostAt'], string][] = [
-  ['encapsulation', 'not encapsulated'], ['underlay', 'lost on the underlay'], ['decapsulation', 'not decapsulated'], ['delivery', 'sent to the wrong VTEP'],
+  ['encapsulation', 'not encapsulated'],
+  ['underlay', 'lost on the underlay'],
+  ['decapsulation', 'not decapsulated'],
+  ['delivery', 'sent to the wrong VTEP'],
 ];
 
 async function getJson<T>(url: string): Promise<T> {
@@ -62,47 +76,96 @@ function sum(r: Record<string, number>): number {
 }
 
 function summaryTable(r: PathResponse): HTMLElement {
-  const head = el('tr', {}, ...['path', 'VNI', 'sent', 'delivered', 'lost', 'not captured', 'encapsulation p50 / p99', 'underlay p50 / p99', 'decapsulation p50 / p99']
-    .map((h, i) => el('th', { class: i >= 1 && i <= 5 ? 'num' : '' }, h)));
-  const rows = r.paths.map((g) => el('tr', { 'data-src': g.src, 'data-dst': g.dst, 'data-vni': g.vni ?? '' },
-    el('td', {}, `${g.src} → ${g.dst}`),
-    el('td', { class: 'num' }, g.vni === null ? '–' : String(g.vni)),
-    el('td', { class: 'num sent' }, fmtNum(g.sent)),
-    el('td', { class: 'num delivered' }, fmtNum(g.delivered)),
-    el('td', { class: `num lost${g.lost ? ' bad' : ''}` }, fmtNum(g.lost)),
-    el('td', { class: 'num' }, fmtNum(sum(g.notCaptured))),
-    el('td', { class: 'mono' }, p50p99(g.latencyUs.encapsulation)),
-    el('td', { class: 'mono' }, p50p99(g.latencyUs.underlay)),
-    el('td', { class: 'mono' }, p50p99(g.latencyUs.decapsulation))));
+  const head = el(
+    'tr',
+    {},
+    ...[
+      'path',
+      'VNI',
+      'sent',
+      'delivered',
+      'lost',
+      'not captured',
+      'encapsulation p50 / p99',
+      'underlay p50 / p99',
+      'decapsulation p50 / p99',
+    ].map((h, i) => el('th', { class: i >= 1 && i <= 5 ? 'num' : '' }, h)),
+  );
+  const rows = r.paths.map((g) =>
+    el(
+      'tr',
+      { 'data-src': g.src, 'data-dst': g.dst, 'data-vni': g.vni ?? '' },
+      el('td', {}, `${g.src} → ${g.dst}`),
+      el('td', { class: 'num' }, g.vni === null ? '–' : String(g.vni)),
+      el('td', { class: 'num sent' }, fmtNum(g.sent)),
+      el('td', { class: 'num delivered' }, fmtNum(g.delivered)),
+      el('td', { class: `num lost${g.lost ? ' bad' : ''}` }, fmtNum(g.lost)),
+      el('td', { class: 'num' }, fmtNum(sum(g.notCaptured))),
+      el('td', { class: 'mono' }, p50p99(g.latencyUs.encapsulation)),
+      el('td', { class: 'mono' }, p50p99(g.latencyUs.underlay)),
+      el('td', { class: 'mono' }, p50p99(g.latencyUs.decapsulation)),
+    ),
+  );
   const t = r.totals;
-  const total = el('tr', { class: 'total' }, el('th', {}, 'all'), el('td', {}), el('td', { class: 'num', 'data-total': 'sent' }, fmtNum(t.sent)), el('td', { class: 'num', 'data-total': 'delivered' }, fmtNum(t.delivered)),
-    el('td', { class: `num${t.lost ? ' bad' : ''}`, 'data-total': 'lost' }, fmtNum(t.lost)), el('td', { class: 'num', 'data-total': 'notCaptured' }, fmtNum(t.notCaptured)), el('td', { colspan: 3 }));
+  const total = el(
+    'tr',
+    { class: 'total' },
+    el('th', {}, 'all'),
+    el('td', {}),
+    el('td', { class: 'num', 'data-total': 'sent' }, fmtNum(t.sent)),
+    el('td', { class: 'num', 'data-total': 'delivered' }, fmtNum(t.delivered)),
+    el('td', { class: `num${t.lost ? ' bad' : ''}`, 'data-total': 'lost' }, fmtNum(t.lost)),
+    el('td', { class: 'num', 'data-total': 'notCaptured' }, fmtNum(t.notCaptured)),
+    el('td', { colspan: 3 }),
+  );
   return el('table', { class: 'grid path-summary' }, el('thead', {}, head), el('tbody', {}, ...rows, total));
 }
 
 /** Where and why, per path: losses per hop by reason (with one example's words), and what is not a loss. */
 function whereAndWhy(r: PathResponse): HTMLElement | null {
   const items: HTMLElement[] = [];
-  const example = (code: string, g: PathGroupView): string | undefined => r.incomplete.find((b) => b.code === code && b.src === g.src && b.dst === g.dst)?.reason;
+  const example = (code: string, g: PathGroupView): string | undefined =>
+    r.incomplete.find((b) => b.code === code && b.src === g.src && b.dst === g.dst)?.reason;
   for (const g of r.paths) {
     const name = `${g.src} → ${g.dst}${g.vni === null ? '' : ` VNI ${g.vni}`}`;
     for (const [hop, words] of LOST_AT) {
       for (const [code, n] of Object.entries(g.lostAt[hop]).sort((a, b) => b[1] - a[1])) {
         const why = example(code, g);
-        items.push(el('li', { class: 'loss', 'data-hop': hop, 'data-code': code }, el('strong', {}, `${name}: ${fmtNum(n)} ${words}`), ` (${code})`, why ? el('div', { class: 'why' }, why) : null));
+        items.push(
+          el(
+            'li',
+            { class: 'loss', 'data-hop': hop, 'data-code': code },
+            el('strong', {}, `${name}: ${fmtNum(n)} ${words}`),
+            ` (${code})`,
+            why ? el('div', { class: 'why' }, why) : null,
+          ),
+        );
       }
     }
     for (const [code, n] of Object.entries(g.notCaptured)) {
       const why = example(code, g);
-      items.push(el('li', { class: 'nocapture', 'data-code': code }, `${name}: ${fmtNum(n)} not captured — no loss (${code})`, why ? el('div', { class: 'why' }, why) : null));
+      items.push(
+        el(
+          'li',
+          { class: 'nocapture', 'data-code': code },
+          `${name}: ${fmtNum(n)} not captured — no loss (${code})`,
+          why ? el('div', { class: 'why' }, why) : null,
+        ),
+      );
     }
     const info: string[] = [];
-    if (g.fromVxlanDevice) info.push(`${fmtNum(g.fromVxlanDevice)} sent by the VXLAN device itself (IPv6 MLD/RS/DAD: they start on the underlay, normal)`);
+    if (g.fromVxlanDevice)
+      info.push(`${fmtNum(g.fromVxlanDevice)} sent by the VXLAN device itself (IPv6 MLD/RS/DAD: they start on the underlay, normal)`);
     if (g.sourceBridgeMissed) info.push(`${fmtNum(g.sourceBridgeMissed)} not found on the source bridge (follow one of them for why)`);
-    if (g.sourceUnderlayMissed) info.push(`${fmtNum(g.sourceUnderlayMissed)} first seen on the destination underlay (the source's capture missed them)`);
+    if (g.sourceUnderlayMissed)
+      info.push(`${fmtNum(g.sourceUnderlayMissed)} first seen on the destination underlay (the source's capture missed them)`);
     if (g.flooded) info.push(`${fmtNum(g.flooded)} branches of flooded frames (head-end replication: one branch per VTEP)`);
-    if (g.checksumOffload) info.push(`${fmtNum(g.checksumOffload)} with a TCP/UDP checksum that differs between sightings: checksum offload on the sender, not a loss`);
-    if (g.negativeUnderlay) info.push(`${fmtNum(g.negativeUnderlay)} underlay crossings came out negative: the clock offsets are missing or not precise enough`);
+    if (g.checksumOffload)
+      info.push(
+        `${fmtNum(g.checksumOffload)} with a TCP/UDP checksum that differs between sightings: checksum offload on the sender, not a loss`,
+      );
+    if (g.negativeUnderlay)
+      info.push(`${fmtNum(g.negativeUnderlay)} underlay crossings came out negative: the clock offsets are missing or not precise enough`);
     for (const i of info) items.push(el('li', { class: 'info' }, `${name}: ${i}`));
   }
   return items.length ? el('div', { class: 'path-why' }, el('h3', {}, 'Where and why'), el('ul', {}, ...items)) : null;
@@ -137,12 +200,33 @@ async function frameLists(r: PathResponse, mySeq: number): Promise<HTMLElement> 
   const parts: HTMLElement[] = [];
   if (r.incomplete.length) {
     parts.push(el('h3', {}, `Frames that did not complete (${fmtNum(r.incomplete.length)}${r.listsCapped ? ', the first listed' : ''})`));
-    parts.push(el('ul', { class: 'frame-list incomplete' }, ...r.incomplete.slice(0, LISTED).map((b) => {
-      const at = firstSighting(b);
-      return el('li', {}, at
-        ? el('button', { type: 'button', 'data-node': at.node, 'data-side': at.side, 'data-n': at.n, onclick: () => void pickFrame(at.node, at.side, at.n) }, `${at.node} ${at.side === 'overlay' ? 'bridge' : 'underlay'} #${at.n}`)
-        : el('span', {}, '?'), ` ${b.src} → ${b.dst} · ${b.status}: ${b.reason}`);
-    })));
+    parts.push(
+      el(
+        'ul',
+        { class: 'frame-list incomplete' },
+        ...r.incomplete.slice(0, LISTED).map((b) => {
+          const at = firstSighting(b);
+          return el(
+            'li',
+            {},
+            at
+              ? el(
+                  'button',
+                  {
+                    type: 'button',
+                    'data-node': at.node,
+                    'data-side': at.side,
+                    'data-n': at.n,
+                    onclick: () => void pickFrame(at.node, at.side, at.n),
+                  },
+                  `${at.node} ${at.side === 'overlay' ? 'bridge' : 'underlay'} #${at.n}`,
+                )
+              : el('span', {}, '?'),
+            ` ${b.src} → ${b.dst} · ${b.status}: ${b.reason}`,
+          );
+        }),
+      ),
+    );
   }
   const node = currentNode();
   const bridge = node?.overlay;
@@ -154,28 +238,82 @@ async function frameLists(r: PathResponse, mySeq: number): Promise<HTMLElement> 
       parts.push(el('p', { class: 'hint bad' }, `${node.name}'s bridge frames could not be listed: ${messageOf(err)}`));
     }
     if (mySeq !== seq) return el('div');
-    if (page) parts.push(el('h3', {}, `${node.name}'s bridge frames that crossed the tunnel (first ${fmtNum(page.rows.length)} of ${fmtNum(page.total)})`));
-    if (page) parts.push(el('div', { class: 'table-wrap path-frames' }, el('table', { class: 'packets' },
-      el('thead', {}, el('tr', {}, el('th', {}, 'No.'), el('th', {}, 'Time'), el('th', {}, 'Summary'))),
-      el('tbody', {}, ...page.rows.map((row) => el('tr', {
-        'data-n': row.n, tabindex: 0, class: state.selected?.side === 'overlay' && state.selected.n === row.n ? 'selected' : '',
-        onclick: () => void pickFrame(node.name, 'overlay', row.n),
-        onkeydown: (e: KeyboardEvent) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); void pickFrame(node.name, 'overlay', row.n); } },
-      }, el('td', {}, String(row.n)), el('td', { class: 'mono' }, row.time), el('td', { class: 'sum' }, row.summary)))))));
+    if (page)
+      parts.push(
+        el('h3', {}, `${node.name}'s bridge frames that crossed the tunnel (first ${fmtNum(page.rows.length)} of ${fmtNum(page.total)})`),
+      );
+    if (page)
+      parts.push(
+        el(
+          'div',
+          { class: 'table-wrap path-frames' },
+          el(
+            'table',
+            { class: 'packets' },
+            el('thead', {}, el('tr', {}, el('th', {}, 'No.'), el('th', {}, 'Time'), el('th', {}, 'Summary'))),
+            el(
+              'tbody',
+              {},
+              ...page.rows.map((row) =>
+                el(
+                  'tr',
+                  {
+                    'data-n': row.n,
+                    tabindex: 0,
+                    class: state.selected?.side === 'overlay' && state.selected.n === row.n ? 'selected' : '',
+                    onclick: () => void pickFrame(node.name, 'overlay', row.n),
+                    onkeydown: (e: KeyboardEvent) => {
+                      if (e.key === 'Enter' || e.key === ' ') {
+                        e.preventDefault();
+                        void pickFrame(node.name, 'overlay', row.n);
+                      }
+                    },
+                  },
+                  el('td', {}, String(row.n)),
+                  el('td', { class: 'mono' }, row.time),
+                  el('td', { class: 'sum' }, row.summary),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
   }
   const go = (form: HTMLFormElement): void => {
-    const n = Number(($<HTMLInputElement>('input', form)).value.trim().replace(/^#/, ''));
-    const side = ($<HTMLSelectElement>('select', form)).value as Side;
+    const n = Number($<HTMLInputElement>('input', form).value.trim().replace(/^#/, ''));
+    const side = $<HTMLSelectElement>('select', form).value as Side;
     if (!state.node || !Number.isInteger(n) || n < 1) {
       showMessage('Give a packet number (from 1), as the Packets view numbers it.');
       return;
     }
     void pickFrame(state.node, side, n);
   };
-  parts.push(el('form', { class: 'frame-go', onsubmit: (e: SubmitEvent) => { e.preventDefault(); go(e.currentTarget as HTMLFormElement); } },
-    el('label', {}, `Follow ${state.node ?? ''}'s `, el('select', { 'aria-label': 'Side' }, el('option', { value: 'overlay' }, 'bridge'), el('option', { value: 'underlay' }, 'underlay')), ' packet #',
-      el('input', { 'aria-label': 'Packet number', inputmode: 'numeric', size: 7 })),
-    el('button', { type: 'submit' }, 'Follow')));
+  parts.push(
+    el(
+      'form',
+      {
+        class: 'frame-go',
+        onsubmit: (e: SubmitEvent) => {
+          e.preventDefault();
+          go(e.currentTarget as HTMLFormElement);
+        },
+      },
+      el(
+        'label',
+        {},
+        `Follow ${state.node ?? ''}'s `,
+        el(
+          'select',
+          { 'aria-label': 'Side' },
+          el('option', { value: 'overlay' }, 'bridge'),
+          el('option', { value: 'underlay' }, 'underlay'),
+        ),
+        ' packet #',
+        el('input', { 'aria-label': 'Packet number', inputmode: 'numeric', size: 7 }),
+      ),
+      el('button', { type: 'submit' }, 'Follow'),
+    ),
+  );
   return el('div', { class: 'path-pick' }, ...parts);
 }
 
@@ -190,15 +328,26 @@ export async function renderPath(): Promise<void> {
     $('#path-frame').replaceChildren();
     return;
   }
-  const nodes = r.nodes.map((n) => `${n.name} (VTEP ${n.vtep ?? '?'}${n.clockOffsetUs ? `, clock ${n.clockOffsetUs > 0 ? '+' : ''}${n.clockOffsetUs} µs` : ''})`).join(' · ');
+  const nodes = r.nodes
+    .map(
+      (n) => `${n.name} (VTEP ${n.vtep ?? '?'}${n.clockOffsetUs ? `, clock ${n.clockOffsetUs > 0 ? '+' : ''}${n.clockOffsetUs} µs` : ''})`,
+    )
+    .join(' · ');
   const lists = await frameLists(r, mySeq);
   if (mySeq !== seq) return;
   const why = whereAndWhy(r);
   box.replaceChildren(
-    el('p', { class: 'lead' }, `Every frame followed from one node's bridge to the other's: source bridge → source underlay (encapsulated) → destination underlay → destination bridge (decapsulated). Nodes: ${nodes}; sightings paired within ±${r.windowUs / 1000} ms.`),
+    el(
+      'p',
+      { class: 'lead' },
+      `Every frame followed from one node's bridge to the other's: source bridge → source underlay (encapsulated) → destination underlay → destination bridge (decapsulated). Nodes: ${nodes}; sightings paired within ±${r.windowUs / 1000} ms.`,
+    ),
     r.paths.length ? summaryTable(r) : el('p', { class: 'hint' }, 'No frame crossed between the nodes.'),
     ...(why ? [why] : []),
-    configSection(r.config, r.nodes.map((n) => n.name)),
+    configSection(
+      r.config,
+      r.nodes.map((n) => n.name),
+    ),
     ...r.notes.map((n) => el('p', { class: 'hint note' }, `Note: ${n}`)),
     ...r.inputErrors.map((e) => el('p', { class: 'hint note bad' }, `${e.node} ${e.side}: ${e.message}`)),
   );
@@ -211,7 +360,9 @@ async function renderFrame(): Promise<void> {
   const target = $('#path-frame');
   const sel = state.selected;
   if (!state.node || !sel) {
-    target.replaceChildren(el('p', { class: 'hint' }, 'Pick a frame: its four sightings, the time of each hop, and where it stopped if it did.'));
+    target.replaceChildren(
+      el('p', { class: 'hint' }, 'Pick a frame: its four sightings, the time of each hop, and where it stopped if it did.'),
+    );
     return;
   }
   const mySeq = seq;
@@ -223,8 +374,14 @@ async function renderFrame(): Promise<void> {
     return;
   }
   if (mySeq !== seq || state.selected !== sel) return;
-  for (const tr of document.querySelectorAll<HTMLElement>('.path-frames tbody tr')) tr.classList.toggle('selected', sel.side === 'overlay' && Number(tr.dataset.n) === sel.n);
-  const title = el('h3', {}, `${f.ref.node} ${f.ref.side === 'overlay' ? 'bridge' : 'underlay'} packet #${f.ref.n}`, el('span', { class: 'hint' }, ` (frame ${f.ref.frame} of ${f.file})`));
+  for (const tr of document.querySelectorAll<HTMLElement>('.path-frames tbody tr'))
+    tr.classList.toggle('selected', sel.side === 'overlay' && Number(tr.dataset.n) === sel.n);
+  const title = el(
+    'h3',
+    {},
+    `${f.ref.node} ${f.ref.side === 'overlay' ? 'bridge' : 'underlay'} packet #${f.ref.n}`,
+    el('span', { class: 'hint' }, ` (frame ${f.ref.frame} of ${f.file})`),
+  );
   if (f.branches.length === 0) {
     target.replaceChildren(title, el('p', { class: 'hint' }, f.note ?? 'This frame did not cross between the nodes.'));
     return;
@@ -249,15 +406,30 @@ function ladder(b: PathFrameBranchView, i: number, n: number): HTMLElement {
     return (leftward ? 3 - k : k) + 1;
   };
   const head: Record<PathPointName, [string, string]> = {
-    srcBridge: [b.src, ifaceOf(b.src, 'overlay')], srcUnderlay: [b.src, ifaceOf(b.src, 'underlay')],
-    dstUnderlay: [b.dst, ifaceOf(b.dst, 'underlay')], dstBridge: [b.dst, ifaceOf(b.dst, 'overlay')],
+    srcBridge: [b.src, ifaceOf(b.src, 'overlay')],
+    srcUnderlay: [b.src, ifaceOf(b.src, 'underlay')],
+    dstUnderlay: [b.dst, ifaceOf(b.dst, 'underlay')],
+    dstBridge: [b.dst, ifaceOf(b.dst, 'overlay')],
   };
   const cells: HTMLElement[] = [];
   let row = 1;
   const lanes = (r: number, cls = ''): void => {
     for (let c = 1; c <= 4; c++) cells.push(el('div', { class: `lane ${cls}`, style: `grid-row: ${r}; grid-column: ${c}` }));
   };
-  for (const p of POINTS) cells.push(el('div', { class: `ladder-head ${p.endsWith('Bridge') ? 'bridge' : 'underlay'}`, style: `grid-row: 1; grid-column: ${col(p)}`, 'data-point': p }, el('strong', {}, head[p][0]), ' ', head[p][1]));
+  for (const p of POINTS)
+    cells.push(
+      el(
+        'div',
+        {
+          class: `ladder-head ${p.endsWith('Bridge') ? 'bridge' : 'underlay'}`,
+          style: `grid-row: 1; grid-column: ${col(p)}`,
+          'data-point': p,
+        },
+        el('strong', {}, head[p][0]),
+        ' ',
+        head[p][1],
+      ),
+    );
   // the first point seen and the first one missed after it: where the frame stopped
   const firstSeen = POINTS.findIndex((p) => b.sightings[p] !== undefined);
   const stoppedAt = b.status === 'delivered' ? -1 : POINTS.findIndex((p, k) => k > firstSeen && b.sightings[p] === undefined);
@@ -266,18 +438,47 @@ function ladder(b: PathFrameBranchView, i: number, n: number): HTMLElement {
     lanes(row);
     const s = b.sightings[p];
     if (s) {
-      cells.push(el('div', { class: 'ladder-point seen', style: `grid-row: ${row}; grid-column: ${col(p)}`, 'data-point': p, 'data-frame': s.frame },
-        el('span', { class: 'dot', 'aria-hidden': 'true' }),
-        el('div', { class: 'at' },
-          s.packet
-            ? el('button', { type: 'button', class: 'open', title: `open ${s.file} #${s.frame} in the Packets view`, onclick: () => void openPacket(s.node, s.packet?.side ?? 'overlay', s.packet?.n ?? s.frame) }, `#${s.packet.n}`)
-            : el('span', {}, `#${s.frame}`),
-          el('span', { class: 'mono t' }, ` ${(s.refUs / 1e6).toFixed(6)} s`))));
+      cells.push(
+        el(
+          'div',
+          { class: 'ladder-point seen', style: `grid-row: ${row}; grid-column: ${col(p)}`, 'data-point': p, 'data-frame': s.frame },
+          el('span', { class: 'dot', 'aria-hidden': 'true' }),
+          el(
+            'div',
+            { class: 'at' },
+            s.packet
+              ? el(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'open',
+                    title: `open ${s.file} #${s.frame} in the Packets view`,
+                    onclick: () => void openPacket(s.node, s.packet?.side ?? 'overlay', s.packet?.n ?? s.frame),
+                  },
+                  `#${s.packet.n}`,
+                )
+              : el('span', {}, `#${s.frame}`),
+            el('span', { class: 'mono t' }, ` ${(s.refUs / 1e6).toFixed(6)} s`),
+          ),
+        ),
+      );
     } else if (k === stoppedAt) {
-      cells.push(el('div', { class: 'ladder-point stopped', style: `grid-row: ${row}; grid-column: ${col(p)}`, 'data-point': p },
-        el('span', { class: 'cross', 'aria-hidden': 'true' }, '✕'), el('div', { class: 'at' }, 'never seen here')));
+      cells.push(
+        el(
+          'div',
+          { class: 'ladder-point stopped', style: `grid-row: ${row}; grid-column: ${col(p)}`, 'data-point': p },
+          el('span', { class: 'cross', 'aria-hidden': 'true' }, '✕'),
+          el('div', { class: 'at' }, 'never seen here'),
+        ),
+      );
     } else {
-      cells.push(el('div', { class: 'ladder-point missing', style: `grid-row: ${row}; grid-column: ${col(p)}`, 'data-point': p }, el('div', { class: 'at' }, '– not seen')));
+      cells.push(
+        el(
+          'div',
+          { class: 'ladder-point missing', style: `grid-row: ${row}; grid-column: ${col(p)}`, 'data-point': p },
+          el('div', { class: 'at' }, '– not seen'),
+        ),
+      );
     }
     const hop = HOP_AFTER[p];
     const next = POINTS[k + 1];
@@ -294,15 +495,39 @@ function ladder(b: PathFrameBranchView, i: number, n: number): HTMLElement {
     const z = col(next);
     const lost = b.sightings[next] === undefined && k + 1 === stoppedAt;
     const cls = `ladder-hop ${z < a ? 'left' : 'right'}${lost ? ' lost' : ''}${v === undefined && !lost ? ' none' : ''}`;
-    cells.push(el('div', { class: cls, style: `grid-row: ${row}; grid-column: ${Math.min(a, z)} / span 2`, 'data-hop': hop[0], ...(v !== undefined ? { 'data-us': v } : {}) },
-      el('div', { class: 'arrow', 'aria-hidden': 'true' }),
-      el('div', { class: 'label' }, v !== undefined ? el('span', { class: 'us' }, hopText(v)) : lost ? el('span', { class: 'us' }, 'lost') : null, ` ${hop[1]}`)));
+    cells.push(
+      el(
+        'div',
+        {
+          class: cls,
+          style: `grid-row: ${row}; grid-column: ${Math.min(a, z)} / span 2`,
+          'data-hop': hop[0],
+          ...(v !== undefined ? { 'data-us': v } : {}),
+        },
+        el('div', { class: 'arrow', 'aria-hidden': 'true' }),
+        el(
+          'div',
+          { class: 'label' },
+          v !== undefined ? el('span', { class: 'us' }, hopText(v)) : lost ? el('span', { class: 'us' }, 'lost') : null,
+          ` ${hop[1]}`,
+        ),
+      ),
+    );
   }
   const tunnel = b.vtepSrc !== undefined ? ` · VTEP ${b.vtepSrc} → ${b.vtepDst} UDP ${b.udpPort ?? '?'}` : '';
-  return el('div', { class: `path-branch ${b.loss ? 'loss' : b.status === 'delivered' ? 'ok' : 'partial'}`, 'data-status': b.status },
-    el('h4', {}, n > 1 ? `Branch ${i + 1} of ${n}: ` : '', `${b.src} → ${b.dst}${b.vni === null ? '' : `, VNI ${b.vni}`}${tunnel}${b.flood ? ' (flooded)' : ''}`, el('span', { class: `status ${b.status}` }, b.status)),
+  return el(
+    'div',
+    { class: `path-branch ${b.loss ? 'loss' : b.status === 'delivered' ? 'ok' : 'partial'}`, 'data-status': b.status },
+    el(
+      'h4',
+      {},
+      n > 1 ? `Branch ${i + 1} of ${n}: ` : '',
+      `${b.src} → ${b.dst}${b.vni === null ? '' : `, VNI ${b.vni}`}${tunnel}${b.flood ? ' (flooded)' : ''}`,
+      el('span', { class: `status ${b.status}` }, b.status),
+    ),
     el('div', { class: 'ladder', role: 'img', 'aria-label': `${b.src} to ${b.dst}: ${b.status}. ${b.reason}` }, ...cells),
     el('p', { class: `reason${b.loss ? ' bad' : ''}` }, b.reason),
     ...b.notes.map((x) => el('p', { class: 'hint' }, `Note: ${x}`)),
-    hopBytesView(b, head));
+    hopBytesView(b, head),
+  );
 }

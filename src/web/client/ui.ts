@@ -26,7 +26,9 @@ export function needToken(what = 'Uploading'): boolean {
   if (state.token) return false;
   $('#token-box').hidden = false;
   $<HTMLInputElement>('#token-input').focus();
-  showMessage(`${what} needs the token printed by \`vxlan-inspect serve\` when it started: paste it above (or open the URL it printed, which carries it).`);
+  showMessage(
+    `${what} needs the token printed by \`vxlan-inspect serve\` when it started: paste it above (or open the URL it printed, which carries it).`,
+  );
   return true;
 }
 

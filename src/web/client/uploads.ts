@@ -11,13 +11,17 @@ export async function upload(files: readonly File[]): Promise<void> {
   const done: string[] = [];
   for (const file of files) {
     if (file.size > limit) {
-      showMessage(`${file.name} is ${fmtBytes(file.size)}: uploads are limited to ${fmtBytes(limit)}. Serve large captures from disk: vxlan-inspect serve FILE…`);
+      showMessage(
+        `${file.name} is ${fmtBytes(file.size)}: uploads are limited to ${fmtBytes(limit)}. Serve large captures from disk: vxlan-inspect serve FILE…`,
+      );
       return;
     }
     showMessage(`Uploading ${file.name}…`, 'ok');
     try {
       const r = await api.upload(file.name, file, state.token ?? '');
-      done.push(`${r.capture.name}: ${fmtNum(r.capture.packets)} packets (node ${r.node}, ${r.capture.role === 'underlay' ? 'underlay' : 'bridge'})`);
+      done.push(
+        `${r.capture.name}: ${fmtNum(r.capture.packets)} packets (node ${r.node}, ${r.capture.role === 'underlay' ? 'underlay' : 'bridge'})`,
+      );
       state.node = r.node;
     } catch (err) {
       showMessage(`Upload failed — ${messageOf(err)}`);

@@ -40,7 +40,11 @@ export function classRoutes(board: ClassBoard, token: string, publicDir: string)
 
   r.get('/api/class/events', (_req, res) => {
     if (!board.events.add(res, { event: 'hello', data: board.snapshot() })) {
-      throw new HttpError('VXI_WEB_UNAVAILABLE', `too many open dashboards (${board.events.size}): close one (each browser tab keeps a stream)`, { status: 503 });
+      throw new HttpError(
+        'VXI_WEB_UNAVAILABLE',
+        `too many open dashboards (${board.events.size}): close one (each browser tab keeps a stream)`,
+        { status: 503 },
+      );
     }
   });
 
@@ -50,17 +54,24 @@ export function classRoutes(board: ClassBoard, token: string, publicDir: string)
     res.status(202).json(body);
   });
 
-  r.get('/api/class/groups/:name/view', wrap(async (req, res) => {
-    const g = groupParam(board, req);
-    let server;
-    try {
-      server = await board.views.open(g);
-    } catch (err) {
-      throw new HttpError('VXI_WEB_INTERNAL', `cannot start the page of group ${g.name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
-    const body: ClassGroupViewResponse = { group: g.name, port: server.port };
-    res.json(body);
-  }));
+  r.get(
+    '/api/class/groups/:name/view',
+    wrap(async (req, res) => {
+      const g = groupParam(board, req);
+      let server;
+      try {
+        server = await board.views.open(g);
+      } catch (err) {
+        throw new HttpError(
+          'VXI_WEB_INTERNAL',
+          `cannot start the page of group ${g.name}: ${err instanceof Error ? err.message : String(err)}`,
+          { cause: err },
+        );
+      }
+      const body: ClassGroupViewResponse = { group: g.name, port: server.port };
+      res.json(body);
+    }),
+  );
 
   return r;
 }

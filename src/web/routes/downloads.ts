@@ -21,20 +21,21 @@ function responseSink<T extends string | Uint8Array>(res: Response): Sink<T> {
   });
   return {
     write: (data) => res.write(data),
-    waitDrain: () => new Promise<void>((resolve) => {
-      if (closed || res.destroyed) {
-        closed = true;
-        resolve();
-        return;
-      }
-      const done = (): void => {
-        res.off('drain', done);
-        res.off('close', done);
-        resolve();
-      };
-      res.on('drain', done);
-      res.on('close', done);
-    }),
+    waitDrain: () =>
+      new Promise<void>((resolve) => {
+        if (closed || res.destroyed) {
+          closed = true;
+          resolve();
+          return;
+        }
+        const done = (): void => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      }),
     get closed() {
       return closed || res.destroyed;
     },
@@ -48,37 +49,48 @@ function baseName(name: string): string {
 export function downloadRoutes(store: CaptureStore): Router {
   const r = Router();
 
-  r.get('/api/captures/:id/file', wrap(async (req, res) => {
-    const c = captureParam(store, req);
-    res.attachment(c.name.endsWith('.pcap') || c.name.endsWith('.pcapng') ? c.name : `${c.name}.pcap`);
-    res.type('application/vnd.tcpdump.pcap');
-    // pipeline closes the file when the client goes away (pipe would leave it open)
-    await pipeline(createReadStream(c.path), res).catch(() => res.destroy());
-  }));
+  r.get(
+    '/api/captures/:id/file',
+    wrap(async (req, res) => {
+      const c = captureParam(store, req);
+      res.attachment(c.name.endsWith('.pcap') || c.name.endsWith('.pcapng') ? c.name : `${c.name}.pcap`);
+      res.type('application/vnd.tcpdump.pcap');
+      // pipeline closes the file when the client goes away (pipe would leave it open)
+      await pipeline(createReadStream(c.path), res).catch(() => res.destroy());
+    }),
+  );
 
-  r.get('/api/captures/:id/inner.pcap', wrap(async (req, res) => {
-    const c = captureParam(store, req);
-    res.attachment(`${baseName(c.name)}-inner.pcap`);
-    res.type('application/vnd.tcpdump.pcap');
-    // what could not be written is said at the end (the status is sent with the first bytes)
-    res.set('Trailer', `${INNER_TRAILERS.skipped}, ${INNER_TRAILERS.normalised}`);
-    const w = await writeInnerPcap(c.path, store.registry, responseSink<Uint8Array>(res));
-    if (w.closed) return;
-    res.addTrailers({
-      [INNER_TRAILERS.skipped]: w.skipped ? `${w.skipped} frame(s) left out: their timestamp is after 2106 and does not fit a pcap record` : '0',
-      [INNER_TRAILERS.normalised]: String(w.normalised),
-    });
-    res.end();
-  }));
+  r.get(
+    '/api/captures/:id/inner.pcap',
+    wrap(async (req, res) => {
+      const c = captureParam(store, req);
+      res.attachment(`${baseName(c.name)}-inner.pcap`);
+      res.type('application/vnd.tcpdump.pcap');
+      // what could not be written is said at the end (the status is sent with the first bytes)
+      res.set('Trailer', `${INNER_TRAILERS.skipped}, ${INNER_TRAILERS.normalised}`);
+      const w = await writeInnerPcap(c.path, store.registry, responseSink<Uint8Array>(res));
+      if (w.closed) return;
+      res.addTrailers({
+        [INNER_TRAILERS.skipped]: w.skipped
+          ? `${w.skipped} frame(s) left out: their timestamp is after 2106 and does not fit a pcap record`
+          : '0',
+        [INNER_TRAILERS.normalised]: String(w.normalised),
+      });
+      res.end();
+    }),
+  );
 
-  r.get('/api/captures/:id/packets.ndjson', wrap(async (req, res) => {
-    const c = captureParam(store, req);
-    res.attachment(`${baseName(c.name)}.ndjson`);
-    res.type('application/x-ndjson');
-    const sink = responseSink<string>(res);
-    await writePacketsNdjson(c.path, store.registry, sink);
-    if (!sink.closed) res.end();
-  }));
+  r.get(
+    '/api/captures/:id/packets.ndjson',
+    wrap(async (req, res) => {
+      const c = captureParam(store, req);
+      res.attachment(`${baseName(c.name)}.ndjson`);
+      res.type('application/x-ndjson');
+      const sink = responseSink<string>(res);
+      await writePacketsNdjson(c.path, store.registry, sink);
+      if (!sink.closed) res.end();
+    }),
+  );
 
   return r;
 }

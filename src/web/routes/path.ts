@@ -20,8 +20,26 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Router } from 'express';
-import type { PathBranchView, PathFrameBranchView, PathFrameResponse, PathNodeView, PathResponse, PathSightingBytes, PathSightingView, Side } from '../api-types.js';
-import { DEFAULT_PATH_WINDOW_US, followPaths, type FrameRef, type PathBranch, type PathNodeInput, type PathPoint, type PathReport, type PathSighting } from '../../analysis/path.js';
+import type {
+  PathBranchView,
+  PathFrameBranchView,
+  PathFrameResponse,
+  PathNodeView,
+  PathResponse,
+  PathSightingBytes,
+  PathSightingView,
+  Side,
+} from '../api-types.js';
+import {
+  DEFAULT_PATH_WINDOW_US,
+  followPaths,
+  type FrameRef,
+  type PathBranch,
+  type PathNodeInput,
+  type PathPoint,
+  type PathReport,
+  type PathSighting,
+} from '../../analysis/path.js';
 import { sidesOfOneFile } from '../../analysis/run.js';
 import type { SideSource } from '../../analysis/sides.js';
 import { SESSION_FILE, overlayConfigOf, parseSessionJson, type OverlayConfigRecord } from '../../capture/session-file.js';
@@ -142,7 +160,17 @@ export class PathService {
         overlay = { path: o.path, name: o.name, select: { kind: 'all' }, ...(o.iface !== undefined ? { iface: o.iface } : {}) };
       }
       const config = configs.get(n.name);
-      nodes.push({ input: { name: n.name, underlay, overlay, clockOffsetUs: n.clockOffsetUs, overlayClockOffsetUs: n.overlayClockOffsetUs, ...(config ? { config } : {}) }, captures: { underlay: u, overlay: o } });
+      nodes.push({
+        input: {
+          name: n.name,
+          underlay,
+          overlay,
+          clockOffsetUs: n.clockOffsetUs,
+          overlayClockOffsetUs: n.overlayClockOffsetUs,
+          ...(config ? { config } : {}),
+        },
+        captures: { underlay: u, overlay: o },
+      });
     }
     let missing: string | null = null;
     if (nodes.length < 2) {
@@ -153,12 +181,15 @@ export class PathService {
   }
 
   private async run(s: Session, follow?: FrameRef): Promise<PathReport> {
-    return followPaths(s.nodes.map((n) => n.input), {
-      registry: this.store.registry,
-      vxlanPorts: this.store.vxlanPorts,
-      windowUs: DEFAULT_PATH_WINDOW_US,
-      ...(follow ? { follow } : {}),
-    });
+    return followPaths(
+      s.nodes.map((n) => n.input),
+      {
+        registry: this.store.registry,
+        vxlanPorts: this.store.vxlanPorts,
+        windowUs: DEFAULT_PATH_WINDOW_US,
+        ...(follow ? { follow } : {}),
+      },
+    );
   }
 
   /** The session's report, computed once per store generation. */
@@ -189,7 +220,11 @@ export class PathService {
     const stored = this.store.node(node);
     const id = stored?.[side];
     const c = id ? this.store.capture(id) : undefined;
-    if (!stored || !c) throw new HttpError('VXI_WEB_NOT_FOUND', `no ${side === 'overlay' ? 'bridge' : 'underlay'} capture of node ${JSON.stringify(node)} (GET /api/session lists the nodes and their captures)`);
+    if (!stored || !c)
+      throw new HttpError(
+        'VXI_WEB_NOT_FOUND',
+        `no ${side === 'overlay' ? 'bridge' : 'underlay'} capture of node ${JSON.stringify(node)} (GET /api/session lists the nodes and their captures)`,
+      );
     if (n > c.index.count) throw new HttpError('VXI_WEB_NOT_FOUND', `${c.name} has ${c.index.count} packets: there is no packet ${n}`);
     const frame = c.index.frame[n - 1] as number;
     const key = `${this.store.generation}\u0000${node}\u0000${side}\u0000${frame}`;
@@ -251,7 +286,11 @@ export class PathService {
     const raw = (await readRecords(c.index, [n - 1])).get(n - 1);
     if (!raw) return null;
     const p = decodePacket(raw, n, { registry: this.store.registry });
-    return { summary: summarizeLayers(p.layers), frame: frameView(p), hex: Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength).toString('hex') };
+    return {
+      summary: summarizeLayers(p.layers),
+      frame: frameView(p),
+      hex: Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength).toString('hex'),
+    };
   }
 }
 
@@ -297,8 +336,16 @@ function branchView(b: PathBranch, s: Session): PathBranchView {
 
 function unavailable(reason: string): PathResponse {
   return {
-    available: false, reason, windowUs: DEFAULT_PATH_WINDOW_US, nodes: [], paths: [],
-    totals: { sent: 0, delivered: 0, lost: 0, notCaptured: 0, checksumOffload: 0 }, incomplete: [], listsCapped: false, notes: [], inputErrors: [],
+    available: false,
+    reason,
+    windowUs: DEFAULT_PATH_WINDOW_US,
+    nodes: [],
+    paths: [],
+    totals: { sent: 0, delivered: 0, lost: 0, notCaptured: 0, checksumOffload: 0 },
+    incomplete: [],
+    listsCapped: false,
+    notes: [],
+    inputErrors: [],
     config: { nodes: [], findings: [] },
   };
 }
@@ -324,21 +371,33 @@ export function pathRoutes(store: CaptureStore): Router {
   const r = Router();
   const service = new PathService(store);
 
-  r.get('/api/path', wrap(async (_req, res) => {
-    await store.analyzeAll();
-    res.json(await service.summary());
-  }));
+  r.get(
+    '/api/path',
+    wrap(async (_req, res) => {
+      await store.analyzeAll();
+      res.json(await service.summary());
+    }),
+  );
 
-  r.get('/api/path/frame', wrap(async (req, res) => {
-    await store.analyzeAll();
-    const node = str(req.query.node);
-    if (!node) throw new HttpError('VXI_WEB_BAD_REQUEST', 'node= is required: the node whose capture holds the frame (GET /api/session lists them)');
-    const sideText = str(req.query.side) || 'overlay';
-    if (sideText !== 'overlay' && sideText !== 'underlay') throw new HttpError('VXI_WEB_BAD_REQUEST', `side must be overlay (the bridge) or underlay, not ${JSON.stringify(sideText)}`);
-    if (req.query.n === undefined || req.query.n === '') throw new HttpError('VXI_WEB_BAD_REQUEST', 'n= is required: the packet number as the Packets view shows it');
-    const n = intParam(req.query.n, 'n', 1, 1, 0xffffffff);
-    res.json(await service.frame(node, sideText, n));
-  }));
+  r.get(
+    '/api/path/frame',
+    wrap(async (req, res) => {
+      await store.analyzeAll();
+      const node = str(req.query.node);
+      if (!node)
+        throw new HttpError(
+          'VXI_WEB_BAD_REQUEST',
+          'node= is required: the node whose capture holds the frame (GET /api/session lists them)',
+        );
+      const sideText = str(req.query.side) || 'overlay';
+      if (sideText !== 'overlay' && sideText !== 'underlay')
+        throw new HttpError('VXI_WEB_BAD_REQUEST', `side must be overlay (the bridge) or underlay, not ${JSON.stringify(sideText)}`);
+      if (req.query.n === undefined || req.query.n === '')
+        throw new HttpError('VXI_WEB_BAD_REQUEST', 'n= is required: the packet number as the Packets view shows it');
+      const n = intParam(req.query.n, 'n', 1, 1, 0xffffffff);
+      res.json(await service.frame(node, sideText, n));
+    }),
+  );
 
   return r;
 }

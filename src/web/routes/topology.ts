@@ -11,21 +11,27 @@ import { wrap } from './common.js';
 export function topologyRoutes(store: CaptureStore): Router {
   const r = Router();
 
-  r.get('/api/topology', wrap(async (_req, res) => {
-    await store.analyzeAll();
-    const body: TopologyResponse = {
-      ...pageTopology(store.topology()),
-      localOf: store.localVteps(),
-      nodes: store.nodes().map((n) => ({ name: n.name, underlay: n.underlay ?? null, overlay: n.overlay ?? null })),
-    };
-    res.json(body);
-  }));
+  r.get(
+    '/api/topology',
+    wrap(async (_req, res) => {
+      await store.analyzeAll();
+      const body: TopologyResponse = {
+        ...pageTopology(store.topology()),
+        localOf: store.localVteps(),
+        nodes: store.nodes().map((n) => ({ name: n.name, underlay: n.underlay ?? null, overlay: n.overlay ?? null })),
+      };
+      res.json(body);
+    }),
+  );
 
-  r.get('/api/diagnostics', wrap(async (_req, res) => {
-    await store.analyzeAll();
-    const body: DiagnosticsResponse = { diagnostics: store.diagnostics() };
-    res.json(body);
-  }));
+  r.get(
+    '/api/diagnostics',
+    wrap(async (_req, res) => {
+      await store.analyzeAll();
+      const body: DiagnosticsResponse = { diagnostics: store.diagnostics() };
+      res.json(body);
+    }),
+  );
 
   return r;
 }
