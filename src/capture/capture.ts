@@ -265,6 +265,8 @@ export async function startCapture(opts: CaptureOptions): Promise<CaptureHandle>
         };
         if (opts.snaplen !== undefined) spec.snaplen = opts.snaplen;
         if (opts.count !== undefined) spec.count = opts.count;
+        // the live counts come from the fast reader; whole decoded packets only when someone listens (live serve)
+        spec.wantsPackets = () => handle.listenerCount('packet') > 0;
         const stream = new CaptureStream(session, spec, (packet) => {
           if (handle.listenerCount('packet') > 0) handle.emit('packet', { node: p.config.name, iface, packet });
         });

@@ -1,8 +1,13 @@
 /**
- * The live numbers of one capture stream, from the packets decoded as they arrive: packets,
- * bytes, rates over the last interval, VXLAN packets and the VNIs seen.
+ * The live numbers of one capture stream, from each packet's facts as it arrives (read by the
+ * stats fast decoder, or from the full decode when a listener asked for one): packets, bytes,
+ * rates over the last interval, VXLAN packets and the VNIs seen.
  */
-import type { DecodedPacket } from '../decode/types.js';
+import { decodePacket } from '../decode/packet.js';
+import type { DecoderRegistry } from '../decode/registry.js';
+import type { DecodedPacket, RawPacket } from '../decode/types.js';
+import { factsFromLayers, PacketFacts, TUNNEL_VXLAN } from '../stats/facts.js';
+import { BufferView, readFacts, udpPortTable } from '../stats/fast-decode.js';
 import { RateMeter } from './rates.js';
 
 export interface StreamStats {
@@ -35,6 +40,7 @@ export class LiveStats {
   vxlanPackets = 0;
   readonly vnis = new Set<number>();
   private readonly rates: RateMeter;
+  private readonly decoded = new PacketFacts();
 
   constructor(
     readonly node: string,
@@ -51,16 +57,19 @@ export class LiveStats {
     this.rates.restart(now);
   }
 
+  /** One fully decoded packet. */
   add(p: DecodedPacket): void {
+    factsFromLayers(p, this.decoded);
+    this.addFacts(this.decoded);
+  }
+
+  /** One packet's facts; its first tunnel, when VXLAN, is the one at the outer level. */
+  addFacts(f: PacketFacts): void {
     this.packets++;
-    this.bytes += Math.max(p.raw.len, p.raw.caplen);
-    for (const l of p.layers) {
-      if (l.depth > 0) break;
-      if (l.type === 'vxlan') {
-        this.vxlanPackets++;
-        if (this.vnis.size < MAX_VNIS) this.vnis.add(l.vni);
-        break;
-      }
+    this.bytes += Math.max(f.len, f.caplen);
+    if (f.tunnel === TUNNEL_VXLAN) {
+      this.vxlanPackets++;
+      if (this.vnis.size < MAX_VNIS) this.vnis.add(f.vni);
     }
   }
 
@@ -81,5 +90,42 @@ export class LiveStats {
     };
     if (this.count !== undefined) s.count = this.count;
     return s;
+  }
+}
+
+/** The UDP ports the registry decodes as VXLAN (the fast decoder's port table is built from them). */
+function vxlanPortsOf(registry: DecoderRegistry): number[] {
+  const ports: number[] = [];
+  for (let p = 0; p < 65536; p++) if (registry.lookup('udp', p)?.name === 'vxlan') ports.push(p);
+  return ports;
+}
+
+/**
+ * Counts raw packets into a LiveStats: the stats fast decoder reads the headers into one reused
+ * PacketFacts (no object per layer); the full decoder only for a packet the fast one leaves to
+ * it, or when the caller wants the decoded packet.
+ */
+export class LiveCounter {
+  private readonly ports: Uint8Array;
+  private readonly facts = new PacketFacts();
+  private readonly views = new BufferView();
+
+  constructor(
+    readonly stats: LiveStats,
+    private readonly registry: DecoderRegistry,
+  ) {
+    this.ports = udpPortTable(vxlanPortsOf(registry)).ports;
+  }
+
+  count(raw: RawPacket, n: number): void {
+    if (readFacts(raw, this.views.of(raw.data), this.ports, this.facts)) this.stats.addFacts(this.facts);
+    else this.decode(raw, n);
+  }
+
+  /** Decodes the packet fully, counts it, and returns it. */
+  decode(raw: RawPacket, n: number): DecodedPacket {
+    const p = decodePacket(raw, n, { registry: this.registry });
+    this.stats.add(p);
+    return p;
   }
 }

@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CaptureParser } from '../decode/file/parser.js';
 import { PcapWriter } from '../decode/file/writer.js';
 import type { RawPacket } from '../decode/types.js';
-import { PcapFileSink } from './pcap-sink.js';
+import { FLUSH_BYTES, PcapFileSink } from './pcap-sink.js';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/lab/kvm1-eth1.pcap', import.meta.url));
 const work = mkdtempSync(path.join(tmpdir(), 'vxi-sink-'));
@@ -44,12 +44,36 @@ function recordEnds(b: Buffer): number[] {
   return ends;
 }
 
-function sinkThrough(chunks: Uint8Array[]): { file: string; got: number[]; result: ReturnType<PcapFileSink['end']> } {
+/** What a listener can see of a packet, comparable across readers. */
+const seen = (p: RawPacket): unknown[] => [
+  p.tsSec,
+  p.tsNsec,
+  p.tsDigits,
+  p.len,
+  p.caplen,
+  p.linkType,
+  p.fileOffset,
+  Buffer.from(p.data).toString('hex'),
+];
+
+function sinkThrough(chunks: Uint8Array[]): { file: string; got: number[]; raws: unknown[][]; result: ReturnType<PcapFileSink['end']> } {
   const file = tmpFile();
   const got: number[] = [];
-  const sink = new PcapFileSink(file, (_raw, n) => got.push(n));
+  const raws: unknown[][] = [];
+  const sink = new PcapFileSink(file, (raw, n) => {
+    got.push(n);
+    raws.push(seen(raw));
+  });
   for (const c of chunks) sink.push(c);
-  return { file, got, result: sink.end() };
+  return { file, got, raws, result: sink.end() };
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 const source = readFileSync(FIXTURE);
@@ -71,9 +95,11 @@ describe('PcapFileSink', () => {
       fc.property(fc.array(fc.integer({ min: 1, max: source.length - 1 }), { maxLength: 40 }), (cuts) => {
         const points = [0, ...[...new Set(cuts)].sort((a, b) => a - b), source.length];
         const chunks = points.slice(1).map((end, i) => new Uint8Array(source.subarray(points[i], end)));
-        const { file, result } = sinkThrough(chunks);
+        const { file, raws, result } = sinkThrough(chunks);
         expect(result.packets).toBe(107);
         expect(Buffer.compare(readFileSync(file), source)).toBe(0);
+        // the listener sees each packet as the file reader does, at its offset in the file
+        expect(raws).toEqual(expected.map(seen));
       }),
       { numRuns: 60 },
     );
@@ -104,14 +130,16 @@ describe('PcapFileSink', () => {
     }
   });
 
-  it('re-encodes records from a nanosecond, big-endian source as they were', () => {
+  it('keeps a nanosecond, big-endian stream as it came, byte for byte', () => {
     const w = new PcapWriter({ nanosecond: true, bigEndian: true, linkType: 113, snaplen: 96 });
     const pkts = [
       { tsSec: 1_700_000_000, tsNsec: 123_456_789, data: Uint8Array.from({ length: 40 }, (_, i) => i), len: 60 },
       { tsSec: 1_700_000_001, tsNsec: 1, data: Uint8Array.of(1, 2, 3) },
     ];
-    const { file, result } = sinkThrough([w.file(pkts)]);
+    const stream = w.file(pkts);
+    const { file, result } = sinkThrough([stream.subarray(0, 30), stream.subarray(30, 41), stream.subarray(41)]);
     expect(result.packets).toBe(2);
+    expect(Buffer.compare(readFileSync(file), stream)).toBe(0);
     const back = readAll(readFileSync(file));
     expect(back.error).toBeUndefined();
     expect(back.linkType).toBe(113);
@@ -140,6 +168,90 @@ describe('PcapFileSink', () => {
     expect(result.droppedTailBytes).toBe(0);
     expect(result.formatError?.kind).toBe('caplen-too-large');
     expect(result.formatError?.offset).toBe(firstEnd);
+  });
+
+  it('rejects a pcapng stream (tcpdump -w - writes classic pcap), and writes nothing', () => {
+    const shb = Uint8Array.of(
+      0x0a,
+      0x0d,
+      0x0d,
+      0x0a,
+      28,
+      0,
+      0,
+      0,
+      0x4d,
+      0x3c,
+      0x2b,
+      0x1a,
+      1,
+      0,
+      0,
+      0,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      28,
+      0,
+      0,
+      0,
+    );
+    const { file, result } = sinkThrough([shb]);
+    expect(result.file).toBeNull();
+    expect(result.formatError?.kind).toBe('bad-magic');
+    expect(result.formatError?.message).toMatch(/pcapng/);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('gathers records into large writes: none below FLUSH_BYTES until the timer or end()', async () => {
+    // the lab recording's records repeated past FLUSH_BYTES, pushed in 32 KiB chunks as ssh2 delivers them
+    const records = source.subarray(24);
+    const copies = Math.ceil((FLUSH_BYTES * 1.5) / records.length);
+    const stream = Buffer.concat([source.subarray(0, 24), ...Array.from({ length: copies }, () => records)]);
+    const file = tmpFile();
+    const sink = new PcapFileSink(file);
+    const writtenAfter: number[] = [];
+    for (let i = 0; i < stream.length; i += 32 * 1024) {
+      sink.push(stream.subarray(i, i + 32 * 1024));
+      writtenAfter.push(sink.bytesWritten);
+    }
+    // the file header at once (the file is a valid capture from the start); then no record
+    // while less than FLUSH_BYTES was pending, then one write of them all
+    expect(writtenAfter[0]).toBe(24);
+    const firstWrite = writtenAfter.findIndex((b) => b > 24);
+    const chunksPerFlush = FLUSH_BYTES / (32 * 1024);
+    expect(firstWrite).toBeGreaterThanOrEqual(chunksPerFlush - 1);
+    expect(firstWrite).toBeLessThanOrEqual(chunksPerFlush);
+    expect(writtenAfter[firstWrite]).toBeGreaterThanOrEqual(FLUSH_BYTES);
+    // the file only ever holds whole records
+    const back = readAll(readFileSync(file));
+    expect(back.error).toBeUndefined();
+    expect(back.packets.length).toBe(sink.packetCount);
+    // the rest goes out on the timer, without end()
+    await until(() => sink.bytesWritten === stream.length, 'the timed flush');
+    expect(sink.packetCount).toBe(107 * copies);
+    const r = sink.end();
+    expect(r.packets).toBe(107 * copies);
+    expect(Buffer.compare(readFileSync(file), stream)).toBe(0);
+  });
+
+  it('keeps framing when a listener throws, and counts what reached the file', () => {
+    const file = tmpFile();
+    let calls = 0;
+    const sink = new PcapFileSink(file, () => {
+      if (++calls === 3) throw new Error('listener bug');
+    });
+    const cut = recordEnds(source)[5] as number;
+    expect(() => sink.push(source.subarray(0, cut + 10))).toThrow('listener bug');
+    sink.push(source.subarray(cut + 10));
+    const r = sink.end();
+    expect(r.packets).toBe(107);
+    expect(Buffer.compare(readFileSync(file), source)).toBe(0);
   });
 
   it('never overwrites an existing file', () => {

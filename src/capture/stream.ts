@@ -1,16 +1,17 @@
 /**
  * One remote tcpdump on its own exec channel of the node's SSH connection: started, streamed
- * into a local pcap (PcapFileSink) while each packet is decoded for the live numbers, and
- * stopped by its own PID (`kill -s INT PID`, then TERM, then KILL) so that it prints its counters.
+ * into a local pcap (PcapFileSink) while each packet's headers are read for the live numbers
+ * (the stats fast decoder; the full decode only for a packet listener, or a packet the fast
+ * decoder leaves to it), and stopped by its own PID (`kill -s INT PID`, then TERM, then KILL) so
+ * that it prints its counters.
  */
 import type { Readable } from 'node:stream';
 import { VxiError } from '../errors.js';
-import { decodePacket } from '../decode/packet.js';
 import type { DecoderRegistry } from '../decode/registry.js';
 import type { DecodedPacket } from '../decode/types.js';
 import type { RemoteProcess } from '../remote/exec.js';
 import type { RemoteSession } from '../remote/connection.js';
-import { LiveStats, type StreamStats } from './live-stats.js';
+import { LiveCounter, LiveStats, type StreamStats } from './live-stats.js';
 import { PcapFileSink } from './pcap-sink.js';
 import { isListening, parseTcpdumpCounters, tcpdumpArgv, tcpdumpFailure, type StreamWhere } from './tcpdump.js';
 import type { StreamEnd, StreamRole, StreamSummary } from './types.js';
@@ -26,6 +27,11 @@ export interface StreamSpec {
   registry: DecoderRegistry;
   /** How long tcpdump may take to say "listening on", ms (default 15 s). */
   startTimeoutMs?: number;
+  /**
+   * Whether anyone listens for decoded packets now (asked per packet); without it every packet
+   * is fully decoded for `onPacket`. With it, packets nobody asked for are only counted.
+   */
+  wantsPackets?: () => boolean;
 }
 
 const STDERR_KEEP = 64 * 1024;
@@ -84,11 +90,21 @@ export class CaptureStream {
     this.node = session.node.name;
     this.label = `${session.label} ${spec.iface}`;
     this.stats = new LiveStats(this.node, spec.iface, Date.now(), spec.count);
-    this.sink = new PcapFileSink(spec.file, (raw, n) => {
-      const p = decodePacket(raw, n, { registry: spec.registry });
-      this.stats.add(p);
-      this.onPacket(p);
-    });
+    const counter = new LiveCounter(this.stats, spec.registry);
+    const wanted = spec.wantsPackets ?? ((): boolean => true);
+    this.sink = new PcapFileSink(
+      spec.file,
+      (raw, n) => {
+        if (wanted()) this.onPacket(counter.decode(raw, n));
+        else counter.count(raw, n);
+      },
+      // a write that failed (disk full) ends the capture, also when no more data comes (a timed
+      // flush); once the current call is done, since the last flush runs inside finish()
+      () =>
+        queueMicrotask(() => {
+          if (!this.summary && !this.stopRequested) void this.stop();
+        }),
+    );
     this.ended = new Promise((r) => (this.endedResolve = r));
   }
 
@@ -126,9 +142,10 @@ export class CaptureStream {
     this.proc = proc;
     void proc.pid.then((pid) => (this.remotePid = pid ?? null));
     proc.stdout.on('data', (d: Buffer) => {
-      // a copy: the sink and 'packet' listeners keep views into it
-      this.sink.push(new Uint8Array(d));
-      if (this.sink.error && !this.stopRequested) void this.stop();
+      // no copy: ssh2 hands out each channel chunk in memory of its own that it never reuses
+      // (a fresh socket read, decrypted in place or into a new buffer), and the sink and
+      // 'packet' listeners keep views into it
+      this.sink.push(d);
     });
     let listening: () => void = () => undefined;
     const heard = new Promise<'listening'>((r) => (listening = () => r('listening')));
@@ -148,7 +165,10 @@ export class CaptureStream {
     if (first === 'listening') return;
     if (first === 'timeout') {
       await this.stop();
-      throw new VxiError('VXI_CAPTURE', `${this.label}: tcpdump did not start listening within ${(this.spec.startTimeoutMs ?? 15_000) / 1000} s${this.stderrText.trim() ? `: ${this.stderrText.trim()}` : ''}`);
+      throw new VxiError(
+        'VXI_CAPTURE',
+        `${this.label}: tcpdump did not start listening within ${(this.spec.startTimeoutMs ?? 15_000) / 1000} s${this.stderrText.trim() ? `: ${this.stderrText.trim()}` : ''}`,
+      );
     }
     const s = await this.ended;
     throw this.startFailure(s);
