@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { followPaths, pathInputsFromDir, type PathBranch, type PathReport } from '../path.js';
 import { arpRequest, ethernet, icmpEcho, ipv4, tcp, udp } from '../../synth/frames.js';
 import { coveredBy, tcpSegmentOf } from './gro.js';
+import { captureWindows } from './inputs.js';
 import { EDGE_US } from './join.js';
 import { PathScenario, type SynthNode } from './synth.js';
 import { LAB_VTEP, type labConfig, labConfigs } from './testing.js';
@@ -55,6 +56,7 @@ async function run(s: PathScenario, configs?: Record<string, ReturnType<typeof l
 }
 
 const outcome = (b: PathBranch): string => `${b.src}>${b.dst} ${b.status} ${b.code}`;
+const outcomeOf = (r: PathReport): string[] => r.incomplete.map(outcome);
 
 describe("a capture's edges: the next sighting outside the capture that would show it is not captured, not lost", () => {
   it("bridge frames before the underlay capture's first frame and after its last: not captured; one in between: lost", async () => {
@@ -86,6 +88,52 @@ describe("a capture's edges: the next sighting outside the capture that would sh
     s.bridge('kvm2', arp(VM2, IP2), T0 + 30_000);
     const r = await run(s);
     expect(r.incomplete.map(outcome)).toEqual(['kvm2>kvm1 not-encapsulated bum-not-flooded', 'kvm2>kvm1 not-captured after-underlay']);
+  });
+
+  it("the lab's fdb case: the lost broadcast is the capture's last traffic, but session.json says kvm2's underlay capture ran on: lost", async () => {
+    const s = busy(10);
+    const arp = ethernet('ff:ff:ff:ff:ff:ff', VM2, 0x0806, arpRequest(VM2, IP2, IP1));
+    s.bridge('kvm2', arp, T0 + 30_000); // after kvm2's underlay's last frame (T0 + 10.52 ms): nothing crossed since
+    const dir = s.write(path.join(root, `s${++dirs}`));
+    const { inputs } = await pathInputsFromDir(dir);
+    expect(outcomeOf(await followPaths(inputs))).toEqual(['kvm2>kvm1 not-captured after-underlay']);
+    // every tcpdump listened from T0 and was stopped at T0 + 40 ms (session.json's listeningAt / stopRequestedAt)
+    for (const i of inputs) i.captureWindowUs = { underlay: [T0, T0 + 40_000], overlay: [T0, T0 + 40_000] };
+    expect(outcomeOf(await followPaths(inputs))).toEqual(['kvm2>kvm1 not-encapsulated bum-not-flooded']);
+  });
+
+  it('captureWindows reads when each capture surely ran from session.json, on the node clock', () => {
+    const node = {
+      name: 'kvm1',
+      interfaces: [
+        {
+          role: 'underlay',
+          file: 'kvm1-eth1.pcap',
+          startedAt: '2026-12-01T10:00:00.000Z',
+          listeningAt: '2026-12-01T10:00:00.250Z',
+          stopRequestedAt: '2026-12-01T10:00:10.000Z',
+          stoppedAt: '2026-12-01T10:00:10.400Z',
+        },
+        {
+          role: 'bridge',
+          file: 'kvm1-vxlan_bridge.pcap',
+          startedAt: '2026-12-01T10:00:00.000Z',
+          listeningAt: null,
+          stopRequestedAt: null,
+          stoppedAt: '2026-12-01T10:00:10.500Z',
+        },
+        { role: 'other', file: 'kvm1-any.pcap', startedAt: '2026-12-01T09:00:00.000Z', stoppedAt: '2026-12-01T11:00:00.000Z' },
+      ],
+    };
+    const t = (iso: string): number => Date.parse(iso) * 1000;
+    expect(captureWindows(node, 1500)).toEqual({
+      underlay: [t('2026-12-01T10:00:00.250Z') + 1500, t('2026-12-01T10:00:10.000Z') + 1500],
+      overlay: [t('2026-12-01T10:00:00.000Z') + 1500, t('2026-12-01T10:00:10.500Z') + 1500],
+    });
+    expect(
+      captureWindows({ interfaces: [{ role: 'underlay', file: 'x.pcap', startedAt: 'yesterday', stoppedAt: 'today' }] }, 0),
+    ).toBeUndefined();
+    expect(captureWindows({}, 0)).toBeUndefined();
   });
 
   it("a packet that left kvm1 after kvm2's underlay capture stopped: not captured; one before: lost on the underlay", async () => {

@@ -74,6 +74,7 @@ export async function pathInputsFromDir(
   const pairings: NodePairing[] = [];
   const offsets = new Map<string, { clockOffsetUs: number; overlayClockOffsetUs: number }>();
   const configs = new Map<string, OverlayConfigRecord>();
+  const windows = new Map<string, NonNullable<PathNodeInput['captureWindowUs']>>();
   let vxlanPorts: number[] = [];
   let sessionFile: string | undefined;
   if (dir !== undefined) {
@@ -88,6 +89,10 @@ export async function pathInputsFromDir(
       for (const [i, n] of parseSessionJson(readFileSync(session, 'utf8'), session).nodes.entries()) {
         const rec = overlayConfigOf(n.config, `${session}: nodes[${i}]${typeof n.name === 'string' ? ` (${n.name})` : ''}`);
         if (rec && typeof n.name === 'string') configs.set(n.name, rec);
+        if (typeof n.name === 'string') {
+          const w = captureWindows(n, offsets.get(n.name)?.clockOffsetUs ?? 0);
+          if (w) windows.set(n.name, w);
+        }
       }
     }
     const explicit = new Map<string, NodePairing>();
@@ -142,7 +147,35 @@ export async function pathInputsFromDir(
       clockOffsetUs: off?.clockOffsetUs ?? 0,
       overlayClockOffsetUs: off?.overlayClockOffsetUs ?? 0,
       ...(configs.has(p.node) ? { config: configs.get(p.node) as OverlayConfigRecord } : {}),
+      ...(windows.has(p.node) ? { captureWindowUs: windows.get(p.node) } : {}),
     });
   }
   return { inputs, vxlanPorts, ...(sessionFile ? { sessionFile } : {}), notes };
+}
+
+/**
+ * When each of a node's captures surely ran, on the node's clock (µs): from tcpdump's "listening
+ * on" (else the stream's start) to the stop request (else its stop), as capture wrote them in
+ * session.json on this machine's clock, moved by the node's clock offset. Absent or unreadable
+ * times give no window (the frames' own span is used).
+ */
+export function captureWindows(node: Record<string, unknown>, clockOffsetUs: number): PathNodeInput['captureWindowUs'] | undefined {
+  const list = node.interfaces;
+  if (!Array.isArray(list)) return undefined;
+  const at = (v: unknown): number | undefined => {
+    if (typeof v !== 'string') return undefined;
+    const ms = Date.parse(v);
+    return Number.isFinite(ms) ? ms * 1000 + clockOffsetUs : undefined;
+  };
+  const out: NonNullable<PathNodeInput['captureWindowUs']> = {};
+  for (const e of list as unknown[]) {
+    if (typeof e !== 'object' || e === null) continue;
+    const x = e as Record<string, unknown>;
+    const side = x.role === 'underlay' ? 'underlay' : x.role === 'bridge' ? 'overlay' : undefined;
+    if (!side || out[side] || typeof x.file !== 'string') continue;
+    const from = at(x.listeningAt) ?? at(x.startedAt);
+    const to = at(x.stopRequestedAt) ?? at(x.stoppedAt);
+    if (from !== undefined && to !== undefined && from <= to) out[side] = [from, to];
+  }
+  return out.underlay || out.overlay ? out : undefined;
 }

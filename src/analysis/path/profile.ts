@@ -173,7 +173,10 @@ export async function profileNode(
     tooBigCount,
     underlayReasons,
     overlayReasons,
-    span: run.figures.span,
+    span: {
+      underlay: widenSpan(run.figures.span.underlay, input.captureWindowUs?.underlay),
+      overlay: widenSpan(run.figures.span.overlay, input.captureWindowUs?.overlay),
+    },
     inputErrors: run.inputErrors,
   };
 }
@@ -259,4 +262,11 @@ export function decapsulatesOf(p: NodeProfile): number[] {
   const vnis = new Set<number>();
   for (const row of p.report.byVtepPair) if (row.dst === p.vtep && row.matched > 0) vnis.add(row.vni);
   return [...vnis].sort((a, b) => a - b);
+}
+
+/** A capture's span: its first and last frames, widened to the time it is known to have run. */
+export function widenSpan(frames: [number, number] | null, ran: [number, number] | undefined): [number, number] | null {
+  if (!ran || !(ran[0] <= ran[1])) return frames;
+  if (!frames) return [ran[0], ran[1]];
+  return [Math.min(frames[0], ran[0]), Math.max(frames[1], ran[1])];
 }

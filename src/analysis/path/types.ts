@@ -24,6 +24,12 @@ export interface PathNodeInput {
   vtep?: string;
   /** The node's overlay configuration as recorded at capture or check time (session.json nodes[].config). */
   config?: OverlayConfigRecord;
+  /**
+   * When each capture surely ran, on the node's clock, µs (session.json: from tcpdump's "listening
+   * on" to the stop request). A capture's first and last frames say less: a frame lost at the end
+   * of a quiet capture would otherwise look as if it came after the capture that would have seen it.
+   */
+  captureWindowUs?: { underlay?: [number, number]; overlay?: [number, number] };
 }
 
 /** A frame of one capture: node, side and its record number in the file (what Wireshark and `decode` number). */
