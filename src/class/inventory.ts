@@ -26,11 +26,10 @@
  *   every value is validated there, and an invalid one is named here by file, line and key.
  * - Relative paths are relative to the class file, as in the node inventory.
  */
-import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, stringify, type Document } from 'yaml';
 import { VxiError } from '../errors.js';
-import { MAX_INVENTORY_BYTES, parseInventory, type Inventory } from '../remote/inventory.js';
+import { MAX_INVENTORY_BYTES, parseInventory, readSmallText, type Inventory } from '../remote/inventory.js';
 import type { ClassGroup, ClassInventory } from './types.js';
 
 type Path = (string | number)[];
@@ -439,23 +438,12 @@ export function parseClassInventory(text: string, source: string, baseDir: strin
   return { source, groups };
 }
 
-/** Reads at most MAX_INVENTORY_BYTES + 1 bytes, so a device or a huge file is refused, not slurped. */
+/** The class file's text; a device or a huge file is refused, not slurped. */
 async function readBounded(file: string): Promise<string> {
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(MAX_INVENTORY_BYTES + 1);
-    let got = 0;
-    while (got < buf.length) {
-      const { bytesRead } = await fh.read(buf, got, buf.length - got, null);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    if (got > MAX_INVENTORY_BYTES)
-      throw classError(file, null, '', `larger than ${MAX_INVENTORY_BYTES / 1024} KiB, so not a class inventory (a YAML file of groups)`);
-    return buf.subarray(0, got).toString('utf8');
-  } finally {
-    await fh.close();
-  }
+  const text = await readSmallText(file, MAX_INVENTORY_BYTES);
+  if (text === null)
+    throw classError(file, null, '', `larger than ${MAX_INVENTORY_BYTES / 1024} KiB, so not a class inventory (a YAML file of groups)`);
+  return text;
 }
 
 /** Loads a class inventory file. */

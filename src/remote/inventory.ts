@@ -306,28 +306,36 @@ export async function loadInventory(path?: string): Promise<Inventory> {
 /** An inventory is a few kilobytes; more than this is not one (`--inventory /dev/zero`). */
 export const MAX_INVENTORY_BYTES = 1024 * 1024;
 
-/** Reads at most MAX_INVENTORY_BYTES + 1 bytes, so a device or a huge file is refused, not slurped. */
-async function readInventoryText(file: string): Promise<string> {
+/**
+ * The text of a small file, or null when it holds more than `max` bytes: reads at most `max` + 1
+ * bytes, so a device or a huge file (`--inventory /dev/zero`) is refused, not slurped.
+ */
+export async function readSmallText(file: string, max: number = MAX_INVENTORY_BYTES): Promise<string | null> {
   const fh = await open(file, 'r');
   try {
-    const buf = Buffer.alloc(MAX_INVENTORY_BYTES + 1);
+    const buf = Buffer.alloc(max + 1);
     let got = 0;
     while (got < buf.length) {
       const { bytesRead } = await fh.read(buf, got, buf.length - got, null);
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    if (got > MAX_INVENTORY_BYTES) {
-      throw new VxiError(
-        'VXI_INVENTORY',
-        `invalid inventory ${file}: larger than ${MAX_INVENTORY_BYTES / 1024} KiB, so not an inventory (a YAML file of nodes)`,
-        { exitCode: 2 },
-      );
-    }
-    return buf.subarray(0, got).toString('utf8');
+    return got > max ? null : buf.subarray(0, got).toString('utf8');
   } finally {
     await fh.close();
   }
+}
+
+async function readInventoryText(file: string): Promise<string> {
+  const text = await readSmallText(file);
+  if (text === null) {
+    throw new VxiError(
+      'VXI_INVENTORY',
+      `invalid inventory ${file}: larger than ${MAX_INVENTORY_BYTES / 1024} KiB, so not an inventory (a YAML file of nodes)`,
+      { exitCode: 2 },
+    );
+  }
+  return text;
 }
 
 function parseJumpSpec(inv: Inventory, spec: string, base: SshDefaults): JumpConfig {
