@@ -15,7 +15,7 @@
  * This vitest process never talks to a lab address itself: every command that does runs through
  * `ip netns exec` after checking that the namespace exists.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,8 +23,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClassCaptureSummary } from '../src/class/capture.js';
 import type { ClassCheckMatrix } from '../src/class/types.js';
 import { decodePacket } from '../src/decode/packet.js';
-import { labPreflight, netnsExec } from '../src/lab/index.js';
-import { canRunNetns, uniquePrefix } from './helpers/netns.js';
+import { labPreflight } from '../src/lab/index.js';
+import { type ChildOut, canRunNetns, inNetnsAsync, netnsExists, runAsync, uniquePrefix } from './helpers/netns.js';
 import { wholePcapRecords } from './helpers/pcap.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -36,46 +36,15 @@ const can = canRunNetns();
 const preflight = can.ok ? await labPreflight() : can.reason;
 const suite = preflight === null ? describe : describe.skip;
 
-interface Out {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function sh(argv: string[], timeoutMs = 120_000): Promise<Out> {
-  const [cmd, ...args] = argv;
-  return new Promise((resolve) => {
-    const child = spawn(cmd ?? 'false', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function netnsExists(ns: string): boolean {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .some((l) => l.split(' ')[0] === ns);
-}
-
-/** Runs argv inside `ns`, refusing when the namespace is missing (lab addresses must never leave the machine). */
-function inNetns(ns: string, argv: string[], timeoutMs?: number): Promise<Out> {
-  if (!netnsExists(ns)) throw new Error(`namespace ${ns} does not exist: refusing to send anything`);
-  return sh(netnsExec(ns, argv), timeoutMs);
-}
+const sh = (argv: string[], timeoutMs = 120_000): Promise<ChildOut> => runAsync(argv, timeoutMs);
+const inNetns = (ns: string, argv: string[], timeoutMs?: number): Promise<ChildOut> => inNetnsAsync(ns, argv, timeoutMs);
 
 let dir = '';
 const labDir = (): string => path.join(dir, 'lab');
 const classFile = (): string => path.join(labDir(), 'class.yaml');
 const frontend = `${PREFIX}frontend`;
-const labCli = (args: string[]): Promise<Out> => sh(['node', BIN, 'lab', ...args, '--prefix', PREFIX, '--dir', labDir()]);
-const classCli = (args: string[], timeoutMs?: number): Promise<Out> => inNetns(frontend, ['node', BIN, ...args], timeoutMs);
+const labCli = (args: string[]): Promise<ChildOut> => sh(['node', BIN, 'lab', ...args, '--prefix', PREFIX, '--dir', labDir()]);
+const classCli = (args: string[], timeoutMs?: number): Promise<ChildOut> => inNetns(frontend, ['node', BIN, ...args], timeoutMs);
 
 suite(`the class: ${GROUPS} groups in namespaces`, () => {
   beforeAll(async () => {

@@ -20,7 +20,7 @@ import { labDown, labPreflight, labTraffic, labUp, netnsExec, type LabHandle, ty
 import type { PathBranch, PathHop, PathReport, PathStatus } from '../src/analysis/path.js';
 import type { SessionJson } from '../src/capture/session-file.js';
 import type { CheckReport, CheckResult } from '../src/provision/check.js';
-import { canRunNetns } from './helpers/netns.js';
+import { type ChildOut, canRunNetns, inNetnsAsync, netnsExists, runAsync } from './helpers/netns.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist', 'cli', 'bin.js');
@@ -31,40 +31,8 @@ const hasNft = spawnSync('nft', ['--version']).status === 0;
 const hasTshark = spawnSync('tshark', ['-v'], { stdio: 'ignore' }).status === 0;
 const suite = preflight === null ? describe : describe.skip;
 
-interface Out {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs argv without blocking the event loop (lab traffic runs in this process meanwhile). */
-function sh(argv: string[], timeoutMs = 90_000): Promise<Out> {
-  const [cmd, ...args] = argv;
-  return new Promise((resolve) => {
-    const child = spawn(cmd ?? 'false', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function netnsExists(ns: string): boolean {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .some((l) => l.split(' ')[0] === ns);
-}
-
-/** Runs argv inside `ns`, refusing when the namespace is missing (lab addresses must never leave the machine). */
-function inNetns(ns: string, argv: string[]): Promise<Out> {
-  if (!netnsExists(ns)) throw new Error(`namespace ${ns} does not exist: refusing to send anything`);
-  return sh(netnsExec(ns, argv));
-}
+const sh = (argv: string[], timeoutMs = 90_000): Promise<ChildOut> => runAsync(argv, timeoutMs);
+const inNetns = (ns: string, argv: string[], timeoutMs?: number): Promise<ChildOut> => inNetnsAsync(ns, argv, timeoutMs);
 
 let lab: LabHandle | undefined;
 let dir = '';
@@ -75,11 +43,11 @@ function h(): LabHandle {
   return lab;
 }
 /** `vxlan-inspect lab …` in the machine's namespace (it only runs `ip -n`, `bridge -n`, `ip netns exec`). */
-function labCli(args: string[]): Promise<Out> {
+function labCli(args: string[]): Promise<ChildOut> {
   return sh(['node', BIN, 'lab', ...args, '--prefix', PREFIX, '--dir', labDir()]);
 }
 /** Our CLI in the frontend namespace, with the lab's inventory. */
-function cli(args: string[]): Promise<Out> {
+function cli(args: string[]): Promise<ChildOut> {
   return inNetns(h().frontendNetns, ['node', BIN, ...args, '--inventory', h().inventoryPath]);
 }
 async function check(args: string[] = []): Promise<CheckReport> {
@@ -94,7 +62,7 @@ const notPassing = (r: CheckReport): CheckResult[] => r.checks.filter((c) => c.s
 interface Started {
   child: ChildProcess;
   waitFor(re: RegExp, timeoutMs: number): Promise<void>;
-  done: Promise<Out>;
+  done: Promise<ChildOut>;
 }
 function startInNetns(ns: string, argv: string[]): Started {
   if (!netnsExists(ns)) throw new Error(`namespace ${ns} does not exist: refusing to send anything`);
@@ -105,7 +73,9 @@ function startInNetns(ns: string, argv: string[]): Started {
   const wake = new Set<() => void>();
   child.stdout?.setEncoding('utf8').on('data', (d: string) => ((stdout += d), wake.forEach((f) => f())));
   child.stderr?.setEncoding('utf8').on('data', (d: string) => ((stderr += d), wake.forEach((f) => f())));
-  const done = new Promise<Out>((resolve) => child.on('close', (code) => (wake.forEach((f) => f()), resolve({ code, stdout, stderr }))));
+  const done = new Promise<ChildOut>((resolve) =>
+    child.on('close', (code) => (wake.forEach((f) => f()), resolve({ code, stdout, stderr }))),
+  );
   const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
   void done.then(() => clearTimeout(timer));
   let exited = false;

@@ -2,7 +2,7 @@
  * For integration tests that build network namespaces: can this machine do it, and a prefix
  * of our own so tests never clash with each other or with a developer's running lab (`vxi-`).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
@@ -62,4 +62,40 @@ export function processesIn(netns: string): { pid: number; comm: string; argv: s
     }
     return { pid, comm, argv: cmdline(pid) };
   });
+}
+
+/** What a child process printed, and how it ended. */
+export interface ChildOut {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs argv without blocking the event loop (lab traffic may run in this process meanwhile); killed after `timeoutMs`. */
+export function runAsync(argv: string[], timeoutMs = 90_000): Promise<ChildOut> {
+  const [cmd, ...args] = argv;
+  return new Promise((resolve) => {
+    const child = spawn(cmd ?? 'false', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export function netnsExists(ns: string): boolean {
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .some((l) => l.split(' ')[0] === ns);
+}
+
+/** Runs argv inside `ns`, refusing when the namespace is missing (lab addresses must never leave the machine). */
+export function inNetnsAsync(ns: string, argv: string[], timeoutMs?: number): Promise<ChildOut> {
+  if (!netnsExists(ns)) throw new Error(`namespace ${ns} does not exist: refusing to send anything`);
+  return runAsync(['ip', 'netns', 'exec', ns, ...argv], timeoutMs);
 }
