@@ -19,10 +19,9 @@ function flow(entries: [string, string | number | boolean][]): string {
   return `{ ${entries.map(([k, v]) => `${k}: ${scalar(v)}`).join(', ')} }`;
 }
 
-/** The inventory of one lab (or one group of a class lab: `topo` gives its addresses). */
-export function renderInventory(p: LabInventoryPaths, topo: LabTopology = DEFAULT_TOPOLOGY): string {
-  const lines = [
-    '# vxlan-inspect lab inventory: written by `vxlan-inspect lab up`, removed by `lab down`',
+/** The SSH defaults and the overlay: the same in a lab's inventory and in a class lab's. */
+function sharedLines(p: LabInventoryPaths): string[] {
+  return [
     `defaults: ${flow([
       ['user', 'root'],
       ['identityFile', p.identityFile],
@@ -36,6 +35,14 @@ export function renderInventory(p: LabInventoryPaths, topo: LabTopology = DEFAUL
       ['underlay', OVERLAY.underlay],
       ['mtu', OVERLAY.mtu],
     ])}`,
+  ];
+}
+
+/** The inventory of one lab (or one group of a class lab: `topo` gives its addresses). */
+export function renderInventory(p: LabInventoryPaths, topo: LabTopology = DEFAULT_TOPOLOGY): string {
+  const lines = [
+    '# vxlan-inspect lab inventory: written by `vxlan-inspect lab up`, removed by `lab down`',
+    ...sharedLines(p),
     'nodes:',
     ...topo.nodes.map(
       (n) =>
@@ -58,19 +65,7 @@ export function renderClassInventory(p: LabInventoryPaths, groups: number): stri
   const byte = (name: 'kvm1' | 'kvm2'): number => HOST_BYTES[name];
   return [
     `# vxlan-inspect class lab inventory: written by \`vxlan-inspect lab up --groups ${groups}\`, removed by \`lab down\``,
-    `defaults: ${flow([
-      ['user', 'root'],
-      ['identityFile', p.identityFile],
-      ['knownHosts', p.knownHosts],
-      ['sudo', false],
-    ])}`,
-    `overlay: ${flow([
-      ['vni', OVERLAY.vni],
-      ['port', OVERLAY.port],
-      ['bridge', OVERLAY.bridge],
-      ['underlay', OVERLAY.underlay],
-      ['mtu', OVERLAY.mtu],
-    ])}`,
+    ...sharedLines(p),
     'groups:',
     `  count: ${groups}`,
     `  name: ${scalar('g{n:02}')}`,
