@@ -9,7 +9,7 @@
  * session.json records each node's configuration, a card per node beside the paths.
  * `VXI_SCREENSHOTS=1` writes docs/screenshots/path.png.
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -20,6 +20,7 @@ import { sessionFromDir } from '../src/web/session.js';
 import { startServer, type RunningServer } from '../src/web/server.js';
 import { openPage } from './helpers/browser.js';
 import { runCli } from './helpers/cli.js';
+import { writeConfiguredCopy, writeLossyCopy } from './helpers/path-copies.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const LAB = labRecordingDir();
@@ -50,20 +51,6 @@ async function cliHops(dir: string, ref: string): Promise<Record<string, number>
   return out;
 }
 
-/** A copy of a classic pcap without the records `drop` says (1-based). */
-function pcapWithout(src: string, dst: string, drop: (n: number) => boolean): void {
-  const b = readFileSync(src);
-  const magic = b.readUInt32LE(0);
-  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  const parts: Buffer[] = [b.subarray(0, 24)];
-  for (let o = 24, n = 1; o + 16 <= b.length; n++) {
-    const len = le ? b.readUInt32LE(o + 8) : b.readUInt32BE(o + 8);
-    if (!drop(n)) parts.push(b.subarray(o, o + 16 + len));
-    o += 16 + len;
-  }
-  writeFileSync(dst, Buffer.concat(parts));
-}
-
 async function openPath(url: string, errors: string[]): Promise<Page> {
   const page = await openPage(browser, url, errors, { width: 1600, height: 1100 });
   await page.click('.views button[data-view="path"]');
@@ -74,49 +61,8 @@ async function openPath(url: string, errors: string[]): Promise<Page> {
 describe.skipIf(!haveAll)('the Path view in chromium', () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    mkdirSync(LOSSY);
-    for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-vxlan_bridge.pcap'])
-      copyFileSync(path.join(LAB, f), path.join(LOSSY, f));
-    pcapWithout(path.join(LAB, 'kvm2-eth1.pcap'), path.join(LOSSY, 'kvm2-eth1.pcap'), (n) => n >= 10 && n < 20);
-    // the recording with a session.json that records each node's overlay configuration, as capture writes it
-    mkdirSync(CONFIGURED);
-    for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap', 'kvm2-vxlan_bridge.pcap'])
-      copyFileSync(path.join(LAB, f), path.join(CONFIGURED, f));
-    const config = (self: string, other: string): unknown => ({
-      recordedAt: '2026-12-01T09:00:00.000Z',
-      recordedBy: 'capture',
-      inventory: { vni: 10, port: 4789, bridge: 'vxlan_bridge', underlay: 'eth1', mtu: 1450, group: null },
-      vxlan: [
-        {
-          name: 'vxlan10',
-          vni: 10,
-          port: 4789,
-          local: self,
-          group: null,
-          remote: null,
-          dev: 'eth1',
-          mtu: 1450,
-          up: true,
-          master: 'vxlan_bridge',
-        },
-      ],
-      bridge: { name: 'vxlan_bridge', mtu: 1450, up: true, addresses: [] },
-      underlay: { name: 'eth1', mtu: 1500, up: true, addresses: [`${self}/24`] },
-      fdb: [{ dev: 'vxlan10', mac: '00:00:00:00:00:00', dst: other, state: 'permanent' }],
-      firewalld: null,
-      nftables: { installed: false },
-    });
-    const node = (name: string, self: string, other: string): unknown => ({
-      name,
-      underlay: `${name}-eth1.pcap`,
-      overlay: `${name}-vxlan_bridge.pcap`,
-      clockOffsetUs: 0,
-      config: config(self, other),
-    });
-    writeFileSync(
-      path.join(CONFIGURED, 'session.json'),
-      JSON.stringify({ nodes: [node('kvm1', '10.3.1.156', '10.3.1.174'), node('kvm2', '10.3.1.174', '10.3.1.156')] }),
-    );
+    writeLossyCopy(LAB, LOSSY);
+    writeConfiguredCopy(LAB, CONFIGURED);
     server = await startServer(sessionFromDir(LAB), { port: 0 });
     lossyServer = await startServer(sessionFromDir(LOSSY), { port: 0 });
     configuredServer = await startServer(sessionFromDir(CONFIGURED), { port: 0 });

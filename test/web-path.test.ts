@@ -6,17 +6,17 @@
  * --json`, `--frame NODE:N`), run on the same folder: the page must say what the CLI says. A
  * frame's sightings carry their bytes as the packet detail draws them (the same fields, the same hex).
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ConfigComparison, PathReport } from '../src/analysis/path.js';
-import type { OverlayConfigRecord } from '../src/capture/session-file.js';
 import type { PacketDetail, PathBranchView, PathFrameBranchView, PathFrameResponse, PathResponse } from '../src/web/api-types.js';
 import { pathResponse } from '../src/web/routes/path.js';
 import { sessionFromDir } from '../src/web/session.js';
 import { startServer, type RunningServer } from '../src/web/server.js';
 import { runCli } from './helpers/cli.js';
+import { copyCaptures, recordedLabConfig, writeConfiguredCopy, writeLossyCopy } from './helpers/path-copies.js';
 
 const LAB = path.join(import.meta.dirname, '../fixtures/lab');
 const tmp = mkdtempSync(path.join(tmpdir(), 'vxi-web-path-'));
@@ -51,53 +51,6 @@ function withoutPackets(b: PathBranchView | PathFrameBranchView): unknown {
   return JSON.parse(JSON.stringify({ ...branch, sightings })) as unknown;
 }
 
-/** A copy of a classic pcap without the records whose number (1-based) `drop` says. */
-function pcapWithout(src: string, dst: string, drop: (n: number) => boolean): number {
-  const b = readFileSync(src);
-  const magic = b.readUInt32LE(0);
-  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  const u32 = (o: number): number => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-  const parts: Buffer[] = [b.subarray(0, 24)];
-  let dropped = 0;
-  for (let o = 24, n = 1; o + 16 <= b.length; n++) {
-    const len = u32(o + 8);
-    const rec = b.subarray(o, o + 16 + len);
-    if (drop(n)) dropped++;
-    else parts.push(rec);
-    o += 16 + len;
-  }
-  writeFileSync(dst, Buffer.concat(parts));
-  return dropped;
-}
-
-/** Each lab node's configuration as `capture` records it (session.json nodes[].config): VNI 10 on UDP 4789, a flood entry toward the other. */
-function recorded(self: string, other: string): OverlayConfigRecord {
-  return {
-    recordedAt: '2026-12-01T09:00:00.000Z',
-    recordedBy: 'capture',
-    inventory: { vni: 10, port: 4789, bridge: 'vxlan_bridge', underlay: 'eth1', mtu: 1450, group: null },
-    vxlan: [
-      {
-        name: 'vxlan10',
-        vni: 10,
-        port: 4789,
-        local: self,
-        group: null,
-        remote: null,
-        dev: 'eth1',
-        mtu: 1450,
-        up: true,
-        master: 'vxlan_bridge',
-      },
-    ],
-    bridge: { name: 'vxlan_bridge', mtu: 1450, up: true, addresses: [] },
-    underlay: { name: 'eth1', mtu: 1500, up: true, addresses: [`${self}/24`] },
-    fdb: [{ dev: 'vxlan10', mac: '00:00:00:00:00:00', dst: other, state: 'permanent' }],
-    firewalld: null,
-    nftables: { installed: false },
-  };
-}
-
 let lab: string;
 let lossy: string;
 let configured: string;
@@ -105,26 +58,8 @@ const LOSSY = path.join(tmp, 'lossy');
 const CONFIGURED = path.join(tmp, 'configured');
 
 beforeAll(async () => {
-  mkdirSync(LOSSY);
-  for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-vxlan_bridge.pcap'])
-    copyFileSync(path.join(LAB, f), path.join(LOSSY, f));
-  // kvm2's underlay capture misses its records 10 to 19: what kvm1 sent then never arrived
-  expect(pcapWithout(path.join(LAB, 'kvm2-eth1.pcap'), path.join(LOSSY, 'kvm2-eth1.pcap'), (n) => n >= 10 && n < 20)).toBe(10);
-  // the lab recording with a session.json naming its files and recording each node's configuration
-  mkdirSync(CONFIGURED);
-  for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap', 'kvm2-vxlan_bridge.pcap'])
-    copyFileSync(path.join(LAB, f), path.join(CONFIGURED, f));
-  const node = (name: string, self: string, other: string): unknown => ({
-    name,
-    underlay: `${name}-eth1.pcap`,
-    overlay: `${name}-vxlan_bridge.pcap`,
-    clockOffsetUs: 0,
-    config: recorded(self, other),
-  });
-  writeFileSync(
-    path.join(CONFIGURED, 'session.json'),
-    JSON.stringify({ nodes: [node('kvm1', '10.3.1.156', '10.3.1.174'), node('kvm2', '10.3.1.174', '10.3.1.156')], vxlanPorts: [] }),
-  );
+  expect(writeLossyCopy(LAB, LOSSY)).toBe(10);
+  writeConfiguredCopy(LAB, CONFIGURED);
   lab = await serve(LAB);
   lossy = await serve(LOSSY);
   configured = await serve(CONFIGURED);
@@ -212,10 +147,8 @@ describe('GET /api/path', () => {
 
   test('a damaged nodes[].config: the paths without it, and a note naming the key', async () => {
     const dir = path.join(tmp, 'damaged');
-    mkdirSync(dir);
-    for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap', 'kvm2-vxlan_bridge.pcap'])
-      copyFileSync(path.join(LAB, f), path.join(dir, f));
-    const bad = { ...recorded('10.3.1.156', '10.3.1.174'), vxlan: [{ name: 'vxlan10', vni: 'ten' }] };
+    copyCaptures(LAB, dir);
+    const bad = { ...recordedLabConfig('10.3.1.156', '10.3.1.174'), vxlan: [{ name: 'vxlan10', vni: 'ten' }] };
     const node = (name: string, config?: unknown): unknown => ({
       name,
       underlay: `${name}-eth1.pcap`,
@@ -333,8 +266,7 @@ describe('GET /api/path', () => {
 
   test('one node only: not available, and why', async () => {
     const one = path.join(tmp, 'one');
-    mkdirSync(one);
-    for (const f of ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap']) copyFileSync(path.join(LAB, f), path.join(one, f));
+    copyCaptures(LAB, one, ['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'kvm2-eth1.pcap']);
     const base = await serve(one);
     const { status, body } = await get<PathResponse>(base, '/api/path');
     expect(status).toBe(200);
