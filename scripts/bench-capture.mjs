@@ -475,18 +475,33 @@ try {
 
 const r = result;
 const rows = [
-  '| stream | packets written | window s | packets/s | bytes/s (wire) | file bytes/s | tcpdump captured | received by filter | dropped by kernel | written / captured |',
+  '| stream | packets written | window s | packets/s | bytes/s (wire) ' +
+    '| file bytes/s | tcpdump captured | received by filter | dropped by kernel | written / captured |',
   '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...r.streams.map(
     (s) =>
-      `| ${s.stream} | ${s.packets.toLocaleString('en')} | ${s.windowSec.toFixed(1)} | ${Math.round(s.pps).toLocaleString('en')} | ${mb(s.bytesPerSec)} MB/s | ${mb(s.fileBytesPerSec)} MB/s | ${s.captured?.toLocaleString('en') ?? '—'} | ${s.receivedByFilter?.toLocaleString('en') ?? '—'} | ${s.droppedByKernel?.toLocaleString('en') ?? '—'} | ${s.captured ? `${((100 * s.packets) / s.captured).toFixed(1)} %` : '—'} |`,
+      `| ${s.stream} | ${s.packets.toLocaleString('en')} | ${s.windowSec.toFixed(1)} ` +
+      `| ${Math.round(s.pps).toLocaleString('en')} | ${mb(s.bytesPerSec)} MB/s | ${mb(s.fileBytesPerSec)} ` +
+      `MB/s | ${s.captured?.toLocaleString('en') ?? '—'} ` +
+      `| ${s.receivedByFilter?.toLocaleString('en') ?? '—'} ` +
+      `| ${s.droppedByKernel?.toLocaleString('en') ?? '—'} ` +
+      `| ${s.captured ? `${((100 * s.packets) / s.captured).toFixed(1)} %` : '—'} |`,
   ),
   ...r.baseline.map(
     (b) =>
-      `| ${b.stream} | — | ${duration.toFixed(1)} | ${Math.round(b.captured / duration).toLocaleString('en')} | — | — | ${b.captured.toLocaleString('en')} | ${b.receivedByFilter.toLocaleString('en')} | ${b.droppedByKernel.toLocaleString('en')} | — |`,
+      `| ${b.stream} | — | ${duration.toFixed(1)} ` +
+      `| ${Math.round(b.captured / duration).toLocaleString('en')} | — | — ` +
+      `| ${b.captured.toLocaleString('en')} | ${b.receivedByFilter.toLocaleString('en')} ` +
+      `| ${b.droppedByKernel.toLocaleString('en')} | — |`,
   ),
 ];
-const iperfLine = `iperf3 vm1 → vm2 (TCP, one stream): ${(r.iperfAlone.bitsPerSec / 1e9).toFixed(2)} Gbit/s alone, ${(r.iperfDuring.bitsPerSec / 1e9).toFixed(2)} Gbit/s while captured (${r.iperfDuring.retransmits ?? '?'} retransmits), ${(r.iperfDuringSnaplen.bitsPerSec / 1e9).toFixed(2)} Gbit/s while captured with --snaplen 128, ${(r.iperfDuringBaseline.bitsPerSec / 1e9).toFixed(2)} Gbit/s during the baseline; capture exit ${r.captureExit}`;
+const iperfLine =
+  `iperf3 vm1 → vm2 (TCP, one stream): ${(r.iperfAlone.bitsPerSec / 1e9).toFixed(2)} Gbit/s ` +
+  `alone, ${(r.iperfDuring.bitsPerSec / 1e9).toFixed(2)} Gbit/s while captured ` +
+  `(${r.iperfDuring.retransmits ?? '?'} ` +
+  `retransmits), ${(r.iperfDuringSnaplen.bitsPerSec / 1e9).toFixed(2)} Gbit/s while captured with ` +
+  `--snaplen 128, ${(r.iperfDuringBaseline.bitsPerSec / 1e9).toFixed(2)} Gbit/s during the baseline; ` +
+  `capture exit ${r.captureExit}`;
 const HOW = {
   tool: '`vxlan-inspect capture kvm1 --iface eth1`',
   openssh: 'OpenSSH `ssh` (defaults, `-F /dev/null`)',
@@ -495,11 +510,16 @@ const HOW = {
 };
 const num = (x) => (x === null || x === undefined ? '—' : x.toLocaleString('en'));
 const versusRows = [
-  '| round | client | cipher | records span s | file MB/s | packets in file | tcpdump captured | received by filter | dropped by kernel | captured − in file | cut last record (bytes) | iperf3 Gbit/s meanwhile |',
+  '| round | client | cipher | records span s | file MB/s | packets in file | tcpdump captured | ' +
+    'received by filter | dropped by kernel | captured − in file | cut last record (bytes) ' +
+    '| iperf3 Gbit/s meanwhile |',
   '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...r.versus.map(
     (v) =>
-      `| ${v.round} | ${HOW[v.how]} | ${v.cipher ?? '—'} | ${v.windowSec.toFixed(1)} | ${mb(v.bytesPerSec)} | ${num(v.packets)} | ${num(v.captured)} | ${num(v.receivedByFilter)} | ${num(v.droppedByKernel)} | ${num(v.lost)} | ${num(v.tailBytes)} | ${v.iperfBitsPerSec === null ? '—' : (v.iperfBitsPerSec / 1e9).toFixed(2)} |`,
+      `| ${v.round} | ${HOW[v.how]} | ${v.cipher ?? '—'} | ${v.windowSec.toFixed(1)} ` +
+      `| ${mb(v.bytesPerSec)} | ${num(v.packets)} | ${num(v.captured)} | ${num(v.receivedByFilter)} ` +
+      `| ${num(v.droppedByKernel)} | ${num(v.lost)} | ${num(v.tailBytes)} ` +
+      `| ${v.iperfBitsPerSec === null ? '—' : (v.iperfBitsPerSec / 1e9).toFixed(2)} |`,
   ),
 ];
 const meanOf = (how, f) => {
@@ -510,9 +530,13 @@ const rate = (how) => meanOf(how, (v) => v.bytesPerSec);
 const pktRate = (how) => meanOf(how, (v) => v.packets / v.windowSec);
 const verdict = [
   `Mean over ${r.rounds} round(s), file MB/s (packets/s): tool ${mb(rate('tool'))} (${Math.round(pktRate('tool')).toLocaleString('en')}), ` +
-    `OpenSSH default ${mb(rate('openssh'))} (${Math.round(pktRate('openssh')).toLocaleString('en')}), OpenSSH aes128-gcm ${mb(rate('openssh-gcm'))} (${Math.round(pktRate('openssh-gcm')).toLocaleString('en')}), ` +
+    `OpenSSH default ${mb(rate('openssh'))} (${Math.round(pktRate('openssh')).toLocaleString('en')}), ` +
+    `OpenSSH aes128-gcm ${mb(rate('openssh-gcm'))} ` +
+    `(${Math.round(pktRate('openssh-gcm')).toLocaleString('en')}), ` +
     `ssh2 transport alone ${mb(rate('transport'))} (${Math.round(pktRate('transport')).toLocaleString('en')}).`,
-  `Tool / OpenSSH default: ${(rate('tool') / rate('openssh')).toFixed(2)}×; tool / OpenSSH aes128-gcm: ${(rate('tool') / rate('openssh-gcm')).toFixed(2)}×; ssh2 transport / OpenSSH default: ${(rate('transport') / rate('openssh')).toFixed(2)}×. ` +
+  `Tool / OpenSSH default: ${(rate('tool') / rate('openssh')).toFixed(2)}×; ` +
+    `tool / OpenSSH aes128-gcm: ${(rate('tool') / rate('openssh-gcm')).toFixed(2)}×; ` +
+    `ssh2 transport / OpenSSH default: ${(rate('transport') / rate('openssh')).toFixed(2)}×. ` +
     // tcpdump's "captured" is at times one above what it wrote (OpenSSH's files too): compare the tool with them
     `tcpdump's captured count − packets in the file, per round: ${['tool', 'openssh', 'openssh-gcm', 'transport']
       .map(
@@ -524,7 +548,9 @@ const verdict = [
       )
       .join('; ')}.`,
 ];
-const table = `${rows.join('\n')}\n\n${iperfLine}\n\nAgainst OpenSSH (eth1 alone, same remote command and filter, same load):\n\n${versusRows.join('\n')}\n\n${verdict.join('\n')}`;
+const table =
+  `${rows.join('\n')}\n\n${iperfLine}\n\nAgainst OpenSSH (eth1 alone, same remote command and filter, ` +
+  `same load):\n\n${versusRows.join('\n')}\n\n${verdict.join('\n')}`;
 if (asJson) process.stdout.write(`${JSON.stringify(r)}\n`);
 else process.stdout.write(`${table}\n\n${r.machine}; load average ${r.loadAvg.toFixed(1)}; ${r.date}\n`);
 if (writeDoc) {

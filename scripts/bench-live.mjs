@@ -123,5 +123,8 @@ rmSync(dir, { recursive: true, force: true });
 if (json) console.log(JSON.stringify(summary));
 else
   console.log(
-    `\n${minutes} simulated minutes, ${summary.totalPackets} packets (${summary.packetsPerSecondPerSide}/s a side), ${summary.matched} matched: CPU per minute ${summary.cpuMsFirstMinutes} ms at the start, ${summary.cpuMsLastMinutes} ms at the end (× ${summary.growth}); ${summary.date}, load ${summary.load}, ${summary.cpus} CPUs`,
+    `\n${minutes} simulated minutes, ${summary.totalPackets} packets ` +
+      `(${summary.packetsPerSecondPerSide}/s a side), ${summary.matched} matched: ` +
+      `CPU per minute ${summary.cpuMsFirstMinutes} ms at the start, ${summary.cpuMsLastMinutes} ms at the ` +
+      `end (× ${summary.growth}); ${summary.date}, load ${summary.load}, ${summary.cpus} CPUs`,
   );

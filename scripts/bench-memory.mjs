@@ -255,7 +255,8 @@ try {
     const r = await run();
     rows.push(r);
     log(
-      `  ${r.name}: peak RSS ${(r.peakBytes / 1e6).toFixed(0)} MB, ${r.wallSec.toFixed(1)} s wall, ${r.cpuSec.toFixed(1)} CPU s${r.problem ? `; FAILED: ${r.problem}` : ''}`,
+      `  ${r.name}: peak RSS ${(r.peakBytes / 1e6).toFixed(0)} MB, ${r.wallSec.toFixed(1)} s ` +
+        `wall, ${r.cpuSec.toFixed(1)} CPU s${r.problem ? `; FAILED: ${r.problem}` : ''}`,
     );
   }
 } finally {
@@ -282,14 +283,18 @@ if (asJson) {
       const input = /decode|stats/.test(r.name) ? "kvm1's underlay" : /path/.test(r.name) ? 'kvm1 + kvm2, 4 files' : "kvm1's pair";
       const over = r.peakBytes / 1e6 - LIMIT_MB;
       const verdict = r.problem ? `failed: ${r.problem}` : over > 0 ? `**+${over.toFixed(0)} MB over**` : `${(-over).toFixed(0)} MB under`;
-      return `| \`${r.name}\` | ${input} | ${mb(r.peakBytes)} (${(r.peakBytes / 2 ** 20).toFixed(0)}) | ${verdict} | ${r.wallSec.toFixed(1)} | ${r.cpuSec.toFixed(1)} |`;
+      return (
+        `| \`${r.name}\` | ${input} | ${mb(r.peakBytes)} (${(r.peakBytes / 2 ** 20).toFixed(0)}) ` +
+        `| ${verdict} | ${r.wallSec.toFixed(1)} | ${r.cpuSec.toFixed(1)} |`
+      );
     }),
   ];
   const files = Object.entries(result.files)
     .map(([f, v]) => `${f} ${v.packets.toLocaleString('en')} packets, ${(v.bytes / 1e6).toFixed(0)} MB`)
     .join('; ');
   process.stdout.write(
-    `${lines.join('\n')}\n\nFiles: ${files}.\n${result.machine}; load average ${result.loadAvg.map((x) => x.toFixed(1)).join(' ')} at the end; ${result.date}\n`,
+    `${lines.join('\n')}\n\nFiles: ${files}.\n${result.machine}; ` +
+      `load average ${result.loadAvg.map((x) => x.toFixed(1)).join(' ')} at the end; ${result.date}\n`,
   );
 }
 if (rows.some((r) => r.problem)) process.exitCode = 1;

@@ -75,7 +75,9 @@ function malformedTable() {
       '|---|---|---|---|---|---|---|',
       ...rows,
       '',
-      `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}: \`node dist/cli/bin.js decode FILE\`, wall time and maximum RSS from GNU time.`,
+      `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} ` +
+        `× ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}: ` +
+        `\`node dist/cli/bin.js decode FILE\`, wall time and maximum RSS from GNU time.`,
       '',
     ].join('\n'),
   );
@@ -231,7 +233,9 @@ if (isMainThread && process.argv.includes('--malformed')) {
     writeFileSync(`${base}.bin`, bytes);
     writeFileSync(
       `${base}.txt`,
-      `seed ${seed} case ${f.caseIndex} from ${f.seedName}\n${f.ops.join('\n')}\n${f.outcome.crash?.where ?? 'slow'}: ${f.outcome.crash?.message ?? `${f.outcome.ms.toFixed(1)} ms`}\n${f.outcome.crash?.stack ?? ''}\n`,
+      `seed ${seed} case ${f.caseIndex} from ${f.seedName}\n${f.ops.join('\n')}\n` +
+        `${f.outcome.crash?.where ?? 'slow'}: ${f.outcome.crash?.message ?? `${f.outcome.ms.toFixed(1)} ms`}\n` +
+        `${f.outcome.crash?.stack ?? ''}\n`,
     );
     saved.push({
       file: `${base}.bin`,
@@ -276,9 +280,13 @@ if (isMainThread && process.argv.includes('--malformed')) {
       `cases           ${summary.cases} (seed ${seed}, ${summary.seedFiles} seed files) in ${summary.elapsedS} s, ${summary.casesPerS} cases/s`,
       `crashes         ${summary.crashes}${summary.duplicateCrashes ? ` (+${summary.duplicateCrashes} duplicates)` : ''}`,
       `hangs           ${summary.hangs} (a case over ${slowMs} ms three times, or stuck ${hangS} s)`,
-      `case time       p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms, slowest ${summary.slowest?.ms ?? 0} ms (case ${summary.slowest?.caseIndex}, ${summary.slowest?.seedFile})`,
+      `case time       p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms, ` +
+        `slowest ${summary.slowest?.ms ?? 0} ms ` +
+        `(case ${summary.slowest?.caseIndex}, ${summary.slowest?.seedFile})`,
       `peak RSS        ${summary.peakRssMb} MiB`,
-      `outcomes        ${summary.damagedFiles} files reported damaged (with a byte offset), ${summary.malformedFrames} frames [malformed], ${summary.packets} packets decoded`,
+      `outcomes        ${summary.damagedFiles} files reported damaged ` +
+        `(with a byte offset), ${summary.malformedFrames} frames [malformed], ${summary.packets} ` +
+        'packets decoded',
       `machine         ${summary.machine}, ${summary.date}`,
     ];
     for (const s of saved)

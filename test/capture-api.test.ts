@@ -112,7 +112,8 @@ beforeAll(async () => {
   const pub = readFileSync(path.join(dir, 'host.pub'), 'utf8').split(' ');
   writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${pub[0]} ${pub[1]}\n`);
   inventory = parseInventory(
-    `defaults: { identityFile: ${dir}/client, knownHosts: ${dir}/known_hosts }\noverlay: { underlay: lo, bridge: lo }\nnodes:\n  local: { host: 127.0.0.1, port: ${port} }\n`,
+    `defaults: { identityFile: ${dir}/client, knownHosts: ${dir}/known_hosts }\noverlay: { underlay: ` +
+      `lo, bridge: lo }\nnodes:\n  local: { host: 127.0.0.1, port: ${port} }\n`,
     'test',
     dir,
   );
@@ -237,7 +238,8 @@ describe.skipIf(!canRun)(
     it('names node and interface when it cannot connect: refused, unknown host key, authentication failed', async () => {
       const inv = (extra: string, knownHosts = 'known_hosts', identity = 'client'): Inventory =>
         parseInventory(
-          `defaults: { identityFile: ${dir}/${identity}, knownHosts: ${dir}/${knownHosts} }\noverlay: { underlay: lo, bridge: lo }\nnodes:\n  local: { host: 127.0.0.1, ${extra} }\n`,
+          `defaults: { identityFile: ${dir}/${identity}, knownHosts: ${dir}/${knownHosts} }\noverlay: ` +
+            `{ underlay: lo, bridge: lo }\nnodes:\n  local: { host: 127.0.0.1, ${extra} }\n`,
           'test',
           dir,
         );

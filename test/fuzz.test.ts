@@ -33,7 +33,10 @@ describe('mutation fuzzer (CI size)', () => {
     expect(report.slowest?.ms ?? 0).toBeLessThan(200);
     expect(report.peakRssMb).toBeLessThan(1024);
     console.log(
-      `fuzz: ${report.cases} cases in ${(report.elapsedMs / 1000).toFixed(1)} s, p50 ${report.p50Ms.toFixed(2)} ms, p99 ${report.p99Ms.toFixed(2)} ms, slowest ${report.slowest?.ms.toFixed(1)} ms (case ${report.slowest?.caseIndex}), peak RSS ${report.peakRssMb.toFixed(0)} MiB`,
+      `fuzz: ${report.cases} cases in ${(report.elapsedMs / 1000).toFixed(1)} s, ` +
+        `p50 ${report.p50Ms.toFixed(2)} ms, p99 ${report.p99Ms.toFixed(2)} ms, ` +
+        `slowest ${report.slowest?.ms.toFixed(1)} ms (case ${report.slowest?.caseIndex}), ` +
+        `peak RSS ${report.peakRssMb.toFixed(0)} MiB`,
     );
   }, 120_000);
 });

@@ -195,7 +195,8 @@ describe('decode --session: interface names for a tcpdump -i any capture', () =>
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/ ifindex 3 Out /);
     expect(r.stderr).toBe(
-      `vxlan-inspect: ${older.session} holds no interface names for node kvm1 (recorded by capture since ifindexNames was added): interface indexes are printed as they are\n`,
+      `vxlan-inspect: ${older.session} holds no interface names for node kvm1 ` +
+        `(recorded by capture since ifindexNames was added): interface indexes are printed as they are\n`,
     );
     const elsewhere = path.join(work, 'other.pcap');
     copyFileSync(ANY, elsewhere);

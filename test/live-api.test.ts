@@ -62,7 +62,11 @@ function startChild(argv: string[]): Child {
 const CLIENT = `const [url, token, node, seconds] = process.argv.slice(1);
 const j = async (r) => { const t = await r.text(); if (!r.ok) throw new Error(r.status + ' ' + t); return JSON.parse(t); };
 (async () => {
-  const start = await j(await fetch(url + 'api/captures/live', { method: 'POST', headers: { 'X-VXI-Token': token, 'Content-Type': 'application/json' }, body: JSON.stringify({ node, durationSec: Number(seconds) }) }));
+  const start = await j(await fetch(url + 'api/captures/live', {
+    method: 'POST',
+    headers: { 'X-VXI-Token': token, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ node, durationSec: Number(seconds) }),
+  }));
   const end = Date.now() + 30000;
   for (;;) {
     const s = await j(await fetch(url + 'api/session'));

@@ -229,7 +229,11 @@ describe('session.json nodes[].config', () => {
     const io = { stdout: out, stderr: err } as unknown as Parameters<typeof runPath>[2];
     expect(await runPath(dir, {}, io)).toBe(0);
     expect(out.text).toMatch(
-      /\nconfiguration \(session\.json nodes\[\]\.config\)\n {2}kvm1 {4}vxlan10 VNI 10 UDP 4789 local 10\.3\.1\.156 dev eth1 mtu 1450, vxlan_bridge mtu 1450, eth1 mtu 1500 10\.3\.1\.156\/24, floods to 10\.3\.1\.174 {2}\(capture 2026-12-01 09:00:00Z\)\n/,
+      new RegExp(
+        /\nconfiguration \(session\.json nodes\[\]\.config\)\n {2}kvm1 {4}vxlan10 VNI 10 UDP 4789 local /.source +
+          /10\.3\.1\.156 dev eth1 mtu 1450, vxlan_bridge mtu 1450, eth1 mtu 1500 10\.3\.1\.156\/24, /.source +
+          /floods to 10\.3\.1\.174 {2}\(capture 2026-12-01 09:00:00Z\)\n/.source,
+      ),
     );
     expect(out.text).toMatch(/ {2}kvm2 {4}vxlan10 VNI 11 UDP 4789 local 10\.3\.1\.174/);
     expect(out.text).toMatch(

@@ -155,7 +155,8 @@ const headerArb: fc.Arbitrary<number[]> = fc.oneof(
       ...opts.slice(0, ((vihl & 15) - 5) * 4 > 0 ? ((vihl & 15) - 5) * 4 : 0),
     ]), // IPv4
   fc.tuple(lengthArb, ipProtoArb, bytes(32)).map(([len, nh, addrs]) => [0x60, 0, 0, 0, ...be16(len), nh, 64, ...addrs]), // IPv6
-  fc.tuple(ipProtoArb, fc.integer({ min: 0, max: 3 }), bytes(30)).map(([nh, units, rest]) => [nh, units, ...rest.slice(0, 6 + units * 8)]), // IPv6 extension header
+  // IPv6 extension header
+  fc.tuple(ipProtoArb, fc.integer({ min: 0, max: 3 }), bytes(30)).map(([nh, units, rest]) => [nh, units, ...rest.slice(0, 6 + units * 8)]),
   fc.tuple(u16, udpPortArb, lengthArb).map(([s, d, len]) => [...be16(s), ...be16(d), ...be16(len), 0, 0]), // UDP
   fc.tuple(bytes(12), fc.integer({ min: 0, max: 15 }), bytes(7)).map(([a, off, rest]) => [...a, off << 4, ...rest]), // TCP
   fc

@@ -51,7 +51,8 @@ describe('provision / check / teardown command lines', () => {
     const r = await run(['provision', 'kvm1', '--inventory', bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(
-      `vxlan-inspect: invalid inventory ${bad}: nodes.kvm1.bridgeAddress: "10.220.220.201" is not an IPv4 address with a prefix length (e.g. 10.220.220.201/24)\n`,
+      `vxlan-inspect: invalid inventory ${bad}: nodes.kvm1.bridgeAddress: ` +
+        `"10.220.220.201" is not an IPv4 address with a prefix length (e.g. 10.220.220.201/24)\n`,
     );
   });
 

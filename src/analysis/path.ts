@@ -69,14 +69,18 @@ export async function followPaths(inputs: readonly PathNodeInput[], opts: PathOp
   for (const p of profiles) {
     if (p.vtep === undefined) {
       notes.push(
-        `${p.input.name}'s VTEP could not be told from its traffic (nothing it sent crossed its bridge first): its packets are left out of the paths; give it with --vtep ${p.input.name}=ADDRESS`,
+        `${p.input.name}'s VTEP could not be told from its traffic ` +
+          '(nothing it sent crossed its bridge first): its packets are left out of the paths; ' +
+          `give it with --vtep ${p.input.name}=ADDRESS`,
       );
       continue;
     }
     const other = byVtep.get(p.vtep);
     if (other !== undefined)
       throw new UsageError(
-        `nodes ${other} and ${p.input.name} both have VTEP ${p.vtep}: are they captures of the same host? Give each node's own captures (or its VTEP with --vtep NODE=ADDRESS)`,
+        `nodes ${other} and ${p.input.name} both have VTEP ${p.vtep}: ` +
+          `are they captures of the same host? Give each node's own captures ` +
+          '(or its VTEP with --vtep NODE=ADDRESS)',
       );
     byVtep.set(p.vtep, p.input.name);
   }
@@ -112,7 +116,11 @@ export async function followPaths(inputs: readonly PathNodeInput[], opts: PathOp
     const lost = (g.lostAt.underlay['lost-underlay'] ?? 0) + (g.notCaptured['outside-underlay-capture'] ?? 0);
     if (lost > 0 && g.sourceUnderlayMissed > 0) {
       notes.push(
-        `${g.src} → ${g.dst}: ${lost} packets left ${g.src} and were not seen on ${g.dst}, while ${g.sourceUnderlayMissed} arrived on ${g.dst} that were not seen leaving ${g.src}: the two nodes' clocks are probably further apart than the ±${windowUs / 1000} ms window; give the clock offsets (the session.json capture writes, or --clock-offset ${g.dst}=MICROSECONDS) or a larger --window`,
+        `${g.src} → ${g.dst}: ${lost} packets left ${g.src} and were not seen on ${g.dst}, ` +
+          `while ${g.sourceUnderlayMissed} arrived on ${g.dst} that were not seen leaving ${g.src}: ` +
+          `the two nodes' clocks are probably further apart than the ±${windowUs / 1000} ms window; ` +
+          `give the clock offsets (the session.json capture writes, or --clock-offset ${g.dst}=MICROSECONDS) ` +
+          'or a larger --window',
       );
     }
   }
@@ -165,7 +173,9 @@ export async function followPaths(inputs: readonly PathNodeInput[], opts: PathOp
     if (joiner.followed.length === 0) {
       report.followed.note =
         joiner.followNote ??
-        `${f.node}'s ${f.side === 'overlay' ? 'bridge' : 'underlay'} capture ${file} has no frame ${f.frame} that is a VXLAN packet or an Ethernet frame (frames are numbered from 1, as decode and Wireshark number them)`;
+        `${f.node}'s ${f.side === 'overlay' ? 'bridge' : 'underlay'} capture ${file} has no ` +
+          `frame ${f.frame} that is a VXLAN packet or an Ethernet frame (frames are numbered from 1, ` +
+          'as decode and Wireshark number them)';
     }
   }
   return report;

@@ -85,7 +85,8 @@ export async function measureClockOffset(read: () => Promise<string>, count = 5)
  */
 export const CLOCK_READER_SCRIPT = [
   'LC_ALL=C; export LC_ALL',
-  `if command -v bash >/dev/null 2>&1 && [ -n "$(bash -c 'echo "$EPOCHREALTIME"' 2>/dev/null)" ]; then exec bash -c 'while read -r _; do echo "b $EPOCHREALTIME"; done'; fi`,
+  `if command -v bash >/dev/null 2>&1 && [ -n "$(bash -c 'echo "$EPOCHREALTIME"' 2>/dev/null)" ]; ` +
+    `then exec bash -c 'while read -r _; do echo "b $EPOCHREALTIME"; done'; fi`,
   "while read -r _; do printf 'd '; date +%s.%N; done",
 ].join('\n');
 

@@ -38,7 +38,10 @@ export function progressOf(s: StreamStats, durationSec?: number): number | undef
 export function statusLine(s: StreamStats, opts: { nameWidth?: number; durationSec?: number } = {}): string {
   const name = `${s.node} ${s.iface}`.padEnd(opts.nameWidth ?? 0);
   const vnis = s.vnis.length === 0 ? 'VNI -' : `VNI ${s.vnis.slice(0, 5).join(',')}${s.vnis.length > 5 ? `,…(${s.vnis.length})` : ''}`;
-  let line = `${name}  ${String(s.packets).padStart(7)} pkts  ${formatBytes(s.bytes).padStart(9)}  ${s.packetsPerSec.toFixed(1).padStart(8)} pkt/s  vxlan ${String(s.vxlanPackets).padStart(6)}  ${vnis}`;
+  let line =
+    `${name}  ${String(s.packets).padStart(7)} ` +
+    `pkts  ${formatBytes(s.bytes).padStart(9)}  ${s.packetsPerSec.toFixed(1).padStart(8)} pkt/s  ` +
+    `vxlan ${String(s.vxlanPackets).padStart(6)}  ${vnis}`;
   const p = progressOf(s, opts.durationSec);
   if (p !== undefined) line += `  ${progressBar(p)}`;
   else line += `  ${formatDuration(s.elapsedSec)}`;
@@ -67,13 +70,15 @@ export function summaryText(s: CaptureRunSummary): string {
         : 'tcpdump counters: not received';
       const vx = st.vxlanPackets > 0 ? `, ${st.vxlanPackets} VXLAN (VNI ${st.vnis.join(',')})` : '';
       lines.push(
-        `  ${st.iface}: ${st.packets} packets, ${formatBytes(st.bytes)}${vx} -> ${st.file ?? '(no file)'}; ${counters}${st.end === 'stopped' || st.end === 'count' ? '' : ` [${st.end}]`}`,
+        `  ${st.iface}: ${st.packets} packets, ${formatBytes(st.bytes)}${vx} ` +
+          `-> ${st.file ?? '(no file)'}; ${counters}${st.end === 'stopped' || st.end === 'count' ? '' : ` [${st.end}]`}`,
       );
     }
   }
   lines.push(s.sessionError === undefined ? `session: ${s.sessionFile}` : `session: not written (${s.sessionFile}: ${s.sessionError})`);
   lines.push(
-    `capture ${s.ok ? 'done' : 'FAILED'}: ${s.nodes.reduce((a, n) => a + n.streams.length, 0)} stream(s), ${formatDuration(s.durationSec)}, stopped by ${REASON_TEXT[s.reason]}`,
+    `capture ${s.ok ? 'done' : 'FAILED'}: ${s.nodes.reduce((a, n) => a + n.streams.length, 0)} ` +
+      `stream(s), ${formatDuration(s.durationSec)}, stopped by ${REASON_TEXT[s.reason]}`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -9,8 +9,10 @@ describe('node facts', () => {
     expect(parseInterfaceList('eth1\nlo\nvm1\nvxlan10\nvxlan_bridge\n')).toEqual(['eth1', 'lo', 'vm1', 'vxlan10', 'vxlan_bridge']);
     expect(parseInterfaceList('bond0\nbonding_masters\neth0\n')).toEqual(['bond0', 'eth0']);
     const ipText = [
-      '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00',
-      '2: eth1@if3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000\\    link/ether 02:00:00:00:01:56 brd ff:ff:ff:ff:ff:ff link-netns vxi-lan',
+      '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default ' +
+        'qlen 1000\\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00',
+      '2: eth1@if3: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group ' +
+        'default qlen 1000\\    link/ether 02:00:00:00:01:56 brd ff:ff:ff:ff:ff:ff link-netns vxi-lan',
       '5: vxlan10: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue master vxlan_bridge state UNKNOWN',
     ].join('\n');
     expect(parseInterfaceList(ipText)).toEqual(['eth1', 'lo', 'vxlan10']);

@@ -78,7 +78,10 @@ export function parseLinkIndexes(text: string): IfindexName[] | undefined {
   return [...found].sort((a, b) => a[0] - b[0]).map(([ifindex, name]) => ({ ifindex, name }));
 }
 
-/** The node's links by index, over the session's connection: `ip -j link show`, else `ip -o link show`; null when neither works (nothing else depends on it). */
+/**
+ * The node's links by index, over the session's connection: `ip -j link show`, else `ip -o link show`; null when
+ * neither works (nothing else depends on it).
+ */
 async function listLinkIndexes(session: RemoteSession): Promise<IfindexName[] | null> {
   for (const argv of [
     ['ip', '-j', 'link', 'show'],
@@ -142,7 +145,9 @@ export async function gatherNodeFacts(session: RemoteSession, ifaces: readonly s
     const u = session.node.user;
     throw new VxiError(
       'VXI_PREREQ',
-      `${session.label} ${ifaces.join(', ')}: ${program} is not installed (or not on the PATH${session.node.sudo ? ' sudo uses' : ` of ${u}`}): ${version.stderr.trim().split('\n')[0] ?? ''}; install it there (apt install tcpdump) or name it with --tcpdump PATH`,
+      `${session.label} ${ifaces.join(', ')}: ${program} is not installed ` +
+        `(or not on the PATH${session.node.sudo ? ' sudo uses' : ` of ${u}`}): ${version.stderr.trim().split('\n')[0] ?? ''}; ` +
+        'install it there (apt install tcpdump) or name it with --tcpdump PATH',
       { exitCode: 2 },
     );
   }
@@ -150,7 +155,8 @@ export async function gatherNodeFacts(session: RemoteSession, ifaces: readonly s
     const said = (version.stderr.trim() || version.stdout.trim()).split('\n').slice(0, 2).join(' / ');
     throw new VxiError(
       'VXI_PREREQ',
-      `${session.label} ${ifaces.join(', ')}: \`${program} --version\` did not print a tcpdump version (exit ${version.code ?? version.signal ?? '?'}): ${said || 'no output'}; is ${program} tcpdump?`,
+      `${session.label} ${ifaces.join(', ')}: \`${program} --version\` did not print a tcpdump version ` +
+        `(exit ${version.code ?? version.signal ?? '?'}): ${said || 'no output'}; is ${program} tcpdump?`,
       { exitCode: 2 },
     );
   }
@@ -163,7 +169,10 @@ export async function gatherNodeFacts(session: RemoteSession, ifaces: readonly s
   if (missing.length > 0) {
     throw new VxiError(
       'VXI_CAPTURE',
-      `${session.label} ${missing.join(', ')}: interface${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist on the node (it has: ${present.join(', ') || 'none found'}); pick one with --iface, or fix underlay/bridge in the inventory`,
+      `${session.label} ${missing.join(', ')}: ` +
+        `interface${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} ` +
+        `not exist on the node (it has: ${present.join(', ') || 'none found'}); ` +
+        'pick one with --iface, or fix underlay/bridge in the inventory',
       { exitCode: 2 },
     );
   }

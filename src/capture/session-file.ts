@@ -323,7 +323,9 @@ class ConfigReader {
   fail(key: string, problem: string, v: unknown): never {
     const shown = JSON.stringify(v);
     throw new UsageError(
-      `${this.what}: config.${key} ${problem}, not ${shown === undefined ? 'undefined' : shown.slice(0, 80)} (remove "config" to analyse without the recorded configuration)`,
+      `${this.what}: config.${key} ${problem}, ` +
+        `not ${shown === undefined ? 'undefined' : shown.slice(0, 80)} ` +
+        '(remove "config" to analyse without the recorded configuration)',
     );
   }
   obj(v: unknown, key: string): Record<string, unknown> {

@@ -167,7 +167,9 @@ export class CaptureStream {
       await this.stop();
       throw new VxiError(
         'VXI_CAPTURE',
-        `${this.label}: tcpdump did not start listening within ${(this.spec.startTimeoutMs ?? 15_000) / 1000} s${this.stderrText.trim() ? `: ${this.stderrText.trim()}` : ''}`,
+        `${this.label}: tcpdump did not start listening ` +
+          `within ${(this.spec.startTimeoutMs ?? 15_000) / 1000} ` +
+          `s${this.stderrText.trim() ? `: ${this.stderrText.trim()}` : ''}`,
       );
     }
     const s = await this.ended;
@@ -217,7 +219,9 @@ export class CaptureStream {
     } else if (lost) {
       end = 'connection-lost';
       const why = this.connectionError ?? (this.session.isOpen ? 'the channel closed without an exit status' : 'SSH connection closed');
-      error = `${this.label}: the SSH connection was lost mid-capture (${why}); ${sink.file ?? 'no file'} keeps the ${sink.packets} whole packet(s) received so far`;
+      error =
+        `${this.label}: the SSH connection was lost mid-capture ` +
+        `(${why}); ${sink.file ?? 'no file'} keeps the ${sink.packets} whole packet(s) received so far`;
     } else if (this.stopRequested) {
       end = 'stopped';
     } else if (exit.code === 0 && this.spec.count !== undefined && sink.packets >= this.spec.count) {

@@ -110,7 +110,8 @@ describe('the tcpdump command line', () => {
     });
     const cmd = buildCommand({ name: 'kvm1', host: 'h', user: 'u', sudo: true }, argv, { sudo: true, reportPid: true });
     expect(cmd).toBe(
-      `sh -c 'echo VXI_PID=$$ >&2; exec "$@"' sh sudo -n -- tcpdump -U -n -w - -i eth1 -- '(not tcp port 22) and (udp port 4789; touch /tmp/pwned-x $(id) \`id\` '\\''q'\\'')'`,
+      `sh -c 'echo VXI_PID=$$ >&2; exec "$@"' sh sudo -n -- tcpdump -U -n -w - -i eth1 -- '(not tcp port ` +
+        `22) and (udp port 4789; touch /tmp/pwned-x $(id) \`id\` '\\''q'\\'')'`,
     );
     // the local shell parses it back to the same argv
     const back = spawnSync('sh', ['-c', `printf '%s\\n' ${cmd.slice(cmd.indexOf('tcpdump'))}`], { encoding: 'utf8' });
@@ -121,7 +122,9 @@ describe('the tcpdump command line', () => {
 describe("tcpdump's own words", () => {
   it('finds the listening line and the closing counters', () => {
     const stderr =
-      'tcpdump: listening on eth1, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n14 packets captured\n18 packets received by filter\n0 packets dropped by kernel\n';
+      'tcpdump: listening on eth1, link-type EN10MB (Ethernet), ' +
+      'snapshot length 262144 bytes\n14 packets captured\n18 packets received by filter\n0 packets ' +
+      'dropped by kernel\n';
     expect(isListening(stderr)).toBe(true);
     expect(isListening('tcpdump: eth1: No such device exists\n')).toBe(false);
     expect(parseTcpdumpCounters(stderr)).toEqual({ captured: 14, receivedByFilter: 18, droppedByKernel: 0, droppedByInterface: null });

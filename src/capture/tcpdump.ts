@@ -154,7 +154,8 @@ export function tcpdumpFailure(
   if (exit.code === 127 && /not found/.test(stderr)) {
     return new VxiError(
       'VXI_PREREQ',
-      `${where}: ${w.program} is not installed (or not on the PATH of ${w.user}): ${said}; install it there (apt install tcpdump / dnf install tcpdump) or name it with --tcpdump PATH`,
+      `${where}: ${w.program} is not installed (or not on the PATH of ${w.user}): ${said}; ` +
+        'install it there (apt install tcpdump / dnf install tcpdump) or name it with --tcpdump PATH',
       { exitCode: 2 },
     );
   }
@@ -175,7 +176,9 @@ export function tcpdumpFailure(
   if (/permission|Operation not permitted|not permitted|Permission denied/i.test(stderr)) {
     const fix = w.sudo
       ? `allow ${w.user} to run ${w.program} as root without a password (a NOPASSWD rule in /etc/sudoers.d/)`
-      : `set sudo: true for the node in the inventory (with a NOPASSWD rule for ${w.program}), connect as root, or give tcpdump the capability (setcap cap_net_raw,cap_net_admin=eip $(command -v tcpdump))`;
+      : `set sudo: true for the node in the inventory (with a NOPASSWD rule for ${w.program}), ` +
+        'connect as root, or give tcpdump the capability (setcap cap_net_raw,cap_net_admin=eip ' +
+        '$(command -v tcpdump))';
     return new VxiError('VXI_CAPTURE', `${where}: permission denied: ${w.user} may not capture on ${w.iface} (${said}); ${fix}`);
   }
   if (/That device is not up|is not up/i.test(stderr)) {

@@ -219,11 +219,14 @@ export function renderClassCapture(s: ClassCaptureSummary): string {
   const lines = s.groups.map((g) =>
     g.summary === undefined
       ? `${g.group.padEnd(w)}  FAILED  ${g.error ?? ''}`
-      : `${g.group.padEnd(w)}  ${g.ok ? 'ok    ' : 'FAILED'}  ${g.streams} streams, ${g.packets} packets, lost by the tool ${g.lostByTool}${g.streamsWithoutCounters ? ` (${g.streamsWithoutCounters} stream(s) without tcpdump counters)` : ''}, dropped by kernel ${g.droppedByKernel} -> ${g.outDir}${g.error ? `: ${g.error}` : ''}`,
+      : `${g.group.padEnd(w)}  ${g.ok ? 'ok    ' : 'FAILED'}  ${g.streams} streams, ${g.packets} packets, ` +
+        `lost by the tool ${g.lostByTool}${g.streamsWithoutCounters ? ` (${g.streamsWithoutCounters} stream(s) without tcpdump counters)` : ''}, ` +
+        `dropped by kernel ${g.droppedByKernel} -> ${g.outDir}${g.error ? `: ${g.error}` : ''}`,
   );
   const failed = s.groups.filter((g) => !g.ok).map((g) => g.group);
   lines.push(
-    `capture --class ${s.ok ? 'done' : 'FAILED'}: ${s.groups.length - failed.length} of ${s.groups.length} groups${failed.length ? ` (failed: ${failed.join(', ')})` : ''}, ` +
+    `capture --class ${s.ok ? 'done' : 'FAILED'}: ${s.groups.length - failed.length} ` +
+      `of ${s.groups.length} groups${failed.length ? ` (failed: ${failed.join(', ')})` : ''}, ` +
       `${s.streams} streams, ${s.packets} packets, lost by the tool ${s.lostByTool}, dropped by kernel ${s.droppedByKernel}, ${s.durationSec.toFixed(1)}s, ` +
       `at most ${s.peakConnecting} SSH sessions opening at once (--parallel ${s.parallel}) -> ${s.outDir}`,
   );

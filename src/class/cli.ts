@@ -194,7 +194,9 @@ export async function provisionClassCommand(
     }
     const failed = s.groups.filter((g) => !g.ok).map((g) => g.group);
     io.stdout.write(
-      `provision --class${s.dryRun ? ' --dry-run' : ''}: ${s.groups.length - failed.length} of ${s.groups.length} groups ok${failed.length ? `, failed: ${failed.join(', ')}` : ''}; at most ${s.peakSessions} SSH sessions at once (--parallel ${s.parallel})\n`,
+      `provision --class${s.dryRun ? ' --dry-run' : ''}: ${s.groups.length - failed.length} ` +
+        `of ${s.groups.length} groups ok${failed.length ? `, failed: ${failed.join(', ')}` : ''}; ` +
+        `at most ${s.peakSessions} SSH sessions at once (--parallel ${s.parallel})\n`,
     );
   }
   if (!s.ok)

@@ -232,7 +232,9 @@ export async function classLabUp(opts: ClassLabOptions): Promise<ClassLabHandle>
   const there = [...(await existingLabNamespaces(prefix)), ...(await existingGroups(prefix)).map((n) => `${labGroupPrefix(prefix, n)}*`)];
   if (there.length > 0) {
     throw new LabError(
-      `a lab with prefix '${prefix}' already exists (${there.slice(0, 6).join(', ')}${there.length > 6 ? ', …' : ''}): run \`vxlan-inspect lab down --prefix ${prefix}\` first, or pick another --prefix`,
+      `a lab with prefix '${prefix}' already exists ` +
+        `(${there.slice(0, 6).join(', ')}${there.length > 6 ? ', …' : ''}): ` +
+        `run \`vxlan-inspect lab down --prefix ${prefix}\` first, or pick another --prefix`,
     );
   }
   // outside the try: a folder that is refused is not ours to clean up

@@ -77,7 +77,8 @@ export function renderMatrix(m: ClassCheckMatrix): string {
       ? `every group passes (${m.groups.length})`
       : `${m.groups.length - failed.length} of ${m.groups.length} groups pass, ${failed.length} fail${failed.length === 1 ? 's' : ''}: ${failed.join(', ')}`;
   lines.push(
-    `check --class: ${verdict}; ${nodes} nodes in ${formatDuration(m.durationMs / 1000)}, at most ${m.peakSessions} SSH sessions at once (--parallel ${m.parallel})`,
+    `check --class: ${verdict}; ${nodes} nodes in ${formatDuration(m.durationMs / 1000)}, ` +
+      `at most ${m.peakSessions} SSH sessions at once (--parallel ${m.parallel})`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -76,7 +76,10 @@ export function registerCapture(program: Command, io: CliIo): void {
         )
         .addHelpText(
           'after',
-          '\nExamples:\n  vxlan-inspect capture kvm1 --duration 10s\n  vxlan-inspect capture kvm1 kvm2 --count 100 --filter "udp port 4789" --out captures/\n  ip netns exec vxi-frontend vxlan-inspect capture kvm1 --inventory .lab/vxi/inventory.yaml   # in the lab\n  vxlan-inspect capture --class class.yaml --duration 60s --out class-capture/   # every group, into class-capture/<group>/\n',
+          '\nExamples:\n  vxlan-inspect capture kvm1 --duration 10s\n  vxlan-inspect capture kvm1 kvm2 ' +
+            '--count 100 --filter "udp port 4789" --out captures/\n  ip netns exec vxi-frontend vxlan-inspect ' +
+            'capture kvm1 --inventory .lab/vxi/inventory.yaml   # in the lab\n  vxlan-inspect capture --class ' +
+            'class.yaml --duration 60s --out class-capture/   # every group, into class-capture/<group>/\n',
         )
         .argument('[nodes...]', 'node names from the inventory (e.g. kvm1 kvm2), or --class FILE')
         .option('--iface <name>', "interface to capture (repeatable; default: the inventory's underlay and bridge)", collect)
@@ -156,7 +159,8 @@ export function registerCapture(program: Command, io: CliIo): void {
       for (const n of summary.nodes)
         if (n.config?.error !== undefined)
           io.stderr.write(
-            `capture: ${n.node}'s overlay configuration could not be recorded (${n.config.error}); path will rest on the traffic alone for it (or record it later: check ${n.node} --save ${outDir})\n`,
+            `capture: ${n.node}'s overlay configuration could not be recorded (${n.config.error}); ` +
+              `path will rest on the traffic alone for it (or record it later: check ${n.node} --save ${outDir})\n`,
           );
     }
     if (!summary.ok) throw new VxiError('VXI_CAPTURE', summary.errors.join('\n'), { exitCode: 1 });

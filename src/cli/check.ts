@@ -53,7 +53,10 @@ export function registerCheck(program: Command, io: CliIo): void {
         )
         .addHelpText(
           'after',
-          '\nExamples:\n  vxlan-inspect check kvm1 kvm2\n  vxlan-inspect check kvm1 kvm2 --json --probe\n  vxlan-inspect check kvm1 kvm2 --save captures/   # record the configuration beside the captures, for path\n  vxlan-inspect check --class class.yaml --parallel 8   # every group: a matrix of group × check\n',
+          '\nExamples:\n  vxlan-inspect check kvm1 kvm2\n  vxlan-inspect check kvm1 kvm2 --json --probe\n  ' +
+            'vxlan-inspect check kvm1 kvm2 --save captures/   # record the configuration beside the captures, ' +
+            'for path\n  vxlan-inspect check --class class.yaml --parallel 8   # every group: ' +
+            'a matrix of group × check\n',
         )
         .argument('[nodes...]', 'node names from the inventory (or --class FILE)')
         .option('--json', 'print {"ok":…,"checks":[{node,name,status,detail}]}')
@@ -91,7 +94,8 @@ export function registerCheck(program: Command, io: CliIo): void {
         const file = saveOverlayConfigs(saveDir, configs);
         const failed = configs.filter((c) => c.config.error !== undefined).map((c) => c.name);
         io.stderr.write(
-          `check: overlay configuration of ${configs.map((c) => c.name).join(', ')} recorded in ${file}${failed.length ? ` (not readable on ${failed.join(', ')}: the error is recorded instead)` : ''}\n`,
+          `check: overlay configuration of ${configs.map((c) => c.name).join(', ')} recorded ` +
+            `in ${file}${failed.length ? ` (not readable on ${failed.join(', ')}: the error is recorded instead)` : ''}\n`,
         );
       }
       if (!report.ok) {

@@ -76,7 +76,9 @@ export function correlationToText(
       `${pad('session', 10)}${session.file}${session.beside ? ' (beside the underlay capture; --session FILE or --clock-offset US to choose otherwise)' : ''}`,
     );
   L.push(
-    `${pad('', 10)}window ±${r.windowUs / 1000} ms, overlay clock offset ${r.overlayClockOffsetUs >= 0 ? '+' : ''}${r.overlayClockOffsetUs} µs${session ? ' (from the session file)' : ''}`,
+    `${pad('', 10)}window ±${r.windowUs / 1000} ms, overlay clock ` +
+      `offset ${r.overlayClockOffsetUs >= 0 ? '+' : ''}${r.overlayClockOffsetUs} ` +
+      `µs${session ? ' (from the session file)' : ''}`,
   );
   L.push('');
   L.push(`${pad('matched', 16)}${lpad(num(r.matched), 10)}   encapsulated ${num(r.encap)}, decapsulated ${num(r.decap)}`);
@@ -204,7 +206,8 @@ export function registerCorrelate(program: Command, io: CliIo): void {
     .argument('<underlay>', 'capture of the underlay interface (eth1), pcap or pcapng')
     .argument(
       '[overlay]',
-      'capture of the bridge (vxlan_bridge), same node or another one; without it, UNDERLAY must hold both sides (a pcapng of eth1 and vxlan_bridge, or tcpdump -i any)',
+      'capture of the bridge (vxlan_bridge), same node or another one; ' +
+        'without it, UNDERLAY must hold both sides (a pcapng of eth1 and vxlan_bridge, or tcpdump -i any)',
     )
     .option('--json', 'one JSON object (counts, latency, per VNI, per VTEP pair, unmatched with reasons)')
     .option('--matches', 'with --json: include the list of matches (first 10,000)')
@@ -215,7 +218,10 @@ export function registerCorrelate(program: Command, io: CliIo): void {
     .option('--list <n>', `unmatched frames to list per side in the text output (default ${SHOWN_UNMATCHED})`, parseList)
     .addHelpText(
       'after',
-      '\nExamples:\n  vxlan-inspect correlate fixtures/lab/kvm1-eth1.pcap fixtures/lab/kvm1-vxlan_bridge.pcap\n  vxlan-inspect correlate kvm1-eth1.pcap kvm2-vxlan_bridge.pcap --session session.json --json\n  vxlan-inspect correlate kvm1-any.pcapng        # one capture holding both sides, split by interface\n',
+      '\nExamples:\n  vxlan-inspect correlate fixtures/lab/kvm1-eth1.pcap ' +
+        'fixtures/lab/kvm1-vxlan_bridge.pcap\n  vxlan-inspect correlate kvm1-eth1.pcap ' +
+        'kvm2-vxlan_bridge.pcap --session session.json --json\n  vxlan-inspect correlate ' +
+        'kvm1-any.pcapng        # one capture holding both sides, split by interface\n',
     )
     .action(async (underlay: string, overlay: string | undefined, flags: CorrelateFlags) => {
       process.exitCode = await runCorrelate(underlay, overlay, flags, io);

@@ -126,7 +126,8 @@ async function namesFromSession(session: string, file: string, io: CliIo): Promi
   }
   if (!found.names) {
     io.stderr.write(
-      `vxlan-inspect: ${session} holds no interface names for node ${found.node} (recorded by capture since ifindexNames was added): interface indexes are printed as they are\n`,
+      `vxlan-inspect: ${session} holds no interface names for node ${found.node} ` +
+        `(recorded by capture since ifindexNames was added): interface indexes are printed as they are\n`,
     );
     return undefined;
   }

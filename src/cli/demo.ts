@@ -197,7 +197,8 @@ export async function runDemo(flags: DemoFlags, io: CliIo, signal?: AbortSignal,
   const liveOnly = (['prefix', 'duration', 'out'] as const).filter((k) => flags[k] !== undefined);
   if (liveOnly.length > 0)
     throw new UsageError(
-      `${liveOnly.map((k) => `--${k}`).join(', ')} ${liveOnly.length === 1 ? 'goes' : 'go'} only with --live (demo --live brings up the namespace lab and captures it)`,
+      `${liveOnly.map((k) => `--${k}`).join(', ')} ${liveOnly.length === 1 ? 'goes' : 'go'} only with ` +
+        '--live (demo --live brings up the namespace lab and captures it)',
     );
   const complete = LAB_FILES.every((f) => existsSync(path.join(dir, f)));
   if (complete) return runServer(sessionFromDir(dir), serveOptions(flags), path.relative(process.cwd(), dir) || dir, io, signal);
@@ -223,7 +224,9 @@ export function registerDemo(program: Command, io: CliIo): void {
     .description('web view of the bundled lab recording (kvm1 and kvm2, eth1 and vxlan_bridge): the quick start')
     .addHelpText(
       'after',
-      '\nExamples:\n  vxlan-inspect demo                 # the bundled recording on http://127.0.0.1:8080\n  sudo vxlan-inspect demo --live     # the whole class live: lab up, traffic, capture kvm1 and kvm2, serve\n',
+      '\nExamples:\n  vxlan-inspect demo                 # the bundled recording on ' +
+        'http://127.0.0.1:8080\n  sudo vxlan-inspect demo --live     # the whole class live: ' +
+        'lab up, traffic, capture kvm1 and kvm2, serve\n',
     )
     .option('--port <n>', 'TCP port (0: any free port)', parseIntInRange('--port', 0, 65535), 8080)
     .option('--host <addr>', 'address to listen on (default 127.0.0.1: this machine only)', '127.0.0.1')

@@ -49,7 +49,9 @@ export function registerExport(program: Command, io: CliIo): void {
     .option('--json', 'print export.json (files, row counts, nodes, correlation counts) instead of the summary')
     .addHelpText(
       'after',
-      "\nExamples:\n  vxlan-inspect export fixtures/lab --out /tmp/lab-export\n  duckdb -c \"SELECT vni, count(*) FROM '/tmp/lab-export/packets.parquet' WHERE side = 'underlay' AND tunnel = 'vxlan' GROUP BY vni\"\n",
+      '\nExamples:\n  vxlan-inspect export fixtures/lab --out /tmp/lab-export\n  duckdb -c "SELECT vni, ' +
+        "count(*) FROM '/tmp/lab-export/packets.parquet' WHERE side = 'underlay' AND tunnel = 'vxlan' " +
+        'GROUP BY vni"\n',
     )
     .action(async (captures: string[], flags: ExportFlags) => {
       const { exportCaptures } = await import('../export/export.js');

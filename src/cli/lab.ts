@@ -102,7 +102,11 @@ export function describeUp(h: LabHandle, provisioned: boolean): string {
   const pad = (s: string): string => s.padEnd(h.prefix.length + 9);
   const fe = h.frontendNetns;
   const lines = [
-    `lab '${h.prefix}' is up${provisioned ? `, provisioned: ${OVERLAY.vxlanIf} (VNI ${OVERLAY.vni}, UDP ${OVERLAY.port}) in ${OVERLAY.bridge} on both nodes, vm1 pings vm2 across it` : ', not provisioned (no overlay yet)'}`,
+    `lab '${h.prefix}' is up` +
+      (provisioned
+        ? `, provisioned: ${OVERLAY.vxlanIf} (VNI ${OVERLAY.vni}, UDP ${OVERLAY.port}) in ${OVERLAY.bridge} on both nodes, ` +
+          'vm1 pings vm2 across it'
+        : ', not provisioned (no overlay yet)'),
     `  ${pad(netnsName(h.prefix, 'lan'))}bridge 'lan': the underlay switch`,
     `  ${pad(fe)}eth1 10.3.1.250/24`,
     ...h.nodes.map(
@@ -137,7 +141,10 @@ export function describeClassUp(h: ClassLabHandle): string {
   const first = h.groups[0];
   const last = h.groups[h.groups.length - 1];
   const lines = [
-    `class lab '${h.prefix}' is up: ${h.groups.length} group(s) ${first?.name ?? ''}…${last?.name ?? ''}, each a lab of its own (${first?.prefix ?? ''}kvm1, …)${h.provisioned ? `, provisioned: ${OVERLAY.vxlanIf} (VNI ${OVERLAY.vni}) in every group, vm1 pings vm2 across it` : ', not provisioned'}`,
+    `class lab '${h.prefix}' is up: ${h.groups.length} ` +
+      `group(s) ${first?.name ?? ''}…${last?.name ?? ''}, each a lab of its own ` +
+      `(${first?.prefix ?? ''}kvm1, ` +
+      `…)${h.provisioned ? `, provisioned: ${OVERLAY.vxlanIf} (VNI ${OVERLAY.vni}) in every group, vm1 pings vm2 across it` : ', not provisioned'}`,
     ...h.groups.map((g) => `  ${g.name}  ${g.handle.nodes.map((n) => `${n.name} ${n.host}`).join(', ')}  (${g.prefix}*, ${g.dir})`),
     `  ${fe}  the class frontend: ${h.groups.length} leg(s) gNN 10.3.N.254/24, one into each group's underlay (it does not forward between them)`,
     `class inventory: ${h.classInventoryPath}`,
@@ -153,7 +160,9 @@ export function describeClassUp(h: ClassLabHandle): string {
 
 export function describeClassStatus(c: ClassLabStatus): string {
   const lines = [
-    `class lab '${c.prefix}': ${c.groups.length} group(s); class frontend ${c.frontendNetns} ${c.frontendExists ? 'exists' : 'missing'}; class inventory ${c.classInventoryPath ?? 'none'}`,
+    `class lab '${c.prefix}': ${c.groups.length} group(s); ` +
+      `class frontend ${c.frontendNetns} ${c.frontendExists ? 'exists' : 'missing'}; ` +
+      `class inventory ${c.classInventoryPath ?? 'none'}`,
   ];
   for (const g of c.groups) {
     const s = g.status;
@@ -162,7 +171,8 @@ export function describeClassStatus(c: ClassLabStatus): string {
     const overlay = s.reachability.find((r) => r.path === 'overlay');
     const fault = s.activeBreak ? `, fault: ${s.activeBreak.kind} on ${s.activeBreak.node}` : '';
     lines.push(
-      `  ${g.name}  ${s.up ? 'up' : s.namespaces.some((n) => n.exists) ? 'partly there' : 'not there'}${s.provisioned ? ', provisioned' : ''}, sshd ${sshd}/${s.nodes.length}, ` +
+      `  ${g.name}  ${s.up ? 'up' : s.namespaces.some((n) => n.exists) ? 'partly there' : 'not there'}${s.provisioned ? ', provisioned' : ''}, ` +
+        `sshd ${sshd}/${s.nodes.length}, ` +
         `from the class frontend ${reach}/${g.fromClassFrontend.length} nodes answer, vm1 → vm2 ${overlay?.ok ? 'ok' : 'fails'}${fault}`,
     );
   }
@@ -172,11 +182,13 @@ export function describeClassStatus(c: ClassLabStatus): string {
 export function describeStatus(s: LabStatus): string {
   const yes = (b: boolean): string => (b ? 'yes' : 'no');
   const lines = [
-    `lab '${s.prefix}': ${s.up ? 'up' : s.namespaces.some((n) => n.exists) ? 'partly there' : 'not there'}${s.up ? (s.provisioned ? ', provisioned' : ', not provisioned') : ''}`,
+    `lab '${s.prefix}': ${s.up ? 'up' : s.namespaces.some((n) => n.exists) ? 'partly there' : 'not there'}` +
+      (s.up ? (s.provisioned ? ', provisioned' : ', not provisioned') : ''),
   ];
   for (const n of s.namespaces)
     lines.push(
-      `  ${n.netns.padEnd(s.prefix.length + 9)}${n.exists ? `exists, ${n.pids.length} process(es)${n.pids.length ? ` [${n.pids.join(' ')}]` : ''}` : 'missing'}`,
+      `  ${n.netns.padEnd(s.prefix.length + 9)}` +
+        (n.exists ? `exists, ${n.pids.length} process(es)${n.pids.length ? ` [${n.pids.join(' ')}]` : ''}` : 'missing'),
     );
   for (const n of s.nodes) {
     lines.push(
@@ -188,7 +200,9 @@ export function describeStatus(s: LabStatus): string {
   lines.push(`  inventory: ${s.inventoryPath ?? 'none'}`);
   if (s.activeBreak)
     lines.push(
-      `  active fault: ${s.activeBreak.kind} on ${s.activeBreak.node} since ${s.activeBreak.at}: ${s.activeBreak.summary} (undo: vxlan-inspect lab fix${prefixFlag(s.prefix)})`,
+      `  active fault: ${s.activeBreak.kind} on ${s.activeBreak.node} ` +
+        `since ${s.activeBreak.at}: ${s.activeBreak.summary} (undo: ` +
+        `vxlan-inspect lab fix${prefixFlag(s.prefix)})`,
     );
   else if (s.breakProblem) lines.push(`  active fault: unknown: ${s.breakProblem}`);
   else if (s.dir !== null) lines.push('  active fault: none');
@@ -197,7 +211,8 @@ export function describeStatus(s: LabStatus): string {
 
 export function describeTraffic(t: TrafficSummary): string {
   const lines = [
-    `lab traffic '${t.prefix}': ${t.steps.length} steps in ${(t.elapsedMs / 1000).toFixed(1)} s${t.fillerPings ? ` (+${t.fillerPings} filler pings vm1 → vm2)` : ''}`,
+    `lab traffic '${t.prefix}': ${t.steps.length} steps in ${(t.elapsedMs / 1000).toFixed(1)} ` +
+      `s${t.fillerPings ? ` (+${t.fillerPings} filler pings vm1 → vm2)` : ''}`,
   ];
   const w = Math.max(...t.steps.map((s) => s.name.length));
   for (const s of t.steps) {
@@ -230,7 +245,9 @@ export function registerLab(program: Command, io: CliIo): void {
     .description('the class topology (frontend, kvm1, kvm2, two guests, VXLAN) in network namespaces on this machine; needs root');
   lab.addHelpText(
     'after',
-    '\nExamples:\n  sudo vxlan-inspect lab up --provisioned\n  sudo vxlan-inspect lab traffic --duration 10s\n  sudo vxlan-inspect lab exec vm1 -- ping -c 3 10.220.220.6\n  sudo vxlan-inspect lab down\n',
+    '\nExamples:\n  sudo vxlan-inspect lab up --provisioned\n  sudo vxlan-inspect lab traffic ' +
+      '--duration 10s\n  sudo vxlan-inspect lab exec vm1 -- ping -c 3 10.220.220.6\n  sudo ' +
+      'vxlan-inspect lab down\n',
   );
   const withPrefix = (c: Command): Command => c.option('--prefix <prefix>', 'namespace name prefix', DEFAULT_PREFIX);
   const withDir = (c: Command): Command =>
@@ -241,7 +258,8 @@ export function registerLab(program: Command, io: CliIo): void {
     .option('--provisioned', 'also build the overlay (vxlan_bridge + vxlan10 on both nodes) and check vm1 → vm2')
     .option(
       '--groups <n>',
-      `a class of N groups: N copies of the lab (PREFIX + gNN-…, underlay 10.3.N.0/24), one class frontend (PREFIX + frontend) reaching them all, DIR/class.yaml (1-${MAX_LAB_GROUPS})`,
+      'a class of N groups: N copies of the lab (PREFIX + gNN-…, underlay 10.3.N.0/24), ' +
+        `one class frontend (PREFIX + frontend) reaching them all, DIR/class.yaml (1-${MAX_LAB_GROUPS})`,
       parseIntInRange('--groups', 1, MAX_LAB_GROUPS),
     )
     .action(async (o: CommonOpts & { provisioned?: boolean; groups?: number }) => {

@@ -131,7 +131,9 @@ function groupLines(g: PathGroup): string[] {
   const name = pathName(g);
   const notCaptured = Object.values(g.notCaptured).reduce((a, b) => a + b, 0);
   L.push(
-    `  ${pad(name, 22)}${lpad(g.vni ?? '–', 6)}${lpad(num(g.sent), 8)}${lpad(num(g.delivered), 11)}${lpad(num(g.lost), 7)}${lpad(num(notCaptured), 14)}   ${pad(p50p99(g.latencyUs.encapsulation), 18)}${pad(p50p99(g.latencyUs.underlay), 18)}${p50p99(g.latencyUs.decapsulation)}`,
+    `  ${pad(name, 22)}${lpad(g.vni ?? '–', 6)}${lpad(num(g.sent), 8)}${lpad(num(g.delivered), 11)}${lpad(num(g.lost), 7)}` +
+      `${lpad(num(notCaptured), 14)}   ` +
+      `${pad(p50p99(g.latencyUs.encapsulation), 18)}${pad(p50p99(g.latencyUs.underlay), 18)}${p50p99(g.latencyUs.decapsulation)}`,
   );
   return L;
 }
@@ -161,11 +163,14 @@ function detailLines(g: PathGroup): string[] {
   if (g.flooded) info.push(`${num(g.flooded)} branches of flooded frames (head-end replication: one branch per VTEP)`);
   if (g.checksumOffload)
     info.push(
-      `${num(g.checksumOffload)} with a TCP/UDP checksum that differs between sightings: checksum offload ("bad udp/tcp cksum" on the sender's capture), not a loss`,
+      `${num(g.checksumOffload)} with a TCP/UDP checksum that differs between sightings: ` +
+        `checksum offload ("bad udp/tcp cksum" on the sender's capture), not a loss`,
     );
   if (g.negativeUnderlay)
     info.push(
-      `${num(g.negativeUnderlay)} underlay crossings came out negative: the clock offsets are missing or not precise enough (capture with session.json, or --clock-offset NODE=US)`,
+      `${num(g.negativeUnderlay)} underlay crossings came out negative: ` +
+        'the clock offsets are missing or not precise enough (capture with session.json, ' +
+        'or --clock-offset NODE=US)',
     );
   for (const i of info) L.push(`  ${pad(name, 26)}${i}`);
   return L;
@@ -181,7 +186,8 @@ export function journeyText(b: PathBranch, i: number, n: number): string[] {
   const L: string[] = [];
   const tunnel = b.vtepSrc !== undefined ? `, VTEP ${b.vtepSrc} → ${b.vtepDst} UDP ${b.udpPort}` : '';
   L.push(
-    `branch ${i + 1} of ${n}: ${b.src} → ${b.dst}${b.vni === null ? '' : `, VNI ${b.vni}`}${tunnel}${b.flood ? ' (flooded)' : ''}: ${b.status}${b.loss ? ' (lost)' : ''}`,
+    `branch ${i + 1} of ${n}: ${b.src} ` +
+      `→ ${b.dst}${b.vni === null ? '' : `, VNI ${b.vni}`}${tunnel}${b.flood ? ' (flooded)' : ''}: ${b.status}${b.loss ? ' (lost)' : ''}`,
   );
   for (const p of ['srcBridge', 'srcUnderlay', 'dstUnderlay', 'dstBridge'] as const) {
     L.push(sightingLine(b, p));
@@ -207,7 +213,9 @@ export function configSummary(v: NodeConfigView): string {
   if (x) {
     const to = x.group !== null ? ` group ${x.group}` : x.remote !== null ? ` remote ${x.remote}` : '';
     parts.push(
-      `${x.device} VNI ${x.vni} UDP ${x.port}${x.local !== null ? ` local ${x.local}` : ''}${to}${x.dev !== null ? ` dev ${x.dev}` : ''} mtu ${x.mtu}${x.up ? '' : ' DOWN'}`,
+      `${x.device} VNI ${x.vni} ` +
+        `UDP ${x.port}${x.local !== null ? ` local ${x.local}` : ''}${to}${x.dev !== null ? ` dev ${x.dev}` : ''} ` +
+        `mtu ${x.mtu}${x.up ? '' : ' DOWN'}`,
     );
   } else parts.push('no VXLAN device');
   if (v.bridge) parts.push(`${v.bridge.name} mtu ${v.bridge.mtu}${v.bridge.up ? '' : ' DOWN'}`);
@@ -220,7 +228,8 @@ export function configSummary(v: NodeConfigView): string {
   const unicast = v.fdb.filter((e) => !e.flood);
   if (unicast.length)
     parts.push(
-      `${unicast.length} unicast FDB entr${unicast.length === 1 ? 'y' : 'ies'}${unicast.some((e) => e.permanent) ? ` (${unicast.filter((e) => e.permanent).length} static)` : ''}`,
+      `${unicast.length} unicast FDB ` +
+        `entr${unicast.length === 1 ? 'y' : 'ies'}${unicast.some((e) => e.permanent) ? ` (${unicast.filter((e) => e.permanent).length} static)` : ''}`,
     );
   for (const o of v.otherVxlan ?? []) parts.push(`also ${o.device} VNI ${o.vni} UDP ${o.port}`);
   return `${parts.join(', ')}  (${when})`;
@@ -232,7 +241,8 @@ export function configLines(c: ConfigComparison): string[] {
   if (c.nodes.every((v) => v.recordedAt === null))
     return [
       '',
-      'configuration: not recorded in this session (capture records it in session.json; for older captures: check NODE… --save DIR): the reasons rest on the traffic alone',
+      'configuration: not recorded in this session (capture records it in session.json; ' +
+        'for older captures: check NODE… --save DIR): the reasons rest on the traffic alone',
     ];
   const L: string[] = ['', 'configuration (session.json nodes[].config)'];
   for (const v of c.nodes) {
@@ -259,13 +269,15 @@ export function pathToText(r: PathReport, shown = SHOWN, source?: string): strin
   if (source) L.push(`${pad('session', 10)}${source}`);
   for (const n of r.nodes) {
     L.push(
-      `${pad('node', 10)}${pad(n.name, 8)}VTEP ${pad(n.vtep ?? '?', 16)}(${n.vtepFrom})  ${n.underlay} + ${n.overlay}  clock ${n.clockOffsetUs >= 0 ? '+' : ''}${n.clockOffsetUs} µs`,
+      `${pad('node', 10)}${pad(n.name, 8)}VTEP ${pad(n.vtep ?? '?', 16)}(${n.vtepFrom})  ${n.underlay} ` +
+        `+ ${n.overlay}  clock ${n.clockOffsetUs >= 0 ? '+' : ''}${n.clockOffsetUs} µs`,
     );
   }
   L.push(`${pad('window', 10)}±${r.windowUs / 1000} ms`);
   L.push('');
   L.push(
-    `  ${pad('path', 22)}${lpad('VNI', 6)}${lpad('sent', 8)}${lpad('delivered', 11)}${lpad('lost', 7)}${lpad('not captured', 14)}   ${pad('encap p50/p99', 18)}${pad('underlay p50/p99', 18)}decap p50/p99`,
+    `  ${pad('path', 22)}${lpad('VNI', 6)}${lpad('sent', 8)}${lpad('delivered', 11)}${lpad('lost', 7)}${lpad('not captured', 14)}   ` +
+      `${pad('encap p50/p99', 18)}${pad('underlay p50/p99', 18)}decap p50/p99`,
   );
   for (const g of r.paths) L.push(...groupLines(g));
   if (r.paths.length === 0) L.push('  (no frame crossed between the nodes)');
@@ -307,7 +319,8 @@ export function pathToText(r: PathReport, shown = SHOWN, source?: string): strin
   if (r.work.forced > 0)
     L.push(
       '',
-      `note: ${num(r.work.forced)} decisions were taken early to keep memory bounded (more than the window's worth of packets held): raise nothing, but read their outcome with care`,
+      `note: ${num(r.work.forced)} decisions were taken early to keep memory bounded ` +
+        `(more than the window's worth of packets held): raise nothing, but read their outcome with care`,
     );
   return L.join('\n') + '\n';
 }
@@ -315,7 +328,8 @@ export function pathToText(r: PathReport, shown = SHOWN, source?: string): strin
 export async function runPath(dir: string | undefined, flags: PathFlags, io: CliIo): Promise<number> {
   if (dir === undefined && (flags.node?.length ?? 0) === 0) {
     throw new UsageError(
-      "path needs a capture folder (path DIR, as `capture kvm1 kvm2 --out DIR` writes it) or the nodes' captures (--node kvm1=UNDERLAY,BRIDGE --node kvm2=UNDERLAY,BRIDGE)",
+      'path needs a capture folder (path DIR, as `capture kvm1 kvm2 --out DIR` writes it) ' +
+        "or the nodes' captures (--node kvm1=UNDERLAY,BRIDGE --node kvm2=UNDERLAY,BRIDGE)",
     );
   }
   const ports0 = [...(flags.vxlanPort ?? [])];
@@ -359,12 +373,14 @@ export function registerPath(program: Command, io: CliIo): void {
   program
     .command('path')
     .description(
-      'follow every frame across the overlay (source bridge → underlay → underlay → destination bridge): delivered, lost at which hop and why, per-hop latency',
+      'follow every frame across the overlay (source bridge → underlay → underlay → destination bridge): ' +
+        'delivered, lost at which hop and why, per-hop latency',
     )
     .argument('[dir]', 'capture folder of two or more nodes (session.json from capture, or NODE-eth1.pcap + NODE-vxlan_bridge.pcap files)')
     .option(
       '--json',
-      'one JSON object: per path and VNI, per hop, the incomplete paths with their reasons, the recorded configuration and its comparison with the traffic (config)',
+      'one JSON object: per path and VNI, per hop, the incomplete paths with their reasons, ' +
+        'the recorded configuration and its comparison with the traffic (config)',
     )
     .option(
       '--frame <ref>',
@@ -386,7 +402,9 @@ export function registerPath(program: Command, io: CliIo): void {
     .option('--list <n>', `incomplete paths to list in the text output (default ${SHOWN})`, parseList)
     .addHelpText(
       'after',
-      '\nExamples:\n  vxlan-inspect path fixtures/lab\n  vxlan-inspect path captures/ --frame kvm1:12\n  vxlan-inspect path --node kvm1=kvm1-eth1.pcap,kvm1-br.pcap --node kvm2=kvm2-eth1.pcap,kvm2-br.pcap --json\n',
+      '\nExamples:\n  vxlan-inspect path fixtures/lab\n  vxlan-inspect path captures/ --frame kvm1:12\n  ' +
+        'vxlan-inspect path --node kvm1=kvm1-eth1.pcap,kvm1-br.pcap --node ' +
+        'kvm2=kvm2-eth1.pcap,kvm2-br.pcap --json\n',
     )
     .action(async (dir: string | undefined, flags: PathFlags) => {
       process.exitCode = await runPath(dir, flags, io);

@@ -80,7 +80,9 @@ export function registerProvision(program: Command, io: CliIo): void {
         )
         .addHelpText(
           'after',
-          '\nExamples:\n  vxlan-inspect provision kvm1 kvm2 --dry-run\n  vxlan-inspect provision kvm1 kvm2 --inventory vxlan-inspect.yaml\n  vxlan-inspect provision --class class.yaml --dry-run   # every group\n',
+          '\nExamples:\n  vxlan-inspect provision kvm1 kvm2 --dry-run\n  vxlan-inspect provision kvm1 kvm2 ' +
+            '--inventory vxlan-inspect.yaml\n  vxlan-inspect provision --class class.yaml --dry-run   ' +
+            '# every group\n',
         )
         .argument('[nodes...]', 'node names from the inventory (e.g. kvm1 kvm2), or --class FILE')
         .option('--dry-run', 'print the exact commands per node and change nothing')

@@ -191,7 +191,9 @@ export const DEFAULT_REFRESH = '30s';
 export function describeClass(server: RunningServer, board: ClassBoard): string {
   const o = board.opts;
   const lines = [
-    `class dashboard: ${board.cls.groups.length} group(s) of ${board.cls.source}, each checked every ${o.refreshMs / 1000} s (after its previous check), at most ${o.parallel} SSH sessions at once`,
+    `class dashboard: ${board.cls.groups.length} group(s) of ${board.cls.source}, ` +
+      `each checked every ${o.refreshMs / 1000} s (after its previous check), ` +
+      `at most ${o.parallel} SSH sessions at once`,
     `open ${server.url.replace(/\/$/, '')}/class#token=${server.token}`,
     `token (\`check now\` and the groups' live capture need it; header X-VXI-Token): ${server.token}`,
   ];
@@ -227,7 +229,9 @@ export async function runServeClass(paths: string[], flags: ServeFlags, io: CliI
     const fe = netnsName(lab.prefix, 'frontend');
     if (!insideNetns(fe)) {
       throw new UsageError(
-        `${file} is the inventory of the class lab '${lab.prefix}': its nodes are reachable only from its class frontend namespace; run the dashboard there: ip netns exec ${fe} vxlan-inspect serve --class ${file}`,
+        `${file} is the inventory of the class lab '${lab.prefix}': ` +
+          'its nodes are reachable only from its class frontend namespace; run the dashboard there: ' +
+          `ip netns exec ${fe} vxlan-inspect serve --class ${file}`,
       );
     }
   }
@@ -259,7 +263,9 @@ export async function runServe(paths: string[], flags: ServeFlags, io: CliIo, si
   }
   if (session && session.files.length === 0) {
     throw new UsageError(
-      `no capture files (.pcap, .pcapng) in ${paths.join(' ')}: name them <node>-<interface>.pcap (e.g. kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap) or list them in session.json`,
+      `no capture files (.pcap, .pcapng) in ${paths.join(' ')}: ` +
+        'name them <node>-<interface>.pcap (e.g. kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap) ' +
+        'or list them in session.json',
     );
   }
   const opts = serveOptions(flags);
@@ -293,7 +299,8 @@ export function registerServe(program: Command, io: CliIo): void {
     .option('--no-live', 'no live capture from the page')
     .option(
       '--class <file>',
-      "the class dashboard: every group of this class inventory checked in the background, a grid of verdicts and traffic per VNI; a click opens a group's own view",
+      'the class dashboard: every group of this class inventory checked in the background, ' +
+        "a grid of verdicts and traffic per VNI; a click opens a group's own view",
     )
     .option('--refresh <time>', `with --class: check each group again this long after its previous check (default ${DEFAULT_REFRESH})`)
     .option(
@@ -308,7 +315,11 @@ export function registerServe(program: Command, io: CliIo): void {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  vxlan-inspect serve captures/           # kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap, …\n  vxlan-inspect serve --node kvm1=a.pcap,b.pcap --node kvm2=c.pcap,d.pcap\n  vxlan-inspect serve eth1.pcap vxlan_bridge.pcap --port 9000\n  vxlan-inspect serve --inventory lab/inventory.yaml   # Live: capture kvm1/kvm2 from the page\n  vxlan-inspect serve --class class.yaml --refresh 30s  # the class dashboard\n',
+      '\nExamples:\n  vxlan-inspect serve captures/           # kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap, ' +
+        '…\n  vxlan-inspect serve --node kvm1=a.pcap,b.pcap --node kvm2=c.pcap,d.pcap\n  vxlan-inspect serve ' +
+        'eth1.pcap vxlan_bridge.pcap --port 9000\n  vxlan-inspect serve --inventory lab/inventory.yaml   # ' +
+        'Live: capture kvm1/kvm2 from the page\n  vxlan-inspect serve --class class.yaml --refresh 30s  # ' +
+        'the class dashboard\n',
     )
     .action(async (paths: string[], flags: ServeFlags) => {
       process.exitCode = await runServe(paths, flags, io);

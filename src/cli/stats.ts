@@ -92,7 +92,8 @@ export function statsToText(file: string, s: CaptureStats, format: string): stri
     );
   }
   lines.push(
-    `${pad('overhead', 16)}${num(s.overhead.bytes)} of ${num(s.overhead.tunnelledBytes)} tunnelled bytes are encapsulation (${s.overhead.percent.toFixed(2)} %)`,
+    `${pad('overhead', 16)}${num(s.overhead.bytes)} of ${num(s.overhead.tunnelledBytes)} tunnelled ` +
+      `bytes are encapsulation (${s.overhead.percent.toFixed(2)} %)`,
   );
   lines.push(
     `${pad('malformed', 16)}${num(s.malformed)}   truncated by snaplen ${num(s.truncated)}   with warnings ${num(s.withWarnings)}`,

@@ -73,7 +73,9 @@ describe('break records', () => {
 
   it('reads ethtool -k output (the state, not the notes)', () => {
     const f = parseFeatures(
-      'Features for eth1:\nrx-checksumming: on\ntx-checksumming: off\n\ttx-checksum-ip-generic: off\ntcp-segmentation-offload: off\n\ttx-tcp-segmentation: off [requested on]\ngeneric-receive-offload: on\nrx-gro-hw: off [fixed]\n',
+      'Features for eth1:\nrx-checksumming: on\ntx-checksumming: off\n\ttx-checksum-ip-generic: ' +
+        'off\ntcp-segmentation-offload: off\n\ttx-tcp-segmentation: ' +
+        'off [requested on]\ngeneric-receive-offload: on\nrx-gro-hw: off [fixed]\n',
     );
     expect(f.get('tx-checksumming')).toBe(false);
     expect(f.get('tx-tcp-segmentation')).toBe(false);

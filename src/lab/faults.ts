@@ -286,7 +286,9 @@ async function readVxlan(ns: string, node: NodeName): Promise<VxlanSnapshot> {
   const link = r.code === 0 ? parseIpLink(r.stdout)[0] : undefined;
   if (!link?.vxlan) {
     throw new LabError(
-      `${node} has no ${vxlanIf} (\`${ipn(ns, 'link', 'show', 'dev', vxlanIf).join(' ')}\`: ${r.stderr.trim() || 'not a VXLAN device'}): provision the lab first (lab up --provisioned)`,
+      `${node} has no ${vxlanIf} ` +
+        `(\`${ipn(ns, 'link', 'show', 'dev', vxlanIf).join(' ')}\`: ${r.stderr.trim() || 'not a VXLAN device'}): ` +
+        'provision the lab first (lab up --provisioned)',
       { exitCode: 2 },
     );
   }
@@ -398,7 +400,8 @@ async function prepare(
         if (!before.group) {
           throw new LabError(
             `lab break multicast: ${node}'s ${vxlanIf} floods with unicast flood entries, not a multicast group, so there is no group to mismatch. ` +
-              `Provision the lab in multicast mode first: ip netns exec ${netnsName(prefix, 'frontend')} vxlan-inspect provision kvm1 kvm2 --multicast 239.1.1.1 --inventory DIR/inventory.yaml`,
+              `Provision the lab in multicast mode first: ip netns exec ${netnsName(prefix, 'frontend')} ` +
+              'vxlan-inspect provision kvm1 kvm2 --multicast 239.1.1.1 --inventory DIR/inventory.yaml',
             { exitCode: 2 },
           );
         }
@@ -441,7 +444,8 @@ async function prepare(
       const before = await readVxlan(ns, node);
       if (!before.flood.includes(peer.host)) {
         throw new LabError(
-          `lab break fdb: ${node}'s ${vxlanIf} has no flood entry to ${peer.name} (${peer.host}) to remove (flood entries: ${before.flood.join(', ') || 'none'})`,
+          `lab break fdb: ${node}'s ${vxlanIf} has no flood entry to ${peer.name} (${peer.host}) to remove ` +
+            `(flood entries: ${before.flood.join(', ') || 'none'})`,
           { exitCode: 2 },
         );
       }
@@ -471,7 +475,9 @@ async function prepare(
       return {
         rec: {
           ...base,
-          summary: `${node}'s ${vxlanIf} sends ${peer.guest}'s MAC ${mac} to ${FRONTEND_ADDRESS} (the frontend, no VTEP) by a static entry, not to ${peer.name} (${peer.host})`,
+          summary:
+            `${node}'s ${vxlanIf} sends ${peer.guest}'s MAC ${mac} to ${FRONTEND_ADDRESS} (the frontend, ` +
+            `no VTEP) by a static entry, not to ${peer.name} (${peer.host})`,
           staleFdb,
         },
         apply: async () => {
@@ -499,7 +505,10 @@ async function prepare(
       const already = offload.filter((o) => o.tx);
       if (already.length > 0) {
         throw new LabError(
-          `lab break offload: tx checksum offload is already on (${already.map((o) => `${o.ifname} in ${o.netns}`).join(', ')}): a lab made before lab up turned it off; rebuild it (lab down, lab up) to have a clean state to break from`,
+          'lab break offload: tx checksum offload is already on ' +
+            `(${already.map((o) => `${o.ifname} in ${o.netns}`).join(', ')}): ` +
+            'a lab made before lab up turned it off; rebuild it (lab down, lab up) ' +
+            'to have a clean state to break from',
           { exitCode: 2 },
         );
       }
@@ -540,7 +549,9 @@ async function prepare(
       return {
         rec: {
           ...base,
-          summary: `${node} drops incoming UDP ${before.port} (nftables table inet ${NFT_TABLE}, chain input): VXLAN packets reach ${UNDERLAY_IF} and are never decapsulated`,
+          summary:
+            `${node} drops incoming UDP ${before.port} (nftables table inet ${NFT_TABLE}, chain input): ` +
+            `VXLAN packets reach ${UNDERLAY_IF} and are never decapsulated`,
           nftTable: { family: 'inet', name: NFT_TABLE },
         },
         apply: async () => {

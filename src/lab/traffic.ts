@@ -40,7 +40,8 @@ export const UDP_DATAGRAMS = 4;
 export const UDP_SIZE = 512;
 
 const TCP_SERVER = `const net=require('net');const [host,port,expect]=process.argv.slice(1);let got=0;
-const srv=net.createServer(s=>{s.on('data',d=>{got+=d.length;if(got>=+expect)s.end('ok '+got+'\\n')});s.on('close',()=>{srv.close();console.log('received '+got)});s.on('error',()=>{})});
+const srv=net.createServer(s=>{s.on('data',d=>{got+=d.length;if(got>=+expect)s.end('ok '+got+'\\n')});
+s.on('close',()=>{srv.close();console.log('received '+got)});s.on('error',()=>{})});
 srv.listen(+port,host,()=>console.log('listening'));setTimeout(()=>process.exit(3),15000).unref();`;
 
 const TCP_CLIENT = `const net=require('net');const [host,port,n]=process.argv.slice(1);const buf=Buffer.alloc(+n);for(let i=0;i<buf.length;i++)buf[i]=i%251;

@@ -122,7 +122,8 @@ export async function labUp(opts: LabOptions): Promise<LabHandle> {
   const existing = await existingLabNamespaces(prefix);
   if (existing.length > 0) {
     throw new LabError(
-      `a lab with prefix '${prefix}' already exists (${existing.join(', ')}): run \`vxlan-inspect lab down --prefix ${prefix}\` first, or pick another --prefix`,
+      `a lab with prefix '${prefix}' already exists (${existing.join(', ')}): ` +
+        `run \`vxlan-inspect lab down --prefix ${prefix}\` first, or pick another --prefix`,
     );
   }
   // outside the try: a folder that is refused is not ours to clean up

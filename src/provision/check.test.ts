@@ -133,12 +133,15 @@ describe('check verdicts on recorded state', () => {
     // kvm1 after `lab break stale-fdb`: vm2's MAC sent to the frontend (10.3.1.250), besides learnt entries toward kvm2
     const stale = edit((s) => (s.fdb = parseFdb(fixture('kvm1-stale.fdb.json'))));
     expect(notPassing(stale)).toEqual([
-      'fail fdb: vxlan10 has 1 static entry toward a VTEP that is no overlay member (46:58:d4:c9:d0:bb → 10.3.1.250): stale? bridge fdb del 46:58:d4:c9:d0:bb dev vxlan10 dst 10.3.1.250',
+      'fail fdb: vxlan10 has 1 static entry toward a VTEP that is no overlay member ' +
+        '(46:58:d4:c9:d0:bb → 10.3.1.250): stale? bridge fdb del 46:58:d4:c9:d0:bb dev vxlan10 ' +
+        'dst 10.3.1.250',
     ]);
     // the same MAC learnt (no state) toward that host: a host outside the inventory sends VXLAN, a warning
     const learnt = edit((s) => (s.fdb = parseFdb(fixture('kvm1-stale.fdb.json').replace('"state":"static"', '"state":""'))));
     expect(notPassing(learnt)).toEqual([
-      'warn fdb: vxlan10 learnt 1 MAC address(es) behind a VTEP that is no overlay member (46:58:d4:c9:d0:bb → 10.3.1.250): a host outside the inventory sends VXLAN with VNI 10',
+      'warn fdb: vxlan10 learnt 1 MAC address(es) behind a VTEP that is no overlay member ' +
+        '(46:58:d4:c9:d0:bb → 10.3.1.250): a host outside the inventory sends VXLAN with VNI 10',
     ]);
     // learnt entries toward members are what a working overlay has
     const healthy = edit((s) => (s.fdb = parseFdb(fixture('kvm1-stale.fdb.json')).filter((e) => e.dst !== '10.3.1.250')));
@@ -173,7 +176,9 @@ describe('check verdicts on recorded state', () => {
     ]);
     const v = evaluateNode({ node: kvm1, state: recordedState('provisioned'), nftables: { installed: true, chains } }, members);
     expect(v.filter((c) => c.status !== 'pass').map((c) => `${c.status} ${c.name}: ${c.detail}`)).toEqual([
-      "fail packet-filter: nftables table inet vxlan_inspect_lab chain input (hook input) drops udp/4789, rule handle 2 'vxlan-inspect lab break drop', 3 packet(s) dropped so far: nft delete rule inet vxlan_inspect_lab input handle 2",
+      'fail packet-filter: nftables table inet vxlan_inspect_lab chain input (hook input) drops udp/4789, ' +
+        "rule handle 2 'vxlan-inspect lab break drop', 3 packet(s) dropped so far: " +
+        'nft delete rule inet vxlan_inspect_lab input handle 2',
     ]);
     expect(v.at(-1)?.name).toBe('packet-filter');
     // the same rule for another port, or on the output path, drops nothing of ours
@@ -198,7 +203,9 @@ describe('check verdicts on recorded state', () => {
     expect(evaluateNftables({ installed: true, chains: policy }, 4789, 'eth1')).toEqual({
       status: 'warn',
       detail:
-        'nftables table inet vxlan_inspect_lab chain input (hook input) has policy drop and no rule accepting udp/4789: unless an earlier rule lets it through, VXLAN is dropped there',
+        'nftables table inet vxlan_inspect_lab chain input (hook input) ' +
+        'has policy drop and no rule accepting udp/4789: unless an earlier rule lets it through, ' +
+        'VXLAN is dropped there',
     });
     expect(evaluateNftables({ installed: false }, 4789, 'eth1')).toEqual({
       status: 'pass',

@@ -192,7 +192,9 @@ export function evaluateNftables(view: NftablesView, port: number, underlay: str
         const handle = r.handle !== undefined ? `: nft delete rule ${c.family} ${c.table} ${c.name} handle ${r.handle}` : '';
         problems.push({
           status: 'fail',
-          text: `${where} ${r.verdict}s udp/${port}${partly}, rule${r.handle !== undefined ? ` handle ${r.handle}` : ''}${r.comment ? ` '${r.comment}'` : ''}${counter}${handle}`,
+          text:
+            `${where} ${r.verdict}s udp/${port}${partly}, ` +
+            `rule${r.handle !== undefined ? ` handle ${r.handle}` : ''}${r.comment ? ` '${r.comment}'` : ''}${counter}${handle}`,
         });
         break;
       }
@@ -296,7 +298,8 @@ export function evaluateNode(obs: NodeObservation, members: readonly MemberAddre
       r(
         'flood',
         'fail',
-        `no flood entry for ${missing.map((p) => `${p.name} (${p.address})`).join(', ')}: bridge fdb append 00:00:00:00:00:00 dev ${vx.name} dst ${missing[0]?.address ?? ''}`,
+        `no flood entry for ${missing.map((p) => `${p.name} (${p.address})`).join(', ')}: ` +
+          `bridge fdb append 00:00:00:00:00:00 dev ${vx.name} dst ${missing[0]?.address ?? ''}`,
       );
     } else r('flood', 'pass', `flood entries to ${peers.map((p) => `${p.name} (${p.address})`).join(', ')}`);
   }
@@ -316,13 +319,16 @@ export function evaluateNode(obs: NodeObservation, members: readonly MemberAddre
       r(
         'fdb',
         'fail',
-        `${vx.name} has ${staleOnes.length} ${staleOnes[0]?.state ?? 'static'} entr${staleOnes.length === 1 ? 'y' : 'ies'} toward a VTEP that is no overlay member (${list(staleOnes)}): stale? bridge fdb del ${first.mac} dev ${vx.name} dst ${first.dst ?? ''}`,
+        `${vx.name} has ${staleOnes.length} ${staleOnes[0]?.state ?? 'static'} ` +
+          `entr${staleOnes.length === 1 ? 'y' : 'ies'} toward a VTEP that is no overlay member ` +
+          `(${list(staleOnes)}): stale? bridge fdb del ${first.mac} dev ${vx.name} dst ${first.dst ?? ''}`,
       );
     } else if (learnt.length > 0) {
       r(
         'fdb',
         'warn',
-        `${vx.name} learnt ${learnt.length} MAC address(es) behind a VTEP that is no overlay member (${list(learnt)}): a host outside the inventory sends VXLAN with VNI ${v.id}`,
+        `${vx.name} learnt ${learnt.length} MAC address(es) behind a VTEP that is no overlay member ` +
+          `(${list(learnt)}): a host outside the inventory sends VXLAN with VNI ${v.id}`,
       );
     } else {
       r(
@@ -354,7 +360,9 @@ export function evaluateNode(obs: NodeObservation, members: readonly MemberAddre
       r(
         'mtu',
         'fail',
-        `${vx.name} mtu ${vx.mtu} + ${VXLAN_OVERHEAD_IPV4} > ${o.underlay} mtu ${ul.mtu}: full-size frames will not cross; lower the overlay mtu to ${ul.mtu - VXLAN_OVERHEAD_IPV4} or raise ${o.underlay}'s`,
+        `${vx.name} mtu ${vx.mtu} + ${VXLAN_OVERHEAD_IPV4} > ${o.underlay} mtu ${ul.mtu}: ` +
+          `full-size frames will not cross; lower the overlay mtu to ${ul.mtu - VXLAN_OVERHEAD_IPV4} or ` +
+          `raise ${o.underlay}'s`,
       );
     }
   }

@@ -60,7 +60,10 @@ function pinBridgeMac(bridge: LinkState | undefined, vx: string, doing: string):
   if (bridge?.kind !== 'bridge' || bridge.alias === CREATED_BY || !bridge.address) return undefined;
   return {
     argv: ['ip', 'link', 'set', 'dev', bridge.name, 'address', bridge.address],
-    why: `keep ${bridge.name} on its MAC ${bridge.address} while ${doing} ${vx} (a bridge without a set address takes its lowest port's MAC, and the peers' ARP caches would go stale)`,
+    why:
+      `keep ${bridge.name} on its MAC ${bridge.address} while ${doing} ${vx} ` +
+      `(a bridge without a set address takes its lowest port's MAC, ` +
+      `and the peers' ARP caches would go stale)`,
   };
 }
 
@@ -112,7 +115,8 @@ export function planProvision(input: ProvisionInput): Plan {
     );
   } else if (o.mtu + VXLAN_OVERHEAD_IPV4 > underlay.mtu) {
     plan.blockers.push(
-      `overlay mtu ${o.mtu} + ${VXLAN_OVERHEAD_IPV4} bytes of VXLAN headers exceeds ${o.underlay}'s mtu ${underlay.mtu}; set mtu: ${underlay.mtu - VXLAN_OVERHEAD_IPV4} (or less) in the inventory`,
+      `overlay mtu ${o.mtu} + ${VXLAN_OVERHEAD_IPV4} bytes of VXLAN headers exceeds ${o.underlay}'s ` +
+        `mtu ${underlay.mtu}; set mtu: ${underlay.mtu - VXLAN_OVERHEAD_IPV4} (or less) in the inventory`,
     );
   }
   const want = desiredVxlan(input);

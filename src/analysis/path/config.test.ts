@@ -114,7 +114,9 @@ describe('configuration against traffic (config.ts)', () => {
       expect(f.evidence.config.length).toBeGreaterThan(0);
       if (kind === 'drop')
         expect(f.evidence.config).toEqual([
-          "nftables table inet vxlan_inspect_lab chain input (hook input) drops udp/4789, rule handle 2 'vxlan-inspect lab break drop', 3 packet(s) dropped so far: nft delete rule inet vxlan_inspect_lab input handle 2 (recorded by capture at 2026-12-01 09:00:00Z)",
+          'nftables table inet vxlan_inspect_lab chain input (hook input) drops udp/4789, ' +
+            "rule handle 2 'vxlan-inspect lab break drop', 3 packet(s) dropped so far: " +
+            'nft delete rule inet vxlan_inspect_lab input handle 2 (recorded by capture at 2026-12-01 09:00:00Z)',
         ]);
     });
   }
@@ -217,7 +219,9 @@ describe('configuration against traffic (config.ts)', () => {
     expect(f.severity).toBe('fail');
     expect(f.message).toContain("kvm2 encapsulated an IP packet of 1500 bytes: 1500 + 50 > eth1's MTU 1500");
     expect(f.evidence.traffic).toContain(
-      '3 ICMP "fragmentation needed"/"packet too big" messages, the first from 10.220.220.6 to 10.220.220.6 (mtu 1450) about 10.220.220.6 → 10.220.220.5, 1500 bytes, DF set (kvm2-vxlan_bridge.pcap #8)',
+      '3 ICMP "fragmentation needed"/"packet too big" messages, ' +
+        'the first from 10.220.220.6 to 10.220.220.6 (mtu 1450) about 10.220.220.6 → 10.220.220.5, ' +
+        '1500 bytes, DF set (kvm2-vxlan_bridge.pcap #8)',
     );
   });
 });
@@ -267,7 +271,12 @@ describe('where and why, with the recorded configuration: every lab break kind n
     const b = lost(r);
     expect(b.map((x) => [x.status, x.code, x.lastSeen])).toEqual(Array(3).fill(['not-decapsulated', 'vni-mismatch', 'dstUnderlay']));
     expect(b[0]?.reason).toMatch(
-      /^arrived on kvm2's underlay \(kvm2-eth1\.pcap #1\) but was not decapsulated: VNI 10 is not configured on kvm2 \(it has VNI 11: vxlan10 VNI 11 UDP 4789 local 10\.3\.1\.174 dev eth1 mtu 1450, recorded by capture at 2026-12-01 09:00:00Z\)/,
+      new RegExp(
+        /^arrived on kvm2's underlay \(kvm2-eth1\.pcap #1\) but was not decapsulated: /.source +
+          /VNI 10 is not configured on kvm2 \(it has VNI 11: /.source +
+          /vxlan10 VNI 11 UDP 4789 local 10\.3\.1\.174 dev eth1 mtu 1450, /.source +
+          /recorded by capture at 2026-12-01 09:00:00Z\)/.source,
+      ),
     );
     expect(codes(r.config.findings, 'fail')).toEqual(['vni-mismatch']);
   });
@@ -304,7 +313,11 @@ describe('where and why, with the recorded configuration: every lab break kind n
     const r = await run(s, labConfigs('drop'));
     expect(lost(r).map((b) => [b.src, b.status, b.code])).toEqual(Array(3).fill(['kvm1', 'not-decapsulated', 'firewall-drops-port']));
     expect(lost(r)[0]?.reason).toMatch(
-      /tcpdump sees a packet before the packet filter does\) but was not decapsulated: kvm2's packet filter drops UDP 4789: nftables table inet vxlan_inspect_lab chain input \(hook input\) drops udp\/4789, rule handle 2 'vxlan-inspect lab break drop'/,
+      new RegExp(
+        /tcpdump sees a packet before the packet filter does\) but was not decapsulated: /.source +
+          /kvm2's packet filter drops UDP 4789: nftables table inet vxlan_inspect_lab chain input \(hook /.source +
+          /input\) drops udp\/4789, rule handle 2 'vxlan-inspect lab break drop'/.source,
+      ),
     );
     const f = r.config.findings.find((x) => x.code === 'firewall-drops-port');
     expect(f?.evidence.traffic).toEqual(["3 VXLAN packets arrived on kvm2's underlay (kvm2-eth1.pcap) and never reached its bridge"]);
@@ -320,7 +333,11 @@ describe('where and why, with the recorded configuration: every lab break kind n
       ['kvm2', 'kvm1', 'not-encapsulated', 'bum-not-flooded', 'srcBridge'],
     ]);
     expect(lost(r)[0]?.reason).toMatch(
-      /was not flooded to VTEP 10\.3\.1\.156: kvm2's vxlan10 has no flood entry for it \(it floods to: no one; recorded by capture at .*\): bridge fdb append 00:00:00:00:00:00 dev vxlan10 dst 10\.3\.1\.156/,
+      new RegExp(
+        /was not flooded to VTEP 10\.3\.1\.156: kvm2's vxlan10 has no flood entry for it \(it floods /.source +
+          /to: no one; recorded by capture at .*\): bridge fdb append 00:00:00:00:00:00 dev vxlan10 /.source +
+          /dst 10\.3\.1\.156/.source,
+      ),
     );
     expect(codes(r.config.findings, 'fail')).toEqual(['vtep-missing-from-flood-list']);
   });
@@ -342,7 +359,11 @@ describe('where and why, with the recorded configuration: every lab break kind n
     const r = await run(s, labConfigs('stale-fdb', { vm2Mac: VM2 }));
     expect(lost(r).map((b) => [b.status, b.code, b.dst])).toEqual(Array(2).fill(['misdirected', 'stale-fdb', `VTEP ${FRONTEND}`]));
     expect(lost(r)[0]?.reason).toMatch(
-      /^sent by kvm1 to VTEP 10\.3\.1\.250 \(no captured node, and not in kvm1's flood list: no member\), but 52:54:00:aa:00:02 lives behind kvm2 \(VTEP 10\.3\.1\.174\): kvm1's vxlan10 has a static entry 52:54:00:aa:00:02 → 10\.3\.1\.250/,
+      new RegExp(
+        /^sent by kvm1 to VTEP 10\.3\.1\.250 \(no captured node, and not in kvm1's flood list: /.source +
+          /no member\), but 52:54:00:aa:00:02 lives behind kvm2 \(VTEP 10\.3\.1\.174\): /.source +
+          /kvm1's vxlan10 has a static entry 52:54:00:aa:00:02 → 10\.3\.1\.250/.source,
+      ),
     );
     expect(codes(r.config.findings, 'fail')).toEqual(['fdb-stale-after-move']);
   });
@@ -363,12 +384,21 @@ describe('where and why, with the recorded configuration: every lab break kind n
     const b = lost(r);
     expect(b.map((x) => [x.src, x.status, x.code])).toEqual([['kvm2', 'not-encapsulated', 'too-big']]);
     expect(b[0]?.reason).toMatch(
-      /not encapsulated, too big: the frame of 1514 bytes \(IP packet 1500\) fits vxlan10's MTU 1500 but not the underlay: 1500 \+ 50 > eth1's MTU 1500 .*; DF set: ICMP "fragmentation needed" \(mtu 1450\) from 10\.220\.220\.202 to 10\.220\.220\.6 seen on kvm2's bridge \(kvm2-vxlan_bridge\.pcap #\d+, 10 µs later\)/,
+      new RegExp(
+        /not encapsulated, too big: the frame of 1514 bytes \(IP packet 1500\) /.source +
+          /fits vxlan10's MTU 1500 but not the underlay: 1500 \+ 50 > eth1's MTU 1500 .*; DF set: /.source +
+          /ICMP "fragmentation needed" \(mtu 1450\) from 10\.220\.220\.202 to 10\.220\.220\.6 seen on /.source +
+          /kvm2's bridge \(kvm2-vxlan_bridge\.pcap #\d+, 10 µs later\)/.source,
+      ),
     );
     const f = r.config.findings.find((x) => x.code === 'mtu-too-small');
     expect(f?.severity).toBe('fail');
     expect(f?.evidence.traffic.join('\n')).toMatch(
-      /1 ICMP "fragmentation needed"\/"packet too big" message, the first from 10\.220\.220\.202 to 10\.220\.220\.6 \(mtu 1450\) about 10\.220\.220\.6 → 10\.220\.220\.5, 1500 bytes, DF set/,
+      new RegExp(
+        /1 ICMP "fragmentation needed"\/"packet too big" message, /.source +
+          /the first from 10\.220\.220\.202 to 10\.220\.220\.6 \(mtu 1450\) /.source +
+          /about 10\.220\.220\.6 → 10\.220\.220\.5, 1500 bytes, DF set/.source,
+      ),
     );
     expect(codes(r.config.findings, 'fail')).toEqual(['mtu-too-small']);
   });
@@ -428,15 +458,23 @@ describe('real lab captures with their recorded configuration (fixtures/, captur
     expect(r.config.findings.map((f) => [f.code, f.severity])).toEqual([['port-mismatch', 'fail']]);
   });
 
-  it("stale-fdb: vm2's packets dropped on kvm1, whose static entry pins vm2's MAC to 10.3.1.250 (so vm1 never learns vm2: no unicast to misdirect)", async () => {
-    const r = await followPaths((await pathInputsFromDir(lab('stale-fdb'))).inputs);
-    const lostOnes = [...new Set(r.incomplete.filter((b) => b.loss).map((b) => `${b.src}>${b.dst} ${b.status} ${b.code}`))];
-    expect(lostOnes).toEqual(['kvm2>kvm1 not-decapsulated stale-fdb']);
-    expect(r.incomplete.find((b) => b.loss)?.reason).toMatch(
-      /kvm1's vxlan10 has a static entry for its inner source ([0-9a-f:]{17}) → 10\.3\.1\.250 .*this packet comes from 10\.3\.1\.174: Linux drops VXLAN packets whose source MAC is pinned to another VTEP/,
-    );
-    expect(r.config.findings.map((f) => [f.code, f.severity, f.nodes])).toEqual([['fdb-stale-after-move', 'fail', ['kvm1']]]);
-  });
+  it(
+    "stale-fdb: vm2's packets dropped on kvm1, whose static entry pins vm2's MAC to 10.3.1.250 " +
+      '(so vm1 never learns vm2: no unicast to misdirect)',
+    async () => {
+      const r = await followPaths((await pathInputsFromDir(lab('stale-fdb'))).inputs);
+      const lostOnes = [...new Set(r.incomplete.filter((b) => b.loss).map((b) => `${b.src}>${b.dst} ${b.status} ${b.code}`))];
+      expect(lostOnes).toEqual(['kvm2>kvm1 not-decapsulated stale-fdb']);
+      expect(r.incomplete.find((b) => b.loss)?.reason).toMatch(
+        new RegExp(
+          /kvm1's vxlan10 has a static entry for its inner source ([0-9a-f:]{17}) /.source +
+            /→ 10\.3\.1\.250 .*this packet comes from 10\.3\.1\.174: /.source +
+            /Linux drops VXLAN packets whose source MAC is pinned to another VTEP/.source,
+        ),
+      );
+      expect(r.config.findings.map((f) => [f.code, f.severity, f.nodes])).toEqual([['fdb-stale-after-move', 'fail', ['kvm1']]]);
+    },
+  );
 
   it("fdb: kvm2's broadcasts not encapsulated toward kvm1, no flood entry for it", async () => {
     const r = await followPaths((await pathInputsFromDir(lab('fdb'))).inputs);

@@ -46,7 +46,11 @@ export function recordedWords(rec: OverlayConfigRecord): string {
 
 function deviceWords(d: Device): string {
   const to = d.group !== null ? `, group ${d.group}` : d.remote !== null ? `, remote ${d.remote}` : '';
-  return `${d.name} VNI ${d.vni} UDP ${d.port}${d.local !== null ? ` local ${d.local}` : ''}${to}${d.dev !== null ? ` dev ${d.dev}` : ''} mtu ${d.mtu}${d.up ? '' : ' (down)'}`;
+  return (
+    `${d.name} VNI ${d.vni} ` +
+    `UDP ${d.port}${d.local !== null ? ` local ${d.local}` : ''}${to}${d.dev !== null ? ` dev ${d.dev}` : ''} ` +
+    `mtu ${d.mtu}${d.up ? '' : ' (down)'}`
+  );
 }
 
 function isFlood(e: RecordedFdbEntry): boolean {
@@ -66,7 +70,9 @@ function filterVerdicts(rec: OverlayConfigRecord, port: number): { status: 'pass
         fw.runtime.portOpen
           ? {
               status: 'pass',
-              text: `firewalld: udp/${port} open in zone ${zone} of ${underlay}${fw.permanent.portOpen ? '' : ' (runtime only, not permanent)'}${fw.runtime.masquerade ? ', masquerade on' : ''}`,
+              text:
+                `firewalld: udp/${port} open in zone ${zone} ` +
+                `of ${underlay}${fw.permanent.portOpen ? '' : ' (runtime only, not permanent)'}${fw.runtime.masquerade ? ', masquerade on' : ''}`,
             }
           : {
               status: 'fail',
@@ -157,7 +163,11 @@ export class ConfigEvidence {
       const ports = [...new Set(devs.map((d) => d.port))].join(', ');
       return {
         code: 'port-mismatch',
-        text: `${sender} sends to UDP ${port}, ${n} listens on ${ports} (${devs.map(deviceWords).join('; ')}, ${this.source}): the ports differ between the nodes (ip -d link show type vxlan: "dstport"; Linux's default without dstport is 8472, IANA's 4789)`,
+        text:
+          `${sender} sends to UDP ${port}, ${n} listens on ${ports} ` +
+          `(${devs.map(deviceWords).join('; ')}, ${this.source}): ` +
+          'the ports differ between the nodes (ip -d link show type vxlan: "dstport"; ' +
+          `Linux's default without dstport is 8472, IANA's 4789)`,
       };
     }
     const withVni = onPort.filter((d) => d.vni === vni);
@@ -165,7 +175,10 @@ export class ConfigEvidence {
       const has = [...new Set(devs.map((d) => d.vni))].join(', ');
       return {
         code: 'vni-mismatch',
-        text: `VNI ${vni} is not configured on ${n} (it has VNI ${has}: ${devs.map(deviceWords).join('; ')}, ${this.source}): the VNIs differ between the nodes (ip -d link show type vxlan: "id")`,
+        text:
+          `VNI ${vni} is not configured on ${n} (it has ` +
+          `VNI ${has}: ${devs.map(deviceWords).join('; ')}, ${this.source}): ` +
+          'the VNIs differ between the nodes (ip -d link show type vxlan: "id")',
       };
     }
     if (isMulticastIp(dst) && !withVni.some((d) => d.group === dst)) {
@@ -299,7 +312,9 @@ export function compareConfig(input: CompareInput): ConfigComparison {
           code: 'config-not-recorded',
           severity: 'info',
           nodes: [name],
-          message: `${name}: no configuration recorded: what follows rests on the traffic alone (capture records it; for older captures: check ${name} --save DIR)`,
+          message:
+            `${name}: no configuration recorded: what follows rests on the traffic alone (capture records it; ` +
+            `for older captures: check ${name} --save DIR)`,
           evidence: { config: [], traffic: [] },
         },
         `nr|${name}`,
@@ -465,7 +480,9 @@ export function compareConfig(input: CompareInput): ConfigComparison {
             code: 'group-mismatch',
             severity: 'fail',
             nodes: [an, bn],
-            message: `multicast group ${ad.group ?? 'none'} on ${an}, ${bd.group ?? 'none'} on ${bn}: floods (ARP, unknown unicast) from one never reach the other`,
+            message:
+              `multicast group ${ad.group ?? 'none'} on ${an}, ${bd.group ?? 'none'} on ${bn}: ` +
+              'floods (ARP, unknown unicast) from one never reach the other',
             evidence: { config, traffic },
           },
           `group-mismatch|${pair}`,
@@ -491,7 +508,10 @@ export function compareConfig(input: CompareInput): ConfigComparison {
             code: 'vtep-missing-from-flood-list',
             severity: 'fail',
             nodes: [yName, xName],
-            message: `${yName}'s ${y.ev.device.name} has no flood entry for ${xName} (${xv}): its broadcasts (ARP) and unknown unicast never reach ${xName} (bridge fdb append 00:00:00:00:00:00 dev ${y.ev.device.name} dst ${xv})`,
+            message:
+              `${yName}'s ${y.ev.device.name} has no flood entry for ${xName} (${xv}): ` +
+              `its broadcasts (ARP) and unknown unicast never reach ${xName} ` +
+              `(bridge fdb append 00:00:00:00:00:00 dev ${y.ev.device.name} dst ${xv})`,
             evidence: {
               config: [`${yName} ${y.ev.device.name} floods to: ${flood.length ? flood.join(', ') : 'no one'} (${y.ev.source})`],
               traffic:
@@ -510,7 +530,10 @@ export function compareConfig(input: CompareInput): ConfigComparison {
             code: 'vtep-missing-from-flood-list',
             severity: 'warn',
             nodes: [yName],
-            message: `${yName} receives VXLAN from ${f.src}, which is not in its flood list: if it is a member, its broadcasts never reach it (bridge fdb append 00:00:00:00:00:00 dev ${y.ev.device.name} dst ${f.src})`,
+            message:
+              `${yName} receives VXLAN from ${f.src}, which is not in its flood list: ` +
+              'if it is a member, its broadcasts never reach it (bridge fdb append 00:00:00:00:00:00 ' +
+              `dev ${y.ev.device.name} dst ${f.src})`,
             evidence: {
               config: [`${yName} ${y.ev.device.name} floods to: ${flood.length ? flood.join(', ') : 'no one'}`],
               traffic: [`${f.src} sent ${plural(f.packets, 'VXLAN packet')} to ${yName} (VNI ${f.vni}, UDP ${f.port})`],
@@ -566,9 +589,11 @@ function fdbFindings(
       const homeVtep = home === undefined ? undefined : 'vtep' in home ? home.vtep : vteps[home.node];
       if (homeVtep !== undefined && homeVtep !== v) {
         const fixed = e.state === 'static' || e.state === 'permanent';
-        const traffic = [
-          `${e.mac} is seen ${home && 'vtep' in home ? `as the inner source of VXLAN packets from ${vtepName(homeVtep, byVtep)}` : `on ${byVtep.get(homeVtep) ?? homeVtep}'s bridge only`}`,
-        ];
+        const seen =
+          home && 'vtep' in home
+            ? `as the inner source of VXLAN packets from ${vtepName(homeVtep, byVtep)}`
+            : `on ${byVtep.get(homeVtep) ?? homeVtep}'s bridge only`;
+        const traffic = [`${e.mac} is seen ${seen}`];
         if (sentThere) traffic.push(`${name} sent ${plural(sentThere, 'VXLAN packet')} to ${v}`);
         if (silentWords) traffic.push(silentWords);
         add(
@@ -576,7 +601,10 @@ function fdbFindings(
             code: 'fdb-stale-after-move',
             severity: fixed ? 'fail' : 'warn',
             nodes: [name],
-            message: `${name}'s ${dev.name} sends ${e.mac} to ${v}, but ${e.mac} lives behind ${vtepName(homeVtep, byVtep)}: a stale entry after a move (bridge fdb del ${e.mac} dev ${dev.name} dst ${v})`,
+            message:
+              `${name}'s ${dev.name} sends ${e.mac} to ${v}, but ${e.mac} lives ` +
+              `behind ${vtepName(homeVtep, byVtep)}: a stale entry after a move ` +
+              `(bridge fdb del ${e.mac} dev ${dev.name} dst ${v})`,
             evidence: { config: [entry], traffic },
           },
           `stale|${name}|${e.mac}|${v}`,
@@ -592,8 +620,10 @@ function fdbFindings(
         severity: sentThere > 0 && !flood ? 'fail' : 'warn',
         nodes: [name],
         message: flood
-          ? `${name}'s ${dev.name} floods to ${v}, which sent nothing in the captures: a VTEP that is gone, or no member? (bridge fdb del 00:00:00:00:00:00 dev ${dev.name} dst ${v})`
-          : `${name}'s ${dev.name} sends ${e.mac} to ${v}, which sent nothing in the captures: a VTEP that is gone, or no member (bridge fdb del ${e.mac} dev ${dev.name} dst ${v})`,
+          ? `${name}'s ${dev.name} floods to ${v}, which sent nothing in the captures: ` +
+            `a VTEP that is gone, or no member? (bridge fdb del 00:00:00:00:00:00 dev ${dev.name} dst ${v})`
+          : `${name}'s ${dev.name} sends ${e.mac} to ${v}, which sent nothing in the captures: ` +
+            `a VTEP that is gone, or no member (bridge fdb del ${e.mac} dev ${dev.name} dst ${v})`,
         evidence: {
           config: [entry],
           traffic: [silentWords, ...(sentThere ? [`${name} sent ${plural(sentThere, 'VXLAN packet')} to ${v}`] : [])],
@@ -629,7 +659,9 @@ function mtuFinding(t: NodeTrafficFacts, ev: ConfigEvidence, dev: Device, paths:
   if (m.underlayMtu !== null && enc && enc.ipLen + m.overhead > m.underlayMtu) {
     harm = true;
     problems.push(
-      `${name} encapsulated an IP packet of ${enc.ipLen} bytes: ${enc.ipLen} + ${m.overhead} > ${m.underlay}'s MTU ${m.underlayMtu}, so it crosses the underlay in fragments (or not at all with DF)`,
+      `${name} encapsulated an IP packet of ${enc.ipLen} bytes: ${enc.ipLen} + ${m.overhead} ` +
+        `> ${m.underlay}'s MTU ${m.underlayMtu}, so it crosses the underlay in fragments ` +
+        '(or not at all with DF)',
     );
     traffic.push(`largest frame ${name} sent into the tunnel: ${enc.len} bytes, IP packet ${enc.ipLen} (${t.underlayFile} #${enc.frame})`);
   }
@@ -642,7 +674,9 @@ function mtuFinding(t: NodeTrafficFacts, ev: ConfigEvidence, dev: Device, paths:
         ? ` about ${first.quoted.src} → ${first.quoted.dst}, ${first.quoted.length} bytes${first.quoted.df ? ', DF set' : ''}`
         : '';
       traffic.push(
-        `${plural(t.tooBigCount, 'ICMP "fragmentation needed"/"packet too big" message')}, the first from ${first.from} to ${first.to}${first.mtu !== null ? ` (mtu ${first.mtu})` : ''}${about} (${file} #${first.frame})`,
+        `${plural(t.tooBigCount, 'ICMP "fragmentation needed"/"packet too big" message')}, ` +
+          `the first from ${first.from} ` +
+          `to ${first.to}${first.mtu !== null ? ` (mtu ${first.mtu})` : ''}${about} (${file} #${first.frame})`,
       );
     }
   }
@@ -653,7 +687,9 @@ function mtuFinding(t: NodeTrafficFacts, ev: ConfigEvidence, dev: Device, paths:
   }
   if (m.underlayMtu !== null && dev.mtu + m.overhead > m.underlayMtu) {
     problems.push(
-      `${dev.name} mtu ${dev.mtu} + ${m.overhead} > ${m.underlay} mtu ${m.underlayMtu}: frames over ${m.underlayMtu - m.overhead} bytes (IP) cannot cross in one underlay packet (set ${dev.name}'s mtu to ${m.underlayMtu - m.overhead}, or raise ${m.underlay}'s)`,
+      `${dev.name} mtu ${dev.mtu} + ${m.overhead} > ${m.underlay} mtu ${m.underlayMtu}: ` +
+        `frames over ${m.underlayMtu - m.overhead} bytes (IP) cannot cross in one underlay packet ` +
+        `(set ${dev.name}'s mtu to ${m.underlayMtu - m.overhead}, or raise ${m.underlay}'s)`,
     );
   }
   if (problems.length === 0 && !harm) return;

@@ -40,7 +40,10 @@ export interface PathInputs {
 }
 
 const NEED =
-  'path needs two or more nodes, each with an underlay (eth1) and a bridge (vxlan_bridge) capture: a folder written by `capture kvm1 kvm2` (with its session.json), files named NODE-eth1.pcap and NODE-vxlan_bridge.pcap, or --node kvm1=UNDERLAY,BRIDGE --node kvm2=UNDERLAY,BRIDGE';
+  'path needs two or more nodes, each with an underlay (eth1) and a bridge (vxlan_bridge) capture: ' +
+  'a folder written by `capture kvm1 kvm2` (with its session.json), ' +
+  'files named NODE-eth1.pcap and NODE-vxlan_bridge.pcap, ' +
+  'or --node kvm1=UNDERLAY,BRIDGE --node kvm2=UNDERLAY,BRIDGE';
 
 function describe(p: NodePairing): string {
   const sides = [
@@ -58,7 +61,9 @@ async function resolveCooked(p: NodePairing, registry: DecoderRegistry | undefin
     const found = await findCookedSides(s.path, registry ? { registry } : {});
     if (!found)
       throw new UsageError(
-        `${s.name}: a capture of every interface (tcpdump -i any) in which no interface carries VXLAN packets whose frames another interface carries: its sides cannot be told apart; capture the underlay and the bridge apart`,
+        `${s.name}: a capture of every interface (tcpdump -i any) ` +
+          'in which no interface carries VXLAN packets whose frames another interface carries: ' +
+          'its sides cannot be told apart; capture the underlay and the bridge apart',
       );
     s.select = found[side];
     s.iface = found[side].names.join(',');

@@ -175,8 +175,11 @@ export class PathJoiner {
       if (this.isFollowed(u))
         this.followNote =
           own === undefined
-            ? `${this.names[u.node]}'s VTEP is not known, so its underlay packets cannot be placed on a path (give it with --vtep ${this.names[u.node]}=ADDRESS)`
-            : `a VXLAN packet from ${u.vtepSrc} to ${u.vtepDst}: neither is ${this.names[u.node]}'s VTEP ${own} (traffic between other nodes, seen through a mirrored port or a hub)`;
+            ? `${this.names[u.node]}'s VTEP is not known, so its underlay packets cannot be placed on a path ` +
+              `(give it with --vtep ${this.names[u.node]}=ADDRESS)`
+            : `a VXLAN packet from ${u.vtepSrc} to ${u.vtepDst}: ` +
+              `neither is ${this.names[u.node]}'s VTEP ${own} (traffic between other nodes, ` +
+              'seen through a mirrored port or a hub)';
     }
   }
 
@@ -230,7 +233,10 @@ export class PathJoiner {
       case 'remote-src':
         (this.arrivedUnseen[a] as number) += 1;
         if (follow)
-          this.followNote = `frame ${o.frame} came from ${mac(o.srcMac)}, which lives behind another VTEP, but ${this.names[a]}'s underlay capture has no VXLAN packet carrying it: the underlay capture missed it`;
+          this.followNote =
+            `frame ${o.frame} came from ${mac(o.srcMac)}, which lives behind another VTEP, ` +
+            `but ${this.names[a]}'s underlay capture has no VXLAN packet carrying it: ` +
+            'the underlay capture missed it';
         return;
       case 'before-underlay':
       case 'after-underlay':
@@ -248,7 +254,9 @@ export class PathJoiner {
     }
     (this.local[a] as number) += 1;
     if (follow)
-      this.followNote = `frame ${o.frame} stayed on ${this.names[a]}: ${listed?.reason ?? 'its destination is on this node (guest ↔ bridge, or between local guests), so it does not enter the tunnel'}`;
+      this.followNote =
+        `frame ${o.frame} stayed on ${this.names[a]}: ` +
+        (listed?.reason ?? 'its destination is on this node (guest ↔ bridge, or between local guests), so it does not enter the tunnel');
   }
 
   /**
@@ -446,7 +454,10 @@ export class PathJoiner {
     if (merged && x.tcp) {
       b.sightings.dstBridge = this.sighting(merged);
       b.hopsUs.decapsulation = round3(merged.tsUs - x.tsUs);
-      const note = `merged by GRO: its ${x.tcp.len}-byte TCP segment lies inside the ${merged.tcp?.len ?? '?'}-byte segment of frame #${merged.frame} (${merged.frameLen} bytes) on ${this.names[t]}'s bridge, which several underlay packets of the flow became (generic receive offload): delivered, not lost`;
+      const note =
+        `merged by GRO: its ${x.tcp.len}-byte TCP segment lies inside the ${merged.tcp?.len ?? '?'}-byte ` +
+        `segment of frame #${merged.frame} (${merged.frameLen} bytes) on ${this.names[t]}'s bridge, ` +
+        'which several underlay packets of the flow became (generic receive offload): delivered, not lost';
       b.notes.push(note);
       this.finishBranch(b, 'delivered', 'delivered', `delivered: decapsulated onto ${this.names[t]}'s bridge, ${note}`, x);
       return;
@@ -483,7 +494,11 @@ export class PathJoiner {
           b,
           'not-decapsulated',
           'stale-fdb',
-          `${where} but was not decapsulated: ${name}'s ${cfg.device.name} has a ${pinned.state} entry for its inner source ${pinned.mac} → ${pinned.dst ?? '?'} (${cfg.source}), and this packet comes from ${x.vtepSrc}: Linux drops VXLAN packets whose source MAC is pinned to another VTEP (a static entry is never moved); a stale FDB entry after a move (bridge fdb del ${pinned.mac} dev ${cfg.device.name} dst ${pinned.dst ?? ''})`,
+          `${where} but was not decapsulated: ${name}'s ${cfg.device.name} has a ${pinned.state} entry for ` +
+            `its inner source ${pinned.mac} → ${pinned.dst ?? '?'} (${cfg.source}), ` +
+            `and this packet comes from ${x.vtepSrc}: Linux drops VXLAN packets whose source MAC is pinned to ` +
+            'another VTEP (a static entry is never moved); a stale FDB entry after a move ' +
+            `(bridge fdb del ${pinned.mac} dev ${cfg.device.name} dst ${pinned.dst ?? ''})`,
           x,
         );
         return;
@@ -508,7 +523,9 @@ export class PathJoiner {
         b,
         'not-decapsulated',
         'vni-mismatch',
-        `${where} but was not decapsulated: VNI ${x.vni} is not configured on ${name}, whose VXLAN device uses VNI ${vnis.join(', ')} (as its own traffic shows): the VNIs differ between the nodes (ip -d link show type vxlan: "id")`,
+        `${where} but was not decapsulated: VNI ${x.vni} is not configured on ${name}, ` +
+          `whose VXLAN device uses VNI ${vnis.join(', ')} (as its own traffic shows): ` +
+          'the VNIs differ between the nodes (ip -d link show type vxlan: "id")',
         x,
       );
       return;
@@ -518,7 +535,10 @@ export class PathJoiner {
         b,
         'not-decapsulated',
         'port-mismatch',
-        `${where} on UDP port ${x.dstPort} but was not decapsulated: ${name}'s VXLAN device uses port ${ports.join(', ')} (it sends to it), so nothing listens on ${x.dstPort} there: the ports differ between the nodes (ip -d link show type vxlan: "dstport"; Linux's default without dstport is 8472, IANA's 4789)`,
+        `${where} on UDP port ${x.dstPort} but was not decapsulated: ${name}'s VXLAN device uses ` +
+          `port ${ports.join(', ')} (it sends to it), so nothing listens on ${x.dstPort} there: ` +
+          'the ports differ between the nodes (ip -d link show type vxlan: "dstport"; ' +
+          `Linux's default without dstport is 8472, IANA's 4789)`,
         x,
       );
       return;
@@ -529,20 +549,28 @@ export class PathJoiner {
         b,
         'not-captured',
         'outside-bridge-capture',
-        `${where} when ${name}'s bridge capture was not running (or within ${ms(EDGE_US)} of its end; its first and last frames are at ${span ? `${(span[0] / 1e6).toFixed(6)} and ${(span[1] / 1e6).toFixed(6)} s` : 'nowhere: it is empty'}): its decapsulation is not in this session`,
+        `${where} when ${name}'s bridge capture was not running (or within ${ms(EDGE_US)} of its end; ` +
+          'its first and last frames are ' +
+          (span ? `at ${(span[0] / 1e6).toFixed(6)} and ${(span[1] / 1e6).toFixed(6)} s` : 'at nowhere: it is empty') +
+          '): its decapsulation is not in this session',
         x,
       );
       return;
     }
     const why = p.underlayReasons.get(x.n);
     const more = cfg
-      ? `; ${name}'s configuration (${cfg.source}) takes VNI ${x.vni} on UDP ${x.dstPort} and shows no packet filter dropping it: the bridge (no port, filtering) or the bridge capture`
+      ? `; ${name}'s configuration (${cfg.source}) takes VNI ${x.vni} on UDP ${x.dstPort} and shows no ` +
+        'packet filter dropping it: the bridge (no port, filtering) or the bridge capture'
       : `; ${RECORD_HINT}`;
     this.finishBranch(
       b,
       'not-decapsulated',
       why?.code ?? 'not-delivered',
-      `${where} but never reached its bridge: ${why?.reason ?? `dropped by ${name}'s VXLAN device or bridge (a firewall on the VXLAN port, the device down, no bridge port), or the bridge capture missed it`}${more}`,
+      `${where} but never reached its bridge: ` +
+        (why?.reason ??
+          `dropped by ${name}'s VXLAN device or bridge (a firewall on the VXLAN port, the device down, no bridge port), ` +
+            'or the bridge capture missed it') +
+        more,
       x,
     );
   }
@@ -559,7 +587,9 @@ export class PathJoiner {
         b,
         'not-captured',
         'outside-underlay-capture',
-        `${left} when ${name}'s underlay capture was not running (or within ${ms(EDGE_US)} of its last frame, at ${span ? (span[1] / 1e6).toFixed(6) : '?'} s): its arrival is not in this session`,
+        `${left} when ${name}'s underlay capture was not running ` +
+          `(or within ${ms(EDGE_US)} of its last frame, at ${span ? (span[1] / 1e6).toFixed(6) : '?'} s): ` +
+          'its arrival is not in this session',
         u,
       );
       return;
@@ -569,7 +599,11 @@ export class PathJoiner {
       b,
       'lost-underlay',
       'lost-underlay',
-      `${left} (UDP ${u.dstPort}, ${u.outerLen} bytes${frag}), never seen on ${name}'s underlay within ±${ms(this.w)}: dropped between the two NICs (a firewall or ACL on UDP ${u.dstPort}${u.outerLen - 14 > 1400 ? `, an underlay MTU below its ${u.outerLen - 14}-byte IP packet` : ''}, a switch), or ${name}'s capture dropped it (tcpdump's "dropped by kernel")`,
+      `${left} (UDP ${u.dstPort}, ${u.outerLen} bytes${frag}), ` +
+        `never seen on ${name}'s underlay within ±${ms(this.w)}: ` +
+        'dropped between the two NICs (a firewall or ACL on ' +
+        `UDP ${u.dstPort}${u.outerLen - 14 > 1400 ? `, an underlay MTU below its ${u.outerLen - 14}-byte IP packet` : ''}, ` +
+        `a switch), or ${name}'s capture dropped it (tcpdump's "dropped by kernel")`,
       u,
     );
   }
@@ -588,7 +622,8 @@ export class PathJoiner {
       const running = span !== null && at >= span[0] && at <= span[1];
       b.notes.push(
         running
-          ? `not seen leaving ${this.names[a]}'s underlay: its capture missed it (tcpdump's "dropped by kernel"), or another host sent it with ${x.vtepSrc} as source`
+          ? `not seen leaving ${this.names[a]}'s underlay: its capture missed it ` +
+              `(tcpdump's "dropped by kernel"), or another host sent it with ${x.vtepSrc} as source`
           : `sent when ${this.names[a]}'s underlay capture was not running`,
       );
       b.start = 'source-underlay-missed';
@@ -622,11 +657,18 @@ export class PathJoiner {
     if (code === 'bum-not-flooded') {
       const flood = cfg?.floodList();
       if (cfg && dev && flood && vtep !== undefined && !flood.includes(vtep)) {
-        reason = `${where} towards ${this.label(t)}: this broadcast/multicast frame from ${mac(o.srcMac)} was not flooded to VTEP ${vtep}: ${this.names[a]}'s ${dev.name} has no flood entry for it (it floods to: ${flood.length ? flood.join(', ') : 'no one'}; ${cfg.source}): bridge fdb append 00:00:00:00:00:00 dev ${dev.name} dst ${vtep}`;
+        reason =
+          `${where} towards ${this.label(t)}: this broadcast/multicast frame from ${mac(o.srcMac)} was not ` +
+          `flooded to VTEP ${vtep}: ${this.names[a]}'s ${dev.name} has no flood entry for it ` +
+          `(it floods to: ${flood.length ? flood.join(', ') : 'no one'}; ${cfg.source}): ` +
+          `bridge fdb append 00:00:00:00:00:00 dev ${dev.name} dst ${vtep}`;
       } else {
         reason =
           sentTo.length > 0
-            ? `${where} towards ${this.label(t)}: this broadcast/multicast frame from ${mac(o.srcMac)} was flooded to ${sentTo.join(', ')} but not to VTEP ${vtep}: no flood entry for it (bridge fdb append 00:00:00:00:00:00 dev ${dev?.name ?? '<vxlan device>'} dst ${vtep})`
+            ? `${where} towards ${this.label(t)}: this broadcast/multicast frame from ${mac(o.srcMac)} was ` +
+              `flooded to ${sentTo.join(', ')} but not to VTEP ${vtep}: ` +
+              'no flood entry for it (bridge fdb append 00:00:00:00:00:00 ' +
+              `dev ${dev?.name ?? '<vxlan device>'} dst ${vtep})`
             : `${where}: ${overlayReason('bum-not-flooded', { mac: o.srcMac })}`;
         if (!cfg) reason += `; ${RECORD_HINT}`;
       }
@@ -635,17 +677,31 @@ export class PathJoiner {
     } else {
       const entry = cfg?.fdbEntry(o.dstMac);
       const flood = cfg?.floodList();
-      let why = `no FDB entry towards it and no flood entry on ${this.names[a]} (bridge fdb show), dropped before encapsulation (bridge filtering, the VXLAN device down), or the underlay capture missed it`;
+      let why =
+        `no FDB entry towards it and no flood entry on ${this.names[a]} (bridge fdb show), ` +
+        'dropped before encapsulation (bridge filtering, the VXLAN device down), ' +
+        'or the underlay capture missed it';
       if (cfg && dev) {
         if (!dev.up) why = `${this.names[a]}'s ${dev.name} is down (${cfg.source})`;
         else if (entry)
-          why = `${this.names[a]}'s ${dev.name} has an entry ${entry.mac} → ${entry.dst ?? '?'} (${cfg.source}), yet nothing left its underlay: dropped before encapsulation (bridge filtering), or the underlay capture missed it`;
+          why =
+            `${this.names[a]}'s ${dev.name} has an entry ${entry.mac} → ${entry.dst ?? '?'} (${cfg.source}), ` +
+            'yet nothing left its underlay: dropped before encapsulation (bridge filtering), ' +
+            'or the underlay capture missed it';
         else if (flood && vtep !== undefined && !flood.includes(vtep))
-          why = `${this.names[a]}'s ${dev.name} has no FDB entry for ${mac(o.dstMac)} and no flood entry for VTEP ${vtep} (it floods to: ${flood.length ? flood.join(', ') : 'no one'}; ${cfg.source}): bridge fdb append 00:00:00:00:00:00 dev ${dev.name} dst ${vtep}`;
+          why =
+            `${this.names[a]}'s ${dev.name} has no FDB entry for ${mac(o.dstMac)} and no flood entry for ` +
+            `VTEP ${vtep} (it floods to: ${flood.length ? flood.join(', ') : 'no one'}; ${cfg.source}): ` +
+            `bridge fdb append 00:00:00:00:00:00 dev ${dev.name} dst ${vtep}`;
         else
-          why = `${this.names[a]}'s ${dev.name} would flood it (${cfg.source}), yet nothing left its underlay: dropped before encapsulation (bridge filtering), or the underlay capture missed it`;
+          why =
+            `${this.names[a]}'s ${dev.name} would flood it (${cfg.source}), yet nothing left its underlay: ` +
+            'dropped before encapsulation (bridge filtering), or the underlay capture missed it';
       } else if (!cfg) why += `; ${RECORD_HINT}`;
-      reason = `${where}: ${mac(o.dstMac)} lives behind ${this.label(t)}${vtep && typeof t === 'number' ? ` (VTEP ${vtep})` : ''}, but this frame never entered the tunnel: ${why}`;
+      reason =
+        `${where}: ${mac(o.dstMac)} lives ` +
+        `behind ${this.label(t)}${vtep && typeof t === 'number' ? ` (VTEP ${vtep})` : ''}, ` +
+        `but this frame never entered the tunnel: ${why}`;
     }
     this.finishBranch(b, 'not-encapsulated', code, reason, o);
   }
@@ -666,14 +722,19 @@ export class PathJoiner {
       let fit: string | undefined;
       if (ipLen > m.mtu) fit = `the frame of ${o.frameLen} bytes (IP packet ${ipLen}) is larger than ${name}'s ${m.device} MTU ${m.mtu}`;
       else if (m.underlayMtu !== null && ipLen + m.overhead > m.underlayMtu)
-        fit = `the frame of ${o.frameLen} bytes (IP packet ${ipLen}) fits ${m.device}'s MTU ${m.mtu} but not the underlay: ${ipLen} + ${m.overhead} > ${m.underlay}'s MTU ${m.underlayMtu} (set ${m.device}'s mtu to ${m.underlayMtu - m.overhead})`;
+        fit =
+          `the frame of ${o.frameLen} bytes (IP packet ${ipLen}) ` +
+          `fits ${m.device}'s MTU ${m.mtu} but not the underlay: ${ipLen} + ${m.overhead} > ${m.underlay}'s ` +
+          `MTU ${m.underlayMtu} (set ${m.device}'s mtu to ${m.underlayMtu - m.overhead})`;
       if (fit) parts.push(`${fit} (${cfg.source})`);
     }
     // the ICMP the node sent back: the first one after the frame, within the window
     const icmp = p.tooBig.find((x) => x.side === 'overlay' && x.tsUs >= o.tsUs && x.tsUs <= o.tsUs + this.w);
     if (icmp) {
       parts.push(
-        `DF set: ICMP "fragmentation needed"${icmp.mtu !== null ? ` (mtu ${icmp.mtu})` : ''} from ${icmp.from} to ${icmp.to} seen on ${name}'s bridge (${p.input.overlay.name} #${icmp.frame}, ${Math.round(icmp.tsUs - o.tsUs)} µs later)`,
+        `DF set: ICMP "fragmentation needed"${icmp.mtu !== null ? ` (mtu ${icmp.mtu})` : ''} ` +
+          `from ${icmp.from} to ${icmp.to} seen on ${name}'s bridge ` +
+          `(${p.input.overlay.name} #${icmp.frame}, ${Math.round(icmp.tsUs - o.tsUs)} µs later)`,
       );
     }
     if (parts.length === 0) return `${overlayReason('too-big', { len: o.frameLen })}${cfg ? '' : `; ${RECORD_HINT}`}`;
@@ -701,10 +762,14 @@ export class PathJoiner {
           : ` (no captured node${flood && !flood.includes(b.vtepDst) ? `, and not in ${b.src}'s flood list: no member` : ''})`;
         const recorded = cfg?.device
           ? entry
-            ? `: ${b.src}'s ${cfg.device.name} has a${entry.state ? ` ${entry.state}` : ' learnt'} entry ${entry.mac} → ${entry.dst ?? '?'} (${cfg.source}): a stale FDB entry (bridge fdb del ${entry.mac} dev ${cfg.device.name} dst ${entry.dst ?? ''})`
+            ? `: ${b.src}'s ${cfg.device.name} has a${entry.state ? ` ${entry.state}` : ' learnt'} ` +
+              `entry ${entry.mac} → ${entry.dst ?? '?'} (${cfg.source}): ` +
+              `a stale FDB entry (bridge fdb del ${entry.mac} dev ${cfg.device.name} dst ${entry.dst ?? ''})`
             : `: a stale FDB entry on ${b.src} (not in its configuration ${cfg.source}: made or learnt since; bridge fdb show | grep ${mac(u.innerDstMac)})`
           : `: a stale FDB entry on ${b.src} (bridge fdb show | grep ${mac(u.innerDstMac)}; replace or delete it)`;
-        b.reason = `sent by ${b.src} to VTEP ${b.vtepDst}${member}, but ${mac(u.innerDstMac)} lives behind ${this.label(home)}${typeof home === 'number' && this.vtepOf[home] ? ` (VTEP ${this.vtepOf[home]})` : ''}${recorded}`;
+        b.reason =
+          `sent by ${b.src} to VTEP ${b.vtepDst}${member}, but ${mac(u.innerDstMac)} lives ` +
+          `behind ${this.label(home)}${typeof home === 'number' && this.vtepOf[home] ? ` (VTEP ${this.vtepOf[home]})` : ''}${recorded}`;
       }
     }
     b.loss = b.status !== 'delivered' && b.status !== 'not-captured';
@@ -713,7 +778,9 @@ export class PathJoiner {
     for (const p of points) if (b.sightings[p]) b.lastSeen = p;
     if (b.checksumOffload)
       b.notes.push(
-        'the TCP/UDP checksum differs between sightings: checksum offload (the sender\'s capture sees the checksum before the NIC fills it in, tcpdump\'s "bad udp/tcp cksum"), not a loss',
+        'the TCP/UDP checksum differs between sightings: checksum offload ' +
+          "(the sender's capture sees the checksum before the NIC fills it in, " +
+          'tcpdump\'s "bad udp/tcp cksum"), not a loss',
       );
     this.count(b);
   }

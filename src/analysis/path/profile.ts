@@ -45,7 +45,10 @@ export interface NodeProfile {
   vtepFrom: 'given' | 'inferred' | 'deduced' | 'unknown';
   /** Underlay VXLAN packets by source VTEP, destination VTEP, VNI and port: "src|dst|vni|port" → packets. */
   sendsByVtep: Map<string, number>;
-  /** The largest non-TCP frame on the bridge, and the largest non-TCP inner frame this node's VTEP sent into the tunnel (TCP super-frames are GSO/GRO: carriesTcp). */
+  /**
+   * The largest non-TCP frame on the bridge, and the largest non-TCP inner frame this node's VTEP sent into the
+   * tunnel (TCP super-frames are GSO/GRO: carriesTcp).
+   */
   largest: { bridge: Largest | null; encapsulated: Largest | null };
   /** ICMP "fragmentation needed" / "packet too big" seen on the node's captures (first MAX_TOO_BIG), and how many. */
   tooBig: (TooBigSeen & { side: 'underlay' | 'overlay' })[];

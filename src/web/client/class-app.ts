@@ -54,7 +54,10 @@ function say(text: string, kind: 'error' | 'ok' = 'error'): void {
   m.hidden = !text;
 }
 
-/** A verdict cell: a symbol (with its word in the verdict column; 17 check columns must fit a projector), a colour, the reason on hover and for screen readers. */
+/**
+ * A verdict cell: a symbol (with its word in the verdict column; 17 check columns must fit a projector), a colour,
+ * the reason on hover and for screen readers.
+ */
 function mark(status: keyof typeof MARKS, detail: string, extra = ''): HTMLTableCellElement {
   const m = MARKS[status];
   const shown = extra ? `${m.symbol} ${m.word}` : m.symbol;

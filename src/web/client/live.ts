@@ -59,7 +59,8 @@ function buildLivePanel(): void {
 function streamText(c: LiveEntry, iface: string): string {
   const s = c.stats[iface];
   return s
-    ? `${iface} ${fmtNum(s.packets)} packets${s.vxlanPackets ? ` (${fmtNum(s.vxlanPackets)} VXLAN)` : ''}${c.running && s.packetsPerSec ? `, ${s.packetsPerSec}/s` : ''}`
+    ? `${iface} ${fmtNum(s.packets)} ` +
+        `packets${s.vxlanPackets ? ` (${fmtNum(s.vxlanPackets)} VXLAN)` : ''}${c.running && s.packetsPerSec ? `, ${s.packetsPerSec}/s` : ''}`
     : `${iface} waiting`;
 }
 

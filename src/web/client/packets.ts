@@ -201,7 +201,8 @@ export async function loadList(side: Side): Promise<void> {
     ),
   );
   $('.range', root).textContent = pageData.total
-    ? `${fmtNum(l.offset + 1)}–${fmtNum(l.offset + pageData.rows.length)} of ${fmtNum(pageData.total)}${l.filter ? ` (filtered from ${fmtNum(pageData.all)})` : ''}`
+    ? `${fmtNum(l.offset + 1)}–${fmtNum(l.offset + pageData.rows.length)} ` +
+      `of ${fmtNum(pageData.total)}${l.filter ? ` (filtered from ${fmtNum(pageData.all)})` : ''}`
     : `no packet matches${l.filter ? ` “${l.filter}”` : ''}`;
   markRows();
 }

@@ -184,7 +184,8 @@ function why(f: HopField, differs: boolean, checksumOffload: boolean): string {
   }
   if (f.name === 'Checksum' && CHECKSUMS.has(f.layerType)) {
     return checksumOffload
-      ? 'checksum offload: the sender leaves the checksum for the NIC to fill in, so its own capture sees it unfinished ("bad udp/tcp cksum"): not a loss, not a fault'
+      ? 'checksum offload: the sender leaves the checksum for the NIC to fill in, ' +
+          'so its own capture sees it unfinished ("bad udp/tcp cksum"): not a loss, not a fault'
       : 'the checksum differs between sightings (offload on the sender, or the frame was changed)';
   }
   return "the guest's frame changed on the way: it should cross the tunnel byte for byte";

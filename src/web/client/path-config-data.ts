@@ -29,7 +29,11 @@ export function configLines(c: PathConfigNodeView): ConfigLine[] {
     out.push({
       key: 'mtu',
       label: 'MTU',
-      value: `${v.mtu}${c.underlay ? ` (underlay ${c.underlay.name} ${c.underlay.mtu}: room for ${c.underlay.mtu - 50} with the 50 bytes of VXLAN over IPv4)` : ''}`,
+      value:
+        `${v.mtu}` +
+        (c.underlay
+          ? ` (underlay ${c.underlay.name} ${c.underlay.mtu}: room for ${c.underlay.mtu - 50} with the 50 bytes of VXLAN over IPv4)`
+          : ''),
     });
   }
   if (c.bridge) out.push({ key: 'bridge', label: 'bridge', value: `${c.bridge.name}, MTU ${c.bridge.mtu}${c.bridge.up ? '' : ', DOWN'}` });

@@ -28,7 +28,10 @@ export function configSection(cmp: PathConfigComparison, pathNodes: readonly str
       el(
         'p',
         { class: 'hint' },
-        "No configuration recorded: no session.json here holds a node's overlay configuration (nodes[].config). vxlan-inspect capture kvm1 kvm2 records it with the captures, or vxlan-inspect check kvm1 kvm2 --save DIR beside them; the paths are then compared with each node's VXLAN device, FDB and firewall.",
+        "No configuration recorded: no session.json here holds a node's overlay configuration " +
+          '(nodes[].config). vxlan-inspect capture kvm1 kvm2 records it with the captures, ' +
+          'or vxlan-inspect check kvm1 kvm2 --save DIR beside them; ' +
+          "the paths are then compared with each node's VXLAN device, FDB and firewall.",
       ),
     );
   }

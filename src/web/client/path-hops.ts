@@ -172,7 +172,9 @@ export function hopBytesView(b: PathFrameBranchView, heads: Record<PathPointName
     el(
       'p',
       { class: 'hint' },
-      "The guest's frame (striped) is the same bytes at every hop, row for row; on the underlay it is wrapped in the outer headers (rows marked w, plain colours). Bytes that differ between sightings are underlined and marked ≠.",
+      "The guest's frame (striped) is the same bytes at every hop, row for row; " +
+        'on the underlay it is wrapped in the outer headers (rows marked w, ' +
+        'plain colours). Bytes that differ between sightings are underlined and marked ≠.',
     ),
     caption,
     blocks,

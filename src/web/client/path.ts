@@ -340,7 +340,9 @@ export async function renderPath(): Promise<void> {
     el(
       'p',
       { class: 'lead' },
-      `Every frame followed from one node's bridge to the other's: source bridge → source underlay (encapsulated) → destination underlay → destination bridge (decapsulated). Nodes: ${nodes}; sightings paired within ±${r.windowUs / 1000} ms.`,
+      `Every frame followed from one node's bridge to the other's: ` +
+        'source bridge → source underlay (encapsulated) → destination underlay → destination bridge ' +
+        `(decapsulated). Nodes: ${nodes}; sightings paired within ±${r.windowUs / 1000} ms.`,
     ),
     r.paths.length ? summaryTable(r) : el('p', { class: 'hint' }, 'No frame crossed between the nodes.'),
     ...(why ? [why] : []),

@@ -76,7 +76,10 @@ export async function renderTopology(): Promise<void> {
     el(
       'p',
       { class: 'hint' },
-      `Read it as the forwarding table (bridge fdb) that traffic taught each VTEP: a frame for one of these MACs is sent, encapsulated, to the VTEP above it. Broadcasts (ARP requests) and unknown MACs go to every VTEP. Seen from the underlay captures of: ${[...new Set(t.vteps.flatMap((v) => v.seenBy))].join(', ')}.`,
+      'Read it as the forwarding table (bridge fdb) that traffic taught each VTEP: ' +
+        'a frame for one of these MACs is sent, encapsulated, to the VTEP above it. Broadcasts ' +
+        '(ARP requests) and unknown MACs go to every VTEP. Seen from the underlay captures ' +
+        `of: ${[...new Set(t.vteps.flatMap((v) => v.seenBy))].join(', ')}.`,
     ),
   );
 }
