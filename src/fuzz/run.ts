@@ -25,7 +25,7 @@ export interface FuzzOptions {
   seed: number;
   /** Stop after this long even if fewer cases ran (ms). */
   timeBudgetMs?: number;
-  /** A case slower than this three times in a row is a hang. Default 200 ms. */
+  /** A case that costs more CPU time than this three times in a row is a hang (CaseOutcome.ms). Default 200 ms. */
   slowMs?: number;
   /** First case index (to resume or replay). Default 0. */
   firstCase?: number;
@@ -52,7 +52,7 @@ export interface FuzzReport {
   elapsedMs: number;
   /** Peak resident set size of this process, MiB. */
   peakRssMb: number;
-  /** Median and 99th percentile case time, ms. */
+  /** Median and 99th percentile case cost, CPU ms (CaseOutcome.ms). */
   p50Ms: number;
   p99Ms: number;
 }
@@ -105,7 +105,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     const c = makeCase(opts.seeds, opts.seed, i);
     let o = await runCase(c.bytes, { chunkSizes: c.chunkSizes });
     if (o.ms > slowMs) {
-      // A GC pause, a cold JIT or the machine's other work? Time it twice more; a hang is slow every time.
+      // A GC pause or a cold JIT? Run it twice more; a hang costs that much every time.
       for (let k = 0; k < 2 && o.ms > slowMs; k++) {
         const again = await runCase(c.bytes, { chunkSizes: c.chunkSizes });
         if (again.ms < o.ms) o = again;
