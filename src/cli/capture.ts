@@ -26,6 +26,7 @@ interface CaptureFlags extends RemoteFlags, ClassFlags {
   filter?: string;
   json?: boolean;
   tcpdump?: string;
+  keepalive?: number;
 }
 
 /** Seconds between status lines when stderr is not a terminal. */
@@ -89,6 +90,11 @@ export function registerCapture(program: Command, io: CliIo): void {
         .option('--snaplen <bytes>', 'bytes kept per packet (tcpdump -s; 0 = whole packets)', parseIntInRange('--snaplen', 0, 262_144))
         .option('--filter <bpf>', 'BPF filter ANDed with the one that leaves out our own SSH session (one argument to tcpdump)')
         .option('--tcpdump <path>', 'tcpdump program name or path on the nodes', 'tcpdump')
+        .option(
+          '--keepalive <seconds>',
+          'SSH keepalive interval; 3 unanswered = the node is declared lost and its files closed (default 5; ssh -o ServerAliveInterval)',
+          parseIntInRange('--keepalive', 1, 300),
+        )
         .option('--json', 'no status lines; print the summary as one JSON object on stdout'),
     ),
   ).action(async (nodes: string[], flags: CaptureFlags) => {
@@ -110,6 +116,7 @@ export function registerCapture(program: Command, io: CliIo): void {
     if (flags.snaplen !== undefined) opts.snaplen = flags.snaplen;
     if (flags.filter !== undefined) opts.filter = flags.filter;
     if (flags.tcpdump !== undefined && flags.tcpdump !== 'tcpdump') opts.tcpdumpPath = flags.tcpdump;
+    if (flags.keepalive !== undefined) opts.keepaliveMs = flags.keepalive * 1000;
 
     // Ctrl-C (and TERM) stop the capture cleanly, also while it is still starting
     let handle: CaptureHandle | undefined;
