@@ -1,8 +1,11 @@
 /**
  * Issue 11, in a real browser: in the packet detail of the bundled demo (the lab recording,
  * where a received frame's two sightings often carry the same timestamp), the direction label
- * of every match — "encapsulated" or "decapsulated" — is the correlator's, for every underlay
- * packet of both nodes that `correlate --json --matches` pairs.
+ * of a match — "encapsulated" or "decapsulated" — is the correlator's: for every match whose two
+ * sightings carry the same timestamp (where a page that guessed from the times would go wrong)
+ * and every fourth of the others, of both nodes, as `correlate --json --matches` pairs them. That
+ * the page's API gives every match the correlator's direction is test/consistency.test.ts's part;
+ * this test is about what the page shows of it (a browser round trip per packet: 0.25 s each).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -50,7 +53,7 @@ describe.skipIf(!canRun)(`direction labels in the page${canRun ? '' : ' (skipped
     return page.locator('#detail-main .link-line').first().innerText();
   }
 
-  test('every match of kvm1 and kvm2 reads as the correlator decided it', { timeout: 240_000 }, async () => {
+  test('matches of kvm1 and kvm2 read as the correlator decided them (every same-timestamp one)', { timeout: 240_000 }, async () => {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     await page.goto(server.openUrl);
     await page.waitForSelector('body[data-ready="1"]', { timeout: 15_000 });
@@ -72,7 +75,8 @@ describe.skipIf(!canRun)(`direction labels in the page${canRun ? '' : ' (skipped
       expect(matches.length).toBeGreaterThan(70);
       await page.click(`#nodes button[data-node="${node}"]`);
       await page.waitForSelector('#list-underlay tbody tr[data-n="1"]');
-      for (const m of matches) {
+      for (const [i, m] of matches.entries()) {
+        if (Math.abs(m.deltaUs) >= 0.5 && i % 4 !== 0) continue;
         const text = await labelOf(page, m.underlay.n);
         const want = m.direction === 'encap' ? 'encapsulated' : 'decapsulated';
         expect(text, `${node} underlay #${m.underlay.n}`).toContain(`This is bridge frame #${m.overlay.n}, ${want}`);
@@ -85,7 +89,7 @@ describe.skipIf(!canRun)(`direction labels in the page${canRun ? '' : ' (skipped
     }
     // the lab recording has received frames whose two sightings carry the same timestamp
     expect(equalTimes).toBeGreaterThan(0);
-    expect(checked).toBeGreaterThan(150);
+    expect(checked).toBeGreaterThan(50);
     await page.close();
   });
 });
