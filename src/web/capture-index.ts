@@ -3,8 +3,9 @@
  * starts and a few numbers the web view filters and charts on (time, length, VNI, protocol,
  * addresses, a hash of the inner frame). No decoded packet is kept: a page of the packet list
  * is re-read from disk by offset (`readRecords`), so a million-packet capture stays fast and
- * its memory bounded (51 bytes per packet: MACs as ids into a table, offsets in 4 bytes below
- * 4 GiB, and the columns no page reads derived on demand).
+ * its memory bounded (37 bytes per packet: MACs and IPv4 addresses as ids into a table of the
+ * capture's own, offsets in 4 bytes below 4 GiB, lengths in 2 below 64 KiB, the record number
+ * only when it differs from the packet's, and the columns no page reads derived on demand).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
@@ -12,9 +13,12 @@ import { CaptureParser } from '../decode/file/parser.js';
 import { captureByteOrder, recordLength, walkRecordFile } from '../decode/file/records.js';
 import { MAX_BLOCK, type CaptureFormat, type CaptureInterface } from '../decode/file/types.js';
 import { decodePacket } from '../decode/packet.js';
-import type { DecoderRegistry } from '../decode/registry.js';
+import { defaultRegistry, type DecoderRegistry } from '../decode/registry.js';
 import type { DecodedPacket, Layer, RawPacket } from '../decode/types.js';
+import type { PassPacket } from '../analysis/pass.js';
 import { CaptureFormatError, VxiError } from '../errors.js';
+import { BIT_ARP, BIT_ICMP, BIT_ICMPV6, PacketFacts, TRANSPORT_TCP, TRANSPORT_UDP, TUNNEL_NONE, TUNNEL_VXLAN } from '../stats/facts.js';
+import { BufferView, readFacts, udpPortTable } from '../stats/fast-decode.js';
 import { grown, settled, type TypedArray } from './columns.js';
 
 /** Innermost protocol codes kept in the index (for the protocol filter). */
@@ -54,16 +58,27 @@ export interface CaptureIndex {
   offsets: Float64Array | Uint32Array;
   /** Timestamp, µs since the epoch (±0.25 µs). */
   tsUs: Float64Array;
-  /** Length on the wire. */
-  wireLen: Uint32Array;
+  /** Length on the wire (2 bytes a packet while every length is below 65,536, 4 beyond). */
+  wireLen: Uint16Array | Uint32Array;
   /** Tunnel VNI (VXLAN/GENEVE/GPE), -1 when none. */
   vni: Int32Array;
   /** PROTO code of the innermost protocol. */
   proto: Uint8Array;
-  /** Outer (depth 0) IPv4 source/destination, 0 when none. */
+  /**
+   * Outer (depth 0) and innermost IPv4 source/destination of each packet as ids into ipTable
+   * (id 0: address 0, none). As for MACs, a capture has few distinct addresses: 2 bytes each
+   * (4 past 65,535 addresses) instead of 4.
+   */
+  outerSrcId: Uint16Array | Uint32Array;
+  outerDstId: Uint16Array | Uint32Array;
+  innerSrcId: Uint16Array | Uint32Array;
+  innerDstId: Uint16Array | Uint32Array;
+  /** IPv4 address of each id (0 at id 0). */
+  ipTable: Uint32Array;
+  /** Outer (depth 0) IPv4 source/destination, 0 when none (derived from the ids on each read: for tests and tools, not pages). */
   outerSrc: Uint32Array;
   outerDst: Uint32Array;
-  /** Innermost IPv4 source/destination, 0 when none (equal to outer for untunnelled packets). */
+  /** Innermost IPv4 source/destination, 0 when none (equal to outer for untunnelled packets; derived as outerSrc). */
   innerSrc: Uint32Array;
   innerDst: Uint32Array;
   /**
@@ -92,8 +107,11 @@ export interface CaptureIndex {
   match: Int32Array;
   /** The correlator's direction of that match: MATCH_DIR.none, .encap or .decap. */
   dir: Uint8Array;
-  /** The packet's record number in its file (1-based): n itself, unless the file holds both sides. */
-  frame: Uint32Array;
+  /**
+   * The packet's record number in its file (1-based), kept only when the file holds both sides
+   * (some packet's number differs from its n); undefined when every packet's is its n: frameOf().
+   */
+  frame: Uint32Array | undefined;
   firstTsUs: number;
   lastTsUs: number;
   warnings: string[];
@@ -118,6 +136,11 @@ export interface IndexOptions {
   signal?: AbortSignal;
   /** Most packets to index: more is a TooManyPacketsError (an upload's index stays bounded). */
   maxPackets?: number;
+  /**
+   * Every packet fully decoded (decodePacket), none read by the fast path (readFacts): the
+   * reference the fast path is checked against (test/widx-index-facts.test.ts); slower.
+   */
+  fullDecode?: boolean;
 }
 
 /** A capture with more packets than IndexOptions.maxPackets. */
@@ -138,6 +161,17 @@ export class NotACaptureError extends CaptureFormatError {
 }
 
 const CHUNK = 1024 * 1024;
+
+/** Slots of the builder's address and MAC caches (a power of two: the top bits of a multiplicative hash). */
+const SLOT_SHIFT = 20;
+const SLOTS = 2 ** (32 - SLOT_SHIFT);
+
+/** A 16-bit column widened to 32 bits (capacity kept, the first `length` values copied). */
+function widened(a: Uint16Array | Uint32Array, length: number, capacity: number): Uint32Array {
+  const w = new Uint32Array(capacity);
+  w.set(a.subarray(0, length));
+  return w;
+}
 
 function fnv1a(data: Uint8Array, start: number, end: number): number {
   let h = 0x811c9dc5;
@@ -294,12 +328,65 @@ function readIndexedFields(p: DecodedPacket, f: IndexedFields, withHash: boolean
   return f;
 }
 
+/**
+ * Fills `out` from the facts the counting path read from the bytes (readFacts): the same fields
+ * readIndexedFields gives from the full decode, for the shapes readFacts knows (one VXLAN tunnel
+ * at most, no fragment, nothing cut short, malformed or warned about: those flags stay clear).
+ * The flow fields of the facts are those of the innermost level (inside the tunnel when there
+ * is one), which is what the index keeps as "inner".
+ */
+function factsIndexedFields(f: PacketFacts, out: IndexedFields): IndexedFields {
+  const tunnel = f.tunnel !== TUNNEL_NONE;
+  out.vni = tunnel ? f.vni : -1;
+  const other = f.other;
+  out.proto =
+    f.transport === TRANSPORT_TCP
+      ? PROTO.tcp
+      : f.transport === TRANSPORT_UDP
+        ? PROTO.udp
+        : other === BIT_ARP
+          ? PROTO.arp
+          : other === BIT_ICMP
+            ? PROTO.icmp
+            : other === BIT_ICMPV6
+              ? PROTO.icmpv6
+              : f.ipVersion !== 0
+                ? PROTO.ip
+                : PROTO.other;
+  // the IPv4 header outside the tunnel (the only one of an untunnelled packet)
+  const outer4 = tunnel ? f.outerVersion === 4 : f.ipVersion === 4;
+  out.outerSrc = outer4 ? (tunnel ? f.outerSrc : f.ipSrc) : 0;
+  out.outerDst = outer4 ? (tunnel ? f.outerDst : f.ipDst) : 0;
+  out.innerSrc = f.ipVersion === 4 ? f.ipSrc : 0;
+  out.innerDst = f.ipVersion === 4 ? f.ipDst : 0;
+  out.macSrc = f.hasEth ? f.ethSrc : -1;
+  out.macDst = f.hasEth ? f.ethDst : -1;
+  out.hash = 0;
+  out.hashLen = 0;
+  out.tunnelPort = tunnel ? f.udpDst : 0;
+  let flags = 0;
+  if (tunnel) {
+    flags |= FLAG.tunnel;
+    if (f.tunnel === TUNNEL_VXLAN && f.udpDst !== 4789) flags |= FLAG.nonStandardPort;
+  }
+  if (f.truncated) flags |= FLAG.truncated;
+  if (f.malformed) flags |= FLAG.malformed;
+  if (f.warnings) flags |= FLAG.warning;
+  out.flags = flags;
+  return out;
+}
+
 function ioError(path: string, action: string, err: unknown): VxiError {
   const reason = err instanceof Error ? err.message : String(err);
   return new VxiError('VXI_IO', `cannot ${action} capture file ${JSON.stringify(path)}: ${reason}`, { cause: err });
 }
 
-type DerivedColumn = 'hash' | 'hashLen' | 'tunnelPort' | 'macSrc' | 'macDst';
+type DerivedColumn = 'hash' | 'hashLen' | 'tunnelPort' | 'macSrc' | 'macDst' | 'outerSrc' | 'outerDst' | 'innerSrc' | 'innerDst';
+
+/** The record number in its file of the packet at 0-based position `i`. */
+export function frameOf(index: CaptureIndex, i: number): number {
+  return index.frame ? (index.frame[i] as number) : i + 1;
+}
 
 /**
  * Gives `index` its derived columns (hash, hashLen, tunnelPort) as getters, computed on first
@@ -351,6 +438,19 @@ function withDerivedColumns(index: Omit<CaptureIndex, DerivedColumn>, registry: 
     enumerable: false,
     configurable: true,
   });
+  const ips = (ids: Uint16Array | Uint32Array): Uint32Array => {
+    const out = new Uint32Array(index.count);
+    for (let i = 0; i < index.count; i++) out[i] = index.ipTable[ids[i] as number] as number;
+    return out;
+  };
+  for (const [k, id] of [
+    ['outerSrc', 'outerSrcId'],
+    ['outerDst', 'outerDstId'],
+    ['innerSrc', 'innerSrcId'],
+    ['innerDst', 'innerDstId'],
+  ] as const) {
+    Object.defineProperty(index, k, { get: () => ips(index[id]), enumerable: false, configurable: true });
+  }
   return index as CaptureIndex;
 }
 
@@ -364,24 +464,43 @@ export class IndexBuilder {
   // Uint32 until an offset passes 4 GiB (then Float64: see add())
   private offsets: Uint32Array | Float64Array = new Uint32Array(0);
   private tsUs = new Float64Array(0);
-  private wireLen = new Uint32Array(0);
+  // Uint16 until a length passes 65,535 (then Uint32: see put())
+  private wireLen: Uint16Array | Uint32Array = new Uint16Array(0);
   private vni = new Int32Array(0);
   private proto = new Uint8Array(0);
-  private outerSrc = new Uint32Array(0);
-  private outerDst = new Uint32Array(0);
-  private innerSrc = new Uint32Array(0);
-  private innerDst = new Uint32Array(0);
+  // Uint16 until a 65,536th distinct IPv4 address (then Uint32: see ipId())
+  private outerSrcId: Uint16Array | Uint32Array = new Uint16Array(0);
+  private outerDstId: Uint16Array | Uint32Array = new Uint16Array(0);
+  private innerSrcId: Uint16Array | Uint32Array = new Uint16Array(0);
+  private innerDstId: Uint16Array | Uint32Array = new Uint16Array(0);
+  private readonly ipIds = new Map<number, number>([[0, 0]]);
+  private ipList: number[] = [0];
+  /**
+   * A direct-mapped cache in front of ipIds (a slot per hash of the address): a packet's four
+   * addresses are nearly always among the capture's recent ones. Slot keys start at address 0,
+   * whose id is 0, so an empty slot answers right.
+   */
+  private readonly ipSlotAddr = new Uint32Array(SLOTS);
+  private readonly ipSlotId = new Uint32Array(SLOTS);
   // Uint16 until a 65,536th distinct MAC (then Uint32: see macId())
   private macSrcId: Uint16Array | Uint32Array = new Uint16Array(0);
   private macDstId: Uint16Array | Uint32Array = new Uint16Array(0);
   private readonly macIds = new Map<number, number>([[-1, 0]]);
   private macList: number[] = [-1];
+  /** A direct-mapped cache in front of macIds, as for addresses (ipSlotAddr); empty slots hold MAC -1, whose id is 0. */
+  private readonly macSlotMac = new Float64Array(SLOTS).fill(-1);
+  private readonly macSlotId = new Uint32Array(SLOTS);
   private flags = new Uint8Array(0);
   private match = new Int32Array(0);
   private dir = new Uint8Array(0);
-  private frame = new Uint32Array(0);
+  // allocated at the first packet whose record number is not its n (a file holding both sides)
+  private frame: Uint32Array | undefined = undefined;
   private capacity = 0;
   private readonly fields = emptyFields();
+  // what the fast path reads a record into (push(): the builder parses the file itself)
+  private readonly facts = new PacketFacts();
+  private readonly view = new BufferView();
+  private ports: Uint8Array | undefined;
   private firstOffset = -1;
   private interfacesAtFirst = 0;
   private first = Infinity;
@@ -418,10 +537,31 @@ export class IndexBuilder {
   }
 
   private drain(): void {
+    // the fast path as in the one pass: the full decode only for the shapes readFacts leaves to it
+    const fast = this.opts.fullDecode !== true && this.opts.onPacket === undefined;
+    const ports = fast ? this.udpPorts() : undefined;
     for (let raw = this.parser.next(); raw !== undefined; raw = this.parser.next()) {
       const n = this.n + 1;
-      this.add(decodePacket(raw, n, this.opts.registry ? { registry: this.opts.registry } : {}), n);
+      if (ports !== undefined && readFacts(raw, this.view.of(raw.data), ports, this.facts))
+        this.put(raw, factsIndexedFields(this.facts, this.fields), n);
+      else this.add(decodePacket(raw, n, this.opts.registry ? { registry: this.opts.registry } : {}), n);
     }
+  }
+
+  /** The registry's UDP ports as readFacts reads them (as the one pass makes it: src/analysis/pass.ts). */
+  private udpPorts(): Uint8Array {
+    this.ports ??= udpPortTable((this.opts.registry ?? defaultRegistry()).keysOf('udp', 'vxlan')).ports;
+    return this.ports;
+  }
+
+  /**
+   * A packet of the one pass (its side's, `x.n` = count + 1): its columns from the facts the pass
+   * read from its bytes, or from its full decode when the fast path leaves it to the decoder.
+   */
+  addPass(x: PassPacket): void {
+    const f = this.opts.fullDecode === true || this.opts.onPacket !== undefined ? undefined : x.facts;
+    if (f === undefined) this.add(x.p, x.frame);
+    else this.put(x.raw, factsIndexedFields(f, this.fields), x.frame);
   }
 
   /** Room for one more packet in every column (capacity doubles: few copies over a file). */
@@ -433,23 +573,28 @@ export class IndexBuilder {
     this.wireLen = grown(this.wireLen, n, cap);
     this.vni = grown(this.vni, n, cap);
     this.proto = grown(this.proto, n, cap);
-    this.outerSrc = grown(this.outerSrc, n, cap);
-    this.outerDst = grown(this.outerDst, n, cap);
-    this.innerSrc = grown(this.innerSrc, n, cap);
-    this.innerDst = grown(this.innerDst, n, cap);
+    this.outerSrcId = grown(this.outerSrcId, n, cap);
+    this.outerDstId = grown(this.outerDstId, n, cap);
+    this.innerSrcId = grown(this.innerSrcId, n, cap);
+    this.innerDstId = grown(this.innerDstId, n, cap);
     this.macSrcId = grown(this.macSrcId, n, cap);
     this.macDstId = grown(this.macDstId, n, cap);
     this.flags = grown(this.flags, n, cap);
     this.match = grown(this.match, n, cap);
     this.dir = grown(this.dir, n, cap);
-    this.frame = grown(this.frame, n, cap);
+    if (this.frame) this.frame = grown(this.frame, n, cap);
     this.capacity = cap;
   }
 
   /** A decoded packet of this capture (number `p.n` = count + 1), `frame` its record number in the file. */
   add(p: DecodedPacket, frame: number): void {
+    this.put(p.raw, readIndexedFields(p, this.fields, false), frame);
+    this.opts.onPacket?.(p);
+  }
+
+  /** The next packet's columns: its record and its fields (`f`, the builder's reused object). */
+  private put(raw: RawPacket, f: IndexedFields, frame: number): void {
     if (this.opts.maxPackets !== undefined && this.n >= this.opts.maxPackets) throw new TooManyPacketsError(this.opts.maxPackets);
-    const raw = p.raw;
     if (this.n === this.capacity) this.grow();
     const i = this.n;
     this.n += 1;
@@ -457,7 +602,6 @@ export class IndexBuilder {
       this.firstOffset = raw.fileOffset;
       this.interfacesAtFirst = this.parser.interfaces.length;
     }
-    const f = readIndexedFields(p, this.fields, false);
     const ts = raw.tsSec * 1e6 + raw.tsNsec / 1e3;
     if (ts < this.first) this.first = ts;
     if (ts > this.last) this.last = ts;
@@ -466,44 +610,75 @@ export class IndexBuilder {
       wide.set(this.offsets.subarray(0, i));
       this.offsets = wide;
     }
+    if (raw.len > 0xffff && this.wireLen instanceof Uint16Array) this.wireLen = widened(this.wireLen, i, this.capacity);
     this.offsets[i] = raw.fileOffset;
     this.tsUs[i] = ts;
     this.wireLen[i] = raw.len;
     this.vni[i] = f.vni;
     this.proto[i] = f.proto;
-    this.outerSrc[i] = f.outerSrc;
-    this.outerDst[i] = f.outerDst;
-    this.innerSrc[i] = f.innerSrc;
-    this.innerDst[i] = f.innerDst;
+    // the ids first: a new address may widen the id columns (the writes go to the widened ones)
+    const oSrc = this.ipId(f.outerSrc);
+    const oDst = this.ipId(f.outerDst);
+    const iSrc = this.ipId(f.innerSrc);
+    const iDst = this.ipId(f.innerDst);
+    this.outerSrcId[i] = oSrc;
+    this.outerDstId[i] = oDst;
+    this.innerSrcId[i] = iSrc;
+    this.innerDstId[i] = iDst;
     // the ids first: a new MAC may widen the id columns (the writes go to the widened ones)
     const src = this.macId(f.macSrc);
     const dst = this.macId(f.macDst);
     this.macSrcId[i] = src;
     this.macDstId[i] = dst;
     this.flags[i] = f.flags;
-    this.match[i] = 0;
-    this.dir[i] = 0;
-    this.frame[i] = frame;
-    this.opts.onPacket?.(p);
+    // match and dir stay 0 (new columns are zeroed) until setMatch()
+    if (this.frame) this.frame[i] = frame;
+    else if (frame !== i + 1) {
+      this.frame = new Uint32Array(this.capacity);
+      for (let k = 0; k < i; k++) this.frame[k] = k + 1;
+      this.frame[i] = frame;
+    }
+  }
+
+  /** The id of an IPv4 address in this capture's table (added when new). */
+  private ipId(address: number): number {
+    const ip = address >>> 0; // one key per address, however a reader gave it
+    const slot = Math.imul(ip, 0x9e3779b1) >>> SLOT_SHIFT;
+    if (this.ipSlotAddr[slot] === ip) return this.ipSlotId[slot] as number;
+    let id = this.ipIds.get(ip);
+    if (id === undefined) {
+      id = this.ipList.length;
+      this.ipIds.set(ip, id);
+      this.ipList.push(ip);
+      if (id > 0xffff && this.outerSrcId instanceof Uint16Array) {
+        this.outerSrcId = widened(this.outerSrcId, this.n, this.capacity);
+        this.outerDstId = widened(this.outerDstId, this.n, this.capacity);
+        this.innerSrcId = widened(this.innerSrcId, this.n, this.capacity);
+        this.innerDstId = widened(this.innerDstId, this.n, this.capacity);
+      }
+    }
+    this.ipSlotAddr[slot] = ip;
+    this.ipSlotId[slot] = id;
+    return id;
   }
 
   /** The id of a MAC in this capture's table (added when new). */
   private macId(mac: number): number {
+    // by its low 32 bits (`| 0`; the device part of a MAC, the OUI being the top 16); -1, none, hashes like any other
+    const slot = Math.imul(mac | 0, 0x9e3779b1) >>> SLOT_SHIFT;
+    if (this.macSlotMac[slot] === mac) return this.macSlotId[slot] as number;
     let id = this.macIds.get(mac);
     if (id === undefined) {
       id = this.macList.length;
       this.macIds.set(mac, id);
       this.macList.push(mac);
       if (id > 0xffff && this.macSrcId instanceof Uint16Array) {
-        const wide = (a: Uint16Array | Uint32Array): Uint32Array => {
-          const w = new Uint32Array(this.capacity);
-          w.set(a.subarray(0, this.n));
-          return w;
-        };
-        this.macSrcId = wide(this.macSrcId);
-        this.macDstId = wide(this.macDstId);
+        this.macSrcId = widened(this.macSrcId, this.n, this.capacity);
+        this.macDstId = widened(this.macDstId, this.n, this.capacity);
       }
     }
+    this.macSlotMac[slot] = mac;
+    this.macSlotId[slot] = id;
     return id;
   }
 
@@ -544,17 +719,18 @@ export class IndexBuilder {
       wireLen: col(this.wireLen),
       vni: col(this.vni),
       proto: col(this.proto),
-      outerSrc: col(this.outerSrc),
-      outerDst: col(this.outerDst),
-      innerSrc: col(this.innerSrc),
-      innerDst: col(this.innerDst),
+      outerSrcId: col(this.outerSrcId),
+      outerDstId: col(this.outerDstId),
+      innerSrcId: col(this.innerSrcId),
+      innerDstId: col(this.innerDstId),
+      ipTable: Uint32Array.from(this.ipList),
       macSrcId: col(this.macSrcId),
       macDstId: col(this.macDstId),
       macTable: Float64Array.from(this.macList),
       flags: col(this.flags),
       match: col(this.match),
       dir: col(this.dir),
-      frame: col(this.frame),
+      frame: this.frame ? col(this.frame) : undefined,
       firstTsUs: count ? this.first : 0,
       lastTsUs: count ? this.last : 0,
       warnings: [...parser.warnings],
@@ -587,16 +763,16 @@ export class IndexBuilder {
     this.wireLen = settled(this.wireLen, n);
     this.vni = settled(this.vni, n);
     this.proto = settled(this.proto, n);
-    this.outerSrc = settled(this.outerSrc, n);
-    this.outerDst = settled(this.outerDst, n);
-    this.innerSrc = settled(this.innerSrc, n);
-    this.innerDst = settled(this.innerDst, n);
+    this.outerSrcId = settled(this.outerSrcId, n);
+    this.outerDstId = settled(this.outerDstId, n);
+    this.innerSrcId = settled(this.innerSrcId, n);
+    this.innerDstId = settled(this.innerDstId, n);
     this.macSrcId = settled(this.macSrcId, n);
     this.macDstId = settled(this.macDstId, n);
     this.flags = settled(this.flags, n);
     this.match = settled(this.match, n);
     this.dir = settled(this.dir, n);
-    this.frame = settled(this.frame, n);
+    if (this.frame) this.frame = settled(this.frame, n);
     this.capacity = n;
   }
 }

@@ -153,11 +153,13 @@ function narrow(index: CaptureIndex, t: Term, out: Uint32Array, n: number, all: 
       return k;
     }
     case 'ip': {
-      const { outerSrc, outerDst, innerSrc, innerDst } = index;
-      const v = t.ip;
+      // the address's id in the capture's table (id 0 is address 0): an address never seen matches nothing
+      const v = index.ipTable.indexOf(t.ip);
+      if (v < 0) return 0;
+      const { outerSrcId, outerDstId, innerSrcId, innerDstId } = index;
       for (let j = 0; j < count; j++) {
         const i = all ? j : (out[j] as number);
-        if (outerSrc[i] === v || outerDst[i] === v || innerSrc[i] === v || innerDst[i] === v) out[k++] = i;
+        if (outerSrcId[i] === v || outerDstId[i] === v || innerSrcId[i] === v || innerDstId[i] === v) out[k++] = i;
       }
       return k;
     }

@@ -9,7 +9,7 @@ import { summarizeLayers } from '../decode/format/text.js';
 import { decodePacket } from '../decode/packet.js';
 import { TUNNEL_TYPES, type DecodedPacket, type RawPacket } from '../decode/types.js';
 import type { FrameView, PacketDetail, PacketPage, PacketRow, PacketView } from './api-types.js';
-import { FLAG, MATCH_DIR, PROTO_NAMES, readRecords } from './capture-index.js';
+import { FLAG, MATCH_DIR, PROTO_NAMES, frameOf, readRecords } from './capture-index.js';
 import { filterIndex, filterKey, parseFilterCached } from './filter.js';
 import type { CaptureStore, StoredCapture } from './store.js';
 
@@ -101,7 +101,7 @@ export async function packetPage(
     const m = ix.match[i] as number;
     rows.push({
       n: i + 1,
-      frame: (ix.frame[i] as number) || i + 1,
+      frame: frameOf(ix, i),
       time: formatTimeOfDay(raw),
       tsUs: ix.tsUs[i] as number,
       len: raw.len,
@@ -183,7 +183,7 @@ export async function packetDetail(store: CaptureStore, c: StoredCapture, n: num
   if (c.role === 'overlay' && partner && m > 0) {
     const u = partner.index;
     for (const k of floodCopies(partner, store.generation).get(n) ?? [])
-      copies.push({ n: k + 1, vtep: formatIPv4(u.outerDst[k] as number) });
+      copies.push({ n: k + 1, vtep: formatIPv4(u.ipTable[u.outerDstId[k] as number] as number) });
   }
   return { ...v, match, unmatched, copies: copies.length > 1 ? copies : [] };
 }

@@ -233,7 +233,7 @@ export class CaptureStore {
         run.sides.overlay?.builder.setMatch(m.overlay.n, m.underlay.n, dir, true, m.vni);
       },
     });
-    pass.listen((x: PassPacket) => run.sides[x.side]?.builder.add(x.p, x.frame));
+    pass.listen((x: PassPacket) => run.sides[x.side]?.builder.addPass(x));
     pass.listen(run.analyzer.listener);
     this.runs.set(node.name, run);
     if (!live) {

@@ -46,7 +46,7 @@ import { SESSION_FILE, overlayConfigOf, parseSessionJson, type OverlayConfigReco
 import { summarizeLayers } from '../../decode/format/text.js';
 import { decodePacket } from '../../decode/packet.js';
 import { UsageError } from '../../errors.js';
-import { readRecords } from '../capture-index.js';
+import { frameOf, readRecords } from '../capture-index.js';
 import { HttpError } from '../errors.js';
 import { frameView } from '../packets.js';
 import type { CaptureStore, StoredCapture } from '../store.js';
@@ -103,6 +103,8 @@ async function recordedConfigs(dir: string | undefined): Promise<Map<string, Ove
 /** Packet n of a capture whose record number in its file is `frame` (the index keeps record numbers in order). */
 function packetOfFrame(c: StoredCapture, frame: number): number | null {
   const col = c.index.frame;
+  // no column: every packet's record number is its n
+  if (!col) return Number.isInteger(frame) && frame >= 1 && frame <= c.index.count ? frame : null;
   let lo = 0;
   let hi = Math.min(c.index.count, col.length) - 1;
   while (lo <= hi) {
@@ -226,7 +228,7 @@ export class PathService {
         `no ${side === 'overlay' ? 'bridge' : 'underlay'} capture of node ${JSON.stringify(node)} (GET /api/session lists the nodes and their captures)`,
       );
     if (n > c.index.count) throw new HttpError('VXI_WEB_NOT_FOUND', `${c.name} has ${c.index.count} packets: there is no packet ${n}`);
-    const frame = c.index.frame[n - 1] as number;
+    const frame = frameOf(c.index, n - 1);
     const key = `${this.store.generation}\u0000${node}\u0000${side}\u0000${frame}`;
     const hit = this.frames.get(key);
     if (hit) {
