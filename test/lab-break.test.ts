@@ -12,7 +12,7 @@
  * namespace exists.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +36,8 @@ const inNetns = (ns: string, argv: string[], timeoutMs?: number): Promise<ChildO
 
 let lab: LabHandle | undefined;
 let dir = '';
+/** A test failed: the captures are kept for a look (afterAll says where). */
+let failed = false;
 const labDir = (): string => path.join(dir, 'lab');
 
 function h(): LabHandle {
@@ -322,12 +324,19 @@ suite(`lab break / lab fix: check names each fault${preflight ? ` (skipped: ${pr
   });
 
   // a test that failed after its break (in its own asserts or in fixAndVerify) must not leave the fault for the next ones
-  afterEach(async () => {
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') failed = true;
     if (existsSync(path.join(labDir(), 'break.json'))) await labCli(['fix']);
   });
 
   afterAll(async () => {
     await labDown({ prefix: PREFIX, dir: labDir() });
+    if (dir && failed) {
+      // the evidence of a failure: every capture folder (pcaps and session.json), not the lab's keys
+      const kept = mkdtempSync(path.join(tmpdir(), 'vxi-labbreak-failed-'));
+      for (const e of readdirSync(dir)) if (e.startsWith('cap-')) cpSync(path.join(dir, e), path.join(kept, e), { recursive: true });
+      console.log(`lab-break: a test failed; its captures are kept in ${kept}`);
+    }
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
