@@ -250,6 +250,53 @@ suite('capture against the lab', () => {
     expect(processesIn(`${prefix}kvm1`).filter((p) => p.comm !== 'sshd')).toEqual([]);
   });
 
+  it('a stop keeps every packet that arrived before it: tcpdump hands over its last block before it is killed', async () => {
+    // A reference tcpdump on kvm1's eth1 in immediate mode (each packet handed over as it comes),
+    // with the capture's own exclusion; the background traffic keeps coming up to the stop. Killed
+    // at once, the capture's tcpdump lost the up to 1 s of packets in its unfinished ring block.
+    const ns = `${prefix}kvm1`;
+    const out = path.join(work, 'handover');
+    const ref = path.join(work, 'handover-ref.pcap');
+    const [cmd, ...args] = netnsExec(ns, [
+      'tcpdump',
+      '-n',
+      '-U',
+      '--immediate-mode',
+      '-s',
+      '4096',
+      '-B',
+      '16384',
+      '-i',
+      'eth1',
+      '-w',
+      ref,
+      'not (tcp port 22 and host 10.3.1.250)',
+    ]);
+    const reference = spawn(cmd ?? 'false', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let refErr = '';
+    reference.stderr?.on('data', (d: Buffer) => (refErr += d.toString('utf8')));
+    const refDone = new Promise((r) => reference.on('close', r));
+    try {
+      await waitFor('the reference tcpdump to listen', () => /listening on/.test(refErr), 15_000);
+      const run = startCli(h, ['kvm1', '--iface', 'eth1', '--out', out]);
+      await waitFor('the capture to start', () => /until Ctrl-C/.test(run.stderr()), 30_000);
+      await new Promise((r) => setTimeout(r, 2500));
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      expect(r.code, r.stderr).toBe(0);
+    } finally {
+      reference.kill('SIGINT');
+      await refDone;
+    }
+    const iface = session(out).nodes[0]?.interfaces[0] as SessionIface;
+    const from = Date.parse(iface.listeningAt ?? '') / 1000 + 0.05;
+    const to = Date.parse(iface.stopRequestedAt ?? '') / 1000;
+    const got = new Set(readCapture(path.join(out, 'kvm1-eth1.pcap')).map((p) => hex(p.raw.data)));
+    const want = readCapture(ref).filter((p) => tsOf(p) >= from && tsOf(p) <= to);
+    expect(want.length, refErr).toBeGreaterThan(5);
+    expect(want.filter((p) => !got.has(hex(p.raw.data))).map((p) => `#${p.n} ${(to - tsOf(p)).toFixed(3)} s before the stop`)).toEqual([]);
+  });
+
   it('names node and interface when the interface does not exist, and leaves no folder', async () => {
     const out = path.join(work, 'nosuch');
     const r = await startCli(h, ['kvm1', '--iface', 'eth1', '--iface', 'nosuch0', '--out', out]).done;

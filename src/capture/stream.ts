@@ -51,6 +51,12 @@ function readEnd(r: Readable): Promise<void> {
   });
 }
 
+/**
+ * How long a stop waits before it kills tcpdump: tcpdump's buffer timeout (1000 ms, after which
+ * the kernel hands over a block that is not full) and a margin for tcpdump to write it out.
+ */
+export const HANDOVER_MS = 1250;
+
 function delay(ms: number): Promise<'timeout'> {
   return new Promise((r) => setTimeout(() => r('timeout'), ms));
 }
@@ -189,6 +195,12 @@ export class CaptureStream {
     this.stopRequestedAt = new Date();
     const proc = this.proc;
     if (!proc) return this.ended;
+    // tcpdump reads the kernel's capture ring a block at a time (libpcap's TPACKET_V3): a block is
+    // handed over when full or when tcpdump's 1 s buffer timeout expires, and whatever sits in the
+    // current block when tcpdump is killed is lost ("received by filter" above "captured"). So the
+    // packets that arrived before this request get one timeout to reach the file before the kill
+    // (the capture's window still ends at stopRequestedAt). Not when the file cannot take them.
+    if (this.session.isOpen && !this.sink.error) await within(this.ended, HANDOVER_MS);
     const got = await within(proc.pid, 2000);
     const pid = got === 'timeout' ? undefined : got;
     for (const sig of ['INT', 'TERM', 'KILL'] as const) {
