@@ -142,12 +142,17 @@ class FileFeed implements FileFeedState {
   records = 0;
   otherInterfaces = 0;
   ended = false;
-  /** The next record that belongs to a side, and which. */
-  head: { raw: RawPacket; side: Side; frame: number } | undefined;
+  /** The next record that belongs to a side (its side, record number and time in fields: no object per record). */
+  head: RawPacket | undefined = undefined;
+  headSide: Side = 'underlay';
+  headFrame = 0;
+  /** The head's time in µs on the node's underlay clock (NodePass.tsOf), set when it becomes the head. */
+  headTs = 0;
 
   constructor(
     readonly path: string,
     readonly routes: Route[],
+    private readonly tsOf: (raw: RawPacket, side: Side) => number,
   ) {}
 
   /** Parses until a record of some side is at the head, or more bytes are needed. */
@@ -160,8 +165,12 @@ class FileFeed implements FileFeedState {
         this.routes.length === 1 && this.routes[0]?.select.kind === 'all'
           ? this.routes[0]
           : this.routes.find((r) => selects(r.select, raw));
-      if (route) this.head = { raw, side: route.side, frame: this.records };
-      else this.otherInterfaces += 1;
+      if (route) {
+        this.head = raw;
+        this.headSide = route.side;
+        this.headFrame = this.records;
+        this.headTs = this.tsOf(raw, route.side);
+      } else this.otherInterfaces += 1;
     }
   }
 
@@ -208,7 +217,7 @@ export class NodePass {
   addSide(side: Side, s: SideSource): void {
     if (this.feeds.some((f) => f.routes.some((r) => r.side === side))) throw new Error(`NodePass: the ${side} side is already given`);
     let feed = this.feeds.find((f) => f.path === s.path);
-    if (!feed) this.feeds.push((feed = new FileFeed(s.path, [])));
+    if (!feed) this.feeds.push((feed = new FileFeed(s.path, [], (raw, sd) => this.tsOf(raw, sd))));
     feed.routes.push({ side, select: s.select });
   }
 
@@ -258,14 +267,16 @@ export class NodePass {
           if (waitForAll && !f.exhausted) return delivered;
           continue;
         }
-        const ts = this.tsOf(f.head.raw, f.head.side);
+        const ts = f.headTs;
         if (best === undefined || ts < bestTs) {
           best = f;
           bestTs = ts;
         }
       }
-      if (!best?.head) return delivered;
-      const { raw, side, frame } = best.head;
+      const raw = best?.head;
+      if (best === undefined || raw === undefined) return delivered;
+      const side = best.headSide;
+      const frame = best.headFrame;
       best.head = undefined;
       const n = ++this.count[side];
       const x = new PassRecord(side, n, frame, bestTs, raw, this.ctx);

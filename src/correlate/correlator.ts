@@ -75,7 +75,8 @@ const SOFT: ReadonlySet<UnderlayReasonCode> = new Set<UnderlayReasonCode>(['no-m
  * checksum apart, the same captured length): what they are compared with, they share.
  */
 interface UnderlayClass {
-  readonly key: number;
+  /** Set again when the object is reused for another class (see Correlator.uFree). */
+  key: number;
   /** The newest member (an underlay ring id), to compare with. */
   rep: number;
   /** Members not decided yet: the class dies at 0. */
@@ -88,6 +89,14 @@ interface UnderlayClass {
   cands: FrameClass[] | undefined;
   /** The number of a bridge frame of the same key with other bytes (for the reason), -1 when none. */
   differs: number;
+  /**
+   * The last equal comparison that linked a bridge class: underlay and bridge ring ids and
+   * compareAt's result. The claim of that very pair (distinct frames: nearly every match) reuses
+   * it rather than comparing the same bytes again.
+   */
+  linkU: number;
+  linkO: number;
+  linkCmp: number;
   dead: boolean;
 }
 
@@ -195,6 +204,8 @@ export const MAX_IN_FLIGHT = 50_000;
 export const MAX_SAME_KEY = 16;
 /** Classes of bridge frames an underlay packet keeps as candidates at most. */
 const MAX_CANDIDATE_CLASSES = 2 * MAX_SAME_KEY;
+/** Free class objects kept for reuse at most. */
+const MAX_FREE_CLASSES = 4096;
 /** Classes, dead ones included, looked at per frame at most. */
 const MAX_CLASS_STEPS = 4 * MAX_SAME_KEY;
 
@@ -217,6 +228,14 @@ export class Correlator {
   /** Bridge frames in the window by key, in classes of identical frames; underlay packets waiting, likewise. */
   private readonly index = new KeyIndex<FrameClass>();
   private readonly uIndex = new KeyIndex<UnderlayClass>();
+  /**
+   * Underlay classes nothing refers to any more, reused for new ones (at most MAX_FREE_CLASSES):
+   * a class object per distinct frame, each living about a window, was most of what the old
+   * generation collected. `uLeaving`: those the index let go of during the current finalizeU,
+   * free once its packet has left the ring (which still refers to its class until then).
+   */
+  private readonly uFree: UnderlayClass[] = [];
+  private readonly uLeaving: UnderlayClass[] = [];
   private readonly done: CorrelatorWork = { comparisons: 0, steps: 0, peakUnderlay: 0, peakOverlay: 0 };
 
   // what we learn along the way
@@ -277,6 +296,7 @@ export class Correlator {
     this.givenLocalVtep = opts.localVtep;
     this.compareFrom = opts.compareFrom ?? 'ethernet';
     this.writer = new FrameWriter(this.compareFrom);
+    this.uIndex.onFree = (c) => this.uLeaving.push(c);
   }
 
   private readonly compareFrom: CompareFrom;
@@ -483,7 +503,21 @@ export class Correlator {
       cls.rep = id;
       cls.pending += 1;
     } else {
-      cls = { key, rep: id, pending: 1, cand: undefined, cands: undefined, differs: -1, dead: false };
+      cls = this.uFree.pop();
+      if (cls === undefined)
+        cls = { key, rep: id, pending: 1, cand: undefined, cands: undefined, differs: -1, linkU: -1, linkO: -1, linkCmp: 0, dead: false };
+      else {
+        cls.key = key;
+        cls.rep = id;
+        cls.pending = 1;
+        cls.cand = undefined;
+        cls.cands = undefined;
+        cls.differs = -1;
+        cls.linkU = -1;
+        cls.linkO = -1;
+        cls.linkCmp = 0;
+        cls.dead = false;
+      }
       this.uIndex.add(cls);
       // the classes of bridge frames seen so far that carry the same frame
       const s = this.index.find(key);
@@ -497,7 +531,8 @@ export class Correlator {
           if (o.dead) continue;
           looked += 1;
           const rep = memberLast(o);
-          if ((this.compare(this.rU, id, this.rO, rep) & EQUAL) !== 0) this.link(cls, o);
+          const cmp = this.compare(this.rU, id, this.rO, rep);
+          if ((cmp & EQUAL) !== 0) this.link(cls, o, id, rep, cmp);
           else if (cls.differs < 0) cls.differs = this.rO.n[rep & this.rO.mask] as number;
         }
       }
@@ -544,7 +579,8 @@ export class Correlator {
           this.done.steps += 1;
           if (u.dead) continue;
           looked += 1;
-          if ((this.compare(this.rU, u.rep, r, id) & EQUAL) !== 0) this.link(u, c);
+          const cmp = this.compare(this.rU, u.rep, r, id);
+          if ((cmp & EQUAL) !== 0) this.link(u, c, u.rep, id, cmp);
           else if (u.differs < 0) u.differs = r.n[i] as number;
         }
       }
@@ -553,12 +589,17 @@ export class Correlator {
     r.cls[i] = c;
   }
 
-  /** Compares two frames of the same key (either side: an underlay frame is an overlay frame with more fields); compareAt's packed result. */
+  /**
+   * Compares two frames of the same key (either side: an underlay frame is an overlay frame with
+   * more fields); compareAt's packed result, or 0 (not equal) when their fingerprints tell them
+   * apart without reading the bytes (the same length and checksum offset: see fingerprintAt).
+   */
   private compare(ra: FrameRing, a: number, rb: FrameRing, b: number): number {
-    this.done.comparisons += 1;
     const i = a & ra.mask;
     const j = b & rb.mask;
     const at = ra.checksumAt[i] as number;
+    if (ra.len[i] === rb.len[j] && at === rb.checksumAt[j] && ra.fp[i] !== rb.fp[j]) return 0;
+    this.done.comparisons += 1;
     return compareAt(
       ra.buf[i] as Uint8Array,
       ra.off[i] as number,
@@ -609,8 +650,11 @@ export class Correlator {
     return undefined;
   }
 
-  /** Underlay packets of class `u` may take bridge frames of class `o`. */
-  private link(u: UnderlayClass, o: FrameClass): void {
+  /** Underlay packets of class `u` may take bridge frames of class `o` (underlay `uId` and bridge `oId` compared equal: `cmp`). */
+  private link(u: UnderlayClass, o: FrameClass, uId: number, oId: number, cmp: number): void {
+    u.linkU = uId;
+    u.linkO = oId;
+    u.linkCmp = cmp;
     if (u.cands === undefined) {
       if (u.cand === undefined) u.cand = o;
       else {
@@ -776,9 +820,10 @@ export class Correlator {
     }
     if (bestC !== undefined) {
       this.setCursor(bestC, pair, bestSeq + 1);
-      this.claim(id, bestO);
+      this.claim(id, bestO, uc);
       r.release(id);
       r.head += 1;
+      if (this.uLeaving.length > 0) this.recycle();
       return;
     }
     let code: UnderlayReasonCode;
@@ -823,10 +868,17 @@ export class Correlator {
     else this.listsCapped = true;
     r.release(id);
     r.head += 1;
+    if (this.uLeaving.length > 0) this.recycle();
   }
 
-  /** Underlay packet `u` takes bridge frame `o`: the match is emitted when `o` leaves the window. */
-  private claim(u: number, o: number): void {
+  /** The underlay classes the index let go of during this finalizeU are free: their last packet has left the ring. */
+  private recycle(): void {
+    for (const c of this.uLeaving) if (this.uFree.length < MAX_FREE_CLASSES) this.uFree.push(c);
+    this.uLeaving.length = 0;
+  }
+
+  /** Underlay packet `u` (of class `uc`) takes bridge frame `o`: the match is emitted when `o` leaves the window. */
+  private claim(u: number, o: number, uc: UnderlayClass | undefined): void {
     const rU = this.rU;
     const rO = this.rO;
     const i = u & rU.mask;
@@ -839,7 +891,7 @@ export class Correlator {
     cl.vni[c] = rU.vni[i] as number;
     cl.frameLen[c] = rU.frameLen[i] as number;
     cl.uLen[c] = rU.len[i] as number;
-    cl.cmp[c] = this.compare(rU, u, rO, o);
+    cl.cmp[c] = uc !== undefined && uc.linkU === u && uc.linkO === o ? uc.linkCmp : this.compare(rU, u, rO, o);
     cl.pair[c] = rU.pair[i] as string;
     const vtepSrc = rU.vtepSrc[i] as string;
     const vtepDst = rU.vtepDst[i] as string;

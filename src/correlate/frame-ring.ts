@@ -1,10 +1,13 @@
 /**
  * The frames the correlator holds (queued for the merge, then in the window), as numbers in
  * typed arrays: one ring per side, in arrival order, addressed by a growing id (slot id & mask).
- * A frame costs no object: its bytes stay where the reader put them (a view over the whole read
- * chunk, shared by every frame of that chunk) and its fields are array elements. An object per
- * frame, with its boxed doubles (time, key, MACs), survived the young generation for one or two
- * windows and made garbage collection most of the correlator's time.
+ * A frame costs no object: its fields are array elements, and its bytes are copied into the
+ * ring's arena (one byte buffer, used as a ring in the frames' order). An object per frame, with
+ * its boxed doubles (time, key, MACs), survived the young generation for one or two windows and
+ * made garbage collection most of the correlator's time. Views into the reader's 1 MiB chunks
+ * kept each chunk alive as long as one of its frames was held: the chunks outlived the young
+ * generation, and the dead ones piled up outside the heap until a full collection (over 100 MB
+ * on the realistic pair); copied, a chunk dies young and the arena holds only the frames.
  *
  * The ring is FIFO like the window: [head, mid) is in the window (processed), [mid, tail) is
  * queued. Capacity doubles as needed; the correlator's count caps bound it (MAX_IN_FLIGHT).
@@ -12,7 +15,7 @@
 import type { DecodedPacket, RawPacket } from '../decode/types.js';
 import { PacketFacts, TRANSPORT_TCP, TRANSPORT_UDP, TUNNEL_NONE, TUNNEL_VXLAN } from '../stats/facts.js';
 import { BufferView, readFacts } from '../stats/fast-decode.js';
-import { frameKeyAt } from './bytes.js';
+import { fingerprintAt, frameKeyAt } from './bytes.js';
 import {
   LINKTYPE_ETHERNET,
   ipv4Text,
@@ -39,6 +42,8 @@ export interface CapturedPacket {
 
 const ETHERNET_HEADER = 14;
 const EMPTY = new Uint8Array(0);
+/** The arena's first size (bytes); it doubles as the window needs. */
+const ARENA_START = 1 << 20;
 
 export class FrameRing {
   /** Oldest frame held; first queued frame; next id. */
@@ -46,8 +51,10 @@ export class FrameRing {
   mid = 0;
   tail = 0;
   mask: number;
-  /** A view over the whole buffer the frame's bytes are in. */
+  /** The arena the frame's bytes are in (the ring's arena when the frame was written; see store). */
   buf: Uint8Array[];
+  /** Where the frame's copy starts in the arena's positions (bytes stored before it, padding included). */
+  pos: Float64Array;
   /** The compared bytes: buf[off, off + len). */
   off: Int32Array;
   len: Int32Array;
@@ -57,6 +64,8 @@ export class FrameRing {
   n: Float64Array;
   ts: Float64Array;
   key: Float64Array;
+  /** fingerprintAt of the compared bytes: frames of one key, length and checksum offset with different fingerprints differ. */
+  fp: Int32Array;
   wireLen: Int32Array;
   frameLen: Int32Array;
   checksumAt: Int32Array;
@@ -76,9 +85,14 @@ export class FrameRing {
   claimTail: Int32Array;
   claimCount: Int32Array;
 
+  /** The arena: frame bytes in the frames' order, a frame never wrapping around its end; `stored` bytes were reserved so far. */
+  private bytes = new Uint8Array(ARENA_START);
+  private stored = 0;
+
   constructor(capacity = 1024) {
     this.mask = capacity - 1;
     this.buf = new Array<Uint8Array>(capacity).fill(EMPTY);
+    this.pos = new Float64Array(capacity);
     this.off = new Int32Array(capacity);
     this.len = new Int32Array(capacity);
     this.frameOff = new Int32Array(capacity);
@@ -86,6 +100,7 @@ export class FrameRing {
     this.n = new Float64Array(capacity);
     this.ts = new Float64Array(capacity);
     this.key = new Float64Array(capacity);
+    this.fp = new Int32Array(capacity);
     this.wireLen = new Int32Array(capacity);
     this.frameLen = new Int32Array(capacity);
     this.checksumAt = new Int32Array(capacity);
@@ -127,6 +142,50 @@ export class FrameRing {
     this.cls[i] = undefined;
   }
 
+  /**
+   * Copies src[from, from + n) into the arena for frame `id`, the newest (just allocated), and
+   * sets its `buf` and `pos`; returns the copy's offset in buf. The arena doubles when the frames
+   * held and this one do not fit: it holds the window's frame bytes, whatever the capture length.
+   */
+  store(id: number, src: Uint8Array, from: number, n: number): number {
+    for (;;) {
+      const cap = this.bytes.length;
+      let p = this.stored;
+      const o = p % cap;
+      if (o + n > cap) p += cap - o; // a frame does not wrap: it starts at the arena's start
+      const oldest = this.head < id ? (this.pos[this.head & this.mask] as number) : p;
+      if (p + n - oldest <= cap) {
+        const at = p % cap;
+        if (n <= 64) for (let k = 0; k < n; k++) this.bytes[at + k] = src[from + k] as number;
+        else this.bytes.set(src.subarray(from, from + n), at);
+        this.stored = p + n;
+        const i = id & this.mask;
+        this.buf[i] = this.bytes;
+        this.pos[i] = p;
+        return at;
+      }
+      this.growArena(id);
+    }
+  }
+
+  /** The arena doubles; the frames held before `id` move to their positions in it. */
+  private growArena(id: number): void {
+    const old = this.bytes;
+    const cap = old.length * 2;
+    const bytes = new Uint8Array(cap);
+    for (let k = this.head; k < id; k++) {
+      const i = k & this.mask;
+      const from = this.frameOff[i] as number;
+      const at = (this.pos[i] as number) % cap;
+      const n = this.frameCap[i] as number;
+      if (n > 0) bytes.set(old.subarray(from, from + n), at);
+      this.off[i] = (this.off[i] as number) - from + at;
+      this.frameOff[i] = at;
+      this.buf[i] = bytes;
+    }
+    this.bytes = bytes;
+  }
+
   /** The compared bytes of frame `id` (a new view: for the rare paths only). */
   frameBytes(id: number): Uint8Array {
     const i = id & this.mask;
@@ -143,6 +202,7 @@ export class FrameRing {
       return fresh;
     };
     this.buf = move(this.buf, new Array<Uint8Array>(cap).fill(EMPTY));
+    this.pos = move(this.pos, new Float64Array(cap));
     this.off = move(this.off, new Int32Array(cap));
     this.len = move(this.len, new Int32Array(cap));
     this.frameOff = move(this.frameOff, new Int32Array(cap));
@@ -150,6 +210,7 @@ export class FrameRing {
     this.n = move(this.n, new Float64Array(cap));
     this.ts = move(this.ts, new Float64Array(cap));
     this.key = move(this.key, new Float64Array(cap));
+    this.fp = move(this.fp, new Int32Array(cap));
     this.wireLen = move(this.wireLen, new Int32Array(cap));
     this.frameLen = move(this.frameLen, new Int32Array(cap));
     this.checksumAt = move(this.checksumAt, new Int32Array(cap));
@@ -263,14 +324,15 @@ export class FrameWriter {
     const id = r.alloc();
     const i = id & r.mask;
     const off = base + frameStart + skip;
-    r.buf[i] = b;
-    r.off[i] = off;
+    const copyAt = r.store(id, b, base + frameStart, frameCap);
+    r.off[i] = copyAt + skip;
     r.len[i] = len;
-    r.frameOff[i] = base + frameStart;
+    r.frameOff[i] = copyAt;
     r.frameCap[i] = frameCap;
     r.n[i] = x.n;
     r.ts[i] = raw.tsSec * 1e6 + raw.tsNsec / 1e3;
     r.key[i] = frameKeyAt(b, off, len, wireLen, checksumAt);
+    r.fp[i] = fingerprintAt(b, off, len, checksumAt);
     r.wireLen[i] = wireLen;
     r.frameLen[i] = frameLen;
     r.checksumAt[i] = checksumAt;
@@ -315,14 +377,15 @@ export class FrameWriter {
         const wireLen = Math.max(len, onWire - skip);
         const id = r.alloc();
         const i = id & r.mask;
-        r.buf[i] = b;
-        r.off[i] = base + skip;
+        const copyAt = r.store(id, b, base, caplen);
+        r.off[i] = copyAt + skip;
         r.len[i] = len;
-        r.frameOff[i] = base;
+        r.frameOff[i] = copyAt;
         r.frameCap[i] = caplen;
         r.n[i] = x.n;
         r.ts[i] = raw.tsSec * 1e6 + raw.tsNsec / 1e3 + clockOffsetUs;
         r.key[i] = frameKeyAt(b, base + skip, len, wireLen, checksumAt);
+        r.fp[i] = fingerprintAt(b, base + skip, len, checksumAt);
         r.wireLen[i] = wireLen;
         r.frameLen[i] = onWire;
         r.checksumAt[i] = checksumAt;
@@ -350,14 +413,16 @@ export class FrameWriter {
     const id = r.alloc();
     const i = id & r.mask;
     const whole = this.view.of(f.bytes);
-    r.buf[i] = whole;
-    r.off[i] = f.bytes.byteOffset;
+    // the compared bytes are within the frame (frame.ts: a subarray of it, or the frame itself)
+    const at = r.store(id, whole, f.frame.byteOffset, f.frame.length);
+    r.off[i] = at + f.bytes.byteOffset - f.frame.byteOffset;
     r.len[i] = f.bytes.length;
-    r.frameOff[i] = f.frame.byteOffset;
+    r.frameOff[i] = at;
     r.frameCap[i] = f.frame.length;
     r.n[i] = f.n;
     r.ts[i] = f.tsUs;
     r.key[i] = f.key;
+    r.fp[i] = fingerprintAt(whole, f.bytes.byteOffset, f.bytes.length, f.checksumAt);
     r.wireLen[i] = f.wireLen;
     r.frameLen[i] = f.frameLen;
     r.checksumAt[i] = f.checksumAt;

@@ -33,6 +33,9 @@ export class KeyIndex<C extends Classed> {
   /** Steps of compaction (classes moved), for the correlator's work count. */
   compactSteps = 0;
 
+  /** Called for each dead class as the index lets go of it (its slot, the end of its bucket, a compaction): nothing here refers to it any more. */
+  onFree: ((c: C) => void) | undefined = undefined;
+
   private static slotOf(key: number, mask: number): number {
     return ((key >>> 0) ^ Math.imul((key / 4294967296) | 0, 0x9e3779b1)) & mask;
   }
@@ -84,21 +87,27 @@ export class KeyIndex<C extends Classed> {
     const s = this.find(c.key);
     if (s < 0) return;
     const bucket = this.many[s];
+    const free = this.onFree;
     if (bucket === undefined) {
-      if (this.one[s] === c) this.remove(s);
+      if (this.one[s] === c) {
+        this.remove(s);
+        free?.(c);
+      }
       return;
     }
     const cs = bucket.classes;
     bucket.dead += 1;
     while (cs.length > 0 && (cs[cs.length - 1] as C).dead) {
-      cs.pop();
+      const gone = cs.pop() as C;
       bucket.dead -= 1;
+      free?.(gone);
     }
     if (cs.length === 0) this.remove(s);
     else if (bucket.dead >= COMPACT_AFTER && bucket.dead * 2 >= cs.length) {
       this.compactSteps += cs.length;
       bucket.classes = cs.filter((x) => !x.dead);
       bucket.dead = 0;
+      if (free !== undefined) for (const x of cs) if (x.dead) free(x);
     }
   }
 
