@@ -42,7 +42,7 @@ export interface CapturedPacket {
 
 const ETHERNET_HEADER = 14;
 const EMPTY = new Uint8Array(0);
-/** The arena's first size (bytes); it doubles as the window needs. */
+/** The arena's first size (bytes), at most: 1 KiB per frame slot; it doubles as the window needs. */
 const ARENA_START = 1 << 20;
 
 export class FrameRing {
@@ -86,10 +86,11 @@ export class FrameRing {
   claimCount: Int32Array;
 
   /** The arena: frame bytes in the frames' order, a frame never wrapping around its end; `stored` bytes were reserved so far. */
-  private bytes = new Uint8Array(ARENA_START);
+  private bytes: Uint8Array;
   private stored = 0;
 
   constructor(capacity = 1024) {
+    this.bytes = new Uint8Array(Math.min(ARENA_START, capacity * 1024));
     this.mask = capacity - 1;
     this.buf = new Array<Uint8Array>(capacity).fill(EMPTY);
     this.pos = new Float64Array(capacity);
