@@ -21,6 +21,11 @@ export interface AnalyzeOptions extends Omit<CorrelateOptions, 'onMatch'> {
   correlationOnly?: boolean;
   /** Sees every decoded packet of both sides, in the merged order. */
   onPacket?: (p: DecodedPacket, side: Side, x: PassPacket) => void;
+  /**
+   * Sees every packet of both sides in the merged order, undecoded: the listener reads `x.facts`
+   * and asks `x.p` (the full decode) only where the facts do not say enough.
+   */
+  onPass?: (x: PassPacket) => void;
 }
 
 export interface AnalysisRun {
@@ -44,7 +49,7 @@ export async function analyzeCaptures(
     registry,
     ...(opts.overlayClockOffsetUs !== undefined ? { overlayClockOffsetUs: opts.overlayClockOffsetUs } : {}),
   });
-  const { registry: _r, onPacket, node, ...correlate } = opts;
+  const { registry: _r, onPacket, onPass, node, ...correlate } = opts;
   void _r;
   const analyzer = new NodeAnalyzer({
     compareFrom: compareFromOf(sides.overlay),
@@ -54,6 +59,7 @@ export async function analyzeCaptures(
   });
   pass.listen(analyzer.listener);
   if (onPacket) pass.listen((x) => onPacket(x.p, x.side, x));
+  if (onPass) pass.listen(onPass);
   await runPass(pass);
   const inputErrors: AnalysisRun['inputErrors'] = [];
   for (const side of ['underlay', 'overlay'] as const) {

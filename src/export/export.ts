@@ -4,9 +4,11 @@
  *
  * The captures are read through the one analysis: the session's nodes and sides (nodes.ts: the
  * pairing rules of sides.ts and session.ts), then per node ONE pass (analysis/run.ts
- * analyzeCaptures) whose onPacket hook gives every decoded packet of both sides and whose
- * onMatch hook gives the correlator's matches. Nothing is decoded twice, nothing is matched
- * but by the correlator. What a packet hook does runs two million times for a 1M + 1M pair:
+ * analyzeCaptures) whose onPacket hook gives every packet of both sides and whose onMatch hook
+ * gives the correlator's matches. A row is filled from the facts the pass read from the bytes
+ * (x.facts, what `stats` counts from) and from the full decode (x.p) only for a packet the facts
+ * do not describe, as node.ts counts. Nothing is decoded twice, nothing is matched but by the
+ * correlator. What a packet hook does runs two million times for a 1M + 1M pair:
  * it writes numbers only (flow numbers from typed hash tables, no string, no object), and rows
  * stream into DuckDB (stage.ts) in chunks: memory is bounded by the correlator's window, the
  * flow tables' cap and DuckDB's memory limit, never by the capture's length.
@@ -21,7 +23,6 @@ import { analyzeCaptures } from '../analysis/run.js';
 import type { Side } from '../analysis/sides.js';
 import type { Match } from '../correlate/types.js';
 import { createRegistry } from '../decode/registry.js';
-import type { DecodedPacket } from '../decode/types.js';
 import type { PassPacket } from '../analysis/pass.js';
 import { UsageError, VxiError } from '../errors.js';
 import { sessionFromArgs } from '../web/session.js';
@@ -44,6 +45,11 @@ export interface ExportOptions extends StageOptions {
   vxlanPorts?: number[];
   /** Community ID seed (default 0, what Zeek, Suricata and Arkime use unless told). */
   seed?: number;
+  /**
+   * Every row from the full decoder's layers, none from the facts read from the bytes: the
+   * reference the fast way is checked against (src/export/exp3-facts-rows.test.ts); slower.
+   */
+  fullDecode?: boolean;
 }
 
 export interface ExportedNode {
@@ -119,6 +125,7 @@ export async function exportCaptures(args: readonly string[], opts: ExportOption
     const flows = new FlowTable((f) => stage.addFlow(f), opts.seed ?? 0);
     const links = new LinkTable((l) => stage.addLink(l));
     const fields = new PacketFields();
+    const fullDecode = opts.fullDecode === true;
     const sources: SourceRow[] = [];
     const exported: ExportedNode[] = [];
     const inputErrors: string[] = [];
@@ -185,8 +192,17 @@ export async function exportCaptures(args: readonly string[], opts: ExportOption
       }
       const clock = node.clockOffsetUs;
       const counts = { underlay: 0, overlay: 0 };
-      const onPacket = (p: DecodedPacket, side: Side, x: PassPacket): void => {
-        const f = fields.read(p, side);
+      const onPacket = (x: PassPacket): void => {
+        const side = x.side;
+        // the facts the pass read from the bytes when they say it all, else the full decode (as node.ts counts)
+        const facts = fullDecode ? undefined : x.facts;
+        let bad = 0;
+        if (facts === undefined || !fields.fromFacts(facts, side)) {
+          const p = x.p;
+          fields.read(p, side);
+          bad = (p.error ? CODE_MALFORMED : 0) | (p.truncated ? CODE_TRUNCATED : 0);
+        }
+        const f = fields;
         if (f.protocol !== lastLabel) {
           lastLabel = f.protocol;
           lastLabelId = labelId(f.protocol);
@@ -200,10 +216,10 @@ export async function exportCaptures(args: readonly string[], opts: ExportOption
         const sec = Math.floor(us / 1e6);
         cSec[i] = sec;
         cUsec[i] = Math.round(us - sec * 1e6);
-        cWire[i] = p.raw.len;
-        cCap[i] = p.raw.caplen;
+        cWire[i] = x.raw.len;
+        cCap[i] = x.raw.caplen;
         cVni[i] = f.vni;
-        cCodes[i] = f.tunnel | (p.error ? CODE_MALFORMED : 0) | (p.truncated ? CODE_TRUNCATED : 0) | (lastLabelId << CODE_LABEL_SHIFT);
+        cCodes[i] = f.tunnel | bad | (lastLabelId << CODE_LABEL_SHIFT);
         cOuter[i] = f.hasOuter ? flows.idOf(f.outer) : -1;
         cInner[i] = f.hasInner ? flows.idOf(f.inner) : -1;
         cLink[i] = f.hasInner ? links.idOf(f.inner) : -1;
@@ -240,7 +256,8 @@ export async function exportCaptures(args: readonly string[], opts: ExportOption
         overlayClockOffsetUs: node.overlayClockOffsetUs,
         // the export keeps its own rows: the report's lists stay short
         maxListed: 0,
-        onPacket,
+        // the pass's packet, undecoded: the hook asks x.p itself where the facts do not do
+        onPass: onPacket,
         onMatch,
       });
       flushPending();

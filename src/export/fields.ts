@@ -9,10 +9,24 @@
  *    tunnel), or the bridge side's frame itself. An underlay packet that is not tunnelled has
  *    none.
  *
+ * Two readers fill the same fields: `fromFacts` from what the pass already read straight from the
+ * bytes for the common shapes (stats/fast-decode.ts readFacts: no layer object per packet), and
+ * `read` from the full decoder's layers for every other packet. They give the same rows
+ * (src/export/exp3-facts-rows.test.ts compares the Parquet of both on the fixtures and on
+ * realistic traffic).
+ *
  * Addresses stay numbers (IPv4) or byte views (IPv6); text is made once per flow (flows.ts).
  */
 import type { DecodedPacket, Layer } from '../decode/types.js';
 import type { Side } from '../analysis/sides.js';
+import {
+  BIT_ARP,
+  TRANSPORT_NONE,
+  TRANSPORT_TCP,
+  TUNNEL_NONE as FACTS_NONE,
+  TUNNEL_VXLAN as FACTS_VXLAN,
+  type PacketFacts,
+} from '../stats/facts.js';
 
 export const TUNNEL_NONE = 0;
 export const TUNNEL_VXLAN = 1;
@@ -37,6 +51,8 @@ export class Level {
   ethertype = -1;
   /** The protocol of the level's last decoded header, as people name it (TCP, ICMPv6, ARP…). */
   label = '';
+  /** Where fromFacts puts an IPv6 flow's addresses (facts keep them as words; flows.ts reads bytes). */
+  private readonly own6 = new Uint8Array(32);
 
   reset(): void {
     this.ipVersion = 0;
@@ -45,6 +61,82 @@ export class Level {
     this.proto = this.sport = this.dport = this.ethSrc = this.ethDst = this.ethertype = -1;
     this.label = '';
   }
+
+  /**
+   * The level of the facts' flow (stats/facts.ts: the first IP, transport and Ethernet header
+   * of the level it is counted at), as readLevel reads it from the layers. False when the facts
+   * do not say it all (the level is then read from the layers): ICMP's type and code, which the
+   * facts do not keep, and the EtherType behind VLAN tags or a cooked header of a frame that
+   * carries neither IP nor ARP.
+   */
+  fromFactsFlow(f: PacketFacts): boolean {
+    this.reset();
+    if (f.hasEth) {
+      this.ethSrc = f.ethSrc;
+      this.ethDst = f.ethDst;
+    }
+    // the EtherType the level's payload was dispatched on (after any VLAN tag), as readLevel keeps it
+    let et = f.hasEth && !isVlanTpid(f.ethType) ? f.ethType : -1;
+    if (f.ipVersion === 4) et = 0x0800;
+    else if (f.ipVersion === 6) et = 0x86dd;
+    else if (f.other === BIT_ARP) et = 0x0806;
+    if (et < 0) return false;
+    this.ethertype = et;
+    if (f.ipVersion === 0) {
+      this.label = f.other === BIT_ARP ? 'ARP' : etherName(et);
+      return true;
+    }
+    if (f.other !== 0) return false; // ICMP or ICMPv6: type and code are read from the layers
+    this.ipVersion = f.ipVersion;
+    this.proto = f.ipProto;
+    if (f.ipVersion === 4) {
+      this.src4 = f.ipSrc;
+      this.dst4 = f.ipDst;
+    } else {
+      const b = this.own6;
+      for (let w = 0; w < 8; w++) {
+        const v = f.ip6[w] as number;
+        b[4 * w] = v >>> 24;
+        b[4 * w + 1] = (v >>> 16) & 0xff;
+        b[4 * w + 2] = (v >>> 8) & 0xff;
+        b[4 * w + 3] = v & 0xff;
+      }
+      this.src6 = b.subarray(0, 16);
+      this.dst6 = b.subarray(16, 32);
+    }
+    if (f.transport === TRANSPORT_NONE) {
+      this.label = ipProtoName(f.ipProto);
+    } else {
+      this.sport = f.srcPort;
+      this.dport = f.dstPort;
+      this.label = f.transport === TRANSPORT_TCP ? 'TCP' : 'UDP';
+    }
+    return true;
+  }
+
+  /**
+   * A tunnelled packet's outer level from the facts: the VTEPs and the UDP header before the
+   * tunnel (its link header is in no row: left unset).
+   */
+  fromFactsOuter(f: PacketFacts): void {
+    this.reset();
+    this.ipVersion = f.outerVersion;
+    if (f.outerVersion === 4) {
+      this.src4 = f.outerSrc;
+      this.dst4 = f.outerDst;
+    } else {
+      this.src6 = f.outerSrc6;
+      this.dst6 = f.outerDst6;
+    }
+    this.proto = 17;
+    this.sport = f.udpSrc;
+    this.dport = f.udpDst;
+    this.label = 'UDP';
+  }
+}
+
+function isVlanTpid(et: number): boolean {
+  return et === 0x8100 || et === 0x88a8 || et === 0x9100 || et === 0x9200;
 }
 
 /** IP protocols without a decoder of their own, by the name people use. */
@@ -207,5 +299,43 @@ export class PacketFields {
     this.hasInner = true;
     this.protocol = this.inner.label || (tl.type === 'vxlan' ? 'VXLAN' : tl.type === 'geneve' ? 'GENEVE' : 'VXLAN-GPE');
     return this;
+  }
+
+  /**
+   * The same fields from the facts the pass read from the bytes (x.facts); false when they do
+   * not say it all (then `read` the packet's layers). A packet the facts describe has no
+   * decoding error and is not truncated (readFacts leaves such packets to the full decoder).
+   */
+  fromFacts(f: PacketFacts, side: Side): boolean {
+    if (side === 'overlay') {
+      // a tunnel inside a bridge frame: the facts' flow is the one inside it, the row's is the frame's own
+      if (f.tunnel !== FACTS_NONE || !this.inner.fromFactsFlow(f)) return false;
+      this.tunnel = TUNNEL_NONE;
+      this.vni = -1;
+      this.hasOuter = false;
+      this.outer.reset();
+      this.hasInner = true;
+      this.protocol = this.inner.label;
+      return true;
+    }
+    if (f.tunnel === FACTS_NONE) {
+      if (!this.outer.fromFactsFlow(f)) return false;
+      this.tunnel = TUNNEL_NONE;
+      this.vni = -1;
+      this.hasOuter = true;
+      this.hasInner = false;
+      this.inner.reset();
+      this.protocol = this.outer.label;
+      return true;
+    }
+    // readFacts describes one VXLAN tunnel (GENEVE, VXLAN-GPE and nested tunnels go to the full decoder)
+    if (f.tunnel !== FACTS_VXLAN || !this.inner.fromFactsFlow(f)) return false;
+    this.outer.fromFactsOuter(f);
+    this.tunnel = TUNNEL_VXLAN;
+    this.vni = f.vni;
+    this.hasOuter = true;
+    this.hasInner = true;
+    this.protocol = this.inner.label;
+    return true;
   }
 }
