@@ -484,7 +484,10 @@ export class Stage {
       SELECT * EXCLUDE (packets, bytes, first, last, matched),
         packets::BIGINT AS packets, bytes::BIGINT AS bytes, make_timestamp(first)::TIMESTAMPTZ AS first, make_timestamp(last)::TIMESTAMPTZ AS last, matched::BIGINT AS matched
       FROM (${grouped})
-      ORDER BY node, side, first, packets DESC`;
+      ORDER BY node, side, first, packets DESC,
+        -- flows that tie on all of the above: the same order every run
+        interface, tunnel, vni, outer_src, outer_dst, outer_proto, outer_sport, outer_dport,
+        inner_eth_src, inner_eth_dst, inner_ethertype, inner_src, inner_dst, inner_proto, inner_sport, inner_dport, protocol`;
     const copy = async (sql: string, file: string): Promise<number> => {
       const partial = `${file}.partial`;
       try {
