@@ -337,6 +337,18 @@ export class ByteWriter {
   }
 }
 
+const lineScratch = new ByteWriter(4096);
+
+/**
+ * What `write` writes for `x`, as a string: the one-line-at-a-time form of the byte writers (the
+ * web view, tests), through one shared writer. `write` must not call textOf itself.
+ */
+export function textOf<T>(write: (w: ByteWriter, x: T) => void, x: T): string {
+  lineScratch.reset();
+  write(lineScratch, x);
+  return lineScratch.textFrom(0);
+}
+
 const GROUPS = new Int32Array(8);
 const V4_MAPPED = lit('::ffff:');
 const HEX_CODES = Uint8Array.from(HEX_DIGITS, (c) => c.charCodeAt(0));

@@ -11,6 +11,7 @@
 import type { DecodedPacket, Layer } from '../types.js';
 import { TUNNEL_TYPES } from '../types.js';
 import { formatAddressBytes, formatIPv4, formatIPv6, formatMac } from './addr.js';
+import { ICMPV6_TYPE_NAMES } from './names.js';
 
 export interface Field {
   name: string;
@@ -63,22 +64,6 @@ const ETHERTYPES: Record<number, string> = {
 };
 const IPPROTO: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 4: 'IP in IP', 41: 'IPv6 in IP' };
 const ICMP: Record<number, string> = { 0: 'echo reply', 3: 'destination unreachable', 8: 'echo request', 11: 'time exceeded' };
-/** The names the one-line summary uses too (format/text.ts): "neighbor", as tcpdump and RFC 4861 spell it. */
-const ICMP6: Record<number, string> = {
-  1: 'destination unreachable',
-  2: 'packet too big',
-  3: 'time exceeded',
-  128: 'echo request',
-  129: 'echo reply',
-  130: 'multicast listener query',
-  131: 'multicast listener report',
-  133: 'router solicitation',
-  134: 'router advertisement',
-  135: 'neighbor solicitation',
-  136: 'neighbor advertisement',
-  137: 'redirect',
-  143: 'multicast listener report v2',
-};
 const TCP_FLAGS: ReadonlyArray<[number, string]> = [
   [0x100, 'NS'],
   [0x80, 'CWR'],
@@ -303,7 +288,7 @@ export function layerFields(l: Layer, ctx: FieldContext): Field[] {
       if (l.id !== undefined) f(4, 7, 'Identifier, sequence', `${l.id}, ${l.seq}`, 'ping matches replies to requests with these');
       break;
     case 'icmpv6':
-      f(0, 0, 'Type', String(l.icmpType), ICMP6[l.icmpType] ?? '');
+      f(0, 0, 'Type', String(l.icmpType), ICMPV6_TYPE_NAMES[l.icmpType] ?? '');
       f(1, 1, 'Code', String(l.code), '');
       f(2, 3, 'Checksum', hex(u16(data, l.offset + 2)), '');
       if (l.target) f(8, 23, 'Target', formatIPv6(l.target), "the address being resolved (IPv6's ARP)");

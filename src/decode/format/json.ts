@@ -3,23 +3,8 @@
  * here: MACs lower case with colons, IPv6 in RFC 5952 form. `truncated`, `error` and
  * `warnings` appear only when they apply.
  */
-import type {
-  ArpLayer,
-  DecodedPacket,
-  EthLayer,
-  Icmpv6Layer,
-  IcmpLayer,
-  Ipv4Layer,
-  Ipv6Layer,
-  Layer,
-  LoopbackLayer,
-  SllLayer,
-  TcpLayer,
-  UdpLayer,
-  VlanLayer,
-  VxlanGpeLayer,
-  VxlanLayer,
-} from '../types.js';
+import type * as L from '../types.js';
+import type { DecodedPacket, Layer } from '../types.js';
 import {
   KIND_ARP,
   KIND_ETH,
@@ -39,7 +24,7 @@ import {
 } from './kinds.js';
 import { formatAddressBytes, formatHexBytes, formatIPv4, formatIPv6, formatMac } from './addr.js';
 import { formatEpoch, isInvalidTimestamp, writeEpoch } from './time.js';
-import { ByteWriter, lit } from './bytes.js';
+import { type ByteWriter, lit, textOf } from './bytes.js';
 import { cookedHeader, sllDirection } from './iface.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -136,16 +121,12 @@ export function layerToJson(layer: Layer): JsonObject {
         payloadLength: layer.payloadLength,
         ...base,
       };
-    case 'icmp': {
-      const o: JsonObject = { type: 'icmp', icmpType: layer.icmpType, code: layer.code, ...base };
-      if (layer.id !== undefined) o.id = layer.id;
-      if (layer.seq !== undefined) o.seq = layer.seq;
-      return o;
-    }
+    case 'icmp':
     case 'icmpv6': {
-      const o: JsonObject = { type: 'icmpv6', icmpType: layer.icmpType, code: layer.code, ...base };
+      const o: JsonObject = { type: layer.type, icmpType: layer.icmpType, code: layer.code, ...base };
       if (layer.id !== undefined) o.id = layer.id;
       if (layer.seq !== undefined) o.seq = layer.seq;
+      if (layer.type === 'icmp') return o;
       if (layer.target) o.target = formatIPv6(layer.target);
       if (layer.lladdr !== undefined) o.lladdr = formatMac(layer.lladdr);
       return o;
@@ -280,6 +261,12 @@ function writeBase(w: ByteWriter, offset: number, length: number, depth: number)
   w.byte(0x7d); // }
 }
 
+/** `,"id":N,"seq":M` of an ICMP or ICMPv6 echo, each when present (read by the caller, where the layer's shape is known). */
+function writeEcho(w: ByteWriter, id: number | undefined, seq: number | undefined): void {
+  if (id !== undefined) w.field(K.id, id);
+  if (seq !== undefined) w.field(K.seq, seq);
+}
+
 /**
  * The same object as layerToJson, written straight to bytes: `decode --json` prints a
  * million of these, and building objects only to stringify them costs twice the time.
@@ -297,7 +284,7 @@ export function writeLayerJson(w: ByteWriter, l: Layer): void {
 function writeLayerOfKind(w: ByteWriter, any: Layer, kind: number): void {
   switch (kind) {
     case KIND_ETH: {
-      const l = any as EthLayer;
+      const l = any as L.EthLayer;
       w.lit(K.ethSrc);
       w.mac(l.src);
       w.lit(K.dst);
@@ -306,7 +293,7 @@ function writeLayerOfKind(w: ByteWriter, any: Layer, kind: number): void {
       return writeBase(w, l.offset, l.length, l.depth);
     }
     case KIND_IPV4: {
-      const l = any as Ipv4Layer;
+      const l = any as L.Ipv4Layer;
       w.lit(K.ipv4Src);
       w.ipv4(l.src);
       w.lit(K.dst);
@@ -321,7 +308,7 @@ function writeLayerOfKind(w: ByteWriter, any: Layer, kind: number): void {
       return writeBase(w, l.offset, l.length, l.depth);
     }
     case KIND_IPV6: {
-      const l = any as Ipv6Layer;
+      const l = any as L.Ipv6Layer;
       if (l.fragment || l.jumboLength !== undefined) break;
       w.lit(K.ipv6Src);
       w.ipv6(l.src);
@@ -343,21 +330,21 @@ function writeLayerOfKind(w: ByteWriter, any: Layer, kind: number): void {
       return writeBase(w, l.offset, l.length, l.depth);
     }
     case KIND_UDP: {
-      const l = any as UdpLayer;
+      const l = any as L.UdpLayer;
       w.field(K.udp, l.srcPort);
       w.field(K.dstPort, l.dstPort);
       w.field(K.udpLength, l.udpLength);
       return writeBase(w, l.offset, l.length, l.depth);
     }
     case KIND_VXLAN: {
-      const l = any as VxlanLayer;
+      const l = any as L.VxlanLayer;
       if (l.gbp || l.reserved1 || l.reserved2) break;
       w.field(K.vxlan, l.flags);
       w.field(K.vni, l.vni);
       return writeBase(w, l.offset, l.length, l.depth);
     }
     case KIND_TCP: {
-      const l = any as TcpLayer;
+      const l = any as L.TcpLayer;
       w.field(K.tcp, l.srcPort);
       w.field(K.dstPort, l.dstPort);
       w.field(K.seq, l.seq);
@@ -369,22 +356,20 @@ function writeLayerOfKind(w: ByteWriter, any: Layer, kind: number): void {
       return writeBase(w, l.offset, l.length, l.depth);
     }
     case KIND_ICMP: {
-      const l = any as IcmpLayer;
+      const l = any as L.IcmpLayer;
       w.field(K.icmp, l.icmpType);
       w.field(K.code, l.code);
-      if (l.id !== undefined) w.field(K.id, l.id);
-      if (l.seq !== undefined) w.field(K.seq, l.seq);
+      writeEcho(w, l.id, l.seq);
       return writeBase(w, l.offset, l.length, l.depth);
     }
     case KIND_ICMPV6: {
-      const l = any as Icmpv6Layer;
+      const l = any as L.Icmpv6Layer;
       w.field(K.icmpv6, l.icmpType);
       w.field(K.code, l.code);
       w.field(K.offset, l.offset);
       w.field(K.length, l.length);
       if (l.depth) w.field(K.depth, l.depth);
-      if (l.id !== undefined) w.field(K.id, l.id);
-      if (l.seq !== undefined) w.field(K.seq, l.seq);
+      writeEcho(w, l.id, l.seq);
       if (l.target) {
         w.lit(K.target);
         w.ipv6(l.target);
@@ -399,7 +384,7 @@ function writeLayerOfKind(w: ByteWriter, any: Layer, kind: number): void {
       return;
     }
     case KIND_ARP: {
-      const l = any as ArpLayer;
+      const l = any as L.ArpLayer;
       if (l.htype !== 1 || l.ptype !== 0x0800 || l.hlen !== 6 || l.plen !== 4) break;
       w.field(K.arp, l.op);
       w.lit(K.sha);
@@ -414,7 +399,7 @@ function writeLayerOfKind(w: ByteWriter, any: Layer, kind: number): void {
       return writeBase(w, l.offset, l.length, l.depth);
     }
     case KIND_VLAN: {
-      const l = any as VlanLayer;
+      const l = any as L.VlanLayer;
       w.field(K.vlan, l.tpid);
       w.field(K.vid, l.vid);
       w.field(K.pcp, l.pcp);
@@ -422,7 +407,7 @@ function writeLayerOfKind(w: ByteWriter, any: Layer, kind: number): void {
       return writeBase(w, l.offset, l.length, l.depth);
     }
     case KIND_SLL: {
-      const l = any as SllLayer;
+      const l = any as L.SllLayer;
       w.field(K.sll, l.version);
       w.field(K.packetType, l.packetType);
       w.field(K.arphrdType, l.arphrdType);
@@ -437,12 +422,12 @@ function writeLayerOfKind(w: ByteWriter, any: Layer, kind: number): void {
       return;
     }
     case KIND_LOOPBACK: {
-      const l = any as LoopbackLayer;
+      const l = any as L.LoopbackLayer;
       w.field(K.loopback, l.family);
       return writeBase(w, l.offset, l.length, l.depth);
     }
     case KIND_GPE: {
-      const l = any as VxlanGpeLayer;
+      const l = any as L.VxlanGpeLayer;
       w.field(K.gpe, l.flags);
       w.field(K.vni, l.vni);
       w.field(K.nextProtocol, l.nextProtocol);
@@ -511,11 +496,7 @@ export function writePacketJson(w: ByteWriter, p: DecodedPacket): void {
 }
 
 const layerKinds = new LayerKinds();
-const scratch = new ByteWriter(4096);
-
 /** One NDJSON line as text (see writePacketJson). */
 export function packetToJsonLine(p: DecodedPacket): string {
-  scratch.reset();
-  writePacketJson(scratch, p);
-  return scratch.textFrom(0);
+  return textOf(writePacketJson, p);
 }

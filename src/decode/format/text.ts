@@ -6,24 +6,8 @@
  * (see iface.ts), as `tcpdump -i any` prints it:
  *   3 13:46:40.000069 eth1 Out 10.3.1.156:53394 > 10.3.1.174:4789 VXLAN vni 10 | …
  */
-import type {
-  ArpLayer,
-  DecodedPacket,
-  EthLayer,
-  GeneveLayer,
-  Icmpv6Layer,
-  IcmpLayer,
-  Ipv4Layer,
-  Ipv6Layer,
-  Layer,
-  LoopbackLayer,
-  SllLayer,
-  TcpLayer,
-  UdpLayer,
-  VlanLayer,
-  VxlanGpeLayer,
-  VxlanLayer,
-} from '../types.js';
+import type * as L from '../types.js';
+import type { DecodedPacket, Layer } from '../types.js';
 import {
   KIND_ARP,
   KIND_ETH,
@@ -43,8 +27,9 @@ import {
 } from './kinds.js';
 import { cookedHeader, namesInterface, printableName, sllDirection } from './iface.js';
 import { isInvalidTimestamp, writeTimeOfDay } from './time.js';
-import { ByteWriter, lit, type Lit } from './bytes.js';
+import { type ByteWriter, lit, textOf, type Lit } from './bytes.js';
 import { TCP_FLAG_NAMES } from '../layers/tcp.js';
+import { ICMPV6_TYPE_NAMES } from './names.js';
 
 const IP_PROTO_NAMES: Record<number, string> = {
   1: 'ICMP',
@@ -71,22 +56,6 @@ const ICMP_NAMES: Record<number, string> = {
   42: 'extended echo request',
   43: 'extended echo reply',
 };
-const ICMPV6_NAMES: Record<number, string> = {
-  1: 'destination unreachable',
-  2: 'packet too big',
-  3: 'time exceeded',
-  128: 'echo request',
-  129: 'echo reply',
-  130: 'multicast listener query',
-  131: 'multicast listener report',
-  133: 'router solicitation',
-  134: 'router advertisement',
-  135: 'neighbor solicitation',
-  136: 'neighbor advertisement',
-  137: 'redirect',
-  143: 'multicast listener report v2',
-};
-
 export function tcpFlags(flags: number): string {
   let s = '';
   for (const [bit, name] of TCP_FLAG_NAMES) if (flags & bit) s += name;
@@ -142,8 +111,27 @@ const ICMP_TEXT: (Lit | undefined)[] = Array.from({ length: 256 }, (_, t) =>
   ICMP_NAMES[t] === undefined ? undefined : lit(ICMP_NAMES[t] as string),
 );
 const ICMPV6_TEXT: (Lit | undefined)[] = Array.from({ length: 256 }, (_, t) =>
-  ICMPV6_NAMES[t] === undefined ? undefined : lit(ICMPV6_NAMES[t] as string),
+  ICMPV6_TYPE_NAMES[t] === undefined ? undefined : lit(ICMPV6_TYPE_NAMES[t] as string),
 );
+
+/** An ICMP or ICMPv6 type by its name, or "type N" (the fields are read by the caller, where the layer's shape is known). */
+function writeTypeName(w: ByteWriter, names: readonly (Lit | undefined)[], type: number): void {
+  const name = names[type];
+  if (name !== undefined) w.lit(name);
+  else {
+    w.lit(T.type);
+    w.num(type);
+  }
+}
+
+/** " id N seq M" of an ICMP or ICMPv6 echo (nothing for other messages). */
+function writeEcho(w: ByteWriter, id: number | undefined, seq: number | undefined): void {
+  if (id === undefined) return;
+  w.lit(T.id);
+  w.num(id);
+  w.lit(T.seqOnly);
+  w.opt(seq);
+}
 
 /** "ip:port" (IPv4) or "[ip]:port" (IPv6) of the level's last IP layer. */
 function writeHostPort(w: ByteWriter, ip: Layer, src: boolean, port: number): void {
@@ -196,7 +184,7 @@ function writeSegment(w: ByteWriter, layers: Layer[], kinds: Uint8Array, from: n
     const any = layers[i] as Layer;
     switch (kinds[i]) {
       case KIND_ETH: {
-        const l = any as EthLayer;
+        const l = any as L.EthLayer;
         if (!hasIp) {
           next().mac(l.src);
           w.lit(T.arrow);
@@ -214,14 +202,14 @@ function writeSegment(w: ByteWriter, layers: Layer[], kinds: Uint8Array, from: n
         break;
       }
       case KIND_VLAN: {
-        const l = any as VlanLayer;
+        const l = any as L.VlanLayer;
         next().lit(T.vlan);
         w.num(l.vid);
         if (l.tpid === 0x88a8) w.lit(T.sTag);
         break;
       }
       case KIND_SLL: {
-        const l = any as SllLayer;
+        const l = any as L.SllLayer;
         if (i === last) {
           next().lit(T.sllProto);
           w.hex(l.protocol, 4);
@@ -229,7 +217,7 @@ function writeSegment(w: ByteWriter, layers: Layer[], kinds: Uint8Array, from: n
         break;
       }
       case KIND_LOOPBACK: {
-        const l = any as LoopbackLayer;
+        const l = any as L.LoopbackLayer;
         if (i === last) {
           next().lit(T.loopback);
           w.num(l.family);
@@ -237,7 +225,7 @@ function writeSegment(w: ByteWriter, layers: Layer[], kinds: Uint8Array, from: n
         break;
       }
       case KIND_ARP: {
-        const l = any as ArpLayer;
+        const l = any as L.ArpLayer;
         if (l.op === 1) {
           next().lit(T.whoHas);
           w.address(l.tpa);
@@ -260,7 +248,7 @@ function writeSegment(w: ByteWriter, layers: Layer[], kinds: Uint8Array, from: n
       }
       case KIND_IPV4:
       case KIND_IPV6: {
-        const l = any as Ipv4Layer | Ipv6Layer;
+        const l = any as L.Ipv4Layer | L.Ipv6Layer;
         ip = l;
         const nextKind = i + 1 < to ? kinds[i + 1] : -1;
         const frag = l.type === 'ipv4' ? (l.flags & 1) !== 0 || l.fragOffset !== 0 : l.fragment !== undefined;
@@ -283,7 +271,7 @@ function writeSegment(w: ByteWriter, layers: Layer[], kinds: Uint8Array, from: n
         break;
       }
       case KIND_UDP: {
-        const l = any as UdpLayer;
+        const l = any as L.UdpLayer;
         writePorts(next(), ip, l.srcPort, l.dstPort);
         if (i === last) {
           w.lit(T.udpLength);
@@ -292,7 +280,7 @@ function writeSegment(w: ByteWriter, layers: Layer[], kinds: Uint8Array, from: n
         break;
       }
       case KIND_TCP: {
-        const l = any as TcpLayer;
+        const l = any as L.TcpLayer;
         writePorts(next(), ip, l.srcPort, l.dstPort);
         const flags = l.flags;
         if (flags >= 0 && flags < 0x200 && Number.isInteger(flags)) w.lit(TCP_FLAG_TEXT[flags] as Lit);
@@ -310,49 +298,29 @@ function writeSegment(w: ByteWriter, layers: Layer[], kinds: Uint8Array, from: n
         break;
       }
       case KIND_ICMP: {
-        const l = any as IcmpLayer;
+        const l = any as L.IcmpLayer;
         next().lit(T.icmp);
-        const name = ICMP_TEXT[l.icmpType];
-        if (name !== undefined) w.lit(name);
-        else {
-          w.lit(T.type);
-          w.num(l.icmpType);
-        }
+        writeTypeName(w, ICMP_TEXT, l.icmpType);
         if (l.icmpType !== 0 && l.icmpType !== 8 && l.code) {
           w.lit(T.code);
           w.num(l.code);
         }
-        if (l.id !== undefined) {
-          w.lit(T.id);
-          w.num(l.id);
-          w.lit(T.seqOnly);
-          w.opt(l.seq);
-        }
+        writeEcho(w, l.id, l.seq);
         break;
       }
       case KIND_ICMPV6: {
-        const l = any as Icmpv6Layer;
+        const l = any as L.Icmpv6Layer;
         next().lit(T.icmpv6);
-        const name = ICMPV6_TEXT[l.icmpType];
-        if (name !== undefined) w.lit(name);
-        else {
-          w.lit(T.type);
-          w.num(l.icmpType);
-        }
+        writeTypeName(w, ICMPV6_TEXT, l.icmpType);
         if (l.target) {
           w.lit(l.icmpType === 135 ? T.whoHasV6 : T.tgtIs);
           w.ipv6(l.target);
         }
-        if (l.id !== undefined) {
-          w.lit(T.id);
-          w.num(l.id);
-          w.lit(T.seqOnly);
-          w.opt(l.seq);
-        }
+        writeEcho(w, l.id, l.seq);
         break;
       }
       case KIND_VXLAN: {
-        const l = any as VxlanLayer;
+        const l = any as L.VxlanLayer;
         next().lit(l.flags & 0x08 ? T.vxlan : T.vxlanNoI);
         w.num(l.vni);
         if (l.gbp) {
@@ -362,14 +330,14 @@ function writeSegment(w: ByteWriter, layers: Layer[], kinds: Uint8Array, from: n
         break;
       }
       case KIND_GENEVE: {
-        const l = any as GeneveLayer;
+        const l = any as L.GeneveLayer;
         next().ascii(
           `GENEVE vni ${l.vni} proto 0x${l.protocolType.toString(16).padStart(4, '0')}${l.optionsLength ? ` options ${l.optionsLength}B` : ''}`,
         );
         break;
       }
       case KIND_GPE: {
-        const l = any as VxlanGpeLayer;
+        const l = any as L.VxlanGpeLayer;
         next().ascii(`VXLAN-GPE vni ${l.vni} next-proto ${l.nextProtocol}`);
         break;
       }
@@ -395,13 +363,9 @@ function writeSummary(w: ByteWriter, layers: Layer[]): void {
   }
 }
 
-const scratch = new ByteWriter(4096);
-
 /** The summary of every tunnel level, outermost first, joined with " | ". */
 export function summarizeLayers(layers: Layer[]): string {
-  scratch.reset();
-  writeSummary(scratch, layers);
-  return scratch.textFrom(0);
+  return textOf(writeSummary, layers);
 }
 
 export interface TextOptions {
@@ -482,7 +446,5 @@ export function textLineWriter(options: TextOptions): (w: ByteWriter, p: Decoded
 }
 
 export function packetToText(p: DecodedPacket, options?: TextOptions): string {
-  scratch.reset();
-  writePacketText(scratch, p, options);
-  return scratch.textFrom(0);
+  return options === undefined ? textOf(writePacketText, p) : textOf(textLineWriter(options), p);
 }
