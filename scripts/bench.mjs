@@ -18,10 +18,12 @@
 //
 // Usage: node scripts/bench.mjs [--quick] [--packets N] [--runs R] [--files friendly,realistic]
 //        [--only word,word] [--no-tshark] [--fresh] [--profile]
+//        node scripts/bench.mjs --ab OTHER_DIST FILE [--phases decode,json,text,stats] [--rounds N] (see compareBuilds)
 //   --quick      100,000 packets, 3 rounds (a smoke run; the README's table is from the full run)
 //   --only       the commands whose label contains one of the words (tcpdump, the yardstick, always runs)
 //   --fresh      regenerate the captures (they are cached in $TMPDIR/vxi-bench, keyed by size and generator)
-//   --profile    also write a CPU profile of `stats --json` on each file (node --cpu-prof) and print its top functions
+//   --profile    also profile `stats --json` and `decode --json` on each file (node --cpu-prof, one thread) and print
+//                their top functions by self time
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -48,6 +50,80 @@ const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : unde
 if (args[0] === '--walk') {
   walk(args[1]);
   process.exit(0);
+}
+if (args[0] === '--ab') {
+  await compareBuilds(args[1], args[2], args.slice(3));
+  process.exit(0);
+}
+
+/**
+ * Two builds side by side in one process (`--ab OTHER_DIST FILE [--phases decode,json,text,stats] [--rounds N]`):
+ * OTHER_DIST (a copy of an earlier dist/, next to a node_modules link and package.json) and this checkout's dist/,
+ * each phase run over the same packets held in memory, alternately, best and median CPU ms of each. Load from
+ * other work hits both alike, so a change of 10 % shows where the wall times of `npm run bench` move by 30 %.
+ * Phases: decodePacket alone; decodePacket + the JSON or text line writer; StatsCollector.addRaw. Keep FILE small
+ * (100,000 packets): every packet stays in memory.
+ */
+async function compareBuilds(otherDist, file, rest) {
+  const restOpt = (name) => (rest.includes(name) ? rest[rest.indexOf(name) + 1] : undefined);
+  const phases = (restOpt('--phases') ?? 'decode,json,text,stats').split(',');
+  const rounds = Number(restOpt('--rounds') ?? 12);
+  const builds = [];
+  for (const dist of [otherDist, join(root, 'dist')]) {
+    const m = async (path) => import(join(dist, path));
+    builds.push({
+      dist,
+      readCapture: (await m('decode/file/index.js')).readCapture,
+      decodePacket: (await m('decode/packet.js')).decodePacket,
+      createRegistry: (await m('decode/registry.js')).createRegistry,
+      writePacketJson: (await m('decode/format/json.js')).writePacketJson,
+      writePacketText: (await m('decode/format/text.js')).writePacketText,
+      ByteWriter: (await m('decode/format/bytes.js')).ByteWriter,
+      StatsCollector: (await m('stats/stats.js')).StatsCollector,
+    });
+  }
+  const raws = [];
+  await builds[1].readCapture(file, (r) => void raws.push(r));
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  let sink = 0;
+  const run = (b, phase) => {
+    const opts = { registry: b.createRegistry() };
+    if (phase === 'decode') for (let i = 0; i < raws.length; i++) sink += b.decodePacket(raws[i], i + 1, opts).layers.length;
+    else if (phase === 'stats') {
+      const c = new b.StatsCollector();
+      for (let i = 0; i < raws.length; i++) c.addRaw(raws[i], i + 1);
+      sink += c.fastPackets;
+    } else {
+      const write = phase === 'json' ? b.writePacketJson : b.writePacketText;
+      const w = new b.ByteWriter(1 << 21);
+      for (let i = 0; i < raws.length; i++) {
+        write(w, b.decodePacket(raws[i], i + 1, opts));
+        w.byte(10);
+        if (w.pos > 1 << 20) {
+          sink += w.pos;
+          w.reset();
+        }
+      }
+    }
+  };
+  console.log(`${raws.length.toLocaleString('en-US')} packets of ${file}, ${rounds} alternating rounds, load ${loadavg()[0].toFixed(2)}`);
+  for (const phase of phases) {
+    const times = builds.map(() => []);
+    for (let r = 0; r < rounds; r++)
+      builds.forEach((b, i) => {
+        const t = cpuMs();
+        run(b, phase);
+        times[i].push(cpuMs() - t);
+      });
+    builds.forEach((b, i) => {
+      const t = times[i].sort((x, y) => x - y);
+      console.log(`  ${phase.padEnd(6)} ${b.dist}: best ${t[0].toFixed(0)} ms, median ${t[t.length >> 1].toFixed(0)} ms`);
+    });
+  }
+  if (sink === 0) console.log('(nothing counted: is FILE empty?)');
 }
 
 /**
@@ -250,12 +326,17 @@ for (const kind of fileKinds) {
   }
   tables.push({ kind, file, size, packets, rows });
   if (profile) {
-    const dir = join(cacheDir, `profile-${kind}-${process.pid}`);
-    spawnSync('node', ['--cpu-prof', `--cpu-prof-dir=${dir}`, bin, 'stats', '--json', file], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, VXI_THREADS: '0' },
-    });
-    printProfile(kind, dir);
+    for (const command of [
+      ['stats', '--json'],
+      ['decode', '--json'],
+    ]) {
+      const dir = join(cacheDir, `profile-${kind}-${command[0]}-${process.pid}`);
+      spawnSync('node', ['--cpu-prof', `--cpu-prof-dir=${dir}`, bin, ...command, file], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, VXI_THREADS: '0' },
+      });
+      printProfile(kind, command.join(' '), dir);
+    }
   }
 }
 
@@ -294,7 +375,7 @@ console.log(
   `\nload average after: ${loadAfter.map((l) => l.toFixed(2)).join(' ')} (${Math.round((Date.now() - started.getTime()) / 1000)} s in all)`,
 );
 
-function printProfile(kind, dir) {
+function printProfile(kind, command, dir) {
   const f = readdirSync(dir).find((n) => n.endsWith('.cpuprofile'));
   if (!f) return;
   const p = JSON.parse(readFileSync(join(dir, f), 'utf8'));
@@ -307,7 +388,7 @@ function printProfile(kind, dir) {
     selfTime.set(key, (selfTime.get(key) ?? 0) + (p.timeDeltas[i] ?? 0));
   });
   const total = [...selfTime.values()].reduce((a, b) => a + b, 0);
-  console.log(`\nCPU profile of \`stats --json\` on the ${kind} capture, one thread (${dir}), self time:`);
+  console.log(`\nCPU profile of \`${command}\` on the ${kind} capture, one thread (${dir}), self time:`);
   for (const [k, us] of [...selfTime].sort((a, b) => b[1] - a[1]).slice(0, 12))
     console.log(`  ${(us / 1000).toFixed(0).padStart(6)} ms ${((100 * us) / total).toFixed(1).padStart(5)} %  ${k}`);
   rmSync(dir, { recursive: true, force: true });

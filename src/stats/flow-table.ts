@@ -54,8 +54,8 @@ export class FlowTable {
 
   constructor(readonly maxEntries: number) {}
 
-  /** The entry with this key, or -1. */
-  find(k: Int32Array, h: number): number {
+  /** The entry with the key at word `kAt` of `k`, or -1. */
+  find(k: Int32Array, h: number, kAt = 0): number {
     const slots = this.slots;
     const words = this.words;
     const mask = this.mask;
@@ -65,18 +65,34 @@ export class FlowTable {
       if (slots[2 * s + 1] !== h) continue;
       const at = e * RECORD_WORDS;
       let i = 0;
-      while (i < KEY_WORDS && words[at + i] === k[i]) i++;
+      while (i < KEY_WORDS && words[at + i] === k[kAt + i]) i++;
       if (i === KEY_WORDS) return e;
     }
   }
 
+  /**
+   * Reads the slot a lookup of hash `h` starts at, and nothing else; touchRecord(what it returned)
+   * reads the record that slot names. Done for a batch of keys before their lookups (all slots,
+   * then all records), the cache misses of the batch overlap instead of coming one after the
+   * other (see StatsCollector.flushFlows).
+   */
+  touch(h: number): number {
+    return this.slots[2 * (h & this.mask)] as number;
+  }
+
+  /** The second half of touch(): the record a slot names (what touch returned). */
+  touchRecord(slot: number): number {
+    return slot === 0 ? 0 : (this.words[(slot - 1) * RECORD_WORDS] as number);
+  }
+
   /** Adds a new entry (the key must not be in the table); -1 when the table is full. */
-  insert(k: Int32Array, h: number, label: number, packets: number, bytes: number): number {
+  insert(k: Int32Array, h: number, label: number, packets: number, bytes: number, kAt = 0): number {
     if (this.size >= this.maxEntries) return -1;
     if (this.size === this.hashes.length) this.growEntries();
     if ((this.size + 1) * 2 > this.mask + 1) this.rehash((this.mask + 1) * 2);
     const e = this.size++;
-    this.words.set(k, e * RECORD_WORDS); // k holds KEY_WORDS words
+    const words = this.words;
+    for (let i = 0, at = e * RECORD_WORDS; i < KEY_WORDS; i++) words[at + i] = k[kAt + i] as number;
     this.hashes[e] = h;
     this.labels[e] = label;
     this.nums[e * 8 + PACKETS_AT] = packets;
@@ -85,10 +101,13 @@ export class FlowTable {
     return e;
   }
 
-  /** Counts `packets` and `bytes` for the flow `k` (added when new); -1 when it is new and the table is full, else its entry. */
-  count(k: Int32Array, h: number, label: number, packets: number, bytes: number): number {
-    const e = this.find(k, h);
-    if (e < 0) return this.insert(k, h, label, packets, bytes);
+  /**
+   * Counts `packets` and `bytes` for the flow whose key is at word `kAt` of `k` (added when new);
+   * -1 when it is new and the table is full, else its entry.
+   */
+  count(k: Int32Array, h: number, label: number, packets: number, bytes: number, kAt = 0): number {
+    const e = this.find(k, h, kAt);
+    if (e < 0) return this.insert(k, h, label, packets, bytes, kAt);
     const nums = this.nums;
     const at = e * 8 + PACKETS_AT;
     nums[at] = (nums[at] as number) + packets;
