@@ -71,7 +71,7 @@ export class NodeAnalyzer {
   /** Statistics, topology and diagnostics listen too (not correlationOnly). */
   private readonly full: boolean;
   private readonly samples = new FastSamples();
-  /** The UDP port table the collectors read bytes with (StatsCollector.addRaw), and whether the pass's is the same. */
+  /** The UDP port table the collectors count with, and whether the pass's is the same (then its facts are counted as they are). */
   private readonly statsPorts: Uint8Array;
   private passPorts: Uint8Array | undefined;
   private samePorts = false;
@@ -106,8 +106,8 @@ export class NodeAnalyzer {
         this.passPorts = x.udpPorts;
         this.samePorts = sameTable(x.udpPorts, this.statsPorts);
       }
-      // addRaw reads the facts again (StatsCollector has no entry for facts read elsewhere)
-      if (this.samePorts) stats.addRaw(raw, x.n);
+      // the pass's facts, read with the same UDP ports as the collector's: counted as they are
+      if (this.samePorts) stats.addFacts(f);
       else stats.add(x.p);
     }
     const d = this.samples.diagnosticOf(raw, x.n, f, side);
