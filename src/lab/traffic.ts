@@ -44,9 +44,11 @@ const srv=net.createServer(s=>{s.on('data',d=>{got+=d.length;if(got>=+expect)s.e
 s.on('close',()=>{srv.close();console.log('received '+got)});s.on('error',()=>{})});
 srv.listen(+port,host,()=>console.log('listening'));setTimeout(()=>process.exit(3),15000).unref();`;
 
+// The clients give up after 5 s (TCP) and 3 s (UDP): on a working overlay they finish in milliseconds;
+// on a broken one (`lab break`) the traffic waits these out, step after step.
 const TCP_CLIENT = `const net=require('net');const [host,port,n]=process.argv.slice(1);const buf=Buffer.alloc(+n);for(let i=0;i<buf.length;i++)buf[i]=i%251;
 let r='';const s=net.connect(+port,host,()=>s.write(buf));s.on('data',d=>r+=d);s.on('end',()=>{console.log(r.trim());s.end()});
-s.on('error',e=>{console.error(e.message);process.exit(1)});setTimeout(()=>{console.error('timeout');process.exit(2)},10000).unref();`;
+s.on('error',e=>{console.error(e.message);process.exit(1)});setTimeout(()=>{console.error('timeout');process.exit(2)},5000).unref();`;
 
 const UDP_SERVER = `const d=require('dgram').createSocket('udp4');const [host,port,count]=process.argv.slice(1);let n=0;
 d.on('message',(m,r)=>d.send(m,r.port,r.address,()=>{if(++n>=+count){console.log('echoed '+n);d.close()}}));
@@ -54,7 +56,7 @@ d.bind(+port,host,()=>console.log('listening'));setTimeout(()=>process.exit(3),1
 
 const UDP_CLIENT = `const d=require('dgram').createSocket('udp4');const [host,port,count,size]=process.argv.slice(1);let i=0;
 const send=()=>d.send(Buffer.alloc(+size,65+i),+port,host);d.on('message',()=>{if(++i<+count)send();else{console.log('echoed '+i);d.close()}});
-d.bind(0,send);setTimeout(()=>{console.error('timeout after '+i+' echoes');process.exit(2)},5000).unref();`;
+d.bind(0,send);setTimeout(()=>{console.error('timeout after '+i+' echoes');process.exit(2)},3000).unref();`;
 
 function pingSummary(r: RunResult): string {
   const line = r.stdout.split('\n').find((l) => l.includes('packets transmitted'));
@@ -117,7 +119,8 @@ export async function labTraffic(opts: { prefix?: string; durationSec: number })
       const r = await run(netnsExec(ns('vm1'), [process.execPath, '-e', TCP_CLIENT, vm2Addr, String(TCP_PORT), String(TCP_BYTES)]), {
         timeoutMs: 12_000,
       });
-      await Promise.race([srv.exited, sleep(2000)]);
+      // the server says what it received once the client is done; a client that failed leaves nothing to wait for
+      if (r.code === 0) await Promise.race([srv.exited, sleep(2000)]);
       const ok = r.code === 0 && r.stdout.trim() === `ok ${TCP_BYTES}`;
       return {
         ok,
@@ -134,7 +137,7 @@ export async function labTraffic(opts: { prefix?: string; durationSec: number })
         netnsExec(ns('vm1'), [process.execPath, '-e', UDP_CLIENT, vm2Addr, String(UDP_PORT), String(UDP_DATAGRAMS), String(UDP_SIZE)]),
         { timeoutMs: 8000 },
       );
-      await Promise.race([srv.exited, sleep(2000)]);
+      if (r.code === 0) await Promise.race([srv.exited, sleep(2000)]);
       const ok = r.code === 0 && r.stdout.trim() === `echoed ${UDP_DATAGRAMS}`;
       return { ok, detail: ok ? r.stdout.trim() : r.stderr.trim() || `exit ${r.code}` };
     });
