@@ -12,7 +12,7 @@
  *   port       the node's vxlan10 recreated on UDP 8472 (the kernel's old default) instead of 4789
  *   fdb        the node's flood entry (00:00:00:00:00:00) toward its peer removed
  *   stale-fdb  a static entry on the node for the peer guest's MAC pointing at a host that is no VTEP
- *              (the frontend, 10.3.1.250): a stale entry after a move
+ *              (the lab's frontend, 10.3.1.250; a class group's own): a stale entry after a move
  *   drop       the node's input path drops UDP 4789 (an nftables rule, like a host firewall)
  *   multicast  the node's vxlan10 recreated on another multicast group (needs a lab provisioned with
  *              `provision --multicast GROUP`)
@@ -34,7 +34,6 @@ import { mustRun, netnsExec, run } from './run.js';
 import { createNew, ownedDir, removeEntry } from './safedir.js';
 import {
   DEFAULT_PREFIX,
-  FRONTEND_ADDRESS,
   GUEST_IF,
   GUESTS,
   NODES,
@@ -470,20 +469,22 @@ async function prepare(
         await mustRun(`reading ${node}'s ${vxlanIf} fdb`, bridgeN(ns, '-j', 'fdb', 'show', 'dev', vxlanIf), { timeoutMs: 5000 }),
       );
       const prev = fdb.find((e) => e.mac === mac && e.dst !== undefined);
-      const staleFdb: NonNullable<BreakRecord['staleFdb']> = { mac, dst: FRONTEND_ADDRESS };
+      // the lab's frontend: a host on the underlay that is no VTEP (a group's own, in a class lab)
+      const frontend = topo.frontendAddress;
+      const staleFdb: NonNullable<BreakRecord['staleFdb']> = { mac, dst: frontend };
       if (prev?.dst) staleFdb.replacedDst = prev.dst;
       return {
         rec: {
           ...base,
           summary:
-            `${node}'s ${vxlanIf} sends ${peer.guest}'s MAC ${mac} to ${FRONTEND_ADDRESS} (the frontend, ` +
+            `${node}'s ${vxlanIf} sends ${peer.guest}'s MAC ${mac} to ${frontend} (the frontend, ` +
             `no VTEP) by a static entry, not to ${peer.name} (${peer.host})`,
           staleFdb,
         },
         apply: async () => {
           await mustRun(
-            `${node}: static fdb entry ${mac} → ${FRONTEND_ADDRESS}`,
-            bridgeN(ns, 'fdb', 'replace', mac, 'dev', vxlanIf, 'dst', FRONTEND_ADDRESS, 'static'),
+            `${node}: static fdb entry ${mac} → ${frontend}`,
+            bridgeN(ns, 'fdb', 'replace', mac, 'dev', vxlanIf, 'dst', frontend, 'static'),
           );
         },
       };
