@@ -313,7 +313,11 @@ suite(`faults against the lab${preflight ? ` (skipped: ${preflight})` : ''}`, { 
 
   it('the underlay link set down mid-capture (the SSH session rides it): the keepalive ends the capture with a clear error, valid files, exit 1', async () => {
     const out = path.join(work, 'link-down');
-    const run = startCli(h, ['capture', 'kvm1', '--inventory', h.inventoryPath, '--out', out, '--duration', '150', '--keepalive', '1'], 170_000);
+    const run = startCli(
+      h,
+      ['capture', 'kvm1', '--inventory', h.inventoryPath, '--out', out, '--duration', '150', '--keepalive', '1'],
+      170_000,
+    );
     await waitFor('the capture to start', () => run.stderr().includes(STARTED), 30_000);
     await sleep(2000);
     const down = Date.now();
