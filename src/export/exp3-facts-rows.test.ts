@@ -130,8 +130,8 @@ describe('PacketFields.fromFacts reads what PacketFields.read reads', () => {
       c.compare(raw, 'realistic');
     }
     expect(c.mismatches).toEqual([]);
-    // ICMP (type and code) alone is left to the layers: well over four packets in five are read from the facts
-    expect(c.described).toBeGreaterThan(0.8 * c.seen);
+    // what the fast path leaves to the layers (fragments, damage) is rare in this mix
+    expect(c.described).toBeGreaterThan(0.95 * c.seen);
   }, 120_000);
 });
 

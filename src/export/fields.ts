@@ -21,6 +21,8 @@ import type { DecodedPacket, Layer } from '../decode/types.js';
 import type { Side } from '../analysis/sides.js';
 import {
   BIT_ARP,
+  BIT_ICMP,
+  BIT_ICMPV6,
   TRANSPORT_NONE,
   TRANSPORT_TCP,
   TUNNEL_NONE as FACTS_NONE,
@@ -65,9 +67,8 @@ export class Level {
   /**
    * The level of the facts' flow (stats/facts.ts: the first IP, transport and Ethernet header
    * of the level it is counted at), as readLevel reads it from the layers. False when the facts
-   * do not say it all (the level is then read from the layers): ICMP's type and code, which the
-   * facts do not keep, and the EtherType behind VLAN tags or a cooked header of a frame that
-   * carries neither IP nor ARP.
+   * do not say it all (the level is then read from the layers): the EtherType behind VLAN tags
+   * or a cooked header of a frame that carries neither IP nor ARP.
    */
   fromFactsFlow(f: PacketFacts): boolean {
     this.reset();
@@ -86,7 +87,6 @@ export class Level {
       this.label = f.other === BIT_ARP ? 'ARP' : etherName(et);
       return true;
     }
-    if (f.other !== 0) return false; // ICMP or ICMPv6: type and code are read from the layers
     this.ipVersion = f.ipVersion;
     this.proto = f.ipProto;
     if (f.ipVersion === 4) {
@@ -104,7 +104,12 @@ export class Level {
       this.src6 = b.subarray(0, 16);
       this.dst6 = b.subarray(16, 32);
     }
-    if (f.transport === TRANSPORT_NONE) {
+    if (f.other === BIT_ICMP || f.other === BIT_ICMPV6) {
+      // ICMP's type and code where a flow's ports go (as conn.log puts them)
+      this.sport = f.icmpType;
+      this.dport = f.icmpCode;
+      this.label = f.other === BIT_ICMP ? 'ICMP' : 'ICMPv6';
+    } else if (f.transport === TRANSPORT_NONE) {
       this.label = ipProtoName(f.ipProto);
     } else {
       this.sport = f.srcPort;

@@ -137,6 +137,9 @@ export class PacketFacts {
   ethType = 0;
   /** BIT_ICMP, BIT_ICMPV6 or BIT_ARP of the flow's level, 0 when none. */
   other = 0;
+  /** With `other` BIT_ICMP or BIT_ICMPV6: its type and code (what conn.log puts in the ports). */
+  icmpType = 0;
+  icmpCode = 0;
 
   reset(): void {
     this.malformed = false;
@@ -269,7 +272,12 @@ function flowFromLayers(layers: Layer[], from: number, depth: number, f: PacketF
       f.ethSrc = l.src;
       f.ethDst = l.dst;
       f.ethType = l.ethertype;
-    } else if (type === 'icmp' || type === 'icmpv6' || type === 'arp') {
+    } else if (type === 'icmp' || type === 'icmpv6') {
+      if (f.other !== 0) continue;
+      f.other = layerBit(type);
+      f.icmpType = l.icmpType;
+      f.icmpCode = l.code;
+    } else if (type === 'arp') {
       if (f.other === 0) f.other = layerBit(type);
     }
   }

@@ -253,7 +253,11 @@ export function readFacts(raw: RawPacket, bytes: Uint8Array, ports: PortTable, f
       if (off + 4 > capEnd) return false;
       const bit = proto === 1 ? BIT_ICMP : BIT_ICMPV6;
       seen |= bit;
-      if (f.other === 0) f.other = bit;
+      if (f.other === 0) {
+        f.other = bit;
+        f.icmpType = b[base + off] as number;
+        f.icmpCode = b[base + off + 1] as number;
+      }
       break;
     }
     if (proto === 4 || proto === 41) return false; // IP in IP

@@ -18,7 +18,7 @@ import { BatchBuilder, type PacketBatch } from '../decode/parallel/batch.js';
 import type { RawPacket } from '../decode/types.js';
 import { writeRealisticPcap } from '../synth/realistic.js';
 import * as f from '../synth/frames.js';
-import { factsFromLayers, PacketFacts } from './facts.js';
+import { BIT_ICMP, BIT_ICMPV6, factsFromLayers, PacketFacts } from './facts.js';
 import { BufferView, readFacts, udpPortTable } from './fast-decode.js';
 import { FlowDictionary } from './flow-table.js';
 import { collectStats } from './parallel.js';
@@ -82,6 +82,7 @@ function relevant(x: PacketFacts): Record<string, unknown> {
   if (x.ipVersion === 6) Object.assign(o, { ip6: [...x.ip6], ipProto: x.ipProto });
   if (x.transport !== 0) Object.assign(o, { srcPort: x.srcPort, dstPort: x.dstPort });
   if (x.hasEth) Object.assign(o, { ethSrc: x.ethSrc, ethDst: x.ethDst, ethType: x.ethType });
+  if (x.other === BIT_ICMP || x.other === BIT_ICMPV6) Object.assign(o, { icmpType: x.icmpType, icmpCode: x.icmpCode });
   return o;
 }
 
