@@ -379,12 +379,13 @@ export function registerLab(program: Command, io: CliIo): void {
       io.stdout.write(`lab fix: ${r.kind} on ${r.node} undone (was: ${r.summary})\n`);
     });
 
-  withPrefix(lab.command('record'))
+  withDir(withPrefix(lab.command('record')))
     .description('capture eth1 and vxlan_bridge on kvm1 and kvm2 with tcpdump while `lab traffic` runs')
     .requiredOption('--out <dir>', 'directory for kvm1-eth1.pcap, kvm1-vxlan_bridge.pcap, kvm2-eth1.pcap, kvm2-vxlan_bridge.pcap')
     .option('--duration <time>', 'traffic duration: 10s, 500ms, 2m (a plain number is seconds; at most 10m)', labDuration, 3)
-    .action(async (o: { prefix: string; out: string; duration: number }) => {
-      const prefix = checkPrefix(o.prefix);
+    .option('--group <group>', 'a class lab (lab up --groups): record this group (g03 or 3)')
+    .action(async (o: CommonOpts & { out: string; duration: number; group?: string }) => {
+      const { prefix } = await resolveGroup(o);
       await assertLabPrerequisites();
       const r = await labRecord({ prefix, outDir: o.out, durationSec: o.duration });
       io.stdout.write(describeTraffic(r.traffic));
