@@ -24,6 +24,8 @@ if (!ready) console.warn('output fault tests skipped: they need dist/ (npm run b
 const ENOSPC_LINE = 'vxlan-inspect: cannot write to standard output: ENOSPC (no space left on device)\n';
 /** Longer than any of these runs takes (well under a second each); a hang is killed at it. */
 const DEADLINE_MS = 20_000;
+/** Two worker threads on any file, whatever its size (see the capture below). */
+const THREADS = { VXI_THREADS: '2', VXI_PARALLEL_MIN_BYTES: '0' };
 
 interface Run {
   code: number | null;
@@ -62,12 +64,15 @@ let big = '';
 beforeAll(() => {
   if (!ready) return;
   dir = mkdtempSync(path.join(tmpdir(), 'vxi-output-faults-'));
-  // 21 MB: the lab capture's records again and again (over the 16 MiB at which decode uses worker threads)
+  // 4 MB: the lab capture's records again and again. Worker threads are asked for by VXI_THREADS
+  // with VXI_PARALLEL_MIN_BYTES=0 (THREADS below), the policy's switch for a file under 16 MiB: the
+  // reading thread still fills several 1 MiB shared chunks, and decode --json has 4.7 MB to write,
+  // hundreds of times a stream's buffer, as the 21 MB this used to be had (~2 s a full run, twice).
   const lab = readFileSync(path.join(LAB, 'kvm1-eth1.pcap'));
   const header = lab.subarray(0, 24);
   const records = lab.subarray(24);
   const parts: Uint8Array[] = [header];
-  for (let n = 0; n < 21_000_000; n += records.length) parts.push(records);
+  for (let n = 0; n < 4_000_000; n += records.length) parts.push(records);
   big = path.join(dir, 'big.pcap');
   writeFileSync(big, Buffer.concat(parts));
 });
@@ -77,10 +82,11 @@ afterAll(() => {
 });
 
 suite('standard output on a full disk (/dev/full)', { timeout: DEADLINE_MS + 10_000 }, () => {
-  it.each([
-    ['decode --json of 21 MB on worker threads', ['decode', '--json', () => big], { VXI_THREADS: '2' }],
-    ['decode --json of 21 MB on this thread (VXI_THREADS=0)', ['decode', '--json', () => big], { VXI_THREADS: '0' }],
-    ['decode (text) of 21 MB on worker threads', ['decode', () => big], { VXI_THREADS: '2' }],
+  // Each case is its own process on its own /dev/full descriptor: they run side by side.
+  it.concurrent.for([
+    ['decode --json of 4 MB on worker threads', ['decode', '--json', () => big], THREADS],
+    ['decode --json of 4 MB on this thread (VXI_THREADS=0)', ['decode', '--json', () => big], { VXI_THREADS: '0' }],
+    ['decode (text) of 4 MB on worker threads', ['decode', () => big], THREADS],
     ['decode of a small capture', ['decode', path.join(LAB, 'kvm1-eth1.pcap')], {}],
     ['stats', ['stats', path.join(LAB, 'kvm1-eth1.pcap')], {}],
     ['stats --json', ['stats', '--json', path.join(LAB, 'kvm1-eth1.pcap')], {}],
@@ -89,7 +95,7 @@ suite('standard output on a full disk (/dev/full)', { timeout: DEADLINE_MS + 10_
     ['--help', ['--help'], {}],
   ] as [string, (string | (() => string))[], Record<string, string>][])(
     '%s: exit 1, one line naming ENOSPC, no hang',
-    async (_name, args, env) => {
+    async ([, args, env], { expect }) => {
       const r = await runInto(
         '/dev/full',
         args.map((a) => (typeof a === 'function' ? a() : a)),
@@ -104,7 +110,7 @@ suite('standard output on a full disk (/dev/full)', { timeout: DEADLINE_MS + 10_
 
   it('the same commands into a file still exit 0 with their whole output', async () => {
     const out = path.join(dir, 'out.ndjson');
-    const r = await runInto(out, ['decode', '--json', big], { VXI_THREADS: '2' });
+    const r = await runInto(out, ['decode', '--json', big], THREADS);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = readFileSync(out, 'utf8').split('\n');
@@ -116,7 +122,7 @@ suite('standard output on a full disk (/dev/full)', { timeout: DEADLINE_MS + 10_
     for (const threads of ['2', '0']) {
       const child = spawn(process.execPath, [BIN, 'decode', big], {
         cwd: ROOT,
-        env: { ...process.env, VXI_THREADS: threads },
+        env: { ...process.env, VXI_THREADS: threads, VXI_PARALLEL_MIN_BYTES: '0' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';

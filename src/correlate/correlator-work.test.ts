@@ -3,6 +3,12 @@
  * the work the correlator reports (byte comparisons, index steps) grows linearly with the
  * number of packets, and the frames it holds stay under its caps, whatever the timestamps.
  * No wall-clock time is asserted: the counters are the measure.
+ *
+ * Sizes: the bounds are per packet (at most 4 comparisons, 8 steps, MAX_SAME_KEY candidates), so a
+ * quadratic walk breaks them from a few hundred packets on; the runs are 20,000 packets below the
+ * caps and, to cross them, ABOVE_CAP = 2 × MAX_IN_FLIGHT + 10,000 packets 5 µs apart: 0.55 s of
+ * traffic, all inside the 1 s window, so only the cap can bound what is held (with 10 µs gaps the
+ * window alone held 100,000 frames, which is the cap itself; 200,000 packets took ~2 s a run).
  */
 import { describe, expect, it } from 'vitest';
 import { Correlator, MAX_IN_FLIGHT, MAX_SAME_KEY } from './correlator.js';
@@ -11,6 +17,10 @@ import type { DecodedPacket } from '../decode/types.js';
 import type { CorrelateOptions, CorrelationReport } from './types.js';
 
 const T0 = 1_700_000_000_000_000; // µs
+/** More bridge frames than the correlator may hold (2 × MAX_IN_FLIGHT), fewer than 1 s of them at 5 µs. */
+const ABOVE_CAP = 2 * MAX_IN_FLIGHT + 10_000;
+/** Gap between copies in the runs above the caps: the whole run fits in the default 1 s window. */
+const CAP_GAP_US = 5;
 
 /** The same decoded packet as packet `n` at `tsUs` (decoding once keeps 400k packets cheap). */
 function at(p: DecodedPacket, n: number, tsUs: number): DecodedPacket {
@@ -67,12 +77,15 @@ const arpU = decoded(encap(arp), 1, T0);
 const arpU3 = decoded(encap(arp, { outerDst: KVM3 }), 1, T0);
 
 describe('identical frames: linear work, bounded memory', () => {
-  it.each([20_000, 200_000])(
-    '%i copies of one ARP request 10 µs apart on both sides (eth1 18 µs after the bridge): all matched, in order',
-    (n) => {
+  it.each([
+    [20_000, 10],
+    [ABOVE_CAP, CAP_GAP_US],
+  ])(
+    '%i copies of one ARP request %i µs apart on both sides (eth1 18 µs after the bridge): all matched, in order',
+    (n, gapUs) => {
       const r = run(
         n,
-        10,
+        gapUs,
         18,
         () => arpO,
         () => [arpU],
@@ -80,12 +93,12 @@ describe('identical frames: linear work, bounded memory', () => {
       expect(r.report).toMatchObject({ matched: n, underlayOnly: 0, overlayOnly: 0, floodedFrames: 0 });
       expect(r.crossed).toBe(0);
       expectLinearAndBounded(r, n);
-      if (n > 2 * MAX_IN_FLIGHT) expect(r.work.peakOverlay).toBe(2 * MAX_IN_FLIGHT); // the cap, not the 2 s of frames, bounded it
+      if (n > 2 * MAX_IN_FLIGHT) expect(r.work.peakOverlay).toBe(2 * MAX_IN_FLIGHT); // the cap, not the window (the whole run), bounded it
     },
     60_000,
   );
 
-  it.each([20_000, 200_000])(
+  it.each([20_000, ABOVE_CAP])(
     '%i copies at exactly the same instant on both sides still match, and pair in order',
     (n) => {
       const r = run(
@@ -118,14 +131,14 @@ describe('identical frames: linear work, bounded memory', () => {
     expectLinearAndBounded(r, n);
   });
 
-  it('200,000 identical zero-length frames (nothing after the VXLAN header; empty bridge records) cost nothing to compare', () => {
+  it(`${ABOVE_CAP} identical zero-length frames (nothing after the VXLAN header; empty bridge records) cost nothing to compare`, () => {
     const empty = new Uint8Array(0);
     const o = decoded(empty, 1, T0);
     const u = decoded(encap(empty), 1, T0);
-    const n = 200_000;
+    const n = ABOVE_CAP;
     const r = run(
       n,
-      10,
+      CAP_GAP_US,
       18,
       () => o,
       () => [u],
@@ -149,7 +162,11 @@ describe('identical frames: linear work, bounded memory', () => {
   });
 
   it('distinct frames that share one key (same length and first bytes) still find their twin among the most recent', () => {
-    const n = 20_000;
+    // 64 frames of one key cycle, so every frame has far more than MAX_SAME_KEY others of its key
+    // in the window from the 65th on; comparing with all of them would cost ~n²/2, past the
+    // per-frame bound below from n ≈ 130 on. 5,000 (not 20,000: ~115 µs a frame here) keeps a
+    // factor of ~40 between the two.
+    const n = 5_000;
     const base = ping(1, { size: 200 });
     const frames = Array.from({ length: 64 }, (_, k) => {
       const f = base.slice();
