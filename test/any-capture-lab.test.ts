@@ -87,6 +87,16 @@ function record(name: string, argv: string[]): Recorder {
   return { name, child, stderr: () => err, exit };
 }
 
+/**
+ * tcpdump on one interface of kvm1 into `file`. -s 4096: in immediate mode libpcap's ring has one
+ * slot per snapshot length, so the default 262144 leaves 128 slots in 32 MiB; the lab's veths send
+ * no TSO/GSO super-frames (checksum offload off), so a TCP burst seen on every interface by `-i any`
+ * overflowed them (68 of 552 dropped on a loaded machine). No lab frame is over 1,600 bytes: nothing is cut.
+ */
+function tcpdumpRecord(name: string, iface: string, file: string): Recorder {
+  return record(name, ['tcpdump', '-n', '-U', '--immediate-mode', '-B', '32768', '-s', '4096', '-Z', 'root', '-i', iface, '-w', file]);
+}
+
 /** Every record's time, in seconds. */
 function times(file: string): number[] {
   return captureRecords(file, { whole: true }).map((r) => r.tsSec + r.tsNsec / 1e9);
@@ -260,59 +270,11 @@ suite('-i any and multi-interface captures in the lab', () => {
 
   it('tcpdump -i any (SLL2) and dumpcap -i eth1 -i vxlan_bridge, correlated within the one file, equal the eth1 + vxlan_bridge pair and tshark', async () => {
     const f = (n: string): string => path.join(work, n);
-    // -s 4096: in immediate mode libpcap's ring has one slot per snapshot length, so the default
-    // 262144 leaves 128 slots in 32 MiB; the lab's veths send no TSO/GSO super-frames (checksum
-    // offload off), so a TCP burst seen on every interface by `-i any` overflowed them (68 of 552
-    // dropped on a loaded machine). No lab frame is over 1,600 bytes: nothing is cut.
+    // the snapshot length and ring size of the three tcpdumps: see tcpdumpRecord
     const recs = [
-      record('eth1', [
-        'tcpdump',
-        '-n',
-        '-U',
-        '--immediate-mode',
-        '-B',
-        '32768',
-        '-s',
-        '4096',
-        '-Z',
-        'root',
-        '-i',
-        'eth1',
-        '-w',
-        f('eth1.pcap'),
-      ]),
-      record('bridge', [
-        'tcpdump',
-        '-n',
-        '-U',
-        '--immediate-mode',
-        '-B',
-        '32768',
-        '-s',
-        '4096',
-        '-Z',
-        'root',
-        '-i',
-        'vxlan_bridge',
-        '-w',
-        f('bridge.pcap'),
-      ]),
-      record('any', [
-        'tcpdump',
-        '-n',
-        '-U',
-        '--immediate-mode',
-        '-B',
-        '32768',
-        '-s',
-        '4096',
-        '-Z',
-        'root',
-        '-i',
-        'any',
-        '-w',
-        f('any.pcap'),
-      ]),
+      tcpdumpRecord('eth1', 'eth1', f('eth1.pcap')),
+      tcpdumpRecord('bridge', 'vxlan_bridge', f('bridge.pcap')),
+      tcpdumpRecord('any', 'any', f('any.pcap')),
       record('dumpcap', ['dumpcap', '-B', '32', '-i', 'eth1', '-i', 'vxlan_bridge', '-w', f('both.pcapng')]),
     ];
     let startBarrier = 0;

@@ -156,7 +156,9 @@ describe.skipIf(!canRun)(
           packets.map(() => expect.objectContaining({ dstPort: udpPort })),
         );
         expect(Buffer.from(packets[3]?.packet.raw.data ?? []).toString('latin1')).toContain('vxi-capture-test 3');
-        await new Promise((r) => setTimeout(r, 400));
+        // stats come every 200 ms: wait for one that has all 10, not a fixed while
+        const statsBy = Date.now() + 10_000;
+        while (!stats.some((x) => x.packets === 10) && Date.now() < statsBy) await new Promise((r) => setTimeout(r, 50));
         expect(stats.length).toBeGreaterThan(0);
         expect(h.stats()[0]).toMatchObject({ node: 'local', iface: 'lo', packets: 10, vxlanPackets: 0 });
         const summary = await h.stop();

@@ -61,7 +61,8 @@ function rssMb(pid: number): number {
 
 /**
  * A client of the dashboard where the dashboard listens (the class frontend namespace): the board,
- * the event stream for SECONDS, "check now" of GROUP without and with the token; prints JSON.
+ * the event stream, "check now" of GROUP without and with the token; prints JSON. It listens until
+ * a \`group\` event of every group on the board and a \`checking\` of GROUP have come, for SECONDS at most.
  */
 const CLIENT = `const [url, token, group, seconds] = process.argv.slice(1);
 (async () => {
@@ -75,11 +76,15 @@ const CLIENT = `const [url, token, group, seconds] = process.argv.slice(1);
       let i; while ((i = buf.indexOf('\\n\\n')) >= 0) { const b = buf.slice(0, i); buf = buf.slice(i + 2); if (b.startsWith(':')) continue;
         events.push({ event: /^event: (.*)$/m.exec(b)[1], data: JSON.parse(/^data: (.*)$/m.exec(b)[1]) }); } } } catch {}
   })();
-  await new Promise((r) => setTimeout(r, 500));
+  // the stream is open once its hello has come: the check asked for below cannot be missed
+  for (const until = Date.now() + 5000; !events.some((e) => e.event === 'hello') && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
   const noToken = (await fetch(url + 'api/class/groups/' + group + '/check', { method: 'POST' })).status;
   const withToken = await fetch(url + 'api/class/groups/' + group + '/check', { method: 'POST', headers: { 'X-VXI-Token': token } });
   const now = { status: withToken.status, body: await withToken.json() };
-  await new Promise((r) => setTimeout(r, Number(seconds) * 1000));
+  const end = Date.now() + Number(seconds) * 1000;
+  const seen = () => board.groups.every((g) => events.some((e) => e.event === 'group' && e.data.row.group === g.group))
+    && events.some((e) => e.event === 'checking' && e.data.group === group);
+  while (!seen() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
   ac.abort(); await reading;
   console.log(JSON.stringify({ board, noToken, now, events, contentType: res.headers.get('content-type') }));
 })().catch((e) => { console.error(e.stack); process.exit(1); });`;
@@ -185,7 +190,7 @@ suite(`class dashboard on a class lab of ${GROUPS} groups`, () => {
   });
 
   it('pushes each check over server-sent events; check now needs the token', () => {
-    const r = spawnSync('ip', ['netns', 'exec', lab!.frontendNetns, process.execPath, '-e', CLIENT, url, token, 'g02', '5'], {
+    const r = spawnSync('ip', ['netns', 'exec', lab!.frontendNetns, process.execPath, '-e', CLIENT, url, token, 'g02', '20'], {
       encoding: 'utf8',
       timeout: 60_000,
     });
@@ -202,7 +207,7 @@ suite(`class dashboard on a class lab of ${GROUPS} groups`, () => {
     expect(got.now).toMatchObject({ status: 202, body: { group: 'g02' } });
     expect(got.events[0]?.event).toBe('hello');
     const groups = got.events.filter((e) => e.event === 'group').map((e) => (e.data.row as { group: string }).group);
-    // refresh 3 s, 5 s of listening, and a check asked for by hand: both groups come, g02 at least once
+    // refresh 3 s, up to 20 s of listening, and a check asked for by hand: both groups come, g02 at least once
     expect(new Set(groups)).toEqual(new Set(['g01', 'g02']));
     expect(got.events.some((e) => e.event === 'checking' && e.data.group === 'g02')).toBe(true);
   });

@@ -23,7 +23,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClassCaptureSummary } from '../src/class/capture.js';
 import type { ClassCheckMatrix } from '../src/class/types.js';
 import { decodePacket } from '../src/decode/packet.js';
-import { labPreflight } from '../src/lab/index.js';
+import { labPreflight, netnsExec } from '../src/lab/index.js';
+import { type Background, startBackground } from '../src/lab/run.js';
 import { type ChildOut, canRunNetns, inNetnsAsync, netnsExists, runAsync, uniquePrefix } from './helpers/netns.js';
 import { wholePcapRecords } from './helpers/pcap.js';
 
@@ -130,12 +131,20 @@ suite(`the class: ${GROUPS} groups in namespaces`, () => {
 
   it('capture --class records every node of every group while the guests ping: whole pcaps, nothing lost by the tool', async () => {
     const out = path.join(dir, 'capture');
-    // pings for longer than connecting every group and the 3 s capture take, so every group's capture sees some
-    const pings = Array.from({ length: GROUPS }, (_, i) =>
-      inNetns(`${PREFIX}g${String(i + 1).padStart(2, '0')}-vm1`, ['ping', '-n', '-q', '-c', '60', '-i', '0.2', '10.220.220.6'], 30_000),
-    );
-    const r = await classCli(['capture', '--class', classFile(), '--duration', '3s', '--out', out, '--json', '--parallel', '6'], 120_000);
-    await Promise.all(pings);
+    // pings until the capture has ended (connecting every group and the 3 s capture), so every group's capture
+    // sees some; -w 60 only bounds a ping this test failed to stop
+    const pings: Background[] = [];
+    let r: ChildOut;
+    try {
+      for (let g = 1; g <= GROUPS; g++) {
+        const ns = `${PREFIX}g${String(g).padStart(2, '0')}-vm1`;
+        if (!netnsExists(ns)) throw new Error(`namespace ${ns} does not exist: refusing to start anything`);
+        pings.push(startBackground(netnsExec(ns, ['ping', '-n', '-q', '-w', '60', '-i', '0.2', '10.220.220.6'])));
+      }
+      r = await classCli(['capture', '--class', classFile(), '--duration', '3s', '--out', out, '--json', '--parallel', '6'], 120_000);
+    } finally {
+      await Promise.all(pings.map((p) => p.stop('SIGINT', 2000)));
+    }
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as ClassCaptureSummary;
     expect(s.ok).toBe(true);

@@ -313,7 +313,7 @@ suite('live capture from the web view, through the lab frontend namespace', () =
       expect(out, c.err()).toMatch(/^live capture: kvm1, kvm2 of .*, over SSH from here, into a temporary folder$/m);
       const m = /^open (http:\/\/127\.0\.0\.1:\d+\/)#token=(\S+)$/m.exec(out)!;
       // the client talks to the server where it listens: 127.0.0.1 of the frontend namespace
-      const client = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', CLIENT, m[1]!, m[2]!, 'kvm2', '3'], {
+      const client = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', CLIENT, m[1]!, m[2]!, 'kvm2', '2'], {
         encoding: 'utf8',
         timeout: 45_000,
       });

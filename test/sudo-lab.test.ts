@@ -21,6 +21,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labPreflight, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
+import { type Background, startBackground } from '../src/lab/run.js';
 import { canRunNetns, uniquePrefix } from './helpers/netns.js';
 import { wholePcapCount } from './helpers/pcap.js';
 
@@ -144,6 +145,8 @@ suite('the non-root sudo path against the lab', () => {
   let invSudo = '';
   let invNoSudo = '';
   let invHomeless = '';
+  /** vm1 → vm2 across the overlay, so a 2 s capture on kvm1's eth1 always has VXLAN packets (not only stray ones). */
+  let steady: Background | undefined;
 
   beforeAll(async () => {
     if (!existsSync(BIN))
@@ -166,10 +169,13 @@ suite('the non-root sudo path against the lab', () => {
     invSudo = inventoryAs(h, user, true, path.join(work, 'inventory-sudo.yaml'));
     invNoSudo = inventoryAs(h, user, false, path.join(work, 'inventory-nosudo.yaml'));
     invHomeless = inventoryAs(h, homeless, true, path.join(work, 'inventory-homeless.yaml'));
+    if (!namespaces().includes(`${prefix}vm1`)) throw new Error(`namespace ${prefix}vm1 does not exist: refusing to start anything`);
+    steady = startBackground(netnsExec(`${prefix}vm1`, ['ping', '-n', '-q', '-i', '0.2', '10.220.220.6']));
   });
 
   afterAll(async () => {
     rmSync(sudoers, { force: true });
+    await steady?.stop('SIGINT', 2000);
     try {
       if (work) await labDown({ prefix, dir: path.join(work, 'lab') });
     } finally {
@@ -191,7 +197,7 @@ suite('the non-root sudo path against the lab', () => {
     must(['install', '-m', '0440', '-o', 'root', '-g', 'root', tmp, sudoers]);
 
     const out = path.join(work, 'cap-sudo');
-    const r = await cli(h, ['capture', 'kvm1', '--inventory', invSudo, '--out', out, '--duration', '2s']);
+    const r = await cli(h, ['capture', 'kvm1', '--inventory', invSudo, '--out', out, '--duration', '1s']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^kvm1 \(10\.3\.1\.156\): tcpdump \d+\.\d+/m);
     expect(readdirSync(out).sort()).toEqual(['kvm1-eth1.pcap', 'kvm1-vxlan_bridge.pcap', 'session.json']);
@@ -200,7 +206,7 @@ suite('the non-root sudo path against the lab', () => {
 
     // a user without a home: sshd's "Could not chdir to home directory" comes before our PID line
     const out2 = path.join(work, 'cap-homeless');
-    const r2 = await cli(h, ['capture', 'kvm1', '--inventory', invHomeless, '--out', out2, '--duration', '2s', '--json']);
+    const r2 = await cli(h, ['capture', 'kvm1', '--inventory', invHomeless, '--out', out2, '--duration', '1s', '--json']);
     expect(r2.code, r2.stderr).toBe(0);
     // the PID line was found behind sshd's complaint: tcpdump was stopped by its PID
     const sum = JSON.parse(r2.stdout) as { nodes: { streams: { iface: string; remotePid: number | null }[] }[] };
