@@ -469,24 +469,25 @@ export async function runChecks(
   opts: CheckOptions = {},
 ): Promise<CheckReport> {
   const nodes = resolveMembers(inv, names);
-  const obs: NodeObservation[] = [];
   const sessions = new Map<string, RemoteSession>();
-  for (const node of nodes) {
-    let s: RemoteSession;
-    try {
-      s = await pool.get(node);
-    } catch (err) {
-      obs.push({ node, error: errorText(err), failedAt: 'ssh' });
-      continue;
-    }
-    sessions.set(node.name, s);
-    try {
-      const state = await readNodeState(s, node);
-      obs.push({ node, state, nftables: await readNftables(s) });
-    } catch (err) {
-      obs.push({ node, error: errorText(err), failedAt: 'state' });
-    }
-  }
+  // every node at once (SSH, its state, its nftables), reported in the order asked
+  const obs: NodeObservation[] = await Promise.all(
+    nodes.map(async (node): Promise<NodeObservation> => {
+      let s: RemoteSession;
+      try {
+        s = await pool.get(node);
+      } catch (err) {
+        return { node, error: errorText(err), failedAt: 'ssh' };
+      }
+      sessions.set(node.name, s);
+      try {
+        const state = await readNodeState(s, node);
+        return { node, state, nftables: await readNftables(s) };
+      } catch (err) {
+        return { node, error: errorText(err), failedAt: 'state' };
+      }
+    }),
+  );
   const members: MemberAddress[] = [];
   for (const name of overlayMembers(inv)) {
     const o = obs.find((x) => x.node.name === name);
@@ -494,14 +495,28 @@ export async function runChecks(
     else if (o) members.push({ name, ...underlayAddressOf(o.node) });
     else members.push(await readMemberAddress(pool, resolveNode(inv, name)));
   }
+  // the pings of every node at once, a peer's underlay and overlay pings side by side (a failing
+  // overlay ping waits out its tries: one node after the other, that was seconds per node)
+  const pinged = await Promise.all(
+    obs.map(async (o) => {
+      const s = sessions.get(o.node.name);
+      if (!s || !o.state) return [];
+      return Promise.all(
+        members
+          .filter((m) => m.name !== o.node.name)
+          .map(async (m) => {
+            const peerBridge = inv.nodes[m.name]?.bridgeAddress?.split('/')[0];
+            const [up, over] = await Promise.all([ping(s, m.address, 1), peerBridge ? ping(s, peerBridge, 2) : undefined]);
+            return { m, peerBridge, up, over };
+          }),
+      );
+    }),
+  );
   const checks: CheckResult[] = [];
-  for (const o of obs) {
+  for (const [k, o] of obs.entries()) {
     checks.push(...evaluateNode(o, members, opts.group));
     const s = sessions.get(o.node.name);
-    if (!s || !o.state) continue;
-    for (const m of members) {
-      if (m.name === o.node.name) continue;
-      const up = await ping(s, m.address, 1);
+    for (const { m, peerBridge, up, over } of pinged[k] ?? []) {
       checks.push({
         node: o.node.name,
         name: 'peer-underlay',
@@ -511,9 +526,7 @@ export async function runChecks(
             ? `${m.name} (${m.address}) answers on the underlay`
             : `${m.name} (${m.address}) does not answer ping on the underlay (${up})`,
       });
-      const peerBridge = inv.nodes[m.name]?.bridgeAddress?.split('/')[0];
-      if (!peerBridge) continue;
-      const over = await ping(s, peerBridge, 2);
+      if (!peerBridge || over === undefined) continue;
       checks.push({
         node: o.node.name,
         name: 'peer-overlay',
@@ -523,7 +536,8 @@ export async function runChecks(
             ? `${m.name}'s bridge ${peerBridge} answers through the overlay`
             : `${m.name}'s bridge ${peerBridge} does not answer through the overlay (${over})`,
       });
-      if (opts.probe) {
+      // one probe at a time: a node's capture must not see another node's probe arrive
+      if (opts.probe && s) {
         try {
           const p = await probeOverlay(s, o.node, peerBridge);
           checks.push({ node: o.node.name, name: 'probe', status: p.ok ? 'pass' : 'fail', detail: p.detail });
