@@ -296,7 +296,9 @@ function measurePair(input, n, under, over) {
     row.tools.push({ label: 'tshark -n -r (each file once)', ...tool((file) => ['tshark', '-n', '-r', file], under, over) });
   rows.push(row);
   log(
-    `  ${input}, ${n.toLocaleString('en-US')} per side: ${best.secs} s wall, ${best.cpu.toFixed(2)} s CPU, ${best.mb.toFixed(0)} MiB peak RSS, ${row.ppsPerSide.toLocaleString('en-US')} packets/s per side; matched ${best.matched}, underlay only ${best.underlayOnly}, overlay only ${best.overlayOnly}`,
+    `  ${input}, ${n.toLocaleString('en-US')} per side: ${best.secs} s wall, ${best.cpu.toFixed(2)} s ` +
+      `CPU, ${best.mb.toFixed(0)} MiB peak RSS, ${row.ppsPerSide.toLocaleString('en-US')} packets/s per ` +
+      `side; matched ${best.matched}, underlay only ${best.underlayOnly}, overlay only ${best.overlayOnly}`,
   );
   for (const t of row.tools) log(`    ${t.label}: ${t.secs.toFixed(2)} s wall, ${t.cpu.toFixed(2)} s CPU, ${t.mb.toFixed(0)} MiB`);
 }
@@ -350,7 +352,8 @@ try {
       }
       stormRows.push({ input, packetsPerSide: storm, ...best });
       log(
-        `  ${input}: ${best.secs} s wall, ${best.cpu.toFixed(2)} s CPU, ${best.mb.toFixed(0)} MiB peak RSS; matched ${best.matched}, underlay only ${best.underlayOnly}, overlay only ${best.overlayOnly}`,
+        `  ${input}: ${best.secs} s wall, ${best.cpu.toFixed(2)} s CPU, ${best.mb.toFixed(0)} MiB peak RSS; ` +
+          `matched ${best.matched}, underlay only ${best.underlayOnly}, overlay only ${best.overlayOnly}`,
       );
       if (!keep) rmSync(dir, { recursive: true, force: true });
     }
@@ -371,14 +374,22 @@ else {
           '| pair | packets per side | files | wall time | CPU time | packets/s per side | peak RSS | matched | underlay only | overlay only |',
           '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
           ...rows.flatMap((r) => [
-            `| ${r.input} | ${r.packetsPerSide.toLocaleString('en-US')} | ${r.fileMiB} MiB | ${r.secs.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${r.ppsPerSide.toLocaleString('en-US')} | ${r.mb.toFixed(0)} MiB | ${r.matched.toLocaleString('en-US')} | ${r.underlayOnly.toLocaleString('en-US')} | ${r.overlayOnly.toLocaleString('en-US')} |`,
+            `| ${r.input} | ${r.packetsPerSide.toLocaleString('en-US')} | ${r.fileMiB} MiB ` +
+              `| ${r.secs.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${r.ppsPerSide.toLocaleString('en-US')} ` +
+              `| ${r.mb.toFixed(0)} MiB | ${r.matched.toLocaleString('en-US')} ` +
+              `| ${r.underlayOnly.toLocaleString('en-US')} | ${r.overlayOnly.toLocaleString('en-US')} |`,
             ...r.tools.map(
               (t) =>
-                `| ${r.input}: ${t.label} | ${r.packetsPerSide.toLocaleString('en-US')} | | ${t.secs.toFixed(2)} s | ${t.cpu.toFixed(2)} s | ${Math.round((2 * r.packetsPerSide) / t.secs).toLocaleString('en-US')} (both files) | ${t.mb.toFixed(0)} MiB | | | |`,
+                `| ${r.input}: ${t.label} | ${r.packetsPerSide.toLocaleString('en-US')} | | ${t.secs.toFixed(2)} s ` +
+                `| ${t.cpu.toFixed(2)} s | ${Math.round((2 * r.packetsPerSide) / t.secs).toLocaleString('en-US')} ` +
+                `(both files) | ${t.mb.toFixed(0)} MiB | | | |`,
             ),
           ]),
           '',
-          `\`node${heapMb === undefined ? '' : ` --max-old-space-size=${heapMb}`} dist/cli/bin.js correlate --json eth1.pcap vxlan_bridge.pcap\`, friendly at ${rate.toLocaleString('en-US')} frames/s of capture time, best of ${runs} after a warm-up run; ${machine}; ${load}; ${new Date().toISOString().slice(0, 10)}.`,
+          `\`node${heapMb === undefined ? '' : ` --max-old-space-size=${heapMb}`} dist/cli/bin.js correlate ` +
+            `--json eth1.pcap vxlan_bridge.pcap\`, friendly at ${rate.toLocaleString('en-US')} frames/s of ` +
+            `capture time, best of ${runs} after a warm-up ` +
+            `run; ${machine}; ${load}; ${new Date().toISOString().slice(0, 10)}.`,
         ];
   if (stormRows.length > 0) {
     lines.push(
@@ -387,7 +398,9 @@ else {
       '|---|---|---|---|---|---|---|',
       ...stormRows.map(
         (r) =>
-          `| ${r.input} | ${r.secs.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${r.mb.toFixed(0)} MiB | ${r.matched.toLocaleString('en-US')} | ${r.underlayOnly.toLocaleString('en-US')} | ${r.overlayOnly.toLocaleString('en-US')} |`,
+          `| ${r.input} | ${r.secs.toFixed(2)} s | ${r.cpu.toFixed(2)} s | ${r.mb.toFixed(0)} MiB ` +
+          `| ${r.matched.toLocaleString('en-US')} | ${r.underlayOnly.toLocaleString('en-US')} ` +
+          `| ${r.overlayOnly.toLocaleString('en-US')} |`,
       ),
       '',
       `Storm rows: best of ${runs}, page cache warmed by reading the files; ${machine}; ${new Date().toISOString().slice(0, 10)}.`,

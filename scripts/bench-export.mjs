@@ -140,7 +140,9 @@ if (!made) {
   const g0 = performance.now();
   const c = await generate();
   log(
-    `generated ${dir}: underlay ${c.underlay.toLocaleString('en-US')} packets (${c.vxlan.toLocaleString('en-US')} VXLAN), bridge ${c.bridge.toLocaleString('en-US')} frames, in ${((performance.now() - g0) / 1000).toFixed(1)} s`,
+    `generated ${dir}: underlay ${c.underlay.toLocaleString('en-US')} packets ` +
+      `(${c.vxlan.toLocaleString('en-US')} VXLAN), bridge ${c.bridge.toLocaleString('en-US')} frames, ` +
+      `in ${((performance.now() - g0) / 1000).toFixed(1)} s`,
   );
 } else log(`reusing ${dir}`);
 const mib = (statSync(under).size + statSync(over).size) / 2 ** 20;
@@ -174,13 +176,16 @@ try {
   const byVni = Object.fromEntries(
     (
       await rows(
-        `SELECT vni::VARCHAR AS vni, count(*)::INTEGER AS packets, sum(wire_len)::BIGINT AS bytes FROM ${pq} WHERE side = 'underlay' AND tunnel = 'vxlan' GROUP BY vni`,
+        'SELECT vni::VARCHAR AS vni, count(*)::INTEGER AS packets, ' +
+          `sum(wire_len)::BIGINT AS bytes FROM ${pq} WHERE side = 'underlay' AND tunnel = 'vxlan' GROUP BY vni`,
       )
     ).map((r) => [r.vni, { packets: r.packets, bytes: Number(r.bytes) }]),
   );
   const pairs = (
     await rows(
-      `SELECT outer_src AS src, outer_dst AS dst, vni, count(*)::INTEGER AS packets, sum(wire_len)::BIGINT AS bytes FROM ${pq} WHERE side = 'underlay' AND tunnel IS NOT NULL GROUP BY ALL`,
+      'SELECT outer_src AS src, outer_dst AS dst, vni, count(*)::INTEGER AS packets, ' +
+        `sum(wire_len)::BIGINT AS bytes FROM ${pq} WHERE side = 'underlay' AND tunnel IS NOT ` +
+        'NULL GROUP BY ALL',
     )
   ).map((r) => ({ src: r.src, dst: r.dst, vni: r.vni, packets: r.packets, bytes: Number(r.bytes) }));
   db.closeSync();
@@ -209,17 +214,24 @@ try {
   else {
     const num = (x) => x.toLocaleString('en-US');
     const lines = [
-      `\`npm run bench:export\`, ${result.date.slice(0, 16).replace('T', ' ')} UTC, ${machine}; load average ${loadBefore} before, ${loadAfter} after; best of ${runs}.`,
-      `Pair: ${num(result.files.underlay)} underlay + ${num(result.files.bridge)} bridge packets, ${result.files.mib} MiB; ${num(result.packetRows)} packet rows, ${num(result.flowRows)} flow rows; matched ${num(result.correlation?.matched ?? 0)}.`,
+      `\`npm run bench:export\`, ${result.date.slice(0, 16).replace('T', ' ')} UTC, ${machine}; ` +
+        `load average ${loadBefore} before, ${loadAfter} after; best of ${runs}.`,
+      `Pair: ${num(result.files.underlay)} underlay + ${num(result.files.bridge)} bridge ` +
+        `packets, ${result.files.mib} MiB; ${num(result.packetRows)} packet rows, ${num(result.flowRows)} ` +
+        `flow rows; matched ${num(result.correlation?.matched ?? 0)}.`,
       '',
       '| command | wall s | CPU s | peak RSS MiB | wall vs `stats --json` |',
       '|---|---:|---:|---:|---:|',
       ...Object.entries(result.best).map(
         ([k, v]) =>
-          `| \`${commands[k][0]} ${k === 'export' ? 'DIR --out OUT' : k === 'stats' ? '--json UNDERLAY' : '--json UNDERLAY BRIDGE'}\` | ${v.secs.toFixed(2)} | ${v.cpu.toFixed(2)} | ${v.mb} | ${(v.secs / result.best.stats.secs).toFixed(1)}× |`,
+          `| \`${commands[k][0]} ${k === 'export' ? 'DIR --out OUT' : k === 'stats' ? '--json UNDERLAY' : '--json UNDERLAY BRIDGE'}\` ` +
+          `| ${v.secs.toFixed(2)} | ${v.cpu.toFixed(2)} | ${v.mb} ` +
+          `| ${(v.secs / result.best.stats.secs).toFixed(1)}× |`,
       ),
       '',
-      `export's phases (its own clock, best run): pass ${result.exportPhases.analysis} s (${result.exportPhases.analysisCpu} CPU s), DuckDB joins and Parquet ${result.exportPhases.parquet} s (${result.exportPhases.parquetCpu} CPU s).`,
+      `export's phases (its own clock, best run): pass ${result.exportPhases.analysis} s ` +
+        `(${result.exportPhases.analysisCpu} CPU s), DuckDB joins and Parquet ${result.exportPhases.parquet} ` +
+        `s (${result.exportPhases.parquetCpu} CPU s).`,
       `DuckDB's counts over packets.parquet equal stats --json: per VNI ${vniEqual ? 'yes' : 'NO'}, per VTEP pair ${pairsEqual ? 'yes' : 'NO'}.`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

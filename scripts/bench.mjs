@@ -289,10 +289,15 @@ const c = cpus();
 const started = new Date();
 const loadBefore = loadavg();
 console.log(
-  `npm run bench, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${c.length} × ${c[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${have('tcpdump') ? version(['tcpdump', '--version']) : 'no tcpdump'}, ${have('tshark') ? version(['tshark', '--version']).replace(/ \(Git.*$/, '') : 'no tshark'}`,
+  `npm run bench, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${c.length} ` +
+    `× ${c[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+    `node ${process.version}, ${have('tcpdump') ? version(['tcpdump', '--version']) : 'no tcpdump'}, ` +
+    `${have('tshark') ? version(['tshark', '--version']).replace(/ \(Git.*$/, '') : 'no tshark'}`,
 );
 console.log(
-  `load average before: ${loadBefore.map((l) => l.toFixed(2)).join(' ')}; each command: output to /dev/null, page cache warm, best of ${runs} interleaved rounds${withTshark ? ' (tshark: one run)' : ''}`,
+  `load average before: ${loadBefore.map((l) => l.toFixed(2)).join(' ')}; each command: ` +
+    `output to /dev/null, page cache warm, best of ${runs} interleaved ` +
+    `rounds${withTshark ? ' (tshark: one run)' : ''}`,
 );
 
 const tables = [];
@@ -354,7 +359,8 @@ for (const t of tables) {
     const vsTcpdump = !tcpdump || r === tcpdump ? '—' : ratio(tcpdump.secs, r.secs);
     const vsWalk = !walkRow || r === walkRow ? '—' : `${(r.secs / walkRow.secs).toFixed(2)}×`;
     console.log(
-      `| \`${r.label}\` | ${r.secs.toFixed(2)} | ${r.cpu.toFixed(2)} | ${r.mb.toFixed(0)} | ${Math.round(t.packets / r.secs).toLocaleString('en-US')} | ${vsTcpdump} | ${vsWalk} |`,
+      `| \`${r.label}\` | ${r.secs.toFixed(2)} | ${r.cpu.toFixed(2)} | ${r.mb.toFixed(0)} ` +
+        `| ${Math.round(t.packets / r.secs).toLocaleString('en-US')} | ${vsTcpdump} | ${vsWalk} |`,
     );
   }
   const stats = t.rows.find((r) => r.label.includes('stats'));

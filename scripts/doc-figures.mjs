@@ -10,7 +10,9 @@ export function machineLine({ withTcpdump = false } = {}) {
   const os = existsSync('/etc/os-release')
     ? /^PRETTY_NAME="?([^"\n]+)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1]
     : process.platform;
-  const line = `${cpu.length} × ${cpu[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${os}, Linux ${release()}, Node ${process.versions.node}`;
+  const line =
+    `${cpu.length} × ${cpu[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${os}, ` +
+    `Linux ${release()}, Node ${process.versions.node}`;
   if (!withTcpdump) return line;
   return `${line}, ${spawnSync('tcpdump', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]}`;
 }

@@ -165,7 +165,8 @@ if (timeIndex) {
     indexing[label] = JSON.parse(r.stdout);
     const x = indexing[label];
     log(
-      `load-web: indexed ${x.packets.toLocaleString('en')} packets (${x.captures} capture(s)) in ${x.wallSec.toFixed(2)} s, ${x.cpuSec.toFixed(2)} CPU s, peak RSS ${x.hwmMiB.toFixed(0)} MiB`,
+      `load-web: indexed ${x.packets.toLocaleString('en')} packets (${x.captures} capture(s)) ` +
+        `in ${x.wallSec.toFixed(2)} s, ${x.cpuSec.toFixed(2)} CPU s, peak RSS ${x.hwmMiB.toFixed(0)} MiB`,
     );
   }
   rmSync(alone, { recursive: true, force: true });
@@ -214,7 +215,8 @@ const mem = () => {
 };
 const before = mem();
 log(
-  `load-web: server up in ${startSec.toFixed(1)} s (indexing), first /api/session in ${warmSec.toFixed(1)} s (correlation); RSS ${before.rssMiB.toFixed(0)} MiB`,
+  `load-web: server up in ${startSec.toFixed(1)} s (indexing), ` +
+    `first /api/session in ${warmSec.toFixed(1)} s (correlation); RSS ${before.rssMiB.toFixed(0)} MiB`,
 );
 
 // ---- 3. the load ----
@@ -281,23 +283,35 @@ const row = {
 
 // ---- 4. the report ----
 const table = [
-  '| packets (×2 captures) | clients | s | requests | req/s | p50 ms | p99 ms | max ms | errors | server RSS after warm-up | peak RSS under load | VmHWM (lifetime) | start / first session s |',
+  '| packets (×2 captures) | clients | s | requests | req/s | p50 ms | p99 ms | max ms | errors | ' +
+    'server RSS after warm-up | peak RSS under load | VmHWM (lifetime) | start / first session s |',
   '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  `| ${packets.toLocaleString('en')} | ${clients} | ${row.durationSec.toFixed(0)} | ${row.requests.toLocaleString('en')} | ${row.rps.toFixed(0)} | ${row.p50ms.toFixed(1)} | ${row.p99ms.toFixed(1)} | ${row.maxms.toFixed(0)} | ${row.errors} | ${row.rssAfterWarmMiB.toFixed(0)} MiB | ${row.peakRssUnderLoadMiB.toFixed(0)} MiB | ${row.vmHwmMiB.toFixed(0)} MiB | ${startSec.toFixed(1)} / ${warmSec.toFixed(1)} |`,
+  `| ${packets.toLocaleString('en')} | ${clients} | ${row.durationSec.toFixed(0)} ` +
+    `| ${row.requests.toLocaleString('en')} | ${row.rps.toFixed(0)} | ${row.p50ms.toFixed(1)} ` +
+    `| ${row.p99ms.toFixed(1)} | ${row.maxms.toFixed(0)} | ${row.errors} ` +
+    `| ${row.rssAfterWarmMiB.toFixed(0)} MiB | ${row.peakRssUnderLoadMiB.toFixed(0)} MiB ` +
+    `| ${row.vmHwmMiB.toFixed(0)} MiB | ${startSec.toFixed(1)} / ${warmSec.toFixed(1)} |`,
 ].join('\n');
 const mib = (x) => `${x.toFixed(0)} MiB`;
 const indexTable = timeIndex
   ? [
       '| captures | packets | indexed + analysed, wall s | CPU s | peak RSS (VmHWM) |',
       '|---|---:|---:|---:|---:|',
-      `| 1 (the underlay) | ${indexing.one.packets.toLocaleString('en')} | ${indexing.one.wallSec.toFixed(2)} | ${indexing.one.cpuSec.toFixed(2)} | ${mib(indexing.one.hwmMiB)} |`,
-      `| 2 (the pair, correlated) | ${indexing.pair.packets.toLocaleString('en')} | ${indexing.pair.wallSec.toFixed(2)} | ${indexing.pair.cpuSec.toFixed(2)} | ${mib(indexing.pair.hwmMiB)} |`,
+      `| 1 (the underlay) | ${indexing.one.packets.toLocaleString('en')} ` +
+        `| ${indexing.one.wallSec.toFixed(2)} | ${indexing.one.cpuSec.toFixed(2)} ` +
+        `| ${mib(indexing.one.hwmMiB)} |`,
+      `| 2 (the pair, correlated) | ${indexing.pair.packets.toLocaleString('en')} ` +
+        `| ${indexing.pair.wallSec.toFixed(2)} | ${indexing.pair.cpuSec.toFixed(2)} ` +
+        `| ${mib(indexing.pair.hwmMiB)} |`,
     ].join('\n')
   : '';
 const extra = [
-  `server CPU under load: ${serverCpuSec.toFixed(1)} s in ${row.durationSec.toFixed(0)} s (${((serverCpuSec / row.durationSec) * 100).toFixed(0)} % of a core); load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`,
+  `server CPU under load: ${serverCpuSec.toFixed(1)} s in ${row.durationSec.toFixed(0)} s ` +
+    `(${((serverCpuSec / row.durationSec) * 100).toFixed(0)} % of a core); ` +
+    `load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after`,
   paint
-    ? `first paint in chromium: ${paint.fcpMs.toFixed(0)} ms (first contentful paint), overview drawn (cards and charts) ${paint.overviewMs.toFixed(0)} ms after navigation`
+    ? `first paint in chromium: ${paint.fcpMs.toFixed(0)} ms (first contentful paint), overview drawn ` +
+      `(cards and charts) ${paint.overviewMs.toFixed(0)} ms after navigation`
     : '',
 ]
   .filter(Boolean)
@@ -305,13 +319,17 @@ const extra = [
 if (asJson) process.stdout.write(`${JSON.stringify(row)}\n`);
 else
   process.stdout.write(
-    `${indexTable ? `${indexTable}\n\n` : ''}${table}\n\n${extra}\npeak RSS by quarter: ${row.peakRssByQuarterMiB.join(', ')} MiB\n${row.machine}, ${row.date}, generator ${generator}${row.errors ? `; errors: ${JSON.stringify(row.errorDetail)}` : ''}\n`,
+    `${indexTable ? `${indexTable}\n\n` : ''}${table}\n\n${extra}\npeak RSS by ` +
+      `quarter: ${row.peakRssByQuarterMiB.join(', ')} MiB\n${row.machine}, ${row.date}, ` +
+      `generator ${generator}${row.errors ? `; errors: ${JSON.stringify(row.errorDetail)}` : ''}\n`,
   );
 
 if (writeDoc) {
   const section = [
-    `Run: \`node scripts/load-web.mjs --packets ${packets} --clients ${clients} --duration ${duration} --write-doc\` (${generator}, ${row.date.slice(0, 16).replace('T', ' ')} UTC)`,
-    `Machine: ${row.machine}; load average ${loadBefore.toFixed(1)} when the load started, ${loadAfter.toFixed(1)} at its end (other work on the machine counts)`,
+    `Run: \`node scripts/load-web.mjs --packets ${packets} --clients ${clients} --duration ${duration} ` +
+      `--write-doc\` (${generator}, ${row.date.slice(0, 16).replace('T', ' ')} UTC)`,
+    `Machine: ${row.machine}; load average ${loadBefore.toFixed(1)} when the load ` +
+      `started, ${loadAfter.toFixed(1)} at its end (other work on the machine counts)`,
     '',
     ...(indexTable ? [indexTable, ''] : []),
     table,

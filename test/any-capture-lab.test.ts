@@ -426,7 +426,10 @@ suite('-i any and multi-interface captures in the lab', () => {
     const r = JSON.parse(c.stdout) as Correlation & { sessionFile?: string };
     expect(r.sessionFile).toBe(path.join(out, 'session.json'));
     expect(r.sides).toMatch(
-      /^split by interface from the traffic: underlay eth1 \(\d+ VXLAN packets .*\), bridge side vm1 \(\d+ of its frames carried in them\); not the VXLAN device vxlan10, which carries them all$/,
+      new RegExp(
+        /^split by interface from the traffic: underlay eth1 \(\d+ VXLAN packets .*\), /.source +
+          /bridge side vm1 \(\d+ of its frames carried in them\); not the VXLAN device vxlan10, which carries them all$/.source,
+      ),
     );
     const text = await runCli(['correlate', file]);
     expect(text.stdout).toContain(`${file} [eth1]`);
@@ -436,7 +439,8 @@ suite('-i any and multi-interface captures in the lab', () => {
     // compared from the EtherType on (a cooked record has no Ethernet header) with vm1's records
     const local = underlayAddress();
     const rows = fieldRows(file, ['ip.src', 'udp.payload'], `sll.ifindex == ${idx.get('eth1')} && vxlan`);
-    const port = rawFrames(file, `sll.ifindex == ${idx.get('vm1')}`).map((hex) => hex.slice(0, 4) + hex.slice(40)); // SLL2: protocol, then 16 bytes, then the frame's payload
+    // SLL2: protocol, then 16 bytes, then the frame's payload
+    const port = rawFrames(file, `sll.ifindex == ${idx.get('vm1')}`).map((hex) => hex.slice(0, 4) + hex.slice(40));
     const ref = reference(rows, local, port, (hex) => hex.slice(24)); // inner Ethernet: from its EtherType
     expect(counts(r)).toEqual({
       vxlan: ref.vxlan,

@@ -189,7 +189,12 @@ suite(`the remote end of a capture when the local end dies${preflight ? ` (skipp
     expect(r.code, r.stderr).toBe(1);
     // the first of the commands in flight to hear of it (the version check, or one started beside it) says so
     expect(r.stderr).toMatch(
-      /^vxlan-inspect: kvm1 \(10\.3\.1\.156\) eth1, vxlan_bridge: the SSH connection closed while `[^`\n]+` was running \(no exit status came back: sshd on kvm1 stopped, or the connection to 10\.3\.1\.156 was lost\); whether it took effect is unknown: check the node, then run again$/m,
+      new RegExp(
+        /^vxlan-inspect: kvm1 \(10\.3\.1\.156\) eth1, vxlan_bridge: the SSH connection closed while `[^`\n]+` was running /.source +
+          /\(no exit status came back: sshd on kvm1 stopped, or the connection to 10\.3\.1\.156 was lost\); /.source +
+          /whether it took effect is unknown: check the node, then run again$/.source,
+        'm',
+      ),
     );
     expect(r.stderr).not.toMatch(/exit \?\)|failed \(exit/);
   });

@@ -88,7 +88,8 @@ describe('export of the bundled recording (fixtures/lab)', () => {
   it('has one row per packet of every file', async () => {
     const expected = JSON.parse(readFileSync(path.join(LAB, 'expected.json'), 'utf8')) as { files: { file: string; packets: number }[] };
     const rows = await query(
-      `SELECT file, count(*) AS packets, min(frame) AS first, max(frame) AS last, count(DISTINCT frame) AS distinct_frames FROM ${q(packets)} GROUP BY file ORDER BY file`,
+      'SELECT file, count(*) AS packets, min(frame) AS first, max(frame) AS last, count(DISTINCT frame) ' +
+        `AS distinct_frames FROM ${q(packets)} GROUP BY file ORDER BY file`,
     );
     expect(rows).toEqual(
       expected.files.map((f) => ({ file: f.file, packets: f.packets, first: 1, last: f.packets, distinct_frames: f.packets })),
@@ -101,12 +102,16 @@ describe('export of the bundled recording (fixtures/lab)', () => {
       const file = path.join(LAB, `${node}-eth1.pcap`);
       const s = await statsOf(file);
       const byVni = await query(
-        `SELECT vni::VARCHAR AS vni, count(*) AS packets, sum(wire_len) AS bytes FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay' AND tunnel = 'vxlan' GROUP BY vni ORDER BY vni`,
+        'SELECT vni::VARCHAR AS vni, count(*) AS packets, sum(wire_len) ' +
+          `AS bytes FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay' AND tunnel = 'vxlan' GROUP ` +
+          'BY vni ORDER BY vni',
       );
       expect(Object.fromEntries(byVni.map((r) => [r.vni, { packets: r.packets, bytes: r.bytes }]))).toEqual(s.vxlan.byVni);
       expect(Object.keys(s.vxlan.byVni).length).toBeGreaterThan(0);
       const pairs = await query(
-        `SELECT outer_src AS src, outer_dst AS dst, vni, count(*) AS packets, sum(wire_len) AS bytes FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay' AND tunnel IS NOT NULL GROUP BY ALL ORDER BY packets DESC, src`,
+        'SELECT outer_src AS src, outer_dst AS dst, vni, count(*) AS packets, sum(wire_len) ' +
+          `AS bytes FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay' AND tunnel IS NOT NULL ` +
+          'GROUP BY ALL ORDER BY packets DESC, src',
       );
       expect(pairs).toEqual([...s.vtepPairs].sort((a, b) => b.packets - a.packets || a.src.localeCompare(b.src)));
       expect(pairs.length).toBe(2);
@@ -117,11 +122,15 @@ describe('export of the bundled recording (fixtures/lab)', () => {
     for (const node of ['kvm1', 'kvm2']) {
       const s = await statsOf(path.join(LAB, `${node}-eth1.pcap`));
       const byVni = await query(
-        `SELECT vni::VARCHAR AS vni, sum(packets) AS packets, sum(bytes) AS bytes FROM ${q(flows)} WHERE node = '${node}' AND side = 'underlay' AND tunnel = 'vxlan' GROUP BY vni`,
+        'SELECT vni::VARCHAR AS vni, sum(packets) AS packets, sum(bytes) ' +
+          `AS bytes FROM ${q(flows)} WHERE node = '${node}' AND side = 'underlay' AND tunnel = ` +
+          `'vxlan' GROUP BY vni`,
       );
       expect(Object.fromEntries(byVni.map((r) => [r.vni, { packets: Number(r.packets), bytes: Number(r.bytes) }]))).toEqual(s.vxlan.byVni);
       const pairs = await query(
-        `SELECT outer_src AS src, outer_dst AS dst, vni, sum(packets)::BIGINT AS packets, sum(bytes)::BIGINT AS bytes FROM ${q(flows)} WHERE node = '${node}' AND side = 'underlay' AND tunnel IS NOT NULL GROUP BY ALL ORDER BY packets DESC, src`,
+        'SELECT outer_src AS src, outer_dst AS dst, vni, sum(packets)::BIGINT AS packets, ' +
+          `sum(bytes)::BIGINT AS bytes FROM ${q(flows)} WHERE node = '${node}' AND side = 'underlay' AND ` +
+          'tunnel IS NOT NULL GROUP BY ALL ORDER BY packets DESC, src',
       );
       expect(pairs).toEqual([...s.vtepPairs].sort((a, b) => b.packets - a.packets || a.src.localeCompare(b.src)));
     }
@@ -149,21 +158,29 @@ describe('export of the bundled recording (fixtures/lab)', () => {
         byVtepPair: { src: string; dst: string; vni: number; matched: number }[];
       };
       const [u] = await query(
-        `SELECT count(*) FILTER (WHERE matched) AS matched, count(*) FILTER (WHERE NOT matched) AS underlay_only, count(*) FILTER (WHERE direction = 'encap') AS encap, count(*) FILTER (WHERE direction = 'decap') AS decap, count(matched) AS compared FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay'`,
+        'SELECT count(*) FILTER (WHERE matched) AS matched, count(*) FILTER (WHERE NOT matched) ' +
+          `AS underlay_only, count(*) FILTER (WHERE direction = 'encap') AS encap, count(*) FILTER ` +
+          `(WHERE direction = 'decap') AS decap, count(matched) ` +
+          `AS compared FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay'`,
       );
       expect(u).toEqual({ matched: c.matched, underlay_only: c.underlayOnly, encap: c.encap, decap: c.decap, compared: c.underlayVxlan });
       const [o] = await query(
-        `SELECT count(*) FILTER (WHERE NOT matched) AS overlay_only, sum(copies) FILTER (WHERE matched)::BIGINT AS copies FROM ${q(packets)} WHERE node = '${node}' AND side = 'overlay'`,
+        'SELECT count(*) FILTER (WHERE NOT matched) AS overlay_only, sum(copies) FILTER ' +
+          `(WHERE matched)::BIGINT AS copies FROM ${q(packets)} WHERE node = '${node}' AND side = 'overlay'`,
       );
       expect(o).toEqual({ overlay_only: c.overlayOnly, copies: c.matched });
       const byVni = await query(
-        `SELECT vni::VARCHAR AS vni, count(*) FILTER (WHERE matched) AS matched, count(*) FILTER (WHERE NOT matched) AS underlay_only FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay' AND tunnel = 'vxlan' GROUP BY vni`,
+        'SELECT vni::VARCHAR AS vni, count(*) FILTER (WHERE matched) AS matched, count(*) FILTER ' +
+          `(WHERE NOT matched) AS underlay_only FROM ${q(packets)} WHERE node = '${node}' AND side = ` +
+          `'underlay' AND tunnel = 'vxlan' GROUP BY vni`,
       );
       expect(Object.fromEntries(byVni.map((x) => [x.vni, { matched: x.matched, underlayOnly: x.underlay_only }]))).toEqual(
         Object.fromEntries(Object.entries(c.byVni).map(([k, v]) => [k, { matched: v.matched, underlayOnly: v.underlayOnly }])),
       );
       const pairs = await query(
-        `SELECT outer_src AS src, outer_dst AS dst, vni, count(*) FILTER (WHERE matched) AS matched FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay' AND tunnel = 'vxlan' GROUP BY ALL ORDER BY src`,
+        'SELECT outer_src AS src, outer_dst AS dst, vni, count(*) FILTER (WHERE matched) ' +
+          `AS matched FROM ${q(packets)} WHERE node = '${node}' AND side = 'underlay' AND tunnel = 'vxlan' ` +
+          'GROUP BY ALL ORDER BY src',
       );
       expect(pairs).toEqual(
         c.byVtepPair.map((p) => ({ src: p.src, dst: p.dst, vni: p.vni, matched: p.matched })).sort((a, b) => a.src.localeCompare(b.src)),
@@ -180,7 +197,8 @@ describe('export of the bundled recording (fixtures/lab)', () => {
     const bad = await query(`
       SELECT u.node, u.frame, u.partner_frame, o.frame AS o_frame, o.partner_frame AS o_partner, u.direction, o.direction AS o_direction
       FROM ${q(packets)} u JOIN ${q(packets)} o ON o.node = u.node AND o.side = 'overlay' AND o.frame = u.partner_frame
-      WHERE u.side = 'underlay' AND u.matched AND (o.copies = 1 AND o.partner_frame <> u.frame OR o.direction <> u.direction OR NOT o.matched OR u.latency_us < 0)`);
+      WHERE u.side = 'underlay' AND u.matched
+        AND (o.copies = 1 AND o.partner_frame <> u.frame OR o.direction <> u.direction OR NOT o.matched OR u.latency_us < 0)`);
     expect(bad).toEqual([]);
     const [n] = await query(
       `SELECT count(*) AS n FROM ${q(packets)} WHERE matched AND (partner_frame IS NULL OR direction IS NULL OR latency_us IS NULL)`,
@@ -193,8 +211,10 @@ describe('export of the bundled recording (fixtures/lab)', () => {
 
   it("every Community ID is the one its row's tuple gives; the inner ping and its reply share one", async () => {
     const rows = await query(`
-      SELECT DISTINCT 'outer' AS level, outer_src AS src, outer_dst AS dst, outer_proto AS proto, outer_sport AS sport, outer_dport AS dport, outer_community_id AS id FROM ${q(packets)} WHERE outer_src IS NOT NULL
-      UNION SELECT DISTINCT 'inner', inner_src, inner_dst, inner_proto, inner_sport, inner_dport, inner_community_id FROM ${q(packets)} WHERE inner_src IS NOT NULL`);
+      SELECT DISTINCT 'outer' AS level, outer_src AS src, outer_dst AS dst, outer_proto AS proto, outer_sport AS sport,
+        outer_dport AS dport, outer_community_id AS id FROM ${q(packets)} WHERE outer_src IS NOT NULL
+      UNION SELECT DISTINCT 'inner', inner_src, inner_dst, inner_proto, inner_sport, inner_dport, inner_community_id
+        FROM ${q(packets)} WHERE inner_src IS NOT NULL`);
     expect(rows.length).toBeGreaterThan(10);
     for (const r of rows) {
       const sport = r.sport as number | null;
@@ -208,7 +228,9 @@ describe('export of the bundled recording (fixtures/lab)', () => {
       expect({ r, id: r.id ?? undefined }).toEqual({ r, id: want });
     }
     const pings = await query(
-      `SELECT DISTINCT inner_community_id AS id FROM ${q(packets)} WHERE protocol = 'ICMP' AND inner_sport IN (0, 8) AND inner_src IN ('10.220.220.5', '10.220.220.6') AND inner_dst IN ('10.220.220.5', '10.220.220.6')`,
+      `SELECT DISTINCT inner_community_id AS id FROM ${q(packets)} WHERE protocol = 'ICMP' AND ` +
+        `inner_sport IN (0, 8) AND inner_src IN ('10.220.220.5', '10.220.220.6') AND inner_dst IN ` +
+        `('10.220.220.5', '10.220.220.6')`,
     );
     expect(pings.length).toBe(1);
     // the later fragments of the 3000-byte pings carry no ICMP header: no ports, no ID
@@ -303,7 +325,8 @@ describe('export of the bundled recording (fixtures/lab)', () => {
     const s = JSON.parse((await runCli(['stats', path.join(LAB, 'kvm1-eth1.pcap'), '--json'])).stdout) as { firstTs: number };
     expect(first?.us).toBe(Math.round(s.firstTs * 1e6));
     const [order] = await query(
-      `SELECT count(*) AS n FROM (SELECT node, side, n, lag(n) OVER () AS prev, lag(side) OVER () AS prev_side FROM ${q(packets)}) WHERE side = prev_side AND n <> prev + 1`,
+      'SELECT count(*) AS n FROM (SELECT node, side, n, lag(n) OVER () AS prev, lag(side) OVER () ' +
+        `AS prev_side FROM ${q(packets)}) WHERE side = prev_side AND n <> prev + 1`,
     );
     expect(order).toEqual({ n: 0 });
   });
@@ -322,12 +345,15 @@ describe('export of other inputs', () => {
       { capture: 'group 7', side: 'underlay', interface: 'eth1' },
     ]);
     const [m] = await query(
-      `SELECT count(*) FILTER (WHERE matched AND side = 'underlay') AS matched, count(*) FILTER (WHERE NOT matched AND side = 'overlay') AS overlay_only FROM ${q(summary.files.packets)}`,
+      `SELECT count(*) FILTER (WHERE matched AND side = 'underlay') AS matched, count(*) FILTER ` +
+        `(WHERE NOT matched AND side = 'overlay') AS overlay_only FROM ${q(summary.files.packets)}`,
     );
     expect(m).toEqual({ matched: c.matched, overlay_only: c.overlayOnly });
     // the partner's frame is its record number in the one file, not its number among its side's packets
     const bad = await query(
-      `SELECT u.frame FROM ${q(summary.files.packets)} u LEFT JOIN ${q(summary.files.packets)} o ON o.frame = u.partner_frame AND o.side = 'overlay' WHERE u.side = 'underlay' AND u.matched AND o.frame IS NULL`,
+      `SELECT u.frame FROM ${q(summary.files.packets)} u LEFT JOIN ${q(summary.files.packets)} o ON ` +
+        `o.frame = u.partner_frame AND o.side = 'overlay' WHERE u.side = 'underlay' AND u.matched AND ` +
+        'o.frame IS NULL',
     );
     expect(bad).toEqual([]);
     const [differs] = await query(`SELECT count(*) AS n FROM ${q(summary.files.packets)} WHERE partner_frame <> partner_n`);

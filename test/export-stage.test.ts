@@ -79,7 +79,9 @@ describe('Stage', () => {
     expect(w.flowRows).toBe(1);
     expect(
       await rows(
-        `SELECT outer_src, outer_community_id, packets::INTEGER AS packets, bytes::INTEGER AS bytes, (epoch_us(first) - 1764200000000000)::INTEGER AS first, (epoch_us(last) - 1764200000000000)::INTEGER AS last FROM '${w.flows}'`,
+        'SELECT outer_src, outer_community_id, packets::INTEGER AS packets, bytes::INTEGER AS bytes, ' +
+          '(epoch_us(first) - 1764200000000000)::INTEGER AS first, (epoch_us(last) ' +
+          `- 1764200000000000)::INTEGER AS last FROM '${w.flows}'`,
       ),
     ).toEqual([{ outer_src: '192.168.100.11', outer_community_id: '1:same', packets: 4, bytes: 400, first: 1, last: 4 }]);
     // without the flag the rows are grouped by number (what an export that never restarted needs)

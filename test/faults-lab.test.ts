@@ -283,7 +283,8 @@ suite(`faults against the lab${preflight ? ` (skipped: ${preflight})` : ''}`, { 
       const r = await startCli(h, ['capture', 'stuck', '--inventory', inv, '--out', out, '--connect-timeout', '1']).done;
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr).toBe(
-        'capture: connecting to stuck…\nvxlan-inspect: stuck (10.3.1.156:2222) eth1, vxlan_bridge: no SSH session within 1 s (connect timeout); is the host up and port 2222 open?\n',
+        'capture: connecting to stuck…\nvxlan-inspect: stuck (10.3.1.156:2222) eth1, vxlan_bridge: ' +
+          'no SSH session within 1 s (connect timeout); is the host up and port 2222 open?\n',
       );
       expect(r.ms).toBeGreaterThanOrEqual(1000);
       expect(r.ms).toBeLessThan(10_000);
@@ -342,7 +343,8 @@ suite(`faults against the lab${preflight ? ` (skipped: ${preflight})` : ''}`, { 
     for (const iface of ['eth1', 'vxlan_bridge']) {
       expect(r.stderr).toMatch(
         new RegExp(
-          `kvm1 \\(10\\.3\\.1\\.156\\) ${iface}: the SSH connection was lost mid-capture \\(SSH connection lost: Keepalive timeout\\); \\S*kvm1-${iface}\\.pcap keeps the \\d+ whole packet`,
+          `kvm1 \\(10\\.3\\.1\\.156\\) ${iface}: the SSH connection was lost mid-capture \\(SSH connection ` +
+            `lost: Keepalive timeout\\); \\S*kvm1-${iface}\\.pcap keeps the \\d+ whole packet`,
         ),
       );
     }

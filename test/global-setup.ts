@@ -24,7 +24,9 @@ export default function buildOnce(): void {
   const r = spawnSync(argv[0]!, argv.slice(1), { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) {
     throw new Error(
-      `global setup: \`npm run build\` failed (exit ${r.status ?? r.signal}), so no test runs against a stale dist/:\n${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`,
+      `global setup: \`npm run build\` failed (exit ${r.status ?? r.signal}), ` +
+        'so no test runs against a stale ' +
+        `dist/:\n${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`,
     );
   }
   process.stdout.write(`global setup: npm run build (incremental) took ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);

@@ -492,8 +492,10 @@ suite(`lab break / lab fix: check names each fault${preflight ? ` (skipped: ${pr
         {
           status: 'not-decapsulated',
           code: 'stale-fdb',
-          reason:
-            /kvm1's vxlan10 has a static entry for its inner source [0-9a-f:]{17} → 10\.3\.1\.250 .*this packet comes from 10\.3\.1\.174: Linux drops VXLAN packets whose source MAC is pinned to another VTEP/,
+          reason: new RegExp(
+            /kvm1's vxlan10 has a static entry for its inner source [0-9a-f:]{17} → 10\.3\.1\.250 .*/.source +
+              /this packet comes from 10\.3\.1\.174: Linux drops VXLAN packets whose source MAC is pinned to another VTEP/.source,
+          ),
         },
         // so vm1 never learns vm2's MAC and sends it nothing unicast; were it to, kvm1 would send it to 10.3.1.250
         { status: 'misdirected', code: 'stale-fdb', reason: /10\.3\.1\.250/, optional: true },
@@ -541,8 +543,10 @@ suite(`lab break / lab fix: check names each fault${preflight ? ` (skipped: ${pr
           {
             status: 'not-decapsulated',
             code: 'group-mismatch',
-            reason:
-              /kvm1 floods to multicast group 239\.1\.1\.1, which kvm2 did not join: vxlan10 group 239\.1\.1\.2|kvm2 floods to multicast group 239\.1\.1\.2, which kvm1 did not join: vxlan10 group 239\.1\.1\.1/,
+            reason: new RegExp(
+              /kvm1 floods to multicast group 239\.1\.1\.1, which kvm2 did not join: vxlan10 group 239\.1\.1\.2|/.source +
+                /kvm2 floods to multicast group 239\.1\.1\.2, which kvm1 did not join: vxlan10 group 239\.1\.1\.1/.source,
+            ),
           },
         ],
         ['--multicast', '239.1.1.1'],

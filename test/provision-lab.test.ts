@@ -119,7 +119,9 @@ suite(`provision, check and teardown against the lab${preflight ? ` (skipped: ${
     expect(ping.code, ping.stdout + ping.stderr).toBe(0);
     const again = provisionBoth();
     expect(again.stdout).toBe(
-      'kvm1 (10.3.1.156): nothing to change\nkvm2 (10.3.1.174): nothing to change\nnote: firewalld is not installed: no firewall changes (kvm1, kvm2)\nprovision: kvm1 nothing to change, kvm2 nothing to change\n',
+      'kvm1 (10.3.1.156): nothing to change\nkvm2 (10.3.1.174): nothing to change\nnote: ' +
+        'firewalld is not installed: no firewall changes (kvm1, kvm2)\nprovision: ' +
+        'kvm1 nothing to change, kvm2 nothing to change\n',
     );
   });
 

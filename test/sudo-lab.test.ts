@@ -190,7 +190,8 @@ suite('the non-root sudo path against the lab', () => {
     const tmp = path.join(work, 'sudoers.tmp');
     writeFileSync(
       tmp,
-      `# vxlan-inspect sudo-lab test: removed by the test\n${user}, ${homeless} ALL=(root) NOPASSWD: /usr/bin/tcpdump, /usr/bin/kill, /usr/sbin/ip, /usr/sbin/bridge, /usr/bin/firewall-cmd\n`,
+      `# vxlan-inspect sudo-lab test: removed by the test\n${user}, ${homeless} ALL=(root) NOPASSWD: ` +
+        `/usr/bin/tcpdump, /usr/bin/kill, /usr/sbin/ip, /usr/sbin/bridge, /usr/bin/firewall-cmd\n`,
       { mode: 0o440 },
     );
     must(['visudo', '-cf', tmp]);
@@ -248,7 +249,10 @@ suite('the non-root sudo path against the lab', () => {
     const r = await cli(h, ['capture', 'kvm1', '--inventory', invSudo, '--out', out, '--duration', '2s']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `vxlan-inspect: kvm1 (10.3.1.156) eth1, vxlan_bridge: sudo wants a password for ${user} to run tcpdump; allow it without one (a NOPASSWD rule in /etc/sudoers.d/) or connect as root (user: root in the inventory)`,
+      'vxlan-inspect: kvm1 (10.3.1.156) eth1, vxlan_bridge: ' +
+        `sudo wants a password for ${user} to run tcpdump; ` +
+        'allow it without one (a NOPASSWD rule in /etc/sudoers.d/) or connect as root (user: ' +
+        'root in the inventory)',
     );
     expect(existsSync(out)).toBe(false);
     expect(await settledLeftIn(`${prefix}kvm1`)).toEqual([]);
@@ -260,7 +264,9 @@ suite('the non-root sudo path against the lab', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       new RegExp(
-        `vxlan-inspect: kvm1 \\(10\\.3\\.1\\.156\\) eth1: permission denied: ${user} may not capture on eth1 \\(tcpdump: eth1: You don't have permission .*\\); set sudo: true for the node in the inventory`,
+        `vxlan-inspect: kvm1 \\(10\\.3\\.1\\.156\\) eth1: ` +
+          `permission denied: ${user} may not capture on eth1 \\(tcpdump: eth1: ` +
+          `You don't have permission .*\\); set sudo: true for the node in the inventory`,
       ),
     );
     expect(await settledLeftIn(`${prefix}kvm1`)).toEqual([]);

@@ -129,6 +129,10 @@ export async function findCookedSides(
     underlay: { kind: 'ifindex', ifindexes: [under.ifindex], names: [name(under.ifindex)] },
     overlay: { kind: 'ifindex', ifindexes: [over.ifindex], names: [name(over.ifindex)] },
     evidence,
-    note: `split by interface from the traffic: underlay ${name(under.ifindex)} (${under.vxlan} VXLAN packets in the first ${Math.min(n, PROBE_RECORDS)} records), bridge side ${name(over.ifindex)} (${over.carried} of its frames carried in them)${device && device !== over ? `; not the VXLAN device ${name(device.ifindex)}, which carries them all` : ''}`,
+    note:
+      `split by interface from the traffic: underlay ${name(under.ifindex)} ` +
+      `(${under.vxlan} VXLAN packets in the first ${Math.min(n, PROBE_RECORDS)} records), ` +
+      `bridge side ${name(over.ifindex)} (${over.carried} of its frames carried in ` +
+      `them)${device && device !== over ? `; not the VXLAN device ${name(device.ifindex)}, which carries them all` : ''}`,
   };
 }

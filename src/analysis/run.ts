@@ -89,7 +89,9 @@ export async function sidesOfOneFile(
   if (!pairing?.underlay || !pairing.overlay) {
     const names = probed.interfaces.map((i) => i.name ?? `if${i.id}`).join(', ');
     throw new UsageError(
-      `${path} holds one side only (interfaces: ${names || 'one, unnamed'}): give the bridge capture too (correlate UNDERLAY OVERLAY), or capture both in one file (dumpcap -i eth1 -i vxlan_bridge, or tcpdump -i any)`,
+      `${path} holds one side only (interfaces: ${names || 'one, unnamed'}): ` +
+        'give the bridge capture too (correlate UNDERLAY OVERLAY), or capture both in one file ' +
+        '(dumpcap -i eth1 -i vxlan_bridge, or tcpdump -i any)',
     );
   }
   let note =
@@ -99,13 +101,17 @@ export async function sidesOfOneFile(
   if (pairing.underlay.select.kind === 'ifindex' && pairing.underlay.select.ifindexes.length === 0) {
     if (probed.interfaces.every((i) => i.linkType === LINKTYPE_SLL)) {
       throw new UsageError(
-        `${path} is a Linux cooked capture of version 1 (SLL), whose records say no interface: its sides cannot be told apart; tcpdump 4.99 and later write SLL2 for -i any (--interface any), or capture the underlay and the bridge apart`,
+        `${path} is a Linux cooked capture of version 1 (SLL), whose records say no interface: ` +
+          'its sides cannot be told apart; tcpdump 4.99 and later write SLL2 for -i any (--interface any), ' +
+          'or capture the underlay and the bridge apart',
       );
     }
     const found = await findCookedSides(path, { ...(registry ? { registry } : {}), ...(ifindexNames ? { names: ifindexNames } : {}) });
     if (!found)
       throw new UsageError(
-        `${path}: a capture of every interface (tcpdump -i any) in which no interface carries VXLAN packets whose frames another interface carries: its sides cannot be told apart; capture the underlay and the bridge apart`,
+        `${path}: a capture of every interface (tcpdump -i any) ` +
+          'in which no interface carries VXLAN packets whose frames another interface carries: ' +
+          'its sides cannot be told apart; capture the underlay and the bridge apart',
       );
     pairing.underlay = { ...pairing.underlay, iface: found.underlay.names.join(','), select: found.underlay };
     pairing.overlay = { ...pairing.overlay, iface: found.overlay.names.join(','), select: found.overlay };

@@ -265,7 +265,9 @@ function cookedSplit(f: FileShape, _names: RoleNames): { sides: Pick<NodePairing
       underlay: { path: f.path, name: f.name, iface: 'any', select: open },
       overlay: { path: f.path, name: f.name, iface: 'any', select: { ...open, ifindexes: [], names: [] } },
     },
-    note: 'a capture of every interface (tcpdump -i any): the interface that carries the VXLAN packets is the underlay, the one whose frames they carry the bridge side',
+    note:
+      'a capture of every interface (tcpdump -i any): the interface that carries the VXLAN packets is the ' +
+      'underlay, the one whose frames they carry the bridge side',
   };
 }
 

@@ -611,7 +611,10 @@ export class Correlator {
     );
   }
 
-  /** The class of bridge frames identical to frame `id` among the most recent of its key (at most MAX_SAME_KEY, after at most MAX_CLASS_STEPS steps), if any. */
+  /**
+   * The class of bridge frames identical to frame `id` among the most recent of its key (at most
+   * MAX_SAME_KEY, after at most MAX_CLASS_STEPS steps), if any.
+   */
   private classOf(id: number, key: number): FrameClass | undefined {
     const s = this.index.find(key);
     if (s < 0) return undefined;

@@ -160,7 +160,10 @@ export class Diagnostics {
         'error',
         s.n,
         (c) => `${c} fragmented outer packet(s)`,
-        `The underlay fragments VXLAN packets: the bridge MTU is too large for the underlay. VXLAN over IPv4 adds ${VXLAN_IPV4_OVERHEAD} bytes: with an underlay MTU of ${UNDERLAY_MTU}, give the bridge and the guests an MTU of ${UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD} (ip link set dev vxlan_bridge mtu ${UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD}).`,
+        'The underlay fragments VXLAN packets: the bridge MTU is too large for the underlay. VXLAN over ' +
+          `IPv4 adds ${VXLAN_IPV4_OVERHEAD} bytes: with an underlay MTU of ${UNDERLAY_MTU}, ` +
+          `give the bridge and the guests an MTU of ${UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD} ` +
+          `(ip link set dev vxlan_bridge mtu ${UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD}).`,
       );
     } else if (s.outerFragment === 6) {
       this.note(
@@ -182,7 +185,9 @@ export class Diagnostics {
         s.n,
         (c) => `VXLAN on UDP port ${port} (${c} packet(s))`,
         port === 8472
-          ? "Port 8472 is the Linux kernel's historical default (ip link add … type vxlan without dstport). The IANA port is 4789: both ends must agree, and firewalls usually open 4789 only (add dstport 4789)."
+          ? "Port 8472 is the Linux kernel's historical default " +
+              '(ip link add … type vxlan without dstport). The IANA port is 4789: ' +
+              'both ends must agree, and firewalls usually open 4789 only (add dstport 4789).'
           : `The IANA VXLAN port is 4789; ${port} works only if both VTEPs and every firewall on the path agree.`,
       );
     }
@@ -193,7 +198,8 @@ export class Diagnostics {
         'warning',
         s.n,
         (c) => `${c} VXLAN header(s) with the I flag clear`,
-        'RFC 7348 requires the I flag (0x08) so that the VNI is valid; a receiving Linux VTEP drops these packets. Decoded anyway, as tcpdump and Wireshark do.',
+        'RFC 7348 requires the I flag (0x08) so that the VNI is valid; ' +
+          'a receiving Linux VTEP drops these packets. Decoded anyway, as tcpdump and Wireshark do.',
       );
     }
     if (s.wireLen > UNDERLAY_MTU + 14) {
@@ -225,7 +231,10 @@ export class Diagnostics {
         'error',
         s.n,
         (c) => `${c} bridge frame(s) too big for the overlay MTU`,
-        `Frames longer than ${limit} bytes do not fit a ${UNDERLAY_MTU}-byte underlay once ${VXLAN_IPV4_OVERHEAD} bytes of VXLAN are added: they get fragmented or dropped. Lower the bridge and guest MTU to ${UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD}.`,
+        `Frames longer than ${limit} bytes do not fit a ${UNDERLAY_MTU}-byte underlay ` +
+          `once ${VXLAN_IPV4_OVERHEAD} bytes of VXLAN are added: ` +
+          'they get fragmented or dropped. Lower the bridge and guest MTU ' +
+          `to ${UNDERLAY_MTU - VXLAN_IPV4_OVERHEAD}.`,
       );
     } else if (len > UNDERLAY_MTU + 14 + (tagged ? 4 : 0)) {
       this.note(
@@ -262,7 +271,11 @@ export class Diagnostics {
         packets: [...this.bumPackets],
         title: `${this.overlayBum} broadcast/multicast frame(s) on the bridge, ${pct}% of its frames`,
         detail:
-          'ARP requests, IPv6 neighbour discovery and multicast: each one that leaves the node is sent to every remote VTEP in the forwarding table (one underlay copy per VTEP). A high share on a quiet network is normal (discovery); on a busy one, look for ARP or neighbour discovery that gets no answer, or a chatty multicast sender.',
+          'ARP requests, IPv6 neighbour discovery and multicast: ' +
+          'each one that leaves the node is sent to every remote VTEP in the forwarding table ' +
+          '(one underlay copy per VTEP). A high share on a quiet network is normal (discovery); ' +
+          'on a busy one, look for ARP or neighbour discovery that gets no answer, ' +
+          'or a chatty multicast sender.',
       });
     }
     if (this.report) out.push(...correlationDiagnostics(this.report));
@@ -289,7 +302,12 @@ const EXPLAINED: Record<string, { title: (count: number) => string; detail: stri
   'underlay:from-vxlan-device': {
     title: (c) => `${c} packet(s) sent by the VXLAN device itself (IPv6 MLD reports, router solicitations, DAD): normal`,
     detail:
-      "The kernel's VXLAN interface (e.g. vxlan10) is a network interface with IPv6 on: when it comes up it checks its link-local address (duplicate address detection), asks for routers and reports the multicast groups it listens to, from its own MAC, straight into the tunnel. These frames never cross the bridge, so the bridge capture cannot have them: nothing is lost. To silence them: sysctl -w net.ipv6.conf.vxlan10.disable_ipv6=1.",
+      "The kernel's VXLAN interface (e.g. vxlan10) is a network interface with IPv6 on: " +
+      'when it comes up it checks its link-local address (duplicate address detection), ' +
+      'asks for routers and reports the multicast groups it listens to, from its own MAC, ' +
+      'straight into the tunnel. These frames never cross the bridge, ' +
+      'so the bridge capture cannot have them: nothing is lost. To silence them: ' +
+      'sysctl -w net.ipv6.conf.vxlan10.disable_ipv6=1.',
   },
 };
 
@@ -328,7 +346,8 @@ export function correlationDiagnostics(r: CorrelationReport): Diagnostic[] {
         .map((m) => m.overlay.n),
       title: `${r.floodedFrames} bridge frame(s) flooded to several VTEPs`,
       detail:
-        'Broadcast, unknown-unicast and multicast (BUM) frames are copied to every remote VTEP in the forwarding table (head-end replication): one underlay packet per VTEP.',
+        'Broadcast, unknown-unicast and multicast (BUM) frames are copied to every remote VTEP in the ' +
+        'forwarding table (head-end replication): one underlay packet per VTEP.',
     });
   }
   if (r.snaplenCut > 0) {

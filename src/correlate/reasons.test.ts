@@ -46,7 +46,9 @@ describe('vxlanDeviceTraffic: what the VXLAN interface sends by itself, from the
   it('says a destination behind the local VTEP is on this node, and only then', () => {
     const mac = 0x664c82e5bd80;
     expect(overlayReason('local', { mac, vtep: KVM1 })).toBe(
-      `dst MAC 66:4c:82:e5:bd:80 is behind this node's VTEP ${KVM1}: the destination is on this node (guest ↔ bridge, or between local guests), so the frame does not enter the tunnel`,
+      `dst MAC 66:4c:82:e5:bd:80 is behind this node's VTEP ${KVM1}: ` +
+        'the destination is on this node (guest ↔ bridge, or between local guests), ' +
+        'so the frame does not enter the tunnel',
     );
     expect(overlayReason('local', { mac })).toContain('dst MAC 66:4c:82:e5:bd:80 is not behind any VTEP seen on the underlay');
   });

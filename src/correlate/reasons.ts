@@ -83,15 +83,25 @@ function mac(m: number | undefined): string {
 export function underlayReason(code: UnderlayReasonCode, d: ReasonDetail): string {
   switch (code) {
     case 'fragment':
-      return `the outer IP packet is a first fragment (${d.len ?? '?'} bytes): the inner frame continues in later fragments — the underlay MTU is too small for it`;
+      return (
+        `the outer IP packet is a first fragment (${d.len ?? '?'} bytes): ` +
+        'the inner frame continues in later fragments — the underlay MTU is too small for it'
+      );
     case 'not-captured':
       return 'no byte of the inner frame was captured (snaplen)';
     case 'outside-window':
-      return `the same frame is on the bridge capture (#${d.other}) ${ms(d.apartUs ?? 0)} ms away: outside the ${ms(d.windowUs ?? 0)} ms window (raise --window, or give the clock offset with --session)`;
+      return (
+        `the same frame is on the bridge capture (#${d.other}) ${ms(d.apartUs ?? 0)} ms away: ` +
+        `outside the ${ms(d.windowUs ?? 0)} ms window (raise --window, ` +
+        'or give the clock offset with --session)'
+      );
     case 'duplicate':
       return `duplicate: bridge frame #${d.other} is already matched by underlay packet #${d.by} to the same VTEP`;
     case 'differs':
-      return `bridge frame #${d.other} has the same length and headers but different content: another frame (a retry with a new nonce or timestamp), not this one`;
+      return (
+        `bridge frame #${d.other} has the same length and headers but different content: ` +
+        'another frame (a retry with a new nonce or timestamp), not this one'
+      );
     case 'before-overlay':
       return 'sent before the bridge capture started';
     case 'after-overlay':
@@ -101,13 +111,28 @@ export function underlayReason(code: UnderlayReasonCode, d: ReasonDetail): strin
     case 'vni-not-on-bridge':
       return `VNI ${d.vni} has no match at all: the bridge capture does not carry VNI ${d.vni} (a frame for another bridge, or that bridge was not captured)`;
     case 'from-vxlan-device':
-      return `sent by this node's VXLAN device itself (VTEP ${d.vtep}): its own IPv6 ${d.own ? DEVICE_TRAFFIC_WORDS[d.own] : 'traffic'} — normal, such frames never cross the bridge`;
+      return (
+        `sent by this node's VXLAN device itself (VTEP ${d.vtep}): ` +
+        `its own IPv6 ${d.own ? DEVICE_TRAFFIC_WORDS[d.own] : 'traffic'} — normal, ` +
+        'such frames never cross the bridge'
+      );
     case 'left-without-bridge':
-      return `left this node's VTEP ${d.vtep} without crossing the bridge: the bridge capture missed it, or something other than the bridge sent it into the tunnel (an address on the VXLAN device itself?)`;
+      return (
+        `left this node's VTEP ${d.vtep} without crossing the bridge: ` +
+        'the bridge capture missed it, or something other than the bridge sent it into the tunnel ' +
+        '(an address on the VXLAN device itself?)'
+      );
     case 'not-delivered':
-      return `arrived from VTEP ${d.vtep} but never reached the bridge: dropped by the VXLAN device or the bridge (VNI not configured here, firewall, no bridge port), or the bridge capture missed it`;
+      return (
+        `arrived from VTEP ${d.vtep} but never reached the bridge: ` +
+        'dropped by the VXLAN device or the bridge (VNI not configured here, firewall, no bridge port), ' +
+        'or the bridge capture missed it'
+      );
     case 'no-match':
-      return `no frame with these bytes on the bridge within ±${ms(d.windowUs ?? 0)} ms: dropped in the node (firewall, bridge filtering), meant for another bridge, or lost by the capture`;
+      return (
+        `no frame with these bytes on the bridge within ±${ms(d.windowUs ?? 0)} ms: ` +
+        'dropped in the node (firewall, bridge filtering), meant for another bridge, or lost by the capture'
+      );
   }
 }
 
@@ -122,7 +147,11 @@ export function overlayReason(code: OverlayReasonCode, d: ReasonDetail): string 
     case 'no-underlay':
       return 'the underlay capture has no VXLAN packet (wrong interface, or VXLAN on a port not given with --vxlan-port?)';
     case 'bum-not-flooded':
-      return `broadcast/multicast frame from ${mac(d.mac)} sent to no VTEP: no flood entry for a peer (bridge fdb append 00:00:00:00:00:00 dev vxlanN dst PEER), or it stayed on the node`;
+      return (
+        `broadcast/multicast frame from ${mac(d.mac)} sent to no VTEP: ` +
+        'no flood entry for a peer (bridge fdb append 00:00:00:00:00:00 dev vxlanN dst PEER), ' +
+        'or it stayed on the node'
+      );
     case 'too-big':
       return `frame of ${d.len} bytes is larger than a 1500-byte underlay carries (inner MTU 1450 + 14): dropped at encapsulation`;
     case 'remote-dst':
@@ -132,6 +161,8 @@ export function overlayReason(code: OverlayReasonCode, d: ReasonDetail): string 
     case 'local':
       return d.vtep === undefined
         ? `dst MAC ${mac(d.mac)} is not behind any VTEP seen on the underlay: local traffic (guest ↔ bridge, or between local guests)`
-        : `dst MAC ${mac(d.mac)} is behind this node's VTEP ${d.vtep}: the destination is on this node (guest ↔ bridge, or between local guests), so the frame does not enter the tunnel`;
+        : `dst MAC ${mac(d.mac)} is behind this node's VTEP ${d.vtep}: ` +
+            'the destination is on this node (guest ↔ bridge, or between local guests), ' +
+            'so the frame does not enter the tunnel';
   }
 }

@@ -45,7 +45,8 @@ describe('decodePacket: VXLAN as the class sees it', () => {
   it('prints the issue example line', () => {
     const p = decodePacket(raw(bytes), 1);
     expect(packetToText(p)).toBe(
-      `1 22:13:20.000051 10.3.1.156:53394 > 10.3.1.174:4789 VXLAN vni 10 | ${VM1} > ff:ff:ff:ff:ff:ff ARP who-has 10.220.220.6 tell 10.220.220.5 (${bytes.length} bytes)`,
+      `1 22:13:20.000051 10.3.1.156:53394 > 10.3.1.174:4789 VXLAN vni 10 | ${VM1} > ff:ff:ff:ff:ff:ff ARP ` +
+        `who-has 10.220.220.6 tell 10.220.220.5 (${bytes.length} bytes)`,
     );
   });
 

@@ -84,7 +84,9 @@ export async function nodesOfSession(spec: SessionSpec, registry: DecoderRegistr
       const found = await findCookedSides(s.path, { registry });
       if (!found) {
         problems.push(
-          `${s.name}: a capture of every interface (tcpdump -i any) in which no interface carries both VXLAN and the frames it tunnels: its sides cannot be told apart; capture the underlay and the bridge apart. Left out`,
+          `${s.name}: a capture of every interface (tcpdump -i any) ` +
+            'in which no interface carries both VXLAN and the frames it tunnels: its sides cannot be told apart; ' +
+            'capture the underlay and the bridge apart. Left out',
         );
         usable = false;
         break;

@@ -408,7 +408,8 @@ export class Stage {
     const partner = o.anySplit ? 'CASE WHEN ps.split THEN q.frame ELSE m.pn END' : 'm.pn';
     // one row per packet: a second row for one packet (its matches not consecutive) is folded
     const matches = o.dedupe
-      ? `(SELECT src, n, min(psrc) AS psrc, min(pn) AS pn, min(dir) AS dir, min(delta) AS delta, max(flood) AS flood, sum(copies) AS copies, min(vni) AS vni FROM mt GROUP BY src, n)`
+      ? '(SELECT src, n, min(psrc) AS psrc, min(pn) AS pn, min(dir) AS dir, min(delta) AS delta, max(flood) ' +
+        'AS flood, sum(copies) AS copies, min(vni) AS vni FROM mt GROUP BY src, n)'
       : 'mt';
     // every packet with what the correlator said of it, numbers only
     await this.db.run(`
@@ -466,9 +467,11 @@ export class Stage {
       FROM pm GROUP BY ALL`;
     const withText = `
       SELECT ${sqlString(o.capture)}::capture_t AS capture, s.node, s.side, s.interface, ${tunnel('g.tunnel')} AS tunnel, g.vni,
-        fo.src AS outer_src, fo.dst AS outer_dst, fo.proto AS outer_proto, nullif(fo.sport, -1) AS outer_sport, nullif(fo.dport, -1) AS outer_dport, fo.community_id AS outer_community_id,
+        fo.src AS outer_src, fo.dst AS outer_dst, fo.proto AS outer_proto,
+        nullif(fo.sport, -1) AS outer_sport, nullif(fo.dport, -1) AS outer_dport, fo.community_id AS outer_community_id,
         lk.eth_src AS inner_eth_src, lk.eth_dst AS inner_eth_dst, nullif(g.ethertype, -1) AS inner_ethertype,
-        fi.src AS inner_src, fi.dst AS inner_dst, fi.proto AS inner_proto, nullif(fi.sport, -1) AS inner_sport, nullif(fi.dport, -1) AS inner_dport, fi.community_id AS inner_community_id,
+        fi.src AS inner_src, fi.dst AS inner_dst, fi.proto AS inner_proto,
+        nullif(fi.sport, -1) AS inner_sport, nullif(fi.dport, -1) AS inner_dport, fi.community_id AS inner_community_id,
         l.name AS protocol, g.packets, g.bytes, g.first, g.last, g.matched
       FROM (${byNumbers}) g
       JOIN src s ON s.id = g.src
@@ -478,11 +481,14 @@ export class Stage {
       LEFT JOIN lbl l ON l.id = g.label`;
     // a flow with two numbers (a table started afresh) is one flow row again
     const grouped = o.renumbered
-      ? `SELECT * EXCLUDE (packets, bytes, first, last, matched), sum(packets) AS packets, sum(bytes) AS bytes, min(first) AS first, max(last) AS last, sum(matched) AS matched FROM (${withText}) GROUP BY ALL`
+      ? 'SELECT * EXCLUDE (packets, bytes, first, last, matched), sum(packets) AS packets, sum(bytes) ' +
+        'AS bytes, min(first) AS first, max(last) AS last, sum(matched) AS matched FROM ' +
+        `(${withText}) GROUP BY ALL`
       : withText;
     const flowsSql = `
       SELECT * EXCLUDE (packets, bytes, first, last, matched),
-        packets::BIGINT AS packets, bytes::BIGINT AS bytes, make_timestamp(first)::TIMESTAMPTZ AS first, make_timestamp(last)::TIMESTAMPTZ AS last, matched::BIGINT AS matched
+        packets::BIGINT AS packets, bytes::BIGINT AS bytes,
+        make_timestamp(first)::TIMESTAMPTZ AS first, make_timestamp(last)::TIMESTAMPTZ AS last, matched::BIGINT AS matched
       FROM (${grouped})
       ORDER BY node, side, first, packets DESC,
         -- flows that tie on all of the above: the same order every run

@@ -100,7 +100,9 @@ function connectError(h: Hop, err: Error & { code?: string; level?: string }, ti
   if (code === 'EACCES' || code === 'EPERM')
     return new VxiError(
       'VXI_SSH_UNREACHABLE',
-      `${where}: the local system refuses the connection (${code}: a prohibit route or firewall rule on this machine); set jump: in the inventory if the node is reachable only through another host`,
+      `${where}: the local system refuses the connection (${code}: ` +
+        'a prohibit route or firewall rule on this machine); set jump: ' +
+        'in the inventory if the node is reachable only through another host',
       { cause: err },
     );
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
@@ -119,7 +121,10 @@ function connectError(h: Hop, err: Error & { code?: string; level?: string }, ti
     const tried = triedAuth.length > 0 ? triedAuth.join(' and ') : 'nothing (no agent, no readable identity file)';
     return new VxiError(
       'VXI_SSH_AUTH',
-      `${where}: authentication failed as ${h.user} (tried ${tried}); put your public key in ~${h.user}/.ssh/authorized_keys there (ssh-copy-id -i ${h.identityFile}.pub ${h.user}@${h.host}), or set identityFile/user in the inventory`,
+      `${where}: authentication failed as ${h.user} (tried ${tried}); ` +
+        `put your public key in ~${h.user}/.ssh/authorized_keys there ` +
+        `(ssh-copy-id -i ${h.identityFile}.pub ${h.user}@${h.host}), ` +
+        'or set identityFile/user in the inventory',
       { cause: err },
     );
   }
@@ -148,7 +153,8 @@ async function loadIdentity(h: Hop): Promise<Buffer | undefined> {
     if (/encrypted|passphrase/i.test(parsed.message)) {
       throw new VxiError(
         'VXI_SSH',
-        `${hopLabel(h)}: the identity file ${h.identityFile} is protected by a passphrase; load it into an agent first (eval "$(ssh-agent)"; ssh-add ${h.identityFile})`,
+        `${hopLabel(h)}: the identity file ${h.identityFile} is protected by a passphrase; ` +
+          `load it into an agent first (eval "$(ssh-agent)"; ssh-add ${h.identityFile})`,
       );
     }
     throw new VxiError('VXI_SSH', `${hopLabel(h)}: cannot read the private key ${h.identityFile}: ${parsed.message}`);
@@ -176,7 +182,8 @@ async function connectHop(h: Hop, opts: ConnectOptions, sock?: Duplex): Promise<
   if (methods.length === 0) {
     throw new VxiError(
       'VXI_SSH_AUTH',
-      `${hopLabel(h)}: no credentials: SSH_AUTH_SOCK is not set and ${h.identityFile} does not exist; create a key (ssh-keygen -t ed25519) or set identityFile in the inventory`,
+      `${hopLabel(h)}: no credentials: SSH_AUTH_SOCK is not set and ${h.identityFile} does not exist; ` +
+        'create a key (ssh-keygen -t ed25519) or set identityFile in the inventory',
     );
   }
 

@@ -62,7 +62,9 @@ describe('runOn when the connection goes', () => {
     await expect(run).rejects.toMatchObject({
       code: 'VXI_SSH',
       message:
-        'kvm1 (10.3.1.156): the SSH connection closed while `ip -j addr show` was running (no exit status came back: sshd on kvm1 stopped, or the connection to 10.3.1.156 was lost); whether it took effect is unknown: check the node, then run again',
+        'kvm1 (10.3.1.156): the SSH connection closed while `ip -j addr show` was running ' +
+        '(no exit status came back: sshd on kvm1 stopped, or the connection to 10.3.1.156 was lost); ' +
+        'whether it took effect is unknown: check the node, then run again',
     });
   });
 

@@ -33,7 +33,9 @@ describe('buildCommand', () => {
 describe('interpretFailure', () => {
   it('says when sudo wants a password, is missing, or refuses', () => {
     expect(interpretFailure(admin, ['ip'], result(1, 'sudo: a password is required\n'), true)?.message).toBe(
-      'kvm1 (10.3.1.156): sudo wants a password for admin to run ip; allow it without one (a NOPASSWD rule in /etc/sudoers.d/) or connect as root (user: root in the inventory)',
+      'kvm1 (10.3.1.156): sudo wants a password for admin to run ip; ' +
+        'allow it without one (a NOPASSWD rule in /etc/sudoers.d/) or connect as root (user: ' +
+        'root in the inventory)',
     );
     expect(interpretFailure(admin, ['ip'], result(127, 'bash: line 1: sudo: command not found\n'), true)?.message).toMatch(
       /sudo is not installed/,

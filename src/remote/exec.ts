@@ -104,13 +104,16 @@ export function interpretFailure(target: ExecTarget, argv: readonly string[], r:
     if (/sudo: (a )?password is required|sudo: a terminal is required|sudo: no tty present/i.test(r.stderr)) {
       return new VxiError(
         'VXI_REMOTE_COMMAND',
-        `${who(target)}: sudo wants a password for ${target.user} to run ${prog}; allow it without one (a NOPASSWD rule in /etc/sudoers.d/) or connect as root (user: root in the inventory)`,
+        `${who(target)}: sudo wants a password for ${target.user} to run ${prog}; ` +
+          'allow it without one (a NOPASSWD rule in /etc/sudoers.d/) or connect as root (user: ' +
+          'root in the inventory)',
       );
     }
     if (r.code === 127 && /sudo: (command )?not found|sudo: not found/i.test(r.stderr)) {
       return new VxiError(
         'VXI_REMOTE_COMMAND',
-        `${who(target)}: sudo is not installed, and the inventory says sudo: true for ${target.user}; install sudo there or connect as root (user: root, sudo: false)`,
+        `${who(target)}: sudo is not installed, and the inventory says sudo: true for ${target.user}; ` +
+          'install sudo there or connect as root (user: root, sudo: false)',
       );
     }
     if (/is not in the sudoers file|is not allowed to execute/i.test(r.stderr)) {
@@ -134,7 +137,10 @@ export function firstLine(s: string): string {
 function connectionLost(target: ExecTarget, argv: readonly string[]): VxiError {
   return new VxiError(
     'VXI_SSH',
-    `${who(target)}: the SSH connection closed while \`${argv.join(' ')}\` was running (no exit status came back: sshd on ${target.name} stopped, or the connection to ${target.host} was lost); whether it took effect is unknown: check the node, then run again`,
+    `${who(target)}: the SSH connection closed while \`${argv.join(' ')}\` was running ` +
+      `(no exit status came back: sshd on ${target.name} stopped, ` +
+      `or the connection to ${target.host} was lost); whether it took effect is unknown: ` +
+      'check the node, then run again',
   );
 }
 

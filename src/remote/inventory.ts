@@ -262,7 +262,8 @@ export function parseInventory(text: string, source: string, baseDir: string = p
         throw invError(
           source,
           kp,
-          'unknown key (known: host, bridgeAddress, underlayAddress, overlay, user, identityFile, knownHosts, sudo, port, jump, vni, bridge, underlay, mtu, group, firewallZone)',
+          'unknown key (known: host, bridgeAddress, underlayAddress, overlay, user, identityFile, knownHosts, ' +
+            'sudo, port, jump, vni, bridge, underlay, mtu, group, firewallZone)',
         );
       }
     }

@@ -281,7 +281,10 @@ export class FlowDictionary {
   }
 }
 
-/** One batch of a FlowDictionary: the flows new to it (ids firstId, firstId + 1, …), then every flow the batch touched with its packets and bytes in the batch. */
+/**
+ * One batch of a FlowDictionary: the flows new to it (ids firstId, firstId + 1, …), then every
+ * flow the batch touched with its packets and bytes in the batch.
+ */
 export interface DictionaryBatch {
   source: number;
   firstId: number;

@@ -150,7 +150,10 @@ export function fixtureFiles(): FixtureFile[] {
     {
       name: 'class-kvm1-any.pcap',
       about:
-        "kvm1's underlay as `tcpdump -i any udp port 4789` writes it: Linux cooked v2 (link type 276), eth1 = ifindex 3, Out from kvm1 and In to it; the frames of class-kvm1-eth1.pcap with the 14-byte Ethernet header replaced by the 20-byte SLL2 header",
+        "kvm1's underlay as `tcpdump -i any udp port 4789` writes it: " +
+        'Linux cooked v2 (link type 276), eth1 = ifindex 3, Out from kvm1 and In to it; ' +
+        'the frames of class-kvm1-eth1.pcap with the 14-byte Ethernet header replaced by the ' +
+        '20-byte SLL2 header',
       bytes: any,
       exitCode: 0,
     },

@@ -97,7 +97,11 @@ export function nodeDiagnostics(f: NodeFigures, a: NodeAnalysis): Diagnostic[] {
       code: 'captures-do-not-overlap',
       node: f.node,
       title: 'the two captures do not overlap in time',
-      detail: `The underlay capture runs ${iso(f.span.underlay[0])} – ${iso(f.span.underlay[1])} UTC, the bridge capture ${iso(f.span.overlay[0])} – ${iso(f.span.overlay[1])} UTC: no frame can be matched. Capture both at once (vxlan-inspect capture NODE), or give the clock offset in session.json.`,
+      detail:
+        `The underlay capture runs ${iso(f.span.underlay[0])} – ${iso(f.span.underlay[1])} UTC, ` +
+        `the bridge capture ${iso(f.span.overlay[0])} – ${iso(f.span.overlay[1])} UTC: ` +
+        'no frame can be matched. Capture both at once (vxlan-inspect capture NODE), ' +
+        'or give the clock offset in session.json.',
     });
   }
   if (a.correlated && a.matched > 0 && a.underlayOnly === 0 && a.overlayOnly === 0) {

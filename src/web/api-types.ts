@@ -513,7 +513,10 @@ export interface PathConfigNodeView {
 
 /** A disagreement between configuration and traffic, or between two nodes' configurations (src/analysis/path/types.ts ConfigFinding). */
 export interface PathConfigFinding {
-  /** vtep-missing-from-flood-list, fdb-to-silent-vtep, fdb-stale-after-move, group-mismatch, port-mismatch, vni-mismatch, mtu-too-small, firewall-drops-port, … */
+  /**
+   * vtep-missing-from-flood-list, fdb-to-silent-vtep, fdb-stale-after-move, group-mismatch,
+   * port-mismatch, vni-mismatch, mtu-too-small, firewall-drops-port, …
+   */
   code: string;
   severity: 'fail' | 'warn' | 'info';
   nodes: string[];

@@ -332,7 +332,8 @@ export function netnsCaptureStarter(frontendNetns: string, inventoryPath: string
     if (!existsSync(cli)) throw new PrerequisiteError(`live capture needs the built CLI ${cli}: run \`npm run build\``);
     if (!(await netnsExists(frontendNetns))) {
       throw new PrerequisiteError(
-        `namespace ${frontendNetns} does not exist, so ${req.node} (${config.host}) cannot be reached from it: bring the lab up (vxlan-inspect lab up --provisioned); nothing was sent`,
+        `namespace ${frontendNetns} does not exist, so ${req.node} (${config.host}) ` +
+          'cannot be reached from it: bring the lab up (vxlan-inspect lab up --provisioned); nothing was sent',
       );
     }
     const outDir = newOutDir(outRoot(), req.node);
@@ -440,7 +441,8 @@ export function netnsCaptureStarter(frontendNetns: string, inventoryPath: string
         const text = stderrText(stderr);
         liveRun.error(
           null,
-          `capture of ${req.node} (through namespace ${frontendNetns}) ended with ${r.code !== null ? `exit ${r.code}` : `signal ${r.signal}`}${text ? `: ${text}` : ''}`,
+          `capture of ${req.node} (through namespace ${frontendNetns}) ` +
+            `ended with ${r.code !== null ? `exit ${r.code}` : `signal ${r.signal}`}${text ? `: ${text}` : ''}`,
         );
       }
       await liveRun.finish(r.code === 0 && (summary?.ok ?? false), summary?.reason ?? (r.code === 0 ? 'stopped' : 'error'), sendStats);

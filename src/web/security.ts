@@ -101,7 +101,8 @@ export function requireToken(token: string) {
       next(
         new HttpError(
           'VXI_WEB_TOKEN',
-          `this action needs the token printed by \`vxlan-inspect serve\` at start-up (header ${TOKEN_HEADER}; in the page: open the URL it printed, with #token=…)`,
+          `this action needs the token printed by \`vxlan-inspect serve\` at start-up ` +
+            `(header ${TOKEN_HEADER}; in the page: open the URL it printed, with #token=…)`,
         ),
       );
       return;

@@ -195,7 +195,9 @@ export class CaptureStore {
         const found = await findCookedSides(s.path, { registry: this.registry, ...(names ? { names } : {}) });
         if (!found)
           throw new Error(
-            `${s.name}: a capture of every interface (tcpdump -i any) in which no interface carries both VXLAN and the frames it tunnels: its sides cannot be told apart; capture the underlay and the bridge apart`,
+            `${s.name}: a capture of every interface (tcpdump -i any) ` +
+              'in which no interface carries both VXLAN and the frames it tunnels: its sides cannot be told apart; ' +
+              'capture the underlay and the bridge apart',
           );
         s.select = found[side];
         s.iface = found[side].names.join(',');

@@ -333,7 +333,8 @@ export function layerFields(l: Layer, ctx: FieldContext): Field[] {
         6,
         'VNI',
         `${hexOf(data, l.offset + 4, l.offset + 6)} = ${l.vni}`,
-        `the VXLAN Network Identifier: 24 bits, so 16 million virtual networks. Here ${l.vni}: the receiving VTEP hands the inner frame to the bridge of VNI ${l.vni}`,
+        `the VXLAN Network Identifier: 24 bits, so 16 million virtual networks. Here ${l.vni}: ` +
+          `the receiving VTEP hands the inner frame to the bridge of VNI ${l.vni}`,
       );
       f(7, 7, 'Reserved', hex(u8(data, l.offset + 7), 2), 'reserved, 0');
       break;

@@ -104,7 +104,9 @@ export const ipv6: LayerDecoder = {
     let end = input.wireEnd;
     const declared = payloadLength === 0 ? layer.jumboLength : payloadLength;
     if (declared === undefined) {
-      warning = `IPv6 payload length 0 without a Jumbo option: presumed GSO or BIG TCP, using the frame length (${input.wireEnd - offset - IPV6_HEADER_LENGTH})`;
+      warning =
+        'IPv6 payload length 0 without a Jumbo option: presumed GSO or BIG TCP, using the frame length ' +
+        `(${input.wireEnd - offset - IPV6_HEADER_LENGTH})`;
     } else if (offset + IPV6_HEADER_LENGTH + declared > input.wireEnd) {
       warning = `IPv6 payload length ${declared} exceeds the ${input.wireEnd - offset - IPV6_HEADER_LENGTH} bytes on the wire`;
     } else {

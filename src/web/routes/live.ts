@@ -32,7 +32,9 @@ export class LiveCaptures {
     if (this.startCapture) return this.startCapture;
     throw new HttpError(
       'VXI_WEB_UNAVAILABLE',
-      'live capture is not available on this server: start it with `vxlan-inspect serve --inventory FILE` (or `demo --live` for the namespace lab), or record with `vxlan-inspect capture` and serve the folder',
+      'live capture is not available on this server: start it with `vxlan-inspect serve --inventory FILE` ' +
+        '(or `demo --live` for the namespace lab), or record with `vxlan-inspect capture` and ' +
+        'serve the folder',
     );
   }
 

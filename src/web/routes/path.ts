@@ -177,7 +177,10 @@ export class PathService {
     let missing: string | null = null;
     if (nodes.length < 2) {
       const have = nodes.length === 0 ? 'no node has' : `only ${nodes[0]?.input.name} has`;
-      missing = `A path needs two or more nodes, each with its underlay (eth1) and bridge (vxlan_bridge) captured: ${have} both${partial.length ? `; ${partial.join(', ')}` : ''}. Capture both nodes (vxlan-inspect capture kvm1 kvm2) or upload each node's two files.`;
+      missing =
+        'A path needs two or more nodes, each with its underlay (eth1) and bridge (vxlan_bridge) ' +
+        `captured: ${have} both${partial.length ? `; ${partial.join(', ')}` : ''}. Capture both nodes ` +
+        `(vxlan-inspect capture kvm1 kvm2) or upload each node's two files.`;
     }
     return { nodes, missing, ...(configProblem !== undefined ? { configProblem } : {}) };
   }

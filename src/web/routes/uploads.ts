@@ -70,7 +70,9 @@ export function uploadRoutes(ctx: RouteContext): Router {
         req.resume();
         throw new HttpError(
           'VXI_WEB_TOO_LARGE',
-          `${name} is ${(declared / 1024 / 1024).toFixed(1)} MB: uploads are limited to ${mb(uploadLimit)}. Serve large captures from disk instead: vxlan-inspect serve FILE…`,
+          `${name} is ${(declared / 1024 / 1024).toFixed(1)} MB: ` +
+            `uploads are limited to ${mb(uploadLimit)}. Serve large captures from disk instead: ` +
+            'vxlan-inspect serve FILE…',
         );
       }
       const totalLimit = uploadLimit * 8;
@@ -80,7 +82,8 @@ export function uploadRoutes(ctx: RouteContext): Router {
         req.resume();
         throw new HttpError(
           'VXI_WEB_TOO_LARGE',
-          `uploads so far (and those being received) fill the ${mb(totalLimit)} this server keeps for them: wait for them, restart it, or serve the captures from disk (vxlan-inspect serve DIR)`,
+          `uploads so far (and those being received) fill the ${mb(totalLimit)} this server keeps for them: ` +
+            'wait for them, restart it, or serve the captures from disk (vxlan-inspect serve DIR)',
         );
       }
       const dest = store.uploadPath();
@@ -112,7 +115,9 @@ export function uploadRoutes(ctx: RouteContext): Router {
         if (err instanceof TooManyPacketsError) {
           throw new HttpError(
             'VXI_WEB_TOO_LARGE',
-            `${name} has more than ${err.maxPackets} packets: uploads are indexed up to that many. Serve large captures from disk instead: vxlan-inspect serve FILE…`,
+            `${name} has more than ${err.maxPackets} packets: ` +
+              'uploads are indexed up to that many. Serve large captures from disk instead: ' +
+              'vxlan-inspect serve FILE…',
             { cause: err },
           );
         }
