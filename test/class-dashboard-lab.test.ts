@@ -1,5 +1,5 @@
 /**
- * The class dashboard against a class lab of 2 groups (`lab up --groups 2`, prefix `vxd-`; 2
+ * The class dashboard against a class lab of 2 groups (`lab up --groups 2`, a prefix of its own; 2
  * groups, not 15: each browser and API step waits for real checks of every group, and 2 groups
  * show all there is to show — one broken, the others green — in a CI minute).
  *
@@ -19,7 +19,7 @@ import { netnsExec } from '../src/lab/index.js';
 import { startBackground, type Background } from '../src/lab/run.js';
 import type { ClassBoardResponse } from '../src/web/class-types.js';
 import { openPage } from './helpers/browser.js';
-import { canRunNetns } from './helpers/netns.js';
+import { canRunNetns, uniquePrefix } from './helpers/netns.js';
 
 const can = canRunNetns();
 const suite = can.ok ? describe : describe.skip;
@@ -28,7 +28,8 @@ if (!can.ok) describe.skip(`class dashboard on a class lab (skipped: ${can.reaso
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
 const CHROMIUM = '/usr/bin/chromium';
-const PREFIX = 'vxd-';
+// a prefix of its own: two test runs at once (two checkouts) must not share a lab
+const PREFIX = uniquePrefix();
 const GROUPS = 2;
 
 function namespaces(): string[] {

@@ -20,11 +20,12 @@ import { labDown, labPreflight, labTraffic, labUp, netnsExec, type LabHandle, ty
 import type { PathBranch, PathHop, PathReport, PathStatus } from '../src/analysis/path.js';
 import type { SessionJson } from '../src/capture/session-file.js';
 import type { CheckReport, CheckResult } from '../src/provision/check.js';
-import { type ChildOut, canRunNetns, inNetnsAsync, netnsExists, runAsync } from './helpers/netns.js';
+import { type ChildOut, canRunNetns, inNetnsAsync, netnsExists, runAsync, uniquePrefix } from './helpers/netns.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist', 'cli', 'bin.js');
-const PREFIX = 'vxb-';
+// a prefix of its own: two test runs at once (two checkouts) must not share a lab
+const PREFIX = uniquePrefix();
 const can = canRunNetns();
 const preflight = can.ok ? await labPreflight() : can.reason;
 const hasNft = spawnSync('nft', ['--version']).status === 0;
@@ -317,8 +318,6 @@ async function fixAndVerify(kind: string, checkArgs: string[] = []): Promise<voi
 suite(`lab break / lab fix: check names each fault${preflight ? ` (skipped: ${preflight})` : ''}`, { timeout: 180_000 }, () => {
   beforeAll(async () => {
     if (!existsSync(BIN)) throw new Error(`no ${BIN}: the global setup builds dist/`);
-    // a lab of this prefix left by a run that was killed: ours, so removed
-    await labDown({ prefix: PREFIX });
     dir = mkdtempSync(path.join(tmpdir(), 'vxi-labbreak-'));
     lab = await labUp({ prefix: PREFIX, dir: labDir(), provisioned: true });
   });
