@@ -19,6 +19,7 @@ import { PcapWriter } from '../src/decode/file/writer.js';
 import * as f from '../src/synth/frames.js';
 import { writeRealisticPcap } from '../src/synth/realistic.js';
 import { captureFilesUnder } from './helpers/pcap.js';
+import * as corner from './helpers/corner-frames.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 
@@ -77,31 +78,16 @@ async function bothWays(sides: { underlay?: SideSource; overlay?: SideSource }, 
  * and oversized frames, and a frame that carries VXLAN itself.
  */
 function cornerFrames(): Uint8Array[] {
-  const ip4 = (src: string, dst: string, payload: Uint8Array): Uint8Array =>
-    f.ipv4({ src, dst, proto: 17, flags: 0 }, f.udp(40000, 5000, payload));
-  const inner = (src: string, payload: Uint8Array, dst = '02:00:00:00:00:02'): Uint8Array => f.ethernet(dst, src, 0x0800, payload);
+  const { ip4, inner } = corner;
   const arp = (mac: string, ip: string): Uint8Array => f.ethernet('ff:ff:ff:ff:ff:ff', mac, 0x0806, f.arpRequest(mac, ip, '10.9.9.1'));
-  const taggedArp = f.ethernet(
-    'ff:ff:ff:ff:ff:ff',
-    '02:00:00:00:00:0a',
-    0x8100,
-    f.vlanTag(7, 0x0806, f.arpRequest('02:00:00:00:00:0a', '10.9.9.10', '10.9.9.1')),
-  );
+  const taggedArp = corner.taggedArp();
   const v6inner = f.ethernet(
     '02:00:00:00:00:02',
     '02:00:00:00:00:0b',
     0x86dd,
     f.ipv6({ src: 'fd00::b', dst: 'fd00::2', nextHeader: 17 }, f.udp(1, 2, new Uint8Array(8))),
   );
-  const v6outer = f.ethernet(
-    '52:54:00:00:00:02',
-    '52:54:00:00:00:01',
-    0x86dd,
-    f.ipv6(
-      { src: 'fd10::1', dst: 'fd10::2', nextHeader: 17 },
-      f.udp(50000, 4789, f.concat(f.vxlanHeader(30), inner('02:00:00:00:00:0c', ip4('10.9.9.12', '10.9.9.2', new Uint8Array(4))))),
-    ),
-  );
+  const v6outer = corner.v6outer();
   return [
     f.vxlanPacket(arp('02:00:00:00:00:09', '10.9.9.9'), { vni: 20 }),
     f.vxlanPacket(arp('02:00:00:00:00:0d', '0.0.0.0'), { vni: 20 }),

@@ -22,6 +22,7 @@ import { formatIPv4, parseIPv4 } from '../src/decode/format/addr.js';
 import { IndexBuilder, buildCaptureIndex, frameOf, type CaptureIndex } from '../src/web/capture-index.js';
 import { filterIndex, parseFilter } from '../src/web/filter.js';
 import { captureFilesUnder } from './helpers/pcap.js';
+import * as corner from './helpers/corner-frames.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 
@@ -111,24 +112,9 @@ async function bothWays(path: string, vxlanPorts: number[] = []): Promise<number
 
 /** Shapes: a non-standard VXLAN port, an IPv6 underlay, a tagged ARP inside, a group MAC, a frame cut by the snaplen, VXLAN without inner IP. */
 function cornerFrames(): Uint8Array[] {
-  const ip4 = (src: string, dst: string, payload: Uint8Array): Uint8Array =>
-    f.ipv4({ src, dst, proto: 17, flags: 0 }, f.udp(40000, 5000, payload));
-  const inner = (src: string, payload: Uint8Array, dst = '02:00:00:00:00:02'): Uint8Array => f.ethernet(dst, src, 0x0800, payload);
-  const taggedArp = f.ethernet(
-    'ff:ff:ff:ff:ff:ff',
-    '02:00:00:00:00:0a',
-    0x8100,
-    f.vlanTag(7, 0x0806, f.arpRequest('02:00:00:00:00:0a', '10.9.9.10', '10.9.9.1')),
-  );
-  const v6outer = f.ethernet(
-    '52:54:00:00:00:02',
-    '52:54:00:00:00:01',
-    0x86dd,
-    f.ipv6(
-      { src: 'fd10::1', dst: 'fd10::2', nextHeader: 17 },
-      f.udp(50000, 4789, f.concat(f.vxlanHeader(30), inner('02:00:00:00:00:0c', ip4('10.9.9.12', '10.9.9.2', new Uint8Array(4))))),
-    ),
-  );
+  const { ip4, inner } = corner;
+  const taggedArp = corner.taggedArp();
+  const v6outer = corner.v6outer();
   const v6plain = f.ethernet(
     '02:00:00:00:00:02',
     '02:00:00:00:00:0b',
