@@ -250,14 +250,16 @@ suite(`class dashboard on a class lab of ${GROUPS} groups`, () => {
         expect(await g02vni.textContent()).toMatch(/^✗fails: vni: kvm2/); // the symbol, then the words a screen reader says
         expect(await page.locator('#class-grid tr[data-group="g02"] td.verdict').textContent()).toMatch(/^✗ FAIL/);
         expect(await page.locator('#class-grid tr[data-group="g01"] td.cell[title^="vni:"]').textContent()).toMatch(/^✓/);
-        // red, and the others green: the colour only repeats the word
-        const bg = async (sel: string): Promise<string> =>
-          page
-            .locator(sel)
-            .first()
-            .evaluate((e) => getComputedStyle(e).backgroundColor);
-        expect(await bg('#class-grid tr[data-group="g02"] td.cell[title^="vni:"]')).toBe('rgb(213, 94, 0)');
-        expect(await bg('#class-grid tr[data-group="g01"] td.cell[title^="vni:"]')).toBe('rgb(217, 240, 231)');
+        // red, and the others green: the colour only repeats the word. Read in one turn of the page
+        // (the grid is drawn again on every event: a cell found in one call can be gone in the next)
+        const colours = (): Promise<string[]> =>
+          page.evaluate(() =>
+            ['g02', 'g01'].map((g) => {
+              const e = document.querySelector(`#class-grid tr[data-group="${g}"] td.cell[title^="vni:"]`);
+              return e ? getComputedStyle(e).backgroundColor : '';
+            }),
+          );
+        await expect.poll(colours, { timeout: 10_000, interval: 250 }).toEqual(['rgb(213, 94, 0)', 'rgb(217, 240, 231)']);
         // the reason is listed under the grid too; checked N s ago ticks
         await page.locator('#class-problems li[data-group="g02"][data-check="vni"]').waitFor();
         expect(await page.locator('#class-grid td.ago[data-group="g01"]').textContent()).toMatch(/^(just now|\d+ s ago)/);
