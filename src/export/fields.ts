@@ -19,6 +19,7 @@
  */
 import type { DecodedPacket, Layer } from '../decode/types.js';
 import type { Side } from '../analysis/sides.js';
+import { IP_PROTO_NAMES } from '../decode/format/names.js';
 import {
   BIT_ARP,
   BIT_ICMP,
@@ -143,24 +144,6 @@ export class Level {
 function isVlanTpid(et: number): boolean {
   return et === 0x8100 || et === 0x88a8 || et === 0x9100 || et === 0x9200;
 }
-
-/** IP protocols without a decoder of their own, by the name people use. */
-const IP_PROTO_NAMES: Readonly<Record<number, string>> = {
-  1: 'ICMP',
-  2: 'IGMP',
-  4: 'IPIP',
-  6: 'TCP',
-  17: 'UDP',
-  41: 'IPv6',
-  47: 'GRE',
-  50: 'ESP',
-  51: 'AH',
-  58: 'ICMPv6',
-  89: 'OSPF',
-  103: 'PIM',
-  112: 'VRRP',
-  132: 'SCTP',
-};
 
 export function ipProtoName(proto: number): string {
   return IP_PROTO_NAMES[proto] ?? `IP proto ${proto}`;

@@ -29,24 +29,8 @@ import { cookedHeader, namesInterface, printableName, sllDirection } from './ifa
 import { isInvalidTimestamp, writeTimeOfDay } from './time.js';
 import { type ByteWriter, lit, textOf, type Lit } from './bytes.js';
 import { TCP_FLAG_NAMES } from '../layers/tcp.js';
-import { ICMPV6_TYPE_NAMES } from './names.js';
+import { ICMPV6_TYPE_NAMES, IP_PROTO_NAMES } from './names.js';
 
-const IP_PROTO_NAMES: Record<number, string> = {
-  1: 'ICMP',
-  2: 'IGMP',
-  4: 'IPIP',
-  6: 'TCP',
-  17: 'UDP',
-  41: 'IPv6',
-  47: 'GRE',
-  50: 'ESP',
-  51: 'AH',
-  58: 'ICMPv6',
-  89: 'OSPF',
-  103: 'PIM',
-  112: 'VRRP',
-  132: 'SCTP',
-};
 const ICMP_NAMES: Record<number, string> = {
   0: 'echo reply',
   3: 'unreachable',
