@@ -482,12 +482,13 @@ export interface PathFrameBranchView extends PathBranchView {
   bytes: Partial<Record<PathPointName, PathSightingBytes>>;
 }
 
-/** A node's overlay configuration as recorded over SSH (session.json `nodes[].config`; src/analysis/path/types.ts NodeConfigView). */
+/** A node's overlay configuration as recorded over SSH (session.json `nodes[].config`), in the form the path report shows (NodeConfigView there). */
 export interface PathConfigNodeView {
   node: string;
   /** When and by which command it was recorded; null when the session holds no configuration for the node. */
   recordedAt: string | null;
   recordedBy: 'capture' | 'check' | null;
+  /** The VXLAN device: name, VNI, UDP port, local address, multicast group or unicast remote, underlay device, MTU. */
   vxlan: {
     device: string;
     vni: number;
@@ -503,22 +504,23 @@ export interface PathConfigNodeView {
   underlay: { name: string; mtu: number; addresses: string[] } | null;
   /** Flood entries (00:00:00:00:00:00) and unicast entries of the VXLAN device. */
   fdb: { mac: string; dst: string | null; flood: boolean; permanent: boolean }[];
-  /** What the node's packet filter does with the VXLAN port, in words. */
+  /** What the node's packet filter does with the VXLAN port, in words (firewalld zone/ports/masquerade, nftables rules), when known. */
   firewall: string[];
-  /** Why the configuration could not be read, when it could not. */
+  /** Why the configuration could not be read, when it could not (recordedAt/By say when it was tried). */
   error?: string;
-  /** The node's other VXLAN devices (not the one on its bridge). */
+  /** The node's other VXLAN devices (not the one on its bridge), in the same form. */
   otherVxlan?: NonNullable<PathConfigNodeView['vxlan']>[];
 }
 
-/** A disagreement between configuration and traffic, or between two nodes' configurations (src/analysis/path/types.ts ConfigFinding). */
+/** A disagreement between configuration and traffic, or between two nodes' configurations (ConfigFinding in the path report). */
 export interface PathConfigFinding {
   /**
-   * vtep-missing-from-flood-list, fdb-to-silent-vtep, fdb-stale-after-move, group-mismatch,
-   * port-mismatch, vni-mismatch, mtu-too-small, firewall-drops-port, …
+   * Machine code: vtep-missing-from-flood-list, fdb-to-silent-vtep, fdb-stale-after-move, group-mismatch,
+   * port-mismatch, vni-mismatch, mtu-too-small, firewall-drops-port, … (README lists them all).
    */
   code: string;
   severity: 'fail' | 'warn' | 'info';
+  /** The nodes it concerns. */
   nodes: string[];
   message: string;
   /** The facts it rests on: from the recorded configuration, and from the traffic. */

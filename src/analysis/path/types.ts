@@ -11,6 +11,7 @@ import type { OverlayConfigRecord } from '../../capture/session-file.js';
 import type { LatencySummary } from '../../correlate/latency.js';
 import type { DecoderRegistry } from '../../decode/registry.js';
 import type { Side, SideSource } from '../sides.js';
+import type { PathConfigComparison, PathConfigFinding, PathConfigNodeView } from '../../web/api-types.js';
 
 export interface PathNodeInput {
   name: string;
@@ -193,52 +194,11 @@ export interface PathReport {
   config: ConfigComparison;
 }
 
-/** A node's overlay configuration as recorded over SSH (session.json `nodes[].config`), in the form the report shows. */
-export interface NodeConfigView {
-  node: string;
-  /** When and by which command it was recorded; null when the session holds no configuration for the node. */
-  recordedAt: string | null;
-  recordedBy: 'capture' | 'check' | null;
-  /** The VXLAN device: name, VNI, UDP port, local address, multicast group or unicast remote, underlay device, MTU. */
-  vxlan: {
-    device: string;
-    vni: number;
-    port: number;
-    local: string | null;
-    group: string | null;
-    remote: string | null;
-    dev: string | null;
-    mtu: number;
-    up: boolean;
-  } | null;
-  bridge: { name: string; mtu: number; up: boolean } | null;
-  underlay: { name: string; mtu: number; addresses: string[] } | null;
-  /** Flood entries (00:00:00:00:00:00) and unicast entries of the VXLAN device. */
-  fdb: { mac: string; dst: string | null; flood: boolean; permanent: boolean }[];
-  /** What the node's packet filter does with the VXLAN port, in words (firewalld zone/ports/masquerade, nftables rules), when known. */
-  firewall: string[];
-  /** Why the configuration could not be read, when it could not (recordedAt/By say when it was tried). */
-  error?: string;
-  /** The node's other VXLAN devices (not the one on its bridge), in the same form. */
-  otherVxlan?: NonNullable<NodeConfigView['vxlan']>[];
-}
-
-/** A disagreement between configuration and traffic, or between two nodes' configurations. */
-export interface ConfigFinding {
-  /**
-   * Machine code: vtep-missing-from-flood-list, fdb-to-silent-vtep, fdb-stale-after-move, group-mismatch,
-   * port-mismatch, vni-mismatch, mtu-too-small, firewall-drops-port, … (README lists them all).
-   */
-  code: string;
-  severity: 'fail' | 'warn' | 'info';
-  /** The nodes it concerns. */
-  nodes: string[];
-  message: string;
-  /** The facts it rests on: from the recorded configuration, and from the traffic. */
-  evidence: { config: string[]; traffic: string[] };
-}
-
-export interface ConfigComparison {
-  nodes: NodeConfigView[];
-  findings: ConfigFinding[];
-}
+/**
+ * The recorded configuration as the report shows it, and its findings: the page receives exactly
+ * these, so they are defined once where the browser build can read them (src/web/api-types.ts,
+ * which imports nothing) and named here as the analysis names them.
+ */
+export type NodeConfigView = PathConfigNodeView;
+export type ConfigFinding = PathConfigFinding;
+export type ConfigComparison = PathConfigComparison;
