@@ -3,7 +3,7 @@
 // The page's scripts are compiled into it afterwards (tsc -p tsconfig.client.json →
 // dist/web/public/client/). Files are overwritten in place, never the folder removed: a test
 // or a server of another checkout step may be serving it while this runs.
-import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -25,3 +25,8 @@ try {
   console.error(`copy-assets: chart.js not found (${err.message}); run npm install`);
   process.exit(1);
 }
+
+// the command's entry point is run as a program (`npx vxlan-inspect` in this folder runs
+// package.json's bin directly, not through a link npm made executable): tsc writes it 0644
+const bin = join(root, 'dist', 'cli', 'bin.js');
+if (existsSync(bin)) chmodSync(bin, 0o755);
