@@ -416,6 +416,18 @@ export class Correlator {
     this.releaseHeld();
   }
 
+  /**
+   * How far the merge of the two sides has got (µs, underlay clock; -Infinity before the first
+   * packet). Time moves only as packets are merged, not as they are added: a side that jumps
+   * ahead waits up to maxSkewUs, and with the other side ended it waits until finish(). An
+   * underlay packet is decided a window after its time and its match reported when its bridge
+   * frame leaves, two windows after that frame: nothing older than this minus three windows can
+   * still be matched.
+   */
+  mergedUpTo(): number {
+    return this.now;
+  }
+
   sizes(): CorrelatorSizes {
     return {
       queuedUnderlay: this.rU.queued,

@@ -7,9 +7,11 @@
  *
  * When can no match still come? The correlator decides an underlay packet one window after it,
  * and reports a match when the bridge frame leaves its index, two windows after the bridge frame
- * (itself at most a window after the packet); its merge of the two sides runs up to maxSkew (a
- * window) behind the pass. So a record is released four windows after its time, or earlier when
- * more than MAX_HELD records wait (bounded memory; a match arriving later is counted, not lost silently).
+ * (itself at most a window after the packet). So a record is released four windows after its
+ * time on the clock of the correlator's merge, which a gap in one side's traffic holds back behind
+ * the newest time read (a bridge frame seconds after the underlay capture ended waits for
+ * finish()), or earlier when more than MAX_HELD records wait (bounded memory; a match arriving
+ * later is counted, not lost silently).
  */
 import { NodeAnalyzer } from '../node.js';
 import { NodePass, type PassPacket } from '../pass.js';
@@ -250,9 +252,15 @@ export class NodeTrack {
     if (o.groupDst && m.direction === 'encap' && (o.sentTo === undefined || o.sentTo.length < 64)) (o.sentTo ??= []).push(m.vtepDst);
   }
 
-  /** Releases the records no match can still come for (all of them with `all`). */
+  /**
+   * Releases the records no match can still come for (all of them with `all`). Measured on the
+   * correlator's clock, not on the newest time read: after a gap (the underlay capture ended, the
+   * bridge's next frame seconds later) the correlator holds that frame back and its older matches
+   * are still to come (a lab run released three matched frames as lost).
+   */
   settle(all = false): void {
-    const limit = this.lastTs - this.holdUs;
+    const merged = this.analyzer.correlator?.mergedUpTo() ?? this.lastTs;
+    const limit = Math.min(this.lastTs, merged) - this.holdUs;
     for (let r = this.held.peek(); r !== undefined; r = this.held.peek()) {
       const over = this.held.size > MAX_HELD;
       if (!all && !over && r.tsUs >= limit) return;
