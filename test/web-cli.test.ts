@@ -134,3 +134,31 @@ test('demo serves the lab recording (or a sample when it is missing)', async () 
   );
   expect(err).toMatch(/the lab recording .* is missing: serving a small synthetic sample instead/);
 });
+
+test('serve without a signal: Ctrl-C is handled from before the URL is printed (whoever reads it may interrupt at once)', async () => {
+  // a pipe write is synchronous: a parent that reads the URL can send SIGINT before the statement
+  // after the write runs; with the handler installed after the write, 3 of 30 `serve` processes died
+  // of the signal (exit code null). Here the first write looks for our handler and calls it.
+  writeSampleSession(dir);
+  const before = new Set(process.listeners('SIGINT'));
+  const ours = (): NodeJS.SignalsListener | undefined => process.listeners('SIGINT').find((l) => !before.has(l));
+  let atWrite: NodeJS.SignalsListener | undefined;
+  let out = '';
+  const stdout = new PassThrough();
+  stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  const write = stdout.write.bind(stdout);
+  stdout.write = ((chunk: string | Uint8Array, ...rest: never[]): boolean => {
+    if (out === '' && atWrite === undefined) atWrite = ours() ?? (() => undefined);
+    return write(chunk, ...rest);
+  }) as typeof stdout.write;
+  const done = runServe([dir], { port: 0 }, { stdout, stderr: new PassThrough() });
+  for (let i = 0; i < 200 && atWrite === undefined; i++) await new Promise((r) => setTimeout(r, 25));
+  const handler = ours();
+  expect(atWrite, 'a SIGINT handler of serve when the URL was written').toBe(handler);
+  handler?.('SIGINT');
+  expect(await done).toBe(0);
+  expect(out).toMatch(/press Ctrl-C to stop\nstopped\n$/);
+  expect(ours()).toBeUndefined();
+});

@@ -159,21 +159,34 @@ export async function runServer(
   say: (server: RunningServer) => string = (server) => describe(server, where, notes),
 ): Promise<number> {
   const server = await startServer(session, opts);
-  io.stdout.write(say(server));
-  await new Promise<void>((resolve) => {
-    if (signal) {
-      if (signal.aborted) resolve();
-      else signal.addEventListener('abort', () => resolve(), { once: true });
-      return;
-    }
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
+  // Ctrl-C is ours from before the URL is printed: a pipe write is synchronous, and whoever reads
+  // the URL may send SIGINT before the next statement runs (3 of 30 runs died of the signal,
+  // exit code null, when the handler was installed after the write)
+  let stopRequested = false;
+  let wake: (() => void) | undefined;
+  const stop = (): void => {
+    stopRequested = true;
+    wake?.();
+  };
+  if (!signal) {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
-  });
+  }
+  try {
+    io.stdout.write(say(server));
+    await new Promise<void>((resolve) => {
+      if (signal) {
+        if (signal.aborted) resolve();
+        else signal.addEventListener('abort', () => resolve(), { once: true });
+      } else if (stopRequested) resolve();
+      else wake = resolve;
+    });
+  } finally {
+    if (!signal) {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+  }
   await server.close();
   io.stdout.write('stopped\n');
   return 0;
