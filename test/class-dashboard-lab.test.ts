@@ -260,6 +260,23 @@ suite(`class dashboard on a class lab of ${GROUPS} groups`, () => {
             }),
           );
         await expect.poll(colours, { timeout: 10_000, interval: 250 }).toEqual(['rgb(213, 94, 0)', 'rgb(217, 240, 231)']);
+        // an event replaces only what changed: g01's vni cell is the same element after the next
+        // events (a pointer resting on it keeps its reason; a click lands on the button it aimed at)
+        const seen = await page.evaluate(() => {
+          const cell = document.querySelector('#class-grid tr[data-group="g01"] td.cell[title^="vni:"]');
+          if (cell) (cell as Element & { vxiKept?: boolean }).vxiKept = true;
+          return (window as unknown as { vxiClass: { events: number } }).vxiClass.events;
+        });
+        await page.waitForFunction((n) => (window as unknown as { vxiClass: { events: number } }).vxiClass.events >= n + 2, seen, {
+          timeout: 30_000,
+          polling: 250,
+        });
+        const kept = await page.evaluate(
+          () =>
+            (document.querySelector('#class-grid tr[data-group="g01"] td.cell[title^="vni:"]') as (Element & { vxiKept?: boolean }) | null)
+              ?.vxiKept === true,
+        );
+        expect(kept, "g01's unchanged vni cell was drawn again by an event").toBe(true);
         // the reason is listed under the grid too; checked N s ago ticks
         await page.locator('#class-problems li[data-group="g02"][data-check="vni"]').waitFor();
         expect(await page.locator('#class-grid td.ago[data-group="g01"]').textContent()).toMatch(/^(just now|\d+ s ago)/);

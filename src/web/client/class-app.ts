@@ -19,7 +19,7 @@ import {
   vniText,
   vniTitle,
 } from './class-data.js';
-import { $, el } from './dom.js';
+import { $, el, syncAttributes, syncChildren } from './dom.js';
 import { state } from './state.js';
 import { readToken, saveToken } from './ui.js';
 
@@ -173,8 +173,9 @@ function render(): void {
   $('#class-source').textContent =
     `${b.groups.length} groups of ${b.source}: each checked every ${b.refreshSec} s, at most ${b.parallel} SSH sessions at once.`;
   const t = tally(b);
-  $('#class-summary').replaceChildren(
-    ...[
+  syncChildren(
+    $('#class-summary'),
+    [
       el('span', { class: 'n' }, `${MARKS.pass.symbol} ${t.pass + t.warn} pass`),
       el('span', { class: 'n' }, `${MARKS.fail.symbol} ${t.fail} fail`),
       t.error ? el('span', { class: 'n' }, `${MARKS.error.symbol} ${t.error} not checked`) : null,
@@ -199,13 +200,22 @@ function render(): void {
     b.columns.map((c) => el('th', { scope: 'col', title: c.name }, c.short)),
     el('th', { scope: 'col' }, el('span', { class: 'sr-only' }, 'actions')),
   );
-  $('#class-grid').replaceChildren(
-    el('thead', {}, head),
-    el(
-      'tbody',
-      {},
-      b.groups.map((g) => row(g, b.columns)),
-    ),
+  // every event redraws the board, but only what changed is replaced: a teacher's pointer resting on
+  // a cell keeps its reason showing, and a click on a group's button lands on the button it aimed at
+  const grid = $('#class-grid');
+  syncChildren(grid, [el('thead', {}, head), el('tbody', {})], { keep: (o) => o.tagName === 'TBODY' });
+  syncChildren(
+    $('tbody', grid),
+    b.groups.map((g) => row(g, b.columns)),
+    {
+      update: (old, fresh) => {
+        if ((old as HTMLElement).dataset.group !== (fresh as HTMLElement).dataset.group) return false;
+        syncAttributes(old, fresh);
+        // "checked N s ago" is tick()'s: an empty fresh cell must not blank it between two ticks
+        syncChildren(old, [...fresh.children], { keep: (o) => o.classList.contains('ago') });
+        return true;
+      },
+    },
   );
   const names = b.columns.map((c) => c.name);
   const lines = b.groups.flatMap((g) =>
@@ -218,10 +228,11 @@ function render(): void {
       ),
     ),
   );
-  $('#class-problems').replaceChildren(
-    ...(lines.length
+  syncChildren(
+    $('#class-problems'),
+    lines.length
       ? lines
-      : [el('li', {}, b.groups.some((g) => g.last) ? 'every check of every group checked so far passes' : 'no group checked yet')]),
+      : [el('li', {}, b.groups.some((g) => g.last) ? 'every check of every group checked so far passes' : 'no group checked yet')],
   );
   tick();
 }

@@ -37,3 +37,31 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs =
   for (const c of children) add(c);
   return e;
 }
+
+/**
+ * Makes `parent`'s children equal `fresh`, replacing only those whose markup differs: an element
+ * that did not change stays the same node, so the tooltip under the pointer, the focus and a
+ * click on its way keep their target. `update(old, fresh)` may bring an old child up to date in
+ * place instead (true: done); `keep(old)` leaves a child that something else fills (a ticking clock).
+ */
+export function syncChildren(
+  parent: Element,
+  fresh: readonly Element[],
+  opts: { update?: (old: Element, fresh: Element) => boolean; keep?: (old: Element, fresh: Element) => boolean } = {},
+): void {
+  fresh.forEach((f, i) => {
+    const old = parent.children[i];
+    if (!old) parent.append(f);
+    else if (old.tagName !== f.tagName) old.replaceWith(f);
+    else if (opts.keep?.(old, f)) return;
+    else if (opts.update?.(old, f)) return;
+    else if (old.outerHTML !== f.outerHTML) old.replaceWith(f);
+  });
+  while (parent.children.length > fresh.length) parent.lastElementChild?.remove();
+}
+
+/** Gives `old` the attributes of `fresh` (set, changed and removed), nothing else. */
+export function syncAttributes(old: Element, fresh: Element): void {
+  for (const a of [...old.attributes]) if (!fresh.hasAttribute(a.name)) old.removeAttribute(a.name);
+  for (const a of fresh.attributes) if (old.getAttribute(a.name) !== a.value) old.setAttribute(a.name, a.value);
+}
