@@ -283,6 +283,7 @@ describe('export of the bundled recording (fixtures/lab)', () => {
       'copies INTEGER',
       'path_hop VARCHAR',
       'loss_reason VARCHAR',
+      'path_status VARCHAR',
       'malformed BOOLEAN',
       'truncated BOOLEAN',
     ]);

@@ -14,6 +14,7 @@
  *  3. compare (path/config.ts): each node's recorded configuration against the others' and the traffic.
  *
  * Memory is bounded by the window (and by caps), not by the capture's length; time is linear.
+ * `onSighting` tells a caller (export's path columns) every sighting as its branch is decided.
  */
 import { chunksOf } from '../decode/file/read.js';
 import { createRegistry } from '../decode/registry.js';
@@ -95,6 +96,7 @@ export async function followPaths(inputs: readonly PathNodeInput[], opts: PathOp
     maxListed: opts.maxListed ?? DEFAULT_MAX_LISTED,
     follow: opts.follow,
     config,
+    onSighting: opts.onSighting,
   });
   for (const [i, input] of inputs.entries())
     tracks.push(new NodeTrack(i, input, { registry, windowUs, vxlanPorts, vtep: profiles[i]?.vtep }, (r) => joiner.receive(r)));

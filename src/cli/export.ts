@@ -15,6 +15,7 @@ interface ExportFlags {
   vxlanPort?: number[];
   seed?: number;
   memoryLimit?: string;
+  path?: boolean;
   json?: boolean;
 }
 
@@ -45,7 +46,15 @@ export function registerExport(program: Command, io: CliIo): void {
       'Community ID seed (default 0, what Zeek, Suricata and Arkime use unless configured)',
       parseIntInRange('--seed', 0, 65535),
     )
-    .option('--memory-limit <size>', 'memory DuckDB may use before it spills to the output folder (default 1GB)', parseMemory)
+    .option(
+      '--memory-limit <size>',
+      'memory DuckDB may use before it spills to the output folder (default 256MB, one DuckDB thread; more is faster on large captures)',
+      parseMemory,
+    )
+    .option(
+      '--path',
+      "fill path_hop, path_status and loss_reason from path's own run over the folder (two or more nodes with both sides; a second analysis)",
+    )
     .option('--json', 'print export.json (files, row counts, nodes, correlation counts) instead of the summary')
     .addHelpText(
       'after',
@@ -62,6 +71,7 @@ export function registerExport(program: Command, io: CliIo): void {
         ...(flags.vxlanPort ? { vxlanPorts: flags.vxlanPort } : {}),
         ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
         ...(flags.memoryLimit !== undefined ? { memoryLimit: flags.memoryLimit } : {}),
+        ...(flags.path ? { path: true } : {}),
       });
       if (flags.json) io.stdout.write(`${JSON.stringify(s)}\n`);
       else {
@@ -78,8 +88,13 @@ export function registerExport(program: Command, io: CliIo): void {
             : ': one side only, nothing matched';
           lines.push(`  node ${n.node}  ${sides}${c}`);
         }
+        if (s.path.followed)
+          lines.push(
+            `  path      ${num(s.path.branches ?? 0)} branches across ${(s.path.nodes ?? []).join(', ')}: ${num(s.path.sightings ?? 0)} rows on a path`,
+          );
         io.stdout.write(`${lines.join('\n')}\n`);
       }
+      if (flags.path && !s.path.followed) io.stderr.write(`vxlan-inspect: path columns left empty: ${s.path.why ?? ''}\n`);
       for (const m of [...s.notes]) io.stderr.write(`vxlan-inspect: ${m}\n`);
       for (const m of s.problems) io.stderr.write(`vxlan-inspect: left out: ${m}\n`);
       for (const e of s.inputErrors) io.stderr.write(`vxlan-inspect: ${e}; the packets before it were exported\n`);

@@ -11,7 +11,8 @@
  * correlator. What a packet hook does runs two million times for a 1M + 1M pair:
  * it writes numbers only (flow numbers from typed hash tables, no string, no object), and rows
  * stream into DuckDB (stage.ts) in chunks: memory is bounded by the correlator's window, the
- * flow tables' cap and DuckDB's memory limit, never by the capture's length.
+ * flow tables' cap and DuckDB's memory limit, never by the capture's length. With `path`, the
+ * rows' path columns come from `path`'s own run over the same nodes, before this pass (path-rows.ts).
  *
  *   OUTDIR/packets.parquet  one row per packet of every side of every node
  *   OUTDIR/flows.parquet    one row per flow (node, side, tunnel, VNI, outer and inner 5-tuple)
@@ -29,10 +30,11 @@ import { sessionFromArgs } from '../web/session.js';
 import { PacketFields } from './fields.js';
 import { FlowTable, LinkTable } from './flows.js';
 import { fileOf, interfaceOf, nodesOfSession } from './nodes.js';
+import { type PathColumnsSummary, stagePathRows } from './path-rows.js';
 import { CODE_LABEL_SHIFT, CODE_MALFORMED, CODE_TRUNCATED, MT, PK, Stage, type SourceRow, type StageOptions } from './stage.js';
 
 /** Version of the files' schema (README "Export"); changes when a column changes meaning. */
-export const EXPORT_SCHEMA_VERSION = 1;
+export const EXPORT_SCHEMA_VERSION = 2;
 
 export interface ExportOptions extends StageOptions {
   /** Folder the files are written to (made if missing; files of an earlier export there are replaced). */
@@ -50,6 +52,11 @@ export interface ExportOptions extends StageOptions {
    * reference the fast way is checked against (src/export/exp3-facts-rows.test.ts); slower.
    */
   fullDecode?: boolean;
+  /**
+   * Fill the rows' path columns (path_hop, path_status, loss_reason) from `path`'s own run over
+   * the folder (path-rows.ts): a second analysis of every node, off unless asked (README "Export": its cost).
+   */
+  path?: boolean;
 }
 
 export interface ExportedNode {
@@ -71,6 +78,8 @@ export interface ExportSummary {
   notes: string[];
   /** Files left out, with why. */
   problems: string[];
+  /** Whether `path` filled the rows' path columns, or why not. */
+  path: PathColumnsSummary;
   /** A damaged capture: what was read before the damage is exported. */
   inputErrors: string[];
   /**
@@ -172,6 +181,25 @@ export async function exportCaptures(args: readonly string[], opts: ExportOption
     let dedupe = false;
     let lastLabel = '';
     let lastLabelId = -1;
+
+    // path first: while it runs, DuckDB holds only its sightings (four numbers each), not the packet rows
+    const pathCodes = new Map<string, number>();
+    const pathColumns: PathColumnsSummary =
+      opts.path === true
+        ? await stagePathRows({
+            dir: spec.dir,
+            nodes,
+            registry,
+            vxlanPorts: ports,
+            windowUs: opts.windowUs ?? 1_000_000,
+            table: stage.pathSightings,
+            codeId: (code) => {
+              let id = pathCodes.get(code);
+              if (id === undefined) pathCodes.set(code, (id = pathCodes.size));
+              return id;
+            },
+          })
+        : { followed: false, why: 'not asked for (export --path)' };
 
     for (const [k, node] of nodes.entries()) {
       const { pairing } = node;
@@ -290,12 +318,15 @@ export async function exportCaptures(args: readonly string[], opts: ExportOption
     const c1 = process.cpuUsage();
     await stage.addSources(sources);
     await stage.addLabels(labels);
+    await stage.addLabels(pathCodes, 'pcode');
     const written = await stage.write(outDir, {
       capture,
       anySplit: sources.some((s) => s.split),
       dedupe,
       renumbered: flows.restarted || links.restarted,
+      pathRows: pathColumns.followed,
     });
+    notes.push(...stage.notes);
     const manifest = path.join(outDir, 'export.json');
     const summary: ExportSummary = {
       schemaVersion: EXPORT_SCHEMA_VERSION,
@@ -306,6 +337,7 @@ export async function exportCaptures(args: readonly string[], opts: ExportOption
       nodes: exported,
       notes,
       problems,
+      path: pathColumns,
       inputErrors,
       seconds: {
         analysis: round3((t1 - t0) / 1000),

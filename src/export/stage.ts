@@ -33,6 +33,7 @@ import {
 } from '@duckdb/node-api';
 import { VxiError } from '../errors.js';
 import type { FlowEntry, LinkEntry } from './flows.js';
+import { OUTCOME_LAST, OUTCOME_STATUS_SHIFT, PATH_POINT_NAMES, PATH_STATUSES } from './path-rows.js';
 
 /** Rows per data chunk: DuckDB's vector size, the most a chunk holds. */
 export const CHUNK_ROWS = 2048;
@@ -203,6 +204,19 @@ const MT_COLUMNS: [string, Kind][] = [
   ['vni', 'i32'],
 ];
 
+/**
+ * The path sighting staging columns (path-rows.ts): one row per sighting of a branch `path`
+ * decided, keyed like the packet (source, n); `point` the capture point's number, `outcome` the
+ * branch's status and code (path-rows.ts explains its bits).
+ */
+export const PH = { src: 0, n: 1, point: 2, outcome: 3 } as const;
+const PH_COLUMNS: [string, Kind][] = [
+  ['src', 'i32'],
+  ['n', 'u32'],
+  ['point', 'i32'],
+  ['outcome', 'i32'],
+];
+
 const FL_COLUMNS: [string, Kind][] = [
   ['id', 'i32'],
   ['ip_version', 'i32'],
@@ -232,10 +246,28 @@ export interface SourceRow {
   split: boolean;
 }
 
+/**
+ * DuckDB's memory limit unless told: past it, the staging tables, the joins and the sort into
+ * file order spill into the staging folder. Measured on the 1M + 1M pair (README "Export"): peak
+ * RSS 570-710 MiB at 256MB with one thread against 1,330-1,560 MiB at 1GB, DuckDB's CPU time the
+ * same; 128MB ran out of memory in the sort. Two such nodes (4M rows) outgrow 256MB in the flow
+ * grouping: a step that runs out of it is done again under a larger limit (withRoom).
+ */
+export const DEFAULT_MEMORY_LIMIT = '256MB';
+/** The limits a write step that ran out of the default one is done again with, in turn. */
+const RAISED_LIMITS = ['1GB', '4GB'];
+
+function isOutOfMemory(err: unknown): boolean {
+  return err instanceof Error && /out of memory/i.test(err.message);
+}
+
+/** What DuckDB's allocator keeps of the memory it freed before it gives it back (its defaults: 128 MiB and 512 MiB). */
+const ALLOCATOR_FLUSH = '16MB';
+
 export interface StageOptions {
-  /** DuckDB's memory limit (e.g. '1GB'); past it, it spills to the staging folder. */
+  /** DuckDB's memory limit (e.g. '1GB'; default DEFAULT_MEMORY_LIMIT); past it, it spills to the staging folder. */
   memoryLimit?: string;
-  /** Worker threads of DuckDB (default: its own, one per core). */
+  /** Worker threads of DuckDB (default: one under the default memory limit, else its own, one per core). */
   threads?: number;
 }
 
@@ -256,6 +288,8 @@ export interface WriteOptions {
   dedupe: boolean;
   /** Some flow or link header has two numbers (a table started afresh): flow rows are grouped by text again. */
   renumbered: boolean;
+  /** path's sightings were staged (`ph`): the path columns are filled from them (default: NULL). */
+  pathRows?: boolean;
 }
 
 function sqlString(s: string): string {
@@ -271,6 +305,10 @@ CREATE TABLE mt (${columnsSql(MT_COLUMNS)});
 CREATE TABLE fl (${columnsSql(FL_COLUMNS)});
 CREATE TABLE lk (${columnsSql(LK_COLUMNS)});
 CREATE TABLE lbl (id INTEGER, name VARCHAR);
+CREATE TABLE ph (${columnsSql(PH_COLUMNS)});
+CREATE TABLE pcode (id INTEGER, name VARCHAR);
+CREATE TYPE path_hop_t AS ENUM (${PATH_POINT_NAMES.map((x) => `'${x}'`).join(', ')});
+CREATE TYPE path_status_t AS ENUM (${PATH_STATUSES.map((x) => `'${x}'`).join(', ')});
 CREATE TYPE tunnel_t AS ENUM ('vxlan', 'geneve', 'vxlan-gpe');
 CREATE TYPE direction_t AS ENUM ('encap', 'decap');
 `;
@@ -292,7 +330,44 @@ export class Stage {
     readonly matches: ChunkTable,
     private readonly flows: ChunkTable,
     private readonly links: ChunkTable,
+    readonly pathSightings: ChunkTable,
+    private memoryLimit: string,
+    /** The limit is the user's (--memory-limit): never raised. */
+    private readonly limitGiven: boolean,
   ) {}
+
+  /** Steps done again under a larger memory limit, in words (export.json's notes). */
+  readonly notes: string[] = [];
+  private raised = 0;
+
+  /** A DuckDB error as the user can act on it: out of its memory limit says which option raises it. */
+  private failed(what: string, err: unknown): VxiError {
+    const m = (err as Error).message;
+    const hint = isOutOfMemory(err)
+      ? ` (DuckDB's memory limit ${this.memoryLimit} is too small for these captures: give more with --memory-limit, e.g. ${RAISED_LIMITS.at(-1)})`
+      : '';
+    return new VxiError('VXI_IO', `${what}: ${m}${hint}`, { cause: err });
+  }
+
+  /**
+   * Runs one step of the write; when it runs out of the default memory limit (a class's captures
+   * outgrow 256MB in the joins or the flow grouping), the same step again under the next limit of
+   * RAISED_LIMITS: the rows are all staged, nothing is lost, and the common case keeps its small peak.
+   */
+  private async withRoom<T>(what: string, step: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await step();
+      } catch (err) {
+        const next = this.limitGiven ? undefined : RAISED_LIMITS[this.raised];
+        if (!isOutOfMemory(err) || next === undefined) throw this.failed(what, err);
+        this.raised++;
+        await this.db.run(`SET memory_limit = ${sqlString(next)}`);
+        this.notes.push(`${what} did not fit DuckDB's memory limit ${this.memoryLimit}: done again with ${next} (--memory-limit sets it)`);
+        this.memoryLimit = next;
+      }
+    }
+  }
 
   /** A staging database spilling into `dir` (a folder of its own, removed by close()). */
   static async open(dir: string, opts: StageOptions = {}): Promise<Stage> {
@@ -300,8 +375,12 @@ export class Stage {
     try {
       instance = await DuckDBInstance.create(':memory:', {
         temp_directory: path.join(dir, 'spill'),
-        memory_limit: opts.memoryLimit ?? '1GB',
-        ...(opts.threads !== undefined ? { threads: String(opts.threads) } : {}),
+        memory_limit: opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
+        // one thread under the default limit: two sorting at once spill twice as much (README "Export", measured)
+        ...(opts.threads !== undefined ? { threads: String(opts.threads) } : opts.memoryLimit === undefined ? { threads: '1' } : {}),
+        // memory freed (a dropped table, a finished sort) goes back to the system, not kept for later (peak RSS)
+        allocator_flush_threshold: ALLOCATOR_FLUSH,
+        allocator_bulk_deallocation_flush_threshold: ALLOCATOR_FLUSH,
       });
     } catch (err) {
       throw new VxiError('VXI_IO', `cannot start DuckDB for the export (spilling to ${dir}): ${(err as Error).message}`, { cause: err });
@@ -322,6 +401,9 @@ export class Stage {
       await table('mt', MT_COLUMNS),
       await table('fl', FL_COLUMNS),
       await table('lk', LK_COLUMNS),
+      await table('ph', PH_COLUMNS),
+      opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
+      opts.memoryLimit !== undefined,
     );
   }
 
@@ -364,8 +446,8 @@ export class Stage {
     a.closeSync();
   }
 
-  async addLabels(labels: ReadonlyMap<string, number>): Promise<void> {
-    const a = await this.db.createAppender('lbl');
+  async addLabels(labels: ReadonlyMap<string, number>, table: 'lbl' | 'pcode' = 'lbl'): Promise<void> {
+    const a = await this.db.createAppender(table);
     for (const [name, id] of labels) {
       a.appendInteger(id);
       a.appendVarchar(name);
@@ -392,7 +474,7 @@ export class Stage {
    * renamed once whole: a failed export leaves no half file under the final name).
    */
   async write(outDir: string, o: WriteOptions): Promise<WrittenFiles> {
-    for (const t of [this.packets, this.matches, this.flows, this.links]) t.close();
+    for (const t of [this.packets, this.matches, this.flows, this.links, this.pathSightings]) t.close();
     await this.db.run(`CREATE TYPE capture_t AS ENUM (${sqlString(o.capture)})`);
     await this.enumerate('node_t', 'src', ['node']);
     await this.enumerate('side_t', 'src', ['side']);
@@ -401,6 +483,7 @@ export class Stage {
     await this.enumerate('addr_t', 'fl', ['src', 'dst']);
     await this.enumerate('mac_t', 'lk', ['eth_src', 'eth_dst']);
     await this.enumerate('label_t', 'lbl', ['name']);
+    await this.enumerate('path_code_t', 'pcode', ['name']);
 
     const packetsFile = path.join(outDir, 'packets.parquet');
     const flowsFile = path.join(outDir, 'flows.parquet');
@@ -411,18 +494,35 @@ export class Stage {
       ? '(SELECT src, n, min(psrc) AS psrc, min(pn) AS pn, min(dir) AS dir, min(delta) AS delta, max(flood) ' +
         'AS flood, sum(copies) AS copies, min(vni) AS vni FROM mt GROUP BY src, n)'
       : 'mt';
+    // a record's sightings folded into one: the worst outcome, and the point it was seen at there
+    const pathJoin = o.pathRows
+      ? 'LEFT JOIN (SELECT src, n, max(outcome) AS outcome, arg_max(point, outcome) AS point FROM ph GROUP BY src, n) h ' +
+        'ON h.src = p.src AND h.n = p.n'
+      : '';
+    const pathCols = o.pathRows === true ? ', h.point AS path_point, h.outcome AS path_outcome' : '';
     // every packet with what the correlator said of it, numbers only
-    await this.db.run(`
+    await this.run(
+      'joining the packets with their matches',
+      `
       CREATE TABLE pm AS SELECT
         p.src, p.n, p.frame, p.sec::BIGINT * 1000000 + p.usec AS us, p.wire_len, p.cap_len, p.codes,
         coalesce(nullif(p.vni, -1), m.vni) AS vni, p.outer_flow, p.inner_flow, p.link, p.ethertype,
         CASE WHEN s.paired AND (s.side = 'overlay' OR p.codes & 3 = 1) THEN m.n IS NOT NULL END AS matched,
-        ${partner} AS partner_frame, m.pn AS partner_n, m.dir, m.delta, m.flood, m.copies
+        ${partner} AS partner_frame, m.pn AS partner_n, m.dir, m.delta, m.flood, m.copies${pathCols}
       FROM pk p
       JOIN src s ON s.id = p.src
       LEFT JOIN ${matches} m ON m.src = p.src AND m.n = p.n
-      ${partnerJoin}`);
-    await this.db.run('DROP TABLE pk; DROP TABLE mt');
+      ${partnerJoin}
+      ${pathJoin}`,
+    );
+    await this.db.run('DROP TABLE pk; DROP TABLE mt; DROP TABLE ph');
+    const status = `((p.path_outcome >> ${OUTCOME_STATUS_SHIFT}) & 15)`;
+    // loss_reason: the branch's code on its last sighting, when it did not complete (status 0 is delivered)
+    const pathSelect = o.pathRows
+      ? `enum_range(NULL::path_hop_t)[p.path_point + 1] AS path_hop,
+        CASE WHEN p.path_outcome & ${OUTCOME_LAST} <> 0 AND ${status} <> 0 THEN pc.name END AS loss_reason,
+        enum_range(NULL::path_status_t)[${status} + 1] AS path_status`
+      : 'NULL::VARCHAR AS path_hop, NULL::VARCHAR AS loss_reason, NULL::VARCHAR AS path_status';
     const tunnel = (codes: string): string =>
       `CASE ${codes} & 3 WHEN 1 THEN 'vxlan'::tunnel_t WHEN 2 THEN 'geneve'::tunnel_t WHEN 3 THEN 'vxlan-gpe'::tunnel_t END`;
     const packetsSql = `
@@ -446,8 +546,7 @@ export class Stage {
         p.delta AS latency_us,
         p.flood = 1 AS flood,
         nullif(p.copies, 0)::INTEGER AS copies,
-        NULL::VARCHAR AS path_hop,
-        NULL::VARCHAR AS loss_reason,
+        ${pathSelect},
         p.codes & ${CODE_MALFORMED} <> 0 AS malformed,
         p.codes & ${CODE_TRUNCATED} <> 0 AS truncated
       FROM pm p
@@ -456,6 +555,7 @@ export class Stage {
       LEFT JOIN fl fi ON fi.id = p.inner_flow
       LEFT JOIN lk ON lk.id = p.link
       LEFT JOIN lbl l ON l.id = p.codes >> ${CODE_LABEL_SHIFT}
+      ${o.pathRows === true ? 'LEFT JOIN pcode pc ON pc.id = p.path_outcome & 65535' : ''}
       ORDER BY p.src, p.n`;
     // Flow rows: the packets grouped by numbers (source, tunnel, VNI, flows, link header where the
     // inner level has no IP, label), then given their text. The MACs are part of a flow only
@@ -494,21 +594,28 @@ export class Stage {
         -- flows that tie on all of the above: the same order every run
         interface, tunnel, vni, outer_src, outer_dst, outer_proto, outer_sport, outer_dport,
         inner_eth_src, inner_eth_dst, inner_ethertype, inner_src, inner_dst, inner_proto, inner_sport, inner_dport, protocol`;
-    const copy = async (sql: string, file: string): Promise<number> => {
-      const partial = `${file}.partial`;
-      try {
-        const r = await this.db.run(`COPY (${sql}) TO ${sqlString(partial)} (FORMAT parquet, COMPRESSION zstd)`);
-        const rows = Number(r.rowsChanged);
-        await rename(partial, file);
-        return rows;
-      } catch (err) {
-        rmSync(partial, { force: true });
-        throw new VxiError('VXI_IO', `cannot write ${file}: ${(err as Error).message}`, { cause: err });
-      }
-    };
+    const copy = (sql: string, file: string): Promise<number> =>
+      this.withRoom(`writing ${file}`, async () => {
+        const partial = `${file}.partial`;
+        try {
+          const r = await this.db.run(`COPY (${sql}) TO ${sqlString(partial)} (FORMAT parquet, COMPRESSION zstd)`);
+          const rows = Number(r.rowsChanged);
+          await rename(partial, file);
+          return rows;
+        } catch (err) {
+          rmSync(partial, { force: true });
+          throw err;
+        }
+      });
     const packetRows = await copy(packetsSql, packetsFile);
     const flowRows = await copy(flowsSql, flowsFile);
     return { packets: packetsFile, flows: flowsFile, packetRows, flowRows };
+  }
+
+  private async run(what: string, sql: string): Promise<void> {
+    await this.withRoom(what, async () => {
+      await this.db.run(sql);
+    });
   }
 
   /** Closes DuckDB and removes the staging folder. */

@@ -25,7 +25,17 @@ import type { ConfigEvidence } from './config.js';
 import { GroIndex } from './gro.js';
 import { decapsulatesOf, isMulticastIp, sendsOf, type MacHomes, type NodeProfile } from './profile.js';
 import type { NodeTrack, ORec, Rec, URec } from './track.js';
-import type { FrameRef, PathBranch, PathGroup, PathHop, PathNodeInfo, PathPoint, PathSighting, PathStatus } from './types.js';
+import type {
+  FrameRef,
+  PathBranch,
+  PathGroup,
+  PathHop,
+  PathNodeInfo,
+  PathPoint,
+  PathSighting,
+  PathSightingHook,
+  PathStatus,
+} from './types.js';
 
 /** Sources waiting, and candidate arrivals held, per node at most (then decided early). */
 export const MAX_QUEUED = 300_000;
@@ -39,6 +49,8 @@ const MAX_SCAN = 64;
  * it is not-captured, not lost: two tcpdumps never stop at the same instant.
  */
 export const EDGE_US = 2_000;
+/** Index of each point in PATH_POINTS order. */
+const POINT_INDEX: Record<PathPoint, number> = { srcBridge: 0, srcUnderlay: 1, dstUnderlay: 2, dstBridge: 3 };
 /** Branches of the followed frame kept at most. */
 const MAX_FOLLOWED = 64;
 
@@ -69,6 +81,8 @@ export interface JoinContext {
   follow: FrameRef | undefined;
   /** Each node's recorded overlay configuration (by node index), when the session has it. */
   config: (ConfigEvidence | undefined)[];
+  /** Told every sighting of every branch as the branch is decided (PathOptions.onSighting). */
+  onSighting?: PathSightingHook | undefined;
 }
 
 /** Said where only the traffic speaks: what a recorded configuration would add. */
@@ -121,6 +135,11 @@ export class PathJoiner {
   readonly thirdParty: number[];
   forced = 0;
   peakQueued = 0;
+  /**
+   * The records behind the sightings of the branch being built (by PATH_POINTS index), for
+   * onSighting: a branch is built and decided in one go, so one set of slots serves every branch.
+   */
+  private readonly seenRecs: (Rec | undefined)[] = [undefined, undefined, undefined, undefined];
 
   constructor(private readonly ctx: JoinContext) {
     this.w = ctx.windowUs;
@@ -378,7 +397,16 @@ export class PathJoiner {
     return { node: this.names[r.node] as string, file: file ?? '?', frame: r.frame, tsUs: round3(r.tsUs), refUs: round3(r.ref) };
   }
 
+  /** Sets the branch's sighting at `point`, and keeps its record for onSighting. */
+  private see(b: PathBranch, point: PathPoint, r: Rec): PathSighting {
+    this.seenRecs[POINT_INDEX[point]] = r;
+    const s = this.sighting(r);
+    b.sightings[point] = s;
+    return s;
+  }
+
   private branch(src: string, dst: string, vni: number | null): PathBranch {
+    this.seenRecs.fill(undefined);
     return {
       src,
       dst,
@@ -408,7 +436,7 @@ export class PathJoiner {
       b.udpPort = u.dstPort;
       const link = u.link;
       if (link && link.l.direction === 'encap') {
-        b.sightings.srcBridge = this.sighting(link.o);
+        this.see(b, 'srcBridge', link.o);
         b.hopsUs.encapsulation = round3(u.tsUs - link.o.tsUs);
         b.flood = link.l.flood;
         if (link.l.checksumDiffers) b.checksumOffload = true;
@@ -418,7 +446,7 @@ export class PathJoiner {
         else b.notes.push(`not found on ${this.names[a]}'s bridge: ${why?.reason ?? 'no bridge frame with these bytes within the window'}`);
         b.start = why?.code === 'from-vxlan-device' ? 'vxlan-device' : 'source-bridge-missed';
       }
-      b.sightings.srcUnderlay = this.sighting(u);
+      this.see(b, 'srcUnderlay', u);
       if (typeof t === 'string') {
         this.finishBranch(
           b,
@@ -437,14 +465,14 @@ export class PathJoiner {
 
   /** Seen on the destination's underlay: decapsulated or not. */
   private arrived(b: PathBranch, t: number, x: URec, from: URec | undefined): void {
-    b.sightings.dstUnderlay = this.sighting(x);
+    const arrival = this.see(b, 'dstUnderlay', x);
     if (from) {
       b.hopsUs.underlay = round3(x.ref - from.ref);
       if (from.csum >= 0 && x.csum >= 0 && from.csum !== x.csum) b.checksumOffload = true;
     }
     const link = x.link;
     if (link && link.l.direction === 'decap') {
-      b.sightings.dstBridge = this.sighting(link.o);
+      this.see(b, 'dstBridge', link.o);
       b.hopsUs.decapsulation = round3(link.o.tsUs - x.tsUs);
       if (link.l.checksumDiffers) b.checksumOffload = true;
       this.finishBranch(b, 'delivered', 'delivered', `delivered: decapsulated onto ${this.names[t]}'s bridge`, x);
@@ -452,7 +480,7 @@ export class PathJoiner {
     }
     const merged = x.tcp ? (this.gro[t] as GroIndex<ORec>).covering(x.tcp, x.tsUs, this.w) : undefined;
     if (merged && x.tcp) {
-      b.sightings.dstBridge = this.sighting(merged);
+      this.see(b, 'dstBridge', merged);
       b.hopsUs.decapsulation = round3(merged.tsUs - x.tsUs);
       const note =
         `merged by GRO: its ${x.tcp.len}-byte TCP segment lies inside the ${merged.tcp?.len ?? '?'}-byte ` +
@@ -465,7 +493,7 @@ export class PathJoiner {
     const p = this.ctx.profiles[t] as NodeProfile;
     const name = this.names[t] as string;
     const span = p.span.overlay;
-    const where = `arrived on ${name}'s underlay (${b.sightings.dstUnderlay.file} #${x.frame})`;
+    const where = `arrived on ${name}'s underlay (${arrival.file} #${x.frame})`;
     const cfg = this.ctx.config[t];
     if (cfg) {
       // the receiver's recorded configuration decides: which VNI, port and group its devices take, what its filter drops
@@ -643,9 +671,9 @@ export class PathJoiner {
       this.label(t),
       sends.length === 1 || (sends[0] && sends.every((s) => s.vni === sends[0]?.vni)) ? (sends[0]?.vni ?? null) : null,
     );
-    b.sightings.srcBridge = this.sighting(o);
+    const seen = this.see(b, 'srcBridge', o);
     const vtep = typeof t === 'number' ? this.vtepOf[t] : t.replace(/^VTEP /, '');
-    const where = `never left ${this.names[a]}'s bridge (${b.sightings.srcBridge.file} #${o.frame})`;
+    const where = `never left ${this.names[a]}'s bridge (${seen.file} #${o.frame})`;
     let reason: string;
     if (notCaptured) {
       const text = overlayReason(code as 'before-underlay', {});
@@ -776,6 +804,13 @@ export class PathJoiner {
     const points = ['srcBridge', 'srcUnderlay', 'dstUnderlay', 'dstBridge'] as const;
     b.lastSeen = null;
     for (const p of points) if (b.sightings[p]) b.lastSeen = p;
+    const hook = this.ctx.onSighting;
+    if (hook) {
+      for (const [i, p] of points.entries()) {
+        const r = this.seenRecs[i];
+        if (r) hook(r.node, r.kind === 'u' ? 'underlay' : 'overlay', r.n, p, b.status, b.code, p === b.lastSeen);
+      }
+    }
     if (b.checksumOffload)
       b.notes.push(
         'the TCP/UDP checksum differs between sightings: checksum offload ' +

@@ -54,7 +54,26 @@ export interface PathOptions {
   /** Report the whole journey of this frame (every branch it is a sighting of). */
   follow?: FrameRef;
   signal?: AbortSignal;
+  /** Told every sighting of every branch as the branch is decided (`export` fills its rows' path columns from it). */
+  onSighting?: PathSightingHook;
 }
+
+/**
+ * One sighting of a decided branch: the record (node index in the inputs, side, its number among
+ * the side's packets, as the pass numbers them), the point it was seen at, the branch's status
+ * and code, and whether it is the branch's last sighting (where an incomplete branch stopped).
+ * Called as each branch is decided, in no particular order of records; a record can be a sighting
+ * of several branches (a flooded frame, one branch per VTEP). Nothing is kept for it.
+ */
+export type PathSightingHook = (
+  node: number,
+  side: Side,
+  n: number,
+  point: PathPoint,
+  status: PathStatus,
+  code: string,
+  last: boolean,
+) => void;
 
 /** The four capture points, in the order a frame passes them. */
 export type PathPoint = 'srcBridge' | 'srcUnderlay' | 'dstUnderlay' | 'dstBridge';
