@@ -9,40 +9,27 @@
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { communityId, parseIp } from '../src/export/community-id.js';
 import type { ExportSummary } from '../src/export/export.js';
 import { runCli } from './helpers/cli.js';
+import { openTestDb, type Row, sqlFile, type TestDb } from './helpers/duckdb.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const LAB = path.join(ROOT, 'fixtures', 'lab');
 const tmp = mkdtempSync(path.join(tmpdir(), 'vxi-export-'));
-let db: DuckDBConnection;
-let instance: DuckDBInstance;
+let tdb: TestDb | undefined;
 
 beforeAll(async () => {
-  instance = await DuckDBInstance.create(':memory:');
-  db = await instance.connect();
-  await db.run("SET TimeZone = 'UTC'");
+  tdb = await openTestDb();
 });
 afterAll(() => {
-  db?.closeSync();
-  instance?.closeSync();
+  tdb?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
-type Row = Record<string, unknown>;
-
-async function query(sql: string): Promise<Row[]> {
-  const r = await db.runAndReadAll(sql);
-  // BIGINT comes back as bigint: numbers are easier to compare with the CLI's JSON
-  return r.getRowObjects().map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])));
-}
-
-function q(file: string): string {
-  return `'${file.replace(/'/g, "''")}'`;
-}
+const query = (sql: string): Promise<Row[]> => (tdb as TestDb).query(sql);
+const q = sqlFile;
 
 async function exportJson(args: string[]): Promise<{ code: number; summary: ExportSummary; stderr: string }> {
   const r = await runCli(['export', ...args, '--json']);

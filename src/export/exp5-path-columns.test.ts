@@ -13,9 +13,9 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/helpers/cli.js';
+import { openTestDb, type Row, type TestDb } from '../../test/helpers/duckdb.js';
 import type { PathReport } from '../analysis/path.js';
 import type { ExportSummary } from './export.js';
 
@@ -23,25 +23,17 @@ const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const LAB = path.join(ROOT, 'fixtures', 'lab');
 const FDB = path.join(ROOT, 'src', 'analysis', 'path', 'fixtures', 'lab-fdb');
 const tmp = mkdtempSync(path.join(tmpdir(), 'vxi-exp5-'));
-let instance: DuckDBInstance;
-let db: DuckDBConnection;
+let tdb: TestDb | undefined;
 
 beforeAll(async () => {
-  instance = await DuckDBInstance.create(':memory:');
-  db = await instance.connect();
+  tdb = await openTestDb();
 });
 afterAll(() => {
-  db?.closeSync();
-  instance?.closeSync();
+  tdb?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 
-type Row = Record<string, unknown>;
-
-async function query(sql: string): Promise<Row[]> {
-  const r = await db.runAndReadAll(sql);
-  return r.getRowObjects().map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])));
-}
+const query = (sql: string): Promise<Row[]> => (tdb as TestDb).query(sql);
 
 async function exportOf(dir: string, out: string, extra: string[] = ['--path']): Promise<{ summary: ExportSummary; packets: string }> {
   const r = await runCli(['export', dir, '--out', path.join(tmp, out), '--json', ...extra]);
