@@ -18,7 +18,7 @@
 //
 // Usage: node scripts/bench.mjs [--quick] [--packets N] [--runs R] [--files friendly,realistic]
 //        [--only word,word] [--no-tshark] [--fresh] [--profile]
-//        node scripts/bench.mjs --ab OTHER_DIST FILE [--phases decode,json,text,stats] [--rounds N] (see compareBuilds)
+//        node scripts/bench.mjs --ab OTHER_DIST FILE [--phases decode,json,text,stats,collect] [--rounds N] (see compareBuilds)
 //   --quick      100,000 packets, 3 rounds (a smoke run; the README's table is from the full run)
 //   --only       the commands whose label contains one of the words (tcpdump, the yardstick, always runs)
 //   --fresh      regenerate the captures (they are cached in $TMPDIR/vxi-bench, keyed by size and generator)
@@ -57,12 +57,14 @@ if (args[0] === '--ab') {
 }
 
 /**
- * Two builds side by side in one process (`--ab OTHER_DIST FILE [--phases decode,json,text,stats] [--rounds N]`):
+ * Two builds side by side in one process (`--ab OTHER_DIST FILE [--phases decode,json,text,stats,collect] [--rounds N]`):
  * OTHER_DIST (a copy of an earlier dist/, next to a node_modules link and package.json) and this checkout's dist/,
  * each phase run over the same packets held in memory, alternately, best and median CPU ms of each. Load from
  * other work hits both alike, so a change of 10 % shows where the wall times of `npm run bench` move by 30 %.
- * Phases: decodePacket alone; decodePacket + the JSON or text line writer; StatsCollector.addRaw. Keep FILE small
- * (100,000 packets): every packet stays in memory.
+ * Phases: decodePacket alone; decodePacket + the JSON or text line writer; StatsCollector.addRaw; `collect`: the
+ * whole of `stats` on one thread (collectStats: reading FILE from the page cache and counting, whatever way each
+ * build reads it). Keep FILE small (100,000 packets) for the others: every packet stays in memory; `collect` keeps
+ * none (a 1M-packet FILE is fine, and `--phases collect` does not load the others' packets).
  */
 async function compareBuilds(otherDist, file, rest) {
   const restOpt = (name) => (rest.includes(name) ? rest[rest.indexOf(name) + 1] : undefined);
@@ -80,18 +82,20 @@ async function compareBuilds(otherDist, file, rest) {
       writePacketText: (await m('decode/format/text.js')).writePacketText,
       ByteWriter: (await m('decode/format/bytes.js')).ByteWriter,
       StatsCollector: (await m('stats/stats.js')).StatsCollector,
+      collectStats: (await m('stats/parallel.js')).collectStats,
     });
   }
   const raws = [];
-  await builds[1].readCapture(file, (r) => void raws.push(r));
+  if (phases.some((p) => p !== 'collect')) await builds[1].readCapture(file, (r) => void raws.push(r));
   const cpuMs = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1000;
   };
   let sink = 0;
-  const run = (b, phase) => {
+  const run = async (b, phase) => {
     const opts = { registry: b.createRegistry() };
-    if (phase === 'decode') for (let i = 0; i < raws.length; i++) sink += b.decodePacket(raws[i], i + 1, opts).layers.length;
+    if (phase === 'collect') sink += (await b.collectStats(file, { workers: 0 })).summary.packets;
+    else if (phase === 'decode') for (let i = 0; i < raws.length; i++) sink += b.decodePacket(raws[i], i + 1, opts).layers.length;
     else if (phase === 'stats') {
       const c = new b.StatsCollector();
       for (let i = 0; i < raws.length; i++) c.addRaw(raws[i], i + 1);
@@ -109,15 +113,15 @@ async function compareBuilds(otherDist, file, rest) {
       }
     }
   };
-  console.log(`${raws.length.toLocaleString('en-US')} packets of ${file}, ${rounds} alternating rounds, load ${loadavg()[0].toFixed(2)}`);
+  console.log(`${raws.length.toLocaleString('en-US')} packets of ${file} held, ${rounds} alternating rounds, load ${loadavg()[0].toFixed(2)}`);
   for (const phase of phases) {
     const times = builds.map(() => []);
     for (let r = 0; r < rounds; r++)
-      builds.forEach((b, i) => {
+      for (const [i, b] of builds.entries()) {
         const t = cpuMs();
-        run(b, phase);
+        await run(b, phase);
         times[i].push(cpuMs() - t);
-      });
+      }
     builds.forEach((b, i) => {
       const t = times[i].sort((x, y) => x - y);
       console.log(`  ${phase.padEnd(6)} ${b.dist}: best ${t[0].toFixed(0)} ms, median ${t[t.length >> 1].toFixed(0)} ms`);

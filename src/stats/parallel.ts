@@ -1,10 +1,11 @@
 /**
- * Statistics over a capture: on this thread through the counting path (StatsCollector.addRaw),
+ * Statistics over a capture: on this thread through the counting path (StatsCollector.addRecord),
  * or, when asked (VXI_THREADS or `workers`), on worker threads for big files (see
  * decode/parallel/policy.ts): the workers count batches (and this thread too, while they are
  * busy), this thread merges the counts in input order, which gives exactly the one-thread result.
  */
-import { readCapture, type CaptureSource, type ReadSummary } from '../decode/file/index.js';
+import type { CaptureSource, ReadSummary } from '../decode/file/index.js';
+import { readRecords } from '../decode/file/read.js';
 import { workersFor } from '../decode/parallel/policy.js';
 import { StatsCollector } from './stats.js';
 import type { StatsBatchResult, StatsTask } from './count-batch.js';
@@ -37,7 +38,8 @@ export async function collectStats(
   const threads = options.workers ?? (process.env.VXI_THREADS === undefined ? 0 : workersFor(source, STATS_WORKER));
   if (threads <= 0) {
     let n = 0;
-    return { collector, summary: await readCapture(source, (raw) => collector.addRaw(raw, ++n)) };
+    // records, not packets: no object per packet on the reading path (the collector keeps nothing of them)
+    return { collector, summary: await readRecords(source, (r) => collector.addRecord(r, ++n)) };
   }
   const [{ decodeInParallel }, { batchCounter }] = await Promise.all([import('../decode/parallel/pool.js'), import('./count-batch.js')]);
   const task: StatsTask = { vxlanPorts };

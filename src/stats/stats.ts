@@ -5,6 +5,7 @@
  */
 import type { DecodedPacket, Layer, RawPacket } from '../decode/types.js';
 import { decodePacket, type DecodeOptions } from '../decode/packet.js';
+import type { RecordView } from '../decode/file/record-view.js';
 import { formatIPv4, formatIPv6, formatMac } from '../decode/format/addr.js';
 import {
   BIT_ARP,
@@ -20,7 +21,7 @@ import {
   factsFromLayers,
   linkAdjustmentOf,
 } from './facts.js';
-import { BufferView, readFacts, udpPortTable } from './fast-decode.js';
+import { BufferView, readFacts, readFactsAt, udpPortTable } from './fast-decode.js';
 import { FlowDictionary, FlowTable, KEY_WORDS, hashKey, type DictionaryBatch } from './flow-table.js';
 
 /** Distinct flows tracked at most; beyond, new flows are counted in `flowsDropped`. */
@@ -292,12 +293,7 @@ export class StatsCollector {
    * `n` is the packet's 1-based position. Keeps neither `raw` nor its bytes.
    */
   addRaw(raw: RawPacket, n: number): void {
-    let ports = this.portTable;
-    if (ports === undefined) {
-      const t = udpPortTable(this.vxlanPortList);
-      ports = this.portTable = t.ports;
-      this.decodeOptions = { registry: t.registry };
-    }
+    const ports = this.portTable ?? this.ports();
     if (readFacts(raw, this.buffers.of(raw.data), ports, this.facts)) {
       this.fastPackets++;
       this.count(this.facts);
@@ -305,6 +301,30 @@ export class StatsCollector {
       this.fullPackets++;
       this.add(decodePacket(raw, n, this.decodeOptions));
     }
+  }
+
+  /**
+   * Counts a record as the reader left it (readRecords: a chunk and an offset, no RawPacket): the
+   * same figures as addRaw on its packet, which is made only for the full decoder. Keeps nothing
+   * of `r`.
+   */
+  addRecord(r: RecordView, n: number): void {
+    const ports = this.portTable ?? this.ports();
+    if (readFactsAt(r.bytes, r.dv, r.dataAt, r.caplen, r.len, r.tsSec, r.tsNsec, r.linkType, ports, this.facts)) {
+      this.fastPackets++;
+      this.count(this.facts);
+    } else {
+      this.fullPackets++;
+      this.add(decodePacket(r.rawPacket(), n, this.decodeOptions));
+    }
+  }
+
+  /** The UDP port table of the fast decoder and the full decoder's registry, made on first use. */
+  private ports(): Uint8Array {
+    const t = udpPortTable(this.vxlanPortList);
+    this.decodeOptions = { registry: t.registry };
+    this.portTable = t.ports;
+    return t.ports;
   }
 
   /**

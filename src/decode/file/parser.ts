@@ -7,6 +7,10 @@
  * copied, once, into a buffer of exactly its (validated) size. Unknown pcapng blocks are skipped
  * without buffering them. The parser never reuses memory it handed out.
  *
+ * nextRecord() is the same walk without a RawPacket: it hands out one RecordView, overwritten by
+ * every record (for callers that read a few fields of each record and keep nothing: `stats`).
+ * next() and nextRecord() may be mixed; either consumes one packet.
+ *
  * Damaged input never throws: next() returns undefined and `error` says what and where.
  */
 import { CaptureFormatError } from '../../errors.js';
@@ -15,6 +19,7 @@ import { NEED_MORE, SKIP, type RecordDecoder } from './decoder.js';
 import { detectFormat } from './detect.js';
 import { PcapDecoder } from './pcap.js';
 import { PcapngDecoder } from './pcapng.js';
+import type { RecordView } from './record-view.js';
 import { MAX_WARNINGS, type CaptureFormat, type CaptureInterface, type ReadSummary } from './types.js';
 
 const EMPTY = new Uint8Array(0);
@@ -84,19 +89,32 @@ export class CaptureParser {
 
   /** The next packet, or undefined when more input is needed, the input is over, or it is damaged. */
   next(): RawPacket | undefined {
-    if (this.error !== undefined) return undefined;
+    return this.forward() ? (this.dec as RecordDecoder).view.rawPacket() : undefined;
+  }
+
+  /**
+   * The next packet as the parser's one RecordView (see record-view.ts: read it before the next
+   * call, keep neither it nor its bytes), or undefined as next() says.
+   */
+  nextRecord(): RecordView | undefined {
+    return this.forward() ? (this.dec as RecordDecoder).view : undefined;
+  }
+
+  /** Reads up to the next packet: true when the decoder's view holds one. */
+  private forward(): boolean {
+    if (this.error !== undefined) return false;
     try {
-      const p = this.advance();
-      if (p !== undefined) this.packetCount++;
-      return p;
+      if (!this.advance()) return false;
+      this.packetCount++;
+      return true;
     } catch (err) {
       if (!(err instanceof CaptureFormatError)) throw err;
       this.fail(err);
-      return undefined;
+      return false;
     }
   }
 
-  private advance(): RawPacket | undefined {
+  private advance(): boolean {
     for (;;) {
       const dec = this.dec;
       if (dec === undefined) {
@@ -121,7 +139,7 @@ export class CaptureParser {
         }
         if (r !== c.length) throw new Error(`internal: decoder consumed ${r} of a ${c.length}-byte unit`);
         this.skipBlockAt = -1;
-        if (dec.packet !== undefined) return dec.packet;
+        if (dec.hasRecord) return true;
         continue;
       }
       if (this.skipTo > this.base + this.pos) {
@@ -142,7 +160,7 @@ export class CaptureParser {
       if (r > 0) {
         this.pos += r;
         this.skipBlockAt = -1;
-        if (dec.packet !== undefined) return dec.packet;
+        if (dec.hasRecord) return true;
       } else if (r === NEED_MORE) {
         const c = new Uint8Array(dec.need);
         c.set(this.buf.subarray(this.pos, this.limit));
@@ -206,9 +224,9 @@ export class CaptureParser {
     return true;
   }
 
-  /** No more input for now: fine unless end() was called in the middle of something. */
-  private starved(): undefined {
-    if (!this.ended) return undefined;
+  /** No more input for now (false): fine unless end() was called in the middle of something. */
+  private starved(): false {
+    if (!this.ended) return false;
     const total = this.bytesIn;
     if (this.dec === undefined) {
       if (total === 0) throw new CaptureFormatError('empty-input', 'empty input: no capture file header', 0);
@@ -237,7 +255,7 @@ export class CaptureParser {
         fields,
       );
     }
-    return undefined;
+    return false;
   }
 
   private fail(err: CaptureFormatError): void {

@@ -14,8 +14,8 @@
  * 16-bit words in the top 4 bits.
  */
 import { CaptureFormatError } from '../../errors.js';
-import type { RawPacket } from '../types.js';
 import { NEED_MORE, type RecordDecoder, type Warn } from './decoder.js';
+import { RecordView } from './record-view.js';
 import { MAX_CAPLEN, type CaptureInterface } from './types.js';
 
 const FILE_HEADER = 24;
@@ -41,7 +41,8 @@ export function pcapCaplen(dv: DataView, pos: number, le: boolean, at: number): 
 }
 
 export class PcapDecoder implements RecordDecoder {
-  packet: RawPacket | undefined = undefined;
+  hasRecord = false;
+  readonly view = new RecordView();
   need = 0;
   skipLength = 0;
   readonly interfaces: CaptureInterface[] = [];
@@ -79,19 +80,19 @@ export class PcapDecoder implements RecordDecoder {
     if (caplen > this.snaplen && this.snaplen !== 0) {
       this.warn(() => `record at byte offset ${base + pos}: captured length ${caplen} exceeds the file's snaplen ${this.snaplen}`);
     }
-    const start = pos + RECORD_HEADER;
-    this.packet = {
-      tsSec: dv.getUint32(pos, le),
-      tsNsec: dv.getUint32(pos + 4, le) * this.nsMul,
-      tsDigits: this.tsDigits,
-      caplen,
-      len: dv.getUint32(pos + 12, le),
-      linkType: this.linkType,
-      interfaceId: undefined,
-      interfaceName: undefined,
-      fileOffset: base + pos,
-      data: buf.subarray(start, start + caplen),
-    };
+    const v = this.view;
+    if (v.bytes !== buf) {
+      // once per chunk: storing a new chunk into the long-lived view costs a write barrier
+      v.bytes = buf;
+      v.dv = dv;
+    }
+    v.dataAt = pos + RECORD_HEADER;
+    v.caplen = caplen;
+    v.len = dv.getUint32(pos + 12, le);
+    v.tsSec = dv.getUint32(pos, le);
+    v.tsNsec = dv.getUint32(pos + 4, le) * this.nsMul;
+    v.fileOffset = base + pos;
+    this.hasRecord = true;
     return total;
   }
 
@@ -111,7 +112,10 @@ export class PcapDecoder implements RecordDecoder {
     if (rawLinkType & 0x04000000) iface.fcsBytes = ((rawLinkType >>> 28) & 0xf) * 2;
     this.interfaces.push(iface);
     this.haveHeader = true;
-    this.packet = undefined;
+    this.hasRecord = false;
+    // the same for every record of the file
+    this.view.tsDigits = this.tsDigits;
+    this.view.linkType = this.linkType;
     return FILE_HEADER;
   }
 }

@@ -14,9 +14,9 @@
  * Every other block type is skipped by its length.
  */
 import { CaptureFormatError } from '../../errors.js';
-import type { RawPacket } from '../types.js';
 import { NEED_MORE, SKIP, type RecordDecoder, type Warn } from './decoder.js';
 import { PCAPNG_SHB } from './detect.js';
+import { RecordView } from './record-view.js';
 import { TsConverter, tsresolProblem } from './timestamp.js';
 import { MAX_BLOCK, MAX_CAPLEN, MAX_INTERFACES, type CaptureInterface } from './types.js';
 
@@ -124,7 +124,8 @@ function sectionByteOrder(dv: DataView, pos: number, at: number): boolean {
 }
 
 export class PcapngDecoder implements RecordDecoder {
-  packet: RawPacket | undefined = undefined;
+  hasRecord = false;
+  readonly view = new RecordView();
   need = 0;
   skipLength = 0;
   readonly interfaces: CaptureInterface[] = [];
@@ -138,7 +139,9 @@ export class PcapngDecoder implements RecordDecoder {
   /** Filled by readBlockHeader for each block (one object: this runs per block). */
   private readonly header: BlockHeader = { type: 0, length: 0, littleEndian: true, parsed: false };
 
-  constructor(private readonly warn: Warn) {}
+  constructor(private readonly warn: Warn) {
+    this.view.pcapng = true;
+  }
 
   step(buf: Uint8Array, dv: DataView, pos: number, end: number, base: number): number {
     const avail = end - pos;
@@ -166,16 +169,16 @@ export class PcapngDecoder implements RecordDecoder {
     }
     const trailing = dv.getUint32(pos + len - 4, le);
     if (trailing !== len) throw trailingLengthError(type, len, trailing, at);
-    this.packet = undefined;
+    this.hasRecord = false;
     switch (type) {
       case EPB:
-        this.packet = this.packetBlock(buf, dv, pos, len, at, 28, dv.getUint32(pos + 8, le), 'enhanced');
+        this.packetBlock(buf, dv, pos, len, at, 28, dv.getUint32(pos + 8, le), 'enhanced');
         break;
       case OPB:
-        this.packet = this.packetBlock(buf, dv, pos, len, at, 28, dv.getUint16(pos + 8, le), 'obsolete');
+        this.packetBlock(buf, dv, pos, len, at, 28, dv.getUint16(pos + 8, le), 'obsolete');
         break;
       case SPB:
-        this.packet = this.simplePacket(buf, dv, pos, len, at);
+        this.simplePacket(buf, dv, pos, len, at);
         break;
       case IDB:
         this.interfaceBlock(buf, dv, pos, len, at);
@@ -195,7 +198,7 @@ export class PcapngDecoder implements RecordDecoder {
     const trailing = dv.getUint32(pos, this.le);
     if (trailing !== this.trailer) throw trailingLengthError(this.trailerType, this.trailer, trailing, this.trailerBlock);
     this.trailer = -1;
-    this.packet = undefined;
+    this.hasRecord = false;
     return 4;
   }
 
@@ -277,16 +280,7 @@ export class PcapngDecoder implements RecordDecoder {
     return f;
   }
 
-  private packetBlock(
-    buf: Uint8Array,
-    dv: DataView,
-    pos: number,
-    len: number,
-    at: number,
-    dataAt: number,
-    id: number,
-    what: string,
-  ): RawPacket {
+  private packetBlock(buf: Uint8Array, dv: DataView, pos: number, len: number, at: number, dataAt: number, id: number, what: string): void {
     if (len < 32)
       throw new CaptureFormatError('block-too-short', `pcapng ${what} packet block is ${len} bytes, shorter than the 32-byte minimum`, at);
     const f = this.iface(id, at, what);
@@ -312,23 +306,40 @@ export class PcapngDecoder implements RecordDecoder {
     }
     const conv = f.conv;
     conv.convert(dv.getUint32(pos + 12, le), dv.getUint32(pos + 16, le));
-    const start = pos + dataAt;
-    return {
-      tsSec: conv.sec,
-      tsNsec: conv.nsec,
-      tsDigits: info.tsDigits,
-      caplen,
-      len: dv.getUint32(pos + 24, le),
-      linkType: info.linkType,
-      interfaceId: id,
-      interfaceName: info.name,
-      interfaceCount: this.ifaces.length > 1 ? this.ifaces.length : undefined, // only said when several: the text output then names each packet's interface
-      fileOffset: at,
-      data: buf.subarray(start, start + caplen),
-    };
+    this.record(buf, dv, pos + dataAt, caplen, dv.getUint32(pos + 24, le), conv.sec, conv.nsec, info, id, at);
   }
 
-  private simplePacket(buf: Uint8Array, dv: DataView, pos: number, len: number, at: number): RawPacket {
+  /** Writes a packet block's record into the view. */
+  private record(
+    buf: Uint8Array,
+    dv: DataView,
+    dataAt: number,
+    caplen: number,
+    len: number,
+    tsSec: number,
+    tsNsec: number,
+    info: CaptureInterface,
+    id: number,
+    at: number,
+  ): void {
+    const v = this.view;
+    v.bytes = buf;
+    v.dv = dv;
+    v.dataAt = dataAt;
+    v.caplen = caplen;
+    v.len = len;
+    v.tsSec = tsSec;
+    v.tsNsec = tsNsec;
+    v.tsDigits = info.tsDigits;
+    v.linkType = info.linkType;
+    v.interfaceId = id;
+    v.interfaceName = info.name;
+    v.interfaceCount = this.ifaces.length > 1 ? this.ifaces.length : undefined; // only said when several: the text output then names each packet's interface
+    v.fileOffset = at;
+    this.hasRecord = true;
+  }
+
+  private simplePacket(buf: Uint8Array, dv: DataView, pos: number, len: number, at: number): void {
     if (len < 16)
       throw new CaptureFormatError('block-too-short', `pcapng simple packet block is ${len} bytes, shorter than the 16-byte minimum`, at);
     const info = this.iface(0, at, 'simple').info;
@@ -342,19 +353,6 @@ export class PcapngDecoder implements RecordDecoder {
         at,
       );
     }
-    const start = pos + 12;
-    return {
-      tsSec: 0,
-      tsNsec: 0,
-      tsDigits: info.tsDigits,
-      caplen,
-      len: origLen,
-      linkType: info.linkType,
-      interfaceId: 0,
-      interfaceName: info.name,
-      interfaceCount: this.ifaces.length > 1 ? this.ifaces.length : undefined, // only said when several: the text output then names each packet's interface
-      fileOffset: at,
-      data: buf.subarray(start, start + caplen),
-    };
+    this.record(buf, dv, pos + 12, caplen, origLen, 0, 0, info, 0, at);
   }
 }

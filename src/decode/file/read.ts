@@ -3,10 +3,12 @@
  * of byte chunks, through CaptureParser. Damaged input does not throw: the summary's `error`
  * says where it is. I/O failures throw VxiError VXI_IO.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { VxiError } from '../../errors.js';
 import type { RawPacket } from '../types.js';
 import { CaptureParser } from './parser.js';
+import type { RecordView } from './record-view.js';
 import type { ReadSummary } from './types.js';
 
 export type CaptureSource = string | NodeJS.ReadableStream | AsyncIterable<Uint8Array>;
@@ -190,4 +192,63 @@ export async function* packets(source: CaptureSource): AsyncGenerator<RawPacket,
     for (let p = parser.next(); p !== undefined; p = parser.next()) yield p;
   }
   if (parser.error !== undefined) throw parser.error;
+}
+
+/**
+ * A file's bytes in fresh 1 MiB chunks, each read synchronously when the previous one has been
+ * decoded (no read ahead), the event loop given a turn between chunks (so timers, signals and
+ * aborts are still seen). Page cache warm, on 2 busy cores, this cost `stats` less than
+ * readFileAhead, whose reads wait for a thread of libuv's pool to be scheduled: 1M realistic
+ * packets, 6 interleaved pairs at load 5–8, 1.30 against 1.47 CPU s (user + system) on average;
+ * a cold file on a slow disk loses the overlap of reading and decoding. Open and read failures
+ * throw VxiError VXI_IO naming the path, as readFileAhead does.
+ */
+export async function* readFileInTurn(path: string): AsyncGenerator<Uint8Array> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw ioError(path, 'open', err);
+  }
+  try {
+    for (;;) {
+      const b = Buffer.allocUnsafeSlow(FILE_CHUNK);
+      let n: number;
+      try {
+        n = readSync(fd, b, 0, b.length, null);
+      } catch (err) {
+        throw ioError(path, 'read', err);
+      }
+      if (n === 0) return;
+      yield b.subarray(0, n);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads a capture as readCapture does, handing each packet to onRecord as the parser's one
+ * RecordView instead of a RawPacket (no object and no subarray per packet; see record-view.ts).
+ * onRecord must read what it needs before it returns and keep neither the view nor its bytes
+ * (the view is overwritten by the next record; view.rawPacket() gives a packet that stays valid).
+ * Returning false stops early. Resolves with the same summary as readCapture.
+ *
+ * A file is read in turn with the decoding (readFileInTurn), into fresh buffers: reading it
+ * through three recycled 1 MiB buffers instead measured slower here (system CPU of `stats` on a
+ * 691 MB file 0.39–0.41 s against 0.20–0.24 s, user CPU no less), whether the buffer read into
+ * next was the one just read or four or sixteen chunks older.
+ */
+export async function readRecords(
+  source: CaptureSource,
+  onRecord: (r: RecordView) => void | boolean,
+  opts: ReadOptions = {},
+): Promise<ReadSummary> {
+  const parser = new CaptureParser();
+  const chunks = typeof source === 'string' && source !== '-' ? readFileInTurn(source) : undefined;
+  reading: for await (const _ of parseChunks(parser, source, { signal: opts.signal, chunks })) {
+    for (let r = parser.nextRecord(); r !== undefined; r = parser.nextRecord()) if (onRecord(r) === false) break reading;
+  }
+  return parser.summary();
 }
