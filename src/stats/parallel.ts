@@ -5,7 +5,7 @@
  * busy), this thread merges the counts in input order, which gives exactly the one-thread result.
  */
 import type { CaptureSource, ReadSummary } from '../decode/file/index.js';
-import { readRecords } from '../decode/file/read.js';
+import { readRecordViews } from '../decode/file/read.js';
 import { workersFor } from '../decode/parallel/policy.js';
 import { StatsCollector } from './stats.js';
 import type { StatsBatchResult, StatsTask } from './count-batch.js';
@@ -39,7 +39,7 @@ export async function collectStats(
   if (threads <= 0) {
     let n = 0;
     // records, not packets: no object per packet on the reading path (the collector keeps nothing of them)
-    return { collector, summary: await readRecords(source, (r) => collector.addRecord(r, ++n)) };
+    return { collector, summary: await readRecordViews(source, (r) => collector.addRecord(r, ++n)) };
   }
   const [{ decodeInParallel }, { batchCounter }] = await Promise.all([import('../decode/parallel/pool.js'), import('./count-batch.js')]);
   const task: StatsTask = { vxlanPorts };

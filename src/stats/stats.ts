@@ -304,7 +304,7 @@ export class StatsCollector {
   }
 
   /**
-   * Counts a record as the reader left it (readRecords: a chunk and an offset, no RawPacket): the
+   * Counts a record as the reader left it (readRecordViews: a chunk and an offset, no RawPacket): the
    * same figures as addRaw on its packet, which is made only for the full decoder. Keeps nothing
    * of `r`.
    */

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { readCapture } from '../decode/file/index.js';
 import { CaptureParser } from '../decode/file/parser.js';
-import { readRecords } from '../decode/file/read.js';
+import { readRecordViews } from '../decode/file/read.js';
 import type { ReadSummary } from '../decode/file/types.js';
 import type { RawPacket } from '../decode/types.js';
 import { writeRealisticPcap } from '../synth/realistic.js';
@@ -174,7 +174,7 @@ describe('stats reads records (RecordView) as it read packets', () => {
     }
   }, 60_000);
 
-  it('collectStats (readRecords + addRecord) gives what readCapture + addRaw gave, summary included, on every capture', async () => {
+  it('collectStats (readRecordViews + addRecord) gives what readCapture + addRaw gave, summary included, on every capture', async () => {
     const differ: string[] = [];
     for (const file of [...files, realistic]) {
       const old = new StatsCollector();
@@ -188,10 +188,10 @@ describe('stats reads records (RecordView) as it read packets', () => {
     expect(differ).toEqual([]);
   }, 60_000);
 
-  it('readRecords stops when the callback says false, and hands one view overwritten by each record', async () => {
+  it('readRecordViews stops when the callback says false, and hands one view overwritten by each record', async () => {
     const seen = new Set<object>();
     const offsets: number[] = [];
-    const summary = await readRecords(realistic, (r) => {
+    const summary = await readRecordViews(realistic, (r) => {
       seen.add(r);
       offsets.push(r.fileOffset);
       return offsets.length < 3;

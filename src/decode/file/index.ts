@@ -1,6 +1,7 @@
 /** Capture files: streaming pcap/pcapng reading and writing. */
 export { CaptureParser } from './parser.js';
-export { readCapture, packets, parseChunks, type CaptureSource, type ReadOptions } from './read.js';
+export { readCapture, readRecordViews, packets, parseChunks, type CaptureSource, type ReadOptions } from './read.js';
+export { RecordView } from './record-view.js';
 export {
   walkRecordBytes,
   walkRecordFile,

@@ -240,7 +240,7 @@ export async function* readFileInTurn(path: string): AsyncGenerator<Uint8Array> 
  * 691 MB file 0.39–0.41 s against 0.20–0.24 s, user CPU no less), whether the buffer read into
  * next was the one just read or four or sixteen chunks older.
  */
-export async function readRecords(
+export async function readRecordViews(
   source: CaptureSource,
   onRecord: (r: RecordView) => void | boolean,
   opts: ReadOptions = {},
