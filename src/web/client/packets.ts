@@ -293,6 +293,9 @@ export async function selectPacket(side: Side, n: number): Promise<void> {
       el('p', { class: 'hint' }, side === 'overlay' ? 'No underlay packet carried this frame.' : 'No bridge frame matches this packet.'),
     );
   }
+  // the list shows the selection with the detail, in the same turn; the other side's page may
+  // have to be fetched first for its linked row, which is marked when it is there
+  markRows();
   if (d.match) await revealInList(other, d.match.n);
   if (seq !== state.selectSeq) return;
   markRows();
