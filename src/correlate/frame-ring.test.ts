@@ -7,7 +7,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { readCapture } from '../decode/file/index.js';
@@ -18,18 +18,11 @@ import { udpPortTable } from '../stats/fast-decode.js';
 import { writeRealisticPcap } from '../synth/realistic.js';
 import { FrameRing, FrameWriter, type CapturedPacket } from './frame-ring.js';
 import type { CompareFrom } from './frame.js';
+import { captureFilesUnder } from '../../test/helpers/pcap.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
 
-function captures(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...captures(path));
-    else if (/\.(pcap|pcapng|cap)(\.gz)?$/.test(name) || /\.pcap[^.]*$/.test(name)) out.push(path);
-  }
-  return out.sort();
-}
+const captures = captureFilesUnder;
 
 /** The fields of the frame at the ring's tail, as plain data. */
 function fields(r: FrameRing, underlay: boolean): Record<string, unknown> {

@@ -8,7 +8,7 @@
  *    in batches merged in order (as the worker threads do), with and without an extra VXLAN port.
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { decodeCapture } from '../decode/decode-capture.js';
@@ -24,18 +24,11 @@ import { FlowDictionary } from './flow-table.js';
 import { collectStats } from './parallel.js';
 import { batchCounter } from './count-batch.js';
 import { StatsCollector, type CaptureStats } from './stats.js';
+import { captureFilesUnder } from '../../test/helpers/pcap.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
 
-function captures(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...captures(path));
-    else if (/\.(pcap|pcapng|cap)(\.gz)?$/.test(name) || /\.pcap[^.]*$/.test(name)) out.push(path);
-  }
-  return out.sort();
-}
+const captures = captureFilesUnder;
 
 let tmp: string;
 let realistic: string;

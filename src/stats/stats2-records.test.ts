@@ -12,7 +12,7 @@
  *    collectStats, which reads records, against readCapture + addRaw).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { readCapture } from '../decode/file/index.js';
@@ -25,18 +25,11 @@ import { PacketFacts } from './facts.js';
 import { BufferView, readFacts, readFactsAt, udpPortTable } from './fast-decode.js';
 import { collectStats } from './parallel.js';
 import { StatsCollector } from './stats.js';
+import { captureFilesUnder } from '../../test/helpers/pcap.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
 
-function captures(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...captures(path));
-    else if (/\.(pcap|pcapng|cap)$/.test(name)) out.push(path);
-  }
-  return out.sort();
-}
+const captures = captureFilesUnder;
 
 /** Chunk sizes: whole, and sizes that cut records, block headers and file headers anywhere. */
 const CHUNKS = [1 << 20, 4093, 61, 7];
