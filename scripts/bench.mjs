@@ -113,7 +113,9 @@ async function compareBuilds(otherDist, file, rest) {
       }
     }
   };
-  console.log(`${raws.length.toLocaleString('en-US')} packets of ${file} held, ${rounds} alternating rounds, load ${loadavg()[0].toFixed(2)}`);
+  console.log(
+    `${raws.length.toLocaleString('en-US')} packets of ${file} held, ${rounds} alternating rounds, load ${loadavg()[0].toFixed(2)}`,
+  );
   for (const phase of phases) {
     const times = builds.map(() => []);
     for (let r = 0; r < rounds; r++)
