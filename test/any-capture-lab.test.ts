@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labPreflight, labTraffic, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
-import { canRunNetns, uniquePrefix } from './helpers/netns.js';
+import { canRunNetns, namespaces, uniquePrefix } from './helpers/netns.js';
 import { captureRecords } from './helpers/pcap.js';
 import { runCli } from './helpers/cli.js';
 
@@ -45,13 +45,6 @@ const BIN = path.join(ROOT, 'dist/cli/bin.js');
 const PREFIX = uniquePrefix();
 const KVM1 = `${PREFIX}kvm1`;
 const TSHARK_OPTS = ['-o', 'ip.defragment:FALSE', '-o', 'ipv6.defragment:FALSE', '-o', 'tcp.desegment_tcp_streams:FALSE'];
-
-function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter(Boolean);
-}
 
 function mustHaveNetns(ns: string): void {
   if (!namespaces().includes(ns)) throw new Error(`namespace ${ns} does not exist: refusing to run anything`);

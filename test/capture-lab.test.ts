@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePacket } from '../src/decode/packet.js';
 import type { DecodedPacket } from '../src/decode/types.js';
 import { labDown, labPreflight, labTraffic, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
-import { canRunNetns, uniquePrefix } from './helpers/netns.js';
+import { canRunNetns, namespaces, uniquePrefix } from './helpers/netns.js';
 import { wholePcapRecords } from './helpers/pcap.js';
 
 const can = canRunNetns();
@@ -25,13 +25,6 @@ if (!can.ok) describe.skip(`capture against the lab (skipped: ${can.reason})`, (
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
-
-function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter(Boolean);
-}
 
 interface CliRun {
   code: number | null;

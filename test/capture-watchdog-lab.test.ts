@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labPreflight, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
-import { canRunNetns, processesIn, uniquePrefix } from './helpers/netns.js';
+import { canRunNetns, namespaces, processesIn, uniquePrefix } from './helpers/netns.js';
 
 const can = canRunNetns();
 const preflight = can.ok ? await labPreflight() : can.reason;
@@ -32,13 +32,6 @@ const BIN = path.join(ROOT, 'dist/cli/bin.js');
 const IDLE = 'vxiwd0';
 const IDLE_PEER = 'vxiwd1';
 const DEADLINE_MS = 20_000;
-
-function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter(Boolean);
-}
 
 function mustExist(ns: string): void {
   if (!namespaces().includes(ns)) throw new Error(`namespace ${ns} does not exist: refusing to send anything`);

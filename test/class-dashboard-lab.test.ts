@@ -19,7 +19,7 @@ import { netnsExec } from '../src/lab/index.js';
 import { startBackground, type Background } from '../src/lab/run.js';
 import type { ClassBoardResponse } from '../src/web/class-types.js';
 import { openPage } from './helpers/browser.js';
-import { canRunNetns, uniquePrefix } from './helpers/netns.js';
+import { canRunNetns, namespaces, uniquePrefix } from './helpers/netns.js';
 
 const can = canRunNetns();
 const suite = can.ok ? describe : describe.skip;
@@ -31,13 +31,6 @@ const CHROMIUM = '/usr/bin/chromium';
 // a prefix of its own: two test runs at once (two checkouts) must not share a lab
 const PREFIX = uniquePrefix();
 const GROUPS = 2;
-
-function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter(Boolean);
-}
 
 /** Refuses to run a thing in a namespace that is not there (it would run in this one instead). */
 function inside(ns: string, argv: string[]): string[] {

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labPreflight, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
-import { canRunNetns, cmdline, processesIn, uniquePrefix } from './helpers/netns.js';
+import { canRunNetns, cmdline, namespaces, processesIn, uniquePrefix } from './helpers/netns.js';
 import { wholePcapCount } from './helpers/pcap.js';
 
 const can = canRunNetns();
@@ -29,13 +29,6 @@ const suite = preflight === null ? describe : describe.skip;
 const STARTED = 'capture: kvm1 eth1, kvm1 vxlan_bridge -> ';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
-
-function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter(Boolean);
-}
 
 function mustExist(ns: string): void {
   if (!namespaces().includes(ns)) throw new Error(`namespace ${ns} does not exist: refusing to send anything`);

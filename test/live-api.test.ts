@@ -20,7 +20,7 @@ import { startBackground, type Background } from '../src/lab/run.js';
 import { netnsCaptureStarter } from '../src/web/live.js';
 import type { ApiErrorBody } from '../src/web/api-types.js';
 import { startServer, type RunningServer } from '../src/web/server.js';
-import { canRunNetns, uniquePrefix } from './helpers/netns.js';
+import { canRunNetns, namespaces, uniquePrefix } from './helpers/netns.js';
 import { wholePcapCount } from './helpers/pcap.js';
 
 const can = canRunNetns();
@@ -30,13 +30,6 @@ if (!can.ok) describe.skip(`live capture from the web view (skipped: ${can.reaso
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
 const CHROMIUM = '/usr/bin/chromium';
-
-function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter(Boolean);
-}
 
 interface Child {
   child: ChildProcess;

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { labDown } from '../src/lab/index.js';
-import { canRunNetns, uniquePrefix } from './helpers/netns.js';
+import { canRunNetns, namespaces, uniquePrefix } from './helpers/netns.js';
 
 const can = canRunNetns();
 const suite = can.ok ? describe : describe.skip;
@@ -21,13 +21,6 @@ if (!can.ok) describe.skip(`demo --live (skipped: ${can.reason})`, () => it('ski
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BIN = path.join(ROOT, 'dist/cli/bin.js');
-
-function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter(Boolean);
-}
 
 /** The program name of a live process; null when it is gone (or a zombie waiting for init to reap it). */
 function comm(pid: number): string | null {

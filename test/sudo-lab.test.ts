@@ -22,7 +22,7 @@ import { parseDocument } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labPreflight, labUp, netnsExec, type LabHandle } from '../src/lab/index.js';
 import { type Background, startBackground } from '../src/lab/run.js';
-import { canRunNetns, uniquePrefix } from './helpers/netns.js';
+import { canRunNetns, namespaces, uniquePrefix } from './helpers/netns.js';
 import { wholePcapCount } from './helpers/pcap.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -45,13 +45,6 @@ function must(argv: string[]): string {
   const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr.trim()}`);
   return r.stdout;
-}
-
-function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter(Boolean);
 }
 
 interface CliRun {

@@ -88,10 +88,16 @@ export function runAsync(argv: string[], timeoutMs = 90_000): Promise<ChildOut> 
   });
 }
 
-export function netnsExists(ns: string): boolean {
+/** The network namespaces that exist now (`ip netns list`), by name. */
+export function namespaces(): string[] {
   return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
     .stdout.split('\n')
-    .some((l) => l.split(' ')[0] === ns);
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter(Boolean);
+}
+
+export function netnsExists(ns: string): boolean {
+  return namespaces().includes(ns);
 }
 
 /** Runs argv inside `ns`, refusing when the namespace is missing (lab addresses must never leave the machine). */
