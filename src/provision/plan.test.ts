@@ -171,6 +171,14 @@ describe('planTeardown', () => {
     expect(argvs(input(withLink(base, 'vxlan10', (l) => delete l.master)))).toEqual(['ip link set dev vxlan10 master vxlan_bridge']);
     // attached and pinned: the second run changes nothing
     expect(argvs(input(handMade))).toEqual([]);
+    // pinned by a run that was stopped before it attached vxlan10 (sysfs addr_assign_type 3, set):
+    // the next run attaches it and does not pin again (issue 14's faults-lab test, run again after a kill)
+    const pinned = withLink(detached, 'vxlan_bridge', (l) => (l.addrAssignType = 3));
+    expect(argvs(input(pinned))).toEqual(['ip link set dev vxlan10 master vxlan_bridge']);
+    // the address came from a port (2, stolen): pinned as before
+    expect(argvs(input(withLink(detached, 'vxlan_bridge', (l) => (l.addrAssignType = 2))))[0]).toBe(
+      'ip link set dev vxlan_bridge address 52:4b:e5:b3:03:a9',
+    );
   });
   it('has nothing to do on a bare node', () => {
     const p = planTeardown({ node: kvm1, state: recordedState('bare') });

@@ -4,7 +4,7 @@
  * recorded state, and shown to be empty on a node that is already right (idempotence).
  */
 import { vxlanInterfaceName, type NodeConfig } from '../remote/inventory.js';
-import { FLOOD_MAC, findLink, floodDestinations, type LinkState, type NodeState, type VxlanInfo } from './state.js';
+import { ADDR_ASSIGN_SET, FLOOD_MAC, findLink, floodDestinations, type LinkState, type NodeState, type VxlanInfo } from './state.js';
 
 /** Alias set on the interfaces provision creates; teardown deletes a bridge only when it carries it. */
 export const CREATED_BY = 'vxlan-inspect';
@@ -58,6 +58,8 @@ export function bridgeMac(bridgeAddress: string): string {
  */
 function pinBridgeMac(bridge: LinkState | undefined, vx: string, doing: string): PlannedCommand | undefined {
   if (bridge?.kind !== 'bridge' || bridge.alias === CREATED_BY || !bridge.address) return undefined;
+  // already set (by an earlier run that was stopped before it made the VXLAN device, or by hand)
+  if (bridge.addrAssignType === ADDR_ASSIGN_SET) return undefined;
   return {
     argv: ['ip', 'link', 'set', 'dev', bridge.name, 'address', bridge.address],
     why:

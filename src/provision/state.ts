@@ -33,6 +33,12 @@ export interface LinkState {
   master?: string;
   alias?: string;
   vxlan?: VxlanInfo;
+  /**
+   * How the kernel got the address (sysfs `addr_assign_type`: 0 permanent, 1 random, 2 stolen
+   * from a port, 3 set by a user); read for the overlay's bridge only, undefined when unknown.
+   * iproute2's JSON does not say it.
+   */
+  addrAssignType?: number;
 }
 
 export interface FdbEntry {
@@ -239,8 +245,27 @@ export async function readNodeState(r: CommandRunner, node: NodeConfig): Promise
   const fdb = links.some((l) => l.name === vx)
     ? parseFdb(await mustRun(r, ['bridge', '-j', 'fdb', 'show', 'dev', vx], node.name, { sudo: true }))
     : [];
+  const bridge = links.find((l) => l.name === node.overlay.bridge && l.kind === 'bridge');
+  if (bridge) bridge.addrAssignType = await readAddrAssignType(r, bridge.name);
   const firewall = await readFirewallState(r, node);
   return { links, addrs, fdb, firewall };
+}
+
+/** NET_ADDR_SET in sysfs `addr_assign_type`: the address was given (`ip link set … address`), it stays as ports come and go. */
+export const ADDR_ASSIGN_SET = 3;
+
+/**
+ * A device's sysfs `addr_assign_type`, or undefined when it cannot be read (no sysfs, a runner
+ * that does not know the command): then provision pins a bridge's MAC again, which is harmless.
+ */
+async function readAddrAssignType(r: CommandRunner, dev: string): Promise<number | undefined> {
+  try {
+    const res = await r.run(['cat', `/sys/class/net/${dev}/addr_assign_type`]);
+    const n = Number(res.stdout.trim());
+    return res.code === 0 && Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
