@@ -83,10 +83,14 @@ interface UnderlayClass {
   pending: number;
   /**
    * Classes of bridge frames equal to these frames, found when either came (at most
-   * MAX_CANDIDATE_CLASSES live ones): `cand` while there is one, then `cands`.
+   * MAX_CANDIDATE_CLASSES live ones): `cand` while there is one, then `cands`. Each with the
+   * class's generation when it was linked (`candGen`, `candGens`): a class object is reused once
+   * its frames have left (Correlator.oFree), and a link to its earlier life must not hold.
    */
   cand: FrameClass | undefined;
+  candGen: number;
   cands: FrameClass[] | undefined;
+  candGens: number[] | undefined;
   /** The number of a bridge frame of the same key with other bytes (for the reason), -1 when none. */
   differs: number;
   /**
@@ -108,7 +112,10 @@ interface UnderlayClass {
  * classes, distinct frames, never have a second).
  */
 interface FrameClass {
-  readonly key: number;
+  /** Set again when the object is reused for another class (see Correlator.oFree). */
+  key: number;
+  /** Counts the object's lives: a link made in an earlier one (UnderlayClass.candGen) no longer holds. */
+  gen: number;
   count: number;
   first: number;
   more: Fifo<number> | undefined;
@@ -204,8 +211,13 @@ export const MAX_IN_FLIGHT = 50_000;
 export const MAX_SAME_KEY = 16;
 /** Classes of bridge frames an underlay packet keeps as candidates at most. */
 const MAX_CANDIDATE_CLASSES = 2 * MAX_SAME_KEY;
-/** Free class objects kept for reuse at most. */
-const MAX_FREE_CLASSES = 4096;
+/**
+ * Free class objects kept for reuse at most, per side. A free list never holds more classes than
+ * were alive at once (each of them was), which the count caps bound already; at 4,096 it dropped
+ * classes when the rate fell and made new ones when it rose again, each promoted to the old
+ * generation to die there (140,000 new bridge classes for 1M frames of the realistic pair).
+ */
+const MAX_FREE_CLASSES = 2 * MAX_IN_FLIGHT;
 /** Classes, dead ones included, looked at per frame at most. */
 const MAX_CLASS_STEPS = 4 * MAX_SAME_KEY;
 
@@ -236,6 +248,14 @@ export class Correlator {
    */
   private readonly uFree: UnderlayClass[] = [];
   private readonly uLeaving: UnderlayClass[] = [];
+  /**
+   * Bridge classes the index let go of (their last frame left the window), reused for new ones
+   * (at most MAX_FREE_CLASSES): one per distinct bridge frame, living two windows, they were most
+   * of what reached the old generation (about 100 MB per million frames). Underlay classes may
+   * still refer to one: a reused class has a new generation (FrameClass.gen), which such a link
+   * does not have.
+   */
+  private readonly oFree: FrameClass[] = [];
   private readonly done: CorrelatorWork = { comparisons: 0, steps: 0, peakUnderlay: 0, peakOverlay: 0 };
 
   // what we learn along the way
@@ -297,6 +317,10 @@ export class Correlator {
     this.compareFrom = opts.compareFrom ?? 'ethernet';
     this.writer = new FrameWriter(this.compareFrom);
     this.uIndex.onFree = (c) => this.uLeaving.push(c);
+    // no frame of the ring refers to it any more: it left with its last member (finalizeO)
+    this.index.onFree = (c) => {
+      if (this.oFree.length < MAX_FREE_CLASSES) this.oFree.push(c);
+    };
   }
 
   private readonly compareFrom: CompareFrom;
@@ -517,13 +541,27 @@ export class Correlator {
     } else {
       cls = this.uFree.pop();
       if (cls === undefined)
-        cls = { key, rep: id, pending: 1, cand: undefined, cands: undefined, differs: -1, linkU: -1, linkO: -1, linkCmp: 0, dead: false };
+        cls = {
+          key,
+          rep: id,
+          pending: 1,
+          cand: undefined,
+          candGen: 0,
+          cands: undefined,
+          candGens: undefined,
+          differs: -1,
+          linkU: -1,
+          linkO: -1,
+          linkCmp: 0,
+          dead: false,
+        };
       else {
         cls.key = key;
         cls.rep = id;
         cls.pending = 1;
         cls.cand = undefined;
         cls.cands = undefined;
+        cls.candGens = undefined;
         cls.differs = -1;
         cls.linkU = -1;
         cls.linkO = -1;
@@ -535,8 +573,9 @@ export class Correlator {
       const s = this.index.find(key);
       if (s >= 0) {
         const one = this.index.single(s);
-        const cs = one === undefined ? this.index.bucket(s)?.classes : undefined;
-        const count = cs === undefined ? 1 : cs.length;
+        const b = one === undefined ? this.index.bucket(s) : undefined;
+        const cs = b?.classes;
+        const count = b === undefined ? 1 : b.count;
         for (let k = count - 1, looked = 0; k >= 0 && looked < MAX_SAME_KEY && k >= count - MAX_CLASS_STEPS; k--) {
           const o = (cs === undefined ? one : cs[k]) as FrameClass;
           this.done.steps += 1;
@@ -567,25 +606,43 @@ export class Correlator {
     const key = r.key[i] as number;
     let c = this.classOf(id, key);
     if (!c) {
-      c = {
-        key,
-        count: 0,
-        first: -1,
-        more: undefined,
-        base: 0,
-        pair: undefined,
-        cursor: 0,
-        cursors: undefined,
-        cursorLimit: 64,
-        dead: false,
-      };
+      c = this.oFree.pop();
+      if (c === undefined)
+        c = {
+          key,
+          gen: 0,
+          count: 0,
+          first: -1,
+          more: undefined,
+          base: 0,
+          pair: undefined,
+          cursor: 0,
+          cursors: undefined,
+          cursorLimit: 64,
+          dead: false,
+        };
+      else {
+        // a new life: links made to the old one no longer hold (UnderlayClass.candGen)
+        c.key = key;
+        c.gen += 1;
+        c.count = 0;
+        c.first = -1;
+        c.more = undefined;
+        c.base = 0;
+        c.pair = undefined;
+        c.cursor = 0;
+        c.cursors = undefined;
+        c.cursorLimit = 64;
+        c.dead = false;
+      }
       this.index.add(c);
       // underlay packets that came first and carry the same frame
       const s = this.uIndex.find(key);
       if (s >= 0) {
         const one = this.uIndex.single(s);
-        const cs = one === undefined ? this.uIndex.bucket(s)?.classes : undefined;
-        const count = cs === undefined ? 1 : cs.length;
+        const b = one === undefined ? this.uIndex.bucket(s) : undefined;
+        const cs = b?.classes;
+        const count = b === undefined ? 1 : b.count;
         for (let k = count - 1, looked = 0; k >= 0 && looked < MAX_SAME_KEY && k >= count - MAX_CLASS_STEPS; k--) {
           const u = (cs === undefined ? one : cs[k]) as UnderlayClass;
           this.done.steps += 1;
@@ -631,8 +688,9 @@ export class Correlator {
     const s = this.index.find(key);
     if (s < 0) return undefined;
     const one = this.index.single(s);
-    const cs = one === undefined ? this.index.bucket(s)?.classes : undefined;
-    const count = cs === undefined ? 1 : cs.length;
+    const b = one === undefined ? this.index.bucket(s) : undefined;
+    const cs = b?.classes;
+    const count = b === undefined ? 1 : b.count;
     const r = this.rO;
     const len = r.len[id & r.mask] as number;
     for (let k = count - 1, looked = 0; k >= 0 && looked < MAX_SAME_KEY && k >= count - MAX_CLASS_STEPS; k--) {
@@ -651,8 +709,9 @@ export class Correlator {
     const s = this.uIndex.find(key);
     if (s < 0) return undefined;
     const one = this.uIndex.single(s);
-    const cs = one === undefined ? this.uIndex.bucket(s)?.classes : undefined;
-    const count = cs === undefined ? 1 : cs.length;
+    const b = one === undefined ? this.uIndex.bucket(s) : undefined;
+    const cs = b?.classes;
+    const count = b === undefined ? 1 : b.count;
     const r = this.rU;
     const len = r.len[id & r.mask] as number;
     for (let k = count - 1, looked = 0; k >= 0 && looked < MAX_SAME_KEY && k >= count - MAX_CLASS_STEPS; k--) {
@@ -670,19 +729,38 @@ export class Correlator {
     u.linkU = uId;
     u.linkO = oId;
     u.linkCmp = cmp;
-    if (u.cands === undefined) {
-      if (u.cand === undefined) u.cand = o;
-      else {
+    if (u.cands === undefined || u.candGens === undefined) {
+      if (u.cand === undefined) {
+        u.cand = o;
+        u.candGen = o.gen;
+      } else {
         u.cands = [u.cand, o];
+        u.candGens = [u.candGen, o.gen];
         u.cand = undefined;
       }
       return;
     }
-    if (u.cands.length >= MAX_CANDIDATE_CLASSES) {
-      this.done.steps += u.cands.length;
-      u.cands = u.cands.filter((c) => !c.dead);
+    let cands = u.cands;
+    let gens = u.candGens;
+    if (cands.length >= MAX_CANDIDATE_CLASSES) {
+      this.done.steps += cands.length;
+      const liveCands: FrameClass[] = [];
+      const liveGens: number[] = [];
+      for (let k = 0; k < cands.length; k++) {
+        const c = cands[k] as FrameClass;
+        const g = gens[k] as number;
+        if (!c.dead && c.gen === g) {
+          liveCands.push(c);
+          liveGens.push(g);
+        }
+      }
+      u.cands = cands = liveCands;
+      u.candGens = gens = liveGens;
     }
-    if (u.cands.length < MAX_CANDIDATE_CLASSES) u.cands.push(o);
+    if (cands.length < MAX_CANDIDATE_CLASSES) {
+      cands.push(o);
+      gens.push(o.gen);
+    }
   }
 
   /** The time of member `seq` of a class (between base and base + count). */
@@ -801,11 +879,13 @@ export class Correlator {
     if (uc !== undefined && (uc.cand !== undefined || uc.cands !== undefined)) {
       const rO = this.rO;
       const list = uc.cands;
+      const gens = uc.candGens;
       const count = list === undefined ? 1 : list.length;
       for (let k = 0; k < count; k++) {
         const c = list === undefined ? (uc.cand as FrameClass) : (list[k] as FrameClass);
         this.done.steps += 1;
-        if (c.dead) continue;
+        // dead, or reused for other frames since the link (then it is alive with another generation)
+        if (c.dead || c.gen !== (gens === undefined ? uc.candGen : gens[k])) continue;
         const cursor = Math.max(this.cursorOf(c, pair) ?? c.base, c.base);
         const seq = this.seek(c, cursor, lo);
         if (seq > cursor) this.setCursor(c, pair, seq); // too old for this pair's later packets too
@@ -958,37 +1038,45 @@ export class Correlator {
     }
     const tsUs = r.ts[i] as number;
     let code: OverlayReasonCode;
-    const detail: ReasonDetail = {};
+    // the detail's fields: an object is made only for a frame that is listed (most are not: a
+    // detail per unmatched frame, its first ones kept, was allocated straight into the old generation)
+    let mac = Number.NaN;
+    let vtep: string | undefined;
     const dstMac = r.dstMac[i] as number;
     const srcMac = r.srcMac[i] as number;
     const frameLen = r.frameLen[i] as number;
     if (this.uProcessed === 0) code = 'before-underlay';
     else if ((r.groupDst[i] as number) === 1) {
       code = 'bum-not-flooded';
-      detail.mac = srcMac;
-    } else if (frameLen > MAX_INNER_FRAME + 4) {
-      code = 'too-big';
-      detail.len = frameLen;
-    } else {
+      mac = srcMac;
+    } else if (frameLen > MAX_INNER_FRAME + 4) code = 'too-big';
+    else {
       const dstVtep = this.remoteVtepOf(dstMac);
       const srcVtep = this.remoteVtepOf(srcMac);
       if (dstVtep !== undefined) {
         code = 'remote-dst';
-        detail.mac = dstMac;
-        detail.vtep = dstVtep;
+        mac = dstMac;
+        vtep = dstVtep;
       } else if (srcVtep !== undefined) {
         code = 'remote-src';
-        detail.mac = srcMac;
-        detail.vtep = srcVtep;
+        mac = srcMac;
+        vtep = srcVtep;
       } else {
         code = 'local';
-        detail.mac = dstMac;
-        detail.vtep = this.fdb.get(dstMac); // this node's own VTEP, or undefined: never seen on the underlay
+        mac = dstMac;
+        vtep = this.fdb.get(dstMac); // this node's own VTEP, or undefined: never seen on the underlay
       }
     }
     if (code !== 'before-underlay' && tsUs > this.lastUTs + this.windowUs) inc(this.oTrailing, code);
     this.overlayOnly += 1;
-    this.recordO({ n: r.n[i] as number, tsUs, code, detail });
+    inc(this.oReasons, code);
+    if (this.listedO.length < this.maxListed) {
+      const detail: ReasonDetail = {};
+      if (code === 'too-big') detail.len = frameLen;
+      else if (code !== 'before-underlay') detail.mac = mac;
+      if (code === 'remote-dst' || code === 'remote-src' || code === 'local') detail.vtep = vtep;
+      this.listedO.push({ n: r.n[i] as number, tsUs, code, detail });
+    } else this.listsCapped = true;
     r.release(id);
     r.head += 1;
   }

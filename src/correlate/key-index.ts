@@ -11,9 +11,15 @@ export interface Classed {
   dead: boolean;
 }
 
-/** The classes of one key, oldest first; dead ones are dropped from the end at once and compacted away. */
+/**
+ * The classes of one key, oldest first: classes[0, count); dead ones are dropped from the end at
+ * once and compacted away. The array never shrinks (count says where it ends): a key of thousands
+ * of classes (frames that differ only after the hashed bytes) grew and trimmed it by turns, each
+ * growth a new array that reached the old generation (14 MB per million frames).
+ */
 export interface Bucket<C extends Classed> {
-  classes: C[];
+  classes: (C | undefined)[];
+  count: number;
   dead: number;
 }
 
@@ -29,6 +35,12 @@ export class KeyIndex<C extends Classed> {
   private one: (C | undefined)[] = new Array<C | undefined>(1024).fill(undefined);
   private many: (Bucket<C> | undefined)[] = new Array<Bucket<C> | undefined>(1024).fill(undefined);
   private mask = 1023;
+  /**
+   * Buckets of keys that left, reused (their arrays emptied): a bucket lives as long as its key,
+   * about a window, long enough to reach the old generation and die there. Never more than were
+   * in use at once.
+   */
+  private readonly freeBuckets: Bucket<C>[] = [];
 
   /** Steps of compaction (classes moved), for the correlator's work count. */
   compactSteps = 0;
@@ -74,9 +86,22 @@ export class KeyIndex<C extends Classed> {
       return;
     }
     const b = this.many[s];
-    if (b !== undefined) b.classes.push(c);
-    else {
-      this.many[s] = { classes: [this.one[s] as C, c], dead: 0 };
+    if (b !== undefined) {
+      if (b.count < b.classes.length) b.classes[b.count] = c;
+      else b.classes.push(c);
+      b.count += 1;
+    } else {
+      const fresh = this.freeBuckets.pop();
+      if (fresh === undefined) this.many[s] = { classes: [this.one[s] as C, c], count: 2, dead: 0 };
+      else {
+        const cs = fresh.classes;
+        if (cs.length >= 2) {
+          cs[0] = this.one[s];
+          cs[1] = c;
+        } else cs.push(this.one[s], c);
+        fresh.count = 2;
+        this.many[s] = fresh;
+      }
       this.one[s] = undefined;
     }
   }
@@ -97,22 +122,37 @@ export class KeyIndex<C extends Classed> {
     }
     const cs = bucket.classes;
     bucket.dead += 1;
-    while (cs.length > 0 && (cs[cs.length - 1] as C).dead) {
-      const gone = cs.pop() as C;
+    while (bucket.count > 0 && (cs[bucket.count - 1] as C).dead) {
+      const gone = cs[--bucket.count] as C;
+      cs[bucket.count] = undefined;
       bucket.dead -= 1;
       free?.(gone);
     }
-    if (cs.length === 0) this.remove(s);
-    else if (bucket.dead >= COMPACT_AFTER && bucket.dead * 2 >= cs.length) {
-      this.compactSteps += cs.length;
-      bucket.classes = cs.filter((x) => !x.dead);
+    if (bucket.count === 0) this.remove(s);
+    else if (bucket.dead >= COMPACT_AFTER && bucket.dead * 2 >= bucket.count) {
+      // in place, keeping the order
+      const count = bucket.count;
+      this.compactSteps += count;
+      let kept = 0;
+      for (let k = 0; k < count; k++) {
+        const x = cs[k] as C;
+        if (!x.dead) cs[kept++] = x;
+        else free?.(x);
+      }
+      for (let k = kept; k < count; k++) cs[k] = undefined;
+      bucket.count = kept;
       bucket.dead = 0;
-      if (free !== undefined) for (const x of cs) if (x.dead) free(x);
     }
   }
 
   private remove(s: number): void {
     const mask = this.mask;
+    const b = this.many[s];
+    if (b !== undefined) {
+      // empty already (a bucket leaves with its last class): its array is kept for the next key
+      b.dead = 0;
+      this.freeBuckets.push(b);
+    }
     this.used[s] = 0;
     this.one[s] = undefined;
     this.many[s] = undefined;
