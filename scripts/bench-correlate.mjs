@@ -27,7 +27,8 @@
 //
 // Usage: npm run build && node scripts/bench-correlate.mjs [--sizes 100000,1000000,5000000]
 //        [--rate 20000] [--realistic 1000000] [--tshark] [--storm 400000] [--runs 1] [--heap MB] [--keep] [--json]
-// --heap MB runs correlate with node --max-old-space-size=MB: when it still finishes, the live
+// correlate runs with the node flags of the bin's shebang (as `vxlan-inspect` runs), and with --heap MB
+// also --max-old-space-size=MB: when it still finishes, the live
 // heap stayed under MB whatever the capture length (RSS alone includes garbage not yet collected).
 import { createWriteStream, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -258,8 +259,14 @@ function tool(argvOf, u, o) {
 
 const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 
+/** The node flags of the bin's shebang (`#!/usr/bin/env -S node FLAGS`): correlate runs as `vxlan-inspect` does. */
+const binFlags = (readFileSync(join(root, 'dist', 'cli', 'bin.js'), 'utf8').split('\n')[0] ?? '')
+  .replace(/^#!\S*env\s+(-S\s+)?node\s*/, '')
+  .split(/\s+/)
+  .filter((a) => a.startsWith('--'));
+
 function once(u, o) {
-  const node = heapMb === undefined ? [process.execPath] : [process.execPath, `--max-old-space-size=${heapMb}`];
+  const node = [process.execPath, ...binFlags, ...(heapMb === undefined ? [] : [`--max-old-space-size=${heapMb}`])];
   const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...node, join(root, 'dist', 'cli', 'bin.js'), 'correlate', '--json', u, o], {
     encoding: 'utf8',
     maxBuffer: 1 << 28,
@@ -386,7 +393,7 @@ else {
             ),
           ]),
           '',
-          `\`node${heapMb === undefined ? '' : ` --max-old-space-size=${heapMb}`} dist/cli/bin.js correlate ` +
+          `\`node${[...binFlags, ...(heapMb === undefined ? [] : [`--max-old-space-size=${heapMb}`])].map((a) => ` ${a}`).join('')} dist/cli/bin.js correlate ` +
             `--json eth1.pcap vxlan_bridge.pcap\`, friendly at ${rate.toLocaleString('en-US')} frames/s of ` +
             `capture time, best of ${runs} after a warm-up ` +
             `run; ${machine}; ${load}; ${new Date().toISOString().slice(0, 10)}.`,

@@ -66,7 +66,12 @@ export class NodeAnalyzer {
     };
     this.statsPorts = udpPortTable(ports).ports;
     this.full = stats;
+    // the correlator alone copies what it holds of a packet: the pass may reuse the bytes it read
+    this.listener = Object.assign((x: PassPacket): void => this.add(x), { keepsNoBytes: !stats });
   }
+
+  /** The listener to give the pass. */
+  readonly listener: PassListener;
 
   /** Statistics, topology and diagnostics listen too (not correlationOnly). */
   private readonly full: boolean;
@@ -76,8 +81,7 @@ export class NodeAnalyzer {
   private passPorts: Uint8Array | undefined;
   private samePorts = false;
 
-  /** The listener to give the pass. */
-  readonly listener: PassListener = (x: PassPacket): void => {
+  private add(x: PassPacket): void {
     const { side, tsUs } = x;
     if (tsUs < this.first[side]) this.first[side] = tsUs;
     if (tsUs > this.last[side]) this.last[side] = tsUs;
@@ -88,7 +92,7 @@ export class NodeAnalyzer {
     }
     if (side === 'underlay') this.correlator?.addUnderlayPacket(x);
     else this.correlator?.addOverlayPacket(x);
-  };
+  }
 
   /** Statistics, diagnostics and topology from the full decode (a packet the facts cannot describe). */
   private countDecoded(p: DecodedPacket, side: Side): void {
