@@ -22,15 +22,7 @@ const ICMPV6_ECHO = new Uint8Array([128, 0, 0, 0, 0, 1, 0, 1]);
 
 /** VXLAN over an IPv6 underlay: the VTEP pair is long too. */
 function vxlanOverIpv6(inner: Uint8Array, vni: number): Uint8Array {
-  return f.ethernet(
-    '52:54:00:00:01:74',
-    '52:54:00:00:01:56',
-    0x86dd,
-    f.ipv6(
-      { src: 'fd00:1:2:3:4:5:6:156', dst: 'fd00:1:2:3:4:5:6:174', nextHeader: 17 },
-      f.udp(53394, 4789, f.concat(f.vxlanHeader(vni), inner)),
-    ),
-  );
+  return f.vxlanPacket(inner, { outerSrc: 'fd00:1:2:3:4:5:6:156', outerDst: 'fd00:1:2:3:4:5:6:174', vni });
 }
 
 function frames(): Uint8Array[] {

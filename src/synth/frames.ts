@@ -172,16 +172,20 @@ export interface VxlanFrameOptions {
   flags?: number;
 }
 
-/** An outer Ethernet/IPv4/UDP/VXLAN packet around `inner` (an Ethernet frame): 50 bytes of overhead. */
+/**
+ * An outer Ethernet/IP/UDP/VXLAN packet around `inner` (an Ethernet frame): 50 bytes of overhead
+ * over IPv4, 70 over IPv6 (an outer address with a colon).
+ */
 export function vxlanPacket(inner: Uint8Array, o: VxlanFrameOptions = {}): Uint8Array {
+  const src = o.outerSrc ?? '10.3.1.156';
+  const dst = o.outerDst ?? '10.3.1.174';
+  const datagram = udp(o.srcPort ?? 53394, o.dstPort ?? 4789, concat(vxlanHeader(o.vni ?? 10, o.flags ?? 0x08), inner));
+  const v6 = src.includes(':');
   return ethernet(
     o.outerDstMac ?? '52:54:00:00:01:74',
     o.outerSrcMac ?? '52:54:00:00:01:56',
-    0x0800,
-    ipv4(
-      { src: o.outerSrc ?? '10.3.1.156', dst: o.outerDst ?? '10.3.1.174', proto: 17, flags: 0 },
-      udp(o.srcPort ?? 53394, o.dstPort ?? 4789, concat(vxlanHeader(o.vni ?? 10, o.flags ?? 0x08), inner)),
-    ),
+    v6 ? 0x86dd : 0x0800,
+    v6 ? ipv6({ src, dst, nextHeader: 17 }, datagram) : ipv4({ src, dst, proto: 17, flags: 0 }, datagram),
   );
 }
 

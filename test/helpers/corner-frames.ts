@@ -27,13 +27,12 @@ export function taggedArp(): Uint8Array {
 
 /** VXLAN (VNI 30) over an IPv6 underlay. */
 export function v6outer(): Uint8Array {
-  return f.ethernet(
-    '52:54:00:00:00:02',
-    '52:54:00:00:00:01',
-    0x86dd,
-    f.ipv6(
-      { src: 'fd10::1', dst: 'fd10::2', nextHeader: 17 },
-      f.udp(50000, 4789, f.concat(f.vxlanHeader(30), inner('02:00:00:00:00:0c', ip4('10.9.9.12', '10.9.9.2', new Uint8Array(4))))),
-    ),
-  );
+  return f.vxlanPacket(inner('02:00:00:00:00:0c', ip4('10.9.9.12', '10.9.9.2', new Uint8Array(4))), {
+    outerDstMac: '52:54:00:00:00:02',
+    outerSrcMac: '52:54:00:00:00:01',
+    outerSrc: 'fd10::1',
+    outerDst: 'fd10::2',
+    srcPort: 50000,
+    vni: 30,
+  });
 }
